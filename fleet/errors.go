@@ -128,3 +128,7 @@ func readSource(file string) ([]byte, bool) {
 	b, err := os.ReadFile(file)
 	return b, err == nil
 }
+
+// RelPath returns file relative to dir, with forward slashes, when file is
+// inside dir; otherwise file with forward slashes.
+func RelPath(dir, file string) string { return diag.RelPath(dir, file) }

@@ -1,0 +1,186 @@
+package fleet
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+
+	"cuelang.org/go/cue/format"
+
+	"fleetnix.dev/fleet/internal/diag"
+	"fleetnix.dev/fleet/internal/load"
+	"fleetnix.dev/fleet/schema"
+)
+
+// A Config says which fleet to load.
+type Config struct {
+	// Dir is the directory package patterns are relative to; it must be
+	// inside a CUE module. Empty means the current directory.
+	Dir string
+	// Packages are CUE package patterns: "." (the default) or "./...".
+	Packages []string
+	// Overlay maps absolute file paths to contents used instead of, or in
+	// addition to, the files on disk.
+	Overlay map[string][]byte
+	// Tags are CUE build tags.
+	Tags []string
+}
+
+// A Fleet is a loaded and checked fleet. Its methods are not safe for
+// concurrent use.
+type Fleet struct {
+	l        *load.Fleet
+	hosts    []*Host
+	byName   map[string]*Host
+	warnings Errors
+}
+
+// A Host is one host of a fleet with its final value.
+type Host struct {
+	// Name is the host's name, its key under hosts.
+	Name string
+	// Template is the name of the host template it uses, if any.
+	Template string
+	// HardwareProfile is the name of its hardware profile, if any.
+	HardwareProfile string
+	// Tags are the host's tags, sorted.
+	Tags []string
+	// Users are the users on the host, in the order they were declared.
+	Users []User
+
+	h *load.Host
+}
+
+// A User is a user on a host and the home-manager profiles composed for
+// them there.
+type User struct {
+	Name     string
+	Profiles []string
+}
+
+// Load reads the fleet cfg names, merges every host's layers and unifies
+// each with the schema. On failure the error is Errors, listing every
+// problem found, each at the user's file:line:col.
+func Load(ctx context.Context, cfg *Config) (*Fleet, error) {
+	if cfg == nil {
+		cfg = &Config{}
+	}
+	dir := cfg.Dir
+	if dir == "" {
+		dir = "."
+	}
+	lf, diags := load.Load(ctx, &load.Config{
+		Dir: dir, Args: cfg.Packages, Overlay: cfg.Overlay, Tags: cfg.Tags, Schema: schema.FS,
+	})
+	if diags.HasErrors() {
+		return nil, fromDiag(diags)
+	}
+	f := &Fleet{l: lf, byName: map[string]*Host{}}
+	for _, d := range diags {
+		f.warnings = append(f.warnings, fromDiag(diag.List{d})...)
+	}
+	for _, lh := range lf.Hosts {
+		h := &Host{Name: lh.Name, Template: lh.Template, HardwareProfile: lh.HardwareProfile, Tags: lh.Tags, h: lh}
+		for _, u := range lh.Users {
+			h.Users = append(h.Users, User{Name: u.Name, Profiles: u.Profiles})
+		}
+		f.hosts = append(f.hosts, h)
+		f.byName[h.Name] = h
+	}
+	return f, nil
+}
+
+// Hosts returns the fleet's hosts sorted by name.
+func (f *Fleet) Hosts() []*Host { return f.hosts }
+
+// Host returns the host called name, or nil.
+func (f *Fleet) Host(name string) *Host { return f.byName[name] }
+
+// Warnings returns problems that did not stop the load, such as a vendored
+// schema that differs from the one fleetgen embeds.
+func (f *Fleet) Warnings() Errors { return f.warnings }
+
+// Select returns the hosts named by patterns, in fleet order: a host name,
+// or "@tag" for every host with that tag. No patterns selects every host.
+// An unknown name or a tag no host has is an error.
+func (f *Fleet) Select(patterns ...string) ([]*Host, error) {
+	if len(patterns) == 0 {
+		return f.hosts, nil
+	}
+	want := map[string]bool{}
+	for _, p := range patterns {
+		if tag, ok := strings.CutPrefix(p, "@"); ok {
+			n := 0
+			for _, h := range f.hosts {
+				for _, t := range h.Tags {
+					if t == tag {
+						want[h.Name] = true
+						n++
+					}
+				}
+			}
+			if n == 0 {
+				return nil, fmt.Errorf("no host has tag %q", tag)
+			}
+			continue
+		}
+		if f.byName[p] == nil {
+			return nil, fmt.Errorf("unknown host %q%s", p, f.suggestHost(p))
+		}
+		want[p] = true
+	}
+	var out []*Host
+	for _, h := range f.hosts {
+		if want[h.Name] {
+			out = append(out, h)
+		}
+	}
+	return out, nil
+}
+
+func (f *Fleet) suggestHost(name string) string {
+	names := make([]string, len(f.hosts))
+	for i, h := range f.hosts {
+		names[i] = h.Name
+	}
+	return " (hosts: " + strings.Join(names, ", ") + ")"
+}
+
+// JSON returns the host's final value as JSON, schema defaults filled in
+// and keys in schema order.
+func (h *Host) JSON() []byte { return h.h.JSON }
+
+// Value returns the host's final value as Go data: map[string]any for
+// structs, []any, string, bool, nil, and json.Number for numbers (so
+// integers keep every digit).
+func (h *Host) Value() (map[string]any, error) {
+	d := json.NewDecoder(bytes.NewReader(h.h.JSON))
+	d.UseNumber()
+	var v map[string]any
+	if err := d.Decode(&v); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// CUE returns the host's final value in CUE syntax, formatted.
+func (f *Fleet) CUE(h *Host) ([]byte, error) {
+	v := f.l.Context().CompileBytes(h.h.JSON)
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	return format.Node(v.Syntax())
+}
+
+// sortedNames returns the keys of m, sorted.
+func sortedNames[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

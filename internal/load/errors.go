@@ -1,0 +1,147 @@
+package load
+
+import (
+	"fmt"
+	"strings"
+
+	"cuelang.org/go/cue"
+	cueerrors "cuelang.org/go/cue/errors"
+	"cuelang.org/go/cue/token"
+
+	"fleetnix.dev/fleet/internal/diag"
+	"fleetnix.dev/fleet/internal/merge"
+)
+
+// cueDiags converts CUE errors into diagnostics placed at the user's
+// files. The first position outside the schema is the subject; schema
+// positions follow as related places. Errors CUE reports without any
+// position (conflicting defaults, cue-lang/cue#2507) get the positions of
+// the conjuncts of the value at their path in root, when root is given.
+func cueDiags(err error, root *cue.Value) diag.List {
+	var out diag.List
+	for _, e := range cueerrors.Errors(err) {
+		format, args := e.Msg()
+		msg := fmt.Sprintf(format, args...)
+		path := e.Path()
+		ps := cueerrors.Positions(e)
+		if len(ps) == 0 && root != nil && len(path) > 0 {
+			ps = contributors(root.LookupPath(cuePath(path)))
+		}
+		d := diag.Diagnostic{Severity: diag.Error, Path: path}
+		if len(path) > 0 {
+			d.Summary = joinPath(path) + ": " + msg
+		} else {
+			d.Summary = msg
+		}
+		var user, schema []token.Pos
+		for _, p := range ps {
+			if label(p.Filename()) == "schema" {
+				schema = append(schema, p)
+			} else {
+				user = append(user, p)
+			}
+		}
+		all := append(user, schema...)
+		if len(all) > 0 {
+			d.Range = merge.Range(all[0])
+			for _, p := range all[1:] {
+				d.Related = append(d.Related, diag.Related{Range: merge.Range(p), Message: label(p.Filename())})
+			}
+		}
+		if strings.Contains(msg, "field not allowed") && root != nil && len(path) > 0 {
+			d.Detail = suggestField(*root, path)
+		}
+		if hint := secretHint(msg, schema); hint != "" {
+			d.Summary = joinPath(path) + ": " + hint
+			d.Detail = "a secret is never a literal; name a declared secret: {$secret: \"name\"}"
+		}
+		out = append(out, d)
+	}
+	return collapse(out)
+}
+
+// secretHint recognises a literal where the schema wants a #SecretRef.
+func secretHint(msg string, schema []token.Pos) string {
+	if !strings.Contains(msg, "mismatched types string and struct") && !strings.Contains(msg, "mismatched types struct and string") {
+		return ""
+	}
+	if !strings.Contains(msg, "$secret") {
+		return ""
+	}
+	return "a literal string where a secret belongs"
+}
+
+// collapse drops the noise CUE adds around one mistake: for a path with a
+// specific error, the generic "N errors in empty disjunction" summary of
+// the same path goes.
+func collapse(l diag.List) diag.List {
+	specific := map[string]bool{}
+	for _, d := range l {
+		if !strings.Contains(d.Summary, "errors in empty disjunction") {
+			specific[strings.Join(d.Path, "\x00")] = true
+		}
+	}
+	out := l[:0]
+	for _, d := range l {
+		if strings.Contains(d.Summary, "errors in empty disjunction") && specific[strings.Join(d.Path, "\x00")] {
+			continue
+		}
+		out = append(out, d)
+	}
+	return out
+}
+
+// contributors returns the positions of the conjuncts that make up v.
+func contributors(v cue.Value) []token.Pos {
+	if op, args := v.Expr(); op == cue.AndOp {
+		var ps []token.Pos
+		for _, a := range args {
+			if p := a.Pos(); p.IsValid() {
+				ps = append(ps, p)
+			}
+		}
+		return ps
+	}
+	if p := v.Pos(); p.IsValid() {
+		return []token.Pos{p}
+	}
+	return nil
+}
+
+// suggestField names the allowed fields next to an unknown one, nearest
+// first.
+func suggestField(root cue.Value, path []string) string {
+	parent := root.LookupPath(cuePath(path[:len(path)-1]))
+	it, err := parent.Fields(cue.Optional(true))
+	if err != nil {
+		return ""
+	}
+	bad := path[len(path)-1]
+	var names []string
+	for it.Next() {
+		if n := it.Selector().Unquoted(); n != bad {
+			names = append(names, n)
+		}
+	}
+	if s := nearest(bad, names); s != "" {
+		return fmt.Sprintf("did you mean %q?", s)
+	}
+	if len(names) > 0 {
+		return "allowed here: " + strings.Join(names, ", ")
+	}
+	return ""
+}
+
+// cuePath turns a path of labels into a CUE path: "#x" as a definition,
+// anything else as a string label (so "eu-1" needs no quoting).
+func cuePath(p []string) cue.Path {
+	sels := make([]cue.Selector, len(p))
+	for i, s := range p {
+		if strings.HasPrefix(s, "#") {
+			sels[i] = cue.Def(s)
+		} else {
+			sels[i] = cue.Str(s)
+		}
+	}
+	return cue.MakePath(sels...)
+}

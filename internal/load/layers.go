@@ -1,0 +1,300 @@
+package load
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"cuelang.org/go/cue"
+
+	"fleetnix.dev/fleet/internal/diag"
+	"fleetnix.dev/fleet/internal/merge"
+)
+
+// layers holds every named layer value of the fleet, by kind and name.
+type layers struct {
+	hosts, templates, hardware, profiles, users map[string]cue.Value
+}
+
+// collect gathers the layers of every fleet instance. With "./...", CUE
+// puts the files of ancestor directories into every instance below them,
+// so the same host can appear in several instances: it is taken once, and
+// two different definitions of one name are an error.
+func collect(fleets []cue.Value) (*layers, diag.List) {
+	l := &layers{
+		hosts: map[string]cue.Value{}, templates: map[string]cue.Value{},
+		hardware: map[string]cue.Value{}, profiles: map[string]cue.Value{}, users: map[string]cue.Value{},
+	}
+	var diags diag.List
+	for _, v := range fleets {
+		for _, kind := range []struct {
+			path Path
+			into map[string]cue.Value
+		}{
+			{HostsPath, l.hosts}, {TemplatesPath, l.templates}, {HardwarePath, l.hardware},
+			{ProfilesPath, l.profiles}, {UsersPath, l.users},
+		} {
+			s := v.LookupPath(cue.ParsePath(string(kind.path)))
+			if !s.Exists() {
+				continue
+			}
+			it, err := s.Fields()
+			if err != nil {
+				diags = append(diags, cueDiags(err, nil)...)
+				continue
+			}
+			for it.Next() {
+				name := it.Selector().Unquoted()
+				nv := it.Value()
+				if old, ok := kind.into[name]; ok {
+					if old.Pos() != nv.Pos() {
+						diags.Add(diag.Diagnostic{
+							Severity: diag.Error,
+							Range:    merge.Range(nv.Pos()),
+							Summary:  fmt.Sprintf("%s.%s is defined in two fleet packages", kind.path, name),
+							Related:  []diag.Related{{Range: merge.Range(old.Pos()), Message: "also defined here"}},
+						})
+					}
+					continue
+				}
+				kind.into[name] = nv
+			}
+		}
+	}
+	return l, diags
+}
+
+func (l *layers) hostNames() []string {
+	names := make([]string, 0, len(l.hosts))
+	for n := range l.hosts {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// mergeHost merges the layers of one host:
+//
+//	hardware profile < template < user accounts < profiles < host
+//
+// Schema defaults come last, at unification.
+func (l *layers) mergeHost(name string) (*Host, diag.List) {
+	hv := l.hosts[name]
+	h := &Host{Name: name, Decl: merge.Range(hv.Pos())}
+	var diags diag.List
+
+	// The template.
+	var tv cue.Value
+	if ref, r, ok := stringField(hv, templateField); ok {
+		h.Template = ref
+		if tv, ok = l.templates[ref]; !ok {
+			diags.Add(unknownRef(r, "template", ref, keys(l.templates), joinPath([]string{"hosts", name, templateField})))
+		}
+	}
+	// The hardware profile: the host's choice, else the template's.
+	var hwv cue.Value
+	ref, r, ok := stringField(hv, hardwareProfileField)
+	if !ok && tv.Exists() {
+		ref, r, ok = stringField(tv, hardwareProfileField)
+	}
+	if ok {
+		h.HardwareProfile = ref
+		if hwv, ok = l.hardware[ref]; !ok {
+			diags.Add(unknownRef(r, "hardware profile", ref, keys(l.hardware), joinPath([]string{"hosts", name, hardwareProfileField})))
+		}
+	}
+
+	// Users: those the template and the host put on the host.
+	type hostUser struct {
+		name     string
+		profiles []string
+		declared diag.Range
+	}
+	var users []*hostUser
+	byName := map[string]*hostUser{}
+	for _, layer := range []cue.Value{tv, hv} {
+		if !layer.Exists() {
+			continue
+		}
+		us := layer.LookupPath(cue.MakePath(cue.Str(usersField)))
+		if !us.Exists() {
+			continue
+		}
+		it, err := us.Fields()
+		if err != nil {
+			continue
+		}
+		for it.Next() {
+			un := it.Selector().Unquoted()
+			u := byName[un]
+			if u == nil {
+				u = &hostUser{name: un, declared: merge.Range(it.Value().Pos())}
+				byName[un] = u
+				users = append(users, u)
+			}
+			if ps := it.Value().LookupPath(cue.MakePath(cue.Str(profilesField))); ps.Exists() {
+				u.profiles = u.profiles[:0]
+				list, _ := ps.List()
+				for list.Next() {
+					p, _ := list.Value().String()
+					u.profiles = append(u.profiles, p)
+					if _, ok := l.profiles[p]; !ok {
+						diags.Add(unknownRef(merge.Range(list.Value().Pos()), "profile", p, keys(l.profiles),
+							joinPath([]string{"hosts", name, usersField, un, profilesField})))
+					}
+				}
+			}
+		}
+	}
+	for _, u := range users {
+		if _, ok := l.users[u.name]; !ok {
+			diags.Add(unknownRef(u.declared, "user", u.name, keys(l.users), joinPath([]string{"hosts", name, usersField, u.name})))
+		}
+		h.Users = append(h.Users, HostUser{Name: u.name, Profiles: u.profiles})
+	}
+	if diags.HasErrors() {
+		return nil, diags
+	}
+
+	var m merge.Merger
+	if hwv.Exists() {
+		m.Add(merge.Source{Layer: merge.Hardware, Name: h.HardwareProfile}, hwv, hardwareField)
+	}
+	if tv.Exists() {
+		m.Add(merge.Source{Layer: merge.Template, Name: h.Template}, withoutFields(tv, "description"))
+	}
+	for _, u := range users {
+		m.Add(merge.Source{Layer: merge.User, Name: u.name}, l.users[u.name], usersField, u.name)
+		for _, p := range u.profiles {
+			home := l.profiles[p].LookupPath(cue.MakePath(cue.Str(homeField)))
+			if home.Exists() {
+				m.Add(merge.Source{Layer: merge.Profile, Name: p}, home, usersField, u.name, homeField)
+			}
+		}
+	}
+	m.Add(merge.Source{Layer: merge.Host, Name: name}, hv)
+	m.Root.Set(merge.Source{Layer: merge.Host, Name: name}, h.Decl, name, nameField)
+	diags = append(diags, m.Finish()...)
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	h.Tree = &m.Root
+	if tags := h.Tree.Field(tagsField); tags != nil {
+		for _, t := range tags.Fields() {
+			if b, ok := tags.Field(t).Leaf().Value.(bool); ok && b {
+				h.Tags = append(h.Tags, t)
+			}
+		}
+		sort.Strings(h.Tags)
+	}
+	return h, diags
+}
+
+// withoutFields returns v without the named regular fields. Templates carry
+// fields of their own (a description) that are not part of a host.
+func withoutFields(v cue.Value, names ...string) cue.Value {
+	for _, n := range names {
+		if v.LookupPath(cue.MakePath(cue.Str(n))).Exists() {
+			return filtered{v, names}.value()
+		}
+	}
+	return v
+}
+
+type filtered struct {
+	v     cue.Value
+	names []string
+}
+
+// value rebuilds v's struct without the dropped fields, keeping each
+// remaining field's own value (and so its positions).
+func (f filtered) value() cue.Value {
+	out := f.v.Context().CompileString("{}")
+	it, err := f.v.Fields()
+	if err != nil {
+		return f.v
+	}
+	for it.Next() {
+		name := it.Selector().Unquoted()
+		skip := false
+		for _, n := range f.names {
+			skip = skip || n == name
+		}
+		if !skip {
+			out = out.FillPath(cue.MakePath(it.Selector()), it.Value())
+		}
+	}
+	return out
+}
+
+// stringField returns the concrete string field name of v and its position.
+func stringField(v cue.Value, name string) (string, diag.Range, bool) {
+	f := v.LookupPath(cue.MakePath(cue.Str(name)))
+	if !f.Exists() {
+		return "", diag.Range{}, false
+	}
+	s, err := f.String()
+	if err != nil {
+		return "", diag.Range{}, false
+	}
+	return s, merge.Range(f.Pos()), true
+}
+
+func keys(m map[string]cue.Value) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// unknownRef reports a reference to a layer that does not exist, with the
+// nearest existing name as a suggestion.
+func unknownRef(r diag.Range, kind, name string, known []string, path string) diag.Diagnostic {
+	d := diag.Diagnostic{
+		Severity: diag.Error,
+		Range:    r,
+		Summary:  fmt.Sprintf("%s: unknown %s %q", path, kind, name),
+	}
+	if s := nearest(name, known); s != "" {
+		d.Detail = fmt.Sprintf("did you mean %q?", s)
+	} else if len(known) > 0 {
+		d.Detail = fmt.Sprintf("known: %s", strings.Join(known, ", "))
+	} else {
+		d.Detail = fmt.Sprintf("the fleet defines no %s", kind)
+	}
+	return d
+}
+
+// nearest returns the candidate closest to name by edit distance, when it
+// is close enough to be a likely typo.
+func nearest(name string, candidates []string) string {
+	best, bestD := "", len(name)/2+2
+	for _, c := range candidates {
+		if d := editDistance(strings.ToLower(name), strings.ToLower(c)); d < bestD {
+			best, bestD = c, d
+		}
+	}
+	return best
+}
+
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}

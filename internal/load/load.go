@@ -1,0 +1,453 @@
+// Package load reads a fleet written in CUE, checks every layer against the
+// schema's partial forms, merges each host's layers with provenance, and
+// unifies the result once with the schema's #Host.
+//
+// The schema embedded in the binary is overlaid at
+// cue.mod/pkg/<SchemaImportPath> of the user's module, so user files import
+// it as they would a vendored copy and the directory on disk is left as it
+// is. A vendored copy that differs from the embedded one is reported as a
+// warning.
+package load
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"cuelang.org/go/cue"
+	"cuelang.org/go/cue/build"
+	"cuelang.org/go/cue/cuecontext"
+	cueerrors "cuelang.org/go/cue/errors"
+	"cuelang.org/go/cue/load"
+
+	"fleetnix.dev/fleet/internal/diag"
+	"fleetnix.dev/fleet/internal/merge"
+)
+
+// SchemaImportPath is the CUE import path of the fleet schema.
+const SchemaImportPath = "fleetnix.dev/fleet/schema"
+
+// A Path is a CUE path in a fleet package or in the schema.
+type Path string
+
+// Paths of the fleet package and the schema the loader reads.
+const (
+	HostsPath     Path = "hosts"
+	TemplatesPath Path = "templates"
+	HardwarePath  Path = "hardware"
+	ProfilesPath  Path = "profiles"
+	UsersPath     Path = "users"
+	SecretsPath   Path = "secrets"
+	SettingsPath  Path = "settings"
+	HostDef       Path = "#Host"
+	HostSpecDef   Path = "#HostSpec"
+	HostExportDef Path = "#HostExport"
+	FleetDef      Path = "#Fleet"
+)
+
+// Fields of a host (and template) that name other layers.
+const (
+	templateField        = "template"
+	hardwareProfileField = "hardwareProfile"
+	usersField           = "users"
+	profilesField        = "profiles"
+	homeField            = "home"
+	hardwareField        = "hardware"
+	nameField            = "name"
+	tagsField            = "tags"
+)
+
+// A Config says what to load.
+type Config struct {
+	// Dir is the directory the package patterns are relative to. It must
+	// be inside a CUE module (a directory with cue.mod/module.cue).
+	Dir string
+	// Args are CUE package patterns ("." or "./..."). Empty means ".".
+	Args []string
+	// Overlay maps absolute file paths to contents that replace or add to
+	// the files on disk.
+	Overlay map[string][]byte
+	// Tags are CUE build tags (@if, @tag).
+	Tags []string
+	// Schema holds the schema's *.cue files (package schema).
+	Schema fs.FS
+}
+
+// A Fleet is a loaded, merged and unified fleet.
+type Fleet struct {
+	// ModRoot is the root directory of the CUE module.
+	ModRoot string
+	// Hosts are the fleet's hosts, sorted by name.
+	Hosts []*Host
+	// Warnings are problems that do not stop the load, such as a vendored
+	// schema that differs from the embedded one.
+	Warnings diag.List
+
+	ctx    *cue.Context
+	schema cue.Value
+	insts  []*build.Instance
+}
+
+// A Host is one host after merging and unification.
+type Host struct {
+	Name            string
+	Template        string
+	HardwareProfile string
+	Tags            []string
+	Users           []HostUser
+	// Tree is the merged value with the provenance of every leaf.
+	Tree *merge.Node
+	// JSON is the final value as JSON, schema defaults filled in.
+	JSON []byte
+	// Decl is where the host is declared.
+	Decl diag.Range
+}
+
+// A HostUser is a user on a host and the profiles composed for them.
+type HostUser struct {
+	Name     string
+	Profiles []string
+}
+
+// Load reads, checks, merges and unifies the fleet cfg names. It returns
+// every problem it found; the Fleet is nil when any is an error.
+func Load(ctx context.Context, cfg *Config) (*Fleet, diag.List) {
+	var diags diag.List
+	dir, err := filepath.Abs(cfg.Dir)
+	if err != nil {
+		diags.Errorf(diag.Range{}, "%v", err)
+		return nil, diags
+	}
+	root, ok := findModRoot(dir)
+	if !ok {
+		diags.Errorf(diag.Range{File: dir}, "no CUE module here or above (no cue.mod/module.cue); run \"fleetgen init\"")
+		return nil, diags
+	}
+	f := &Fleet{ModRoot: root, ctx: cuecontext.New()}
+	overlay, warn, err := schemaOverlay(root, cfg.Schema)
+	if err != nil {
+		diags.Errorf(diag.Range{}, "reading the embedded schema: %v", err)
+		return nil, diags
+	}
+	f.Warnings = warn
+	for name, b := range cfg.Overlay {
+		overlay[name] = load.FromBytes(b)
+	}
+	args := cfg.Args
+	if len(args) == 0 {
+		args = []string{"."}
+	}
+	lcfg := &load.Config{Dir: dir, Overlay: overlay, Tags: cfg.Tags}
+	insts := load.Instances(args, lcfg)
+	var fleets []cue.Value
+	for _, inst := range insts {
+		if inst.Err != nil {
+			diags = append(diags, cueDiags(inst.Err, nil)...)
+			continue
+		}
+		if !importsSchema(inst) {
+			// Not a fleet package (the schema itself, a helper package):
+			// still checked, but it contributes no hosts.
+			v := f.ctx.BuildInstance(inst)
+			diags = append(diags, validate(v)...)
+			continue
+		}
+		v := f.ctx.BuildInstance(inst)
+		if d := validate(v); len(d) > 0 {
+			diags = append(diags, d...)
+			continue
+		}
+		fleets = append(fleets, v)
+		f.insts = append(f.insts, inst)
+	}
+	if diags.HasErrors() {
+		diags.Sort()
+		return nil, diags
+	}
+	if len(fleets) == 0 {
+		diags.Errorf(diag.Range{File: dir}, "no fleet package in %s: no CUE package here imports %q", strings.Join(args, " "), SchemaImportPath)
+		return nil, diags
+	}
+	sinsts := load.Instances([]string{SchemaImportPath}, &load.Config{Dir: root, Overlay: overlay})
+	if len(sinsts) != 1 || sinsts[0].Err != nil {
+		if len(sinsts) == 1 {
+			diags = append(diags, cueDiags(sinsts[0].Err, nil)...)
+		} else {
+			diags.Errorf(diag.Range{}, "loading the schema: %d instances", len(sinsts))
+		}
+		return nil, diags
+	}
+	schema := f.ctx.BuildInstance(sinsts[0])
+	if err := schema.Err(); err != nil {
+		return nil, cueDiags(err, nil)
+	}
+	f.schema = schema
+
+	layers, d := collect(fleets)
+	diags = append(diags, d...)
+	for _, name := range layers.hostNames() {
+		h, d := layers.mergeHost(name)
+		diags = append(diags, d...)
+		if h != nil {
+			f.Hosts = append(f.Hosts, h)
+		}
+	}
+	if diags.HasErrors() {
+		diags.Sort()
+		return nil, diags
+	}
+	hostDef := schema.LookupPath(cue.ParsePath(string(HostDef)))
+	if !hostDef.Exists() {
+		diags.Errorf(diag.Range{}, "the schema has no %s", HostDef)
+		return nil, diags
+	}
+	for _, h := range f.Hosts {
+		if err := ctx.Err(); err != nil {
+			diags.Errorf(diag.Range{}, "%v", err)
+			return nil, diags
+		}
+		diags = append(diags, f.unify(hostDef, h)...)
+	}
+	diags.Sort()
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	return f, append(diags, f.Warnings...)
+}
+
+// unify unifies the merged value of h with #Host and records its JSON.
+func (f *Fleet) unify(hostDef cue.Value, h *Host) diag.List {
+	v := hostDef.Unify(f.ctx.Encode(h.Tree.Data()))
+	if err := v.Validate(cue.Concrete(true)); err != nil {
+		return hostDiags(h, err)
+	}
+	b, err := v.MarshalJSON()
+	if err != nil {
+		return hostDiags(h, err)
+	}
+	h.JSON = b
+	return nil
+}
+
+// Value returns the unified value of h in the fleet's CUE context, for
+// looking up where schema defaults came from. It is not safe for
+// concurrent use.
+func (f *Fleet) Value(h *Host) cue.Value {
+	hostDef := f.schema.LookupPath(cue.ParsePath(string(HostDef)))
+	return hostDef.Unify(f.ctx.Encode(h.Tree.Data()))
+}
+
+// Schema returns the schema package value.
+func (f *Fleet) Schema() cue.Value { return f.schema }
+
+// Context returns the CUE context of f. It is not safe for concurrent use.
+func (f *Fleet) Context() *cue.Context { return f.ctx }
+
+// hostDiags converts errors of a host's final unification. Positions CUE
+// gives inside the user's files are kept; where it gives none there (the
+// merged value was built from data), the provenance of the path supplies
+// the user's position.
+func hostDiags(h *Host, err error) diag.List {
+	var out diag.List
+	for _, e := range cueerrors.Errors(err) {
+		path := e.Path()
+		node, _ := h.Tree.Nearest(path)
+		r := h.Decl
+		if o := node.Leaf(); o != nil {
+			r = o.Range
+		} else if o := node.Decl(); o != nil && o.Range.Start.IsValid() {
+			r = o.Range
+		}
+		format, args := e.Msg()
+		d := diag.Diagnostic{
+			Severity: diag.Error,
+			Range:    r,
+			Path:     append([]string{string(HostsPath), h.Name}, path...),
+			Summary:  fmt.Sprintf("%s: %s", joinPath(append([]string{string(HostsPath), h.Name}, path...)), fmt.Sprintf(format, args...)),
+		}
+		for _, p := range cueerrors.Positions(e) {
+			r := merge.Range(p)
+			if r.File != "" && r != d.Range {
+				d.Related = append(d.Related, diag.Related{Range: r, Message: label(r.File)})
+			}
+		}
+		out = append(out, d)
+	}
+	return out
+}
+
+// label says whether a position is in the schema or in the user's files.
+func label(file string) string {
+	if strings.Contains(filepath.ToSlash(file), "/cue.mod/pkg/"+SchemaImportPath+"/") {
+		return "schema"
+	}
+	return "set here"
+}
+
+func joinPath(p []string) string {
+	var b strings.Builder
+	for i, s := range p {
+		if i > 0 {
+			b.WriteByte('.')
+		}
+		if isIdent(s) {
+			b.WriteString(s)
+		} else {
+			fmt.Fprintf(&b, "%q", s)
+		}
+	}
+	return b.String()
+}
+
+func isIdent(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i, r := range s {
+		switch {
+		case r == '_' || r == '$' || r == '#' && i == 0:
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z':
+		case r >= '0' && r <= '9' && i > 0:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// validate checks v against its own constraints (the partial schemas the
+// user's files embed), without requiring concreteness.
+func validate(v cue.Value) diag.List {
+	if err := v.Err(); err != nil {
+		return cueDiags(err, &v)
+	}
+	if err := v.Validate(); err != nil {
+		return cueDiags(err, &v)
+	}
+	return nil
+}
+
+func importsSchema(inst *build.Instance) bool {
+	for _, p := range inst.ImportPaths {
+		if p == SchemaImportPath {
+			return true
+		}
+	}
+	return false
+}
+
+func findModRoot(dir string) (string, bool) {
+	for {
+		if fi, err := os.Stat(filepath.Join(dir, "cue.mod", "module.cue")); err == nil && !fi.IsDir() {
+			return dir, true
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", false
+		}
+		dir = parent
+	}
+}
+
+// SchemaDir returns where the vendored schema lives in the module at root.
+func SchemaDir(root string) string {
+	return filepath.Join(root, "cue.mod", "pkg", filepath.FromSlash(SchemaImportPath))
+}
+
+// schemaOverlay returns the overlay that puts the embedded schema at the
+// vendored location, and a warning when the files on disk there differ.
+// Stray .cue files on disk in that directory are overlaid with an empty
+// file of the package, so they cannot change the schema fleetgen uses.
+func schemaOverlay(root string, schema fs.FS) (map[string]load.Source, diag.List, error) {
+	ov := map[string]load.Source{}
+	dir := SchemaDir(root)
+	embedded := map[string][]byte{}
+	ents, err := fs.ReadDir(schema, ".")
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, e := range ents {
+		if e.IsDir() || !strings.HasSuffix(e.Name(), ".cue") {
+			continue
+		}
+		b, err := fs.ReadFile(schema, e.Name())
+		if err != nil {
+			return nil, nil, err
+		}
+		embedded[e.Name()] = b
+		ov[filepath.Join(dir, e.Name())] = load.FromBytes(b)
+	}
+	differs, present := compareVendored(dir, embedded)
+	var warn diag.List
+	for _, name := range differs.stray {
+		ov[filepath.Join(dir, name)] = load.FromString("package schema\n")
+	}
+	if present && differs.any() {
+		warn.Add(diag.Diagnostic{
+			Severity: diag.Warning,
+			Range:    diag.Range{File: dir},
+			Summary:  fmt.Sprintf("the vendored schema differs from the one fleetgen embeds (%s): editors and cue vet see the vendored copy, fleetgen uses its own; run \"fleetgen schema sync\"", differs),
+		})
+	}
+	return ov, warn, nil
+}
+
+// A schemaDiff says how a vendored schema directory differs.
+type schemaDiff struct {
+	changed, missing, stray []string
+}
+
+func (d schemaDiff) any() bool { return len(d.changed)+len(d.missing)+len(d.stray) > 0 }
+
+func (d schemaDiff) String() string {
+	var parts []string
+	add := func(what string, names []string) {
+		if len(names) > 0 {
+			parts = append(parts, what+" "+strings.Join(names, ", "))
+		}
+	}
+	add("changed:", d.changed)
+	add("missing:", d.missing)
+	add("extra:", d.stray)
+	return strings.Join(parts, "; ")
+}
+
+// compareVendored compares the directory dir with the embedded files. It
+// reports whether dir exists at all.
+func compareVendored(dir string, embedded map[string][]byte) (schemaDiff, bool) {
+	var d schemaDiff
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return d, false
+	}
+	onDisk := map[string]bool{}
+	for _, e := range ents {
+		if e.IsDir() || !strings.HasSuffix(e.Name(), ".cue") {
+			continue
+		}
+		onDisk[e.Name()] = true
+		want, ok := embedded[e.Name()]
+		if !ok {
+			d.stray = append(d.stray, e.Name())
+			continue
+		}
+		got, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil || !bytes.Equal(got, want) {
+			d.changed = append(d.changed, e.Name())
+		}
+	}
+	for name := range embedded {
+		if !onDisk[name] {
+			d.missing = append(d.missing, name)
+		}
+	}
+	sort.Strings(d.changed)
+	sort.Strings(d.missing)
+	sort.Strings(d.stray)
+	return d, true
+}

@@ -1,0 +1,443 @@
+// Package merge builds a host's value from its layers, field by field, and
+// keeps the provenance of every leaf.
+//
+// The layers are applied lowest first. A value from a higher layer
+// overrides a value from a lower one; the override is recorded, never an
+// error. Two sources of the same layer (two profiles composed for one user)
+// that set the same leaf to different values are a conflict, reported with
+// both positions, unless a higher layer later sets that leaf.
+//
+// Structs merge field by field. Lists and marker structs (single-field
+// structs whose label starts with "$", such as {$secret: "x"}) are atomic:
+// a higher layer replaces them whole.
+package merge
+
+import (
+	"fmt"
+	"math/big"
+	"sort"
+	"strings"
+
+	"cuelang.org/go/cue"
+	"cuelang.org/go/cue/token"
+
+	"fleetnix.dev/fleet/internal/diag"
+)
+
+// A Layer is one step of the merge order. Higher layers win.
+type Layer int
+
+// The layers, lowest first.
+const (
+	Schema   Layer = iota // defaults of the schema, applied at unification
+	Hardware              // a hardware profile
+	Template              // a host template
+	User                  // a fleet-level user account
+	Profile               // a home-manager profile composed for a user
+	Host                  // the host itself
+)
+
+var layerNames = [...]string{"schema default", "hardware profile", "template", "user", "profile", "host"}
+
+// String names the layer as people say it: "template", "profile".
+func (l Layer) String() string {
+	if int(l) < len(layerNames) {
+		return layerNames[l]
+	}
+	return fmt.Sprintf("layer(%d)", int(l))
+}
+
+// A Source is one contributor within a layer: the template "workstation",
+// the profile "developer".
+type Source struct {
+	Layer Layer
+	Name  string
+}
+
+// String formats s as `template "workstation"`, or just the layer name
+// when s has none.
+func (s Source) String() string {
+	if s.Name == "" {
+		return s.Layer.String()
+	}
+	return fmt.Sprintf("%s %q", s.Layer, s.Name)
+}
+
+// An Origin is one value a source gave a leaf, and where it was written.
+type Origin struct {
+	Source Source
+	Range  diag.Range
+	// Value is the value as Go data: string, bool, int64, *big.Int, float64,
+	// nil, []any or map[string]any (marker structs).
+	Value any
+}
+
+// A Node is a merged value: a struct of named fields, or a leaf.
+// The zero Node is an empty struct.
+type Node struct {
+	fields map[string]*Node
+	order  []string
+
+	// leaf is set for leaves: the winning value.
+	leaf *Origin
+	// Overridden lists the values lower layers gave this leaf, lowest
+	// first, that leaf overrode.
+	Overridden []Origin
+	// conflict is the other side of a same-layer disagreement not yet
+	// resolved by a higher layer.
+	conflict *Origin
+	// decl is where a struct was first written, for errors about the
+	// struct as a whole (a missing required field).
+	decl *Origin
+}
+
+// IsLeaf reports whether n holds a value rather than fields.
+func (n *Node) IsLeaf() bool { return n.leaf != nil }
+
+// Leaf returns the winning value of a leaf, or nil for a struct.
+func (n *Node) Leaf() *Origin { return n.leaf }
+
+// Decl returns where the struct n was first written, or nil.
+func (n *Node) Decl() *Origin { return n.decl }
+
+// Fields returns the names of n's fields in the order they were first set.
+func (n *Node) Fields() []string { return n.order }
+
+// Field returns the field called name, or nil.
+func (n *Node) Field(name string) *Node { return n.fields[name] }
+
+// Lookup follows path from n and returns the node there, or nil.
+func (n *Node) Lookup(path ...string) *Node {
+	for _, p := range path {
+		if n == nil || n.leaf != nil {
+			return nil
+		}
+		n = n.fields[p]
+	}
+	return n
+}
+
+// Nearest returns the deepest node along path that exists, and how many
+// elements of path it consumed.
+func (n *Node) Nearest(path []string) (*Node, int) {
+	i := 0
+	for ; i < len(path); i++ {
+		if n.leaf != nil {
+			break
+		}
+		c := n.fields[path[i]]
+		if c == nil {
+			break
+		}
+		n = c
+	}
+	return n, i
+}
+
+func (n *Node) child(name string) *Node {
+	if n.fields == nil {
+		n.fields = map[string]*Node{}
+	}
+	c := n.fields[name]
+	if c == nil {
+		c = &Node{}
+		n.fields[name] = c
+		n.order = append(n.order, name)
+	}
+	return c
+}
+
+// Set sets a single leaf at path as source src would, as if written at r.
+// The loader uses it for values it derives, such as a host's name.
+func (n *Node) Set(src Source, r diag.Range, value any, path ...string) {
+	for _, p := range path {
+		n = n.child(p)
+	}
+	n.put(Origin{Source: src, Range: r, Value: value})
+}
+
+// A Merger merges layer values into one tree. The zero Merger is ready to
+// use; use one Merger per host.
+type Merger struct {
+	Root  Node
+	diags diag.List
+}
+
+// Add merges the CUE value v, as given by src, into the tree at path. v
+// must be a struct. Values that are not concrete are reported as errors:
+// layers hold data; constraints and defaults belong to the schema.
+func (m *Merger) Add(src Source, v cue.Value, path ...string) {
+	n := &m.Root
+	for _, p := range path {
+		n = n.child(p)
+	}
+	if n.decl == nil {
+		o := Origin{Source: src, Range: Range(v.Pos())}
+		n.decl = &o
+	}
+	m.addStruct(n, src, v)
+}
+
+func (m *Merger) addStruct(n *Node, src Source, v cue.Value) {
+	it, err := v.Fields()
+	if err != nil {
+		m.diags.Add(diag.Diagnostic{Severity: diag.Error, Range: Range(v.Pos()), Summary: err.Error()})
+		return
+	}
+	for it.Next() {
+		f := it.Value()
+		name := it.Selector().Unquoted()
+		c := n.child(name)
+		if f.IncompleteKind() == cue.StructKind && !IsMarker(f) {
+			if c.leaf != nil {
+				if c.leaf.Source.Layer >= src.Layer {
+					m.conflictOrKeep(c, Origin{Source: src, Range: Range(f.Pos()), Value: map[string]any{}})
+					continue
+				}
+				c.Overridden = append(c.Overridden, *c.leaf)
+				c.leaf = nil
+			}
+			if c.decl == nil {
+				o := Origin{Source: src, Range: Range(f.Pos())}
+				c.decl = &o
+			}
+			m.addStruct(c, src, f)
+			continue
+		}
+		val, ok := m.value(f)
+		if !ok {
+			continue
+		}
+		o := Origin{Source: src, Range: Range(f.Pos()), Value: val}
+		if c.leaf == nil && len(c.fields) > 0 {
+			// A leaf replacing a struct of lower layers.
+			c.fields, c.order = nil, nil
+		}
+		c.put(o)
+	}
+}
+
+// put records o as the value of leaf n, applying the layer order.
+func (n *Node) put(o Origin) {
+	switch {
+	case n.leaf == nil:
+		n.leaf = &o
+	case o.Source.Layer > n.leaf.Source.Layer:
+		n.Overridden = append(n.Overridden, *n.leaf)
+		if n.conflict != nil {
+			n.Overridden = append(n.Overridden, *n.conflict)
+			n.conflict = nil
+		}
+		n.leaf = &o
+	case o.Source.Layer == n.leaf.Source.Layer:
+		if o.Source != n.leaf.Source && !equal(o.Value, n.leaf.Value) && n.conflict == nil {
+			n.conflict = &o
+		}
+	default:
+		// A lower layer arriving later than a higher one: the higher
+		// value stays, and the lower one is recorded as overridden.
+		n.Overridden = append(n.Overridden, o)
+	}
+}
+
+func (m *Merger) conflictOrKeep(n *Node, o Origin) {
+	if n.leaf.Source.Layer == o.Source.Layer && n.leaf.Source != o.Source && n.conflict == nil {
+		n.conflict = &o
+	}
+}
+
+// value converts a concrete leaf to Go data.
+func (m *Merger) value(v cue.Value) (any, bool) {
+	if d, ok := v.Default(); ok {
+		v = d
+	}
+	if !v.IsConcrete() {
+		m.diags.Add(diag.Diagnostic{
+			Severity: diag.Error,
+			Range:    Range(v.Pos()),
+			Summary:  fmt.Sprintf("%s: value is not concrete (%v): layers hold data; constraints and defaults belong to the schema", pathString(v), v),
+		})
+		return nil, false
+	}
+	x, err := Data(v)
+	if err != nil {
+		m.diags.Add(diag.Diagnostic{Severity: diag.Error, Range: Range(v.Pos()), Summary: err.Error()})
+		return nil, false
+	}
+	return x, true
+}
+
+func pathString(v cue.Value) string {
+	sels := v.Path().Selectors()
+	parts := make([]string, len(sels))
+	for i, s := range sels {
+		parts[i] = s.String()
+	}
+	return strings.Join(parts, ".")
+}
+
+// Data converts a concrete CUE value to Go data: string, bool, int64 (or
+// *big.Int when it does not fit), float64, nil, []any or map[string]any.
+func Data(v cue.Value) (any, error) {
+	switch v.Kind() {
+	case cue.NullKind:
+		return nil, nil
+	case cue.BoolKind:
+		return v.Bool()
+	case cue.StringKind:
+		return v.String()
+	case cue.BytesKind:
+		b, err := v.Bytes()
+		return string(b), err
+	case cue.IntKind:
+		if i, err := v.Int64(); err == nil {
+			return i, nil
+		}
+		var z big.Int
+		_, err := v.Int(&z)
+		return &z, err
+	case cue.FloatKind, cue.NumberKind:
+		return v.Float64()
+	case cue.ListKind:
+		it, err := v.List()
+		if err != nil {
+			return nil, err
+		}
+		out := []any{}
+		for it.Next() {
+			x, err := Data(it.Value())
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, x)
+		}
+		return out, nil
+	case cue.StructKind:
+		it, err := v.Fields()
+		if err != nil {
+			return nil, err
+		}
+		out := map[string]any{}
+		for it.Next() {
+			x, err := Data(it.Value())
+			if err != nil {
+				return nil, err
+			}
+			out[it.Selector().Unquoted()] = x
+		}
+		return out, nil
+	}
+	return nil, fmt.Errorf("%v: value is not concrete", v)
+}
+
+// IsMarker reports whether v is a marker struct: exactly one regular
+// field, whose label starts with "$" ({$secret: "x"}, {$nix: "..."},
+// {$force: v}). Markers are atomic in the merge.
+func IsMarker(v cue.Value) bool {
+	it, err := v.Fields()
+	if err != nil {
+		return false
+	}
+	n := 0
+	marker := false
+	for it.Next() {
+		n++
+		marker = strings.HasPrefix(it.Selector().Unquoted(), "$")
+	}
+	return n == 1 && marker
+}
+
+// Finish reports the conflicts that no higher layer resolved and returns
+// every problem found while merging, sorted.
+func (m *Merger) Finish() diag.List {
+	var walk func(n *Node, path []string)
+	walk = func(n *Node, path []string) {
+		if n.conflict != nil {
+			a, b := *n.leaf, *n.conflict
+			m.diags.Add(diag.Diagnostic{
+				Severity: diag.Error,
+				Range:    b.Range,
+				Path:     append([]string(nil), path...),
+				Summary: fmt.Sprintf("%s: %s and %s disagree: %s vs %s", strings.Join(path, "."),
+					a.Source, b.Source, Show(a.Value), Show(b.Value)),
+				Detail: "set the value in a higher layer (the host) to resolve it",
+				Related: []diag.Related{
+					{Range: a.Range, Message: fmt.Sprintf("%s sets %s", a.Source, Show(a.Value))},
+					{Range: b.Range, Message: fmt.Sprintf("%s sets %s", b.Source, Show(b.Value))},
+				},
+			})
+		}
+		for _, name := range n.order {
+			walk(n.fields[name], append(path, name))
+		}
+	}
+	walk(&m.Root, nil)
+	m.diags.Sort()
+	return m.diags
+}
+
+// Data returns the merged tree as Go data: map[string]any for structs,
+// the winning values for leaves.
+func (n *Node) Data() any {
+	if n.leaf != nil {
+		return n.leaf.Value
+	}
+	out := make(map[string]any, len(n.fields))
+	for name, c := range n.fields {
+		out[name] = c.Data()
+	}
+	return out
+}
+
+// Leaves calls f for every leaf under n, in field order, with its path.
+func (n *Node) Leaves(prefix []string, f func(path []string, n *Node)) {
+	if n.leaf != nil {
+		f(prefix, n)
+		return
+	}
+	names := append([]string(nil), n.order...)
+	sort.Strings(names)
+	for _, name := range names {
+		n.fields[name].Leaves(append(prefix[:len(prefix):len(prefix)], name), f)
+	}
+}
+
+// Range converts a CUE position to a diag range of one point.
+func Range(p token.Pos) diag.Range {
+	if !p.IsValid() {
+		return diag.Range{}
+	}
+	pp := p.Position()
+	at := diag.Pos{Line: pp.Line, Col: pp.Column, Offset: pp.Offset}
+	return diag.Range{File: pp.Filename, Start: at, End: at}
+}
+
+// Show formats a leaf value for messages, in CUE syntax.
+func Show(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return "null"
+	case string:
+		return fmt.Sprintf("%q", x)
+	case []any:
+		parts := make([]string, len(x))
+		for i, e := range x {
+			parts[i] = Show(e)
+		}
+		return "[" + strings.Join(parts, ", ") + "]"
+	case map[string]any:
+		keys := make([]string, 0, len(x))
+		for k := range x {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		parts := make([]string, len(keys))
+		for i, k := range keys {
+			parts[i] = k + ": " + Show(x[k])
+		}
+		return "{" + strings.Join(parts, ", ") + "}"
+	}
+	return fmt.Sprint(v)
+}
+
+func equal(a, b any) bool { return Show(a) == Show(b) }
