@@ -1,0 +1,143 @@
+package fleet_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"testing"
+
+	"cuelang.org/go/cue/ast"
+	"cuelang.org/go/cue/format"
+	"cuelang.org/go/cue/parser"
+
+	"fleetnix.dev/fleet/fleet"
+)
+
+// writeBenchFleet writes, under dir, a fleet of n hosts shaped like the
+// reference fleet: the reference templates, hardware and home profiles,
+// users and secrets, and n hosts cloned round-robin from its five hosts.
+func writeBenchFleet(t testing.TB, dir string, n int) {
+	t.Helper()
+	must := func(err error) {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(os.MkdirAll(filepath.Join(dir, "cue.mod", "pkg"), 0o755))
+	mod, err := os.ReadFile(filepath.Join(repoRoot, "cue.mod", "module.cue"))
+	must(err)
+	must(os.WriteFile(filepath.Join(dir, "cue.mod", "module.cue"), mod, 0o644))
+	abs, err := filepath.Abs(filepath.Join(repoRoot, "schema"))
+	must(err)
+	must(os.MkdirAll(filepath.Join(dir, "cue.mod", "pkg", "fleetnix.dev", "fleet"), 0o755))
+	must(os.Symlink(abs, filepath.Join(dir, "cue.mod", "pkg", "fleetnix.dev", "fleet", "schema")))
+	files, err := filepath.Glob(filepath.Join(repoRoot, "*.cue"))
+	must(err)
+	var hosts []*ast.Field
+	for _, f := range files {
+		src, err := os.ReadFile(f)
+		must(err)
+		if filepath.Base(f) != "hosts.cue" {
+			must(os.WriteFile(filepath.Join(dir, filepath.Base(f)), src, 0o644))
+			continue
+		}
+		file, err := parser.ParseFile(f, src, parser.ParseComments)
+		must(err)
+		for _, d := range file.Decls {
+			hosts = append(hosts, hostFields(d)...)
+		}
+	}
+	if len(hosts) == 0 {
+		t.Fatal("no hosts found in the reference hosts.cue")
+	}
+	var b bytes.Buffer
+	b.WriteString("package fleet\n\n")
+	for i := 0; i < n; i++ {
+		ref := hosts[i%len(hosts)]
+		name, _, _ := ast.LabelName(ref.Label)
+		val, err := format.Node(ref.Value)
+		must(err)
+		fmt.Fprintf(&b, "hosts: %q: %s\n", fmt.Sprintf("%s-%04d", name, i), val)
+	}
+	must(os.WriteFile(filepath.Join(dir, "hosts.cue"), b.Bytes(), 0o644))
+}
+
+// hostFields finds the host fields in a declaration written either as
+// `hosts: name: {...}` or `hosts: {name: {...}}`.
+func hostFields(d ast.Decl) []*ast.Field {
+	f, ok := d.(*ast.Field)
+	if !ok {
+		return nil
+	}
+	if name, _, _ := ast.LabelName(f.Label); name != "hosts" {
+		return nil
+	}
+	switch v := f.Value.(type) {
+	case *ast.StructLit:
+		var out []*ast.Field
+		for _, e := range v.Elts {
+			if hf, ok := e.(*ast.Field); ok {
+				out = append(out, hf)
+			}
+		}
+		return out
+	}
+	return nil
+}
+
+// TestBenchFleetLoads checks the benchmark's generated fleet is a valid
+// fleet of the size asked for. With FLEET_BENCH_DIR set it also leaves a
+// 1000-host fleet there, to time plain `cue export` on the same input.
+func TestBenchFleetLoads(t *testing.T) {
+	dir := t.TempDir()
+	writeBenchFleet(t, dir, 12)
+	f, err := fleet.Load(context.Background(), &fleet.Config{Dir: dir})
+	if err != nil {
+		var buf bytes.Buffer
+		fleet.PrintErrors(&buf, dir, err)
+		t.Fatalf("%v\n%s", err, buf.String())
+	}
+	if got := len(f.Hosts()); got != 12 {
+		t.Fatalf("loaded %d hosts, want 12", got)
+	}
+	if out := os.Getenv("FLEET_BENCH_DIR"); out != "" {
+		writeBenchFleet(t, out, 1000)
+		t.Logf("wrote a 1000-host fleet to %s", out)
+	}
+}
+
+// BenchmarkLoad measures load + merge + unify + export of fleets of 10,
+// 100 and 1000 hosts. It reports the heap in use after the load per host,
+// which should stay flat as the fleet grows.
+func BenchmarkLoad(b *testing.B) {
+	for _, n := range []int{10, 100, 1000} {
+		b.Run(fmt.Sprintf("hosts=%d", n), func(b *testing.B) {
+			dir := b.TempDir()
+			writeBenchFleet(b, dir, n)
+			b.ReportAllocs()
+			var heap uint64
+			for i := 0; i < b.N; i++ {
+				f, err := fleet.Load(context.Background(), &fleet.Config{Dir: dir})
+				if err != nil {
+					b.Fatal(err)
+				}
+				total := 0
+				for _, h := range f.Hosts() {
+					total += len(h.JSON())
+				}
+				if total == 0 {
+					b.Fatal("empty export")
+				}
+				var ms runtime.MemStats
+				runtime.GC()
+				runtime.ReadMemStats(&ms)
+				heap = ms.HeapInuse
+				runtime.KeepAlive(f)
+			}
+			b.ReportMetric(float64(heap)/float64(n)/1024, "KiB-heap/host")
+		})
+	}
+}
