@@ -1,0 +1,257 @@
+// Package model holds the plain Go data of a fleet that the loader produces
+// and the build and deploy driver consumes. It imports only the standard
+// library and knows nothing of CUE or Nix syntax.
+package model
+
+import (
+	"strings"
+	"time"
+)
+
+// A Host is one machine of the fleet as the build and deploy driver sees it:
+// what to build, where to build it, where to send it, how to activate it and
+// how to tell that it came up healthy.
+//
+// The zero value is not useful: Name and Toplevel must be set. A Host is
+// read-only once built; the driver never changes it, so it may be shared
+// between goroutines.
+type Host struct {
+	// Name is the host's name in the fleet, unique within it. It is the key
+	// of per-host results and the name nixosConfigurations uses.
+	Name string
+	// Tags are the host's tags (without the "@" used on the command line).
+	Tags []string
+	// System is the Nix system type of the host, such as "x86_64-linux".
+	System string
+	// Toplevel is the flake output to build for this host: normally
+	// nixosConfigurations.<Name>.config.system.build.toplevel.
+	Toplevel FlakeAttr
+	// Target is where the host is reached over ssh for deployment.
+	Target Target
+	// Build says where the toplevel is built.
+	Build BuildPlacement
+	// Activation is how the new system is activated; empty means Switch.
+	Activation Activation
+	// Health lists the checks run after activation; a failing check rolls
+	// the host back.
+	Health HealthChecks
+	// Rollback configures automatic rollback on the target.
+	Rollback Rollback
+}
+
+// HasTag reports whether h carries tag t.
+func (h *Host) HasTag(t string) bool {
+	for _, x := range h.Tags {
+		if x == t {
+			return true
+		}
+	}
+	return false
+}
+
+// A FlakeAttr names one output attribute of a flake. The zero value names
+// nothing.
+type FlakeAttr struct {
+	// Ref is a flake reference as the nix command takes it, such as
+	// "path:/srv/fleet/nix" or "git+file:///srv/fleet".
+	Ref string
+	// Attr is the attribute path inside the flake's outputs, one element
+	// per attribute name, unquoted: {"nixosConfigurations", "web",
+	// "config", "system", "build", "toplevel"}.
+	Attr []string
+}
+
+// ToplevelAttr returns the attribute path of host's system toplevel in a
+// flake's outputs: nixosConfigurations.<host>.config.system.build.toplevel.
+func ToplevelAttr(host string) []string {
+	return []string{"nixosConfigurations", host, "config", "system", "build", "toplevel"}
+}
+
+// Installable returns a as an installable for the nix command line,
+// "ref#a.b.c", quoting attribute names that are not plain identifiers.
+func (a FlakeAttr) Installable() string {
+	var b strings.Builder
+	b.WriteString(a.Ref)
+	b.WriteByte('#')
+	for i, name := range a.Attr {
+		if i > 0 {
+			b.WriteByte('.')
+		}
+		if plainAttr(name) {
+			b.WriteString(name)
+		} else {
+			b.WriteByte('"')
+			b.WriteString(strings.NewReplacer(`\`, `\\`, `"`, `\"`, "${", `\${`).Replace(name))
+			b.WriteByte('"')
+		}
+	}
+	return b.String()
+}
+
+// plainAttr reports whether name can be written unquoted in a Nix
+// attribute path.
+func plainAttr(name string) bool {
+	if name == "" {
+		return false
+	}
+	for i, r := range name {
+		switch {
+		case r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z':
+		case i > 0 && (r >= '0' && r <= '9' || r == '-' || r == '\''):
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// A Target is an ssh destination. The zero value means "unset".
+type Target struct {
+	// Address is the host name or IP address to connect to.
+	Address string
+	// User is the remote login; empty means ssh's default.
+	User string
+	// Port is the ssh port; 0 means ssh's default.
+	Port int
+	// Root is the directory the target's system lives under, as in
+	// nixos-install --root: the driver reads <Root>/run/current-system
+	// and sets the profile <Root>/nix/var/nix/profiles/system. Empty
+	// means "/", a running NixOS host. Tests use it to let one machine
+	// stand in for several hosts.
+	Root string
+	// Substitute lets the target fetch what it can from its own
+	// substituters (binary caches) instead of receiving it from the
+	// deploying machine.
+	Substitute bool
+}
+
+// Dest returns the ssh destination "user@address" (or just the address).
+func (t Target) Dest() string {
+	if t.User == "" {
+		return t.Address
+	}
+	return t.User + "@" + t.Address
+}
+
+// IsZero reports whether t is unset.
+func (t Target) IsZero() bool { return t.Address == "" }
+
+// A BuildWhere says where a host's toplevel is built.
+type BuildWhere string
+
+// The places a toplevel can be built.
+const (
+	// BuildLocal builds on the deploying machine (the zero value).
+	BuildLocal BuildWhere = ""
+	// BuildRemote builds on BuildPlacement.Host through Nix's own
+	// distributed builds; the result comes back to the deploying machine.
+	BuildRemote BuildWhere = "remote"
+	// BuildOnTarget copies the derivation to the target and builds it
+	// there; the closure never passes through the deploying machine.
+	BuildOnTarget BuildWhere = "target"
+)
+
+// A BuildPlacement says where a host's toplevel is built. The zero value
+// builds locally.
+type BuildPlacement struct {
+	// Where is the kind of placement.
+	Where BuildWhere
+	// Host is the build host for BuildRemote; unused otherwise.
+	Host Target
+	// MaxJobs is the number of jobs the build host takes at once; 0 means 1.
+	MaxJobs int
+}
+
+// An Activation is the switch-to-configuration action used to activate a
+// new system.
+type Activation string
+
+// The activation modes of switch-to-configuration.
+const (
+	// Switch makes the new system the boot default and activates it now.
+	Switch Activation = "switch"
+	// Boot makes the new system the boot default without activating it.
+	Boot Activation = "boot"
+	// Test activates the new system now without making it the boot default.
+	Test Activation = "test"
+)
+
+// Valid reports whether a is one of Switch, Boot, Test or empty.
+func (a Activation) Valid() bool {
+	switch a {
+	case "", Switch, Boot, Test:
+		return true
+	}
+	return false
+}
+
+// HealthChecks are the checks run after a host is activated. Each check is
+// retried until it passes or Timeout expires. The zero value checks nothing.
+type HealthChecks struct {
+	// SystemState asks the target's systemd for its state and passes when
+	// it is "running" (for a degraded system it fails).
+	SystemState bool
+	// Units are systemd units that must be active on the target.
+	Units []string
+	// TCP are ports that must accept connections.
+	TCP []TCPCheck
+	// HTTP are endpoints that must answer.
+	HTTP []HTTPCheck
+	// Commands are user-defined commands run on the target.
+	Commands []CommandCheck
+	// Timeout bounds each check, retries included; 0 means 60 seconds.
+	Timeout time.Duration
+	// Interval is the pause between retries of a failing check; 0 means
+	// one second.
+	Interval time.Duration
+}
+
+// IsZero reports whether hc has no checks.
+func (hc HealthChecks) IsZero() bool {
+	return !hc.SystemState && len(hc.Units) == 0 && len(hc.TCP) == 0 &&
+		len(hc.HTTP) == 0 && len(hc.Commands) == 0
+}
+
+// A TCPCheck passes when a TCP connection to Host:Port succeeds from the
+// deploying machine.
+type TCPCheck struct {
+	// Host is the address to dial; empty means the target's address.
+	Host string
+	// Port is the TCP port.
+	Port int
+}
+
+// An HTTPCheck passes when a GET of URL from the deploying machine answers
+// with the expected status.
+type HTTPCheck struct {
+	// URL is the endpoint to fetch.
+	URL string
+	// Status is the expected HTTP status; 0 means any 2xx.
+	Status int
+}
+
+// A CommandCheck passes when Command, run on the target through its login
+// shell, exits with status 0.
+type CommandCheck struct {
+	// Name is a short label for summaries; empty means the command itself.
+	Name string
+	// Command is the shell command line run on the target.
+	Command string
+}
+
+// Rollback configures what the target does on its own when a deployment
+// goes wrong. The zero value disables magic rollback; failed activations
+// and health checks still roll back, driven by the deployer.
+type Rollback struct {
+	// Magic makes the target revert to its previous generation by itself
+	// unless the deployer confirms the new one within ConfirmTimeout after
+	// activation, so a host the deployer has lost (a broken network
+	// configuration, a dropped connection) comes back on its own.
+	Magic bool
+	// ConfirmTimeout is how long the target waits for the confirmation;
+	// 0 means 30 seconds.
+	ConfirmTimeout time.Duration
+	// Disabled turns off the deployer-driven rollback too, leaving a host
+	// whose activation or health checks failed on the new generation.
+	Disabled bool
+}
