@@ -1,0 +1,413 @@
+package build
+
+import (
+	"context"
+	"crypto/rand"
+	_ "embed"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"fleetnix.dev/fleet/internal/model"
+)
+
+// remoteScript is the activation protocol run on targets; see its header.
+//
+//go:embed remote.sh
+var remoteScript string
+
+// Default timeouts of model.Rollback and model.HealthChecks.
+const (
+	DefaultConfirmTimeout = 30 * time.Second
+	DefaultHealthTimeout  = 60 * time.Second
+	DefaultHealthInterval = time.Second
+)
+
+// Apply carries out plan: for every host to deploy, at most Options.Jobs
+// at a time, it builds the new system (unless DiffClosures did), copies it
+// to the target (unless built there), activates it, runs the health checks
+// and confirms it; when activation or a check fails it rolls the host back
+// to the generation it ran before. Skipped hosts come back UpToDate, hosts
+// whose planning failed come back Failed. The results are in plan order.
+//
+// Canceling ctx stops builds and copies, lets activations under way finish
+// (at most Options.CancelGrace), rolls those hosts back, and returns a
+// result for every host.
+func Apply(ctx context.Context, plan *Plan, opts *Options) []Result {
+	d := newDriver(opts)
+	results := make([]Result, len(plan.Hosts))
+	deployID := newDeployID()
+	var stop stopFlag
+	var g errgroup.Group // zero Group: one host's failure must not cancel the others
+	g.SetLimit(d.opts.jobs())
+	for i := range plan.Hosts {
+		hp := &plan.Hosts[i]
+		results[i] = Result{Host: hp.Host.Name, Status: Skipped, StorePath: hp.New, Previous: hp.Current}
+		switch hp.Action {
+		case ActionSkip:
+			results[i].Status, results[i].Current = UpToDate, hp.Current
+			continue
+		case ActionFail:
+			results[i].Status, results[i].Err, results[i].Current = Failed, hp.Err, hp.Current
+			continue
+		}
+		g.Go(func() error {
+			r := &results[i]
+			if ctx.Err() != nil || stop.stopped() {
+				r.Err = skippedErr(ctx, hp.Host.Name, OpBuild)
+				r.Current = hp.Current
+				return nil
+			}
+			start := time.Now()
+			d.deploy(ctx, hp, deployID+"-"+tokenSafe(hp.Host.Name), r)
+			r.Duration = time.Since(start)
+			if !r.Status.OK() {
+				stop.fail(d.opts.FailFast)
+			}
+			return nil
+		})
+	}
+	g.Wait()
+	return results
+}
+
+// Deploy plans the deployment of hosts and applies the plan: PlanDeploy
+// followed by Apply.
+func Deploy(ctx context.Context, hosts []*model.Host, opts *Options) (*Plan, []Result) {
+	p := PlanDeploy(ctx, hosts, opts)
+	return p, Apply(ctx, p, opts)
+}
+
+func newDeployID() string {
+	var b [6]byte
+	rand.Read(b[:])
+	return time.Now().UTC().Format("20060102T150405") + "-" + hex.EncodeToString(b[:])
+}
+
+// tokenSafe keeps the characters of s that are safe in a file name.
+func tokenSafe(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '-' || r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' {
+			return r
+		}
+		return '_'
+	}, s)
+}
+
+// A session is one host's deployment under way.
+type session struct {
+	d     *driver
+	h     *model.Host
+	token string
+	mode  model.Activation
+	magic time.Duration // confirm timeout; 0 without magic rollback
+}
+
+func (s *session) stateDir() string { return s.h.Target.Root + "/run/fleet" }
+func (s *session) scriptPath() string {
+	return s.stateDir() + "/" + s.token + ".sh"
+}
+
+// deploy runs the steps for one host and fills in r.
+func (d *driver) deploy(ctx context.Context, hp *HostPlan, token string, r *Result) {
+	h := hp.Host
+	s := &session{d: d, h: h, token: token, mode: h.Activation}
+	if s.mode == "" {
+		s.mode = model.Switch
+	}
+	if h.Rollback.Magic && s.mode != model.Boot {
+		s.magic = h.Rollback.ConfirmTimeout
+		if s.magic <= 0 {
+			s.magic = DefaultConfirmTimeout
+		}
+	}
+	r.Current = hp.Current
+	fail := func(err error) {
+		r.Err = err
+		r.Status = Failed
+		if IsKind(err, KindCanceled) {
+			r.Status = Canceled
+		}
+		d.emit(h.Name, opOf(err), EventFail, err.Error(), err)
+	}
+	if !s.mode.Valid() {
+		fail(errorf(h.Name, OpActivate, KindOther, "unknown activation mode %q", s.mode))
+		return
+	}
+
+	// Build, unless a dry run's DiffClosures already did.
+	path := hp.Built
+	if path == "" {
+		d.emit(h.Name, OpBuild, EventStart, "building "+h.Toplevel.Installable(), nil)
+		p, err := d.buildHost(ctx, h, hp.Drv)
+		if err != nil {
+			fail(err)
+			return
+		}
+		path = p
+		d.emit(h.Name, OpBuild, EventDone, path, nil)
+	}
+	r.StorePath = path
+	if path == hp.Current {
+		r.Status = UpToDate
+		return
+	}
+
+	// Copy, unless it was built on the target.
+	if h.Build.Where != model.BuildOnTarget {
+		d.emit(h.Name, OpCopy, EventStart, "copying to "+h.Target.Dest(), nil)
+		args := []string{"--to", storeURI(h.Target)}
+		if h.Target.Substitute {
+			args = append(args, "--substitute-on-destination")
+		}
+		args = append(args, path)
+		if _, err := d.run(ctx, command{host: h.Name, op: OpCopy, argv: d.nix([]string{"copy"}, args...), env: d.nixSSHEnv(h.Target)}); err != nil {
+			fail(err)
+			return
+		}
+		d.emit(h.Name, OpCopy, EventDone, "", nil)
+	}
+	if err := ctx.Err(); err != nil {
+		fail(&Error{Host: h.Name, Op: OpActivate, Kind: KindCanceled, ExitCode: -1, Err: err})
+		return
+	}
+
+	// Activate. From here on the host is being changed: every way out
+	// must leave it on its old or its new generation.
+	d.emit(h.Name, OpActivate, EventStart, string(s.mode)+" "+path, nil)
+	out, tail, err := s.activate(ctx, path)
+	kv := parseKV(string(out), "fleet: ")
+	if kv["old"] != "" {
+		r.Previous = kv["old"]
+	}
+	if err != nil && ctx.Err() != nil {
+		s.cancelRollback(ctx, r, err)
+		return
+	}
+	if err != nil {
+		// Lost while activating: the activation goes on without us.
+		kv, err = s.recover(ctx, err)
+		if err != nil {
+			r.Status, r.Err = Lost, err
+			r.Current = ""
+			d.emit(h.Name, OpActivate, EventFail, err.Error(), err)
+			return
+		}
+	}
+	if st := kv["status"]; st != "0" {
+		code, _ := strconv.Atoi(st)
+		aerr := &Error{Host: h.Name, Op: OpActivate, Kind: KindExit, ExitCode: code, Stderr: tail}
+		r.Err = aerr
+		switch kv["result"] {
+		case "rolled-back":
+			r.Status, r.Current = RolledBack, r.Previous
+		case "rollback-failed":
+			r.Status = RollbackFailed
+			r.RollbackErr = errorf(h.Name, OpRollback, KindOther, "rolling back after the failed activation failed too; see the target's %s/%s.log", s.stateDir(), s.token)
+		default: // rollback disabled: left on the new generation
+			r.Status, r.Current = Failed, path
+		}
+		d.emit(h.Name, OpActivate, EventFail, aerr.Error(), aerr)
+		return
+	}
+	d.emit(h.Name, OpActivate, EventDone, "", nil)
+	r.Current = path
+
+	// Check. Boot activations change nothing that runs, so there is
+	// nothing to check.
+	if s.mode != model.Boot && !h.Health.IsZero() {
+		d.emit(h.Name, OpHealth, EventStart, "", nil)
+		if herr := d.checkHealth(ctx, h); herr != nil {
+			d.emit(h.Name, OpHealth, EventFail, herr.Error(), herr)
+			r.Err = herr
+			if h.Rollback.Disabled {
+				r.Status = Failed
+				return
+			}
+			s.rollback(ctx, r)
+			return
+		}
+		d.emit(h.Name, OpHealth, EventDone, "", nil)
+	}
+	if err := ctx.Err(); err != nil {
+		s.cancelRollback(ctx, r, &Error{Host: h.Name, Op: OpConfirm, Kind: KindCanceled, ExitCode: -1, Err: err})
+		return
+	}
+
+	// Confirm: take the lock before the watchdog does.
+	out, err = s.action(ctx, OpConfirm, "confirm")
+	kv = parseKV(string(out), "fleet: ")
+	switch {
+	case err == nil:
+		r.Status = Deployed
+		d.emit(h.Name, OpConfirm, EventDone, "deployed", nil)
+	case kv["result"] == "magic-rolled-back":
+		r.Status, r.Current = RolledBack, r.Previous
+		r.Err = &Error{Host: h.Name, Op: OpConfirm, Kind: KindTimeout, ExitCode: -1,
+			Err: fmt.Errorf("not confirmed within %v of activation; the target rolled back by itself", s.magic)}
+		d.emit(h.Name, OpConfirm, EventFail, r.Err.Error(), r.Err)
+	case ctx.Err() != nil:
+		s.cancelRollback(ctx, r, err)
+	default:
+		// Could not confirm. With magic rollback the target reverts by
+		// itself; without, it stays on the new generation.
+		r.Err = err
+		r.Status = Lost
+		if s.magic > 0 {
+			r.Current = ""
+		}
+		d.emit(h.Name, OpConfirm, EventFail, err.Error(), err)
+	}
+}
+
+// activationTail returns the stderr tail an activation error carries.
+func activationTail(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Stderr
+	}
+	return ""
+}
+
+// activate uploads the protocol script and runs its activate action, which
+// returns when the detached runner has finished (and, on failure, rolled
+// back). A non-nil error means the outcome is unknown: the connection
+// failed or ctx ended.
+func (s *session) activate(ctx context.Context, path string) (out []byte, stderr string, err error) {
+	confirm := 0
+	if s.magic > 0 {
+		confirm = int((s.magic + time.Second - 1) / time.Second)
+	}
+	rollback := "1"
+	if s.h.Rollback.Disabled {
+		rollback = "0"
+	}
+	script := shellLine("mkdir", "-p", s.stateDir()) + " && " +
+		shellLine("cat") + " > " + shellQuote(s.scriptPath()) + " && " +
+		shellLine("sh", s.scriptPath(), "activate", s.h.Target.Root, s.token,
+			path, string(s.mode), strconv.Itoa(confirm), rollback)
+	out, err = s.d.run(ctx, command{host: s.h.Name, op: OpActivate, remote: true,
+		argv: s.d.ssh(s.h.Target, script), stdin: strings.NewReader(remoteScript), tail: &stderr})
+	if err != nil {
+		kv := parseKV(string(out), "fleet: ")
+		if _, done := kv["status"]; done {
+			// The runner finished and reported; only the session's
+			// exit went wrong (a non-zero status is expected there, since
+			// the failure tail goes to stderr).
+			return out, stderr, activationOutcome(err)
+		}
+		var e *Error
+		if errors.As(err, &e) && e.Kind == KindUnreachable {
+			e.Kind = KindLost
+			e.Err = errors.New("connection lost during activation")
+		}
+	}
+	return out, stderr, err
+}
+
+// activationOutcome turns the error of an activate session that did report
+// the runner's status into no error: the status says what happened. The
+// error's stderr tail is kept for the result.
+func activationOutcome(err error) error {
+	var e *Error
+	if errors.As(err, &e) && e.Kind == KindExit {
+		return nil
+	}
+	return err
+}
+
+// action runs one action of the protocol script already on the target.
+func (s *session) action(ctx context.Context, op Op, name string, args ...string) ([]byte, error) {
+	words := append([]string{"sh", s.scriptPath(), name, s.h.Target.Root, s.token}, args...)
+	return s.d.run(ctx, command{host: s.h.Name, op: op, remote: true, argv: s.d.ssh(s.h.Target, shellLine(words...))})
+}
+
+// recover is called when the connection broke while activating. It keeps
+// trying to reach the target for the magic rollback's confirm timeout plus
+// Options.Reconnect, and returns the activation's outcome once the runner has
+// finished. It fails when the host stays out of reach.
+func (s *session) recover(ctx context.Context, cause error) (map[string]string, error) {
+	d := s.d
+	d.emit(s.h.Name, OpActivate, EventNote, "lost contact during activation; reconnecting", cause)
+	deadline := time.Now().Add(s.magic + d.opts.reconnect())
+	for {
+		out, err := s.action(ctx, OpActivate, "status")
+		if err == nil {
+			kv := parseKV(string(out), "fleet: ")
+			if _, ok := kv["status"]; ok {
+				return kv, nil
+			}
+		}
+		if ctx.Err() != nil || time.Now().After(deadline) {
+			what := "the activation runs to its end on the target, which keeps whichever generation it reached"
+			if s.magic > 0 {
+				what = fmt.Sprintf("it was never confirmed, so the target rolls back by itself within %v of activating", s.magic)
+			}
+			return nil, &Error{Host: s.h.Name, Op: OpActivate, Kind: KindLost, ExitCode: -1,
+				Err: fmt.Errorf("lost contact during activation and could not reconnect; %s", what), Stderr: activationTail(cause)}
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+// rollback runs the protocol's rollback action after a failed health
+// check and records the outcome in r, whose Err is already set.
+func (s *session) rollback(ctx context.Context, r *Result) {
+	d := s.d
+	d.emit(s.h.Name, OpRollback, EventStart, "rolling back to "+r.Previous, nil)
+	if ctx.Err() != nil {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), d.opts.grace())
+		defer cancel()
+	}
+	out, err := s.action(ctx, OpRollback, "rollback")
+	kv := parseKV(string(out), "fleet: ")
+	switch {
+	case err != nil:
+		r.RollbackErr = err
+		r.Status, r.Current = RollbackFailed, ""
+		if s.magic > 0 {
+			// The watchdog still reverts the host.
+			r.Status = Lost
+		}
+	case kv["result"] == "rolled-back" || kv["result"] == "magic-rolled-back":
+		r.Status, r.Current = RolledBack, kv["current"]
+	default:
+		r.Status, r.Current = RollbackFailed, kv["current"]
+		r.RollbackErr = errorf(s.h.Name, OpRollback, KindOther, "target reports %q", kv["result"])
+	}
+	if r.RollbackErr != nil {
+		d.emit(s.h.Name, OpRollback, EventFail, r.RollbackErr.Error(), r.RollbackErr)
+	} else {
+		d.emit(s.h.Name, OpRollback, EventDone, r.Current, nil)
+	}
+}
+
+// cancelRollback handles cancellation after activation began: it waits,
+// with a fresh context bounded by Options.CancelGrace, for the activation
+// to finish and rolls the host back, since nothing verified the new
+// generation.
+func (s *session) cancelRollback(ctx context.Context, r *Result, cause error) {
+	r.Err = cause
+	s.rollback(ctx, r)
+	if r.Status == RolledBack {
+		r.Status = Canceled
+	}
+}
+
+// opOf returns the Op of an *Error, or OpBuild.
+func opOf(err error) Op {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Op
+	}
+	return OpBuild
+}

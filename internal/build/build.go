@@ -1,0 +1,217 @@
+// Package build plans and runs the building and deployment of a fleet's
+// hosts: nix build, asking each target what it runs, nix copy, activation
+// through the system profile, health checks and rollback, with bounded
+// parallelism and a result per host.
+//
+// It is the only package of fleet that starts goroutines or processes. It
+// never writes to the process's standard output or error: progress goes to
+// Options.Events, outcomes come back as Results. It never chooses which
+// hosts to act on; callers pass the hosts.
+//
+// # Deploying
+//
+// A deployment is PlanDeploy followed by Apply. PlanDeploy evaluates every
+// host's toplevel store path (one nix eval for all hosts, no build) and, in
+// parallel, asks each target for /run/current-system with one ssh round trip;
+// hosts already on the new closure are skipped and never built. Apply then
+// runs, per host and in parallel: build, copy, activate, health checks,
+// confirm. When activation or a health check fails the host is rolled back to
+// the generation it ran before.
+//
+// Activation runs on the target detached from the ssh session, so a lost
+// connection cannot interrupt it halfway. With magic rollback
+// (model.Rollback.Magic) a watchdog started on the target before activation
+// reverts the host unless the deployer confirms the new generation in time.
+// Deployer and watchdog decide who wins with one atomic mkdir on the target,
+// so a host ends on its old or its new generation, never between.
+//
+// Canceling the context stops builds and copies, waits (at most
+// Options.CancelGrace) for activations already under way to finish, rolls
+// those hosts back, and still returns a Result for every host.
+package build
+
+import (
+	"fmt"
+	"runtime"
+	"sync"
+	"time"
+)
+
+// Options configure the driver. The zero value is ready to use: nix and ssh
+// from $PATH, default parallelism, no progress reporting.
+type Options struct {
+	// Jobs bounds how many hosts are worked on at once; 0 means
+	// DefaultJobs().
+	Jobs int
+	// FailFast stops starting new hosts once one has failed; hosts already
+	// under way finish. By default every host is attempted.
+	FailFast bool
+	// Nix is the nix command; empty means "nix" from $PATH.
+	Nix string
+	// NixArgs are extra arguments given to every local nix command, such
+	// as "--option", "substituters", "".
+	NixArgs []string
+	// RemoteNixArgs are extra arguments given to the nix commands run on
+	// targets and build hosts (nix-env, nix-store).
+	RemoteNixArgs []string
+	// SSH is the ssh command; empty means "ssh" from $PATH.
+	SSH string
+	// SSHArgs are extra ssh options, such as "-i", "key". They are also
+	// passed to nix through NIX_SSHOPTS, which splits on white space, so no
+	// argument may contain any.
+	SSHArgs []string
+	// Env is added to the environment of every command started.
+	Env []string
+	// Events receives progress. Calls are serialized, so the function need
+	// not be safe for concurrent use, but it must not block for long.
+	// Nil discards progress.
+	Events func(Event)
+	// CancelGrace bounds how long, after the context is canceled, the
+	// driver waits for activations already under way and rolls them back;
+	// 0 means one minute.
+	CancelGrace time.Duration
+	// Reconnect bounds how long Apply keeps trying to reach a host it
+	// lost while activating, counted after the magic rollback's confirm
+	// timeout; 0 means ten seconds.
+	Reconnect time.Duration
+}
+
+// DefaultJobs returns the default parallelism: min(runtime.NumCPU(), 8).
+// Local builds are CPU-bound, so more hosts than CPUs only makes each one
+// slower; past eight, ssh connections and nix copies start competing for
+// the deployer's network link and the output gets hard to follow.
+func DefaultJobs() int {
+	return min(runtime.NumCPU(), 8)
+}
+
+func (o *Options) jobs() int {
+	if o.Jobs > 0 {
+		return o.Jobs
+	}
+	return DefaultJobs()
+}
+
+func (o *Options) grace() time.Duration {
+	if o.CancelGrace > 0 {
+		return o.CancelGrace
+	}
+	return time.Minute
+}
+
+func (o *Options) reconnect() time.Duration {
+	if o.Reconnect > 0 {
+		return o.Reconnect
+	}
+	return 10 * time.Second
+}
+
+// An EventKind says what an Event reports.
+type EventKind int
+
+// The kinds of Event.
+const (
+	EventStart  EventKind = iota // a step started on a host
+	EventDone                    // a step finished on a host
+	EventFail                    // a step failed on a host
+	EventOutput                  // a line of a command's standard error
+	EventExec                    // a command is about to start; Msg is its argv
+	EventNote                    // anything else worth saying
+)
+
+var eventNames = [...]string{"start", "done", "fail", "output", "exec", "note"}
+
+// String returns the name of k.
+func (k EventKind) String() string {
+	if k >= 0 && int(k) < len(eventNames) {
+		return eventNames[k]
+	}
+	return fmt.Sprintf("EventKind(%d)", int(k))
+}
+
+// An Event is one piece of progress.
+type Event struct {
+	// Time is when it happened.
+	Time time.Time
+	// Host is the host it concerns; empty for fleet-wide events.
+	Host string
+	// Op is the step it belongs to.
+	Op Op
+	// Kind says what happened.
+	Kind EventKind
+	// Msg is a human-readable line.
+	Msg string
+	// Err is set for EventFail.
+	Err error
+}
+
+// A Status is what happened to a host.
+type Status int
+
+// The outcomes for a host. Every status but RollbackFailed and Lost says
+// which generation the host is on: old (Failed, RolledBack, Canceled,
+// UpToDate, Skipped) or new (Built hosts are not deployed; Deployed).
+const (
+	Skipped        Status = iota // not attempted (FailFast or cancellation before its turn)
+	UpToDate                     // already running the new closure; nothing done
+	Built                        // built (Build only)
+	Deployed                     // activated, checked and confirmed: on the new generation
+	Failed                       // failed before the host was changed: on the old generation
+	RolledBack                   // activation or a health check failed; back on the old generation
+	Canceled                     // stopped by cancellation; on the old generation
+	RollbackFailed               // rolling back failed too: the host needs a human
+	Lost                         // contact lost after activation began; see Result.Err
+)
+
+var statusNames = [...]string{"skipped", "up to date", "built", "deployed", "failed", "rolled back", "canceled", "rollback failed", "lost"}
+
+// String returns the lower-case name of s, as a summary prints it.
+func (s Status) String() string {
+	if s >= 0 && int(s) < len(statusNames) {
+		return statusNames[s]
+	}
+	return fmt.Sprintf("Status(%d)", int(s))
+}
+
+// OK reports whether s is a success: UpToDate, Built or Deployed.
+func (s Status) OK() bool { return s == UpToDate || s == Built || s == Deployed }
+
+// A Result is the outcome for one host. Results come back in a slice in the
+// order the hosts were given.
+type Result struct {
+	// Host is the host's name.
+	Host string
+	// Status says what happened.
+	Status Status
+	// StorePath is the host's new system: built, or evaluated when the
+	// build did not happen.
+	StorePath string
+	// Previous is what the host ran before the deployment.
+	Previous string
+	// Current is what the host runs afterwards as last seen by the
+	// deployer; empty when unknown.
+	Current string
+	// Err is the failure, an *Error; nil when Status.OK().
+	Err error
+	// RollbackErr is set when rolling back failed as well.
+	RollbackErr error
+	// Duration is the wall time spent on the host.
+	Duration time.Duration
+}
+
+// emitter serializes calls to Options.Events.
+type emitter struct {
+	mu sync.Mutex
+	fn func(Event)
+}
+
+func (e *emitter) emit(ev Event) {
+	if e == nil || e.fn == nil {
+		return
+	}
+	if ev.Time.IsZero() {
+		ev.Time = time.Now()
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.fn(ev)
+}

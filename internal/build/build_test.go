@@ -1,0 +1,419 @@
+package build_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"fleetnix.dev/fleet/internal/build"
+	"fleetnix.dev/fleet/internal/fleettest"
+	"fleetnix.dev/fleet/internal/model"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	fleettest.Cleanup()
+	os.Exit(code)
+}
+
+// fixtureDir is the self-contained fixture flake.
+const fixtureDir = "testdata/flake"
+
+// recorder collects events; it also counts the commands started.
+type recorder struct {
+	mu     sync.Mutex
+	events []build.Event
+}
+
+func (r *recorder) record(e build.Event) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.events = append(r.events, e)
+}
+
+// execs returns the argv lines of the commands started whose argv starts
+// with prefix, per host.
+func (r *recorder) execs(prefix string) map[string]int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := map[string]int{}
+	for _, e := range r.events {
+		if e.Kind == build.EventExec && strings.HasPrefix(e.Msg, prefix) {
+			n[e.Host]++
+		}
+	}
+	return n
+}
+
+func (r *recorder) reset() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.events = nil
+}
+
+func (r *recorder) dump(t *testing.T) {
+	t.Helper()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, e := range r.events {
+		if e.Kind != build.EventOutput {
+			t.Logf("event %s %s %s: %s", e.Host, e.Op, e.Kind, e.Msg)
+		}
+	}
+}
+
+// fixture is a fleet of fixture hosts, each served by its own sshd.
+type fixture struct {
+	ref   string
+	hosts []*model.Host
+	sshd  map[string]*fleettest.SSHD
+	opts  *build.Options
+	rec   *recorder
+}
+
+func newFixture(t *testing.T, names ...string) *fixture {
+	t.Helper()
+	fleettest.RequireNix(t)
+	fleettest.RequireSSHD(t)
+	f := &fixture{
+		ref:  fleettest.Flake(t, fixtureDir, fleettest.FlakeSettings{Generation: "v1"}),
+		sshd: map[string]*fleettest.SSHD{},
+		rec:  &recorder{},
+	}
+	keys := fleettest.SSHKeys(t)
+	f.opts = &build.Options{
+		NixArgs:       fleettest.NixArgs(),
+		RemoteNixArgs: []string{"--option", "build-users-group", "", "--option", "sandbox", "false", "--option", "substituters", ""},
+		SSHArgs:       keys.SSHArgs(),
+		Events:        f.rec.record,
+		Reconnect:     time.Second,
+	}
+	for _, name := range names {
+		s := fleettest.StartSSHD(t, "")
+		f.sshd[name] = s
+		f.hosts = append(f.hosts, &model.Host{
+			Name:     name,
+			System:   "x86_64-linux",
+			Toplevel: model.FlakeAttr{Ref: f.ref, Attr: model.ToplevelAttr(name)},
+			Target:   model.Target{Address: s.Addr, User: s.User, Port: s.Port, Root: s.Root},
+		})
+	}
+	return f
+}
+
+func (f *fixture) host(name string) *model.Host {
+	for _, h := range f.hosts {
+		if h.Name == name {
+			return h
+		}
+	}
+	panic("no host " + name)
+}
+
+func (f *fixture) settings(t *testing.T, s fleettest.FlakeSettings) {
+	fleettest.WriteFlakeSettings(t, f.ref, s)
+}
+
+// deploy runs a deployment and logs its summary.
+func (f *fixture) deploy(t *testing.T, ctx context.Context) (*build.Plan, []build.Result) {
+	t.Helper()
+	f.rec.reset()
+	p, rs := build.Deploy(ctx, f.hosts, f.opts)
+	for _, r := range rs {
+		t.Logf("%-8s %-15s %s err=%v rollbackErr=%v (%v)", r.Host, r.Status, filepath.Base(r.StorePath), r.Err, r.RollbackErr, r.Duration.Round(time.Millisecond))
+	}
+	if os.Getenv("FLEET_TEST_EVENTS") != "" {
+		f.rec.dump(t)
+	}
+	return p, rs
+}
+
+// result returns the result of host name.
+func result(t *testing.T, rs []build.Result, name string) build.Result {
+	t.Helper()
+	for _, r := range rs {
+		if r.Host == name {
+			return r
+		}
+	}
+	t.Fatalf("no result for %s", name)
+	return build.Result{}
+}
+
+// onGeneration checks that the fixture host rooted at root runs want,
+// boots want and has its profile on want: one generation, never a mix.
+func onGeneration(t *testing.T, name, root, want string) {
+	t.Helper()
+	st := fleettest.ReadState(root)
+	if st.Current != want || st.Profile != want || st.BootDefault != want {
+		t.Errorf("%s is between generations or on the wrong one:\n current %s\n profile %s\n boot    %s\n want    %s\nactivations:\n%s",
+			name, st.Current, st.Profile, st.BootDefault, want, st.Log)
+	}
+}
+
+// installV1 deploys generation v1 to every host of f and returns the
+// store path of each host's v1 system.
+func installV1(t *testing.T, f *fixture) map[string]string {
+	t.Helper()
+	_, rs := f.deploy(t, context.Background())
+	v1 := map[string]string{}
+	for _, r := range rs {
+		if r.Status != build.Deployed {
+			t.Fatalf("installing v1 on %s: %s: %v", r.Host, r.Status, r.Err)
+		}
+		v1[r.Host] = r.StorePath
+		onGeneration(t, r.Host, f.host(r.Host).Target.Root, r.StorePath)
+	}
+	return v1
+}
+
+func errOf(t *testing.T, err error) *build.Error {
+	t.Helper()
+	var e *build.Error
+	if !errors.As(err, &e) {
+		t.Fatalf("error %v (%T) is not a *build.Error", err, err)
+	}
+	return e
+}
+
+// TestDeployFailures deploys v2 to five hosts at once, four of them
+// failing in a different way, and checks that each ends on the right
+// generation with the right result while the healthy one is deployed.
+func TestDeployFailures(t *testing.T) {
+	f := newFixture(t, "alpha", "beta", "gamma", "delta", "bench-0")
+	v1 := installV1(t, f)
+
+	// Deploying v1 again changes nothing and builds nothing.
+	_, rs := f.deploy(t, context.Background())
+	for _, r := range rs {
+		if r.Status != build.UpToDate {
+			t.Errorf("%s: redeploying v1: %s, want up to date", r.Host, r.Status)
+		}
+	}
+	if n := f.rec.execs("nix build"); len(n) != 0 {
+		t.Errorf("redeploying v1 ran nix build: %v", n)
+	}
+
+	// alpha: healthy, with magic rollback: deployed and confirmed.
+	alpha := f.host("alpha")
+	alpha.Rollback = model.Rollback{Magic: true, ConfirmTimeout: 2 * time.Second}
+	alpha.Health = model.HealthChecks{
+		TCP:      []model.TCPCheck{{Port: alpha.Target.Port}},
+		Commands: []model.CommandCheck{{Name: "fixture root", Command: "test -d \"$FLEET_TEST_ROOT\""}},
+		Timeout:  5 * time.Second,
+	}
+	// beta: its v2 toplevel fails to build.
+	// gamma: activation exits with status 4.
+	fleettest.Inject(t, f.host("gamma").Target.Root, "fail-v2")
+	// delta: a health check fails.
+	delta := f.host("delta")
+	delta.Health = model.HealthChecks{
+		Commands: []model.CommandCheck{{Name: "marker", Command: "test -e \"$FLEET_TEST_ROOT/healthy\""}},
+		Timeout:  time.Second, Interval: 200 * time.Millisecond,
+	}
+	// bench-0: unreachable.
+	f.sshd["bench-0"].Kill()
+
+	f.settings(t, fleettest.FlakeSettings{Generation: "v2", Broken: []string{"beta"}})
+	p, rs := f.deploy(t, context.Background())
+
+	if got := p.Hosts[4].Action; got != build.ActionFail {
+		t.Errorf("plan for unreachable bench-0: %s, want fail", got)
+	}
+
+	r := result(t, rs, "alpha")
+	if r.Status != build.Deployed || r.Err != nil || r.Previous != v1["alpha"] || r.Current != r.StorePath {
+		t.Errorf("alpha: %s %v, previous %s current %s", r.Status, r.Err, r.Previous, r.Current)
+	}
+	v2alpha := r.StorePath
+	if !strings.HasSuffix(v2alpha, "-v2") {
+		t.Errorf("alpha's new system %s is not v2", v2alpha)
+	}
+
+	r = result(t, rs, "beta")
+	if e := errOf(t, r.Err); r.Status != build.Failed || e.Op != build.OpBuild || e.Kind != build.KindExit ||
+		!strings.Contains(e.Stderr, "broken on purpose") {
+		t.Errorf("beta: %s %v, stderr %q", r.Status, r.Err, e.Stderr)
+	}
+
+	r = result(t, rs, "gamma")
+	if e := errOf(t, r.Err); r.Status != build.RolledBack || e.Op != build.OpActivate || e.ExitCode != 4 ||
+		!strings.Contains(e.Stderr, "units failed") || r.Current != v1["gamma"] {
+		t.Errorf("gamma: %s %v (exit %d), stderr %q, current %s", r.Status, r.Err, e.ExitCode, e.Stderr, r.Current)
+	}
+	if log := fleettest.ReadState(f.host("gamma").Target.Root).Log; !strings.Contains(log, "gamma v2 switch failed\ngamma v1 switch begin\ngamma v1 switch ok\n") {
+		t.Errorf("gamma's activations do not show the rollback:\n%s", log)
+	}
+
+	r = result(t, rs, "delta")
+	if e := errOf(t, r.Err); r.Status != build.RolledBack || e.Op != build.OpHealth || e.Kind != build.KindCheck || r.Current != v1["delta"] {
+		t.Errorf("delta: %s %v, current %s", r.Status, r.Err, r.Current)
+	}
+
+	r = result(t, rs, "bench-0")
+	if e := errOf(t, r.Err); r.Status != build.Failed || e.Op != build.OpQuery || e.Kind != build.KindUnreachable {
+		t.Errorf("bench-0: %s %v", r.Status, r.Err)
+	}
+	if n := f.rec.execs("nix build"); n["bench-0"] != 0 {
+		t.Errorf("unreachable bench-0 was built")
+	}
+
+	onGeneration(t, "alpha", alpha.Target.Root, v2alpha)
+	for _, name := range []string{"beta", "gamma", "delta", "bench-0"} {
+		onGeneration(t, name, f.host(name).Target.Root, v1[name])
+	}
+
+	// The confirmation holds: once the confirm timeout has passed, the
+	// watchdog has not reverted alpha.
+	time.Sleep(3 * time.Second)
+	onGeneration(t, "alpha", alpha.Target.Root, v2alpha)
+}
+
+// TestConnectionDropDuringActivation cuts a host off the network while its
+// activation runs. The activation finishes on the target, nobody confirms
+// it, and the watchdog rolls the host back by itself.
+func TestConnectionDropDuringActivation(t *testing.T) {
+	f := newFixture(t, "alpha", "beta")
+	v1 := installV1(t, f)
+	alpha := f.host("alpha")
+	alpha.Rollback = model.Rollback{Magic: true, ConfirmTimeout: 2 * time.Second}
+	root := alpha.Target.Root
+	fleettest.Inject(t, root, "hold-v2")
+
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		held := filepath.Join(root, "held-v2")
+		for range 300 {
+			if _, err := os.Stat(held); err == nil {
+				break
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		f.sshd["alpha"].Kill()
+		fleettest.Release(root, "hold-v2")
+	}()
+
+	f.settings(t, fleettest.FlakeSettings{Generation: "v2"})
+	_, rs := f.deploy(t, context.Background())
+	<-done
+
+	r := result(t, rs, "alpha")
+	if e := errOf(t, r.Err); r.Status != build.Lost || e.Kind != build.KindLost || e.Op != build.OpActivate {
+		t.Errorf("alpha: %s %v", r.Status, r.Err)
+	}
+	if r := result(t, rs, "beta"); r.Status != build.Deployed {
+		t.Errorf("beta: %s %v", r.Status, r.Err)
+	}
+	// The watchdog reverts alpha within its confirm timeout of the end
+	// of activation.
+	deadline := time.Now().Add(10 * time.Second)
+	for fleettest.ReadState(root).Current != v1["alpha"] && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	onGeneration(t, "alpha", root, v1["alpha"])
+	if log := fleettest.ReadState(root).Log; !strings.Contains(log, "alpha v2 switch ok\nalpha v1 switch begin\nalpha v1 switch ok\n") {
+		t.Errorf("alpha's activations do not show the magic rollback:\n%s", log)
+	}
+}
+
+// TestCancelDuringActivation cancels the deployment while one host
+// activates and another has not started: the activating host is rolled
+// back once its activation ends, and every host gets a result.
+func TestCancelDuringActivation(t *testing.T) {
+	f := newFixture(t, "alpha", "beta")
+	v1 := installV1(t, f)
+	f.opts.Jobs = 1 // beta waits for alpha
+	root := f.host("alpha").Target.Root
+	fleettest.Inject(t, root, "hold-v2")
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		held := filepath.Join(root, "held-v2")
+		for range 300 {
+			if _, err := os.Stat(held); err == nil {
+				break
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		cancel()
+		time.Sleep(300 * time.Millisecond)
+		fleettest.Release(root, "hold-v2")
+	}()
+
+	f.settings(t, fleettest.FlakeSettings{Generation: "v2"})
+	_, rs := f.deploy(t, ctx)
+	if len(rs) != 2 {
+		t.Fatalf("%d results, want 2", len(rs))
+	}
+	r := result(t, rs, "alpha")
+	if r.Status != build.Canceled || !build.IsKind(r.Err, build.KindCanceled) || r.Current != v1["alpha"] {
+		t.Errorf("alpha: %s %v, current %s", r.Status, r.Err, r.Current)
+	}
+	r = result(t, rs, "beta")
+	if r.Status != build.Skipped && r.Status != build.Canceled {
+		t.Errorf("beta: %s %v", r.Status, r.Err)
+	}
+	for _, name := range []string{"alpha", "beta"} {
+		onGeneration(t, name, f.host(name).Target.Root, v1[name])
+	}
+}
+
+// TestBuildPlacements builds on the target and through a build host, and
+// activates with boot and test.
+func TestBuildPlacements(t *testing.T) {
+	f := newFixture(t, "alpha", "beta", "gamma")
+	v1 := installV1(t, f)
+	alpha, beta, gamma := f.host("alpha"), f.host("beta"), f.host("gamma")
+	alpha.Build = model.BuildPlacement{Where: model.BuildOnTarget}
+	beta.Build = model.BuildPlacement{Where: model.BuildRemote, Host: gamma.Target}
+	beta.Activation = model.Boot
+	gamma.Activation = model.Test
+	// A generation no other test builds, so nothing is in the store yet.
+	gen := "p" + time.Now().Format("150405.000000")
+	f.settings(t, fleettest.FlakeSettings{Generation: gen})
+	_, rs := f.deploy(t, context.Background())
+	for _, r := range rs {
+		if r.Status != build.Deployed {
+			t.Fatalf("%s: %s: %v", r.Host, r.Status, r.Err)
+		}
+	}
+	if n := f.rec.execs("ssh"); n["alpha"] < 3 {
+		t.Errorf("alpha: %d ssh commands; building on the target takes one more than query, activate, confirm", n["alpha"])
+	}
+	if !strings.Contains(strings.Join(execLines(f.rec, "alpha"), "\n"), "nix-store --realise") {
+		t.Errorf("alpha was not realised on the target")
+	}
+	a := result(t, rs, "alpha").StorePath
+	onGeneration(t, "alpha", alpha.Target.Root, a)
+
+	b := result(t, rs, "beta").StorePath
+	st := fleettest.ReadState(beta.Target.Root)
+	if st.Current != v1["beta"] || st.Profile != b || st.BootDefault != b {
+		t.Errorf("beta (boot): current %s profile %s boot %s; want running v1, booting %s", st.Current, st.Profile, st.BootDefault, b)
+	}
+
+	c := result(t, rs, "gamma").StorePath
+	st = fleettest.ReadState(gamma.Target.Root)
+	if st.Current != c || st.Profile != v1["gamma"] || st.BootDefault != v1["gamma"] {
+		t.Errorf("gamma (test): current %s profile %s boot %s; want running %s, booting v1", st.Current, st.Profile, st.BootDefault, c)
+	}
+}
+
+func execLines(r *recorder, host string) []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []string
+	for _, e := range r.events {
+		if e.Kind == build.EventExec && e.Host == host {
+			out = append(out, e.Msg)
+		}
+	}
+	return out
+}

@@ -1,0 +1,149 @@
+# fleet's activation protocol, run on a target host. The deployer writes this
+# file to $root/run/fleet/<token>.sh and runs
+#
+#   sh <file> ACTION ROOT TOKEN [ARGS...]
+#
+# ACTION is one of
+#   activate NEW MODE CONFIRM ROLLBACK
+#       record the old generation, start the watchdog (CONFIRM > 0 seconds),
+#       start the runner, wait for it and print its outcome
+#   run         (detached) set the profile, switch, roll back on failure
+#   watchdog    (detached) roll back unless confirmed within CONFIRM seconds
+#   confirm     keep the new generation, unless the watchdog already decided
+#   rollback    go back to the old generation, unless already decided
+#   status      print what is known about this deployment
+#
+# The runner and the watchdog run in sessions of their own, so a lost ssh
+# connection interrupts neither. The deployer and the watchdog decide with
+# one atomic mkdir of $base.lock: whoever creates it decides the outcome.
+# Output lines starting with "fleet: " are for the deployer.
+set -u
+action=$1 root=$2 token=$3
+shift 3
+profile=$root/nix/var/nix/profiles/system
+current=$root/run/current-system
+state=$root/run/fleet
+self=$state/$token.sh
+base=$state/$token
+
+get() { cat "$base.$1" 2>/dev/null || true; }
+
+wait_runner() {
+  while [ ! -e "$base.status" ]; do sleep 0.1; done
+}
+
+# rollback_now brings back the generation recorded before activation: the
+# profile's old generation as boot default, and the old running system.
+rollback_now() {
+  rb_mode=$(get mode) rb_old=$(get old) rb_oldgen=$(get oldgen)
+  rb_rc=0
+  if [ "$rb_mode" != test ]; then
+    if [ -z "$rb_oldgen" ]; then
+      echo "fleet: no previous generation of $profile to go back to" >&2
+      return 1
+    fi
+    rb_gen=${rb_oldgen%-link}
+    rb_gen=${rb_gen##*-}
+    nix-env -p "$profile" --switch-generation "$rb_gen" || rb_rc=$?
+    rb_profile=$(readlink -f "$profile")
+    if [ "$rb_mode" = switch ] && [ "$rb_profile" = "$rb_old" ]; then
+      "$rb_old/bin/switch-to-configuration" switch || rb_rc=$?
+      return $rb_rc
+    fi
+    "$profile/bin/switch-to-configuration" boot || rb_rc=$?
+  fi
+  if [ "$rb_mode" != boot ] && [ -n "$rb_old" ]; then
+    "$rb_old/bin/switch-to-configuration" test || rb_rc=$?
+  fi
+  return $rb_rc
+}
+
+case $action in
+activate)
+  new=$1 mode=$2 confirm=$3 rollback=$4
+  old=$(readlink "$current" 2>/dev/null || true)
+  oldgen=$(readlink "$profile" 2>/dev/null || true)
+  printf '%s\n' "$old" > "$base.old"
+  printf '%s\n' "$oldgen" > "$base.oldgen"
+  printf '%s\n' "$new" > "$base.new"
+  printf '%s\n' "$mode" > "$base.mode"
+  printf '%s\n' "$rollback" > "$base.rollback"
+  echo "fleet: old=$old"
+  echo "fleet: oldgen=$oldgen"
+  if [ "$confirm" -gt 0 ]; then
+    setsid sh "$self" watchdog "$root" "$token" "$confirm" </dev/null >>"$base.log" 2>&1 &
+  fi
+  setsid sh "$self" run "$root" "$token" </dev/null >>"$base.log" 2>&1 &
+  wait_runner
+  cat "$base.status"
+  if [ "$(get status | sed -n 's/^fleet: status=//p')" != 0 ]; then
+    tail -n 30 "$base.log" >&2
+  fi
+  ;;
+run)
+  new=$(get new) mode=$(get mode)
+  rc=0
+  if [ "$mode" != test ]; then
+    mkdir -p "$(dirname "$profile")"
+    nix-env -p "$profile" --set "$new" || rc=$?
+  fi
+  if [ $rc = 0 ]; then
+    "$new/bin/switch-to-configuration" "$mode" || rc=$?
+  fi
+  result=
+  if [ $rc != 0 ] && [ "$(get rollback)" = 1 ] && mkdir "$base.lock" 2>/dev/null; then
+    echo "fleet: activation failed with status $rc; rolling back"
+    if rollback_now; then result=rolled-back; else result=rollback-failed; fi
+    printf '%s\n' "$result" > "$base.result"
+  fi
+  printf 'fleet: status=%s\nfleet: result=%s\n' "$rc" "$result" > "$base.status.tmp"
+  mv "$base.status.tmp" "$base.status"
+  ;;
+watchdog)
+  confirm=$1
+  wait_runner
+  n=0
+  while [ $n -lt $((confirm * 10)) ]; do
+    [ -e "$base.lock" ] && exit 0
+    sleep 0.1
+    n=$((n + 1))
+  done
+  if mkdir "$base.lock" 2>/dev/null; then
+    echo "fleet: not confirmed within ${confirm}s; rolling back"
+    if rollback_now; then result=magic-rolled-back; else result=rollback-failed; fi
+    printf '%s\n' "$result" > "$base.result"
+  fi
+  ;;
+confirm)
+  if mkdir "$base.lock" 2>/dev/null; then
+    echo confirmed > "$base.result"
+    echo "fleet: result=confirmed"
+  else
+    while [ ! -e "$base.result" ]; do sleep 0.1; done
+    echo "fleet: result=$(get result)"
+    exit 3
+  fi
+  ;;
+rollback)
+  wait_runner
+  if mkdir "$base.lock" 2>/dev/null; then
+    if rollback_now; then result=rolled-back; else result=rollback-failed; fi
+    printf '%s\n' "$result" > "$base.result"
+  else
+    while [ ! -e "$base.result" ]; do sleep 0.1; done
+  fi
+  echo "fleet: result=$(get result)"
+  echo "fleet: current=$(readlink "$current" 2>/dev/null || true)"
+  ;;
+status)
+  echo "fleet: old=$(get old)"
+  echo "fleet: new=$(get new)"
+  [ -e "$base.status" ] && cat "$base.status"
+  echo "fleet: decided=$(get result)"
+  echo "fleet: current=$(readlink "$current" 2>/dev/null || true)"
+  ;;
+*)
+  echo "fleet: unknown action $action" >&2
+  exit 2
+  ;;
+esac
