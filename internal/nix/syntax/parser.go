@@ -1,0 +1,807 @@
+package syntax
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"fleetnix.dev/fleet/internal/diag"
+)
+
+// A Mode selects optional language features for ParseMode.
+type Mode uint
+
+// The modes.
+const (
+	// PipeOperators accepts |> and <|, which Nix 2.8 does not have.
+	PipeOperators Mode = 1 << iota
+)
+
+// Parse parses the Nix source src, naming it filename in positions. It
+// always returns a File whose WriteTo reproduces src exactly; when src has
+// errors the tree holds Bad nodes where they are, and the list has every
+// error found, sorted by position. Parse accepts the language of Nix 2.8.
+func Parse(filename string, src []byte) (*File, diag.List) {
+	return ParseMode(filename, src, 0)
+}
+
+// ParseMode is Parse with optional language features.
+func ParseMode(filename string, src []byte, mode Mode) (*File, diag.List) {
+	f := &File{Name: filename, Src: src}
+	f.lines = lineStarts(src)
+	p := &parser{f: f, mode: mode}
+	sc := &scanner{src: string(src), pipes: mode&PipeOperators != 0, errorf: p.errorfOff}
+	p.toks = sc.scan()
+	f.Expr = p.parseExpr()
+	if p.cur().Kind != EOF {
+		bad := &Bad{Elems: []Node{f.Expr}}
+		p.errorf(p.cur(), "unexpected %s after the end of the expression", describe(p.cur()))
+		for p.cur().Kind != EOF {
+			bad.Elems = append(bad.Elems, p.next())
+		}
+		f.Expr = bad
+	}
+	f.EOF = p.next()
+	checkSemantics(f, p)
+	p.errs.Sort()
+	return f, p.errs
+}
+
+func lineStarts(src []byte) []int {
+	lines := make([]int, 1, len(src)/32+1)
+	for i, c := range src {
+		if c == '\n' {
+			lines = append(lines, i+1)
+		}
+	}
+	return lines
+}
+
+// Position returns the line and column of p for display. Columns count
+// bytes from 1.
+func (f *File) Position(p Pos) diag.Pos {
+	if !p.IsValid() {
+		return diag.Pos{}
+	}
+	off := p.Offset()
+	line := sort.Search(len(f.lines), func(i int) bool { return f.lines[i] > off }) - 1
+	if line < 0 {
+		line = 0
+	}
+	return diag.Pos{Line: line + 1, Col: off - f.lines[line] + 1, Offset: off}
+}
+
+// Range returns the diagnostic range of n in f.
+func (f *File) Range(n Node) diag.Range {
+	return diag.Range{File: f.Name, Start: f.Position(n.Pos()), End: f.Position(n.End())}
+}
+
+type parser struct {
+	f    *File
+	toks []Token
+	i    int
+	errs diag.List
+	mode Mode
+	// errAt records the offsets that have an error: one error per place
+	// is enough, the rest are usually its echoes.
+	errAt map[int]bool
+	// pending is an attribute path recovered from the value of the
+	// previous binding when its `;` was missing.
+	pending *AttrPath
+}
+
+func (p *parser) errorfOff(start, end int, format string, args ...any) {
+	if p.errAt == nil {
+		p.errAt = map[int]bool{}
+	}
+	if p.errAt[start] {
+		return
+	}
+	p.errAt[start] = true
+	p.errs.Add(diag.Diagnostic{
+		Severity: diag.Error,
+		Range:    diag.Range{File: p.f.Name, Start: p.f.Position(posAt(start)), End: p.f.Position(posAt(end))},
+		Summary:  fmt.Sprintf(format, args...),
+	})
+}
+
+func (p *parser) errorf(n Node, format string, args ...any) {
+	if t, ok := n.(*Token); ok && t.Kind == ILLEGAL {
+		return // the scanner has said what is wrong with it
+	}
+	start, end := n.Pos(), n.End()
+	if !start.IsValid() {
+		start, end = p.cur().Start, p.cur().End()
+	}
+	p.errorfOff(start.Offset(), end.Offset(), format, args...)
+}
+
+func (p *parser) cur() *Token { return &p.toks[p.i] }
+
+func (p *parser) peek(n int) Kind {
+	if p.i+n < len(p.toks) {
+		return p.toks[p.i+n].Kind
+	}
+	return EOF
+}
+
+func (p *parser) next() *Token {
+	t := &p.toks[p.i]
+	if t.Kind != EOF {
+		p.i++
+	}
+	return t
+}
+
+func (p *parser) got(k Kind) *Token {
+	if p.cur().Kind == k {
+		return p.next()
+	}
+	return nil
+}
+
+// expect consumes a token of kind k, or reports what was expected and
+// where, and returns nil.
+func (p *parser) expect(k Kind, context string) *Token {
+	if t := p.got(k); t != nil {
+		return t
+	}
+	msg := fmt.Sprintf("expected `%s`", k)
+	if context != "" {
+		msg += " " + context
+	}
+	p.errorf(p.cur(), "%s, found %s", msg, describe(p.cur()))
+	return nil
+}
+
+// describe names a token for an error message.
+func describe(t *Token) string {
+	switch t.Kind {
+	case EOF:
+		return "end of file"
+	case IDENT:
+		return "identifier `" + t.Text + "`"
+	case INT, FLOAT:
+		return "number `" + t.Text + "`"
+	case PATH, HPATH, PATHTEXT:
+		return "path `" + t.Text + "`"
+	case STRTEXT, INDTEXT, INDESCAPE, INDLONE:
+		return "string text"
+	case ILLEGAL:
+		return fmt.Sprintf("%q", t.Text)
+	}
+	if t.Kind.IsKeyword() {
+		return "keyword `" + t.Text + "`"
+	}
+	return "`" + t.Text + "`"
+}
+
+// pathText renders an attribute path as written, for messages.
+func pathText(ap *AttrPath) string {
+	if ap == nil {
+		return ""
+	}
+	var b strings.Builder
+	for i, n := range ap.Names {
+		if i > 0 {
+			b.WriteByte('.')
+		}
+		Tokens(n, func(t *Token) { b.WriteString(t.Text) })
+	}
+	return b.String()
+}
+
+// ---- expressions ----
+
+// parseExpr parses expr_function: lambdas, assert, with, let and below.
+func (p *parser) parseExpr() Expr {
+	switch t := p.cur(); t.Kind {
+	case IDENT:
+		switch p.peek(1) {
+		case COLON:
+			param := &Ident{Tok: p.next()}
+			return p.lambdaBody(&Lambda{Param: param})
+		case AT:
+			lam := &Lambda{Param: &Ident{Tok: p.next()}, ParamFirst: true}
+			lam.At = p.next()
+			if p.cur().Kind != LBRACE {
+				p.errorf(p.cur(), "expected `{` after `@`, found %s", describe(p.cur()))
+				return p.lambdaBody(lam)
+			}
+			lam.Formals = p.parseFormals()
+			return p.lambdaBody(lam)
+		}
+	case LBRACE:
+		if p.isFormals() {
+			lam := &Lambda{Formals: p.parseFormals()}
+			if at := p.got(AT); at != nil {
+				lam.At = at
+				if p.cur().Kind == IDENT {
+					lam.Param = &Ident{Tok: p.next()}
+				} else {
+					p.errorf(p.cur(), "expected a name after `@`, found %s", describe(p.cur()))
+				}
+			}
+			return p.lambdaBody(lam)
+		}
+	case ASSERT:
+		n := &Assert{Assert: p.next()}
+		n.Cond = p.parseExpr()
+		n.Semi = p.expect(SEMI, "after the condition of `assert`")
+		n.Body = p.parseExpr()
+		return n
+	case WITH:
+		n := &With{With: p.next()}
+		n.X = p.parseExpr()
+		n.Semi = p.expect(SEMI, "after the expression of `with`")
+		n.Body = p.parseExpr()
+		return n
+	case LET:
+		if p.peek(1) != LBRACE {
+			n := &Let{Let: p.next()}
+			n.Bindings = p.parseBindings(IN)
+			n.In = p.expect(IN, "after the bindings of `let`")
+			n.Body = p.parseExpr()
+			return n
+		}
+	}
+	return p.parseIf()
+}
+
+func (p *parser) lambdaBody(lam *Lambda) Expr {
+	lam.Colon = p.expect(COLON, "before the body of the function")
+	lam.Body = p.parseExpr()
+	return lam
+}
+
+// isFormals decides, after {, between a lambda's formals and an attribute
+// set, with the lookahead Nix's grammar uses.
+func (p *parser) isFormals() bool {
+	switch p.peek(1) {
+	case RBRACE:
+		k := p.peek(2)
+		return k == COLON || k == AT
+	case ELLIPSIS:
+		return true
+	case IDENT:
+		k := p.peek(2)
+		return k == COMMA || k == QUESTION || k == RBRACE
+	}
+	return false
+}
+
+func (p *parser) parseFormals() *Formals {
+	fs := &Formals{Open: p.next()}
+	for {
+		switch p.cur().Kind {
+		case ELLIPSIS:
+			fs.Items = append(fs.Items, &Formal{Ellipsis: p.next()})
+			fs.Close = p.expect(RBRACE, "after `...`, which must come last")
+			return fs
+		case IDENT:
+			f := &Formal{Name: &Ident{Tok: p.next()}}
+			fs.Items = append(fs.Items, f)
+			if q := p.got(QUESTION); q != nil {
+				f.Question = q
+				f.Default = p.parseExpr()
+			}
+			if c := p.got(COMMA); c != nil {
+				f.Comma = c
+				continue
+			}
+			fs.Close = p.expect(RBRACE, "or `,` after the argument `"+f.Name.Tok.Text+"`")
+			return fs
+		case RBRACE:
+			fs.Close = p.next()
+			return fs
+		default:
+			p.errorf(p.cur(), "expected an argument name, `...` or `}` in the function's arguments, found %s", describe(p.cur()))
+			return fs
+		}
+	}
+}
+
+// parseIf parses expr_if: if-then-else, and pipe chains in PipeOperators
+// mode, over expr_op.
+func (p *parser) parseIf() Expr {
+	if p.cur().Kind == IF {
+		n := &If{If: p.next()}
+		n.Cond = p.parseExpr()
+		n.ThenTok = p.expect(THEN, "after the condition of `if`")
+		n.Then = p.parseExpr()
+		n.ElseTok = p.expect(ELSE, "after the `then` branch of `if`")
+		n.Else = p.parseExpr()
+		return n
+	}
+	x := p.parseOp(0)
+	if p.mode&PipeOperators == 0 {
+		return x
+	}
+	switch p.cur().Kind {
+	case PIPERIGHT: // left-associative
+		for p.cur().Kind == PIPERIGHT {
+			op := p.next()
+			x = &Binary{X: x, Op: op, Y: p.parseOp(0)}
+		}
+		if p.cur().Kind == PIPELEFT {
+			p.errorf(p.cur(), "`|>` and `<|` cannot be mixed without parentheses")
+		}
+	case PIPELEFT: // right-associative
+		var xs []Expr
+		var ops []*Token
+		xs = append(xs, x)
+		for p.cur().Kind == PIPELEFT {
+			ops = append(ops, p.next())
+			xs = append(xs, p.parseOp(0))
+		}
+		if p.cur().Kind == PIPERIGHT {
+			p.errorf(p.cur(), "`|>` and `<|` cannot be mixed without parentheses")
+		}
+		x = xs[len(xs)-1]
+		for i := len(ops) - 1; i >= 0; i-- {
+			x = &Binary{X: xs[i], Op: ops[i], Y: x}
+		}
+	}
+	return x
+}
+
+// Binary operator precedences, higher binds tighter, from Nix's parser.y.
+const (
+	precImpl = 1 + iota
+	precOr
+	precAnd
+	precEq
+	precCmp
+	precUpdate
+	precNot
+	precAdd
+	precMul
+	precConcat
+	precHasAttr
+	precNegate
+)
+
+type assoc uint8
+
+const (
+	left assoc = iota
+	right
+	nonassoc
+)
+
+func binaryPrec(k Kind) (int, assoc) {
+	switch k {
+	case IMPL:
+		return precImpl, right
+	case LOR:
+		return precOr, left
+	case LAND:
+		return precAnd, left
+	case EQ, NEQ:
+		return precEq, nonassoc
+	case LT, GT, LEQ, GEQ:
+		return precCmp, nonassoc
+	case UPDATE:
+		return precUpdate, right
+	case PLUS, MINUS:
+		return precAdd, left
+	case STAR, SLASH:
+		return precMul, left
+	case CONCAT:
+		return precConcat, right
+	case QUESTION:
+		return precHasAttr, nonassoc
+	}
+	return 0, left
+}
+
+// parseOp parses expr_op, absorbing binary operators that bind at least
+// as tightly as min.
+func (p *parser) parseOp(min int) Expr {
+	var x Expr
+	switch p.cur().Kind {
+	case NOT:
+		op := p.next()
+		x = &Unary{Op: op, X: p.parseOp(precNot + 1)}
+	case MINUS:
+		op := p.next()
+		x = &Unary{Op: op, X: p.parseOp(precNegate + 1)}
+	default:
+		x = p.parseApp()
+	}
+	lastNonassoc := 0
+	for {
+		k := p.cur().Kind
+		prec, as := binaryPrec(k)
+		if prec == 0 || prec < min {
+			return x
+		}
+		if k == QUESTION {
+			q := p.next()
+			x = &HasAttr{X: x, Question: q, Path: p.parseAttrPath("after `?`")}
+			continue
+		}
+		if as == nonassoc && prec == lastNonassoc {
+			p.errorf(p.cur(), "operator `%s` is not associative: add parentheses", p.cur().Text)
+		}
+		op := p.next()
+		var y Expr
+		switch as {
+		case right:
+			y = p.parseOp(prec)
+		default:
+			y = p.parseOp(prec + 1)
+		}
+		x = &Binary{X: x, Op: op, Y: y}
+		if as == nonassoc {
+			lastNonassoc = prec
+		} else {
+			lastNonassoc = 0
+		}
+	}
+}
+
+// canStartSimple reports whether k can begin expr_simple.
+func canStartSimple(k Kind) bool {
+	switch k {
+	case IDENT, INT, FLOAT, PATH, HPATH, SPATH, URILIT, QUOTE, INDOPEN, LPAREN, LBRACK, LBRACE, REC, LET:
+		return true
+	}
+	return false
+}
+
+// parseApp parses expr_app: left-associative application of selects.
+func (p *parser) parseApp() Expr {
+	fn := p.parseSelect()
+	for canStartSimple(p.cur().Kind) {
+		fn = &Apply{Fn: fn, Arg: p.parseSelect()}
+	}
+	return fn
+}
+
+// parseSelect parses expr_select: x.a.b, x.a.b or d, and the application
+// x or of the variable or.
+func (p *parser) parseSelect() Expr {
+	x := p.parseSimple()
+	switch p.cur().Kind {
+	case DOT:
+		n := &Select{X: x, Dot: p.next()}
+		n.Path = p.parseAttrPath("after `.`")
+		if or := p.got(OR); or != nil {
+			n.Or = or
+			if !canStartSimple(p.cur().Kind) {
+				p.errorf(p.cur(), "expected a default value after `or`, found %s", describe(p.cur()))
+				return n
+			}
+			n.Default = p.parseSelect()
+		}
+		return n
+	case OR:
+		return &Apply{Fn: x, Arg: &Ident{Tok: p.next()}}
+	}
+	return x
+}
+
+func (p *parser) parseSimple() Expr {
+	t := p.cur()
+	switch t.Kind {
+	case IDENT:
+		return &Ident{Tok: p.next()}
+	case INT:
+		return &Int{Tok: p.next()}
+	case FLOAT:
+		return &Float{Tok: p.next()}
+	case URILIT:
+		return &URI{Tok: p.next()}
+	case SPATH:
+		return &SearchPath{Tok: p.next()}
+	case PATH, HPATH:
+		return p.parsePath()
+	case QUOTE, INDOPEN:
+		return p.parseString()
+	case LPAREN:
+		n := &Paren{Open: p.next()}
+		n.X = p.parseExpr()
+		n.Close = p.expect(RPAREN, "to close `(`")
+		return n
+	case LBRACK:
+		n := &List{Open: p.next()}
+		for canStartSimple(p.cur().Kind) {
+			n.Elems = append(n.Elems, p.parseSelect())
+		}
+		if p.cur().Kind != RBRACK {
+			msg := "expected `]` to close the list, found %s"
+			switch p.cur().Kind {
+			case MINUS, IF, ASSERT, WITH, NOT:
+				msg += "; list elements that are not simple expressions need parentheses"
+			}
+			p.errorf(p.cur(), msg, describe(p.cur()))
+			return n
+		}
+		n.Close = p.next()
+		return n
+	case LBRACE:
+		n := &AttrSet{Open: p.next()}
+		n.Bindings = p.parseBindings(RBRACE)
+		n.Close = p.expect(RBRACE, "to close the attribute set")
+		return n
+	case REC:
+		n := &AttrSet{Rec: p.next()}
+		n.Open = p.expect(LBRACE, "after `rec`")
+		if n.Open == nil {
+			return n
+		}
+		n.Bindings = p.parseBindings(RBRACE)
+		n.Close = p.expect(RBRACE, "to close the attribute set")
+		return n
+	case LET:
+		n := &LegacyLet{Let: p.next()}
+		n.Open = p.expect(LBRACE, "after `let` here; `let ... in` cannot be an operand without parentheses")
+		if n.Open == nil {
+			return n
+		}
+		n.Bindings = p.parseBindings(RBRACE)
+		n.Close = p.expect(RBRACE, "to close `let {`")
+		return n
+	}
+	p.errorf(t, "expected an expression, found %s", describe(t))
+	return &Bad{}
+}
+
+func (p *parser) parsePath() Expr {
+	n := &PathExpr{Parts: []StringPart{&Text{Tok: p.next()}}}
+	end := n.Parts[0].(*Text).Tok.End()
+	texts, interps := 0, 0
+	for {
+		t := p.cur()
+		if t.Start != end || len(t.Leading) > 0 {
+			break
+		}
+		switch t.Kind {
+		case PATHTEXT:
+			if interps == 0 {
+				texts++
+				if texts > 1 {
+					p.errorf(t, "expected `${` in the path before %s", describe(t))
+				}
+			}
+			n.Parts = append(n.Parts, &Text{Tok: p.next()})
+		case INTERP:
+			interps++
+			n.Parts = append(n.Parts, p.parseInterpolation())
+		default:
+			goto done
+		}
+		end = p.toks[p.i-1].End()
+	}
+done:
+	if texts > 0 && interps == 0 {
+		p.errorf(n.Parts[len(n.Parts)-1], "expected `${` in the path, found the end of the path")
+	}
+	return n
+}
+
+func (p *parser) parseInterpolation() *Interpolation {
+	n := &Interpolation{Open: p.next()}
+	n.X = p.parseExpr()
+	if c := p.got(RBRACE); c != nil {
+		n.Close = c
+		return n
+	}
+	p.errorf(p.cur(), "expected `}` to close `${`, found %s", describe(p.cur()))
+	// Skip to the matching }, which the scanner's state stack makes the
+	// one that returns to the enclosing string or path.
+	bad := &Bad{Elems: []Node{n.X}}
+	depth := 0
+	for {
+		t := p.cur()
+		switch t.Kind {
+		case EOF:
+			n.X = bad
+			return n
+		case LBRACE, INTERP:
+			depth++
+		case RBRACE:
+			if depth == 0 {
+				n.X = bad
+				n.Close = p.next()
+				return n
+			}
+			depth--
+		}
+		bad.Elems = append(bad.Elems, p.next())
+	}
+}
+
+func (p *parser) parseString() *String {
+	n := &String{Open: p.next()}
+	closer := QUOTE
+	if n.Open.Kind == INDOPEN {
+		closer = INDCLOSE
+	}
+	for {
+		switch t := p.cur(); t.Kind {
+		case STRTEXT, INDTEXT, INDESCAPE, INDLONE:
+			n.Parts = append(n.Parts, &Text{Tok: p.next()})
+		case INTERP:
+			n.Parts = append(n.Parts, p.parseInterpolation())
+		case closer:
+			n.Close = p.next()
+			return n
+		case EOF:
+			p.errorf(n.Open, "string not terminated: expected `%s` before the end of file", closer)
+			return n
+		default:
+			// Only after a broken interpolation: the scanner is
+			// still in code.
+			p.errorf(t, "unexpected %s in string", describe(t))
+			n.Parts = append(n.Parts, &Text{Tok: p.next()})
+		}
+	}
+}
+
+// ---- bindings ----
+
+func (p *parser) parseBindings(closer Kind) []Binding {
+	var bs []Binding
+	for {
+		switch t := p.cur(); t.Kind {
+		case closer, EOF:
+			return bs
+		case INHERIT:
+			bs = append(bs, p.parseInherit())
+		case IDENT, OR, QUOTE, INTERP:
+			bs = append(bs, p.parseAttr())
+			for p.pending != nil {
+				bs = append(bs, p.parseAttr())
+			}
+		default:
+			what := "an attribute name or `inherit`"
+			p.errorf(t, "expected %s, found %s", what, describe(t))
+			bad := &Bad{}
+			for {
+				k := p.cur().Kind
+				if k == EOF || k == closer || k == RBRACE || (k == IN && closer == IN) {
+					break
+				}
+				bad.Elems = append(bad.Elems, p.next())
+				if k == SEMI {
+					break
+				}
+			}
+			if len(bad.Elems) == 0 {
+				// A } in a let or an in in a set: take it, or
+				// nothing moves.
+				bad.Elems = append(bad.Elems, p.next())
+			}
+			bs = append(bs, bad)
+		}
+	}
+}
+
+func (p *parser) parseAttr() Binding {
+	n := &Attr{Path: p.pending}
+	p.pending = nil
+	if n.Path == nil {
+		n.Path = p.parseAttrPath("")
+	}
+	name := pathText(n.Path)
+	n.Assign = p.expect(ASSIGN, "after `"+name+"`")
+	if n.Assign == nil {
+		n.Semi = p.got(SEMI)
+		return n
+	}
+	n.Value = p.parseExpr()
+	if p.cur().Kind == ASSIGN {
+		// name = value
+		//   next.name = ...
+		// reads as the application value next.name; when the argument
+		// starts a new line and reads as an attribute path, the `;`
+		// was forgotten: say so and take the argument back as the
+		// path of the next binding.
+		if app, ok := n.Value.(*Apply); ok && p.startsLine(app.Arg) {
+			if ap := toAttrPath(app.Arg); ap != nil {
+				p.errorf(app.Arg, "expected `;` after the value of `%s`, found %s", name, describe(firstToken(app.Arg)))
+				n.Value = app.Fn
+				p.pending = ap
+				return n
+			}
+		}
+	}
+	n.Semi = p.expect(SEMI, "after the value of `"+name+"`")
+	return n
+}
+
+// startsLine reports whether n is preceded by a line break.
+func (p *parser) startsLine(n Node) bool {
+	t := firstToken(n)
+	if t == nil {
+		return false
+	}
+	for _, tr := range t.Leading {
+		if tr.Kind == SPACE && strings.ContainsAny(tr.Text, "\n") {
+			return true
+		}
+	}
+	return false
+}
+
+// toAttrPath converts an expression that reads as an attribute path
+// (a, a.b, "a".b) into one, keeping its tokens.
+func toAttrPath(e Expr) *AttrPath {
+	switch e := e.(type) {
+	case *Ident:
+		return &AttrPath{Names: []AttrName{e}}
+	case *String:
+		return &AttrPath{Names: []AttrName{e}}
+	case *Select:
+		if e.Or != nil || e.Path == nil {
+			return nil
+		}
+		ap := toAttrPath(e.X)
+		if ap == nil {
+			return nil
+		}
+		ap.Dots = append(ap.Dots, e.Dot)
+		ap.Names = append(ap.Names, e.Path.Names...)
+		ap.Dots = append(ap.Dots, e.Path.Dots...)
+		return ap
+	}
+	return nil
+}
+
+func (p *parser) parseInherit() Binding {
+	n := &Inherit{Inherit: p.next()}
+	if p.cur().Kind == LPAREN {
+		from := &Paren{Open: p.next()}
+		from.X = p.parseExpr()
+		from.Close = p.expect(RPAREN, "after the expression of `inherit (`")
+		n.From = from
+	}
+	for {
+		switch p.cur().Kind {
+		case IDENT, OR:
+			n.Names = append(n.Names, &Ident{Tok: p.next()})
+			continue
+		case QUOTE:
+			n.Names = append(n.Names, p.parseString())
+			continue
+		case INTERP:
+			n.Names = append(n.Names, p.parseInterpolation())
+			continue
+		}
+		break
+	}
+	n.Semi = p.expect(SEMI, "after the names of `inherit`")
+	return n
+}
+
+// parseAttrPath parses one or more attribute names joined by dots.
+func (p *parser) parseAttrPath(context string) *AttrPath {
+	ap := &AttrPath{}
+	for {
+		var name AttrName
+		switch p.cur().Kind {
+		case IDENT, OR:
+			name = &Ident{Tok: p.next()}
+		case QUOTE:
+			name = p.parseString()
+		case INTERP:
+			name = p.parseInterpolation()
+		default:
+			msg := "expected an attribute name"
+			if len(ap.Names) == 0 && context != "" {
+				msg += " " + context
+			} else if len(ap.Names) > 0 {
+				msg += " after `.`"
+			}
+			p.errorf(p.cur(), "%s, found %s", msg, describe(p.cur()))
+			name = &Bad{}
+		}
+		ap.Names = append(ap.Names, name)
+		if p.cur().Kind != DOT {
+			return ap
+		}
+		ap.Dots = append(ap.Dots, p.next())
+	}
+}

@@ -1,0 +1,188 @@
+package syntax
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+	"testing"
+)
+
+// TestRoundTrip checks print(parse(src)) == src for every corpus case,
+// valid or not, and for truncations of each, which are mostly invalid.
+func TestRoundTrip(t *testing.T) {
+	for _, f := range readCorpus(t).Files {
+		srcs := []string{string(f.Data), wrap(string(f.Data))}
+		for i := 0; i < len(f.Data); i += 7 {
+			srcs = append(srcs, string(f.Data[:i]))
+		}
+		for _, src := range srcs {
+			file, _ := Parse(f.Name, []byte(src))
+			var b bytes.Buffer
+			n, err := file.WriteTo(&b)
+			if err != nil || b.String() != src || n != int64(len(src)) {
+				t.Errorf("%s: round trip of %q gave %q (n=%d, err=%v)", f.Name, src, b.String(), n, err)
+			}
+		}
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	tests := []struct {
+		src  string
+		want []string // substrings of the errors, in order
+	}{
+		{"{\n  networking.hostName = \"p620\"\n  networking.domain = \"home\";\n}\n",
+			[]string{"3:3: expected `;` after the value of `networking.hostName`, found identifier `networking`"}},
+		{"{ a = 1; a = 2; }", []string{"1:10: attribute `a` already defined at 1:3"}},
+		{"{ a = ; b = 1 c = 2; d = [ 1 ; }", []string{
+			"1:7: expected an expression, found `;`",
+			"1:17: expected `;` after the value of `b`, found `=`",
+			"1:30: expected `]` to close the list, found `;`",
+		}},
+		{"let a = 1;", []string{"1:11: expected `in` after the bindings of `let`, found end of file"}},
+		{"[ 1 -1 ]", []string{"1:5: expected `]` to close the list, found `-`; list elements that are not simple expressions need parentheses"}},
+		{"a == b == c", []string{"1:8: operator `==` is not associative: add parentheses"}},
+		{"a < b > c", []string{"1:7: operator `>` is not associative"}},
+		{"./a/", []string{"1:5: path has a trailing slash"}},
+		{"./a//b", []string{"expected `${` in the path"}},
+		{"9223372036854775808", []string{"1:1: invalid integer `9223372036854775808`"}},
+		{"1.0e999", []string{"1:1: invalid float `1.0e999`"}},
+		{"let ${a} = 1; in a", []string{"1:1: dynamic attributes not allowed in let"}},
+		{"{ inherit ${a}; }", []string{"1:11: dynamic attributes not allowed in inherit"}},
+		{"{ a, a }: 1", []string{"1:6: duplicate formal function argument `a`"}},
+		{"a @ { a }: 1", []string{"1:1: duplicate formal function argument `a`"}},
+		{"\"abc", []string{"1:1: string not terminated: expected `\"`"}},
+		{"''abc", []string{"1:1: string not terminated: expected `''`"}},
+		{"1 /* x", []string{"1:3: comment not terminated"}},
+		{"a % b", []string{"1:3: unexpected character \"%\""}},
+		{"{ a = 1; } }", []string{"1:12: unexpected `}` after the end of the expression"}},
+		{"{ a.1 = 2; }", []string{"1:4: expected `=` after `a`, found number `.1`"}},
+		{"{ a. = 2; }", []string{"1:6: expected an attribute name after `.`, found `=`"}},
+		{"{ a }", []string{"expected `:` before the body of the function"}},
+		{"if a then b", []string{"expected `else` after the `then` branch of `if`, found end of file"}},
+		{"(a", []string{"expected `)` to close `(`, found end of file"}},
+		{"\"a${b c ;}d\"", []string{"1:9: expected `}` to close `${`, found `;`"}},
+		{"{ ..., a }: 1", []string{"expected `}` after `...`, which must come last"}},
+		{"a |> f", []string{"unexpected character \"|\""}},
+		{"1 + let a = 1; in a", []string{"expected `{` after `let` here"}},
+	}
+	for _, tt := range tests {
+		_, errs := Parse("x.nix", []byte(tt.src))
+		var got []string
+		for _, e := range errs {
+			got = append(got, fmt.Sprintf("%d:%d: %s", e.Range.Start.Line, e.Range.Start.Col, e.Summary))
+		}
+		if len(got) < len(tt.want) {
+			t.Errorf("%q: got errors %q, want at least %q", tt.src, got, tt.want)
+			continue
+		}
+		for i, w := range tt.want {
+			if !strings.Contains(got[i], w) {
+				t.Errorf("%q: error %d is %q, want it to contain %q (all: %q)", tt.src, i, got[i], w, got)
+			}
+		}
+		if errs[0].Range.File != "x.nix" {
+			t.Errorf("%q: error names file %q", tt.src, errs[0].Range.File)
+		}
+	}
+}
+
+func TestPipes(t *testing.T) {
+	for _, src := range []string{"a |> f |> g", "g <| f <| a", "(a |> f) <| g"} {
+		f, errs := ParseMode("p.nix", []byte(src), PipeOperators)
+		if len(errs) > 0 {
+			t.Errorf("%q: %v", src, errs)
+			continue
+		}
+		var b bytes.Buffer
+		if err := Show(&b, f.Expr, ShowOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		want := map[string]string{
+			"a |> f |> g":   "(g (f a))",
+			"g <| f <| a":   "(g (f a))",
+			"(a |> f) <| g": "(f a g)",
+		}[src]
+		if b.String() != want {
+			t.Errorf("%q shows %q, want %q", src, b.String(), want)
+		}
+	}
+	if _, errs := ParseMode("p.nix", []byte("a |> f <| g"), PipeOperators); len(errs) == 0 {
+		t.Errorf("mixing |> and <| was accepted")
+	}
+}
+
+func TestPositions(t *testing.T) {
+	src := "{\n  a = [ 1 2 ];\n  b = \"x${y}\";\n}\n"
+	f, errs := Parse("p.nix", []byte(src))
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	set := f.Expr.(*AttrSet)
+	a := set.Bindings[0].(*Attr)
+	if r := f.Range(a); r.Start.Line != 2 || r.Start.Col != 3 || r.End.Line != 2 || r.End.Col != 15 {
+		t.Errorf("range of a: %+v", r)
+	}
+	if got := string(Bytes(a.Value)); got != " [ 1 2 ]" {
+		t.Errorf("value text %q", got)
+	}
+	list := a.Value.(*List)
+	if p := f.Position(list.Elems[1].Pos()); p.Line != 2 || p.Col != 11 || p.Offset != 12 {
+		t.Errorf("position of 2: %+v", p)
+	}
+	if set.End().Offset() != len(src)-1 {
+		t.Errorf("set ends at %d", set.End().Offset())
+	}
+	var kinds []string
+	Inspect(f, func(n Node) bool {
+		kinds = append(kinds, fmt.Sprintf("%T", n))
+		return true
+	})
+	want := "*syntax.File *syntax.AttrSet *syntax.Attr *syntax.AttrPath *syntax.Ident *syntax.List *syntax.Int *syntax.Int *syntax.Attr *syntax.AttrPath *syntax.Ident *syntax.String *syntax.Text *syntax.Interpolation *syntax.Ident"
+	if got := strings.Join(kinds, " "); got != want {
+		t.Errorf("Inspect order:\n got %s\nwant %s", got, want)
+	}
+}
+
+func TestQuote(t *testing.T) {
+	for _, s := range []string{"", "a", `a"b\c`, "${x}", "$${x}", "$", "a$", "\n\r\t", "''", "é\x00\xff", "\\${", "$\\"} {
+		q := Quote(s)
+		got, err := Unquote(q)
+		if err != nil || got != s {
+			t.Errorf("Unquote(Quote(%q)) = %q, %v (quoted %s)", s, got, err, q)
+		}
+	}
+	tests := []struct{ lit, want string }{
+		{`"a\qb"`, "aqb"},
+		{"\"a\r\nb\"", "a\nb"},
+		{`"$${x}"`, "$${x}"},
+		{"''\n  a\n   b\n''", "a\n b\n"},
+		{"'' a''$b'''c''\\nd''", "a$b''c\nd"},
+		{"'' ''\\'''${x}''", "'${x}"},
+		{"''\n\ta\n''", "\ta\n"},
+	}
+	for _, tt := range tests {
+		got, err := Unquote(tt.lit)
+		if err != nil || got != tt.want {
+			t.Errorf("Unquote(%q) = %q, %v; want %q", tt.lit, got, err, tt.want)
+		}
+	}
+	for _, bad := range []string{`"a${b}"`, `"a" + "b"`, `x`, `"abc`, ` "a"`} {
+		if _, err := Unquote(bad); err == nil {
+			t.Errorf("Unquote(%q) succeeded", bad)
+		}
+	}
+	for _, s := range []string{"a\nb\n", "x = ${y}; ''\n", "one line", "a\n\nb"} {
+		q, ok := QuoteIndented(s, 4)
+		if !ok {
+			t.Errorf("QuoteIndented(%q) refused", s)
+			continue
+		}
+		if got, err := Unquote(q); err != nil || got != s {
+			t.Errorf("Unquote(QuoteIndented(%q)) = %q, %v (%s)", s, got, err, q)
+		}
+	}
+	if _, ok := QuoteIndented("  leading", 2); ok {
+		t.Errorf("QuoteIndented accepted leading spaces")
+	}
+}
