@@ -177,6 +177,9 @@ const starterHosts = `package fleet
 
 // hosts are the machines of the fleet, by host name.
 hosts: example: {
+	// stateVersion is the NixOS release the host was first installed with;
+	// never change it on an installed host.
+	stateVersion: "25.05"
 	// deploy says how fleetgen reaches the host.
 	deploy: targetHost: "example.internal"
 }
@@ -226,6 +229,7 @@ func JSONSchema() ([]byte, error) {
 	if err := json.Unmarshal(raw, &doc); err != nil {
 		return nil, err
 	}
+	openStructs(doc)
 	doc["$id"] = "https://" + SchemaImportPath + "/host.schema.json"
 	doc["title"] = "fleet host"
 	return marshalSorted(doc)
@@ -239,4 +243,24 @@ func marshalSorted(v any) ([]byte, error) {
 		return nil, err
 	}
 	return append(b, '\n'), nil
+}
+
+// openStructs repairs what jsonschema.Generate makes of an open struct with
+// no fields ({...}): a "const": {} that only an empty object satisfies. It
+// becomes "type": "object", any properties allowed.
+func openStructs(node any) {
+	switch n := node.(type) {
+	case map[string]any:
+		if c, ok := n["const"].(map[string]any); ok && len(c) == 0 {
+			delete(n, "const")
+			n["type"] = "object"
+		}
+		for _, v := range n {
+			openStructs(v)
+		}
+	case []any:
+		for _, v := range n {
+			openStructs(v)
+		}
+	}
 }

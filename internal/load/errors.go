@@ -145,3 +145,18 @@ func cuePath(p []string) cue.Path {
 	}
 	return cue.MakePath(sels...)
 }
+
+// userPos returns where v is written in the user's files. For a struct,
+// CUE's own Pos is often the schema's pattern constraint; the conjuncts
+// then tell where the user wrote it.
+func userPos(v cue.Value) token.Pos {
+	if p := v.Pos(); p.IsValid() && label(p.Filename()) != "schema" {
+		return p
+	}
+	for _, p := range contributors(v) {
+		if label(p.Filename()) != "schema" {
+			return p
+		}
+	}
+	return v.Pos()
+}

@@ -80,7 +80,7 @@ func (l *layers) hostNames() []string {
 // Schema defaults come last, at unification.
 func (l *layers) mergeHost(name string) (*Host, diag.List) {
 	hv := l.hosts[name]
-	h := &Host{Name: name, Decl: merge.Range(hv.Pos())}
+	h := &Host{Name: name, Decl: merge.Range(userPos(hv))}
 	var diags diag.List
 
 	// The template.
@@ -128,7 +128,7 @@ func (l *layers) mergeHost(name string) (*Host, diag.List) {
 			un := it.Selector().Unquoted()
 			u := byName[un]
 			if u == nil {
-				u = &hostUser{name: un, declared: merge.Range(it.Value().Pos())}
+				u = &hostUser{name: un, declared: merge.Range(userPos(it.Value()))}
 				byName[un] = u
 				users = append(users, u)
 			}
@@ -156,7 +156,7 @@ func (l *layers) mergeHost(name string) (*Host, diag.List) {
 		return nil, diags
 	}
 
-	var m merge.Merger
+	m := merge.Merger{PosOf: userPos}
 	if hwv.Exists() {
 		m.Add(merge.Source{Layer: merge.Hardware, Name: h.HardwareProfile}, hwv, hardwareField)
 	}

@@ -256,6 +256,9 @@ func hostDiags(h *Host, err error) diag.List {
 	var out diag.List
 	for _, e := range cueerrors.Errors(err) {
 		path := e.Path()
+		if len(path) > 0 && path[0] == string(HostDef) {
+			path = path[1:]
+		}
 		node, _ := h.Tree.Nearest(path)
 		r := h.Decl
 		if o := node.Leaf(); o != nil {

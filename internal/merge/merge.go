@@ -159,8 +159,19 @@ func (n *Node) Set(src Source, r diag.Range, value any, path ...string) {
 // A Merger merges layer values into one tree. The zero Merger is ready to
 // use; use one Merger per host.
 type Merger struct {
-	Root  Node
+	Root Node
+	// PosOf returns where a value is written. Nil means cue.Value.Pos;
+	// the loader passes one that prefers the user's files over the
+	// schema's pattern constraints.
+	PosOf func(cue.Value) token.Pos
 	diags diag.List
+}
+
+func (m *Merger) pos(v cue.Value) diag.Range {
+	if m.PosOf != nil {
+		return Range(m.PosOf(v))
+	}
+	return Range(v.Pos())
 }
 
 // Add merges the CUE value v, as given by src, into the tree at path. v
@@ -172,7 +183,7 @@ func (m *Merger) Add(src Source, v cue.Value, path ...string) {
 		n = n.child(p)
 	}
 	if n.decl == nil {
-		o := Origin{Source: src, Range: Range(v.Pos())}
+		o := Origin{Source: src, Range: m.pos(v)}
 		n.decl = &o
 	}
 	m.addStruct(n, src, v)
@@ -181,7 +192,7 @@ func (m *Merger) Add(src Source, v cue.Value, path ...string) {
 func (m *Merger) addStruct(n *Node, src Source, v cue.Value) {
 	it, err := v.Fields()
 	if err != nil {
-		m.diags.Add(diag.Diagnostic{Severity: diag.Error, Range: Range(v.Pos()), Summary: err.Error()})
+		m.diags.Add(diag.Diagnostic{Severity: diag.Error, Range: m.pos(v), Summary: err.Error()})
 		return
 	}
 	for it.Next() {
@@ -191,14 +202,14 @@ func (m *Merger) addStruct(n *Node, src Source, v cue.Value) {
 		if f.IncompleteKind() == cue.StructKind && !IsMarker(f) {
 			if c.leaf != nil {
 				if c.leaf.Source.Layer >= src.Layer {
-					m.conflictOrKeep(c, Origin{Source: src, Range: Range(f.Pos()), Value: map[string]any{}})
+					m.conflictOrKeep(c, Origin{Source: src, Range: m.pos(f), Value: map[string]any{}})
 					continue
 				}
 				c.Overridden = append(c.Overridden, *c.leaf)
 				c.leaf = nil
 			}
 			if c.decl == nil {
-				o := Origin{Source: src, Range: Range(f.Pos())}
+				o := Origin{Source: src, Range: m.pos(f)}
 				c.decl = &o
 			}
 			m.addStruct(c, src, f)
@@ -208,7 +219,7 @@ func (m *Merger) addStruct(n *Node, src Source, v cue.Value) {
 		if !ok {
 			continue
 		}
-		o := Origin{Source: src, Range: Range(f.Pos()), Value: val}
+		o := Origin{Source: src, Range: m.pos(f), Value: val}
 		if c.leaf == nil && len(c.fields) > 0 {
 			// A leaf replacing a struct of lower layers.
 			c.fields, c.order = nil, nil
@@ -254,14 +265,14 @@ func (m *Merger) value(v cue.Value) (any, bool) {
 	if !v.IsConcrete() {
 		m.diags.Add(diag.Diagnostic{
 			Severity: diag.Error,
-			Range:    Range(v.Pos()),
+			Range:    m.pos(v),
 			Summary:  fmt.Sprintf("%s: value is not concrete (%v): layers hold data; constraints and defaults belong to the schema", pathString(v), v),
 		})
 		return nil, false
 	}
 	x, err := Data(v)
 	if err != nil {
-		m.diags.Add(diag.Diagnostic{Severity: diag.Error, Range: Range(v.Pos()), Summary: err.Error()})
+		m.diags.Add(diag.Diagnostic{Severity: diag.Error, Range: m.pos(v), Summary: err.Error()})
 		return nil, false
 	}
 	return x, true
