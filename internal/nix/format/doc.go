@@ -1,0 +1,216 @@
+package format
+
+import (
+	"strings"
+)
+
+// A small Wadler-style document algebra: text, line breaks that a group
+// lays out flat (as a space or nothing) or broken (as a newline), hard
+// breaks, nesting, and trailing comments that stay on the line they
+// follow. Newlines and spaces are written lazily, so trailing whitespace
+// never appears and a trailing comment lands before a pending newline.
+
+type doc interface{}
+
+type (
+	text     string
+	lineDoc  struct{ soft bool }  // a space (or nothing when soft) when flat
+	hardDoc  struct{ blank bool } // a newline; an empty line with blank
+	nestDoc  []doc
+	groupDoc struct {
+		d     []doc
+		force bool // break even when it fits
+	}
+	trailDoc string // a comment that stays at the end of the current line
+	// leadDoc holds the comments before a token. At the start of a group
+	// they do not decide its layout: they are printed before it begins.
+	leadDoc []doc
+)
+
+var (
+	line     = lineDoc{}
+	softline = lineDoc{soft: true}
+	hardline = hardDoc{}
+)
+
+func cat(ds ...doc) []doc { return ds }
+
+func group(force bool, ds ...doc) doc { return &groupDoc{d: ds, force: force} }
+
+func nest(ds ...doc) doc { return nestDoc(ds) }
+
+const width = 100
+
+// flatWidth returns the width of d laid out flat, or -1 when d cannot be
+// flat (it holds a hard break, a forced group or a multi-line text).
+func flatWidth(d doc, limit int) int {
+	w := 0
+	seenText := false
+	var walk func(d doc) bool
+	walk = func(d doc) bool {
+		if w > limit {
+			return true
+		}
+		switch d := d.(type) {
+		case leadDoc:
+			if !seenText {
+				return true
+			}
+			for _, c := range d {
+				if !walk(c) {
+					return false
+				}
+			}
+		case text:
+			if strings.IndexByte(string(d), '\n') >= 0 {
+				return false
+			}
+			if d != "" {
+				seenText = true
+			}
+			w += len(d)
+		case lineDoc:
+			if !d.soft {
+				w++
+			}
+		case hardDoc:
+			return false
+		case trailDoc:
+			return false
+		case nestDoc:
+			for _, c := range d {
+				if !walk(c) {
+					return false
+				}
+			}
+		case []doc:
+			for _, c := range d {
+				if !walk(c) {
+					return false
+				}
+			}
+		case *groupDoc:
+			if d.force {
+				return false
+			}
+			for _, c := range d.d {
+				if !walk(c) {
+					return false
+				}
+			}
+		case nil:
+		default:
+			panic("format: unknown doc")
+		}
+		return true
+	}
+	if !walk(d) {
+		return -1
+	}
+	return w
+}
+
+type printer struct {
+	b          strings.Builder
+	col        int
+	pendingNL  int // newlines to write before the next text
+	pendingInd int
+	pendingSp  bool
+}
+
+func (p *printer) text(s string) {
+	if s == "" {
+		return
+	}
+	if p.pendingNL > 0 {
+		p.b.WriteString(strings.Repeat("\n", p.pendingNL))
+		p.b.WriteString(strings.Repeat(" ", p.pendingInd))
+		p.col = p.pendingInd
+		p.pendingNL = 0
+		p.pendingSp = false
+	} else if p.pendingSp {
+		p.b.WriteByte(' ')
+		p.col++
+		p.pendingSp = false
+	}
+	p.b.WriteString(s)
+	if i := strings.LastIndexByte(s, '\n'); i >= 0 {
+		p.col = len(s) - i - 1
+	} else {
+		p.col += len(s)
+	}
+}
+
+func (p *printer) newline(n, indent int) {
+	if p.b.Len() == 0 && p.pendingNL == 0 {
+		return // no leading blank lines in a file
+	}
+	if n > p.pendingNL {
+		p.pendingNL = n
+	}
+	p.pendingInd = indent
+	p.pendingSp = false
+}
+
+func (p *printer) print(d doc, indent int, flat bool) {
+	switch d := d.(type) {
+	case nil:
+	case text:
+		p.text(string(d))
+	case lineDoc:
+		if flat {
+			if !d.soft && p.pendingNL == 0 {
+				p.pendingSp = true
+			}
+			return
+		}
+		p.newline(1, indent)
+	case hardDoc:
+		n := 1
+		if d.blank {
+			n = 2
+		}
+		p.newline(n, indent)
+	case trailDoc:
+		// Written on the current line, before any pending newline.
+		nl, ind := p.pendingNL, p.pendingInd
+		p.pendingNL = 0
+		p.pendingSp = false
+		p.b.WriteByte(' ')
+		p.b.WriteString(string(d))
+		p.col += 1 + len(d)
+		p.pendingNL, p.pendingInd = nl, ind
+		if p.pendingNL == 0 {
+			p.pendingSp = true
+		}
+	case nestDoc:
+		for _, c := range d {
+			p.print(c, indent+2, flat)
+		}
+	case leadDoc:
+		for _, c := range d {
+			p.print(c, indent, false)
+		}
+	case []doc:
+		for _, c := range d {
+			p.print(c, indent, flat)
+		}
+	case *groupDoc:
+		if !flat {
+			col := p.col
+			if p.pendingNL > 0 {
+				col = p.pendingInd
+			} else if p.pendingSp {
+				col++
+			}
+			if w := flatWidth(d.d, width); !d.force && w >= 0 && col+w <= width {
+				flat = true
+			}
+		}
+		for _, c := range d.d {
+			p.print(c, indent, flat)
+		}
+	default:
+		panic("format: unknown doc")
+	}
+}
