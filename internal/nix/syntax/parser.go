@@ -506,8 +506,25 @@ func (p *parser) parseSimple() Expr {
 		return n
 	case LBRACK:
 		n := &List{Open: p.next()}
-		for canStartSimple(p.cur().Kind) {
-			n.Elems = append(n.Elems, p.parseSelect())
+		for {
+			for canStartSimple(p.cur().Kind) {
+				n.Elems = append(n.Elems, p.parseSelect())
+			}
+			switch p.cur().Kind {
+			case RBRACK, SEMI, RBRACE, RPAREN, IN, THEN, ELSE, EOF:
+			default:
+				// Something that cannot be an element, such as the -
+				// of -1: report it, keep it, and go on to the ].
+				msg := "expected `]` to close the list, found %s"
+				switch p.cur().Kind {
+				case MINUS, IF, ASSERT, WITH, NOT:
+					msg += "; list elements that are not simple expressions need parentheses"
+				}
+				p.errorf(p.cur(), msg, describe(p.cur()))
+				n.Elems = append(n.Elems, &Bad{Elems: []Node{p.next()}})
+				continue
+			}
+			break
 		}
 		if p.cur().Kind != RBRACK {
 			msg := "expected `]` to close the list, found %s"
