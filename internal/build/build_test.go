@@ -3,6 +3,7 @@ package build_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -387,8 +388,15 @@ func TestBuildPlacements(t *testing.T) {
 	if n := f.rec.execs("ssh"); n["alpha"] < 3 {
 		t.Errorf("alpha: %d ssh commands; building on the target takes one more than query, activate, confirm", n["alpha"])
 	}
-	if !strings.Contains(strings.Join(execLines(f.rec, "alpha"), "\n"), "nix-store --realise") {
-		t.Errorf("alpha was not realised on the target")
+	if n := f.rec.execs("nix build"); n["alpha"] != 0 || n["beta"] != 0 {
+		t.Errorf("alpha and beta were built locally: %v", n)
+	}
+	port := func(name string) string { return fmt.Sprint("-p ", f.host(name).Target.Port, " ") }
+	if !containsExec(execLines(f.rec, "alpha"), port("alpha"), "nix-store --realise") {
+		t.Errorf("alpha was not realised on its target:\n%s", strings.Join(execLines(f.rec, "alpha"), "\n"))
+	}
+	if !containsExec(execLines(f.rec, "beta"), port("gamma"), "nix-store --realise") {
+		t.Errorf("beta was not realised on its build host gamma:\n%s", strings.Join(execLines(f.rec, "beta"), "\n"))
 	}
 	a := result(t, rs, "alpha").StorePath
 	onGeneration(t, "alpha", alpha.Target.Root, a)
@@ -406,6 +414,20 @@ func TestBuildPlacements(t *testing.T) {
 	}
 }
 
+// containsExec reports whether one of lines contains all of subs.
+func containsExec(lines []string, subs ...string) bool {
+	for _, l := range lines {
+		ok := true
+		for _, s := range subs {
+			ok = ok && strings.Contains(l, s)
+		}
+		if ok {
+			return true
+		}
+	}
+	return false
+}
+
 func execLines(r *recorder, host string) []string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -416,4 +438,92 @@ func execLines(r *recorder, host string) []string {
 		}
 	}
 	return out
+}
+
+// TestBuild builds four hosts, one of which is broken, two at a time.
+func TestBuild(t *testing.T) {
+	fleettest.RequireNix(t)
+	gen := "b" + time.Now().Format("150405.000000")
+	ref := fleettest.Flake(t, fixtureDir, fleettest.FlakeSettings{Generation: gen, Broken: []string{"beta"}})
+	var hosts []*model.Host
+	for _, name := range []string{"alpha", "beta", "gamma", "delta"} {
+		hosts = append(hosts, &model.Host{Name: name, Toplevel: model.FlakeAttr{Ref: ref, Attr: model.ToplevelAttr(name)}})
+	}
+	rec := &recorder{}
+	var mu sync.Mutex
+	running, peak := 0, 0
+	opts := &build.Options{Jobs: 2, NixArgs: fleettest.NixArgs(), Events: func(e build.Event) {
+		rec.record(e)
+		mu.Lock()
+		defer mu.Unlock()
+		switch e.Kind {
+		case build.EventStart:
+			running++
+			peak = max(peak, running)
+		case build.EventDone, build.EventFail:
+			running--
+		}
+	}}
+	rs := build.Build(context.Background(), hosts, opts)
+	for i, r := range rs {
+		if r.Host != hosts[i].Name {
+			t.Errorf("result %d is for %s, want %s", i, r.Host, hosts[i].Name)
+		}
+		if r.Host == "beta" {
+			e := errOf(t, r.Err)
+			if r.Status != build.Failed || e.Op != build.OpBuild || e.ExitCode != 1 || !strings.Contains(e.Stderr, "broken on purpose") {
+				t.Errorf("beta: %s %v", r.Status, r.Err)
+			}
+			if !strings.Contains(e.Error(), "error: builder for") {
+				t.Errorf("beta's error does not quote nix's error line: %v", e)
+			}
+			continue
+		}
+		if r.Status != build.Built || r.Err != nil || !strings.HasSuffix(r.StorePath, r.Host+"-"+gen) {
+			t.Errorf("%s: %s %v %s", r.Host, r.Status, r.Err, r.StorePath)
+		}
+		if _, err := os.Stat(filepath.Join(r.StorePath, "bin", "switch-to-configuration")); err != nil {
+			t.Errorf("%s: %v", r.Host, err)
+		}
+	}
+	if peak > 2 {
+		t.Errorf("%d builds ran at once, want at most 2", peak)
+	}
+	if n := rec.execs("nix build"); len(n) != 4 {
+		t.Errorf("nix build ran for %v, want each host once", n)
+	}
+}
+
+// TestDryRunDiff plans v2 with closure diffs: nothing changes on the
+// hosts, and applying the plan afterwards does not build again.
+func TestDryRunDiff(t *testing.T) {
+	f := newFixture(t, "alpha", "beta")
+	v1 := installV1(t, f)
+	f.settings(t, fleettest.FlakeSettings{Generation: "v2"})
+	f.rec.reset()
+	p := build.PlanDeploy(context.Background(), f.hosts, f.opts)
+	p.DiffClosures(context.Background(), f.opts)
+	for _, hp := range p.Hosts {
+		name := hp.Host.Name
+		if hp.Action != build.ActionDeploy || hp.Err != nil || hp.Current != v1[name] || hp.Built != hp.New {
+			t.Errorf("%s: %s %v current %s built %s new %s", name, hp.Action, hp.Err, hp.Current, hp.Built, hp.New)
+		}
+		if !strings.Contains(hp.Diff, "nixos-system-"+name) {
+			t.Errorf("%s: diff does not name the system:\n%s", name, hp.Diff)
+		}
+		onGeneration(t, name, hp.Host.Target.Root, v1[name])
+		if log := fleettest.ReadState(hp.Host.Target.Root).Log; strings.Contains(log, "v2") {
+			t.Errorf("%s: the dry run activated something:\n%s", name, log)
+		}
+	}
+	f.rec.reset()
+	rs := build.Apply(context.Background(), p, f.opts)
+	for _, r := range rs {
+		if r.Status != build.Deployed {
+			t.Errorf("%s: %s %v", r.Host, r.Status, r.Err)
+		}
+	}
+	if n := f.rec.execs("nix build"); len(n) != 0 {
+		t.Errorf("Apply built again after the dry run: %v", n)
+	}
 }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"sort"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -143,29 +142,13 @@ type buildOutput struct {
 }
 
 // buildHost builds h's toplevel where h.Build says and returns its store
-// path. drv is the toplevel's derivation when already known; building on
-// the target needs it and evaluates it when it is empty.
+// path. drv is the toplevel's derivation when already known; building
+// elsewhere than locally needs it, and evaluates it when it is empty.
 func (d *driver) buildHost(ctx context.Context, h *model.Host, drv string) (string, error) {
 	switch h.Build.Where {
-	case model.BuildLocal, model.BuildRemote:
-		args := []string{"--no-link", "--json"}
-		var env []string
-		if h.Build.Where == model.BuildRemote {
-			if h.Build.Host.IsZero() {
-				return "", errorf(h.Name, OpBuild, KindOther, "remote build without a build host")
-			}
-			// Nix's own distributed builds: no local jobs, one builder.
-			sys := h.System
-			if sys == "" {
-				sys = "-"
-			}
-			jobs := max(h.Build.MaxJobs, 1)
-			spec := strings.Join([]string{storeURI(h.Build.Host), sys, "-", strconv.Itoa(jobs)}, " ")
-			args = append(args, "--max-jobs", "0", "--builders", spec)
-			env = d.nixSSHEnv(h.Build.Host)
-		}
-		args = append(args, h.Toplevel.Installable())
-		stdout, err := d.run(ctx, command{host: h.Name, op: OpBuild, argv: d.nix([]string{"build"}, args...), env: env})
+	case model.BuildLocal:
+		stdout, err := d.run(ctx, command{host: h.Name, op: OpBuild,
+			argv: d.nix([]string{"build"}, "--no-link", "--json", h.Toplevel.Installable())})
 		if err != nil {
 			return "", err
 		}
@@ -175,7 +158,17 @@ func (d *driver) buildHost(ctx context.Context, h *model.Host, drv string) (stri
 		}
 		return outs[0].Outputs["out"], nil
 
-	case model.BuildOnTarget:
+	case model.BuildRemote, model.BuildOnTarget:
+		// As nixos-rebuild --build-host does: copy the derivation to the
+		// builder, realise it there, and (for a build host) fetch the
+		// result, which the copy step then sends on to the target.
+		builder := h.Target
+		if h.Build.Where == model.BuildRemote {
+			builder = h.Build.Host
+			if builder.IsZero() {
+				return "", errorf(h.Name, OpBuild, KindOther, "remote build without a build host")
+			}
+		}
 		if drv == "" {
 			evs, errs := d.evalHosts(ctx, []*model.Host{h})
 			if errs[0] != nil {
@@ -183,25 +176,37 @@ func (d *driver) buildHost(ctx context.Context, h *model.Host, drv string) (stri
 			}
 			drv = evs[0].Drv
 		}
-		_, err := d.run(ctx, command{host: h.Name, op: OpBuild,
-			argv: d.nix([]string{"copy"}, "--derivation", "--to", storeURI(h.Target), drv),
-			env:  d.nixSSHEnv(h.Target)})
-		if err != nil {
-			return "", err
+		out, err := d.realiseOn(ctx, h.Name, builder, drv)
+		if err != nil || h.Build.Where == model.BuildOnTarget {
+			return out, err
 		}
-		words := append([]string{"nix-store", "--realise", drv}, d.opts.RemoteNixArgs...)
-		stdout, err := d.run(ctx, command{host: h.Name, op: OpBuild, remote: true,
-			argv: d.ssh(h.Target, shellLine(words...))})
-		if err != nil {
-			return "", err
-		}
-		out := lastLine(string(stdout))
-		if !strings.HasPrefix(out, "/") {
-			return "", errorf(h.Name, OpBuild, KindProtocol, "nix-store --realise printed %q", truncate(string(stdout), 200))
-		}
-		return out, nil
+		_, err = d.run(ctx, command{host: h.Name, op: OpBuild,
+			argv: d.nix([]string{"copy"}, "--from", storeURI(builder), out),
+			env:  d.nixSSHEnv(builder)})
+		return out, err
 	}
 	return "", errorf(h.Name, OpBuild, KindOther, "unknown build placement %q", h.Build.Where)
+}
+
+// realiseOn copies drv's closure to the store of t and builds it there.
+func (d *driver) realiseOn(ctx context.Context, host string, t model.Target, drv string) (string, error) {
+	_, err := d.run(ctx, command{host: host, op: OpBuild,
+		argv: d.nix([]string{"copy"}, "--derivation", "--to", storeURI(t), drv),
+		env:  d.nixSSHEnv(t)})
+	if err != nil {
+		return "", err
+	}
+	words := append([]string{"nix-store", "--realise", drv}, d.opts.RemoteNixArgs...)
+	stdout, err := d.run(ctx, command{host: host, op: OpBuild, remote: true,
+		argv: d.ssh(t, shellLine(words...))})
+	if err != nil {
+		return "", err
+	}
+	out := lastLine(string(stdout))
+	if !strings.HasPrefix(out, "/") {
+		return "", errorf(host, OpBuild, KindProtocol, "nix-store --realise printed %q", truncate(string(stdout), 200))
+	}
+	return out, nil
 }
 
 func truncate(s string, n int) string {

@@ -143,8 +143,9 @@ type BuildWhere string
 const (
 	// BuildLocal builds on the deploying machine (the zero value).
 	BuildLocal BuildWhere = ""
-	// BuildRemote builds on BuildPlacement.Host through Nix's own
-	// distributed builds; the result comes back to the deploying machine.
+	// BuildRemote builds on BuildPlacement.Host, as nixos-rebuild
+	// --build-host does: the derivation is copied there and built, and the
+	// result comes back through the deploying machine to the target.
 	BuildRemote BuildWhere = "remote"
 	// BuildOnTarget copies the derivation to the target and builds it
 	// there; the closure never passes through the deploying machine.
@@ -158,8 +159,6 @@ type BuildPlacement struct {
 	Where BuildWhere
 	// Host is the build host for BuildRemote; unused otherwise.
 	Host Target
-	// MaxJobs is the number of jobs the build host takes at once; 0 means 1.
-	MaxJobs int
 }
 
 // An Activation is the switch-to-configuration action used to activate a
