@@ -220,6 +220,17 @@ func TestDeployFailures(t *testing.T) {
 	// bench-0: unreachable.
 	f.sshd["bench-0"].Kill()
 
+	errs := build.Ping(context.Background(), f.hosts, f.opts)
+	for i, err := range errs {
+		if name := f.hosts[i].Name; name == "bench-0" {
+			if !build.IsKind(err, build.KindUnreachable) {
+				t.Errorf("ping %s: %v, want unreachable", name, err)
+			}
+		} else if err != nil {
+			t.Errorf("ping %s: %v", name, err)
+		}
+	}
+
 	f.settings(t, fleettest.FlakeSettings{Generation: "v2", Broken: []string{"beta"}})
 	p, rs := f.deploy(t, context.Background())
 

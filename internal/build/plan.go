@@ -208,3 +208,25 @@ func (d *driver) diff(ctx context.Context, hp *HostPlan) error {
 	hp.Diff = string(out)
 	return nil
 }
+
+// Ping checks that each host's target answers over ssh, in parallel, with
+// one round trip per host. The errors are indexed like hosts; nil means
+// the host answered.
+func Ping(ctx context.Context, hosts []*model.Host, opts *Options) []error {
+	d := newDriver(opts)
+	errs := make([]error, len(hosts))
+	var g errgroup.Group // zero Group: an unreachable host must not stop the others
+	g.SetLimit(d.opts.jobs())
+	for i, h := range hosts {
+		g.Go(func() error {
+			if h.Target.IsZero() {
+				errs[i] = errorf(h.Name, OpQuery, KindOther, "no target address")
+				return nil
+			}
+			_, errs[i] = d.run(ctx, command{host: h.Name, op: OpQuery, remote: true, argv: d.ssh(h.Target, "true")})
+			return nil
+		})
+	}
+	g.Wait()
+	return errs
+}
