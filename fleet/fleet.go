@@ -57,8 +57,8 @@ type Host struct {
 // A User is a user on a host and the home-manager profiles composed for
 // them there.
 type User struct {
-	Name     string
-	Profiles []string
+	Name     string   `json:"name"`
+	Profiles []string `json:"profiles"`
 }
 
 // Load reads the fleet cfg names, merges every host's layers and unifies

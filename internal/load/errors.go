@@ -41,11 +41,29 @@ func cueDiags(err error, root *cue.Value) diag.List {
 				user = append(user, p)
 			}
 		}
+		if root != nil && len(path) > 0 && len(user) > 1 {
+			// Put first the place where the value at the error's path is
+			// written, ahead of references and embeddings that lead to it.
+			var at token.Pos
+			for _, p := range contributors(root.LookupPath(cuePath(path))) {
+				if label(p.Filename()) != "schema" {
+					at = p
+				}
+			}
+			for i, p := range user {
+				// The conjunct is the field; the error names its value,
+				// on the same line.
+				if at.IsValid() && p.Filename() == at.Filename() && p.Line() == at.Line() {
+					user[0], user[i] = user[i], user[0]
+					break
+				}
+			}
+		}
 		all := append(user, schema...)
 		if len(all) > 0 {
 			d.Range = merge.Range(all[0])
 			for _, p := range all[1:] {
-				d.Related = append(d.Related, diag.Related{Range: merge.Range(p), Message: label(p.Filename())})
+				d.Related = append(d.Related, diag.Related{Range: merge.Range(p), Message: relatedLabel(p.Filename())})
 			}
 		}
 		if strings.Contains(msg, "field not allowed") && root != nil && len(path) > 0 {
@@ -159,4 +177,13 @@ func userPos(v cue.Value) token.Pos {
 		}
 	}
 	return v.Pos()
+}
+
+// relatedLabel labels a second position of an error: the schema's
+// constraints, or another place in the user's files that takes part.
+func relatedLabel(file string) string {
+	if l := label(file); l == "schema" {
+		return l
+	}
+	return "also involved"
 }

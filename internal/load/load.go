@@ -259,19 +259,29 @@ func hostDiags(h *Host, err error) diag.List {
 		if len(path) > 0 && path[0] == string(HostDef) {
 			path = path[1:]
 		}
-		node, _ := h.Tree.Nearest(path)
-		r := h.Decl
-		if o := node.Leaf(); o != nil {
-			r = o.Range
-		} else if o := node.Decl(); o != nil && o.Range.Start.IsValid() {
-			r = o.Range
-		}
+		node, depth := h.Tree.Nearest(path)
 		format, args := e.Msg()
+		r := h.Decl
+		var related []diag.Related
+		switch {
+		case node.Leaf() != nil:
+			r = node.Leaf().Range
+		case depth < len(path):
+			// Something below node is missing: the host is where the user
+			// can add it; where node itself came from helps too.
+			if o := node.Decl(); o != nil && depth > 0 && o.Range.Start.IsValid() {
+				related = append(related, diag.Related{Range: o.Range,
+					Message: fmt.Sprintf("%s is set by %s", joinPath(path[:depth]), o.Source)})
+			}
+		case node.Decl() != nil && node.Decl().Range.Start.IsValid():
+			r = node.Decl().Range
+		}
 		d := diag.Diagnostic{
 			Severity: diag.Error,
 			Range:    r,
 			Path:     append([]string{string(HostsPath), h.Name}, path...),
 			Summary:  fmt.Sprintf("%s: %s", joinPath(append([]string{string(HostsPath), h.Name}, path...)), fmt.Sprintf(format, args...)),
+			Related:  related,
 		}
 		for _, p := range cueerrors.Positions(e) {
 			r := merge.Range(p)
@@ -326,10 +336,10 @@ func isIdent(s string) bool {
 // validate checks v against its own constraints (the partial schemas the
 // user's files embed), without requiring concreteness.
 func validate(v cue.Value) diag.List {
-	if err := v.Err(); err != nil {
+	if err := v.Validate(); err != nil {
 		return cueDiags(err, &v)
 	}
-	if err := v.Validate(); err != nil {
+	if err := v.Err(); err != nil {
 		return cueDiags(err, &v)
 	}
 	return nil
