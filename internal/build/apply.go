@@ -191,11 +191,17 @@ func (d *driver) deploy(ctx context.Context, hp *HostPlan, token string, r *Resu
 	}
 	if err != nil {
 		// Lost while activating: the activation goes on without us.
+		cause := err
 		kv, err = s.recover(ctx, err)
 		if err != nil {
 			r.Status, r.Err = Lost, err
 			r.Current = ""
 			d.emit(h.Name, OpActivate, EventFail, err.Error(), err)
+			return
+		}
+		if kv["started"] == "0" {
+			// The connection failed before activation began.
+			fail(cause)
 			return
 		}
 	}
@@ -287,8 +293,14 @@ func (s *session) activate(ctx context.Context, path string) (out []byte, stderr
 	if s.h.Rollback.Disabled {
 		rollback = "0"
 	}
+	// Upload the script and check its size before running it: a
+	// connection lost during the upload ends cat's input early, and a
+	// truncated protocol must never run.
+	tmp := s.scriptPath() + ".part"
 	script := shellLine("mkdir", "-p", s.stateDir()) + " && " +
-		shellLine("cat") + " > " + shellQuote(s.scriptPath()) + " && " +
+		"cat > " + shellQuote(tmp) + " && " +
+		`[ "$(wc -c < ` + shellQuote(tmp) + `)" -eq ` + strconv.Itoa(len(remoteScript)) + " ] && " +
+		shellLine("mv", tmp, s.scriptPath()) + " && " +
 		shellLine("sh", s.scriptPath(), "activate", s.h.Target.Root, s.token,
 			path, string(s.mode), strconv.Itoa(confirm), rollback)
 	out, err = s.d.run(ctx, command{host: s.h.Name, op: OpActivate, remote: true,
@@ -321,10 +333,14 @@ func activationOutcome(err error) error {
 	return err
 }
 
-// action runs one action of the protocol script already on the target.
+// action runs one action of the protocol script on the target. When the
+// script never arrived, activation never started, and the action reports
+// just that.
 func (s *session) action(ctx context.Context, op Op, name string, args ...string) ([]byte, error) {
 	words := append([]string{"sh", s.scriptPath(), name, s.h.Target.Root, s.token}, args...)
-	return s.d.run(ctx, command{host: s.h.Name, op: op, remote: true, argv: s.d.ssh(s.h.Target, shellLine(words...))})
+	script := "if [ -e " + shellQuote(s.scriptPath()) + " ]; then " + shellLine(words...) +
+		"; else echo 'fleet: started=0'; echo 'fleet: result=not-started'; fi"
+	return s.d.run(ctx, command{host: s.h.Name, op: op, remote: true, argv: s.d.ssh(s.h.Target, script)})
 }
 
 // recover is called when the connection broke while activating. It keeps
@@ -335,12 +351,20 @@ func (s *session) recover(ctx context.Context, cause error) (map[string]string, 
 	d := s.d
 	d.emit(s.h.Name, OpActivate, EventNote, "lost contact during activation; reconnecting", cause)
 	deadline := time.Now().Add(s.magic + d.opts.reconnect())
+	notStarted := 0
 	for {
 		out, err := s.action(ctx, OpActivate, "status")
 		if err == nil {
 			kv := parseKV(string(out), "fleet: ")
 			if _, ok := kv["status"]; ok {
 				return kv, nil
+			}
+			// Twice in a row, a second apart: the session that would
+			// have started the runner is gone, so it never will.
+			if kv["started"] == "0" {
+				if notStarted++; notStarted == 2 {
+					return kv, nil
+				}
 			}
 		}
 		if ctx.Err() != nil || time.Now().After(deadline) {
@@ -380,6 +404,8 @@ func (s *session) rollback(ctx context.Context, r *Result) {
 		}
 	case kv["result"] == "rolled-back" || kv["result"] == "magic-rolled-back":
 		r.Status, r.Current = RolledBack, kv["current"]
+	case kv["result"] == "not-started":
+		r.Status, r.Current = Failed, kv["current"]
 	default:
 		r.Status, r.Current = RollbackFailed, kv["current"]
 		r.RollbackErr = errorf(s.h.Name, OpRollback, KindOther, "target reports %q", kv["result"])
@@ -398,8 +424,8 @@ func (s *session) rollback(ctx context.Context, r *Result) {
 func (s *session) cancelRollback(ctx context.Context, r *Result, cause error) {
 	r.Err = cause
 	s.rollback(ctx, r)
-	if r.Status == RolledBack {
-		r.Status = Canceled
+	if r.Status == RolledBack || r.Status == Failed {
+		r.Status = Canceled // on the old generation either way
 	}
 }
 

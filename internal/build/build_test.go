@@ -334,6 +334,24 @@ func TestConnectionDropDuringActivation(t *testing.T) {
 	}
 }
 
+// TestConfirmTooLate gives magic rollback less time than the health
+// checks take: the watchdog reverts the host before the deployer confirms,
+// and the deployer reports that instead of claiming success.
+func TestConfirmTooLate(t *testing.T) {
+	f := newFixture(t, "alpha")
+	v1 := installV1(t, f)
+	alpha := f.host("alpha")
+	alpha.Rollback = model.Rollback{Magic: true, ConfirmTimeout: time.Second}
+	alpha.Health = model.HealthChecks{Commands: []model.CommandCheck{{Name: "slow", Command: "sleep 3"}}, Timeout: 10 * time.Second}
+	f.settings(t, fleettest.FlakeSettings{Generation: "v2"})
+	_, rs := f.deploy(t, context.Background())
+	r := result(t, rs, "alpha")
+	if e := errOf(t, r.Err); r.Status != build.RolledBack || e.Op != build.OpConfirm || e.Kind != build.KindTimeout || r.Current != v1["alpha"] {
+		t.Errorf("alpha: %s %v, current %s", r.Status, r.Err, r.Current)
+	}
+	onGeneration(t, "alpha", alpha.Target.Root, v1["alpha"])
+}
+
 // TestCancelDuringActivation cancels the deployment while one host
 // activates and another has not started: the activating host is rolled
 // back once its activation ends, and every host gets a result.
@@ -502,6 +520,13 @@ func TestBuild(t *testing.T) {
 	}
 	if n := rec.execs("nix build"); len(n) != 4 {
 		t.Errorf("nix build ran for %v, want each host once", n)
+	}
+
+	// With FailFast and one job, nothing starts after beta fails.
+	opts = &build.Options{Jobs: 1, FailFast: true, NixArgs: fleettest.NixArgs()}
+	rs = build.Build(context.Background(), hosts[1:], opts)
+	if rs[0].Status != build.Failed || rs[1].Status != build.Skipped || rs[2].Status != build.Skipped || rs[1].Err == nil {
+		t.Errorf("fail-fast: %s, %s (%v), %s", rs[0].Status, rs[1].Status, rs[1].Err, rs[2].Status)
 	}
 }
 

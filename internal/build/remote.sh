@@ -10,7 +10,8 @@
 #   run         (detached) set the profile, switch, roll back on failure
 #   watchdog    (detached) roll back unless confirmed within CONFIRM seconds
 #   confirm     keep the new generation, unless the watchdog already decided
-#   rollback    go back to the old generation, unless already decided
+#   rollback    go back to the old generation, unless already decided;
+#               waits for the runner, unless activate never got to start it
 #   status      print what is known about this deployment
 #
 # The runner and the watchdog run in sessions of their own, so a lost ssh
@@ -68,12 +69,15 @@ activate)
   printf '%s\n' "$new" > "$base.new"
   printf '%s\n' "$mode" > "$base.mode"
   printf '%s\n' "$rollback" > "$base.rollback"
-  echo "fleet: old=$old"
-  echo "fleet: oldgen=$oldgen"
+  # Nothing is written to the session before the runner is started: a
+  # write to a connection that is gone would kill this shell with SIGPIPE
+  # between recording the old generation and starting the runner.
   if [ "$confirm" -gt 0 ]; then
     setsid sh "$self" watchdog "$root" "$token" "$confirm" </dev/null >>"$base.log" 2>&1 &
   fi
   setsid sh "$self" run "$root" "$token" </dev/null >>"$base.log" 2>&1 &
+  echo "fleet: old=$old"
+  echo "fleet: oldgen=$oldgen"
   wait_runner
   cat "$base.status"
   if [ "$(get status | sed -n 's/^fleet: status=//p')" != 0 ]; then
@@ -125,6 +129,11 @@ confirm)
   fi
   ;;
 rollback)
+  if [ ! -e "$base.new" ]; then
+    echo "fleet: result=not-started"
+    echo "fleet: current=$(readlink "$current" 2>/dev/null || true)"
+    exit 0
+  fi
   wait_runner
   if mkdir "$base.lock" 2>/dev/null; then
     if rollback_now; then result=rolled-back; else result=rollback-failed; fi
@@ -136,6 +145,7 @@ rollback)
   echo "fleet: current=$(readlink "$current" 2>/dev/null || true)"
   ;;
 status)
+  if [ -e "$base.new" ]; then echo "fleet: started=1"; else echo "fleet: started=0"; fi
   echo "fleet: old=$(get old)"
   echo "fleet: new=$(get new)"
   [ -e "$base.status" ] && cat "$base.status"
@@ -147,3 +157,4 @@ status)
   exit 2
   ;;
 esac
+# end of the fleet activation protocol
