@@ -204,6 +204,9 @@ func (d *driver) deploy(ctx context.Context, hp *HostPlan, token string, r *Resu
 			fail(cause)
 			return
 		}
+		if kv["old"] != "" {
+			r.Previous = kv["old"]
+		}
 	}
 	if st := kv["status"]; st != "0" {
 		code, _ := strconv.Atoi(st)
@@ -230,6 +233,10 @@ func (d *driver) deploy(ctx context.Context, hp *HostPlan, token string, r *Resu
 		d.emit(h.Name, OpHealth, EventStart, "", nil)
 		if herr := d.checkHealth(ctx, h); herr != nil {
 			d.emit(h.Name, OpHealth, EventFail, herr.Error(), herr)
+			if IsKind(herr, KindCanceled) {
+				s.cancelRollback(ctx, r, herr)
+				return
+			}
 			r.Err = herr
 			if h.Rollback.Disabled {
 				r.Status = Failed

@@ -105,6 +105,7 @@ type tailWriter struct {
 	line func(string)
 }
 
+// Write keeps p and reports the lines it completes.
 func (w *tailWriter) Write(p []byte) (int, error) {
 	w.buf = append(w.buf, p...)
 	if len(w.buf) > 2*w.max {
@@ -131,6 +132,7 @@ func (w *tailWriter) flush() {
 	w.part = nil
 }
 
+// String returns the kept tail, starting at a line boundary.
 func (w *tailWriter) String() string {
 	b := w.buf
 	if len(b) > w.max {
