@@ -194,7 +194,10 @@ func StartSSHD(t testing.TB, root string) *SSHD {
 		s.cmd = exec.Command(SSHDPath, "-D", "-e", "-f", cfg)
 		s.cmd.Stdout = logf
 		s.cmd.Stderr = logf
-		s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		// Its own process group, so Kill can reach it whole; and killed
+		// with the test binary, so a test that panics or times out
+		// leaves no server behind.
+		s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 		if err := s.cmd.Start(); err != nil {
 			logf.Close()
 			t.Fatalf("fleettest: starting sshd: %v", err)
