@@ -148,14 +148,15 @@ type Event struct {
 type Status int
 
 // The outcomes for a host. Every status but RollbackFailed and Lost says
-// which generation the host is on: old (Failed, RolledBack, Canceled,
-// UpToDate, Skipped) or new (Built hosts are not deployed; Deployed).
+// which generation the host is on: the old one (Failed, RolledBack,
+// Canceled, Skipped; UpToDate hosts already ran the new one) or the new one
+// (Deployed). Built is for Build, which deploys nothing.
 const (
 	Skipped        Status = iota // not attempted (FailFast or cancellation before its turn)
 	UpToDate                     // already running the new closure; nothing done
 	Built                        // built (Build only)
 	Deployed                     // activated, checked and confirmed: on the new generation
-	Failed                       // failed before the host was changed: on the old generation
+	Failed                       // failed; on the old generation, unless rollback is disabled (Result.Current says)
 	RolledBack                   // activation or a health check failed; back on the old generation
 	Canceled                     // stopped by cancellation; on the old generation
 	RollbackFailed               // rolling back failed too: the host needs a human
