@@ -11,9 +11,28 @@ import (
 	"fleetnix.dev/fleet/internal/merge"
 )
 
-// layers holds every named layer value of the fleet, by kind and name.
+// layers holds every named layer value of the fleet, by kind and name,
+// and the decoded trees of those shared by several hosts.
 type layers struct {
 	hosts, templates, hardware, profiles, users map[string]cue.Value
+
+	decoded map[merge.Source]*merge.Tree
+	diags   diag.List
+}
+
+// tree decodes v as src once and returns the cached tree afterwards.
+// Problems are reported once, however many hosts use the layer.
+func (l *layers) tree(src merge.Source, v cue.Value) *merge.Tree {
+	if t, ok := l.decoded[src]; ok {
+		return t
+	}
+	t, d := merge.Decode(src, v, userPos)
+	l.diags = append(l.diags, d...)
+	if l.decoded == nil {
+		l.decoded = map[merge.Source]*merge.Tree{}
+	}
+	l.decoded[src] = t
+	return t
 }
 
 // collect gathers the layers of every fleet instance. With "./...", CUE
@@ -158,17 +177,25 @@ func (l *layers) mergeHost(name string) (*Host, diag.List) {
 
 	m := merge.Merger{PosOf: userPos}
 	if hwv.Exists() {
-		m.Add(merge.Source{Layer: merge.Hardware, Name: h.HardwareProfile}, hwv, hardwareField)
+		src := merge.Source{Layer: merge.Hardware, Name: h.HardwareProfile}
+		m.AddTree(l.tree(src, hwv), hardwareField)
 	}
 	if tv.Exists() {
-		m.Add(merge.Source{Layer: merge.Template, Name: h.Template}, withoutFields(tv, "description"))
+		src := merge.Source{Layer: merge.Template, Name: h.Template}
+		if t, ok := l.decoded[src]; ok {
+			m.AddTree(t)
+		} else {
+			m.AddTree(l.tree(src, withoutFields(tv, "description")))
+		}
 	}
 	for _, u := range users {
-		m.Add(merge.Source{Layer: merge.User, Name: u.name}, l.users[u.name], usersField, u.name)
+		src := merge.Source{Layer: merge.User, Name: u.name}
+		m.AddTree(l.tree(src, l.users[u.name]), usersField, u.name)
 		for _, p := range u.profiles {
 			home := l.profiles[p].LookupPath(cue.MakePath(cue.Str(homeField)))
 			if home.Exists() {
-				m.Add(merge.Source{Layer: merge.Profile, Name: p}, home, usersField, u.name, homeField)
+				src := merge.Source{Layer: merge.Profile, Name: p}
+				m.AddTree(l.tree(src, home), usersField, u.name, homeField)
 			}
 		}
 	}

@@ -16,14 +16,17 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
+	"sync/atomic"
 
 	"cuelang.org/go/cue"
 	"cuelang.org/go/cue/build"
 	"cuelang.org/go/cue/cuecontext"
 	cueerrors "cuelang.org/go/cue/errors"
 	"cuelang.org/go/cue/load"
+	"golang.org/x/sync/errgroup"
 
 	"fleetnix.dev/fleet/internal/diag"
 	"fleetnix.dev/fleet/internal/merge"
@@ -173,18 +176,10 @@ func Load(ctx context.Context, cfg *Config) (*Fleet, diag.List) {
 		diags.Errorf(diag.Range{File: dir}, "no fleet package in %s: no CUE package here imports %q", strings.Join(args, " "), SchemaImportPath)
 		return nil, diags
 	}
-	sinsts := load.Instances([]string{SchemaImportPath}, &load.Config{Dir: root, Overlay: overlay})
-	if len(sinsts) != 1 || sinsts[0].Err != nil {
-		if len(sinsts) == 1 {
-			diags = append(diags, cueDiags(sinsts[0].Err, nil)...)
-		} else {
-			diags.Errorf(diag.Range{}, "loading the schema: %d instances", len(sinsts))
-		}
-		return nil, diags
-	}
-	schema := f.ctx.BuildInstance(sinsts[0])
-	if err := schema.Err(); err != nil {
-		return nil, cueDiags(err, nil)
+	schemaCfg := &load.Config{Dir: root, Overlay: overlay}
+	schema, d := buildSchema(f.ctx, schemaCfg)
+	if d != nil {
+		return nil, d
 	}
 	f.schema = schema
 
@@ -197,21 +192,20 @@ func Load(ctx context.Context, cfg *Config) (*Fleet, diag.List) {
 			f.Hosts = append(f.Hosts, h)
 		}
 	}
+	diags = append(diags, layers.diags...)
 	if diags.HasErrors() {
 		diags.Sort()
 		return nil, diags
 	}
-	hostDef := schema.LookupPath(cue.ParsePath(string(HostDef)))
-	if !hostDef.Exists() {
-		diags.Errorf(diag.Range{}, "the schema has no %s", HostDef)
+	errs, err := unifyAll(ctx, schemaCfg, f.Hosts)
+	if err != nil {
+		diags.Errorf(diag.Range{}, "%v", err)
 		return nil, diags
 	}
-	for _, h := range f.Hosts {
-		if err := ctx.Err(); err != nil {
-			diags.Errorf(diag.Range{}, "%v", err)
-			return nil, diags
+	for i, h := range f.Hosts {
+		if errs[i] != nil {
+			diags = append(diags, hostDiags(h, errs[i])...)
 		}
-		diags = append(diags, f.unify(hostDef, h)...)
 	}
 	diags.Sort()
 	if diags.HasErrors() {
@@ -220,18 +214,81 @@ func Load(ctx context.Context, cfg *Config) (*Fleet, diag.List) {
 	return f, append(diags, f.Warnings...)
 }
 
-// unify unifies the merged value of h with #Host and records its JSON.
-func (f *Fleet) unify(hostDef cue.Value, h *Host) diag.List {
-	v := hostDef.Unify(f.ctx.Encode(h.Tree.Data()))
-	if err := v.Validate(cue.Concrete(true)); err != nil {
-		return hostDiags(h, err)
+// buildSchema loads and builds the schema package in ctx.
+func buildSchema(ctx *cue.Context, cfg *load.Config) (cue.Value, diag.List) {
+	insts := load.Instances([]string{SchemaImportPath}, cfg)
+	if len(insts) != 1 {
+		var d diag.List
+		d.Errorf(diag.Range{}, "loading the schema: %d instances", len(insts))
+		return cue.Value{}, d
 	}
-	b, err := v.MarshalJSON()
-	if err != nil {
-		return hostDiags(h, err)
+	if insts[0].Err != nil {
+		return cue.Value{}, cueDiags(insts[0].Err, nil)
 	}
-	h.JSON = b
-	return nil
+	v := ctx.BuildInstance(insts[0])
+	if err := v.Err(); err != nil {
+		return cue.Value{}, cueDiags(err, nil)
+	}
+	if !v.LookupPath(cue.ParsePath(string(HostDef))).Exists() {
+		var d diag.List
+		d.Errorf(diag.Range{}, "the schema has no %s", HostDef)
+		return cue.Value{}, d
+	}
+	return v, nil
+}
+
+// unifyAll unifies every host's merged value with #Host and records its
+// JSON. Hosts are independent after the merge, so the work is spread over
+// workers, each with a CUE context and schema of its own (CUE values are
+// not safe for concurrent use). The error of host i, if any, is errs[i];
+// the caller turns it into diagnostics on one goroutine, because that
+// reads the shared provenance trees.
+func unifyAll(ctx context.Context, schemaCfg *load.Config, hosts []*Host) ([]error, error) {
+	// One worker per CPU, at most 8: unification is CPU-bound, and each
+	// worker holds an evaluated schema of its own.
+	n := min(runtime.NumCPU(), 8, len(hosts))
+	type worker struct {
+		ctx     *cue.Context
+		hostDef cue.Value
+	}
+	workers := make([]worker, n)
+	for i := range workers {
+		c := cuecontext.New()
+		s, d := buildSchema(c, schemaCfg)
+		if d != nil {
+			return nil, d.Err()
+		}
+		workers[i] = worker{c, s.LookupPath(cue.ParsePath(string(HostDef)))}
+	}
+	errs := make([]error, len(hosts))
+	var next atomic.Int64
+	var g errgroup.Group
+	for _, w := range workers {
+		g.Go(func() error {
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(hosts) {
+					return nil
+				}
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+				h := hosts[i]
+				v := w.hostDef.Unify(w.ctx.Encode(h.Tree.Data()))
+				if err := v.Validate(cue.Concrete(true)); err != nil {
+					errs[i] = err
+					continue
+				}
+				b, err := v.MarshalJSON()
+				if err != nil {
+					errs[i] = err
+					continue
+				}
+				h.JSON = b
+			}
+		})
+	}
+	return errs, g.Wait()
 }
 
 // Value returns the unified value of h in the fleet's CUE context, for

@@ -73,7 +73,9 @@ type Origin struct {
 }
 
 // A Node is a merged value: a struct of named fields, or a leaf.
-// The zero Node is an empty struct.
+// The zero Node is an empty struct. A Node is not safe for concurrent use
+// while it is being merged into; a finished tree may be read from several
+// goroutines once Decl has been called on the nodes that need it.
 type Node struct {
 	fields map[string]*Node
 	order  []string
@@ -86,9 +88,15 @@ type Node struct {
 	// conflict is the other side of a same-layer disagreement not yet
 	// resolved by a higher layer.
 	conflict *Origin
+
 	// decl is where a struct was first written, for errors about the
-	// struct as a whole (a missing required field).
-	decl *Origin
+	// struct as a whole (a missing required field). It is computed from
+	// declV on first use: finding the user's position of a struct costs
+	// more than the merge itself.
+	decl    *Origin
+	declV   cue.Value
+	declSrc Source
+	posOf   func(cue.Value) token.Pos
 }
 
 // IsLeaf reports whether n holds a value rather than fields.
@@ -98,7 +106,16 @@ func (n *Node) IsLeaf() bool { return n.leaf != nil }
 func (n *Node) Leaf() *Origin { return n.leaf }
 
 // Decl returns where the struct n was first written, or nil.
-func (n *Node) Decl() *Origin { return n.decl }
+func (n *Node) Decl() *Origin {
+	if n.decl == nil && n.declV.Exists() {
+		r := Range(n.declV.Pos())
+		if n.posOf != nil {
+			r = Range(n.posOf(n.declV))
+		}
+		n.decl = &Origin{Source: n.declSrc, Range: r}
+	}
+	return n.decl
+}
 
 // Fields returns the names of n's fields in the order they were first set.
 func (n *Node) Fields() []string { return n.order }
@@ -156,75 +173,140 @@ func (n *Node) Set(src Source, r diag.Range, value any, path ...string) {
 	n.put(Origin{Source: src, Range: r, Value: value})
 }
 
-// A Merger merges layer values into one tree. The zero Merger is ready to
-// use; use one Merger per host.
-type Merger struct {
-	Root Node
-	// PosOf returns where a value is written. Nil means cue.Value.Pos;
-	// the loader passes one that prefers the user's files over the
-	// schema's pattern constraints.
-	PosOf func(cue.Value) token.Pos
+// A Tree is the value of one source, decoded once into Go data with the
+// position of every leaf, so a template or profile shared by many hosts
+// is read from CUE only once. A Layer is read-only after Decode and may be
+// merged into any number of trees.
+type Tree struct {
+	src  Source
+	root Node
+}
+
+// Source returns the source the tree was decoded from.
+func (l *Tree) Source() Source { return l.src }
+
+// Decode reads the CUE struct v, as given by src, into a Tree. posOf
+// returns where a value is written (nil means cue.Value.Pos); the loader
+// passes one that prefers the user's files over the schema's pattern
+// constraints. Values that are not concrete are reported as errors: layers
+// hold data; constraints and defaults belong to the schema.
+func Decode(src Source, v cue.Value, posOf func(cue.Value) token.Pos) (*Tree, diag.List) {
+	d := decoder{src: src, posOf: posOf}
+	l := &Tree{src: src}
+	l.root.declV, l.root.declSrc, l.root.posOf = v, src, posOf
+	d.structure(&l.root, v)
+	return l, d.diags
+}
+
+type decoder struct {
+	src   Source
+	posOf func(cue.Value) token.Pos
 	diags diag.List
 }
 
-func (m *Merger) pos(v cue.Value) diag.Range {
-	if m.PosOf != nil {
-		return Range(m.PosOf(v))
+func (d *decoder) pos(v cue.Value) diag.Range {
+	if d.posOf != nil {
+		return Range(d.posOf(v))
 	}
 	return Range(v.Pos())
 }
 
-// Add merges the CUE value v, as given by src, into the tree at path. v
-// must be a struct. Values that are not concrete are reported as errors:
-// layers hold data; constraints and defaults belong to the schema.
-func (m *Merger) Add(src Source, v cue.Value, path ...string) {
-	n := &m.Root
-	for _, p := range path {
-		n = n.child(p)
-	}
-	if n.decl == nil {
-		o := Origin{Source: src, Range: m.pos(v)}
-		n.decl = &o
-	}
-	m.addStruct(n, src, v)
-}
-
-func (m *Merger) addStruct(n *Node, src Source, v cue.Value) {
+func (d *decoder) structure(n *Node, v cue.Value) {
 	it, err := v.Fields()
 	if err != nil {
-		m.diags.Add(diag.Diagnostic{Severity: diag.Error, Range: m.pos(v), Summary: err.Error()})
+		d.diags.Add(diag.Diagnostic{Severity: diag.Error, Range: d.pos(v), Summary: err.Error()})
 		return
 	}
 	for it.Next() {
 		f := it.Value()
-		name := it.Selector().Unquoted()
-		c := n.child(name)
+		c := n.child(it.Selector().Unquoted())
 		if f.IncompleteKind() == cue.StructKind && !IsMarker(f) {
+			c.declV, c.declSrc, c.posOf = f, d.src, d.posOf
+			d.structure(c, f)
+			continue
+		}
+		if val, ok := d.value(f); ok {
+			c.leaf = &Origin{Source: d.src, Range: Range(f.Pos()), Value: val}
+		}
+	}
+}
+
+// value converts a concrete leaf to Go data.
+func (d *decoder) value(v cue.Value) (any, bool) {
+	if dv, ok := v.Default(); ok {
+		v = dv
+	}
+	if !v.IsConcrete() {
+		d.diags.Add(diag.Diagnostic{
+			Severity: diag.Error,
+			Range:    d.pos(v),
+			Summary:  fmt.Sprintf("%s: value is not concrete (%v): layers hold data; constraints and defaults belong to the schema", pathString(v), v),
+		})
+		return nil, false
+	}
+	x, err := Data(v)
+	if err != nil {
+		d.diags.Add(diag.Diagnostic{Severity: diag.Error, Range: d.pos(v), Summary: err.Error()})
+		return nil, false
+	}
+	return x, true
+}
+
+// A Merger merges layers into one tree. The zero Merger is ready to use;
+// use one Merger per host.
+type Merger struct {
+	Root Node
+	// PosOf is passed to Decode by Add.
+	PosOf func(cue.Value) token.Pos
+	diags diag.List
+}
+
+// Add decodes the CUE struct v, as given by src, and merges it into the
+// tree at path.
+func (m *Merger) Add(src Source, v cue.Value, path ...string) {
+	l, d := Decode(src, v, m.PosOf)
+	m.diags = append(m.diags, d...)
+	m.AddTree(l, path...)
+}
+
+// AddTree merges the decoded tree l into the merged tree at path.
+func (m *Merger) AddTree(l *Tree, path ...string) {
+	n := &m.Root
+	for _, p := range path {
+		n = n.child(p)
+	}
+	merge(n, &l.root, l.src)
+}
+
+// merge merges the struct from (of one source) into the struct n.
+func merge(n, from *Node, src Source) {
+	if !n.declV.Exists() && n.decl == nil {
+		n.declV, n.declSrc, n.posOf = from.declV, from.declSrc, from.posOf
+	}
+	for _, name := range from.order {
+		f := from.fields[name]
+		c := n.child(name)
+		if f.leaf == nil {
 			if c.leaf != nil {
 				if c.leaf.Source.Layer >= src.Layer {
-					m.conflictOrKeep(c, Origin{Source: src, Range: m.pos(f), Value: map[string]any{}})
+					o := Origin{Source: src, Range: Range(f.declV.Pos()), Value: map[string]any{}}
+					if c.leaf.Source.Layer == src.Layer && c.leaf.Source != src && c.conflict == nil {
+						c.conflict = &o
+					}
 					continue
 				}
+				// A struct replacing a lower layer's leaf.
 				c.Overridden = append(c.Overridden, *c.leaf)
 				c.leaf = nil
 			}
-			if c.decl == nil {
-				o := Origin{Source: src, Range: m.pos(f)}
-				c.decl = &o
-			}
-			m.addStruct(c, src, f)
+			merge(c, f, src)
 			continue
 		}
-		val, ok := m.value(f)
-		if !ok {
-			continue
-		}
-		o := Origin{Source: src, Range: m.pos(f), Value: val}
 		if c.leaf == nil && len(c.fields) > 0 {
 			// A leaf replacing a struct of lower layers.
 			c.fields, c.order = nil, nil
 		}
-		c.put(o)
+		c.put(*f.leaf)
 	}
 }
 
@@ -249,33 +331,6 @@ func (n *Node) put(o Origin) {
 		// value stays, and the lower one is recorded as overridden.
 		n.Overridden = append(n.Overridden, o)
 	}
-}
-
-func (m *Merger) conflictOrKeep(n *Node, o Origin) {
-	if n.leaf.Source.Layer == o.Source.Layer && n.leaf.Source != o.Source && n.conflict == nil {
-		n.conflict = &o
-	}
-}
-
-// value converts a concrete leaf to Go data.
-func (m *Merger) value(v cue.Value) (any, bool) {
-	if d, ok := v.Default(); ok {
-		v = d
-	}
-	if !v.IsConcrete() {
-		m.diags.Add(diag.Diagnostic{
-			Severity: diag.Error,
-			Range:    m.pos(v),
-			Summary:  fmt.Sprintf("%s: value is not concrete (%v): layers hold data; constraints and defaults belong to the schema", pathString(v), v),
-		})
-		return nil, false
-	}
-	x, err := Data(v)
-	if err != nil {
-		m.diags.Add(diag.Diagnostic{Severity: diag.Error, Range: m.pos(v), Summary: err.Error()})
-		return nil, false
-	}
-	return x, true
 }
 
 func pathString(v cue.Value) string {
