@@ -227,7 +227,7 @@ func (l *lowerer) lowerLambda(e *Lambda) nexpr {
 	}
 	if e.Formals != nil {
 		n.hasFormals = true
-		seen := map[string]bool{}
+		checkFormals(e, l.errorf)
 		for _, f := range e.Formals.Items {
 			if f.Ellipsis != nil {
 				n.ellipsis = true
@@ -236,19 +236,11 @@ func (l *lowerer) lowerLambda(e *Lambda) nexpr {
 			if f.Name == nil {
 				continue
 			}
-			name := f.Name.Tok.Text
-			if seen[name] {
-				l.errorf(f.Name, "duplicate formal function argument `%s`", name)
-			}
-			seen[name] = true
-			nf := nFormal{name: name}
+			nf := nFormal{name: f.Name.Tok.Text}
 			if f.Question != nil {
 				nf.def = l.lower(f.Default)
 			}
 			n.formals = append(n.formals, nf)
-		}
-		if n.arg != "" && seen[n.arg] {
-			l.errorf(e.Param, "duplicate formal function argument `%s`: it is also the name after `@`", n.arg)
 		}
 	}
 	n.body = l.lower(e.Body)
@@ -652,10 +644,4 @@ func (l *lowerer) addAttr(attrs *nAttrs, path []nName, e nexpr, at *AttrPath) {
 		}
 		ja.set(k, ae.attrs[k])
 	}
-}
-
-// checkSemantics reports the errors Nix's parser finds beyond the grammar.
-func checkSemantics(f *File, p *parser) {
-	l := &lowerer{base: "/", home: "/", file: f, errorf: p.errorf}
-	l.lower(f.Expr)
 }

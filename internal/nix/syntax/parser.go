@@ -77,6 +77,21 @@ func (f *File) Range(n Node) diag.Range {
 }
 
 type parser struct {
+	idents slab[Ident]
+	attrs  slab[Attr]
+	paths  slab[AttrPath]
+	texts  slab[Text]
+	strs   slab[String]
+
+	// Scratch stacks and chunks for the slices of nodes: a list is built
+	// on the stack, then copied into a chunk shared with other lists.
+	bindStack []Binding
+	bindChunk []Binding
+	nameStack []AttrName
+	nameChunk []AttrName
+	dotStack  []*Token
+	dotChunk  []*Token
+
 	f    *File
 	toks []Token
 	i    int
@@ -114,6 +129,37 @@ func (p *parser) errorf(n Node, format string, args ...any) {
 		start, end = p.cur().Start, p.cur().End()
 	}
 	p.errorfOff(start.Offset(), end.Offset(), format, args...)
+}
+
+// A slab hands out nodes from chunks, which saves the garbage collector
+// most of the work of a large file's many small nodes.
+type slab[T any] struct{ buf []T }
+
+func (s *slab[T]) new() *T {
+	if len(s.buf) == cap(s.buf) {
+		s.buf = make([]T, 0, 128)
+	}
+	s.buf = s.buf[:len(s.buf)+1]
+	return &s.buf[len(s.buf)-1]
+}
+
+// keep copies s into chunk, growing it by chunks, and returns the copy.
+func keep[T any](chunk *[]T, s []T) []T {
+	if len(s) == 0 {
+		return nil
+	}
+	if cap(*chunk)-len(*chunk) < len(s) {
+		*chunk = make([]T, 0, max(256, len(s)))
+	}
+	start := len(*chunk)
+	*chunk = append(*chunk, s...)
+	return (*chunk)[start:len(*chunk):len(*chunk)]
+}
+
+func (p *parser) ident(t *Token) *Ident {
+	n := p.idents.new()
+	n.Tok = t
+	return n
 }
 
 func (p *parser) cur() *Token { return &p.toks[p.i] }
@@ -199,10 +245,10 @@ func (p *parser) parseExpr() Expr {
 	case IDENT:
 		switch p.peek(1) {
 		case COLON:
-			param := &Ident{Tok: p.next()}
+			param := p.ident(p.next())
 			return p.lambdaBody(&Lambda{Param: param})
 		case AT:
-			lam := &Lambda{Param: &Ident{Tok: p.next()}, ParamFirst: true}
+			lam := &Lambda{Param: p.ident(p.next()), ParamFirst: true}
 			lam.At = p.next()
 			if p.cur().Kind != LBRACE {
 				p.errorf(p.cur(), "expected `{` after `@`, found %s", describe(p.cur()))
@@ -217,7 +263,7 @@ func (p *parser) parseExpr() Expr {
 			if at := p.got(AT); at != nil {
 				lam.At = at
 				if p.cur().Kind == IDENT {
-					lam.Param = &Ident{Tok: p.next()}
+					lam.Param = p.ident(p.next())
 				} else {
 					p.errorf(p.cur(), "expected a name after `@`, found %s", describe(p.cur()))
 				}
@@ -279,7 +325,7 @@ func (p *parser) parseFormals() *Formals {
 			fs.Close = p.expect(RBRACE, "after `...`, which must come last")
 			return fs
 		case IDENT:
-			f := &Formal{Name: &Ident{Tok: p.next()}}
+			f := &Formal{Name: p.ident(p.next())}
 			fs.Items = append(fs.Items, f)
 			if q := p.got(QUESTION); q != nil {
 				f.Question = q
@@ -477,7 +523,7 @@ func (p *parser) parseSelect() Expr {
 		}
 		return n
 	case OR:
-		return &Apply{Fn: x, Arg: &Ident{Tok: p.next()}}
+		return &Apply{Fn: x, Arg: p.ident(p.next())}
 	}
 	return x
 }
@@ -486,7 +532,7 @@ func (p *parser) parseSimple() Expr {
 	t := p.cur()
 	switch t.Kind {
 	case IDENT:
-		return &Ident{Tok: p.next()}
+		return p.ident(p.next())
 	case INT:
 		return &Int{Tok: p.next()}
 	case FLOAT:
@@ -631,7 +677,8 @@ func (p *parser) parseInterpolation() *Interpolation {
 }
 
 func (p *parser) parseString() *String {
-	n := &String{Open: p.next()}
+	n := p.strs.new()
+	n.Open = p.next()
 	closer := QUOTE
 	if n.Open.Kind == INDOPEN {
 		closer = INDCLOSE
@@ -639,7 +686,9 @@ func (p *parser) parseString() *String {
 	for {
 		switch t := p.cur(); t.Kind {
 		case STRTEXT, INDTEXT, INDESCAPE, INDLONE:
-			n.Parts = append(n.Parts, &Text{Tok: p.next()})
+			tx := p.texts.new()
+			tx.Tok = p.next()
+			n.Parts = append(n.Parts, tx)
 		case INTERP:
 			n.Parts = append(n.Parts, p.parseInterpolation())
 		case closer:
@@ -660,17 +709,22 @@ func (p *parser) parseString() *String {
 // ---- bindings ----
 
 func (p *parser) parseBindings(closer Kind) []Binding {
-	var bs []Binding
+	base := len(p.bindStack)
+	defer func() { p.bindStack = p.bindStack[:base] }()
 	for {
+		bs := p.bindStack[base:]
 		switch t := p.cur(); t.Kind {
 		case closer, EOF:
-			return bs
+			return keep(&p.bindChunk, bs)
 		case INHERIT:
-			bs = append(bs, p.parseInherit())
+			b := p.parseInherit()
+			p.bindStack = append(p.bindStack, b)
 		case IDENT, OR, QUOTE, INTERP:
-			bs = append(bs, p.parseAttr())
+			b := p.parseAttr()
+			p.bindStack = append(p.bindStack, b)
 			for p.pending != nil {
-				bs = append(bs, p.parseAttr())
+				b := p.parseAttr()
+				p.bindStack = append(p.bindStack, b)
 			}
 		default:
 			what := "an attribute name or `inherit`"
@@ -691,13 +745,14 @@ func (p *parser) parseBindings(closer Kind) []Binding {
 				// nothing moves.
 				bad.Elems = append(bad.Elems, p.next())
 			}
-			bs = append(bs, bad)
+			p.bindStack = append(p.bindStack, bad)
 		}
 	}
 }
 
 func (p *parser) parseAttr() Binding {
-	n := &Attr{Path: p.pending}
+	n := p.attrs.new()
+	n.Path = p.pending
 	p.pending = nil
 	if n.Path == nil {
 		n.Path = p.parseAttrPath("")
@@ -778,7 +833,7 @@ func (p *parser) parseInherit() Binding {
 	for {
 		switch p.cur().Kind {
 		case IDENT, OR:
-			n.Names = append(n.Names, &Ident{Tok: p.next()})
+			n.Names = append(n.Names, p.ident(p.next()))
 			continue
 		case QUOTE:
 			n.Names = append(n.Names, p.parseString())
@@ -795,30 +850,36 @@ func (p *parser) parseInherit() Binding {
 
 // parseAttrPath parses one or more attribute names joined by dots.
 func (p *parser) parseAttrPath(context string) *AttrPath {
-	ap := &AttrPath{}
+	ap := p.paths.new()
+	nbase, dbase := len(p.nameStack), len(p.dotStack)
+	defer func() {
+		ap.Names = keep(&p.nameChunk, p.nameStack[nbase:])
+		ap.Dots = keep(&p.dotChunk, p.dotStack[dbase:])
+		p.nameStack, p.dotStack = p.nameStack[:nbase], p.dotStack[:dbase]
+	}()
 	for {
 		var name AttrName
 		switch p.cur().Kind {
 		case IDENT, OR:
-			name = &Ident{Tok: p.next()}
+			name = p.ident(p.next())
 		case QUOTE:
 			name = p.parseString()
 		case INTERP:
 			name = p.parseInterpolation()
 		default:
 			msg := "expected an attribute name"
-			if len(ap.Names) == 0 && context != "" {
+			if len(p.nameStack) == nbase && context != "" {
 				msg += " " + context
-			} else if len(ap.Names) > 0 {
+			} else if len(p.nameStack) > nbase {
 				msg += " after `.`"
 			}
 			p.errorf(p.cur(), "%s, found %s", msg, describe(p.cur()))
 			name = &Bad{}
 		}
-		ap.Names = append(ap.Names, name)
+		p.nameStack = append(p.nameStack, name)
 		if p.cur().Kind != DOT {
 			return ap
 		}
-		ap.Dots = append(ap.Dots, p.next())
+		p.dotStack = append(p.dotStack, p.next())
 	}
 }

@@ -3,6 +3,7 @@ package syntax
 import (
 	"bytes"
 	"fmt"
+	"sort"
 	"strings"
 	"testing"
 )
@@ -185,4 +186,51 @@ func TestQuote(t *testing.T) {
 	if _, ok := QuoteIndented("  leading", 2); ok {
 		t.Errorf("QuoteIndented accepted leading spaces")
 	}
+}
+
+// TestCheckMatchesLower keeps the checker Parse runs and the lowering
+// Show uses in step: on every corpus case, and every case wrapped in a
+// set and a let, they report errors at the same places.
+func TestCheckMatchesLower(t *testing.T) {
+	for _, f := range readCorpus(t).Files {
+		for _, src := range []string{string(f.Data), "{ x = " + string(f.Data) + "\n; }", "let x = " + string(f.Data) + "\n; in x"} {
+			file, errs := Parse(f.Name, []byte(src))
+			syntaxOnly := len(errs)
+			// Count the checker's errors by re-running it alone.
+			var checked, lowered []string
+			p := &parser{f: file}
+			p.errs = nil
+			checkSemantics(file, p)
+			for _, e := range p.errs {
+				checked = append(checked, fmt.Sprintf("%d", e.Range.Start.Offset))
+			}
+			l := &lowerer{base: "/", home: "/", file: file, errorf: func(n Node, format string, args ...any) {
+				if n.Pos().IsValid() {
+					lowered = append(lowered, fmt.Sprintf("%d", n.Pos().Offset()))
+				} else {
+					lowered = append(lowered, "?")
+				}
+			}}
+			l.lower(file.Expr)
+			if syntaxOnly > 0 && len(checked) == 0 && len(lowered) == 0 {
+				continue
+			}
+			if strings.Join(dedupe(checked), ",") != strings.Join(dedupe(lowered), ",") {
+				t.Errorf("%s: checker errors at %v, lowering errors at %v\n%s", f.Name, checked, lowered, src)
+			}
+		}
+	}
+}
+
+func dedupe(xs []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, x := range xs {
+		if !seen[x] {
+			seen[x] = true
+			out = append(out, x)
+		}
+	}
+	sort.Strings(out)
+	return out
 }

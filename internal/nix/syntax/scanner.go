@@ -27,7 +27,8 @@ type scanner struct {
 	stack  []mode
 	pipes  bool
 	toks   []Token
-	trivia []Token
+	trivia []Token // backing store of every token's Leading
+	lead   int     // start in trivia of the current token's Leading
 	errorf func(pos, end int, format string, args ...any)
 }
 
@@ -41,9 +42,9 @@ func (s *scanner) pop() {
 
 func (s *scanner) emit(k Kind, n int) {
 	t := Token{Kind: k, Start: posAt(s.off), Text: s.src[s.off : s.off+n]}
-	if len(s.trivia) > 0 {
-		t.Leading = s.trivia
-		s.trivia = nil
+	if len(s.trivia) > s.lead {
+		t.Leading = s.trivia[s.lead:len(s.trivia):len(s.trivia)]
+		s.lead = len(s.trivia)
 	}
 	s.toks = append(s.toks, t)
 	s.off += n
@@ -57,6 +58,10 @@ func (s *scanner) emitTrivia(k Kind, n int) {
 // scan tokenizes the whole source. The last token is always EOF.
 func (s *scanner) scan() []Token {
 	s.stack = append(s.stack[:0], modeCode)
+	// A token takes about four bytes of real Nix and one in two has
+	// trivia before it; growing these slices would copy them.
+	s.toks = make([]Token, 0, len(s.src)/4+16)
+	s.trivia = make([]Token, 0, len(s.src)/8+16)
 	for {
 		if s.off >= len(s.src) {
 			if m := s.top(); m == modeInPathSlash {
@@ -263,6 +268,9 @@ var operators = []struct {
 	{"||", LOR}, {"->", IMPL}, {"//", UPDATE}, {"++", CONCAT},
 }
 
+// opStart marks the bytes a multi-character operator can start with.
+var opStart = [256]bool{'.': true, '=': true, '!': true, '<': true, '>': true, '&': true, '|': true, '-': true, '/': true, '+': true}
+
 var singles = [256]Kind{
 	'+': PLUS, '-': MINUS, '*': STAR, '/': SLASH, '!': NOT, '?': QUESTION, '<': LT, '>': GT,
 	'.': DOT, ':': COLON, ',': COMMA, ';': SEMI, '@': AT, '=': ASSIGN, '(': LPAREN, ')': RPAREN,
@@ -307,10 +315,12 @@ func (s *scanner) scanCode() {
 			best, kind = n, k
 		}
 	}
-	for _, op := range operators {
-		if strings.HasPrefix(src[i:], op.text) {
-			try(len(op.text), op.kind)
-			break
+	if opStart[c] {
+		for _, op := range operators {
+			if strings.HasPrefix(src[i:], op.text) {
+				try(len(op.text), op.kind)
+				break
+			}
 		}
 	}
 	if s.pipes && (strings.HasPrefix(src[i:], "|>") || strings.HasPrefix(src[i:], "<|")) {
@@ -322,8 +332,10 @@ func (s *scanner) scanCode() {
 	}
 	if n := matchID(src, i); n > 0 {
 		k := IDENT
-		if kw, ok := keywords[src[i:i+n]]; ok {
-			k = kw
+		if n <= 7 {
+			if kw, ok := keywords[src[i:i+n]]; ok {
+				k = kw
+			}
 		}
 		try(n, k)
 	}
