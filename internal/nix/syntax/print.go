@@ -48,6 +48,7 @@ type countWriter struct {
 	err error
 }
 
+// WriteString writes s unless an earlier write failed, counting bytes.
 func (c *countWriter) WriteString(s string) {
 	if c.err != nil {
 		return
