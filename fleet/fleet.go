@@ -27,6 +27,10 @@ type Config struct {
 	Overlay map[string][]byte
 	// Tags are CUE build tags.
 	Tags []string
+	// NixOS also computes each host's NixOS and home-manager
+	// configurations, which Generate needs. It is most of the cost of a
+	// load, so commands that only look at the model leave it off.
+	NixOS bool
 }
 
 // A Fleet is a loaded and checked fleet. Its methods are not safe for
@@ -73,7 +77,7 @@ func Load(ctx context.Context, cfg *Config) (*Fleet, error) {
 		dir = "."
 	}
 	lf, diags := load.Load(ctx, &load.Config{
-		Dir: dir, Args: cfg.Packages, Overlay: cfg.Overlay, Tags: cfg.Tags, Schema: schema.FS,
+		Dir: dir, Args: cfg.Packages, Overlay: cfg.Overlay, Tags: cfg.Tags, Schema: schema.FS, NixOS: cfg.NixOS,
 	})
 	if diags.HasErrors() {
 		return nil, fromDiag(diags)
@@ -89,6 +93,9 @@ func Load(ctx context.Context, cfg *Config) (*Fleet, error) {
 		}
 		f.hosts = append(f.hosts, h)
 		f.byName[h.Name] = h
+	}
+	if d := f.checkMarkers(); len(d) > 0 {
+		return nil, fromDiag(d)
 	}
 	return f, nil
 }

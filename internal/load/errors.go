@@ -141,7 +141,7 @@ func suggestField(root cue.Value, path []string) string {
 			names = append(names, n)
 		}
 	}
-	if s := nearest(bad, names); s != "" {
+	if s := diag.Nearest(bad, names); s != "" {
 		return fmt.Sprintf("did you mean %q?", s)
 	}
 	if len(names) > 0 {

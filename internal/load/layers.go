@@ -284,7 +284,7 @@ func unknownRef(r diag.Range, kind, name string, known []string, path string) di
 		Range:    r,
 		Summary:  fmt.Sprintf("%s: unknown %s %q", path, kind, name),
 	}
-	if s := nearest(name, known); s != "" {
+	if s := diag.Nearest(name, known); s != "" {
 		d.Detail = fmt.Sprintf("did you mean %q?", s)
 	} else if len(known) > 0 {
 		d.Detail = fmt.Sprintf("known: %s", strings.Join(known, ", "))
@@ -292,36 +292,4 @@ func unknownRef(r diag.Range, kind, name string, known []string, path string) di
 		d.Detail = fmt.Sprintf("the fleet defines no %s", kind)
 	}
 	return d
-}
-
-// nearest returns the candidate closest to name by edit distance, when it
-// is close enough to be a likely typo.
-func nearest(name string, candidates []string) string {
-	best, bestD := "", len(name)/2+2
-	for _, c := range candidates {
-		if d := editDistance(strings.ToLower(name), strings.ToLower(c)); d < bestD {
-			best, bestD = c, d
-		}
-	}
-	return best
-}
-
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }

@@ -50,6 +50,8 @@ const (
 	HostDef       Path = "#Host"
 	HostSpecDef   Path = "#HostSpec"
 	HostExportDef Path = "#HostExport"
+	SettingsDef   Path = "#SettingsFull"
+	SecretDef     Path = "#SecretFull"
 	FleetDef      Path = "#Fleet"
 )
 
@@ -63,6 +65,8 @@ const (
 	hardwareField        = "hardware"
 	nameField            = "name"
 	tagsField            = "tags"
+	nixosDef             = "#nixos"
+	homeDef              = "#hm"
 )
 
 // A Config says what to load.
@@ -79,6 +83,10 @@ type Config struct {
 	Tags []string
 	// Schema holds the schema's *.cue files (package schema).
 	Schema fs.FS
+	// NixOS asks for each host's NixOS configuration (#Host.#nixos) and
+	// each user's home-manager configuration (#hm) as well: what the
+	// generator needs, and most of the cost of unification.
+	NixOS bool
 }
 
 // A Fleet is a loaded, merged and unified fleet.
@@ -90,6 +98,11 @@ type Fleet struct {
 	// Warnings are problems that do not stop the load, such as a vendored
 	// schema that differs from the embedded one.
 	Warnings diag.List
+	// Settings are the fleet's settings as JSON, defaults filled in.
+	Settings []byte
+	// Secrets are the declared secrets as JSON, defaults filled in, by
+	// name.
+	Secrets map[string][]byte
 
 	ctx    *cue.Context
 	schema cue.Value
@@ -107,6 +120,11 @@ type Host struct {
 	Tree *merge.Node
 	// JSON is the final value as JSON, schema defaults filled in.
 	JSON []byte
+	// NixOS is the host's NixOS configuration (#nixos) as JSON, and Home
+	// each user's home-manager configuration (#hm), when Config.NixOS is
+	// set.
+	NixOS []byte
+	Home  map[string][]byte
 	// Decl is where the host is declared.
 	Decl diag.Range
 }
@@ -197,7 +215,8 @@ func Load(ctx context.Context, cfg *Config) (*Fleet, diag.List) {
 		diags.Sort()
 		return nil, diags
 	}
-	errs, err := unifyAll(ctx, schemaCfg, f.Hosts)
+	diags = append(diags, f.fleetValues(fleets)...)
+	errs, err := unifyAll(ctx, schemaCfg, f.Hosts, cfg.NixOS)
 	if err != nil {
 		diags.Errorf(diag.Range{}, "%v", err)
 		return nil, diags
@@ -243,7 +262,7 @@ func buildSchema(ctx *cue.Context, cfg *load.Config) (cue.Value, diag.List) {
 // not safe for concurrent use). The error of host i, if any, is errs[i];
 // the caller turns it into diagnostics on one goroutine, because that
 // reads the shared provenance trees.
-func unifyAll(ctx context.Context, schemaCfg *load.Config, hosts []*Host) ([]error, error) {
+func unifyAll(ctx context.Context, schemaCfg *load.Config, hosts []*Host, nixos bool) ([]error, error) {
 	// One worker per CPU, at most 8: unification is CPU-bound, and each
 	// worker holds an evaluated schema of its own.
 	n := min(runtime.NumCPU(), 8, len(hosts))
@@ -285,10 +304,94 @@ func unifyAll(ctx context.Context, schemaCfg *load.Config, hosts []*Host) ([]err
 					continue
 				}
 				h.JSON = b
+				if nixos {
+					errs[i] = h.nixos(v)
+				}
 			}
 		})
 	}
 	return errs, g.Wait()
+}
+
+// nixos records the NixOS and home-manager configurations of the unified
+// host v.
+func (h *Host) nixos(v cue.Value) error {
+	b, err := v.LookupPath(cue.MakePath(cue.Def(nixosDef))).MarshalJSON()
+	if err != nil {
+		return err
+	}
+	h.NixOS = b
+	h.Home = map[string][]byte{}
+	for _, u := range h.Users {
+		b, err := v.LookupPath(cue.MakePath(cue.Str(usersField), cue.Str(u.Name), cue.Def(homeDef))).MarshalJSON()
+		if err != nil {
+			return err
+		}
+		h.Home[u.Name] = b
+	}
+	return nil
+}
+
+// fleetValues records the fleet's settings and secrets with the schema's
+// defaults filled in.
+func (f *Fleet) fleetValues(fleets []cue.Value) diag.List {
+	var diags diag.List
+	full := func(def Path, v cue.Value, extra map[string]any) ([]byte, bool) {
+		// The user's value is closed by the partial schema it was checked
+		// against; the full definition adds fields, so unify its data.
+		data, err := merge.Data(v)
+		if err != nil {
+			diags = append(diags, cueDiags(err, &v)...)
+			return nil, false
+		}
+		m, _ := data.(map[string]any)
+		for k, x := range extra {
+			m[k] = x
+		}
+		u := f.schema.LookupPath(cue.ParsePath(string(def))).Unify(f.ctx.Encode(m))
+		if err := u.Validate(cue.Concrete(true)); err != nil {
+			diags = append(diags, cueDiags(err, &v)...)
+			return nil, false
+		}
+		b, err := u.MarshalJSON()
+		if err != nil {
+			diags = append(diags, cueDiags(err, &v)...)
+			return nil, false
+		}
+		return b, true
+	}
+	settings := f.ctx.CompileString("{}")
+	for _, fv := range fleets {
+		if s := fv.LookupPath(cue.ParsePath(string(SettingsPath))); s.Exists() {
+			settings = s
+			break
+		}
+	}
+	if b, ok := full(SettingsDef, settings, nil); ok {
+		f.Settings = b
+	}
+	f.Secrets = map[string][]byte{}
+	for _, fv := range fleets {
+		s := fv.LookupPath(cue.ParsePath(string(SecretsPath)))
+		if !s.Exists() {
+			continue
+		}
+		it, err := s.Fields()
+		if err != nil {
+			diags = append(diags, cueDiags(err, nil)...)
+			continue
+		}
+		for it.Next() {
+			name := it.Selector().Unquoted()
+			if _, done := f.Secrets[name]; done {
+				continue
+			}
+			if b, ok := full(SecretDef, it.Value(), map[string]any{nameField: name}); ok {
+				f.Secrets[name] = b
+			}
+		}
+	}
+	return diags
 }
 
 // Value returns the unified value of h in the fleet's CUE context, for

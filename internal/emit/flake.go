@@ -1,0 +1,78 @@
+package emit
+
+import (
+	"sort"
+	"strings"
+
+	"fleetnix.dev/fleet/internal/nix/syntax"
+)
+
+// flakeExpr returns the flake: its inputs and a nixosConfigurations entry
+// per host. outputs takes the inputs as one argument and refers to each
+// input through it, so adding an input never changes the function's
+// formals.
+func flakeExpr(f *Fleet, hosts []Host) (syntax.Expr, error) {
+	inputs := append([]Input(nil), f.Inputs...)
+	sort.Slice(inputs, func(i, j int) bool { return inputs[i].Name < inputs[j].Name })
+	var ib []syntax.Binding
+	for _, in := range inputs {
+		b := []syntax.Binding{syntax.Bind("url", syntax.Str(in.URL))}
+		follows := make([]string, 0, len(in.Follows))
+		for k := range in.Follows {
+			follows = append(follows, k)
+		}
+		sort.Strings(follows)
+		for _, k := range follows {
+			b = append(b, syntax.BindPath([]string{"inputs", k, "follows"}, syntax.Str(in.Follows[k])))
+		}
+		if len(b) == 1 {
+			ib = append(ib, syntax.BindPath([]string{in.Name, "url"}, syntax.Str(in.URL)))
+		} else {
+			ib = append(ib, syntax.BindPath([]string{in.Name}, syntax.Attrs(b...)))
+		}
+	}
+	var configs []syntax.Binding
+	for _, h := range hosts {
+		mods := []syntax.Expr{syntax.PathLit("./hosts/" + h.Name + ".nix")}
+		for _, m := range h.Modules {
+			mods = append(mods, syntax.Sel(syntax.Id("inputs"), strings.Split(m, ".")...))
+		}
+		configs = append(configs, syntax.BindPath([]string{h.Name},
+			syntax.Call(syntax.Sel(syntax.Id("inputs"), "nixpkgs", "lib", "nixosSystem"), syntax.Attrs(
+				syntax.Bind("modules", syntax.ListOf(mods...)),
+				syntax.Bind("specialArgs", syntax.Attrs(syntax.InheritNames("inputs"))),
+			))))
+	}
+	top := []syntax.Binding{}
+	if f.Description != "" {
+		top = append(top, syntax.Bind("description", syntax.Str(f.Description)))
+	}
+	top = append(top,
+		syntax.Bind("inputs", syntax.Attrs(ib...)),
+		syntax.Bind("outputs", syntax.Fn("inputs", syntax.Attrs(
+			syntax.Bind("nixosConfigurations", syntax.Attrs(configs...)),
+		))),
+	)
+	return syntax.Attrs(top...), nil
+}
+
+// rulesExpr returns the agenix rules file: for each secret's .age file,
+// the public keys that may decrypt it, each with a comment naming whose it
+// is.
+func rulesExpr(f *Fleet) syntax.Expr {
+	secrets := append([]Secret(nil), f.Secrets...)
+	sort.Slice(secrets, func(i, j int) bool { return secrets[i].Name < secrets[j].Name })
+	from := f.OutDir + "/secrets"
+	var b []syntax.Binding
+	for _, s := range secrets {
+		rs := append([]Recipient(nil), s.Recipients...)
+		sort.Slice(rs, func(i, j int) bool { return rs[i].Name < rs[j].Name })
+		var keys []syntax.Expr
+		for _, r := range rs {
+			keys = append(keys, syntax.WithComment(syntax.Expr(syntax.Str(r.Key)), r.Name))
+		}
+		file := strings.TrimPrefix(relPath(from, f.SecretsDir+"/"+s.File), "./")
+		b = append(b, syntax.BindPath([]string{file, "publicKeys"}, syntax.ListOf(keys...)))
+	}
+	return syntax.Attrs(b...)
+}
