@@ -1,0 +1,356 @@
+package fleet
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"fleetnix.dev/fleet/internal/nix/syntax"
+)
+
+// nixInstantiate returns the path of nix-instantiate; missing, the test
+// skips locally and fails under CI.
+func nixInstantiate(t *testing.T) string {
+	t.Helper()
+	p, err := exec.LookPath("nix-instantiate")
+	if err == nil {
+		return p
+	}
+	if os.Getenv("CI") != "" {
+		t.Fatalf("CI is set but nix-instantiate is missing: %v", err)
+	}
+	t.Skip("nix-instantiate not found (install Debian's nix-bin); skipping the real-Nix check")
+	return ""
+}
+
+// copyFleet copies the reference fleet (its *.cue files and module) into
+// a new directory, with the schema vendored as a link, and returns it.
+func copyFleet(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(os.MkdirAll(filepath.Join(dir, "cue.mod", "pkg", "fleetnix.dev", "fleet"), 0o755))
+	mod, err := os.ReadFile("../cue.mod/module.cue")
+	must(err)
+	must(os.WriteFile(filepath.Join(dir, "cue.mod", "module.cue"), mod, 0o644))
+	schemaDir, err := filepath.Abs("../schema")
+	must(err)
+	must(os.Symlink(schemaDir, filepath.Join(dir, "cue.mod", "pkg", "fleetnix.dev", "fleet", "schema")))
+	files, err := filepath.Glob("../*.cue")
+	must(err)
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		must(err)
+		must(os.WriteFile(filepath.Join(dir, filepath.Base(f)), b, 0o644))
+	}
+	return dir
+}
+
+func generateReference(t *testing.T) (*Fleet, *GenerateResult) {
+	t.Helper()
+	dir := copyFleet(t)
+	f, err := Load(context.Background(), &Config{Dir: dir, NixOS: true})
+	if err != nil {
+		var b bytes.Buffer
+		PrintErrors(&b, dir, err)
+		t.Fatalf("%v\n%s", err, b.String())
+	}
+	res, err := f.Generate(GenerateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f, res
+}
+
+// collectMarkers gathers the package paths and the config/pkgs paths of
+// raw Nix selections the data uses, to build evaluation stubs.
+func collectMarkers(t *testing.T, v any, pkgs, config map[string]any) {
+	switch x := v.(type) {
+	case map[string]any:
+		if len(x) == 1 {
+			if p, ok := x["$pkg"].(string); ok {
+				stubAt(t, pkgs, strings.Split(p, "."), x)
+				return
+			}
+			if src, ok := x["$nix"].(string); ok {
+				root, path := selectPath(t, src)
+				switch root {
+				case "pkgs":
+					stubAt(t, pkgs, path, x)
+				case "config":
+					stubAt(t, config, path, x)
+				default:
+					t.Fatalf("raw Nix %q is not a selection from config or pkgs; the eval test cannot stub it", src)
+				}
+				return
+			}
+		}
+		for _, e := range x {
+			collectMarkers(t, e, pkgs, config)
+		}
+	case []any:
+		for _, e := range x {
+			collectMarkers(t, e, pkgs, config)
+		}
+	}
+}
+
+// selectPath splits a raw Nix selection x.a.b into x and [a b].
+func selectPath(t *testing.T, src string) (string, []string) {
+	f, errs := syntax.Parse("raw", []byte(src))
+	if len(errs) > 0 {
+		t.Fatalf("raw Nix %q: %v", src, errs)
+	}
+	sel, ok := f.Expr.(*syntax.Select)
+	if !ok || sel.Or != nil {
+		t.Fatalf("raw Nix %q is not a plain selection", src)
+	}
+	id, ok := sel.X.(*syntax.Ident)
+	if !ok {
+		t.Fatalf("raw Nix %q does not select from a variable", src)
+	}
+	var path []string
+	for _, n := range sel.Path.Names {
+		nid, ok := n.(*syntax.Ident)
+		if !ok {
+			t.Fatalf("raw Nix %q has a quoted or dynamic name", src)
+		}
+		path = append(path, nid.Tok.Text)
+	}
+	return id.Tok.Text, path
+}
+
+func stubAt(t *testing.T, m map[string]any, path []string, v any) {
+	for _, k := range path[:len(path)-1] {
+		sub, ok := m[k].(map[string]any)
+		if !ok {
+			if _, taken := m[k]; taken {
+				t.Fatalf("stub path %v is both a value and a set", path)
+			}
+			sub = map[string]any{}
+			m[k] = sub
+		}
+		m = sub
+	}
+	m[path[len(path)-1]] = v
+}
+
+const harness = `let
+  stubs = builtins.fromJSON (builtins.readFile ./stubs.json);
+  args = {
+    inherit (stubs) config pkgs;
+    lib = {
+      mkForce = v: { "$force" = v; };
+      mkDefault = v: { "$default" = v; };
+    };
+  };
+  m = import ./HOST args;
+  hm = m.home-manager or { };
+in
+{
+  module = removeAttrs m [ "home-manager" "age" ];
+  homeManager = (removeAttrs hm [ "users" ]) // {
+    users = builtins.mapAttrs (_: f: f args) (hm.users or { });
+  };
+  secrets = builtins.mapAttrs (_: s: (removeAttrs s [ "file" ]) // { file = toString s.file; }) (m.age.secrets or { });
+}
+`
+
+// TestGeneratedHostsEvaluate evaluates every generated host module (and
+// the home modules it imports) with real Nix, with stub module arguments
+// that turn pkgs.x, config.age.secrets.x.path, lib.mkForce and
+// lib.mkDefault back into fleet's markers, and checks the result is
+// exactly the host's CUE data.
+func TestGeneratedHostsEvaluate(t *testing.T) {
+	nix := nixInstantiate(t)
+	f, res := generateReference(t)
+	out := res.OutDir
+	for _, h := range f.Hosts() {
+		t.Run(h.Name, func(t *testing.T) {
+			nixos, err := decodeObject(h.h.NixOS)
+			if err != nil {
+				t.Fatal(err)
+			}
+			users := map[string]any{}
+			for _, u := range h.Users {
+				home, err := decodeObject(h.h.Home[u.Name])
+				if err != nil {
+					t.Fatal(err)
+				}
+				users[u.Name] = home
+			}
+			pkgs, config := map[string]any{}, map[string]any{}
+			collectMarkers(t, nixos, pkgs, config)
+			collectMarkers(t, users, pkgs, config)
+			used := map[string]bool{}
+			findAllSecrets(nixos, used)
+			findAllSecrets(users, used)
+			secrets := map[string]any{}
+			for name := range used {
+				stubAt(t, config, []string{"age", "secrets", name, "path"}, map[string]any{"$secret": name})
+				var sv secretValue
+				if err := json.Unmarshal(f.l.Secrets[name], &sv); err != nil {
+					t.Fatal(err)
+				}
+				secrets[name] = map[string]any{
+					"file":  filepath.Join(f.l.ModRoot, "secrets", sv.File),
+					"owner": sv.Owner, "group": sv.Group, "mode": sv.Mode,
+				}
+			}
+			stubs, _ := json.Marshal(map[string]any{"pkgs": pkgs, "config": config})
+			work := t.TempDir()
+			os.WriteFile(filepath.Join(work, "stubs.json"), stubs, 0o644)
+			hostFile := filepath.Join(out, "hosts", h.Name+".nix")
+			os.WriteFile(filepath.Join(work, "harness.nix"), []byte(strings.ReplaceAll(harness, "./HOST", hostFile)), 0o644)
+			cmd := exec.Command(nix, "--eval", "--strict", "--json", filepath.Join(work, "harness.nix"))
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			got, err := cmd.Output()
+			if err != nil {
+				t.Fatalf("nix-instantiate: %v\n%s", err, stderr.String())
+			}
+			var gotV any
+			if err := json.Unmarshal(got, &gotV); err != nil {
+				t.Fatal(err)
+			}
+			delete(nixos, "home-manager")
+			delete(nixos, "age")
+			hm := map[string]any{"users": users}
+			if len(users) > 0 {
+				hm["useGlobalPkgs"], hm["useUserPackages"] = true, true
+			}
+			wantJSON, _ := json.Marshal(map[string]any{"module": nixos, "homeManager": hm, "secrets": secrets})
+			var wantV any
+			json.Unmarshal(wantJSON, &wantV)
+			if diff := cmp.Diff(wantV, gotV); diff != "" {
+				t.Errorf("Nix evaluates %s differently from the CUE data (-cue +nix):\n%s", hostFile, diff)
+			}
+		})
+	}
+}
+
+func findAllSecrets(v any, used map[string]bool) {
+	switch x := v.(type) {
+	case map[string]any:
+		if n, ok := x["$secret"].(string); ok && len(x) == 1 {
+			used[n] = true
+			return
+		}
+		for _, e := range x {
+			findAllSecrets(e, used)
+		}
+	case []any:
+		for _, e := range x {
+			findAllSecrets(e, used)
+		}
+	}
+}
+
+// TestGeneratedFlakeEvaluates calls the generated flake's outputs with
+// stub inputs and checks a nixosConfigurations entry per host, built from
+// its host module and the home-manager and agenix modules.
+func TestGeneratedFlakeEvaluates(t *testing.T) {
+	nix := nixInstantiate(t)
+	f, res := generateReference(t)
+	expr := `let
+  flake = import ` + filepath.Join(res.OutDir, "flake.nix") + `;
+  inputs = {
+    nixpkgs.lib.nixosSystem = a: { modules = map toString a.modules; special = builtins.attrNames a.specialArgs; };
+    home-manager.nixosModules.home-manager = "home-manager module";
+    agenix.nixosModules.default = "agenix module";
+  };
+in
+{
+  urls = builtins.mapAttrs (_: i: i.url) flake.inputs;
+  configs = (flake.outputs inputs).nixosConfigurations;
+}
+`
+	got, err := exec.Command(nix, "--eval", "--strict", "--json", "-E", expr).CombinedOutput()
+	if err != nil {
+		t.Fatalf("nix-instantiate: %v\n%s", err, got)
+	}
+	var v struct {
+		URLs    map[string]string `json:"urls"`
+		Configs map[string]struct {
+			Modules []string `json:"modules"`
+			Special []string `json:"special"`
+		} `json:"configs"`
+	}
+	if err := json.Unmarshal(got, &v); err != nil {
+		t.Fatal(err)
+	}
+	var s settings
+	json.Unmarshal(f.l.Settings, &s)
+	for name, in := range s.Inputs {
+		if v.URLs[name] != in.URL {
+			t.Errorf("input %s: url %q, want %q", name, v.URLs[name], in.URL)
+		}
+	}
+	var hosts []string
+	for name, c := range v.Configs {
+		hosts = append(hosts, name)
+		want := []string{filepath.Join(res.OutDir, "hosts", name+".nix"), "home-manager module", "agenix module"}
+		if diff := cmp.Diff(want, c.Modules); diff != "" {
+			t.Errorf("%s modules (-want +got):\n%s", name, diff)
+		}
+	}
+	sort.Strings(hosts)
+	if strings.Join(hosts, " ") != "dex5550 p510 p620 razer samsung" {
+		t.Errorf("nixosConfigurations = %v", hosts)
+	}
+}
+
+// TestGenerateIsDeterministic generates twice and checks nothing changes
+// the second time, and that --check then finds the tree current.
+func TestGenerateIsDeterministic(t *testing.T) {
+	f, res := generateReference(t)
+	if len(res.Written) == 0 {
+		t.Fatal("the first run wrote nothing")
+	}
+	before := map[string]os.FileInfo{}
+	for _, p := range res.Written {
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		before[p] = fi
+	}
+	again, err := f.Generate(GenerateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.Stale() {
+		t.Errorf("second run changed %v %v", again.Written, again.Removed)
+	}
+	for p, fi := range before {
+		now, _ := os.Stat(p)
+		if !os.SameFile(fi, now) || !now.ModTime().Equal(fi.ModTime()) {
+			t.Errorf("%s was rewritten though its bytes did not change", p)
+		}
+	}
+	for _, p := range res.Written {
+		b, _ := os.ReadFile(p)
+		if !bytes.HasPrefix(b, []byte(GeneratedHeader+"\n")) {
+			t.Errorf("%s does not start with the generated header", p)
+		}
+		formatted, err := FormatNix(p, b)
+		if err != nil {
+			t.Errorf("%s does not parse: %v", p, err)
+		} else if !bytes.Equal(formatted, b) {
+			t.Errorf("%s changes when formatted", p)
+		}
+	}
+}
