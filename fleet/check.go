@@ -25,7 +25,7 @@ func (f *Fleet) checkMarkers() diag.List {
 			}
 			if src, ok := m["$nix"].(string); ok {
 				seen[o.Range] = true
-				if d := checkNix(o.Range, strings.Join(path, "."), src); d != nil {
+				if d := checkNix(o.Range, "hosts."+h.Name+"."+strings.Join(path, "."), src); d != nil {
 					diags.Add(*d)
 				}
 			}

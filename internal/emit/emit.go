@@ -69,8 +69,12 @@ type Host struct {
 	Name string
 	// Comment lines for the top of the host's file.
 	Comment []string
-	// NixOS is the host's NixOS configuration as data.
+	// NixOS is the NixOS configuration the host's features compute, as
+	// data.
 	NixOS map[string]any
+	// Extra is the host's free-form NixOS configuration, merged over
+	// NixOS as the module system would (see overlay).
+	Extra map[string]any
 	// Users are the users with a home-manager configuration on the host.
 	Users []User
 	// Modules are flake module expressions every host imports, as input
@@ -118,6 +122,9 @@ type Error struct {
 }
 
 func (e *Error) Error() string {
+	if len(e.Path) == 0 {
+		return fmt.Sprintf("%s: %v", e.File, e.Err)
+	}
 	return fmt.Sprintf("%s: %s: %v", e.File, strings.Join(e.Path, "."), e.Err)
 }
 
@@ -149,7 +156,10 @@ func Generate(f *Fleet) ([]File, error) {
 	}
 	for _, h := range hosts {
 		hf := "hosts/" + h.Name + ".nix"
-		data := copyMap(h.NixOS)
+		data, err := overlay(copyMap(h.NixOS), h.Extra, nil)
+		if err != nil {
+			return nil, &Error{File: hf, Err: err}
+		}
 		used := map[string]bool{}
 		findSecrets(data, used)
 		for _, u := range sortedUsers(h.Users) {
@@ -233,6 +243,8 @@ func render(comment []string, e syntax.Expr) ([]byte, error) {
 	out = bytes.TrimLeft(out, "\n")
 	return out, nil
 }
+
+func sortStrings(s []string) { sort.Strings(s) }
 
 func sortedUsers(us []User) []User {
 	out := append([]User(nil), us...)
