@@ -1,0 +1,94 @@
+package lint
+
+import (
+	"fmt"
+
+	"fleetnix.dev/fleet/internal/diag"
+)
+
+// A Host is one host's merged value as fleet rules see it: plain data
+// (map[string]any, []any, string, bool, nil and numbers) and a way to find
+// where a value was set. Hosts are read-only to rules.
+type Host struct {
+	Name  string
+	Value map[string]any
+	// Where returns the source range that set the value at path, and a
+	// description of the layer (`template "server"`), when known.
+	Where func(path []string) (diag.Range, string)
+}
+
+// Get returns the value at path below the host's root, and whether it
+// exists.
+func (h *Host) Get(path ...string) (any, bool) {
+	var v any = h.Value
+	for _, p := range path {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil, false
+		}
+		if v, ok = m[p]; !ok {
+			return nil, false
+		}
+	}
+	return v, true
+}
+
+// Bool returns the boolean at path, or false.
+func (h *Host) Bool(path ...string) bool {
+	v, _ := h.Get(path...)
+	b, _ := v.(bool)
+	return b
+}
+
+// Map returns the struct at path, or nil.
+func (h *Host) Map(path ...string) map[string]any {
+	v, _ := h.Get(path...)
+	m, _ := v.(map[string]any)
+	return m
+}
+
+// A FleetPass is one fleet rule running over every host of a fleet.
+type FleetPass struct {
+	Rule  *Rule
+	Hosts []*Host
+	// Report records a diagnostic.
+	Report func(Diagnostic)
+}
+
+// Reportf reports a finding about the value at path of host h, placed
+// where that value was set.
+func (p *FleetPass) Reportf(h *Host, path []string, format string, args ...any) {
+	d := Diagnostic{Host: h.Name, Path: path, Message: fmt.Sprintf(format, args...)}
+	if h.Where != nil {
+		var layer string
+		d.Range, layer = h.Where(path)
+		if layer != "" {
+			d.Related = append(d.Related, diag.Related{Range: d.Range, Message: "set by " + layer})
+		}
+	}
+	p.Report(d)
+}
+
+// RunFleet runs the fleet rules among rules over hosts and returns their
+// findings sorted by position and host.
+func RunFleet(rules []*Rule, hosts []*Host) []Diagnostic {
+	var out []Diagnostic
+	for _, r := range rules {
+		if r.RunFleet == nil {
+			continue
+		}
+		pass := &FleetPass{Rule: r, Hosts: hosts}
+		pass.Report = func(d Diagnostic) {
+			d.Rule = r
+			if !d.sevSet || d.Severity < r.Severity {
+				d.Severity = r.Severity
+			}
+			out = append(out, d)
+		}
+		if err := r.RunFleet(pass); err != nil {
+			out = append(out, Diagnostic{Rule: r, Severity: diag.Error, Message: "rule failed: " + err.Error()})
+		}
+	}
+	sortDiags(out)
+	return out
+}
