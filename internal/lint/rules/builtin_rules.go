@@ -1,0 +1,109 @@
+package rules
+
+import (
+	"fleetnix.dev/fleet/internal/diag"
+	"fleetnix.dev/fleet/internal/lint"
+	"fleetnix.dev/fleet/internal/nix/syntax"
+)
+
+// PrimopPrefix reports builtins.x where the bare name is bound, unknown
+// builtins, and bare __x names.
+var PrimopPrefix = &lint.Rule{
+	ID:       "NL111",
+	Name:     "primop-prefix",
+	Severity: diag.Warning,
+	Requires: []*lint.Rule{Scope},
+	Doc: `report builtins.map where map will do, unknown builtins and bare __x names
+
+A few builtins (map, toString, import, throw, …) are bound without the
+builtins. prefix; writing the prefix for them is noise. The fix removes it,
+guarded: only when the bare name is not rebound where it is used, so that
+the name still means the builtin. builtins.x with an x no Nix release has is
+an error unless guarded by "or" (builtins.x or fallback). A bare __x name
+(__sub, __findFile) is an implementation detail; write builtins.x.`,
+	Run: runPrimopPrefix,
+}
+
+func runPrimopPrefix(p *lint.Pass) error {
+	r := resolution(p)
+	for _, n := range p.Nodes() {
+		switch n := n.(type) {
+		case *syntax.Select:
+			id, ok := n.X.(*syntax.Ident)
+			if !ok || identName(id) != "builtins" || n.Path == nil || len(n.Path.Names) == 0 {
+				continue
+			}
+			if b := r.Refs[id]; b == nil || b.Kind != BuiltinBinding {
+				continue
+			}
+			name, ok := staticName(n.Path.Names[0])
+			if !ok {
+				continue
+			}
+			switch {
+			case !primops[name]:
+				if n.Or == nil {
+					p.Report(lint.Diagnostic{Pos: n.Pos(), End: n.Path.Names[0].End(),
+						Message: "builtins has no attribute `" + name + "`"}.WithSeverity(diag.Error))
+				}
+			case prelude[name] && name != "builtins":
+				d := lint.Diagnostic{Pos: n.Pos(), End: n.Path.Names[0].End(),
+					Message: "`builtins." + name + "` can be written `" + name + "`"}
+				if !r.Shadowed(id, name) && len(n.Path.Names) == 1 && n.Or == nil && !hasComments(n) {
+					d.Fixes = []lint.Fix{{Message: "drop the builtins. prefix", Kind: lint.Guarded,
+						Edits: []lint.TextEdit{{Pos: n.Pos(), End: n.End(), NewText: name}}}}
+				}
+				p.Report(d)
+			}
+		case *syntax.Ident:
+			name := identName(n)
+			if len(name) > 2 && name[:2] == "__" {
+				if b := r.Refs[n]; b != nil && b.Kind == BuiltinBinding {
+					p.ReportRangef(n, "`%s` is internal; write `builtins.%s`", name, name[2:])
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// shadowable are the names NL112 protects.
+var shadowable = setOf(`true false null map import builtins toString throw abort
+derivation removeAttrs baseNameOf dirOf isNull fetchTarball __sub __lessThan __mul
+__div __findFile __nixPath`)
+
+// BuiltinShadowed reports bindings that rebind builtins.
+var BuiltinShadowed = &lint.Rule{
+	ID:       "NL112",
+	Name:     "builtin-shadowed",
+	Severity: diag.Warning,
+	Requires: []*lint.Rule{Scope},
+	Doc: `report let, rec, lambda and formal names that rebind a builtin
+
+A binding named true, null, map, import, toString or builtins changes what
+every use of that name below it means, and Nix desugars a - b, a < b, a * b,
+a / b and <p> to calls of __sub, __lessThan, __mul, __div and __findFile:
+rebinding those changes operators. Keys of non-recursive attribute sets do
+not bind names and are fine. There is no fix.`,
+	Run: func(p *lint.Pass) error {
+		r := resolution(p)
+		for _, b := range r.Bindings {
+			if !shadowable[b.Name] {
+				continue
+			}
+			var at syntax.Node
+			switch {
+			case b.Ident != nil:
+				at = b.Ident
+			case len(b.Attrs) > 0:
+				at = b.Attrs[0].Path.Names[0]
+			case b.InheritAt != nil:
+				at = b.InheritAt
+			default:
+				continue
+			}
+			p.ReportRangef(at, "`%s` rebinds the builtin of that name", b.Name)
+		}
+		return nil
+	},
+}

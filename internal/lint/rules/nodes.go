@@ -1,0 +1,304 @@
+package rules
+
+import (
+	"strings"
+
+	"fleetnix.dev/fleet/internal/lint"
+	"fleetnix.dev/fleet/internal/nix/syntax"
+)
+
+// unparen strips parentheses around x.
+func unparen(x syntax.Expr) syntax.Expr {
+	for {
+		p, ok := x.(*syntax.Paren)
+		if !ok || p == nil || p.X == nil {
+			return x
+		}
+		x = p.X
+	}
+}
+
+// identName returns the name of a variable, or "".
+func identName(x syntax.Expr) string {
+	if id, ok := x.(*syntax.Ident); ok && id != nil && id.Tok != nil {
+		return id.Tok.Text
+	}
+	return ""
+}
+
+// dotted returns a.b.c for a variable or a select chain with static names
+// and no default, or "".
+func dotted(x syntax.Expr) string {
+	switch x := x.(type) {
+	case *syntax.Ident:
+		return identName(x)
+	case *syntax.Select:
+		if x.Or != nil || x.Path == nil {
+			return ""
+		}
+		base := dotted(x.X)
+		if base == "" {
+			return ""
+		}
+		for _, n := range x.Path.Names {
+			s, ok := staticName(n)
+			if !ok {
+				return ""
+			}
+			base += "." + s
+		}
+		return base
+	}
+	return ""
+}
+
+// rootIdent returns the variable a select chain starts from.
+func rootIdent(x syntax.Expr) *syntax.Ident {
+	for {
+		switch y := x.(type) {
+		case *syntax.Ident:
+			return y
+		case *syntax.Select:
+			x = y.X
+		case *syntax.Paren:
+			x = y.X
+		default:
+			return nil
+		}
+	}
+}
+
+// call splits an application f a b into f and its arguments.
+func call(x syntax.Expr) (syntax.Expr, []syntax.Expr) {
+	var args []syntax.Expr
+	for {
+		a, ok := x.(*syntax.Apply)
+		if !ok {
+			break
+		}
+		args = append([]syntax.Expr{a.Arg}, args...)
+		x = a.Fn
+	}
+	return x, args
+}
+
+// lastName returns the last component of a dotted name.
+func lastName(d string) string {
+	if i := strings.LastIndexByte(d, '.'); i >= 0 {
+		return d[i+1:]
+	}
+	return d
+}
+
+// isLibFn reports whether fn names the nixpkgs library function name:
+// name, lib.name or lib.<sub>.name.
+func isLibFn(fn syntax.Expr, name string) bool {
+	d := dotted(unparen(fn))
+	if d == name {
+		return true
+	}
+	return strings.HasPrefix(d, "lib.") && lastName(d) == name
+}
+
+// builtinRef reports whether x names the builtin name: builtins.name with
+// builtins unshadowed, __name, or name itself when it is in the prelude
+// and unshadowed.
+func builtinRef(r *Resolution, x syntax.Expr, name string) bool {
+	x = unparen(x)
+	switch x := x.(type) {
+	case *syntax.Ident:
+		n := identName(x)
+		if n != name && n != "__"+name {
+			return false
+		}
+		b := r.Refs[x]
+		return b != nil && b.Kind == BuiltinBinding
+	case *syntax.Select:
+		if x.Or != nil || x.Path == nil || len(x.Path.Names) != 1 {
+			return false
+		}
+		s, ok := staticName(x.Path.Names[0])
+		if !ok || s != name {
+			return false
+		}
+		id, ok := x.X.(*syntax.Ident)
+		if !ok || identName(id) != "builtins" {
+			return false
+		}
+		b := r.Refs[id]
+		return b != nil && b.Kind == BuiltinBinding
+	}
+	return false
+}
+
+// isBoolLit reports whether x is the unshadowed builtin true or false.
+func isBoolLit(r *Resolution, x syntax.Expr) (val, ok bool) {
+	id, isID := unparen(x).(*syntax.Ident)
+	if !isID {
+		return false, false
+	}
+	n := identName(id)
+	if n != "true" && n != "false" {
+		return false, false
+	}
+	if r != nil {
+		if b := r.Refs[id]; b == nil || b.Kind != BuiltinBinding {
+			return false, false
+		}
+	}
+	return n == "true", true
+}
+
+// firstTok returns the first token of n.
+func firstTok(n syntax.Node) *syntax.Token {
+	var first *syntax.Token
+	syntax.Tokens(n, func(t *syntax.Token) {
+		if first == nil {
+			first = t
+		}
+	})
+	return first
+}
+
+// sameTokens reports whether a and b are the same tokens, trivia aside.
+func sameTokens(a, b syntax.Node) bool {
+	var ta, tb []string
+	syntax.Tokens(a, func(t *syntax.Token) { ta = append(ta, t.Text) })
+	syntax.Tokens(b, func(t *syntax.Token) { tb = append(tb, t.Text) })
+	if len(ta) != len(tb) {
+		return false
+	}
+	for i := range ta {
+		if ta[i] != tb[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// hasComments reports whether any token of n, after its first, carries a
+// comment.
+func hasComments(n syntax.Node) bool {
+	found := false
+	first := true
+	syntax.Tokens(n, func(t *syntax.Token) {
+		if first {
+			first = false
+			return
+		}
+		for i := range t.Leading {
+			if t.Leading[i].Kind != syntax.SPACE {
+				found = true
+			}
+		}
+	})
+	return found
+}
+
+// removal returns the edit deleting n. When n stands alone on its lines
+// the whole lines go, with a comment trailing on its last line; otherwise
+// n goes with the whitespace right before it. Comments on the lines above
+// n stay.
+func removal(p *lint.Pass, n syntax.Node) lint.TextEdit {
+	src := p.File.Src
+	s, e := n.Pos().Offset(), n.End().Offset()
+	ls := s
+	for ls > 0 && (src[ls-1] == ' ' || src[ls-1] == '\t') {
+		ls--
+	}
+	if ls == 0 || src[ls-1] == '\n' {
+		le := e
+		for le < len(src) && (src[le] == ' ' || src[le] == '\t') {
+			le++
+		}
+		if le < len(src) && src[le] == '#' {
+			for le < len(src) && src[le] != '\n' {
+				le++
+			}
+		}
+		if le == len(src) || src[le] == '\n' {
+			if le < len(src) {
+				le++
+			}
+			return lint.TextEdit{Pos: syntax.Pos(ls + 1), End: syntax.Pos(le + 1)}
+		}
+	}
+	start := n.Pos()
+	if t := firstTok(n); t != nil && len(t.Leading) > 0 {
+		if last := t.Leading[len(t.Leading)-1]; last.Kind == syntax.SPACE {
+			start = last.Start
+		}
+	}
+	return lint.TextEdit{Pos: start, End: n.End()}
+}
+
+// replace returns the edit replacing n by text.
+func replace(n syntax.Node, text string) lint.TextEdit {
+	return lint.TextEdit{Pos: n.Pos(), End: n.End(), NewText: text}
+}
+
+// atomic reports whether x can stand anywhere an operand can without
+// parentheses: a variable, literal, string, path, list, set, parenthesised
+// expression or select without a default.
+func atomic(x syntax.Expr) bool {
+	switch x := x.(type) {
+	case *syntax.Ident:
+		return x.Tok.Kind == syntax.IDENT
+	case *syntax.Int, *syntax.Float, *syntax.String, *syntax.PathExpr, *syntax.SearchPath,
+		*syntax.URI, *syntax.List, *syntax.AttrSet, *syntax.Paren:
+		return true
+	case *syntax.Select:
+		return x.Or == nil
+	}
+	return false
+}
+
+// paren returns the source of x, parenthesised unless atomic.
+func paren(p *lint.Pass, x syntax.Expr) string {
+	if atomic(x) {
+		return p.Source(x)
+	}
+	return "(" + p.Source(x) + ")"
+}
+
+// Precedence levels of Nix operators, loosest first, as the parser sees
+// them.
+func precOf(x syntax.Expr) int {
+	switch x := x.(type) {
+	case *syntax.Binary:
+		switch x.Op.Kind {
+		case syntax.PIPERIGHT, syntax.PIPELEFT:
+			return 1
+		case syntax.IMPL:
+			return 2
+		case syntax.LOR:
+			return 3
+		case syntax.LAND:
+			return 4
+		case syntax.EQ, syntax.NEQ:
+			return 5
+		case syntax.LT, syntax.GT, syntax.LEQ, syntax.GEQ:
+			return 6
+		case syntax.UPDATE:
+			return 7
+		case syntax.PLUS, syntax.MINUS:
+			return 9
+		case syntax.STAR, syntax.SLASH:
+			return 10
+		case syntax.CONCAT:
+			return 11
+		}
+	case *syntax.Unary:
+		if x.Op.Kind == syntax.NOT {
+			return 8
+		}
+		return 13
+	case *syntax.HasAttr:
+		return 12
+	case *syntax.Apply:
+		return 14
+	case *syntax.Let, *syntax.With, *syntax.Assert, *syntax.If, *syntax.Lambda:
+		return 0
+	}
+	return 15
+}

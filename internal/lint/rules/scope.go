@@ -1,0 +1,379 @@
+package rules
+
+import (
+	"fleetnix.dev/fleet/internal/lint"
+	"fleetnix.dev/fleet/internal/nix/syntax"
+)
+
+// Scope resolves every variable of a file to the binding it names, in the
+// manner Nix binds names: let, rec and legacy let bind recursively; a
+// plain inherit reads the enclosing scope while inherit (e) evaluates e in
+// the set's own scope; lambda parameters and formals are visible in the
+// body and in formal defaults; the builtins are bound outside everything,
+// so they win over with; and a name bound nowhere comes from the innermost
+// with around it, if any.
+var Scope = &lint.Rule{
+	ID:   "NS300",
+	Name: "scope",
+	Doc: `resolve the variables of a file for the other rules
+
+Scope reports nothing. Its result, a *Resolution, maps every variable to
+the let, rec, lambda, formal or builtin binding it names, or to the with
+that supplies it, and lists the uses of every binding. Rules use it to find
+dead code and undefined names, and fixes use it to prove that a name is not
+shadowed before they rewrite code.`,
+	Run: func(p *lint.Pass) error {
+		p.Result = Resolve(p.File)
+		return nil
+	},
+}
+
+// A BindKind says what introduced a binding.
+type BindKind int
+
+// The binding kinds.
+const (
+	LetBinding       BindKind = iota // let a = …; in
+	RecBinding                       // rec { a = …; }
+	LegacyLetBinding                 // let { a = …; body = …; }
+	ParamBinding                     // a: … or a@{ … }: …
+	FormalBinding                    // { a, … }: …
+	BuiltinBinding                   // true, map, builtins, …
+)
+
+// A Binding is one name bound by a let, a recursive set, a lambda or the
+// builtins.
+type Binding struct {
+	Name string
+	Kind BindKind
+	// Owner is the *syntax.Let, *syntax.AttrSet, *syntax.LegacyLet or
+	// *syntax.Lambda that binds the name; nil for builtins.
+	Owner syntax.Node
+	// Attrs are the bindings `name… = …;` that define it (several for
+	// `a.x = …; a.y = …;`).
+	Attrs []*syntax.Attr
+	// Inherit is the inherit that defines it, and Name its name there.
+	Inherit   *syntax.Inherit
+	InheritAt syntax.AttrName
+	// Ident is the parameter or formal name.
+	Ident *syntax.Ident
+	// Formal is the formal that defines it.
+	Formal *syntax.Formal
+	// Uses are the variables (and plain-inherit names) that name it.
+	Uses []*syntax.Ident
+}
+
+// A Resolution is the result of Scope over one file.
+type Resolution struct {
+	// Refs maps each variable bound lexically or by the builtins to its
+	// binding.
+	Refs map[*syntax.Ident]*Binding
+	// ViaWith maps each variable bound by no enclosing scope to the
+	// innermost with around it.
+	ViaWith map[*syntax.Ident]*syntax.With
+	// Undefined lists variables bound nowhere, with no with around them.
+	Undefined []*syntax.Ident
+	// Bindings are the file's own bindings in source order.
+	Bindings []*Binding
+	// WithUses maps each with to the variables it may supply: those in
+	// its body that no lexical scope binds.
+	WithUses map[*syntax.With][]*syntax.Ident
+	// Withs are the file's with expressions in source order.
+	Withs []*syntax.With
+
+	envOf    map[*syntax.Ident]*env
+	builtins map[string]*Binding
+}
+
+// Lookup returns what name would denote if written where the variable at
+// is: a binding, or nil with the innermost with that would supply it, or
+// nil and nil when it would be undefined. at must be a variable of the
+// file (a key of Refs, ViaWith or Undefined).
+func (r *Resolution) Lookup(at *syntax.Ident, name string) (*Binding, *syntax.With) {
+	e := r.envOf[at]
+	return r.lookup(e, name)
+}
+
+// Shadowed reports whether the builtin name is rebound where at is, either
+// lexically or, since builtins win over with, not at all.
+func (r *Resolution) Shadowed(at *syntax.Ident, name string) bool {
+	b, _ := r.Lookup(at, name)
+	return b == nil || b.Kind != BuiltinBinding
+}
+
+type env struct {
+	parent *env
+	names  map[string]*Binding
+	with   *syntax.With
+}
+
+func (r *Resolution) lookup(e *env, name string) (*Binding, *syntax.With) {
+	var with *syntax.With
+	for ; e != nil; e = e.parent {
+		if e.with != nil {
+			if with == nil {
+				with = e.with
+			}
+			continue
+		}
+		if b := e.names[name]; b != nil {
+			return b, nil
+		}
+	}
+	if isGlobal(name) {
+		b := r.builtins[name]
+		if b == nil {
+			b = &Binding{Name: name, Kind: BuiltinBinding}
+			r.builtins[name] = b
+		}
+		return b, nil
+	}
+	return nil, with
+}
+
+// Resolve computes the Resolution of f.
+func Resolve(f *syntax.File) *Resolution {
+	r := &Resolution{
+		Refs:     map[*syntax.Ident]*Binding{},
+		ViaWith:  map[*syntax.Ident]*syntax.With{},
+		WithUses: map[*syntax.With][]*syntax.Ident{},
+		envOf:    map[*syntax.Ident]*env{},
+		builtins: map[string]*Binding{},
+	}
+	r.expr(f.Expr, nil)
+	return r
+}
+
+func (r *Resolution) ref(id *syntax.Ident, e *env) {
+	if id == nil || id.Tok == nil {
+		return
+	}
+	r.envOf[id] = e
+	name := id.Tok.Text
+	b, with := r.lookup(e, name)
+	switch {
+	case b != nil:
+		r.Refs[id] = b
+		b.Uses = append(b.Uses, id)
+	case with != nil:
+		r.ViaWith[id] = with
+		for x := e; x != nil; x = x.parent {
+			if x.with != nil {
+				r.WithUses[x.with] = append(r.WithUses[x.with], id)
+			}
+		}
+	default:
+		r.Undefined = append(r.Undefined, id)
+	}
+}
+
+// staticName returns the name of a static attribute name.
+func staticName(n syntax.AttrName) (string, bool) {
+	switch n := n.(type) {
+	case *syntax.Ident:
+		return n.Tok.Text, true
+	case *syntax.String:
+		for _, p := range n.Parts {
+			if _, ok := p.(*syntax.Interpolation); ok {
+				return "", false
+			}
+		}
+		s, err := syntax.StringValue(n)
+		return s, err == nil
+	}
+	return "", false
+}
+
+// declare adds the names bindings introduce to a new scope.
+func (r *Resolution) declare(owner syntax.Node, kind BindKind, bindings []syntax.Binding, parent *env) *env {
+	e := &env{parent: parent, names: map[string]*Binding{}}
+	add := func(name string) *Binding {
+		b := e.names[name]
+		if b == nil {
+			b = &Binding{Name: name, Kind: kind, Owner: owner}
+			e.names[name] = b
+			r.Bindings = append(r.Bindings, b)
+		}
+		return b
+	}
+	for _, bd := range bindings {
+		switch bd := bd.(type) {
+		case *syntax.Attr:
+			if bd.Path == nil || len(bd.Path.Names) == 0 {
+				continue
+			}
+			if name, ok := staticName(bd.Path.Names[0]); ok {
+				b := add(name)
+				b.Attrs = append(b.Attrs, bd)
+			}
+		case *syntax.Inherit:
+			for _, n := range bd.Names {
+				if name, ok := staticName(n); ok {
+					b := add(name)
+					if b.Inherit == nil {
+						b.Inherit, b.InheritAt = bd, n
+					}
+				}
+			}
+		}
+	}
+	return e
+}
+
+// bindings resolves the right-hand sides of bindings: values and dynamic
+// names in inner, plain inherits in outer.
+func (r *Resolution) bindings(bs []syntax.Binding, inner, outer *env) {
+	for _, bd := range bs {
+		switch bd := bd.(type) {
+		case *syntax.Attr:
+			if bd.Path != nil {
+				r.path(bd.Path, inner)
+			}
+			r.expr(bd.Value, inner)
+		case *syntax.Inherit:
+			if bd.From != nil {
+				r.expr(bd.From.X, inner)
+				continue
+			}
+			for _, n := range bd.Names {
+				if id, ok := n.(*syntax.Ident); ok {
+					r.ref(id, outer)
+				}
+			}
+		case *syntax.Bad:
+			r.bad(bd, inner)
+		}
+	}
+}
+
+func (r *Resolution) path(p *syntax.AttrPath, e *env) {
+	for _, n := range p.Names {
+		switch n := n.(type) {
+		case *syntax.Interpolation:
+			r.expr(n.X, e)
+		case *syntax.String:
+			r.parts(n.Parts, e)
+		case *syntax.Bad:
+			r.bad(n, e)
+		}
+	}
+}
+
+func (r *Resolution) parts(ps []syntax.StringPart, e *env) {
+	for _, p := range ps {
+		if in, ok := p.(*syntax.Interpolation); ok {
+			r.expr(in.X, e)
+		}
+	}
+}
+
+func (r *Resolution) bad(b *syntax.Bad, e *env) {
+	for _, el := range b.Elems {
+		if x, ok := el.(syntax.Expr); ok {
+			r.expr(x, e)
+		}
+	}
+}
+
+func (r *Resolution) expr(x syntax.Expr, e *env) {
+	switch x := x.(type) {
+	case nil:
+	case *syntax.Ident:
+		if x == nil {
+			return
+		}
+		r.ref(x, e)
+	case *syntax.String:
+		if x != nil {
+			r.parts(x.Parts, e)
+		}
+	case *syntax.PathExpr:
+		r.parts(x.Parts, e)
+	case *syntax.Paren:
+		if x != nil {
+			r.expr(x.X, e)
+		}
+	case *syntax.List:
+		for _, el := range x.Elems {
+			r.expr(el, e)
+		}
+	case *syntax.AttrSet:
+		if x.Rec == nil {
+			r.bindings(x.Bindings, e, e)
+			return
+		}
+		inner := r.declare(x, RecBinding, x.Bindings, e)
+		r.bindings(x.Bindings, inner, e)
+	case *syntax.LegacyLet:
+		inner := r.declare(x, LegacyLetBinding, x.Bindings, e)
+		r.bindings(x.Bindings, inner, e)
+	case *syntax.Let:
+		inner := r.declare(x, LetBinding, x.Bindings, e)
+		r.bindings(x.Bindings, inner, e)
+		r.expr(x.Body, inner)
+	case *syntax.Select:
+		r.expr(x.X, e)
+		if x.Path != nil {
+			r.path(x.Path, e)
+		}
+		r.expr(x.Default, e)
+	case *syntax.HasAttr:
+		r.expr(x.X, e)
+		if x.Path != nil {
+			r.path(x.Path, e)
+		}
+	case *syntax.Apply:
+		r.expr(x.Fn, e)
+		r.expr(x.Arg, e)
+	case *syntax.Unary:
+		r.expr(x.X, e)
+	case *syntax.Binary:
+		r.expr(x.X, e)
+		r.expr(x.Y, e)
+	case *syntax.If:
+		r.expr(x.Cond, e)
+		r.expr(x.Then, e)
+		r.expr(x.Else, e)
+	case *syntax.Assert:
+		r.expr(x.Cond, e)
+		r.expr(x.Body, e)
+	case *syntax.With:
+		r.Withs = append(r.Withs, x)
+		r.expr(x.X, e)
+		r.expr(x.Body, &env{parent: e, with: x})
+	case *syntax.Lambda:
+		inner := &env{parent: e, names: map[string]*Binding{}}
+		if x.Param != nil && x.Param.Tok != nil {
+			b := &Binding{Name: x.Param.Tok.Text, Kind: ParamBinding, Owner: x, Ident: x.Param}
+			inner.names[b.Name] = b
+			r.Bindings = append(r.Bindings, b)
+		}
+		if x.Formals != nil {
+			for _, f := range x.Formals.Items {
+				if f.Name == nil || f.Name.Tok == nil {
+					continue
+				}
+				b := &Binding{Name: f.Name.Tok.Text, Kind: FormalBinding, Owner: x, Ident: f.Name, Formal: f}
+				if inner.names[b.Name] == nil {
+					inner.names[b.Name] = b
+				}
+				r.Bindings = append(r.Bindings, b)
+			}
+			for _, f := range x.Formals.Items {
+				r.expr(f.Default, inner)
+			}
+		}
+		r.expr(x.Body, inner)
+	case *syntax.Bad:
+		if x != nil {
+			r.bad(x, e)
+		}
+	}
+}
+
+// BindingOf returns the binding a variable names, if it is bound lexically
+// or by the builtins.
+func (r *Resolution) BindingOf(id *syntax.Ident) *Binding { return r.Refs[id] }
+
+// resolution returns the Scope result of a pass that requires Scope.
+func resolution(p *lint.Pass) *Resolution { return p.ResultOf[Scope].(*Resolution) }

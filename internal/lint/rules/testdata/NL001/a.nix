@@ -1,0 +1,5 @@
+{
+  a = 1
+  b = 2; # want "expected `;` after the value of `a`"
+  c = ; # want "expected an expression"
+}

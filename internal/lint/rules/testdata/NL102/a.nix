@@ -1,0 +1,5 @@
+{
+  id = x:x; # want "`x:x` is the string"
+  ok = x: x;
+  url = https://example.org;
+}

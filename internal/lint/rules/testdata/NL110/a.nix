@@ -1,0 +1,4 @@
+{
+  p = builtins.toPath "/etc"; # want "builtins.toPath is deprecated"
+  q = /. + "/etc";
+}

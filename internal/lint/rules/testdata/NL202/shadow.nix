@@ -1,0 +1,1 @@
+let true = 0; in !true

@@ -1,0 +1,5 @@
+{
+  inherit; # want "`inherit` of nothing"
+  inherit (builtins); # want "`inherit` of nothing"
+  a = 1;
+}

@@ -1,0 +1,6 @@
+{ lib, ... }:
+{
+  config = lib.mkIf true {
+    networking.firewall = { enable = lib.mkDefault false; }; # want "the firewall is disabled"
+  };
+}

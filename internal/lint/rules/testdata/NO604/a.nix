@@ -1,0 +1,5 @@
+{ config, ... }:
+{
+  networking.hostName = "h";
+  system.stateVersion = "24.11"; # want "without automatic garbage collection"
+}

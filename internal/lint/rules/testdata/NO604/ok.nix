@@ -1,0 +1,5 @@
+{ config, ... }:
+{
+  imports = [ ./gc.nix ];
+  system.stateVersion = "24.11";
+}

@@ -1,0 +1,3 @@
+{
+  services.openssh.settings = { PasswordAuthentication = false; PermitRootLogin = "prohibit-password"; };
+}

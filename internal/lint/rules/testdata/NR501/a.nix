@@ -1,0 +1,4 @@
+{
+  a = import <nixpkgs> { config = { }; overlays = [ ]; }; # want "lookup path <nixpkgs>"
+  b = ./x;
+}

@@ -1,0 +1,4 @@
+{ config, lib, pkgs, ... }: # want "unused formal argument `pkgs`"
+{
+  x = lib.mkIf config.y { };
+}

@@ -1,0 +1,1 @@
+{ a, b }: a # want "unused formal argument `b`"

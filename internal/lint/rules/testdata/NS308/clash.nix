@@ -1,0 +1,6 @@
+{ lib, ... }:
+with lib.lib; # want "over the whole file"
+{
+  x = lib;
+  y = mkIf;
+}

@@ -1,0 +1,4 @@
+{ lib, pkgs, ... }:
+{
+  environment.systemPackages = with pkgs; [ hello ];
+}
