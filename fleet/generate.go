@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strings"
 
+	"fleetnix.dev/fleet/internal/diag"
 	"fleetnix.dev/fleet/internal/emit"
 )
 
@@ -130,6 +131,13 @@ func (f *Fleet) files(outOverride string) ([]emit.File, string, error) {
 			return nil, "", fmt.Errorf("host %s: %v", h.Name, err)
 		}
 		eh := emit.Host{Name: h.Name, NixOS: nixos, Modules: modules, Comment: hostComment(h)}
+		v, err := h.Value()
+		if err != nil {
+			return nil, "", err
+		}
+		if extra, ok := v["nixos"].(map[string]any); ok {
+			eh.Extra = extra
+		}
 		for _, u := range h.Users {
 			home, err := decodeObject(h.h.Home[u.Name])
 			if err != nil {
@@ -146,13 +154,10 @@ func (f *Fleet) files(outOverride string) ([]emit.File, string, error) {
 			eh.Users = append(eh.Users, emit.User{Name: u.Name, Home: home, Comment: []string{c}})
 		}
 		ef.Hosts = append(ef.Hosts, eh)
-		v, err := h.Value()
-		if err == nil {
-			if us, ok := v["users"].(map[string]any); ok {
-				for n, u := range us {
-					if m, ok := u.(map[string]any); ok {
-						users[n] = m
-					}
+		if us, ok := v["users"].(map[string]any); ok {
+			for n, u := range us {
+				if m, ok := u.(map[string]any); ok {
+					users[n] = m
 				}
 			}
 		}
@@ -178,7 +183,7 @@ func (f *Fleet) files(outOverride string) ([]emit.File, string, error) {
 	}
 	files, err := emit.Generate(ef)
 	if err != nil {
-		return nil, "", err
+		return nil, "", f.emitError(err)
 	}
 	return files, out, nil
 }
@@ -328,4 +333,34 @@ func (p *treePlan) apply() (err error) {
 	}
 	// tmp now holds the old tree.
 	return os.RemoveAll(tmp)
+}
+
+// emitError places an error of the emitter at the user's CUE line where
+// it can: a free-form NixOS value that conflicts with a computed one is
+// reported where the host (or its template) wrote it.
+func (f *Fleet) emitError(err error) error {
+	var oe *emit.OverlayError
+	var ee *emit.Error
+	if !errors.As(err, &ee) || !errors.As(err, &oe) {
+		return err
+	}
+	name := strings.TrimSuffix(strings.TrimPrefix(ee.File, "hosts/"), ".nix")
+	h := f.byName[name]
+	if h == nil {
+		return err
+	}
+	path := append([]string{"nixos"}, oe.Path...)
+	n, _ := h.h.Tree.Nearest(path)
+	r := h.h.Decl
+	if o := n.Leaf(); o != nil {
+		r = o.Range
+	} else if o := n.Decl(); o != nil {
+		r = o.Range
+	}
+	return fromDiag(diag.List{{
+		Severity: diag.Error,
+		Range:    r,
+		Path:     append([]string{"hosts", name}, path...),
+		Summary:  "hosts." + name + "." + oe.Error(),
+	}})
 }

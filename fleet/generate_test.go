@@ -184,6 +184,10 @@ func TestGeneratedHostsEvaluate(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			v, _ := h.Value()
+			if extra, ok := v["nixos"].(map[string]any); ok {
+				overlayForTest(t, nixos, extra)
+			}
 			users := map[string]any{}
 			for _, u := range h.Users {
 				home, err := decodeObject(h.h.Home[u.Name])
@@ -352,5 +356,35 @@ func TestGenerateIsDeterministic(t *testing.T) {
 		} else if !bytes.Equal(formatted, b) {
 			t.Errorf("%s changes when formatted", p)
 		}
+	}
+}
+
+// overlayForTest merges a host's free-form NixOS data over the computed
+// data, as the NixOS module system would for the shapes the reference
+// fleet uses: structs merge, lists concatenate, $force replaces.
+func overlayForTest(t *testing.T, base, extra map[string]any) {
+	for k, ev := range extra {
+		bv, ok := base[k]
+		if !ok {
+			base[k] = ev
+			continue
+		}
+		em, eok := ev.(map[string]any)
+		bm, bok := bv.(map[string]any)
+		if eok && len(em) == 1 && em["$force"] != nil {
+			base[k] = ev
+			continue
+		}
+		if eok && bok {
+			overlayForTest(t, bm, em)
+			continue
+		}
+		el, eok := ev.([]any)
+		bl, bok := bv.([]any)
+		if eok && bok {
+			base[k] = append(bl, el...)
+			continue
+		}
+		t.Fatalf("free-form %s = %v conflicts with %v", k, ev, bv)
 	}
 }

@@ -205,7 +205,9 @@ func (f *formatter) expr(e syntax.Expr) doc {
 		return group(false, f.tok(e.Open, false), nest(softline, f.expr(e.X)), softline, f.tok(e.Close, false))
 	case *syntax.List:
 		if len(e.Elems) == 0 {
-			return cat(f.tok(e.Open, false), line, f.tok(e.Close, false))
+			// Its own group, so an empty list stays [ ] inside an
+			// expanded parent.
+			return group(false, f.tok(e.Open, false), line, f.tok(e.Close, false))
 		}
 		open := f.tok(e.Open, false)
 		var items []doc
@@ -316,7 +318,9 @@ func (f *formatter) part(p syntax.StringPart) doc {
 
 func (f *formatter) bindings(n syntax.Node, open *syntax.Token, bs []syntax.Binding, close *syntax.Token) doc {
 	if len(bs) == 0 {
-		return cat(f.tok(open, false), line, f.tok(close, false))
+		// Its own group, so an empty set stays { } inside an expanded
+		// parent.
+		return group(false, f.tok(open, false), line, f.tok(close, false))
 	}
 	openDoc := f.tok(open, false)
 	var items []doc
