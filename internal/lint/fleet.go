@@ -51,6 +51,9 @@ func (h *Host) Map(path ...string) map[string]any {
 type FleetPass struct {
 	Rule  *Rule
 	Hosts []*Host
+	// Fleet holds the fleet's own values as plain data: "settings" and
+	// "secrets" (declared secrets by name).
+	Fleet map[string]any
 	// Report records a diagnostic.
 	Report func(Diagnostic)
 }
@@ -71,16 +74,16 @@ func (p *FleetPass) Reportf(h *Host, path []string, format string, args ...any) 
 
 // RunFleet runs the fleet rules among rules over hosts and returns their
 // findings sorted by position and host.
-func RunFleet(rules []*Rule, hosts []*Host) []Diagnostic {
+func RunFleet(rules []*Rule, hosts []*Host, fleet map[string]any) []Diagnostic {
 	var out []Diagnostic
 	for _, r := range rules {
 		if r.RunFleet == nil {
 			continue
 		}
-		pass := &FleetPass{Rule: r, Hosts: hosts}
+		pass := &FleetPass{Rule: r, Hosts: hosts, Fleet: fleet}
 		pass.Report = func(d Diagnostic) {
 			d.Rule = r
-			if !d.sevSet || d.Severity < r.Severity {
+			if !d.sevSet {
 				d.Severity = r.Severity
 			}
 			out = append(out, d)

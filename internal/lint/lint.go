@@ -112,7 +112,7 @@ type Diagnostic struct {
 	Pos, End syntax.Pos
 	// Rule is the rule that reported it; the runner sets it.
 	Rule *Rule
-	// Severity is the rule's unless the rule sets a higher one; the
+	// Severity is the rule's unless the rule set one with WithSeverity; the
 	// runner fills it in.
 	Severity diag.Severity
 	// Message says what is wrong, in one line.

@@ -124,7 +124,7 @@ func runFile(order []*Rule, f *File) []Diagnostic {
 		}
 		pass.Report = func(d Diagnostic) {
 			d.Rule = r
-			if !d.sevSet || d.Severity < r.Severity {
+			if !d.sevSet {
 				d.Severity = r.Severity
 			}
 			d.Range = diag.Range{File: f.Syntax.Name, Start: f.Syntax.Position(d.Pos), End: f.Syntax.Position(d.End)}

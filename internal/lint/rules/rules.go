@@ -20,4 +20,6 @@ var All = []*lint.Rule{
 	MkIfConstant, IfInsteadOfMkIf, MkIfWithUpdate, ConfigIfSelfRecursion,
 	LookupPath, ImpureNixpkgsImport, ImportFromDerivation, UnpinnedFetch, ImpureBuiltin,
 	SecretInStore, UnhardenedService, FirewallDisabled, NoAutomaticGC, ImperativeNixEnv, WeakSSH,
+	LiteralSecret, FirewallOff, OpenPortUnused, PortCollision, UnhardenedFleetService, NoGC,
+	DanglingReference, UnscrapedExporter, WorldReadableSecret, InsecureCache,
 }

@@ -1,0 +1,82 @@
+package rules_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+	"testing"
+
+	"fleetnix.dev/fleet/internal/diag"
+	"fleetnix.dev/fleet/internal/lint"
+	"fleetnix.dev/fleet/internal/lint/rules"
+)
+
+func host(t *testing.T, name, js string) *lint.Host {
+	t.Helper()
+	d := json.NewDecoder(bytes.NewReader([]byte(js)))
+	d.UseNumber()
+	var v map[string]any
+	if err := d.Decode(&v); err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	return &lint.Host{Name: name, Value: v, Where: func(path []string) (diag.Range, string) {
+		return diag.Range{File: name + ".cue", Start: diag.Pos{Line: len(path), Col: 1}}, "host"
+	}}
+}
+
+// TestFleetRules runs every fleet rule over a small fleet with one
+// offending and one clean host, and checks the exact findings.
+func TestFleetRules(t *testing.T) {
+	bad := host(t, "bad", `{
+		"network": {"ssh": {"enable": true, "port": 22},
+			"firewall": {"enable": false, "allowedTCPPorts": {"ssh": 22, "old-web": 8080}, "allowedUDPPorts": {}}},
+		"features": {
+			"monitoring": {"enable": true, "role": "client", "serverHost": "good",
+				"exporters": {"node": true, "systemd": false}, "ports": {"node": 9100, "systemd": 9102}},
+			"media": {"enable": true, "nzbget": {"enable": true, "port": 22}, "tautulli": {"enable": false, "port": 8181},
+				"plex": {"enable": false}, "exporters": {}},
+			"ai": {"enable": false}},
+		"nix": {"gc": {"enable": false}, "optimise": true, "serve": {"enable": false, "port": 5000},
+			"substituters": {"http://cache.example.org": {}, "https://good.example.org": {"publicKey": "k"}}},
+		"nixos": {
+			"services": {"nzbget": {"settings": {"ControlPassword": "hunter22"}}},
+			"systemd": {"services": {"x": {"serviceConfig": {"ExecStart": "x"}}}},
+			"age": {"secrets": {"k": {"mode": "0444", "file": {"$nix": "./k.age"}}}}},
+		"users": {"a": {"token": {"$secret": "used"}}}
+	}`)
+	good := host(t, "good", `{
+		"network": {"ssh": {"enable": true, "port": 22}, "firewall": {"enable": true, "allowedTCPPorts": {"ssh": 22}}},
+		"features": {"monitoring": {"enable": false, "role": "client", "exporters": {}, "ports": {}}},
+		"nix": {"gc": {"enable": true}, "optimise": true, "serve": {"enable": false, "port": 5000}, "substituters": {}},
+		"nixos": {"systemd": {"services": {"y": {"serviceConfig": {"DynamicUser": true, "ProtectSystem": "strict"}}}}}
+	}`)
+	fleetData := map[string]any{"secrets": map[string]any{"used": map[string]any{}, "orphan": map[string]any{}}}
+	want := []string{
+		"FV01 error bad nixos.services.nzbget.settings.ControlPassword: bad: nixos.services.nzbget.settings.ControlPassword is a literal secret; use a #SecretRef",
+		"FV02 warning bad network.firewall.enable: bad: the firewall is disabled",
+		"FV03 warning bad network.firewall.allowedTCPPorts.old-web: bad: port 8080 (old-web) is open but no enabled service listens on it",
+		"FV04 error bad features.media.nzbget.port: bad: ssh and nzbget both listen on port 22",
+		"FV05 warning bad nixos.systemd.services.x.serviceConfig: bad: service x runs as root and has no hardening",
+		"FV06 warning bad nix.gc.enable: bad: automatic garbage collection is off",
+		"FV07 error bad features.monitoring.serverHost: bad: monitoring server \"good\" does not run the monitoring server",
+		"FV07 error bad nix.substituters.https://good.example.org: bad: substituter https://good.example.org is host good, which serves no cache",
+		"FV07 warning  secrets.orphan: secret \"orphan\" is declared but no host uses it",
+		"FV08 warning bad features.monitoring.enable: bad: exporters run but no host runs the monitoring server",
+		"FV09 error bad nixos.age.secrets.k.mode: bad: secret k is decrypted with mode 0444, readable by other users",
+		"FV10 error bad nix.substituters.http://cache.example.org: bad: substituter http://cache.example.org uses plain HTTP",
+		"FV10 warning bad nix.substituters.http://cache.example.org: bad: substituter http://cache.example.org has no public key",
+	}
+	got := []string{}
+	for _, d := range lint.RunFleet(rules.All, []*lint.Host{bad, good}, fleetData) {
+		got = append(got, fmt.Sprintf("%s %s %s %s: %s", d.Rule.ID, d.Severity, d.Host, strings.Join(d.Path, "."), d.Message))
+		if d.Host != "" && d.Range.File != d.Host+".cue" {
+			t.Errorf("%s: finding not placed in the host's file: %v", d.Rule.ID, d.Range)
+		}
+	}
+	sort.Strings(got)
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("fleet findings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
