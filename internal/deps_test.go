@@ -17,7 +17,7 @@ import (
 var policy = map[string][]string{
 	"cmd/fleetgen":           {"internal/cli"},
 	"internal/cli":           {"fleet"},
-	"fleet":                  {"internal/load", "internal/merge", "internal/emit", "internal/lint", "internal/lint/rules", "internal/nix/syntax", "internal/nix/format", "internal/build", "internal/model", "internal/diag", "schema", "cuelang.org/go/", "golang.org/x/sys/unix"},
+	"fleet":                  {"internal/load", "internal/merge", "internal/emit", "internal/lint", "internal/lint/rules", "internal/nix/syntax", "internal/nix/format", "internal/build", "internal/model", "internal/diag", "internal/hwimport", "schema", "cuelang.org/go/", "golang.org/x/sys/unix"},
 	"internal/load":          {"schema", "internal/model", "internal/diag", "internal/merge", "cuelang.org/go/", "golang.org/x/sync/errgroup"},
 	"internal/merge":         {"internal/diag", "cuelang.org/go/"},
 	"internal/emit":          {"internal/nix/syntax", "internal/nix/format", "internal/model", "internal/diag", "cuelang.org/go/"},
@@ -25,6 +25,8 @@ var policy = map[string][]string{
 	"internal/lint":          {"internal/nix/syntax", "internal/diag"},
 	"internal/lint/linttest": {"internal/lint", "internal/nix/syntax", "internal/diag", "golang.org/x/tools/txtar", "github.com/rogpeppe/go-internal/txtar"},
 	"internal/nix/format":    {"internal/nix/syntax", "internal/diag"},
+	"internal/hwimport":      {"internal/nix/syntax", "internal/diag", "github.com/santhosh-tekuri/jsonschema/v5"},
+	"internal/disko":         {"internal/nix/syntax", "internal/nix/format", "internal/diag"},
 	"internal/nix/syntax":    {"internal/diag"},
 	"internal/build":         {"internal/model", "golang.org/x/sync/errgroup", "golang.org/x/term"},
 	"internal/model":         {},

@@ -1,0 +1,4 @@
+{ lib, mount, ... }:
+{
+  fileSystems.${mount} = { device = "/dev/sda1"; fsType = "ext4"; };
+}

@@ -1,0 +1,7 @@
+{ ... }:
+{
+  boot.kernelModules = [ "kvm-amd" ];
+  boot = {
+    kernelModules = [ "kvm-intel" ];
+  };
+}

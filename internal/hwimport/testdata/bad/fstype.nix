@@ -1,0 +1,4 @@
+{ ... }:
+{
+  fileSystems."/windows" = { device = "/dev/nvme0n1p3"; fsType = "ntfs"; };
+}

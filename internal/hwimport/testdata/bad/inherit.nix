@@ -1,0 +1,4 @@
+{ lib, ... }:
+{
+  inherit (lib) boot;
+}

@@ -1,0 +1,7 @@
+{ lib, ... }:
+{
+  fileSystems."/" = {
+    device = "/dev/disk/by-uuid/${lib.uuid}";
+    fsType = "ext4";
+  };
+}

@@ -1,0 +1,4 @@
+{ config, lib, ... }:
+{
+  boot.kernelModules = lib.mkIf config.virtualisation.enable [ "kvm-amd" ];
+}

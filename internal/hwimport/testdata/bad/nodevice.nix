@@ -1,0 +1,4 @@
+{ ... }:
+{
+  fileSystems."/".fsType = "ext4";
+}

@@ -1,0 +1,2 @@
+{ lib, ... }:
+lib.mkMerge [ { boot.kernelModules = [ "kvm-amd" ]; } ]

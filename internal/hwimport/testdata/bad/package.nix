@@ -1,0 +1,4 @@
+{ config, lib, pkgs, ... }:
+{
+  boot.extraModulePackages = [ config.boot.kernelPackages.v4l2loopback ];
+}

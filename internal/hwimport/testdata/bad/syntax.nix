@@ -1,0 +1,5 @@
+{ config, lib, ... }:
+{
+  boot.kernelModules = [ "kvm-amd" ]
+  fileSystems."/".fsType = "ext4";
+}
