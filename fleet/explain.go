@@ -69,6 +69,7 @@ func (f *Fleet) Explain(host, path string) ([]Provenance, error) {
 		}
 	}
 	var unified cue.Value
+	var uerr error
 	var out []Provenance
 	var walk func(p []string, v any)
 	walk = func(p []string, v any) {
@@ -86,7 +87,9 @@ func (f *Fleet) Explain(host, path string) ([]Provenance, error) {
 			}
 		} else {
 			if !unified.Exists() {
-				unified = f.l.Value(h.h)
+				if unified, uerr = f.l.Value(h.h); uerr != nil {
+					return
+				}
 			}
 			pr.Set = Origin{
 				Layer:  merge.Schema.String(),
@@ -98,6 +101,9 @@ func (f *Fleet) Explain(host, path string) ([]Provenance, error) {
 		out = append(out, pr)
 	}
 	walk(sel, at)
+	if uerr != nil {
+		return nil, uerr
+	}
 	return out, nil
 }
 

@@ -175,7 +175,11 @@ func (h *Host) Value() (map[string]any, error) {
 
 // CUE returns the host's final value in CUE syntax, formatted.
 func (f *Fleet) CUE(h *Host) ([]byte, error) {
-	v := f.l.Context().CompileBytes(h.h.JSON)
+	ctx, err := f.l.Context()
+	if err != nil {
+		return nil, err
+	}
+	v := ctx.CompileBytes(h.h.JSON)
 	if err := v.Err(); err != nil {
 		return nil, err
 	}

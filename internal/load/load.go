@@ -104,9 +104,12 @@ type Fleet struct {
 	// name.
 	Secrets map[string][]byte
 
-	ctx    *cue.Context
-	schema cue.Value
-	insts  []*build.Instance
+	// ctx and schema serve Value after the load. The package evaluated
+	// during the load is not kept: for a large fleet it is most of the
+	// memory, and nothing needs it once every host is merged.
+	ctx       *cue.Context
+	schema    cue.Value
+	schemaCfg *load.Config
 }
 
 // A Host is one host after merging and unification.
@@ -149,7 +152,8 @@ func Load(ctx context.Context, cfg *Config) (*Fleet, diag.List) {
 		diags.Errorf(diag.Range{File: dir}, "no CUE module here or above (no cue.mod/module.cue); run \"fleetgen init\"")
 		return nil, diags
 	}
-	f := &Fleet{ModRoot: root, ctx: cuecontext.New()}
+	f := &Fleet{ModRoot: root}
+	pctx := cuecontext.New()
 	overlay, warn, err := schemaOverlay(root, cfg.Schema)
 	if err != nil {
 		diags.Errorf(diag.Range{}, "reading the embedded schema: %v", err)
@@ -174,17 +178,16 @@ func Load(ctx context.Context, cfg *Config) (*Fleet, diag.List) {
 		if !importsSchema(inst) {
 			// Not a fleet package (the schema itself, a helper package):
 			// still checked, but it contributes no hosts.
-			v := f.ctx.BuildInstance(inst)
+			v := pctx.BuildInstance(inst)
 			diags = append(diags, validate(v)...)
 			continue
 		}
-		v := f.ctx.BuildInstance(inst)
+		v := pctx.BuildInstance(inst)
 		if d := validate(v); len(d) > 0 {
 			diags = append(diags, d...)
 			continue
 		}
 		fleets = append(fleets, v)
-		f.insts = append(f.insts, inst)
 	}
 	if diags.HasErrors() {
 		diags.Sort()
@@ -195,11 +198,11 @@ func Load(ctx context.Context, cfg *Config) (*Fleet, diag.List) {
 		return nil, diags
 	}
 	schemaCfg := &load.Config{Dir: root, Overlay: overlay}
-	schema, d := buildSchema(f.ctx, schemaCfg)
+	schema, d := buildSchema(pctx, schemaCfg)
 	if d != nil {
 		return nil, d
 	}
-	f.schema = schema
+	f.schemaCfg = schemaCfg
 
 	layers, d := collect(fleets)
 	diags = append(diags, d...)
@@ -215,7 +218,7 @@ func Load(ctx context.Context, cfg *Config) (*Fleet, diag.List) {
 		diags.Sort()
 		return nil, diags
 	}
-	diags = append(diags, f.fleetValues(fleets)...)
+	diags = append(diags, f.fleetValues(pctx, schema, fleets)...)
 	errs, err := unifyAll(ctx, schemaCfg, f.Hosts, cfg.NixOS)
 	if err != nil {
 		diags.Errorf(diag.Range{}, "%v", err)
@@ -229,6 +232,9 @@ func Load(ctx context.Context, cfg *Config) (*Fleet, diag.List) {
 	diags.Sort()
 	if diags.HasErrors() {
 		return nil, diags
+	}
+	for _, h := range f.Hosts {
+		h.Tree.Release()
 	}
 	return f, append(diags, f.Warnings...)
 }
@@ -272,7 +278,10 @@ func unifyAll(ctx context.Context, schemaCfg *load.Config, hosts []*Host, nixos 
 	}
 	workers := make([]worker, n)
 	for i := range workers {
-		c := cuecontext.New()
+		// Closedness is off in the workers: every layer was checked
+		// against the closed partial schema already, and checking it
+		// again per host costs about a fifth of the unification.
+		c := cuecontext.New(cuecontext.CUE_DEBUG("opendef"))
 		s, d := buildSchema(c, schemaCfg)
 		if d != nil {
 			return nil, d.Err()
@@ -334,7 +343,7 @@ func (h *Host) nixos(v cue.Value) error {
 
 // fleetValues records the fleet's settings and secrets with the schema's
 // defaults filled in.
-func (f *Fleet) fleetValues(fleets []cue.Value) diag.List {
+func (f *Fleet) fleetValues(ctx *cue.Context, schema cue.Value, fleets []cue.Value) diag.List {
 	var diags diag.List
 	full := func(def Path, v cue.Value, extra map[string]any) ([]byte, bool) {
 		// The user's value is closed by the partial schema it was checked
@@ -348,7 +357,7 @@ func (f *Fleet) fleetValues(fleets []cue.Value) diag.List {
 		for k, x := range extra {
 			m[k] = x
 		}
-		u := f.schema.LookupPath(cue.ParsePath(string(def))).Unify(f.ctx.Encode(m))
+		u := schema.LookupPath(cue.ParsePath(string(def))).Unify(ctx.Encode(m))
 		if err := u.Validate(cue.Concrete(true)); err != nil {
 			diags = append(diags, cueDiags(err, &v)...)
 			return nil, false
@@ -360,7 +369,7 @@ func (f *Fleet) fleetValues(fleets []cue.Value) diag.List {
 		}
 		return b, true
 	}
-	settings := f.ctx.CompileString("{}")
+	settings := ctx.CompileString("{}")
 	for _, fv := range fleets {
 		if s := fv.LookupPath(cue.ParsePath(string(SettingsPath))); s.Exists() {
 			settings = s
@@ -397,16 +406,36 @@ func (f *Fleet) fleetValues(fleets []cue.Value) diag.List {
 // Value returns the unified value of h in the fleet's CUE context, for
 // looking up where schema defaults came from. It is not safe for
 // concurrent use.
-func (f *Fleet) Value(h *Host) cue.Value {
+func (f *Fleet) Value(h *Host) (cue.Value, error) {
+	if err := f.init(); err != nil {
+		return cue.Value{}, err
+	}
 	hostDef := f.schema.LookupPath(cue.ParsePath(string(HostDef)))
-	return hostDef.Unify(f.ctx.Encode(h.Tree.Data()))
+	return hostDef.Unify(f.ctx.Encode(h.Tree.Data())), nil
 }
 
-// Schema returns the schema package value.
-func (f *Fleet) Schema() cue.Value { return f.schema }
+// Context returns a CUE context for work on the loaded fleet. It is not
+// safe for concurrent use.
+func (f *Fleet) Context() (*cue.Context, error) {
+	if err := f.init(); err != nil {
+		return nil, err
+	}
+	return f.ctx, nil
+}
 
-// Context returns the CUE context of f. It is not safe for concurrent use.
-func (f *Fleet) Context() *cue.Context { return f.ctx }
+// init builds the context and schema Value and Context use, once.
+func (f *Fleet) init() error {
+	if f.ctx != nil {
+		return nil
+	}
+	ctx := cuecontext.New()
+	s, d := buildSchema(ctx, f.schemaCfg)
+	if d != nil {
+		return d.Err()
+	}
+	f.ctx, f.schema = ctx, s
+	return nil
+}
 
 // hostDiags converts errors of a host's final unification. Positions CUE
 // gives inside the user's files are kept; where it gives none there (the

@@ -117,6 +117,16 @@ func (n *Node) Decl() *Origin {
 	return n.decl
 }
 
+// Release drops what n and the nodes below it hold of the CUE values they
+// were decoded from, so those values can be freed. Decl then returns only
+// what was already computed.
+func (n *Node) Release() {
+	n.declV, n.posOf = cue.Value{}, nil
+	for _, c := range n.fields {
+		c.Release()
+	}
+}
+
 // Fields returns the names of n's fields in the order they were first set.
 func (n *Node) Fields() []string { return n.order }
 
