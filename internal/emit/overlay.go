@@ -63,7 +63,7 @@ func overlay(base, extra map[string]any, path []string) (map[string]any, error) 
 // the host's features compute for the same option.
 type OverlayError struct {
 	// Path is the option's path in the NixOS configuration.
-	Path           []string
+	Path            []string
 	Computed, Extra any
 }
 
