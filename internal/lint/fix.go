@@ -25,12 +25,16 @@ func ApplyFixes(src []byte, diags []Diagnostic) ([]byte, []Diagnostic) {
 		}
 	}
 	sort.SliceStable(cands, func(i, j int) bool { return minPos(cands[i].fix) < minPos(cands[j].fix) })
-	var edits []TextEdit
+	var edits, taken []TextEdit
 	var applied []Diagnostic
 	for _, c := range cands {
+		claim := append([]TextEdit(nil), c.fix.Edits...)
+		if c.fix.Pos.IsValid() {
+			claim = append(claim, TextEdit{Pos: c.fix.Pos, End: c.fix.End})
+		}
 		ok := true
-		for _, e := range c.fix.Edits {
-			for _, o := range edits {
+		for _, e := range claim {
+			for _, o := range taken {
 				if overlaps(e, o) {
 					ok = false
 				}
@@ -38,6 +42,7 @@ func ApplyFixes(src []byte, diags []Diagnostic) ([]byte, []Diagnostic) {
 		}
 		if ok {
 			edits = append(edits, c.fix.Edits...)
+			taken = append(taken, claim...)
 			applied = append(applied, c.d)
 		}
 	}
@@ -45,6 +50,9 @@ func ApplyFixes(src []byte, diags []Diagnostic) ([]byte, []Diagnostic) {
 }
 
 func minPos(f Fix) int {
+	if f.Pos.IsValid() {
+		return int(f.Pos)
+	}
 	m := -1
 	for _, e := range f.Edits {
 		if m < 0 || int(e.Pos) < m {

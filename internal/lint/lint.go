@@ -144,6 +144,11 @@ type Fix struct {
 	Message string
 	Kind    FixKind
 	Edits   []TextEdit
+	// Pos and End, when set, are the region whose meaning the fix
+	// changes beyond its edits (a with turned into a let rebinds names in
+	// the whole body). No other fix touching the region is applied in the
+	// same pass; it is reconsidered on the next.
+	Pos, End syntax.Pos
 }
 
 // Applicable reports whether FixSource would apply f without asking.

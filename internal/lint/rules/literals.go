@@ -216,7 +216,7 @@ is no fix.`,
 			switch {
 			case t.Tok.Kind == syntax.HPATH:
 				p.ReportRangef(pe, "home path `%s` depends on $HOME and fails in pure evaluation", p.Source(pe))
-			case t.Tok.Kind == syntax.PATH && strings.HasPrefix(t.Tok.Text, "/"):
+			case t.Tok.Kind == syntax.PATH && strings.HasPrefix(t.Tok.Text, "/") && t.Tok.Text != "/.":
 				if _, isApp := p.Parent(pe).(*syntax.Apply); isApp && isDivisionLike(p, pe) {
 					continue // NL106 says more
 				}

@@ -172,7 +172,7 @@ func withToLet(p *lint.Pass, r *Resolution, w *syntax.With) *lint.Fix {
 	if len(names) == 0 {
 		return nil // NS306
 	}
-	if hasCommentsBefore(w.Body) || hasComments(w.X) {
+	if hasComments(w.X) {
 		return nil
 	}
 	clash := false
@@ -190,9 +190,10 @@ func withToLet(p *lint.Pass, r *Resolution, w *syntax.With) *lint.Fix {
 		list = append(list, n)
 	}
 	sort.Strings(list)
-	text := "let\n  inherit (" + p.Source(w.X) + ")\n    " + strings.Join(list, "\n    ") + "\n    ;\nin\n"
+	text := "let\n  inherit (" + p.Source(w.X) + ")\n    " + strings.Join(list, "\n    ") + "\n    ;\nin"
 	return &lint.Fix{Message: "replace the with by a let that inherits the names used", Kind: lint.Guarded,
-		Edits: []lint.TextEdit{{Pos: w.Pos(), End: w.Body.Pos(), NewText: text}}}
+		Edits: []lint.TextEdit{{Pos: w.Pos(), End: w.Semi.End(), NewText: text}},
+		Pos:   w.Pos(), End: w.End()}
 }
 
 // SelfReference reports a = a; in let and rec.

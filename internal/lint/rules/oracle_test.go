@@ -7,6 +7,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"fleetnix.dev/fleet/internal/lint"
+	"fleetnix.dev/fleet/internal/lint/rules"
 )
 
 // parseFormSame are the rules whose fixes leave the expression Nix's
@@ -88,5 +91,59 @@ func TestFixesAgainstNix(t *testing.T) {
 	t.Logf("%d fixes compared by evaluation", evaluated)
 	if evaluated < 5 {
 		t.Errorf("only %d fixed files could be evaluated; the fixtures need more closed expressions", evaluated)
+	}
+}
+
+// TestAllFixesAgainstNix fixes every fixture with every rule at once, as
+// fleetgen lint --fix does, and checks the result with real Nix: it parses
+// whenever the original does, and evaluates to the same value whenever
+// the original evaluates. Fixes of different rules interact here (one
+// rule's fix can enable another's), which the per-rule goldens do not
+// show.
+func TestAllFixesAgainstNix(t *testing.T) {
+	nix := needNix(t)
+	files, _ := filepath.Glob("testdata/*/*.nix")
+	evaluated := 0
+	for _, name := range files {
+		if strings.Contains(name, ".fixed-tmp") {
+			continue
+		}
+		src, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, _, err := lint.FixSource(rules.All, name, src)
+		if err != nil {
+			t.Errorf("%v", err)
+			continue
+		}
+		if bytes.Equal(out, src) {
+			continue
+		}
+		fixed := strings.TrimSuffix(name, ".nix") + ".allfix-tmp.nix"
+		if err := os.WriteFile(fixed, out, 0o666); err != nil {
+			t.Fatal(err)
+		}
+		defer os.Remove(fixed)
+		if _, err := nixRun(nix, "--parse", name); err != nil {
+			continue
+		}
+		if msg, err := nixRun(nix, "--parse", fixed); err != nil {
+			t.Errorf("%s: fixed by all rules, it no longer parses: %s\n%s", name, msg, out)
+			continue
+		}
+		eo, err := nixRun(nix, "--eval", "--strict", name)
+		if err != nil {
+			continue
+		}
+		ef, err := nixRun(nix, "--eval", "--strict", fixed)
+		if err != nil || ef != eo {
+			t.Errorf("%s: evaluates to\n%s\nbut fixed by all rules to\n%s (err %v)\n%s", name, eo, ef, err, out)
+		}
+		evaluated++
+	}
+	t.Logf("%d files fixed by all rules compared by evaluation", evaluated)
+	if evaluated < 5 {
+		t.Errorf("only %d files could be compared", evaluated)
 	}
 }

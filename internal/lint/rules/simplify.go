@@ -274,6 +274,8 @@ func runUselessParens(p *lint.Pass) error {
 		inner := par.X
 		whole := false
 		switch parent := p.Parent(par).(type) {
+		case *syntax.Inherit:
+			continue // inherit (x) needs them
 		case *syntax.Attr:
 			whole = parent.Value == syntax.Expr(par)
 		case *syntax.Let:

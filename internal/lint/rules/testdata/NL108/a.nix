@@ -3,4 +3,5 @@
   b = ~/notes; # want "home path `~/notes`"
   c = ./rel;
   d = "/etc/passwd";
+  e = /. + "/etc";
 }

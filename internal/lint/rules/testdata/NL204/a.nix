@@ -6,4 +6,5 @@
   e = builtins.toString(1); # want "useless parentheses"
   f = ({ a = 1; }).a; # want "useless parentheses"
   g = ({ a.b = 1; }.a or { }).b;
+  h = let inherit (builtins) map; in map;
 }

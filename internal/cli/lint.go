@@ -1,0 +1,237 @@
+package cli
+
+import (
+	"fmt"
+	"os"
+	"strings"
+
+	"fleetnix.dev/fleet/fleet"
+)
+
+func init() {
+	register(&command{
+		name:  "lint",
+		args:  "[--format text|json|sarif] [--severity S] [--fix] [--explain RULE] [--rules] [./... | PATH...]",
+		short: "find anti-patterns in fleet values and hand-written Nix; --fix applies safe fixes",
+		run:   runLint,
+	})
+}
+
+const lintArgs = "[--format text|json|sarif] [--severity S] [--fix] [--explain RULE] [--rules] [./... | PATH...]"
+
+func runLint(e *env, args []string) int {
+	fs := e.flags("lint", lintArgs)
+	format := fs.String("format", "text", "output format: text, json or sarif (SARIF 2.1.0)")
+	severity := fs.String("severity", "warning", "exit 1 when a finding is at least this severe: info, warning or error")
+	fix := fs.Bool("fix", false, "apply safe fixes, and guarded fixes whose guard holds, to the Nix files")
+	explain := fs.String("explain", "", "print the documentation of a rule (by ID or name) and exit")
+	list := fs.Bool("rules", false, "list the rules and exit")
+	var off multiFlag
+	fs.Var(&off, "disable", "turn a rule off (by ID or name; repeatable)")
+	pos, ok := parse(fs, args)
+	if !ok {
+		return exitUsage
+	}
+	if *explain != "" {
+		r, ok := fleet.LookupLintRule(*explain)
+		if !ok {
+			return e.usageErr("lint", "unknown rule %q; fleetgen lint --rules lists them", *explain)
+		}
+		fmt.Fprintf(e.stdout, "%s %s (%s)\n\n%s\n", r.ID, r.Name, r.Severity, r.Doc)
+		if r.URL != "" {
+			fmt.Fprintf(e.stdout, "\nSee %s\n", r.URL)
+		}
+		return exitOK
+	}
+	if *list {
+		for _, r := range fleet.LintRules() {
+			fmt.Fprintf(e.stdout, "%-6s %-26s %-8s %s\n", r.ID, r.Name, r.Severity, r.Summary)
+		}
+		return exitOK
+	}
+	threshold, ok := parseSeverity(*severity)
+	if !ok {
+		return e.usageErr("lint", "unknown severity %q (want info, warning or error)", *severity)
+	}
+	switch *format {
+	case "text", "json", "sarif":
+	default:
+		return e.usageErr("lint", "unknown format %q (want text, json or sarif)", *format)
+	}
+	opts := fleet.LintOptions{Fix: *fix, Rules: map[string]fleet.RuleConfig{}}
+	for _, r := range off {
+		opts.Rules[r] = fleet.RuleConfig{Off: true}
+	}
+	var res *fleet.LintResult
+	var err error
+	if fleetMode(pos) {
+		f, code := e.load(pos)
+		if f == nil {
+			return code
+		}
+		res, err = f.Lint(e.ctx, opts)
+	} else {
+		res, err = fleet.LintNix(e.ctx, pos, opts)
+	}
+	if err != nil {
+		return e.report(err)
+	}
+	for _, fx := range res.Fixed {
+		if err := writeFixed(fx); err != nil {
+			return e.report(err)
+		}
+		fmt.Fprintf(e.stderr, "fixed %s (%d fixes)\n", fleet.RelPath(e.cwd, fx.Name), fx.Fixes)
+	}
+	switch *format {
+	case "json":
+		e.writeJSON(jsonFindings(e, res.Diagnostics))
+	case "sarif":
+		e.writeJSON(sarif(e, res.Diagnostics))
+	default:
+		text := make(fleet.Errors, len(res.Diagnostics))
+		for i, d := range res.Diagnostics {
+			d.Summary += " [" + d.Code + "]"
+			text[i] = d
+		}
+		if len(text) > 0 {
+			fleet.PrintErrors(e.stdout, e.cwd, text)
+		}
+	}
+	for _, d := range res.Diagnostics {
+		if d.Severity >= threshold {
+			return exitFail
+		}
+	}
+	return exitOK
+}
+
+// fleetMode reports whether the arguments name CUE packages (no
+// arguments, ".", or a pattern ending in /...) rather than Nix paths.
+func fleetMode(args []string) bool {
+	if len(args) == 0 {
+		return true
+	}
+	for _, a := range args {
+		if a != "." && !strings.HasSuffix(a, "...") {
+			return false
+		}
+	}
+	return true
+}
+
+func parseSeverity(s string) (fleet.Severity, bool) {
+	switch s {
+	case "info":
+		return fleet.Info, true
+	case "warning":
+		return fleet.Warning, true
+	case "error":
+		return fleet.Error, true
+	}
+	return 0, false
+}
+
+// writeFixed replaces a file's contents, keeping its mode, through a
+// temporary file renamed over it.
+func writeFixed(fx fleet.FixedFile) error {
+	info, err := os.Stat(fx.Name)
+	if err != nil {
+		return err
+	}
+	tmp := fx.Name + ".fleetgen-tmp"
+	if err := os.WriteFile(tmp, fx.Src, info.Mode().Perm()); err != nil {
+		return err
+	}
+	return os.Rename(tmp, fx.Name)
+}
+
+type jsonFinding struct {
+	Rule      string   `json:"rule"`
+	Severity  string   `json:"severity"`
+	File      string   `json:"file,omitempty"`
+	Line      int      `json:"line,omitempty"`
+	Column    int      `json:"column,omitempty"`
+	EndLine   int      `json:"endLine,omitempty"`
+	EndColumn int      `json:"endColumn,omitempty"`
+	Message   string   `json:"message"`
+	Path      []string `json:"path,omitempty"`
+	Fixes     []string `json:"fixes,omitempty"`
+}
+
+func jsonFindings(e *env, ds fleet.Errors) []jsonFinding {
+	out := []jsonFinding{}
+	for _, d := range ds {
+		jf := jsonFinding{Rule: d.Code, Severity: d.Severity.String(), Message: d.Summary, Path: d.Path,
+			Line: d.Pos.Line, Column: d.Pos.Column, EndLine: d.End.Line, EndColumn: d.End.Column}
+		if d.Pos.File != "" {
+			jf.File = fleet.RelPath(e.cwd, d.Pos.File)
+		}
+		for _, l := range strings.Split(d.Detail, "\n") {
+			if f, ok := strings.CutPrefix(l, "fix "); ok {
+				jf.Fixes = append(jf.Fixes, f)
+			}
+		}
+		out = append(out, jf)
+	}
+	return out
+}
+
+// sarif returns the findings as a SARIF 2.1.0 log.
+func sarif(e *env, ds fleet.Errors) map[string]any {
+	level := func(s fleet.Severity) string {
+		switch s {
+		case fleet.Error:
+			return "error"
+		case fleet.Warning:
+			return "warning"
+		}
+		return "note"
+	}
+	var ruleList []map[string]any
+	index := map[string]int{}
+	for i, r := range fleet.LintRules() {
+		index[r.ID] = i
+		rule := map[string]any{
+			"id":                   r.ID,
+			"name":                 r.Name,
+			"shortDescription":     map[string]any{"text": r.Summary},
+			"fullDescription":      map[string]any{"text": r.Doc},
+			"defaultConfiguration": map[string]any{"level": level(r.Severity)},
+		}
+		if r.URL != "" {
+			rule["helpUri"] = r.URL
+		}
+		ruleList = append(ruleList, rule)
+	}
+	results := []map[string]any{}
+	for _, d := range ds {
+		res := map[string]any{
+			"ruleId":    d.Code,
+			"ruleIndex": index[d.Code],
+			"level":     level(d.Severity),
+			"message":   map[string]any{"text": d.Summary},
+		}
+		if d.Pos.File != "" && d.Pos.Line > 0 {
+			region := map[string]any{"startLine": d.Pos.Line, "startColumn": d.Pos.Column}
+			if d.End.Line > 0 {
+				region["endLine"], region["endColumn"] = d.End.Line, d.End.Column
+			}
+			res["locations"] = []map[string]any{{"physicalLocation": map[string]any{
+				"artifactLocation": map[string]any{"uri": fleet.RelPath(e.cwd, d.Pos.File)},
+				"region":           region,
+			}}}
+		}
+		results = append(results, res)
+	}
+	return map[string]any{
+		"$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+		"version": "2.1.0",
+		"runs": []map[string]any{{
+			"tool": map[string]any{"driver": map[string]any{
+				"name": "fleetgen", "informationUri": "https://fleetnix.dev", "rules": ruleList,
+			}},
+			"results": results,
+		}},
+	}
+}
+
