@@ -234,4 +234,3 @@ func sarif(e *env, ds fleet.Errors) map[string]any {
 		}},
 	}
 }
-
