@@ -87,6 +87,8 @@ type LintResult struct {
 	// Fixed are the files Fix changed, with their new contents. Nothing
 	// is written: the caller decides.
 	Fixed []FixedFile
+	// Files is the number of Nix files linted.
+	Files int
 }
 
 // A FixedFile is a Nix file changed by fixes.
@@ -269,6 +271,7 @@ func (c *config) lintFiles(ctx context.Context, names []string, fix bool) (*Lint
 		files = append(files, lint.Parse(name, src))
 	}
 	res.Diagnostics = c.convert(lint.Run(c.rules, files))
+	res.Files = len(files)
 	return res, nil
 }
 
@@ -331,4 +334,30 @@ func (f *Fleet) where(h *Host, p []string) (diag.Range, string) {
 		p = p[:len(p)-1]
 	}
 	return h.h.Decl, ""
+}
+
+// LintGenerated lints, in memory, the Nix files Generate would write, with
+// every source rule. fleet's output is meant to be clean by construction:
+// any finding here is a bug in fleet, not in the user's fleet. The fleet
+// must be loaded with Config.NixOS.
+func (f *Fleet) LintGenerated(ctx context.Context) (*LintResult, error) {
+	files, outDir, err := f.files("")
+	if err != nil {
+		return nil, err
+	}
+	c, err := newConfig(outDir, LintOptions{})
+	if err != nil {
+		return nil, err
+	}
+	var lf []*lint.File
+	for _, file := range files {
+		if !strings.HasSuffix(file.Path, ".nix") {
+			continue
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		lf = append(lf, lint.Parse(filepath.Join(outDir, filepath.FromSlash(file.Path)), file.Data))
+	}
+	return &LintResult{Diagnostics: c.convert(lint.Run(c.rules, lf)), Files: len(lf)}, nil
 }
