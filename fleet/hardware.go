@@ -1,0 +1,284 @@
+package fleet
+
+import (
+	"errors"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+
+	"cuelang.org/go/cue/ast"
+	"cuelang.org/go/cue/format"
+	"cuelang.org/go/cue/token"
+
+	"fleetnix.dev/fleet/internal/diag"
+	"fleetnix.dev/fleet/internal/hwimport"
+)
+
+// A HardwareSource is one input of ImportHardware: a file's name (for
+// positions) and contents.
+type HardwareSource struct {
+	// File is the file's name as diagnostics show it.
+	File string
+	// Src is the file's contents.
+	Src []byte
+}
+
+// HardwareInput says what ImportHardware reads. At least one of Nix and
+// Facter must be set; with both, their facts are joined and must agree.
+type HardwareInput struct {
+	// Host, when set, is the host the facts belong to: the output is then
+	// `hosts: <Host>: { ... }`, ready to sit beside the fleet's hosts.cue.
+	// Without it the output holds the host's fields at the top level.
+	Host string
+	// Nix is a hardware-configuration.nix as nixos-generate-config writes
+	// it, possibly edited.
+	Nix *HardwareSource
+	// Facter is a nixos-facter report (JSON).
+	Facter *HardwareSource
+}
+
+// A HardwareImport is the result of ImportHardware.
+type HardwareImport struct {
+	// CUE is the host's hardware facts as formatted CUE source: system,
+	// network.dhcp, hardware, and under nixos the literal settings of the
+	// input that are not hardware facts. The same facts always give the
+	// same bytes, however the input spelled them.
+	CUE []byte
+	// Warnings name, with their position, the parts of the input that are
+	// not hardware facts: settings carried over under nixos and imports
+	// fleet cannot follow. Their Severity is Warning.
+	Warnings []Diagnostic
+}
+
+// ImportHardware reads the hardware facts of a machine and returns them as
+// the CUE value of its host. When an input cannot be read faithfully (a
+// syntax error, a value that is not a literal such as lib.mkIf, an
+// unsupported filesystem type, a duplicate mount point, a malformed
+// report, two sources that disagree) it returns Errors with every problem
+// and no output.
+func ImportHardware(in HardwareInput) (*HardwareImport, error) {
+	if in.Nix == nil && in.Facter == nil {
+		return nil, errors.New("fleet.ImportHardware: no input")
+	}
+	var all diag.List
+	var facts *hwimport.Facts
+	if in.Nix != nil {
+		f, errs := hwimport.FromNix(in.Nix.File, in.Nix.Src)
+		all = append(all, errs...)
+		facts = f
+	}
+	if in.Facter != nil {
+		f, errs := hwimport.FromFacter(in.Facter.File, in.Facter.Src)
+		all = append(all, errs...)
+		switch {
+		case facts == nil:
+			facts = f
+		case f != nil:
+			all = append(all, hwimport.Merge(facts, f)...)
+		}
+	}
+	all.Sort()
+	if all.HasErrors() || facts == nil {
+		return nil, fromDiag(all)
+	}
+	file := hardwareFile(in.Host, facts)
+	src, err := format.Node(file)
+	if err != nil {
+		return nil, err
+	}
+	return &HardwareImport{CUE: src, Warnings: fromDiag(all)}, nil
+}
+
+// hardwareFile builds the CUE file of the facts.
+func hardwareFile(host string, f *hwimport.Facts) *ast.File {
+	var fields []any
+	if f.System != "" {
+		fields = append(fields, field("system", ast.NewString(f.System)))
+	}
+	if f.DHCP != nil {
+		fields = append(fields, field("network", ast.NewStruct(field("dhcp", ast.NewBool(*f.DHCP)))))
+	}
+	fields = append(fields, field("hardware", hardwareStruct(f)))
+	if len(f.Extra) > 0 {
+		tree := map[string]any{}
+		for _, s := range f.Extra {
+			m := tree
+			for _, k := range s.Path[:len(s.Path)-1] {
+				sub, ok := m[k].(map[string]any)
+				if !ok {
+					sub = map[string]any{}
+					m[k] = sub
+				}
+				m = sub
+			}
+			var v any = s.Value
+			if s.Default {
+				v = mkDefault{s.Value}
+			}
+			m[s.Path[len(s.Path)-1]] = v
+		}
+		fields = append(fields, field("nixos", cueValue(tree)))
+	}
+	if host != "" {
+		fields = []any{&ast.Field{Label: ast.NewIdent("hosts"), Value: ast.NewStruct(field(host, ast.NewStruct(fields...)))}}
+	}
+	file := &ast.File{}
+	for _, x := range fields {
+		file.Decls = append(file.Decls, x.(*ast.Field))
+	}
+	ast.AddComment(file.Decls[0], &ast.CommentGroup{Doc: true, List: []*ast.Comment{
+		{Text: "// Hardware facts imported by fleetgen import hardware."},
+	}})
+	return file
+}
+
+func field(name string, v ast.Expr) *ast.Field {
+	return &ast.Field{Label: ast.NewStringLabel(name), Value: v}
+}
+
+// set returns the keyed set {a: true, b: true} of names.
+func set(names []string) *ast.StructLit {
+	var fs []any
+	for _, n := range names {
+		fs = append(fs, field(n, ast.NewBool(true)))
+	}
+	return ast.NewStruct(fs...)
+}
+
+func hardwareStruct(f *hwimport.Facts) *ast.StructLit {
+	var hw []any
+	var cpu []any
+	if f.CPU.Vendor != "" {
+		cpu = append(cpu, field("vendor", ast.NewString(f.CPU.Vendor)))
+	}
+	if f.CPU.Model != "" {
+		cpu = append(cpu, field("model", ast.NewString(f.CPU.Model)))
+	}
+	if f.CPU.Microcode != nil {
+		cpu = append(cpu, field("microcode", ast.NewBool(*f.CPU.Microcode)))
+	}
+	if len(cpu) > 0 {
+		hw = append(hw, field("cpu", ast.NewStruct(cpu...)))
+	}
+	var gpu []any
+	for _, g := range []struct {
+		name string
+		dev  *hwimport.GPUDevice
+	}{{"amd", f.GPU.AMD}, {"nvidia", f.GPU.Nvidia}, {"intel", f.GPU.Intel}} {
+		if g.dev == nil {
+			continue
+		}
+		e := []any{field("enable", ast.NewBool(true))}
+		if g.dev.Model != "" {
+			e = append(e, field("model", ast.NewString(g.dev.Model)))
+		}
+		gpu = append(gpu, field(g.name, ast.NewStruct(e...)))
+	}
+	if len(gpu) > 0 {
+		hw = append(hw, field("gpu", ast.NewStruct(gpu...)))
+	}
+	if f.RedistributableFirmware != nil {
+		hw = append(hw, field("redistributableFirmware", ast.NewBool(*f.RedistributableFirmware)))
+	}
+	var initrd []any
+	if len(f.InitrdAvailableKernelModules) > 0 {
+		initrd = append(initrd, field("availableKernelModules", set(f.InitrdAvailableKernelModules)))
+	}
+	if len(f.InitrdKernelModules) > 0 {
+		initrd = append(initrd, field("kernelModules", set(f.InitrdKernelModules)))
+	}
+	if len(initrd) > 0 {
+		hw = append(hw, field("initrd", ast.NewStruct(initrd...)))
+	}
+	if len(f.KernelModules) > 0 {
+		hw = append(hw, field("kernelModules", set(f.KernelModules)))
+	}
+	if len(f.KernelParams) > 0 {
+		hw = append(hw, field("kernelParams", set(f.KernelParams)))
+	}
+	if len(f.FileSystems) > 0 {
+		var fss []any
+		for _, m := range sortedKeys(f.FileSystems) {
+			fs := f.FileSystems[m]
+			e := []any{field("device", ast.NewString(fs.Device)), field("fsType", ast.NewString(fs.FSType))}
+			if len(fs.Options) > 0 {
+				e = append(e, field("options", set(fs.Options)))
+			}
+			fss = append(fss, field(m, ast.NewStruct(e...)))
+		}
+		hw = append(hw, field("fileSystems", ast.NewStruct(fss...)))
+	}
+	if len(f.Swap) > 0 {
+		var sw []any
+		for _, d := range sortedKeys(f.Swap) {
+			s := f.Swap[d]
+			var e []any
+			if s.Size != 0 {
+				e = append(e, field("size", ast.NewLit(token.INT, strconv.FormatInt(s.Size, 10))))
+			}
+			if s.HasPriority {
+				e = append(e, field("priority", ast.NewLit(token.INT, strconv.FormatInt(s.Priority, 10))))
+			}
+			sw = append(sw, field(d, ast.NewStruct(e...)))
+		}
+		hw = append(hw, field("swap", ast.NewStruct(sw...)))
+	}
+	return ast.NewStruct(hw...)
+}
+
+// mkDefault marks a value the input wrapped in lib.mkDefault; it becomes
+// fleet's #Default.
+type mkDefault struct{ v any }
+
+// cueValue converts decoded Nix data to a CUE expression.
+func cueValue(v any) ast.Expr {
+	switch v := v.(type) {
+	case nil:
+		return ast.NewNull()
+	case bool:
+		return ast.NewBool(v)
+	case string:
+		return ast.NewString(v)
+	case int64:
+		return ast.NewLit(token.INT, strconv.FormatInt(v, 10))
+	case float64:
+		if math.IsInf(v, 0) || math.IsNaN(v) {
+			panic("fleet: non-finite float from a Nix literal")
+		}
+		s := strconv.FormatFloat(v, 'g', -1, 64)
+		if !strings.ContainsAny(s, ".e") {
+			s += ".0"
+		}
+		return ast.NewLit(token.FLOAT, s)
+	case []any:
+		var xs []ast.Expr
+		for _, x := range v {
+			xs = append(xs, cueValue(x))
+		}
+		return ast.NewList(xs...)
+	case map[string]any:
+		keys := make([]string, 0, len(v))
+		for k := range v {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		var fs []any
+		for _, k := range keys {
+			fs = append(fs, field(k, cueValue(v[k])))
+		}
+		return ast.NewStruct(fs...)
+	case mkDefault:
+		return ast.NewStruct(&ast.Field{Label: ast.NewIdent("$default"), Value: cueValue(v.v)})
+	}
+	panic("fleet: unexpected value type from a Nix literal")
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
