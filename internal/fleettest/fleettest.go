@@ -37,12 +37,22 @@ func RequireNix(t testing.TB) {
 // it under CI).
 func RequireSSHD(t testing.TB) {
 	t.Helper()
-	_, err := os.Stat(SSHDPath)
-	require(t, err == nil, SSHDPath+" is not installed (Debian: apt-get install openssh-server)")
-	for _, p := range []string{"ssh", "ssh-keygen", "setsid"} {
-		_, err := exec.LookPath(p)
-		require(t, err == nil, p+" is not installed")
+	missing := MissingSSHD()
+	require(t, missing == "", missing)
+}
+
+// MissingSSHD says what is missing to run test sshd servers: the OpenSSH
+// server, the client, ssh-keygen or setsid. It returns "" when nothing is.
+func MissingSSHD() string {
+	if _, err := os.Stat(SSHDPath); err != nil {
+		return SSHDPath + " is not installed (Debian: apt-get install openssh-server)"
 	}
+	for _, p := range []string{"ssh", "ssh-keygen", "setsid"} {
+		if _, err := exec.LookPath(p); err != nil {
+			return p + " is not installed"
+		}
+	}
+	return ""
 }
 
 // NixArgs are the options every nix command of the tests needs: flakes on,

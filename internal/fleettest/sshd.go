@@ -38,9 +38,10 @@ type SSHD struct {
 	// Root is the directory sessions see as $FLEET_TEST_ROOT.
 	Root string
 
-	keys *Keys
-	cmd  *exec.Cmd
-	log  string
+	keys   *Keys
+	cmd    *exec.Cmd
+	log    string
+	exited chan struct{} // closed when the server has exited
 
 	mu     sync.Mutex
 	killed bool
@@ -66,7 +67,12 @@ var (
 // ssh-keygen on first use. It lives in a directory removed by Cleanup.
 func SSHKeys(t testing.TB) *Keys {
 	t.Helper()
-	keysOnce.Do(func() { keys, keysErr = makeKeys() })
+	keysOnce.Do(func() {
+		var dir string
+		if dir, keysErr = os.MkdirTemp("", "fleettest-ssh-"); keysErr == nil {
+			keys, keysErr = MakeKeys(dir)
+		}
+	})
 	if keysErr != nil {
 		t.Fatalf("fleettest: generating ssh keys: %v", keysErr)
 	}
@@ -81,11 +87,11 @@ func Cleanup() {
 	}
 }
 
-func makeKeys() (*Keys, error) {
-	dir, err := os.MkdirTemp("", "fleettest-ssh-")
-	if err != nil {
-		return nil, err
-	}
+// MakeKeys generates, in the existing directory dir, a throwaway client
+// key pair, host key, authorized_keys and known_hosts, as SSHKeys does once
+// per test binary. Testscript commands use it to give each script keys of
+// its own, in its work directory.
+func MakeKeys(dir string) (*Keys, error) {
 	k := &Keys{
 		Dir:        dir,
 		Identity:   filepath.Join(dir, "id_ed25519"),
@@ -151,22 +157,37 @@ func StartSSHD(t testing.TB, root string) *SSHD {
 	if root == "" {
 		root = t.TempDir()
 	}
+	s, err := Start(k, root, t.TempDir())
+	if err != nil {
+		t.Fatalf("fleettest: %v", err)
+	}
+	t.Cleanup(s.Stop)
+	return s
+}
+
+// Start starts an sshd on 127.0.0.1 with a fresh port, serving sessions
+// that see root as $FLEET_TEST_ROOT and accepting the client key of k. Its
+// configuration and log go in dir. It is StartSSHD for callers without a
+// testing.TB, such as testscript commands: they must call Stop.
+func Start(k *Keys, root, dir string) (*SSHD, error) {
 	u, err := user.Current()
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	if os.Geteuid() == 0 {
 		// Debian's sshd refuses to start without its privilege
 		// separation directory, which only the service unit creates.
 		if err := os.MkdirAll("/run/sshd", 0o755); err != nil {
-			t.Fatal(err)
+			return nil, err
 		}
 	}
-	dir := t.TempDir()
 	for attempt := 0; ; attempt++ {
-		port := freePort(t)
+		port, err := freePort()
+		if err != nil {
+			return nil, err
+		}
 		s := &SSHD{Addr: "127.0.0.1", Port: port, User: u.Username, Root: root, keys: k,
-			log: filepath.Join(dir, "sshd.log")}
+			log: filepath.Join(dir, "sshd.log"), exited: make(chan struct{})}
 		cfg := filepath.Join(dir, "sshd_config")
 		conf := strings.Join([]string{
 			"ListenAddress 127.0.0.1",
@@ -185,11 +206,11 @@ func StartSSHD(t testing.TB, root string) *SSHD {
 			"LogLevel ERROR",
 		}, "\n") + "\n"
 		if err := os.WriteFile(cfg, []byte(conf), 0o600); err != nil {
-			t.Fatal(err)
+			return nil, err
 		}
 		logf, err := os.Create(s.log)
 		if err != nil {
-			t.Fatal(err)
+			return nil, err
 		}
 		s.cmd = exec.Command(SSHDPath, "-D", "-e", "-f", cfg)
 		s.cmd.Stdout = logf
@@ -200,21 +221,26 @@ func StartSSHD(t testing.TB, root string) *SSHD {
 		s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 		if err := s.cmd.Start(); err != nil {
 			logf.Close()
-			t.Fatalf("fleettest: starting sshd: %v", err)
+			return nil, fmt.Errorf("starting sshd: %v", err)
 		}
 		logf.Close()
-		exited := make(chan struct{})
-		go func() { s.cmd.Wait(); close(exited) }()
-		if waitListening(s.Addr, port, exited) {
-			t.Cleanup(func() { s.Kill(); <-exited })
-			return s
+		go func() { s.cmd.Wait(); close(s.exited) }()
+		if waitListening(s.Addr, port, s.exited) {
+			return s, nil
 		}
-		s.Kill()
-		<-exited
+		s.Stop()
 		if attempt == 2 {
 			b, _ := os.ReadFile(s.log)
-			t.Fatalf("fleettest: sshd did not start: %s", b)
+			return nil, fmt.Errorf("sshd did not start: %s", b)
 		}
+	}
+}
+
+// Stop kills the server, as Kill does, and waits for it to exit.
+func (s *SSHD) Stop() {
+	s.Kill()
+	if s.exited != nil {
+		<-s.exited
 	}
 }
 
@@ -238,13 +264,13 @@ func waitListening(addr string, port int, exited <-chan struct{}) bool {
 	return false
 }
 
-func freePort(t testing.TB) int {
+func freePort() (int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		t.Fatal(err)
+		return 0, err
 	}
 	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 // Kill stops the server and cuts every connection it is serving, as a
