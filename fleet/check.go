@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"fleetnix.dev/fleet/internal/diag"
+	"fleetnix.dev/fleet/internal/emit"
 	"fleetnix.dev/fleet/internal/merge"
 	"fleetnix.dev/fleet/internal/nix/syntax"
 )
@@ -53,7 +54,7 @@ func (f *Fleet) checkMarkers() diag.List {
 
 // checkNix parses a raw Nix expression written at r.
 func checkNix(r diag.Range, path, src string) *diag.Diagnostic {
-	_, errs := syntax.Parse("expression", []byte(src))
+	_, errs := syntax.ParseIn("expression", []byte(src), emit.ModuleArgs...)
 	if len(errs) == 0 {
 		return nil
 	}

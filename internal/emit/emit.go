@@ -208,6 +208,10 @@ func Generate(f *Fleet) ([]File, error) {
 	return files, nil
 }
 
+// ModuleArgs are the module arguments a raw Nix expression may use: a
+// generated module names those its body uses.
+var ModuleArgs = []string{"config", "lib", "options", "pkgs"}
+
 // module returns { config, lib, pkgs, ... }: { body }, naming only the
 // module arguments body uses, so no argument is left unused.
 func module(body []syntax.Binding) syntax.Expr {
@@ -223,7 +227,7 @@ func module(body []syntax.Binding) syntax.Expr {
 		return true
 	})
 	var args []string
-	for _, a := range []string{"config", "lib", "pkgs"} {
+	for _, a := range ModuleArgs {
 		if used[a] {
 			args = append(args, a)
 		}
@@ -467,7 +471,7 @@ func (c *conv) marker(m map[string]any, p []string) syntax.Expr {
 			if !ok {
 				return c.fail(p, "$nix must be a Nix expression")
 			}
-			f, errs := syntax.Parse(c.file+":"+strings.Join(p, "."), []byte(s))
+			f, errs := syntax.ParseIn(c.file+":"+strings.Join(p, "."), []byte(s), ModuleArgs...)
 			if len(errs) > 0 {
 				return c.fail(p, "raw Nix expression does not parse: %v", errs[0].Summary)
 			}

@@ -27,6 +27,21 @@ func Parse(filename string, src []byte) (*File, diag.List) {
 
 // ParseMode is Parse with optional language features.
 func ParseMode(filename string, src []byte, mode Mode) (*File, diag.List) {
+	return parseIn(filename, src, mode, nil)
+}
+
+// ParseIn parses src as an expression that will be placed where the
+// variables names are bound, such as a fragment of a NixOS module's body
+// (config, lib, pkgs): it reports undefined variables other than those.
+func ParseIn(filename string, src []byte, names ...string) (*File, diag.List) {
+	bound := map[string]bool{}
+	for _, n := range names {
+		bound[n] = true
+	}
+	return parseIn(filename, src, 0, bound)
+}
+
+func parseIn(filename string, src []byte, mode Mode, bound map[string]bool) (*File, diag.List) {
 	f := &File{Name: filename, Src: src}
 	f.lines = lineStarts(src)
 	p := &parser{f: f, mode: mode}
@@ -43,6 +58,7 @@ func ParseMode(filename string, src []byte, mode Mode) (*File, diag.List) {
 	}
 	f.EOF = p.next()
 	checkSemantics(f, p)
+	checkScopes(f, bound, p.errorf)
 	p.errs.Sort()
 	return f, p.errs
 }

@@ -1,6 +1,7 @@
 package syntax
 
 import (
+	"fleetnix.dev/fleet/internal/diag"
 	"bytes"
 	"fmt"
 	"sort"
@@ -69,6 +70,7 @@ func TestParseErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		_, errs := Parse("x.nix", []byte(tt.src))
+		errs = syntaxErrors(errs)
 		var got []string
 		for _, e := range errs {
 			got = append(got, fmt.Sprintf("%d:%d: %s", e.Range.Start.Line, e.Range.Start.Col, e.Summary))
@@ -91,7 +93,7 @@ func TestParseErrors(t *testing.T) {
 func TestPipes(t *testing.T) {
 	for _, src := range []string{"a |> f |> g", "g <| f <| a", "(a |> f) <| g"} {
 		f, errs := ParseMode("p.nix", []byte(src), PipeOperators)
-		if len(errs) > 0 {
+		if errs = syntaxErrors(errs); len(errs) > 0 {
 			t.Errorf("%q: %v", src, errs)
 			continue
 		}
@@ -108,14 +110,14 @@ func TestPipes(t *testing.T) {
 			t.Errorf("%q shows %q, want %q", src, b.String(), want)
 		}
 	}
-	if _, errs := ParseMode("p.nix", []byte("a |> f <| g"), PipeOperators); len(errs) == 0 {
+	if _, errs := ParseMode("p.nix", []byte("a |> f <| g"), PipeOperators); len(syntaxErrors(errs)) == 0 {
 		t.Errorf("mixing |> and <| was accepted")
 	}
 }
 
 func TestPositions(t *testing.T) {
 	src := "{\n  a = [ 1 2 ];\n  b = \"x${y}\";\n}\n"
-	f, errs := Parse("p.nix", []byte(src))
+	f, errs := ParseIn("p.nix", []byte(src), "y")
 	if len(errs) > 0 {
 		t.Fatal(errs)
 	}
@@ -232,5 +234,17 @@ func dedupe(xs []string) []string {
 		}
 	}
 	sort.Strings(out)
+	return out
+}
+
+// syntaxErrors drops undefined-variable errors, for tests of the grammar
+// that use free variables.
+func syntaxErrors(l diag.List) diag.List {
+	var out diag.List
+	for _, d := range l {
+		if !strings.HasPrefix(d.Summary, "undefined variable") {
+			out = append(out, d)
+		}
+	}
 	return out
 }
