@@ -1,8 +1,8 @@
 package syntax
 
 import (
-	"fleetnix.dev/fleet/internal/diag"
 	"bytes"
+	"fleetnix.dev/fleet/internal/diag"
 	"fmt"
 	"sort"
 	"strings"
