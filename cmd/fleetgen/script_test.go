@@ -6,12 +6,15 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"fleetnix.dev/fleet/internal/cli"
+	"fleetnix.dev/fleet/internal/fleettest"
 )
 
 // update rewrites the golden sections of the scripts. FLEET_UPDATE=1 sets
@@ -27,7 +30,8 @@ func TestMain(m *testing.M) {
 // TestScript runs every testdata/script/*.txtar. Scripts that need real
 // Nix start with "[!nix] skip"; the nix condition is true when
 // nix-instantiate is on PATH, and with CI set a missing Nix fails the run
-// instead of skipping.
+// instead of skipping. Scripts that start OpenSSH servers (the sshd
+// command) start with "[!sshd] skip" likewise.
 func TestScript(t *testing.T) {
 	_, nixErr := exec.LookPath("nix-instantiate")
 	if nixErr != nil && os.Getenv("CI") != "" {
@@ -35,6 +39,13 @@ func TestScript(t *testing.T) {
 	}
 	if nixErr != nil {
 		t.Logf("nix-instantiate not found: scripts needing Nix are skipped (install Debian's nix-bin)")
+	}
+	sshdMissing := fleettest.MissingSSHD()
+	if sshdMissing != "" && os.Getenv("CI") != "" {
+		t.Fatalf("CI is set but %s", sshdMissing)
+	}
+	if sshdMissing != "" {
+		t.Logf("%s: scripts needing sshd are skipped", sshdMissing)
 	}
 	testscript.Run(t, testscript.Params{
 		Dir:                 "../../testdata/script",
@@ -48,12 +59,16 @@ func TestScript(t *testing.T) {
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"exitcode": exitcode,
+			"exitcode":     exitcode,
+			"sshd":         sshd,
+			"fixtureflake": fixtureFlake,
 		},
 		Condition: func(cond string) (bool, error) {
 			switch cond {
 			case "nix":
 				return nixErr == nil, nil
+			case "sshd":
+				return sshdMissing == "", nil
 			}
 			return false, fmt.Errorf("unknown condition %q", cond)
 		},
@@ -84,4 +99,93 @@ func exitcode(ts *testscript.TestScript, neg bool, args []string) {
 	if got != want {
 		ts.Fatalf("%s exited with status %d, want %d", args[1], got, want)
 	}
+}
+
+// sshd starts a real OpenSSH server on 127.0.0.1 for each host named, to
+// stand in for it, and writes a CUE file (package fleet) that points the
+// hosts' deploy settings at them:
+//
+//	sshd targets.cue alpha beta
+//
+// writes hosts.<h>.deploy.{targetHost, port, targetUser} for each host,
+// and _sshd.<h>.port for scripts that need the port elsewhere. Host h's
+// system lives under $WORK/hosts/<h>, which its ssh sessions see as
+// $FLEET_TEST_ROOT. The command sets $TARGET_ROOT to $WORK/hosts/{host},
+// for fleetgen's --target-root, and $NIX_SSHOPTS to the options that reach
+// the servers (a throwaway key and known_hosts in $WORK/.ssh). The servers
+// stop when the script ends.
+func sshd(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 2 {
+		ts.Fatalf("usage: sshd FILE.cue HOST...")
+	}
+	keyDir := ts.MkAbs(".ssh")
+	if err := os.MkdirAll(keyDir, 0o700); err != nil {
+		ts.Fatalf("%v", err)
+	}
+	keys, err := fleettest.MakeKeys(keyDir)
+	if err != nil {
+		ts.Fatalf("%v", err)
+	}
+	var b strings.Builder
+	b.WriteString("package fleet\n\n// Written by the testscript command sshd.\n")
+	for _, h := range args[1:] {
+		root := ts.MkAbs(filepath.Join("hosts", h))
+		dir := ts.MkAbs(filepath.Join(".sshd", h))
+		for _, d := range []string{root, dir} {
+			if err := os.MkdirAll(d, 0o755); err != nil {
+				ts.Fatalf("%v", err)
+			}
+		}
+		s, err := fleettest.Start(keys, root, dir)
+		if err != nil {
+			ts.Fatalf("sshd for %s: %v", h, err)
+		}
+		ts.Defer(s.Stop)
+		fmt.Fprintf(&b, "_sshd: %q: port: %d\n", h, s.Port)
+		fmt.Fprintf(&b, "hosts: %q: deploy: {targetHost: %q, port: %d, targetUser: %q}\n", h, s.Addr, s.Port, s.User)
+	}
+	if err := os.WriteFile(ts.MkAbs(args[0]), []byte(b.String()), 0o644); err != nil {
+		ts.Fatalf("%v", err)
+	}
+	ts.Setenv("TARGET_ROOT", ts.MkAbs(filepath.Join("hosts", "{host}")))
+	ts.Setenv("NIX_SSHOPTS", strings.Join(keys.SSHArgs(), " "))
+}
+
+// fixtureFlakeDir is the build driver's self-contained fixture flake:
+// each host's toplevel is a tiny derivation whose switch-to-configuration
+// records what it was asked to do under $FLEET_TEST_ROOT.
+const fixtureFlakeDir = "../../internal/build/testdata/flake"
+
+// fixtureFlake copies the fixture flake into DIR (a settings.json the
+// script put there is kept) and sets up Nix to build it here:
+//
+//	fixtureflake flake
+//
+// NIX_CONFIG turns flakes on and the sandbox, build users and binary
+// caches off (the fixture builds with /bin/sh, and the tests run offline,
+// possibly as root), and XDG_CACHE_HOME keeps Nix's caches in $WORK.
+func fixtureFlake(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: fixtureflake DIR")
+	}
+	dir := ts.MkAbs(args[0])
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		ts.Fatalf("%v", err)
+	}
+	for _, name := range []string{"flake.nix", "build.sh", "switch-to-configuration.sh"} {
+		b, err := os.ReadFile(filepath.Join(fixtureFlakeDir, name))
+		if err != nil {
+			ts.Fatalf("%v", err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
+			ts.Fatalf("%v", err)
+		}
+	}
+	ts.Setenv("NIX_CONFIG", strings.Join([]string{
+		"experimental-features = nix-command flakes",
+		"build-users-group =",
+		"sandbox = false",
+		"substituters =",
+	}, "\n"))
+	ts.Setenv("XDG_CACHE_HOME", ts.MkAbs(".cache"))
 }
