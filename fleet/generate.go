@@ -71,8 +71,9 @@ type settings struct {
 	Output      string `json:"output"`
 	SecretsDir  string `json:"secretsDir"`
 	Inputs      map[string]struct {
-		URL     string            `json:"url"`
-		Follows map[string]string `json:"follows"`
+		URL          string            `json:"url"`
+		Follows      map[string]string `json:"follows"`
+		NixOSModules map[string]bool   `json:"nixosModules"`
 	} `json:"inputs"`
 }
 
@@ -115,11 +116,12 @@ func (f *Fleet) files(outOverride string) ([]emit.File, string, error) {
 		ef.Inputs = append(ef.Inputs, emit.Input{Name: name, URL: in.URL, Follows: in.Follows})
 	}
 	var modules []string
-	if _, ok := s.Inputs["home-manager"]; ok {
-		modules = append(modules, "home-manager.nixosModules.home-manager")
-	}
-	if _, ok := s.Inputs["agenix"]; ok {
-		modules = append(modules, "agenix.nixosModules.default")
+	for _, name := range sortedNames(s.Inputs) {
+		for _, m := range sortedNames(s.Inputs[name].NixOSModules) {
+			if s.Inputs[name].NixOSModules[m] {
+				modules = append(modules, name+"."+m)
+			}
+		}
 	}
 	users := map[string]map[string]any{}
 	for _, h := range f.hosts {

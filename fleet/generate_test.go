@@ -110,7 +110,7 @@ func collectMarkers(t *testing.T, v any, pkgs, config map[string]any) {
 
 // selectPath splits a raw Nix selection x.a.b into x and [a b].
 func selectPath(t *testing.T, src string) (string, []string) {
-	f, errs := syntax.Parse("raw", []byte(src))
+	f, errs := syntax.ParseIn("raw", []byte(src), "config", "pkgs")
 	if len(errs) > 0 {
 		t.Fatalf("raw Nix %q: %v", src, errs)
 	}
@@ -306,7 +306,7 @@ in
 	var hosts []string
 	for name, c := range v.Configs {
 		hosts = append(hosts, name)
-		want := []string{filepath.Join(res.OutDir, "hosts", name+".nix"), "home-manager module", "agenix module"}
+		want := []string{filepath.Join(res.OutDir, "hosts", name+".nix"), "agenix module", "home-manager module"}
 		if diff := cmp.Diff(want, c.Modules); diff != "" {
 			t.Errorf("%s modules (-want +got):\n%s", name, diff)
 		}
