@@ -115,8 +115,14 @@ func detail(err error) string {
 
 // summaryLine picks the line of a command's standard error that best
 // says what went wrong: nix's last "error:" line if there is one (the lines
-// after it are log excerpts and hints), else the last line.
+// after it are log excerpts and hints), else the last line. An activation's
+// tail ends with what rolling back printed, after the protocol's
+// "fleet: activation failed" line; that part is left out, since it says
+// nothing about the failure.
 func summaryLine(stderr string) string {
+	if i := strings.Index(stderr, "fleet: activation failed"); i >= 0 {
+		stderr = stderr[:i]
+	}
 	lines := strings.Split(stderr, "\n")
 	for i := len(lines) - 1; i >= 0; i-- {
 		if l := strings.TrimSpace(lines[i]); strings.HasPrefix(l, "error:") {

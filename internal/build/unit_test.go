@@ -24,6 +24,9 @@ func TestErrorMessage(t *testing.T) {
 			"beta: build: exit status 1: error: builder for '/nix/store/x-beta.drv' failed with exit code 1;"},
 		{&Error{Host: "gamma", Op: OpActivate, Kind: KindExit, ExitCode: 4, Stderr: "fixture: units failed\n\n"},
 			"gamma: activate: exit status 4: fixture: units failed"},
+		{&Error{Host: "beta", Op: OpActivate, Kind: KindExit, ExitCode: 4,
+			Stderr: "fixture: units failed\nfleet: activation failed with status 4; rolling back\nswitching profile from version 2 to 1\n"},
+			"beta: activate: exit status 4: fixture: units failed"},
 		{&Error{Host: "h", Op: OpQuery, Kind: KindUnreachable, ExitCode: 255, Err: cause, Stderr: "ssh: connect to host x port 22: Connection refused\n"},
 			"h: query: ssh failed: ssh: connect to host x port 22: Connection refused"},
 		{&Error{Op: OpEval, Kind: KindCanceled, ExitCode: -1},
@@ -34,10 +37,10 @@ func TestErrorMessage(t *testing.T) {
 			t.Errorf("got  %q\nwant %q", got, tt.want)
 		}
 	}
-	if !errors.Is(tests[2].err, cause) {
+	if !errors.Is(tests[3].err, cause) {
 		t.Error("Unwrap does not reach the cause")
 	}
-	if !IsKind(tests[2].err, KindUnreachable) || IsKind(tests[2].err, KindLost) {
+	if !IsKind(tests[3].err, KindUnreachable) || IsKind(tests[3].err, KindLost) {
 		t.Error("IsKind is wrong")
 	}
 }
