@@ -202,7 +202,11 @@ func hostComment(h *Host) []string {
 	if len(parts) > 0 {
 		c += ": " + strings.Join(parts, ", ")
 	}
-	return []string{c + "."}
+	lines := []string{c + "."}
+	if len(h.h.Doc) > 0 {
+		lines = append(append(lines, ""), h.h.Doc...)
+	}
+	return lines
 }
 
 func decodeObject(b []byte) (map[string]any, error) {

@@ -99,7 +99,7 @@ func (l *layers) hostNames() []string {
 // Schema defaults come last, at unification.
 func (l *layers) mergeHost(name string) (*Host, diag.List) {
 	hv := l.hosts[name]
-	h := &Host{Name: name, Decl: merge.Range(userPos(hv))}
+	h := &Host{Name: name, Decl: merge.Range(userPos(hv)), Doc: docLines(hv)}
 	var diags diag.List
 
 	// The template.
@@ -292,4 +292,20 @@ func unknownRef(r diag.Range, kind, name string, known []string, path string) di
 		d.Detail = fmt.Sprintf("the fleet defines no %s", kind)
 	}
 	return d
+}
+
+// docLines returns the doc comment of v's declarations in the user's
+// files, as lines of text.
+func docLines(v cue.Value) []string {
+	var out []string
+	for _, g := range v.Doc() {
+		if p := g.Pos(); p.IsValid() && label(p.Filename()) == "schema" {
+			continue
+		}
+		text := strings.TrimRight(g.Text(), "\n")
+		if text != "" {
+			out = append(out, strings.Split(text, "\n")...)
+		}
+	}
+	return out
 }

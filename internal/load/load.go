@@ -130,6 +130,9 @@ type Host struct {
 	Home  map[string][]byte
 	// Decl is where the host is declared.
 	Decl diag.Range
+	// Doc is the doc comment of the host's declaration, one line per
+	// element, without comment markers.
+	Doc []string
 }
 
 // A HostUser is a user on a host and the profiles composed for them.
