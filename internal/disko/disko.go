@@ -1,5 +1,6 @@
-// Package disko turns a host's disk layout into disko configuration and
-// checks the layout against the host's filesystems and swap.
+// Package disko turns a host's disk layout into disko configuration,
+// checks the layout against the host's filesystems and swap, and builds
+// the NixOS module of the host's live installer.
 //
 // A Layout is plain data, decoded from the schema's #DiskLayoutSpec. Config
 // builds the disko module as a Nix syntax tree with the constructors of
