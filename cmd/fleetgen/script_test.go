@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
 
@@ -62,6 +63,7 @@ func TestScript(t *testing.T) {
 			"exitcode":     exitcode,
 			"sshd":         sshd,
 			"fixtureflake": fixtureFlake,
+			"waitfile":     waitFile,
 		},
 		Condition: func(cond string) (bool, error) {
 			switch cond {
@@ -188,4 +190,23 @@ func fixtureFlake(ts *testscript.TestScript, neg bool, args []string) {
 		"substituters =",
 	}, "\n"))
 	ts.Setenv("XDG_CACHE_HOME", ts.MkAbs(".cache"))
+}
+
+// waitFile waits until a file exists, for scripts that act while a
+// background command is in a given state; it fails after a minute:
+//
+//	waitfile hosts/alpha/held-v2
+func waitFile(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: waitfile PATH")
+	}
+	for deadline := time.Now().Add(time.Minute); ; {
+		if _, err := os.Stat(ts.MkAbs(args[0])); err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			ts.Fatalf("waitfile: %s did not appear within a minute", args[0])
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
