@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"fleetnix.dev/fleet/internal/diag"
 	"fleetnix.dev/fleet/internal/nix/format"
 	"fleetnix.dev/fleet/internal/nix/syntax"
 )
@@ -48,7 +49,7 @@ func ShowNix(filename string, src []byte) (string, error) {
 // the meaning. On syntax errors it returns Errors and no output.
 func FormatNix(filename string, src []byte) ([]byte, error) {
 	f, errs := syntax.Parse(filename, src)
-	if len(errs) > 0 {
+	if errs = grammarErrors(errs); len(errs) > 0 {
 		return nil, fromDiag(errs)
 	}
 	var b bytes.Buffer
@@ -56,4 +57,17 @@ func FormatNix(filename string, src []byte) ([]byte, error) {
 		return nil, err
 	}
 	return b.Bytes(), nil
+}
+
+// grammarErrors drops the errors that do not stop a file from being laid
+// out: undefined variables are Nix's errors, not the grammar's, and
+// formatting a file that has them is still useful.
+func grammarErrors(l diag.List) diag.List {
+	var out diag.List
+	for _, d := range l {
+		if d.Code != syntax.UndefinedVariable {
+			out = append(out, d)
+		}
+	}
+	return out
 }

@@ -17,12 +17,17 @@ import (
 	"fleetnix.dev/fleet/internal/nix/syntax"
 )
 
-// Source formats the Nix source src. It fails when src does not parse;
+// Source formats the Nix source src. It fails when src does not parse
+// (an undefined variable, which Nix reports, does not stop it);
 // the error is the parser's diag.List.
 func Source(src []byte) ([]byte, error) {
 	f, errs := syntax.Parse("", src)
-	if len(errs) > 0 {
-		return nil, errs
+	for _, e := range errs {
+		// An undefined variable is Nix's error, not the grammar's: the
+		// file can still be laid out.
+		if e.Code != syntax.UndefinedVariable {
+			return nil, errs
+		}
 	}
 	var b bytes.Buffer
 	if err := Node(&b, f); err != nil {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/rogpeppe/go-internal/txtar"
 
+	"fleetnix.dev/fleet/internal/diag"
 	"fleetnix.dev/fleet/internal/nix/syntax"
 )
 
@@ -19,7 +20,7 @@ var update = os.Getenv("FLEET_UPDATE") != ""
 func meaning(t testing.TB, name string, src []byte) string {
 	t.Helper()
 	f, errs := syntax.Parse(name, src)
-	if len(errs) > 0 {
+	if errs = grammar(errs); len(errs) > 0 {
 		t.Fatalf("%s: does not parse: %v\n%s", name, errs, src)
 	}
 	var b bytes.Buffer
@@ -110,7 +111,7 @@ func TestCorpus(t *testing.T) {
 	}
 	n := 0
 	for _, f := range a.Files {
-		if _, errs := syntax.Parse(f.Name, f.Data); len(errs) > 0 {
+		if _, errs := syntax.Parse(f.Name, f.Data); len(grammar(errs)) > 0 {
 			continue
 		}
 		n++
@@ -222,4 +223,16 @@ in
 	if found != "a \"quoted\" ${not} interpolated\n" {
 		t.Errorf("string value %q", found)
 	}
+}
+
+// grammar drops undefined-variable errors: the formatter's cases are
+// fragments whose free variables do not matter to layout.
+func grammar(l diag.List) diag.List {
+	var out diag.List
+	for _, d := range l {
+		if d.Code != syntax.UndefinedVariable {
+			out = append(out, d)
+		}
+	}
+	return out
 }

@@ -8,6 +8,11 @@ import (
 	"fleetnix.dev/fleet/internal/diag"
 )
 
+// UndefinedVariable is the Code of the errors that name a variable no
+// scope binds. They are errors to Nix, but not to the grammar: a formatter
+// can lay out such a file.
+const UndefinedVariable = "undefined-variable"
+
 // A Mode selects optional language features for ParseMode.
 type Mode uint
 
@@ -58,7 +63,11 @@ func parseIn(filename string, src []byte, mode Mode, bound map[string]bool) (*Fi
 	}
 	f.EOF = p.next()
 	checkSemantics(f, p)
+	n := len(p.errs)
 	checkScopes(f, bound, p.errorf)
+	for i := n; i < len(p.errs); i++ {
+		p.errs[i].Code = UndefinedVariable
+	}
 	p.errs.Sort()
 	return f, p.errs
 }
