@@ -1,0 +1,285 @@
+package fleet
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"fleetnix.dev/fleet/internal/build"
+	"fleetnix.dev/fleet/internal/model"
+)
+
+// deployFleet is a fleet whose hosts use every deploy setting and the
+// features health checks come from.
+var deployFleet = map[string]string{
+	"cue.mod/module.cue": `module: "example.test/fleet@v0"
+language: version: "v0.17.0"
+`,
+	"fleet.cue": `package fleet
+
+import "fleetnix.dev/fleet/schema"
+
+schema.#Fleet
+`,
+	"hosts.cue": `package fleet
+
+hardware: amd: cpu: vendor: "amd"
+
+templates: server: {
+	hardwareProfile: "amd"
+	stateVersion:    "25.05"
+}
+
+hosts: mon: {
+	template: "server"
+	tags: web: true
+	deploy: {
+		targetHost: "mon.example.test"
+		targetUser: "deployer"
+		port:       2222
+		buildOn:    "remote"
+		builder:    "nix@builder.example.test:2200"
+		activation: "test"
+	}
+	features: monitoring: {enable: true, role: "client", serverHost: "srv"}
+	network: firewall: allowedTCPPorts: web: 8080
+	nix: serve: enable: true
+}
+hosts: srv: {
+	template: "server"
+	deploy: {targetHost: "fd00::1", buildOn: "target"}
+	features: monitoring: {enable: true, role: "server", exporters: systemd: false}
+}
+hosts: plain: {
+	template: "server"
+	deploy: targetHost: "plain.example.test"
+}
+`,
+}
+
+func loadDeployFleet(t *testing.T) *Fleet {
+	t.Helper()
+	dir := t.TempDir()
+	for name, src := range deployFleet {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f, err := Load(context.Background(), &Config{Dir: dir, NixOS: true})
+	if err != nil {
+		var buf bytes.Buffer
+		PrintErrors(&buf, dir, err)
+		t.Fatalf("%v\n%s", err, buf.String())
+	}
+	return f
+}
+
+func TestModelHosts(t *testing.T) {
+	f := loadDeployFleet(t)
+	ref := "path:/fixture"
+	dep := &DeployOptions{HealthTimeout: 5 * time.Second}
+	dep.TargetRoot = "/tmp/roots/{host}"
+	convert := func(name string, dep *DeployOptions) *model.Host {
+		t.Helper()
+		mh, err := modelHost(f.Host(name), &ref, &dep.DriverOptions, dep)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return mh
+	}
+
+	mon := convert("mon", dep)
+	want := &model.Host{
+		Name:     "mon",
+		Tags:     []string{"web"},
+		System:   "x86_64-linux",
+		Toplevel: model.FlakeAttr{Ref: ref, Attr: model.ToplevelAttr("mon")},
+		Target:   model.Target{Address: "mon.example.test", User: "deployer", Port: 2222, Root: "/tmp/roots/mon"},
+		Build: model.BuildPlacement{Where: model.BuildRemote,
+			Host: model.Target{Address: "builder.example.test", User: "nix", Port: 2200}},
+		Activation: model.Test,
+		Health: model.HealthChecks{
+			SystemState: true,
+			HTTP: []model.HTTPCheck{
+				{URL: "http://mon.example.test:9100/metrics"},
+				{URL: "http://mon.example.test:9102/metrics"},
+			},
+			// The exporters' ports are checked by their endpoints.
+			TCP:     []model.TCPCheck{{Port: 5000}, {Port: 8080}},
+			Timeout: 5 * time.Second,
+		},
+		// Five checks of at most 5s each, plus the margin.
+		Rollback: model.Rollback{Magic: true, ConfirmTimeout: 25*time.Second + confirmMargin},
+	}
+	if !reflect.DeepEqual(mon, want) {
+		t.Errorf("mon:\n got %+v\nwant %+v", mon, want)
+	}
+
+	srv := convert("srv", dep)
+	if srv.Build.Where != model.BuildOnTarget || srv.Activation != model.Switch || srv.Target.Port != 0 || srv.Target.User != "root" {
+		t.Errorf("srv: build %v, activation %q, target %+v", srv.Build, srv.Activation, srv.Target)
+	}
+	wantHTTP := []model.HTTPCheck{{URL: "http://[fd00::1]:9100/metrics"}}
+	wantTCP := []model.TCPCheck{{Port: 3001}, {Port: 9090}, {Port: 9093}}
+	if !reflect.DeepEqual(srv.Health.HTTP, wantHTTP) || !reflect.DeepEqual(srv.Health.TCP, wantTCP) {
+		t.Errorf("srv checks: http %v tcp %v, want %v %v", srv.Health.HTTP, srv.Health.TCP, wantHTTP, wantTCP)
+	}
+
+	plain := convert("plain", dep)
+	if !plain.Health.SystemState || len(plain.Health.TCP)+len(plain.Health.HTTP) != 0 {
+		t.Errorf("plain: checks %+v, want the system state only", plain.Health)
+	}
+
+	// --mode and --skip-check.
+	skip := &DeployOptions{Mode: "boot", SkipChecks: []CheckKind{CheckSystemState, CheckEndpoints}}
+	mon = convert("mon", skip)
+	// With the endpoints' checks off, their ports are checked as ports.
+	if mon.Activation != model.Boot || mon.Health.SystemState || len(mon.Health.HTTP) != 0 || len(mon.Health.TCP) != 4 || mon.Target.Root != "" {
+		t.Errorf("mon with mode boot, skipping system state and endpoints: %+v", mon)
+	}
+	skip.SkipChecks = []CheckKind{CheckPorts}
+	if hc := convert("mon", skip).Health; len(hc.TCP) != 0 || len(hc.HTTP) != 2 || !hc.SystemState {
+		t.Errorf("mon without port checks: %+v", hc)
+	}
+
+	// Build and Ping need no health checks and no rollback.
+	mh, err := modelHost(f.Host("mon"), nil, &DriverOptions{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !mh.Health.IsZero() || mh.Rollback.Magic || mh.Toplevel.Ref != "" {
+		t.Errorf("mon for ping: %+v", mh)
+	}
+}
+
+func TestDeployOptionErrors(t *testing.T) {
+	f := loadDeployFleet(t)
+	ctx := context.Background()
+	if _, err := f.Deploy(ctx, DeployOptions{Mode: "dry-activate"}); err == nil || !strings.Contains(err.Error(), `unknown activation mode "dry-activate"`) {
+		t.Errorf("bad mode: %v", err)
+	}
+	if _, err := f.Deploy(ctx, DeployOptions{SkipChecks: []CheckKind{"units"}}); err == nil || !strings.Contains(err.Error(), `unknown health check kind "units"`) {
+		t.Errorf("bad check kind: %v", err)
+	}
+	if _, err := f.Build(ctx, BuildOptions{DriverOptions: DriverOptions{Hosts: []string{"nope"}}}); err == nil || !strings.Contains(err.Error(), `unknown host "nope"`) {
+		t.Errorf("unknown host: %v", err)
+	}
+	// A fleet loaded without NixOS has no NixOS configurations to derive
+	// checks from.
+	g, err := Load(ctx, &Config{Dir: f.l.ModRoot})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = modelHost(g.Host("mon"), nil, &DriverOptions{}, &DeployOptions{})
+	if err == nil || !strings.Contains(err.Error(), "Config.NixOS") {
+		t.Errorf("no NixOS: %v", err)
+	}
+}
+
+func TestParseTarget(t *testing.T) {
+	tests := []struct {
+		in   string
+		want model.Target
+		err  bool
+	}{
+		{"builder", model.Target{Address: "builder"}, false},
+		{"nix@builder", model.Target{Address: "builder", User: "nix"}, false},
+		{"nix@builder:2200", model.Target{Address: "builder", User: "nix", Port: 2200}, false},
+		{"[fd00::2]:22", model.Target{Address: "fd00::2", Port: 22}, false},
+		{"fd00::2", model.Target{Address: "fd00::2"}, false},
+		{"b:http", model.Target{}, true},
+		{"", model.Target{}, true},
+	}
+	for _, tt := range tests {
+		got, err := parseTarget(tt.in)
+		if (err != nil) != tt.err || err == nil && got != tt.want {
+			t.Errorf("parseTarget(%q) = %+v, %v; want %+v (error %v)", tt.in, got, err, tt.want, tt.err)
+		}
+	}
+}
+
+func TestFlakeRefs(t *testing.T) {
+	cwd, _ := os.Getwd()
+	for in, want := range map[string]string{
+		"":                      "",
+		"github:me/fleet":       "github:me/fleet",
+		"path:/srv/fleet":       "path:/srv/fleet",
+		"/srv/fleet":            "path:/srv/fleet",
+		"./fixture":             "path:" + filepath.Join(cwd, "fixture"),
+		"../x":                  "path:" + filepath.Join(filepath.Dir(cwd), "x"),
+		"git+file:///srv/fleet": "git+file:///srv/fleet",
+	} {
+		if got, err := flakeRef(in); err != nil || got != want {
+			t.Errorf("flakeRef(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+
+	dir := t.TempDir()
+	out := filepath.Join(dir, "fleet", "nix")
+	if got := generatedFlakeRef(out); got != "path:"+out {
+		t.Errorf("outside git: %s", got)
+	}
+	if err := os.MkdirAll(filepath.Join(dir, ".git"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := generatedFlakeRef(out), "git+file://"+dir+"?dir=fleet/nix"; got != want {
+		t.Errorf("inside git: %s, want %s", got, want)
+	}
+	if got, want := generatedFlakeRef(dir), "git+file://"+dir; got != want {
+		t.Errorf("at the git root: %s, want %s", got, want)
+	}
+}
+
+func TestResultConversion(t *testing.T) {
+	cause := errors.New("ssh failed")
+	br := build.Result{Host: "beta", Status: build.RolledBack, StorePath: "/nix/store/x-beta",
+		Err: &build.Error{Host: "beta", Op: build.OpActivate, Kind: build.KindExit, ExitCode: 4, Stderr: "units failed\n"},
+		RollbackErr: &build.Error{Host: "beta", Op: build.OpRollback, Kind: build.KindUnreachable, ExitCode: 255, Err: cause},
+		Duration:    1500 * time.Millisecond}
+	r := hostResult(br)
+	if r.Status != StatusRolledBack || r.Status.OK() {
+		t.Errorf("status %q", r.Status)
+	}
+	var he *HostError
+	if !errors.As(r.Err, &he) || he.Step != "activate" || he.Kind != "command failed" || he.ExitCode != 4 ||
+		he.Error() != "beta: activate: exit status 4: units failed" {
+		t.Errorf("Err = %#v", r.Err)
+	}
+	if !errors.Is(r.RollbackErr, cause) {
+		t.Errorf("RollbackErr %v does not wrap its cause", r.RollbackErr)
+	}
+	// Every driver status has a public name that maps back.
+	for st := build.Skipped; st <= build.Lost; st++ {
+		if got := statusOf(ResultStatus(st.String())); got != st {
+			t.Errorf("%v maps back to %v", st, got)
+		}
+	}
+
+	var a, b bytes.Buffer
+	if err := WriteSummary(&a, []HostResult{r}); err != nil {
+		t.Fatal(err)
+	}
+	// Results made by hand print the same table.
+	if err := WriteSummary(&b, []HostResult{{Host: "beta", Status: StatusRolledBack, StorePath: "/nix/store/x-beta",
+		Err: r.Err, RollbackErr: r.RollbackErr, Duration: r.Duration}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"beta  rolled back  /nix/store/x-beta  1.5s", "beta: activate: exit status 4: units failed\n    units failed\n", "beta: rollback: ssh failed"} {
+		if !strings.Contains(a.String(), want) {
+			t.Errorf("summary lacks %q:\n%s", want, a.String())
+		}
+	}
+	if !strings.HasPrefix(b.String(), strings.SplitN(a.String(), "\n\n", 2)[0]) {
+		t.Errorf("hand-made summary differs:\n%s\nwant\n%s", b.String(), a.String())
+	}
+}
