@@ -243,7 +243,7 @@ func TestFlakeRefs(t *testing.T) {
 func TestResultConversion(t *testing.T) {
 	cause := errors.New("ssh failed")
 	br := build.Result{Host: "beta", Status: build.RolledBack, StorePath: "/nix/store/x-beta",
-		Err: &build.Error{Host: "beta", Op: build.OpActivate, Kind: build.KindExit, ExitCode: 4, Stderr: "units failed\n"},
+		Err:         &build.Error{Host: "beta", Op: build.OpActivate, Kind: build.KindExit, ExitCode: 4, Stderr: "units failed\n"},
 		RollbackErr: &build.Error{Host: "beta", Op: build.OpRollback, Kind: build.KindUnreachable, ExitCode: 255, Err: cause},
 		Duration:    1500 * time.Millisecond}
 	r := hostResult(br)
