@@ -34,7 +34,10 @@ users: {
 	bob: uid: 1001
 }
 
-secrets: "alice-password": recipients: users: alice: true
+secrets: {
+	"alice-password": recipients: users: alice: true
+	"api-key": recipients: users: alice: true
+}
 
 // _base is every test host's starting point: a disk, a deploy user and
 // one account.
@@ -191,6 +194,39 @@ var invalid = map[string]invalidCase{
 	"power-unknown-governor": {
 		`features: power: {enable: true, governor: "turbo"}`,
 		[]string{`features\.power\.governor: .*"turbo"`},
+	},
+	// ai
+	"ai-priority-twice": {
+		`features: ai: {enable: true, providers: {
+			enable: true
+			openai: {enable: true, apiKey: $secret: "api-key", priority: 1}
+			anthropic: {enable: true, apiKey: $secret: "api-key", priority: 1}
+		}}`,
+		[]string{`#priorities\."1": conflicting values "(openai" and "anthropic|anthropic" and "openai)"`},
+	},
+	"ai-default-disabled": {
+		`features: ai: {enable: true, providers: {enable: true, defaultProvider: "gemini", openai: {enable: true, apiKey: $secret: "api-key"}}}`,
+		[]string{`providers\.defaultProvider: .*the default provider must be enabled`},
+	},
+	"ai-key-literal": {
+		`features: ai: {enable: true, providers: {enable: true, openai: {enable: true, apiKey: "sk-literal"}}}`,
+		[]string{`openai\.apiKey: a literal string where a secret belongs`},
+	},
+	"ai-key-missing": {
+		`features: ai: {enable: true, providers: {enable: true, openai: enable: true}}`,
+		[]string{`openai\.apiKey: field is required but not present`},
+	},
+	"ai-ollama-nowhere": {
+		`features: ai: {enable: true, providers: {enable: true, defaultProvider: "ollama", ollama: enable: true}}`,
+		[]string{`providers\.ollama\.url: field is required but not present`},
+	},
+	"ai-rocm-without-amd": {
+		`features: ai: {enable: true, ollama: {enable: true, acceleration: "rocm"}}`,
+		[]string{`ollama\.acceleration: .*acceleration rocm needs an AMD GPU with ROCm`},
+	},
+	"ai-timeout": {
+		`features: ai: {enable: true, providers: timeout: 0}`,
+		[]string{`providers\.timeout: invalid value 0 \(out of bound >=1\)`},
 	},
 	// hardware
 	"hw-prime-without-igpu": {
@@ -380,6 +416,23 @@ var golden = map[string]string{
 		thermald: true
 		powertop: true
 		battery: {startThreshold: 40, stopThreshold: 80}
+	}`,
+	"ai": `hardware: gpu: nvidia: {enable: true, cuda: true}
+	features: ai: {
+		enable: true
+		ollama: {enable: true, models: {"llama3.2": true}}
+		geminiCli: true
+		providers: {
+			enable: true
+			defaultProvider: "anthropic"
+			enableFallback: true
+			costOptimization: true
+			timeout: 60
+			retries: 1
+			anthropic: {enable: true, apiKey: $secret: "api-key", priority: 1}
+			openai: {enable: true, apiKey: $secret: "api-key", priority: 2, model: "gpt-4o"}
+			ollama: enable: true
+		}
 	}`,
 	"hardware-amd": `hardware: {
 		cpu: {vendor: "amd", amdPstate: true}
