@@ -140,6 +140,11 @@ func (f *Fleet) files(outOverride string) ([]emit.File, string, error) {
 		if extra, ok := v["nixos"].(map[string]any); ok {
 			eh.Extra = extra
 		}
+		if h.h.Derived != nil {
+			if eh.Derived, err = decodeObject(h.h.Derived); err != nil {
+				return nil, "", fmt.Errorf("host %s: %v", h.Name, err)
+			}
+		}
 		for _, u := range h.Users {
 			home, err := decodeObject(h.h.Home[u.Name])
 			if err != nil {

@@ -72,8 +72,11 @@ type Host struct {
 	// NixOS is the NixOS configuration the host's features compute, as
 	// data.
 	NixOS map[string]any
-	// Extra is the host's free-form NixOS configuration, merged over
-	// NixOS as the module system would (see overlay).
+	// Derived is the NixOS configuration the fleet pass gives the host
+	// (monitoring targets, substituters), merged over NixOS.
+	Derived map[string]any
+	// Extra is the host's free-form NixOS configuration, merged last, as
+	// the module system would (see overlay).
 	Extra map[string]any
 	// Users are the users with a home-manager configuration on the host.
 	Users []User
@@ -156,7 +159,10 @@ func Generate(f *Fleet) ([]File, error) {
 	}
 	for _, h := range hosts {
 		hf := "hosts/" + h.Name + ".nix"
-		data, err := overlay(copyMap(h.NixOS), h.Extra, nil)
+		data, err := overlay(copyMap(h.NixOS), h.Derived, nil)
+		if err == nil {
+			data, err = overlay(data, h.Extra, nil)
+		}
 		if err != nil {
 			return nil, &Error{File: hf, Err: err}
 		}

@@ -51,6 +51,10 @@ const (
 	HostSpecDef   Path = "#HostSpec"
 	HostExportDef Path = "#HostExport"
 	SettingsDef   Path = "#SettingsFull"
+	// FleetFactsDef aggregates every host's #facts once (pass 2).
+	FleetFactsDef Path = "#FleetFacts"
+	// DeriveDef computes what a host gets from the fleet's facts.
+	DeriveDef Path = "#Derive"
 	SecretDef     Path = "#SecretFull"
 	FleetDef      Path = "#Fleet"
 )
@@ -66,6 +70,7 @@ const (
 	nameField            = "name"
 	tagsField            = "tags"
 	nixosDef             = "#nixos"
+	factsDef             = "#facts"
 	homeDef              = "#hm"
 )
 
@@ -128,6 +133,11 @@ type Host struct {
 	// set.
 	NixOS []byte
 	Home  map[string][]byte
+	// Facts are what the host tells the rest of the fleet (#facts, pass
+	// 1), and Derived the NixOS configuration it gets from the fleet's
+	// facts (#Derive.#nixos, pass 2), as JSON; both empty when the schema
+	// has no fleet pass.
+	Facts, Derived []byte
 	// Decl is where the host is declared.
 	Decl diag.Range
 	// Doc is the doc comment of the host's declaration, one line per
@@ -236,6 +246,13 @@ func Load(ctx context.Context, cfg *Config) (*Fleet, diag.List) {
 	if diags.HasErrors() {
 		return nil, diags
 	}
+	if d := derive(ctx, schemaCfg, f.Hosts); len(d) > 0 {
+		diags = append(diags, d...)
+		diags.Sort()
+		if diags.HasErrors() {
+			return nil, diags
+		}
+	}
 	for _, h := range f.Hosts {
 		h.Tree.Release()
 	}
@@ -316,6 +333,12 @@ func unifyAll(ctx context.Context, schemaCfg *load.Config, hosts []*Host, nixos 
 					continue
 				}
 				h.JSON = b
+				if f := v.LookupPath(cue.MakePath(cue.Def(factsDef))); f.Exists() {
+					if h.Facts, err = f.MarshalJSON(); err != nil {
+						errs[i] = err
+						continue
+					}
+				}
 				if nixos {
 					errs[i] = h.nixos(v)
 				}
