@@ -46,7 +46,7 @@ func runPrimopPrefix(p *lint.Pass) error {
 					p.Report(lint.Diagnostic{Pos: n.Pos(), End: n.Path.Names[0].End(),
 						Message: "builtins has no attribute `" + name + "`"}.WithSeverity(diag.Error))
 				}
-			case prelude[name] && name != "builtins":
+			case inPrelude(name) && name != "builtins":
 				d := lint.Diagnostic{Pos: n.Pos(), End: n.Path.Names[0].End(),
 					Message: "`builtins." + name + "` can be written `" + name + "`"}
 				if !r.Shadowed(id, name) && len(n.Path.Names) == 1 && n.Or == nil && !hasComments(n) {
@@ -57,7 +57,9 @@ func runPrimopPrefix(p *lint.Pass) error {
 			}
 		case *syntax.Ident:
 			name := identName(n)
-			if len(name) > 2 && name[:2] == "__" {
+			// __curPos is no primop: Nix's parser turns it into the
+			// position, and builtins has no curPos.
+			if len(name) > 2 && name[:2] == "__" && primops[name[2:]] {
 				if b := r.Refs[n]; b != nil && b.Kind == BuiltinBinding {
 					p.ReportRangef(n, "`%s` is internal; write `builtins.%s`", name, name[2:])
 				}

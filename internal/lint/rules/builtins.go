@@ -1,6 +1,10 @@
 package rules
 
-import "strings"
+import (
+	"strings"
+
+	"fleetnix.dev/fleet/internal/nix/syntax"
+)
 
 // primops are the attributes of builtins in Nix 2.8 and the later
 // releases fleet users meet (2.18 to 2.24).
@@ -19,11 +23,6 @@ stringLength sub substring tail throw toFile toJSON toPath toString toXML trace
 traceVerbose true tryEval typeOf unsafeDiscardOutputDependency unsafeDiscardStringContext
 unsafeGetAttrPos warn zipAttrsWith`)
 
-// prelude are the builtins bound without the builtins. prefix.
-var prelude = setOf(`abort baseNameOf break builtins derivation derivationStrict dirOf false
-fetchGit fetchMercurial fetchTarball fetchTree fromTOML import isNull map null placeholder
-removeAttrs scopedImport throw toString true`)
-
 func setOf(words string) map[string]bool {
 	m := map[string]bool{}
 	for _, w := range strings.Fields(words) {
@@ -32,15 +31,15 @@ func setOf(words string) map[string]bool {
 	return m
 }
 
-// isGlobal reports whether name is bound in Nix's base environment: the
-// prelude, and every primop as __name.
+// inPrelude reports whether the builtin name is also bound without the
+// builtins. prefix, in the parser's table of globals.
+func inPrelude(name string) bool {
+	return !strings.HasPrefix(name, "__") && syntax.IsGlobal(name)
+}
+
+// isGlobal reports whether name is bound in Nix's base environment. It is
+// the parser's table, plus __curPos, which Nix's parser turns into a
+// position before it resolves names.
 func isGlobal(name string) bool {
-	if prelude[name] {
-		return true
-	}
-	if rest, ok := strings.CutPrefix(name, "__"); ok {
-		return primops[rest] || rest == "curPos" || rest == "nixPath" || rest == "storeDir" ||
-			rest == "currentSystem" || rest == "currentTime" || rest == "nixVersion" || rest == "langVersion"
-	}
-	return false
+	return name == "__curPos" || syntax.IsGlobal(name)
 }

@@ -48,8 +48,10 @@ func (r *Resolution) visible(at *syntax.Ident) []string {
 			out = append(out, n)
 		}
 	}
-	for n := range prelude {
-		out = append(out, n)
+	for n := range primops {
+		if inPrelude(n) {
+			out = append(out, n)
+		}
 	}
 	sort.Strings(out)
 	return out

@@ -17,15 +17,20 @@ var ParseError = &lint.Rule{
 
 Every syntax error the parser finds is reported, not just the first: the
 parser recovers and goes on. Duplicate attributes (NL002), dynamic names
-where Nix forbids them (NL003) and bad numbers (NL109) have rules of their
-own. Where a ";" is missing after a binding's value, a suggested fix
+where Nix forbids them (NL003), bad numbers (NL109) and undefined
+variables (NS307) have rules of their own. Where a ";" is missing after a binding's value, a suggested fix
 inserts it.`,
 	Run: runParseError,
 }
 
-// parseErrorKind sorts a parser message into the rule that reports it.
-func parseErrorKind(msg string) string {
+// parseErrorKind sorts a parser error into the rule that reports it.
+// Undefined variables, which Nix reports when it parses, are NS307's: that
+// rule sees them through the richer resolver and offers corrections.
+func parseErrorKind(e diag.Diagnostic) string {
+	msg := e.Summary
 	switch {
+	case e.Code == syntax.UndefinedVariable:
+		return "NS307"
 	case strings.HasPrefix(msg, "duplicate formal") || strings.Contains(msg, "already defined"):
 		return "NL002"
 	case strings.HasPrefix(msg, "dynamic attributes not allowed"):
@@ -38,7 +43,7 @@ func parseErrorKind(msg string) string {
 
 func runParseError(p *lint.Pass) error {
 	for _, e := range p.ParseErrors {
-		if parseErrorKind(e.Summary) != "NL001" {
+		if parseErrorKind(e) != "NL001" {
 			continue
 		}
 		pos := syntax.Pos(e.Range.Start.Offset + 1)
@@ -64,7 +69,7 @@ func runParseError(p *lint.Pass) error {
 
 func reportParseErrors(p *lint.Pass, kind string) {
 	for _, e := range p.ParseErrors {
-		if parseErrorKind(e.Summary) == kind {
+		if parseErrorKind(e) == kind {
 			pos := syntax.Pos(e.Range.Start.Offset + 1)
 			end := pos
 			if e.Range.End.Line > 0 {
@@ -119,7 +124,7 @@ Those are warnings; there is no fix.`,
 
 func runNumberLiteral(p *lint.Pass) error {
 	for _, e := range p.ParseErrors {
-		if parseErrorKind(e.Summary) == "NL109" {
+		if parseErrorKind(e) == "NL109" {
 			pos := syntax.Pos(e.Range.Start.Offset + 1)
 			p.Report(lint.Diagnostic{Pos: pos, End: syntax.Pos(e.Range.End.Offset + 1), Message: e.Summary}.WithSeverity(diag.Error))
 		}

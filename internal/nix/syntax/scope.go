@@ -46,6 +46,12 @@ var globals = map[string]bool{
 	"toString": true, "true": true,
 }
 
+// IsGlobal reports whether name is bound in every file before any let,
+// function or with: a builtin Nix 2.8 exposes without the builtins.
+// prefix, or a primop under its __ name. The lint rules share this table
+// with the parser so that both agree on what is undefined.
+func IsGlobal(name string) bool { return globals[name] }
+
 // A scope is one level of variable bindings. A scope opened by with binds
 // every name, dynamically.
 type scope struct {

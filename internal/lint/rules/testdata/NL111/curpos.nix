@@ -1,0 +1,2 @@
+# __curPos is no primop (builtins.curPos does not exist): not reported.
+[ __curPos ]
