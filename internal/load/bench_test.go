@@ -17,6 +17,9 @@ func BenchmarkHostUnify(b *testing.B) {
 	if f == nil {
 		b.Fatal(d)
 	}
+	if err := f.init(); err != nil {
+		b.Fatal(err)
+	}
 	def := f.schema.LookupPath(cue.ParsePath(string(HostDef)))
 	data := make([]any, len(f.Hosts))
 	for i, h := range f.Hosts {

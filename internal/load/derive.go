@@ -7,12 +7,10 @@ import (
 	"fmt"
 	"runtime"
 	"strings"
-	"sync/atomic"
 
 	"cuelang.org/go/cue"
 	"cuelang.org/go/cue/cuecontext"
 	"cuelang.org/go/cue/load"
-	"golang.org/x/sync/errgroup"
 
 	"fleetnix.dev/fleet/internal/diag"
 )
@@ -67,41 +65,11 @@ func derive(ctx context.Context, schemaCfg *load.Config, hosts []*Host) diag.Lis
 		workers = append(workers, worker{c, def, fleet})
 	}
 	errs := make([]error, len(hosts))
-	var next atomic.Int64
-	var g errgroup.Group
-	for _, w := range workers {
-		g.Go(func() error {
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= len(hosts) {
-					return nil
-				}
-				if err := ctx.Err(); err != nil {
-					return err
-				}
-				h := hosts[i]
-				in, err := json.Marshal(map[string]any{"name": h.Name, "host": json.RawMessage(h.Facts)})
-				if err != nil {
-					errs[i] = err
-					continue
-				}
-				v := w.def.Unify(w.ctx.CompileBytes(in)).FillPath(cue.MakePath(cue.Str("fleet")), w.fleet)
-				if err := v.Validate(cue.Concrete(true)); err != nil {
-					errs[i] = err
-					continue
-				}
-				b, err := v.LookupPath(cue.MakePath(cue.Def(nixosDef))).MarshalJSON()
-				if err != nil {
-					errs[i] = err
-					continue
-				}
-				if !bytes.Equal(b, []byte("{}")) {
-					h.Derived = b
-				}
-			}
-		})
-	}
-	if err := g.Wait(); err != nil {
+	err = parallel(ctx, len(workers), len(hosts), func(wi, i int) {
+		w, h := workers[wi], hosts[i]
+		errs[i] = h.derive(w.ctx, w.def, w.fleet)
+	})
+	if err != nil {
 		return diag.List{{Severity: diag.Error, Summary: err.Error()}}
 	}
 	var diags diag.List
@@ -111,6 +79,27 @@ func derive(ctx context.Context, schemaCfg *load.Config, hosts []*Host) diag.Lis
 		}
 	}
 	return diags
+}
+
+// derive evaluates def (#Derive) for h with the fleet's facts and records
+// the NixOS configuration it gives h.
+func (h *Host) derive(ctx *cue.Context, def, fleet cue.Value) error {
+	in, err := json.Marshal(map[string]any{"name": h.Name, "host": json.RawMessage(h.Facts)})
+	if err != nil {
+		return err
+	}
+	v := def.Unify(ctx.CompileBytes(in)).FillPath(cue.MakePath(cue.Str("fleet")), fleet)
+	if err := v.Validate(cue.Concrete(true)); err != nil {
+		return err
+	}
+	b, err := v.LookupPath(cue.MakePath(cue.Def(nixosDef))).MarshalJSON()
+	if err != nil {
+		return err
+	}
+	if !bytes.Equal(b, []byte("{}")) {
+		h.Derived = b
+	}
+	return nil
 }
 
 // deriveDiags reports a failed derivation at the host: what the fleet

@@ -14,7 +14,7 @@ import (
 // layers holds every named layer value of the fleet, by kind and name,
 // and the decoded trees of those shared by several hosts.
 type layers struct {
-	hosts, templates, hardware, profiles, users map[string]cue.Value
+	hosts, templates, hardware, profiles, users, secrets map[string]cue.Value
 
 	decoded map[merge.Source]*merge.Tree
 	diags   diag.List
@@ -43,6 +43,7 @@ func collect(fleets []cue.Value) (*layers, diag.List) {
 	l := &layers{
 		hosts: map[string]cue.Value{}, templates: map[string]cue.Value{},
 		hardware: map[string]cue.Value{}, profiles: map[string]cue.Value{}, users: map[string]cue.Value{},
+		secrets: map[string]cue.Value{},
 	}
 	var diags diag.List
 	for _, v := range fleets {
@@ -51,7 +52,7 @@ func collect(fleets []cue.Value) (*layers, diag.List) {
 			into map[string]cue.Value
 		}{
 			{HostsPath, l.hosts}, {TemplatesPath, l.templates}, {HardwarePath, l.hardware},
-			{ProfilesPath, l.profiles}, {UsersPath, l.users},
+			{ProfilesPath, l.profiles}, {UsersPath, l.users}, {SecretsPath, l.secrets},
 		} {
 			s := v.LookupPath(cue.ParsePath(string(kind.path)))
 			if !s.Exists() {

@@ -51,12 +51,12 @@ const (
 	HostSpecDef   Path = "#HostSpec"
 	HostExportDef Path = "#HostExport"
 	SettingsDef   Path = "#SettingsFull"
+	SecretDef     Path = "#SecretFull"
+	FleetDef      Path = "#Fleet"
 	// FleetFactsDef aggregates every host's #facts once (pass 2).
 	FleetFactsDef Path = "#FleetFacts"
 	// DeriveDef computes what a host gets from the fleet's facts.
 	DeriveDef Path = "#Derive"
-	SecretDef     Path = "#SecretFull"
-	FleetDef      Path = "#Fleet"
 )
 
 // Fields of a host (and template) that name other layers.
@@ -231,7 +231,7 @@ func Load(ctx context.Context, cfg *Config) (*Fleet, diag.List) {
 		diags.Sort()
 		return nil, diags
 	}
-	diags = append(diags, f.fleetValues(pctx, schema, fleets)...)
+	diags = append(diags, f.fleetValues(pctx, schema, fleets, layers)...)
 	errs, err := unifyAll(ctx, schemaCfg, f.Hosts, cfg.NixOS)
 	if err != nil {
 		diags.Errorf(diag.Range{}, "%v", err)
@@ -309,43 +309,57 @@ func unifyAll(ctx context.Context, schemaCfg *load.Config, hosts []*Host, nixos 
 		workers[i] = worker{c, s.LookupPath(cue.ParsePath(string(HostDef)))}
 	}
 	errs := make([]error, len(hosts))
+	err := parallel(ctx, len(workers), len(hosts), func(wi, i int) {
+		w, h := workers[wi], hosts[i]
+		errs[i] = h.unify(w.ctx, w.hostDef, nixos)
+	})
+	return errs, err
+}
+
+// unify unifies the merged value of h with hostDef in ctx and records its
+// JSON, its facts and, when nixos is set, its NixOS configurations.
+func (h *Host) unify(ctx *cue.Context, hostDef cue.Value, nixos bool) error {
+	v := hostDef.Unify(ctx.Encode(h.Tree.Data()))
+	if err := v.Validate(cue.Concrete(true)); err != nil {
+		return err
+	}
+	b, err := v.MarshalJSON()
+	if err != nil {
+		return err
+	}
+	h.JSON = b
+	if f := v.LookupPath(cue.MakePath(cue.Def(factsDef))); f.Exists() {
+		if h.Facts, err = f.MarshalJSON(); err != nil {
+			return err
+		}
+	}
+	if nixos {
+		return h.nixos(v)
+	}
+	return nil
+}
+
+// parallel calls work(w, i) for every i in [0, n) on workers goroutines;
+// w names the goroutine, so each can use state of its own (a CUE context).
+// It stops early only when ctx is cancelled, and returns ctx's error then.
+func parallel(ctx context.Context, workers, n int, work func(w, i int)) error {
 	var next atomic.Int64
 	var g errgroup.Group
-	for _, w := range workers {
+	for w := range workers {
 		g.Go(func() error {
 			for {
 				i := int(next.Add(1) - 1)
-				if i >= len(hosts) {
+				if i >= n {
 					return nil
 				}
 				if err := ctx.Err(); err != nil {
 					return err
 				}
-				h := hosts[i]
-				v := w.hostDef.Unify(w.ctx.Encode(h.Tree.Data()))
-				if err := v.Validate(cue.Concrete(true)); err != nil {
-					errs[i] = err
-					continue
-				}
-				b, err := v.MarshalJSON()
-				if err != nil {
-					errs[i] = err
-					continue
-				}
-				h.JSON = b
-				if f := v.LookupPath(cue.MakePath(cue.Def(factsDef))); f.Exists() {
-					if h.Facts, err = f.MarshalJSON(); err != nil {
-						errs[i] = err
-						continue
-					}
-				}
-				if nixos {
-					errs[i] = h.nixos(v)
-				}
+				work(w, i)
 			}
 		})
 	}
-	return errs, g.Wait()
+	return g.Wait()
 }
 
 // nixos records the NixOS and home-manager configurations of the unified
@@ -369,7 +383,7 @@ func (h *Host) nixos(v cue.Value) error {
 
 // fleetValues records the fleet's settings and secrets with the schema's
 // defaults filled in.
-func (f *Fleet) fleetValues(ctx *cue.Context, schema cue.Value, fleets []cue.Value) diag.List {
+func (f *Fleet) fleetValues(ctx *cue.Context, schema cue.Value, fleets []cue.Value, l *layers) diag.List {
 	var diags diag.List
 	full := func(def Path, v cue.Value, extra map[string]any) ([]byte, bool) {
 		// The user's value is closed by the partial schema it was checked
@@ -406,24 +420,9 @@ func (f *Fleet) fleetValues(ctx *cue.Context, schema cue.Value, fleets []cue.Val
 		f.Settings = b
 	}
 	f.Secrets = map[string][]byte{}
-	for _, fv := range fleets {
-		s := fv.LookupPath(cue.ParsePath(string(SecretsPath)))
-		if !s.Exists() {
-			continue
-		}
-		it, err := s.Fields()
-		if err != nil {
-			diags = append(diags, cueDiags(err, nil)...)
-			continue
-		}
-		for it.Next() {
-			name := it.Selector().Unquoted()
-			if _, done := f.Secrets[name]; done {
-				continue
-			}
-			if b, ok := full(SecretDef, it.Value(), map[string]any{nameField: name}); ok {
-				f.Secrets[name] = b
-			}
+	for _, name := range keys(l.secrets) {
+		if b, ok := full(SecretDef, l.secrets[name], map[string]any{nameField: name}); ok {
+			f.Secrets[name] = b
 		}
 	}
 	return diags
