@@ -22,9 +22,10 @@ type InstallerOptions struct {
 // image), formatted. It is a function of { lib, pkgs, modulesPath, host,
 // ... }, where host is the host's own nixosConfiguration, passed in by the
 // flake as a special argument. The installer boots the minimal NixOS
-// installation image, accepts SSH logins only by the given keys, and
-// carries the command install-<host>, which partitions, encrypts, formats
-// and mounts the disks with the host's disko script
+// installation image on the host's platform, accepts SSH logins only by
+// the given keys, and carries the command install-<host>, which
+// partitions, encrypts, formats and mounts the disks with the host's disko
+// script
 // (host.config.system.build.diskoScript) and installs the host's system
 // closure, built into the image, with nixos-install.
 func Installer(o InstallerOptions) ([]byte, error) {
@@ -50,6 +51,8 @@ func Installer(o InstallerOptions) ([]byte, error) {
 	body := syntax.Attrs(
 		syntax.Bind("imports", syntax.ListOf(syntax.Interpolated(syntax.Id("modulesPath"), "/installer/cd-dvd/installation-cd-minimal.nix"))),
 		syntax.Bind("networking.hostName", syntax.Str(o.Host+"-installer")),
+		// The image runs on the host's platform; nothing else sets it.
+		syntax.Bind("nixpkgs.hostPlatform", syntax.Ref("host.config.nixpkgs.hostPlatform.system")),
 		syntax.Bind("services.openssh", syntax.Attrs(
 			syntax.Bind("enable", syntax.Bool(true)),
 			syntax.Bind("settings.PasswordAuthentication", syntax.Bool(false)),

@@ -62,6 +62,7 @@ func TestInstallerEvaluates(t *testing.T) {
   pkgs.writeShellScriptBin = name: text: { inherit name text; };
   modulesPath = "/stub/nixos/modules";
   host.config.system.build = { diskoScript = "/nix/store/aaaa-disko-p620"; toplevel = "/nix/store/bbbb-nixos-system-p620"; };
+  host.config.nixpkgs.hostPlatform = { system = "x86_64-linux"; isLinux = true; };
 }`
 	if err := os.WriteFile(filepath.Join(dir, "eval.nix"), []byte(stubs), 0o644); err != nil {
 		t.Fatal(err)
@@ -81,6 +82,7 @@ func TestInstallerEvaluates(t *testing.T) {
 	want := map[string]any{
 		"imports":    []any{"/stub/nixos/modules/installer/cd-dvd/installation-cd-minimal.nix"},
 		"networking": map[string]any{"hostName": "p620-installer"},
+		"nixpkgs":    map[string]any{"hostPlatform": "x86_64-linux"},
 		"services": map[string]any{"openssh": map[string]any{
 			"enable": true,
 			"settings": map[string]any{

@@ -10,6 +10,7 @@
 {
   imports = [ "${modulesPath}/installer/cd-dvd/installation-cd-minimal.nix" ];
   networking.hostName = "p620-installer";
+  nixpkgs.hostPlatform = host.config.nixpkgs.hostPlatform.system;
   services.openssh = {
     enable = true;
     settings.PasswordAuthentication = false;
