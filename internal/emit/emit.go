@@ -21,6 +21,7 @@ package emit
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"path"
@@ -28,6 +29,7 @@ import (
 	"strconv"
 	"strings"
 
+	"fleetnix.dev/fleet/internal/disko"
 	"fleetnix.dev/fleet/internal/nix/format"
 	"fleetnix.dev/fleet/internal/nix/syntax"
 )
@@ -83,6 +85,17 @@ type Host struct {
 	// Modules are flake module expressions every host imports, as input
 	// paths ("home-manager.nixosModules.home-manager").
 	Modules []string
+	// Disks is the host's disk layout, valid, or nil. A host with one
+	// gets its disko configuration in disks/<host>.nix, imported by its
+	// module together with the disko input's NixOS module, and a live
+	// installer: installers/<host>.nix and the flake output
+	// nixosConfigurations."<host>-installer". The layout's filesystems and
+	// swap partitions replace the host's own fileSystems entries for the
+	// same mount points and its swap devices (not swap files).
+	Disks *disko.Layout
+	// AdminKeys are the SSH public keys that may log in to the host's
+	// installer; a host with Disks needs at least one.
+	AdminKeys []string
 }
 
 // A User is one user's home-manager configuration on one host.
@@ -159,7 +172,19 @@ func Generate(f *Fleet) ([]File, error) {
 	}
 	for _, h := range hosts {
 		hf := "hosts/" + h.Name + ".nix"
-		data, err := overlay(copyMap(h.NixOS), h.Derived, nil)
+		nixos := copyMap(h.NixOS)
+		var imports []syntax.Expr
+		if h.Disks != nil {
+			df, err := h.diskFiles()
+			if err != nil {
+				return nil, err
+			}
+			files = append(files, df...)
+			dropLayoutMounts(nixos, h.Disks)
+			imports = append(imports, syntax.PathLit(relPath(path.Dir(hf), df[0].Path)),
+				syntax.Sel(syntax.Id("inputs"), DiskoInput, "nixosModules", "disko"))
+		}
+		data, err := overlay(nixos, h.Derived, nil)
 		if err == nil {
 			data, err = overlay(data, h.Extra, nil)
 		}
@@ -194,9 +219,23 @@ func Generate(f *Fleet) ([]File, error) {
 			setPath(data, []string{"age", "secrets", s.Name}, secretEntry(f, hf, s))
 		}
 		c := &conv{file: hf}
+		if own, ok := data["imports"]; ok && len(imports) > 0 {
+			// The module's own imports follow the generated ones.
+			l, ok := own.([]any)
+			if !ok {
+				return nil, &Error{File: hf, Path: []string{"imports"}, Err: errors.New("imports is not a list")}
+			}
+			for i, e := range l {
+				imports = append(imports, c.value(e, []string{"imports", strconv.Itoa(i)}))
+			}
+			delete(data, "imports")
+		}
 		body := c.bindings(data, nil)
 		if c.err != nil {
 			return nil, c.err
+		}
+		if len(imports) > 0 {
+			body = append([]syntax.Binding{syntax.Bind("imports", syntax.ListOf(imports...))}, body...)
 		}
 		if err := add(hf, h.Comment, module(body)); err != nil {
 			return nil, err
@@ -218,6 +257,15 @@ func Generate(f *Fleet) ([]File, error) {
 // generated module names those its body uses.
 var ModuleArgs = []string{"config", "lib", "options", "pkgs"}
 
+// moduleFormals are the arguments a generated module may name: ModuleArgs
+// and inputs, the flake's inputs, which the flake passes as a special
+// argument and only generated imports use.
+var moduleFormals = []string{"config", "inputs", "lib", "options", "pkgs"}
+
+// DiskoInput is the name of the flake input whose NixOS module
+// (nixosModules.disko) hosts with a disk layout import.
+const DiskoInput = "disko"
+
 // module returns { config, lib, pkgs, ... }: { body }, naming only the
 // module arguments body uses, so no argument is left unused.
 func module(body []syntax.Binding) syntax.Expr {
@@ -233,7 +281,7 @@ func module(body []syntax.Binding) syntax.Expr {
 		return true
 	})
 	var args []string
-	for _, a := range ModuleArgs {
+	for _, a := range moduleFormals {
 		if used[a] {
 			args = append(args, a)
 		}
@@ -255,6 +303,67 @@ func render(comment []string, e syntax.Expr) ([]byte, error) {
 }
 
 func sortStrings(s []string) { sort.Strings(s) }
+
+// diskFiles returns the disko configuration (first) and the installer
+// module of a host with a disk layout.
+func (h *Host) diskFiles() ([]File, error) {
+	df := "disks/" + h.Name + ".nix"
+	if errs := disko.Validate(*h.Disks); len(errs) > 0 {
+		return nil, &Error{File: df, Path: errs[0].Path, Err: errors.New(errs[0].Summary)}
+	}
+	cfg, err := disko.Config(*h.Disks)
+	if err != nil {
+		return nil, &Error{File: df, Err: err}
+	}
+	inf := "installers/" + h.Name + ".nix"
+	inst, err := disko.Installer(disko.InstallerOptions{Host: h.Name, AuthorizedKeys: h.AdminKeys})
+	if err != nil {
+		return nil, &Error{File: inf, Err: err}
+	}
+	return []File{{Path: df, Data: cfg}, {Path: inf, Data: inst}}, nil
+}
+
+// dropLayoutMounts removes from a host's NixOS data what its disk layout
+// defines through disko's module, which NixOS would otherwise see defined
+// twice: the fileSystems entries of the layout's mount points and, when
+// the layout makes swap partitions, the swap devices (swap files, which
+// have a size, stay).
+func dropLayoutMounts(data map[string]any, l *disko.Layout) {
+	mounts := map[string]bool{}
+	swap := false
+	for _, d := range l.Disks {
+		for _, p := range d.Partitions {
+			if p.Filesystem != nil {
+				mounts[path.Clean(p.Filesystem.Mountpoint)] = true
+			}
+			swap = swap || p.Swap != nil
+		}
+	}
+	if fs, ok := data["fileSystems"].(map[string]any); ok {
+		for m := range fs {
+			if mounts[path.Clean(m)] {
+				delete(fs, m)
+			}
+		}
+		if len(fs) == 0 {
+			delete(data, "fileSystems")
+		}
+	}
+	if devs, ok := data["swapDevices"].([]any); ok && swap {
+		var keep []any
+		for _, d := range devs {
+			if m, ok := d.(map[string]any); ok && m["size"] == nil {
+				continue
+			}
+			keep = append(keep, d)
+		}
+		if len(keep) == 0 {
+			delete(data, "swapDevices")
+		} else {
+			data["swapDevices"] = keep
+		}
+	}
+}
 
 func sortedUsers(us []User) []User {
 	out := append([]User(nil), us...)

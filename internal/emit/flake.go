@@ -1,15 +1,17 @@
 package emit
 
 import (
+	"fmt"
 	"sort"
 	"strings"
 
 	"fleetnix.dev/fleet/internal/nix/syntax"
 )
 
-// flakeExpr returns the flake: its inputs and a nixosConfigurations entry
-// per host. outputs takes the inputs as one argument and refers to each
-// input through it, so adding an input never changes the function's
+// flakeExpr returns the flake: its inputs, a nixosConfigurations entry
+// per host, and one "<host>-installer" per host with a disk layout, its
+// live installer. outputs takes the inputs as one argument and refers to
+// each input through it, so adding an input never changes the function's
 // formals.
 func flakeExpr(f *Fleet, hosts []Host) (syntax.Expr, error) {
 	inputs := append([]Input(nil), f.Inputs...)
@@ -31,8 +33,15 @@ func flakeExpr(f *Fleet, hosts []Host) (syntax.Expr, error) {
 			ib = append(ib, syntax.BindPath([]string{in.Name}, syntax.Attrs(b...)))
 		}
 	}
+	hasDisko := false
+	for _, in := range inputs {
+		hasDisko = hasDisko || in.Name == DiskoInput
+	}
 	var configs []syntax.Binding
 	for _, h := range hosts {
+		if h.Disks != nil && !hasDisko {
+			return nil, &Error{File: "flake.nix", Err: fmt.Errorf("host %s has a disk layout, but the flake has no %q input to take disko's NixOS module from", h.Name, DiskoInput)}
+		}
 		mods := []syntax.Expr{syntax.PathLit("./hosts/" + h.Name + ".nix")}
 		for _, m := range h.Modules {
 			mods = append(mods, syntax.Sel(syntax.Id("inputs"), strings.Split(m, ".")...))
@@ -42,6 +51,18 @@ func flakeExpr(f *Fleet, hosts []Host) (syntax.Expr, error) {
 				syntax.Bind("modules", syntax.ListOf(mods...)),
 				syntax.Bind("specialArgs", syntax.Attrs(syntax.InheritNames("inputs"))),
 			))))
+		if h.Disks != nil {
+			// The installer gets the host's own configuration as the
+			// special argument host, through the flake's self.
+			configs = append(configs, syntax.BindPath([]string{h.Name + "-installer"},
+				syntax.Call(syntax.Sel(syntax.Id("inputs"), "nixpkgs", "lib", "nixosSystem"), syntax.Attrs(
+					syntax.Bind("modules", syntax.ListOf(syntax.PathLit("./installers/"+h.Name+".nix"))),
+					syntax.Bind("specialArgs", syntax.Attrs(
+						syntax.InheritNames("inputs"),
+						syntax.Bind("host", syntax.Sel(syntax.Id("inputs"), "self", "nixosConfigurations", h.Name)),
+					)),
+				))))
+		}
 	}
 	top := []syntax.Binding{}
 	if f.Description != "" {
