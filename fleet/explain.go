@@ -10,6 +10,7 @@ import (
 	"cuelang.org/go/cue"
 
 	"fleetnix.dev/fleet/internal/diag"
+	"fleetnix.dev/fleet/internal/load"
 	"fleetnix.dev/fleet/internal/merge"
 )
 
@@ -195,35 +196,6 @@ func ParsePath(path string) ([]string, error) {
 	}
 }
 
-// formatPath joins labels with dots, quoting those that are not
-// identifiers.
-func formatPath(p []string) string {
-	var b strings.Builder
-	for i, s := range p {
-		if i > 0 {
-			b.WriteByte('.')
-		}
-		if isIdent(s) {
-			b.WriteString(s)
-		} else {
-			b.WriteString(strconv.Quote(s))
-		}
-	}
-	return b.String()
-}
-
-func isIdent(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i, r := range s {
-		switch {
-		case r == '_' || r == '$':
-		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z':
-		case (r >= '0' && r <= '9' || r == '-') && i > 0:
-		default:
-			return false
-		}
-	}
-	return true
-}
+// formatPath joins labels with dots, quoting those that are not plain
+// names, as ParsePath reads them.
+func formatPath(p []string) string { return load.FormatPath(p) }

@@ -22,7 +22,7 @@ func cueDiags(err error, root *cue.Value) diag.List {
 	for _, e := range cueerrors.Errors(err) {
 		format, args := e.Msg()
 		msg := fmt.Sprintf(format, args...)
-		path := e.Path()
+		path := labels(e.Path())
 		ps := cueerrors.Positions(e)
 		if len(ps) == 0 && root != nil && len(path) > 0 {
 			ps = contributors(root.LookupPath(cuePath(path)))

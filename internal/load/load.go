@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sort"
+	"strconv"
 	"strings"
 	"sync/atomic"
 
@@ -469,7 +470,7 @@ func (f *Fleet) init() error {
 func hostDiags(h *Host, err error) diag.List {
 	var out diag.List
 	for _, e := range cueerrors.Errors(err) {
-		path := e.Path()
+		path := labels(e.Path())
 		if len(path) > 0 && path[0] == string(HostDef) {
 			path = path[1:]
 		}
@@ -516,22 +517,27 @@ func label(file string) string {
 	return "set here"
 }
 
-func joinPath(p []string) string {
+func joinPath(p []string) string { return FormatPath(p) }
+
+// FormatPath joins the labels of a data path with dots, quoting a label
+// that is not a plain name (letters, digits, _, $ and inner -), so the
+// result reads back with the same labels.
+func FormatPath(p []string) string {
 	var b strings.Builder
 	for i, s := range p {
 		if i > 0 {
 			b.WriteByte('.')
 		}
-		if isIdent(s) {
+		if plainLabel(s) {
 			b.WriteString(s)
 		} else {
-			fmt.Fprintf(&b, "%q", s)
+			b.WriteString(strconv.Quote(s))
 		}
 	}
 	return b.String()
 }
 
-func isIdent(s string) bool {
+func plainLabel(s string) bool {
 	if s == "" {
 		return false
 	}
@@ -539,7 +545,7 @@ func isIdent(s string) bool {
 		switch {
 		case r == '_' || r == '$' || r == '#' && i == 0:
 		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z':
-		case r >= '0' && r <= '9' && i > 0:
+		case (r >= '0' && r <= '9' || r == '-') && i > 0:
 		default:
 			return false
 		}
@@ -677,4 +683,17 @@ func compareVendored(dir string, embedded map[string][]byte) (schemaDiff, bool) 
 	sort.Strings(d.missing)
 	sort.Strings(d.stray)
 	return d, true
+}
+
+// labels returns the labels of a CUE error path as plain strings: CUE
+// writes a label that is not an identifier quoted ("\"SUPER + l\"").
+func labels(p []string) []string {
+	out := make([]string, len(p))
+	for i, s := range p {
+		if u, err := strconv.Unquote(s); err == nil && strings.HasPrefix(s, `"`) {
+			s = u
+		}
+		out[i] = s
+	}
+	return out
 }
