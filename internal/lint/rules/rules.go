@@ -11,10 +11,11 @@ import "fleetnix.dev/fleet/internal/lint"
 var All = []*lint.Rule{
 	lint.BadSuppression,
 	ParseError, DuplicateAttr, DynamicAttrForbidden,
-	URLLiteral, URILooksLikeLambda, OrAsIdentifier, UnknownEscape, SurprisingJuxtaposition,
+	URLLiteral, URILooksLikeLambda, LegacyLet, OrAsIdentifier, UnknownEscape, SurprisingJuxtaposition,
 	ShortPathLiteral, AbsolutePath, NumberLiteral, DeprecatedToPath, PrimopPrefix, BuiltinShadowed,
 	BoolComparison, BoolSimplification, UselessHasAttr, UselessParens, EmptyLetIn, EmptyInherit,
-	EmptyListConcat, UpdateEmptySet, ListLiteralConcat, ManualInheritFrom,
+	EmptyListConcat, UpdateEmptySet, ListLiteralConcat, SetLiteralUpdate, ManualInherit, ManualInheritFrom,
+	CollapsibleLetIn, RedundantPatternBind, RepeatedKeys,
 	UnusedLetBinding, UnusedLambdaArg, UnusedFormal, UnusedAtBinding, UnusedRec, UnusedWith,
 	UndefinedVariable, TopLevelWith, SelfReference, MergeRecAttrset,
 	MkIfConstant, IfInsteadOfMkIf, MkIfWithUpdate, ConfigIfSelfRecursion,

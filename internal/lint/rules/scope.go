@@ -371,6 +371,13 @@ func (r *Resolution) expr(x syntax.Expr, e *env) {
 	}
 }
 
+// isVariable reports whether id is a variable (or a plain inherit's name)
+// rather than an attribute name.
+func (r *Resolution) isVariable(id *syntax.Ident) bool {
+	_, ok := r.envOf[id]
+	return ok
+}
+
 // BindingOf returns the binding a variable names, if it is bound lexically
 // or by the builtins.
 func (r *Resolution) BindingOf(id *syntax.Ident) *Binding { return r.Refs[id] }
