@@ -55,9 +55,11 @@ func Installer(o InstallerOptions) ([]byte, error) {
 		syntax.Bind("nixpkgs.hostPlatform", syntax.Ref("host.config.nixpkgs.hostPlatform.system")),
 		syntax.Bind("services.openssh", syntax.Attrs(
 			syntax.Bind("enable", syntax.Bool(true)),
-			syntax.Bind("settings.PasswordAuthentication", syntax.Bool(false)),
-			syntax.Bind("settings.KbdInteractiveAuthentication", syntax.Bool(false)),
-			syntax.Bind("settings.PermitRootLogin", syntax.Call(syntax.Ref("lib.mkForce"), syntax.Str("prohibit-password"))),
+			syntax.Bind("settings", syntax.Attrs(
+				syntax.Bind("PasswordAuthentication", syntax.Bool(false)),
+				syntax.Bind("KbdInteractiveAuthentication", syntax.Bool(false)),
+				syntax.Bind("PermitRootLogin", syntax.Call(syntax.Ref("lib.mkForce"), syntax.Str("prohibit-password"))),
+			)),
 		)),
 		syntax.Bind("users.users.root.openssh.authorizedKeys.keys", keys),
 		syntax.Bind("users.users.nixos.openssh.authorizedKeys.keys", keys),

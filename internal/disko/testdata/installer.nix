@@ -13,9 +13,11 @@
   nixpkgs.hostPlatform = host.config.nixpkgs.hostPlatform.system;
   services.openssh = {
     enable = true;
-    settings.PasswordAuthentication = false;
-    settings.KbdInteractiveAuthentication = false;
-    settings.PermitRootLogin = lib.mkForce "prohibit-password";
+    settings = {
+      PasswordAuthentication = false;
+      KbdInteractiveAuthentication = false;
+      PermitRootLogin = lib.mkForce "prohibit-password";
+    };
   };
   users.users.root.openssh.authorizedKeys.keys = [
     "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFleetAdminKeyForTestsOnly000000000000000 admin@fleet"
