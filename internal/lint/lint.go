@@ -59,6 +59,8 @@ type Pass struct {
 	File *syntax.File
 	// ParseErrors are the problems the parser reported for File.
 	ParseErrors diag.List
+	// Bound are the names bound around the whole file (File.Bound).
+	Bound []string
 	// Report records a diagnostic.
 	Report func(Diagnostic)
 	// ResultOf holds the Result of every rule in Rule.Requires.

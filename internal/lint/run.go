@@ -13,6 +13,10 @@ import (
 type File struct {
 	Syntax *syntax.File
 	Errors diag.List
+	// Bound are names the file's surroundings bind around it, such as
+	// the module arguments around a raw Nix expression written in a
+	// fleet value; nil for a file on disk.
+	Bound []string
 
 	nodes   []syntax.Node
 	parents map[syntax.Node]syntax.Node
@@ -23,6 +27,14 @@ type File struct {
 func Parse(name string, src []byte) *File {
 	f, errs := syntax.Parse(name, src)
 	return &File{Syntax: f, Errors: errs}
+}
+
+// ParseExpr parses src, a Nix expression that will be placed where the
+// names bound are defined (a raw Nix expression in a fleet value sees the
+// module arguments), for linting: those names are not undefined.
+func ParseExpr(name string, src []byte, bound ...string) *File {
+	f, errs := syntax.ParseIn(name, src, bound...)
+	return &File{Syntax: f, Errors: errs, Bound: bound}
 }
 
 // Nodes returns every node of the file (tokens excluded) in depth-first
@@ -118,7 +130,7 @@ func runFile(order []*Rule, f *File) []Diagnostic {
 	}
 	var out []Diagnostic
 	for _, r := range order {
-		pass := &Pass{Rule: r, File: f.Syntax, ParseErrors: f.Errors, ResultOf: map[*Rule]any{}, file: f}
+		pass := &Pass{Rule: r, File: f.Syntax, ParseErrors: f.Errors, Bound: f.Bound, ResultOf: map[*Rule]any{}, file: f}
 		for _, q := range r.Requires {
 			pass.ResultOf[q] = results[q]
 		}

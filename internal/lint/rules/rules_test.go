@@ -42,3 +42,26 @@ func TestDocs(t *testing.T) {
 		}
 	}
 }
+
+// TestBoundNames lints a raw expression as fleet does a {$nix: …} value:
+// the module arguments are bound around it, so using them is no error,
+// while other free names still are.
+func TestBoundNames(t *testing.T) {
+	src := []byte("lib.optional config.x (pkgs.hello or unknownName)")
+	ids := func(f *lint.File) []string {
+		var out []string
+		for _, d := range lint.Run(rules.All, []*lint.File{f}) {
+			out = append(out, d.Rule.ID+" "+d.Message)
+		}
+		return out
+	}
+	got := ids(lint.ParseExpr("expr", src, "config", "lib", "options", "pkgs"))
+	want := []string{"NS307 undefined variable `unknownName`"}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("with module arguments bound: got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	got = ids(lint.Parse("expr", src))
+	if n := strings.Count(strings.Join(got, "\n"), "NS307"); n != 4 {
+		t.Errorf("without bound names: %d undefined variables, want 4:\n%s", n, strings.Join(got, "\n"))
+	}
+}

@@ -23,7 +23,7 @@ that supplies it, and lists the uses of every binding. Rules use it to find
 dead code and undefined names, and fixes use it to prove that a name is not
 shadowed before they rewrite code.`,
 	Run: func(p *lint.Pass) error {
-		p.Result = Resolve(p.File)
+		p.Result = ResolveIn(p.File, p.Bound...)
 		return nil
 	},
 }
@@ -39,6 +39,7 @@ const (
 	ParamBinding                     // a: … or a@{ … }: …
 	FormalBinding                    // { a, … }: …
 	BuiltinBinding                   // true, map, builtins, …
+	OuterBinding                     // bound around the file (lint.File.Bound)
 )
 
 // A Binding is one name bound by a let, a recursive set, a lambda or the
@@ -132,7 +133,12 @@ func (r *Resolution) lookup(e *env, name string) (*Binding, *syntax.With) {
 }
 
 // Resolve computes the Resolution of f.
-func Resolve(f *syntax.File) *Resolution {
+func Resolve(f *syntax.File) *Resolution { return ResolveIn(f) }
+
+// ResolveIn computes the Resolution of f placed where the names bound
+// are defined. Their bindings have Kind OuterBinding and are not among
+// the file's own Bindings.
+func ResolveIn(f *syntax.File, bound ...string) *Resolution {
 	r := &Resolution{
 		Refs:     map[*syntax.Ident]*Binding{},
 		ViaWith:  map[*syntax.Ident]*syntax.With{},
@@ -140,7 +146,14 @@ func Resolve(f *syntax.File) *Resolution {
 		envOf:    map[*syntax.Ident]*env{},
 		builtins: map[string]*Binding{},
 	}
-	r.expr(f.Expr, nil)
+	var root *env
+	if len(bound) > 0 {
+		root = &env{names: map[string]*Binding{}}
+		for _, n := range bound {
+			root.names[n] = &Binding{Name: n, Kind: OuterBinding}
+		}
+	}
+	r.expr(f.Expr, root)
 	return r
 }
 
