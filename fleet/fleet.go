@@ -11,6 +11,7 @@ import (
 	"cuelang.org/go/cue/format"
 
 	"fleetnix.dev/fleet/internal/diag"
+	"fleetnix.dev/fleet/internal/disko"
 	"fleetnix.dev/fleet/internal/load"
 	"fleetnix.dev/fleet/schema"
 )
@@ -56,6 +57,10 @@ type Host struct {
 	Users []User
 
 	h *load.Host
+	// layout is the host's disk layout, checked, or nil; adminKeys may
+	// log in to its installer.
+	layout    *disko.Layout
+	adminKeys []string
 }
 
 // A User is a user on a host and the home-manager profiles composed for
@@ -96,6 +101,11 @@ func Load(ctx context.Context, cfg *Config) (*Fleet, error) {
 	}
 	if d := f.checkMarkers(); len(d) > 0 {
 		return nil, fromDiag(d)
+	}
+	if d := f.checkDisks(); d.HasErrors() {
+		return nil, fromDiag(d)
+	} else if len(d) > 0 {
+		f.warnings = append(f.warnings, fromDiag(d)...)
 	}
 	return f, nil
 }

@@ -43,7 +43,11 @@ type GenerateResult struct {
 func (r *GenerateResult) Stale() bool { return len(r.Written)+len(r.Removed) > 0 }
 
 // Generate writes the fleet's Nix tree: flake.nix, a module per host,
-// a home-manager module per user and host, and the agenix rules. It is
+// a home-manager module per user and host, and the agenix rules; for each
+// host with a disk layout (disks), its disko configuration
+// (disks/<host>.nix) and live installer (installers/<host>.nix, the flake
+// output "<host>-installer"), whose SSH logins are the keys of the host's
+// users in the wheel group. It is
 // all or nothing: files are generated in memory, then the new tree
 // replaces the old one in a single rename, so an error or an interruption
 // leaves the previous tree as it was. Files whose bytes do not change keep
@@ -132,7 +136,7 @@ func (f *Fleet) files(outOverride string) ([]emit.File, string, error) {
 		if err != nil {
 			return nil, "", fmt.Errorf("host %s: %v", h.Name, err)
 		}
-		eh := emit.Host{Name: h.Name, NixOS: nixos, Modules: modules, Comment: hostComment(h)}
+		eh := emit.Host{Name: h.Name, NixOS: nixos, Modules: modules, Comment: hostComment(h), Disks: h.layout, AdminKeys: h.adminKeys}
 		v, err := h.Value()
 		if err != nil {
 			return nil, "", err
