@@ -156,12 +156,14 @@ const harness = `let
       mkForce = v: { "$force" = v; };
       mkDefault = v: { "$default" = v; };
     };
+    inputs.disko.nixosModules.disko = "disko module";
   };
   m = import ./HOST args;
   hm = m.home-manager or { };
 in
 {
-  module = removeAttrs m [ "home-manager" "age" ];
+  module = removeAttrs m [ "home-manager" "age" "imports" ];
+  imports = map toString (m.imports or [ ]);
   homeManager = (removeAttrs hm [ "users" ]) // {
     users = builtins.mapAttrs (_: f: f args) (hm.users or { });
   };
@@ -173,7 +175,9 @@ in
 // the home modules it imports) with real Nix, with stub module arguments
 // that turn pkgs.x, config.age.secrets.x.path, lib.mkForce and
 // lib.mkDefault back into fleet's markers, and checks the result is
-// exactly the host's CUE data.
+// exactly the host's CUE data; for a host with a disk layout, without the
+// fileSystems its layout mounts, and importing its disko configuration
+// and disko's module.
 func TestGeneratedHostsEvaluate(t *testing.T) {
 	nix := nixInstantiate(t)
 	f, res := generateReference(t)
@@ -236,7 +240,21 @@ func TestGeneratedHostsEvaluate(t *testing.T) {
 			if len(users) > 0 {
 				hm["useGlobalPkgs"], hm["useUserPackages"] = true, true
 			}
-			wantJSON, _ := json.Marshal(map[string]any{"module": nixos, "homeManager": hm, "secrets": secrets})
+			imports := []string{}
+			if disks, ok := v["disks"].(map[string]any); ok {
+				fs, _ := nixos["fileSystems"].(map[string]any)
+				for _, m := range layoutMounts(disks) {
+					if _, ok := fs[m]; !ok {
+						t.Errorf("the layout mounts %s, which the host's CUE data does not", m)
+					}
+					delete(fs, m)
+				}
+				if len(fs) == 0 {
+					delete(nixos, "fileSystems")
+				}
+				imports = []string{filepath.Join(out, "disks", h.Name+".nix"), "disko module"}
+			}
+			wantJSON, _ := json.Marshal(map[string]any{"module": nixos, "homeManager": hm, "secrets": secrets, "imports": imports})
 			var wantV any
 			json.Unmarshal(wantJSON, &wantV)
 			if diff := cmp.Diff(wantV, gotV); diff != "" {
@@ -244,6 +262,22 @@ func TestGeneratedHostsEvaluate(t *testing.T) {
 			}
 		})
 	}
+}
+
+// layoutMounts returns the mount points of the filesystems of a host's
+// disks value.
+func layoutMounts(disks map[string]any) []string {
+	var out []string
+	for _, d := range disks {
+		parts, _ := d.(map[string]any)["partitions"].(map[string]any)
+		for _, p := range parts {
+			if fs, ok := p.(map[string]any)["filesystem"].(map[string]any); ok {
+				out = append(out, fs["mountpoint"].(string))
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 func findAllSecrets(v any, used map[string]bool) {
@@ -265,21 +299,29 @@ func findAllSecrets(v any, used map[string]bool) {
 
 // TestGeneratedFlakeEvaluates calls the generated flake's outputs with
 // stub inputs and checks a nixosConfigurations entry per host, built from
-// its host module and the home-manager and agenix modules.
+// its host module and the home-manager and agenix modules, and one per
+// host with a disk layout for its installer, which gets the host's own
+// configuration as the special argument host.
 func TestGeneratedFlakeEvaluates(t *testing.T) {
 	nix := nixInstantiate(t)
 	f, res := generateReference(t)
 	expr := `let
   flake = import ` + filepath.Join(res.OutDir, "flake.nix") + `;
   inputs = {
-    nixpkgs.lib.nixosSystem = a: { modules = map toString a.modules; special = builtins.attrNames a.specialArgs; };
+    self = outputs;
+    nixpkgs.lib.nixosSystem = a: {
+      modules = map toString a.modules;
+      special = builtins.attrNames a.specialArgs;
+      host = if a.specialArgs ? host then a.specialArgs.host.modules else null;
+    };
     home-manager.nixosModules.home-manager = "home-manager module";
     agenix.nixosModules.default = "agenix module";
   };
+  outputs = flake.outputs inputs;
 in
 {
   urls = builtins.mapAttrs (_: i: i.url) flake.inputs;
-  configs = (flake.outputs inputs).nixosConfigurations;
+  configs = outputs.nixosConfigurations;
 }
 `
 	got, err := exec.Command(nix, "--eval", "--strict", "--json", "-E", expr).CombinedOutput()
@@ -291,6 +333,7 @@ in
 		Configs map[string]struct {
 			Modules []string `json:"modules"`
 			Special []string `json:"special"`
+			Host    []string `json:"host"`
 		} `json:"configs"`
 	}
 	if err := json.Unmarshal(got, &v); err != nil {
@@ -306,13 +349,27 @@ in
 	var hosts []string
 	for name, c := range v.Configs {
 		hosts = append(hosts, name)
-		want := []string{filepath.Join(res.OutDir, "hosts", name+".nix"), "agenix module", "home-manager module"}
-		if diff := cmp.Diff(want, c.Modules); diff != "" {
+		hostModules := func(h string) []string {
+			return []string{filepath.Join(res.OutDir, "hosts", h+".nix"), "agenix module", "home-manager module"}
+		}
+		if h, ok := strings.CutSuffix(name, "-installer"); ok {
+			if diff := cmp.Diff([]string{filepath.Join(res.OutDir, "installers", h+".nix")}, c.Modules); diff != "" {
+				t.Errorf("%s modules (-want +got):\n%s", name, diff)
+			}
+			if diff := cmp.Diff([]string{"host", "inputs"}, c.Special); diff != "" {
+				t.Errorf("%s specialArgs (-want +got):\n%s", name, diff)
+			}
+			if diff := cmp.Diff(hostModules(h), c.Host); diff != "" {
+				t.Errorf("%s: host is not %s's configuration (-want +got):\n%s", name, h, diff)
+			}
+			continue
+		}
+		if diff := cmp.Diff(hostModules(name), c.Modules); diff != "" {
 			t.Errorf("%s modules (-want +got):\n%s", name, diff)
 		}
 	}
 	sort.Strings(hosts)
-	if strings.Join(hosts, " ") != "dex5550 p510 p620 razer samsung" {
+	if strings.Join(hosts, " ") != "dex5550 dex5550-installer p510 p620 razer samsung" {
 		t.Errorf("nixosConfigurations = %v", hosts)
 	}
 }
@@ -387,4 +444,198 @@ func overlayForTest(t *testing.T, base, extra map[string]any) {
 		}
 		t.Fatalf("free-form %s = %v conflicts with %v", k, ev, bv)
 	}
+}
+
+// evalJSON evaluates a Nix expression strictly and decodes its JSON.
+func evalJSON(t *testing.T, nix, expr string) any {
+	t.Helper()
+	cmd := exec.Command(nix, "--eval", "--strict", "--json", "-E", expr)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("nix-instantiate: %v\n%s", err, stderr.String())
+	}
+	var v any
+	if err := json.Unmarshal(out, &v); err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// trueKeys returns the keys of a CUE struct of booleans that are true,
+// sorted.
+func trueKeys(v any) []any {
+	m, _ := v.(map[string]any)
+	var out []string
+	for k, on := range m {
+		if on == true {
+			out = append(out, k)
+		}
+	}
+	sort.Strings(out)
+	var l []any
+	for _, s := range out {
+		l = append(l, s)
+	}
+	return l
+}
+
+// TestGeneratedInstallersEvaluate evaluates, with real Nix, the disko
+// configuration and the installer module generated for every host of the
+// reference fleet that has a disk layout. The disko configuration must
+// hold the host's disks as its CUE value has them, partitions in the order
+// of their priorities; the installer, called with stub arguments, must
+// admit exactly the SSH keys of the host's wheel users and install the
+// host's system with its disko script.
+func TestGeneratedInstallersEvaluate(t *testing.T) {
+	nix := nixInstantiate(t)
+	f, res := generateReference(t)
+	n := 0
+	for _, h := range f.Hosts() {
+		v, err := h.Value()
+		if err != nil {
+			t.Fatal(err)
+		}
+		disks, ok := v["disks"].(map[string]any)
+		if !ok {
+			continue
+		}
+		n++
+		t.Run(h.Name, func(t *testing.T) {
+			got := evalJSON(t, nix, "import "+filepath.Join(res.OutDir, "disks", h.Name+".nix"))
+			gotDisks, _ := got.(map[string]any)["disko"].(map[string]any)["devices"].(map[string]any)["disk"].(map[string]any)
+			want := map[string]any{}
+			for name, d := range disks {
+				d := d.(map[string]any)
+				parts := map[string]any{}
+				for pn, p := range d["partitions"].(map[string]any) {
+					p := p.(map[string]any)
+					e := map[string]any{"size": p["size"]}
+					if ty, ok := p["type"]; ok {
+						e["type"] = ty
+					}
+					var c map[string]any
+					if fs, ok := p["filesystem"].(map[string]any); ok {
+						c = map[string]any{"type": "filesystem", "format": fs["format"], "mountpoint": fs["mountpoint"]}
+						if opts := trueKeys(fs["mountOptions"]); len(opts) > 0 {
+							c["mountOptions"] = opts
+						}
+						if args, ok := fs["extraArgs"].([]any); ok && len(args) > 0 {
+							c["extraArgs"] = args
+						}
+					}
+					if s, ok := p["swap"].(map[string]any); ok {
+						c = map[string]any{"type": "swap"}
+						for k, on := range s {
+							if on == true {
+								c[k] = true
+							}
+						}
+					}
+					if k, ok := p["luks"].(map[string]any); ok {
+						c = map[string]any{"type": "luks", "name": k["name"], "content": c}
+						if pf, ok := k["passwordFile"]; ok {
+							c["passwordFile"] = pf
+						}
+						if k["allowDiscards"] == true {
+							c["settings"] = map[string]any{"allowDiscards": true}
+						}
+					}
+					if c != nil {
+						e["content"] = c
+					}
+					// Generated priorities are positions; they must follow the
+					// layout's own priorities, checked below.
+					if gp, ok := gotDisks[name].(map[string]any)["content"].(map[string]any)["partitions"].(map[string]any)[pn].(map[string]any); ok {
+						e["priority"] = gp["priority"]
+					}
+					parts[pn] = e
+				}
+				want[name] = map[string]any{"type": "disk", "device": d["device"],
+					"content": map[string]any{"type": "gpt", "partitions": parts}}
+				var names []string
+				for pn := range parts {
+					names = append(names, pn)
+				}
+				prio := func(pn string) float64 {
+					p, _ := parts[pn].(map[string]any)["priority"].(float64)
+					return p
+				}
+				sort.Slice(names, func(i, j int) bool { return prio(names[i]) < prio(names[j]) })
+				last := json.Number("-1")
+				for i, pn := range names {
+					if prio(pn) != float64(i+1) {
+						t.Errorf("disk %s: partition %s has priority %v, want %d", name, pn, prio(pn), i+1)
+					}
+					own, ok := d["partitions"].(map[string]any)[pn].(map[string]any)["priority"].(json.Number)
+					if !ok {
+						continue
+					}
+					if a, _ := own.Int64(); a < mustInt(last) {
+						t.Errorf("disk %s: partition %s (priority %s) is laid out after one with priority %s", name, pn, own, last)
+					}
+					last = own
+				}
+			}
+			if diff := cmp.Diff(want, gotDisks); diff != "" {
+				t.Errorf("disks/%s.nix evaluates differently from the host's disks (-cue +nix):\n%s", h.Name, diff)
+			}
+
+			var keys []any
+			users, _ := v["users"].(map[string]any)
+			for _, u := range sortedNames(users) {
+				um := users[u].(map[string]any)
+				if groups, _ := um["groups"].(map[string]any); groups["wheel"] != true {
+					continue
+				}
+				sk, _ := um["sshKeys"].(map[string]any)
+				for _, l := range sortedNames(sk) {
+					keys = append(keys, sk[l])
+				}
+			}
+			if len(keys) == 0 {
+				t.Fatalf("%s has a disk layout but no wheel user with keys", h.Name)
+			}
+			inst := evalJSON(t, nix, `let m = import `+filepath.Join(res.OutDir, "installers", h.Name+".nix")+` {
+  lib.mkForce = x: { _force = x; };
+  pkgs.writeShellScriptBin = name: text: { inherit name text; };
+  modulesPath = "/stub/nixos/modules";
+  host.config.system.build = { diskoScript = "/nix/store/aaaa-disko"; toplevel = "/nix/store/bbbb-system"; };
+  host.config.nixpkgs.hostPlatform.system = "`+v["system"].(string)+`";
+}; in {
+  inherit (m) imports networking nixpkgs environment;
+  ssh = m.services.openssh.settings;
+  keys = m.users.users.root.openssh.authorizedKeys.keys;
+  nixosKeys = m.users.users.nixos.openssh.authorizedKeys.keys;
+}`)
+			wantInst := map[string]any{
+				"imports":    []any{"/stub/nixos/modules/installer/cd-dvd/installation-cd-minimal.nix"},
+				"networking": map[string]any{"hostName": h.Name + "-installer"},
+				"nixpkgs":    map[string]any{"hostPlatform": v["system"]},
+				"environment": map[string]any{"systemPackages": []any{map[string]any{
+					"name": "install-" + h.Name,
+					"text": "set -eu\n/nix/store/aaaa-disko\nnixos-install --no-root-passwd --no-channel-copy --system /nix/store/bbbb-system\necho '" + h.Name + " is installed; reboot into it.'\n",
+				}}},
+				"ssh": map[string]any{
+					"PasswordAuthentication":       false,
+					"KbdInteractiveAuthentication": false,
+					"PermitRootLogin":              map[string]any{"_force": "prohibit-password"},
+				},
+				"keys":      keys,
+				"nixosKeys": keys,
+			}
+			if diff := cmp.Diff(wantInst, inst); diff != "" {
+				t.Errorf("installers/%s.nix (-want +got):\n%s", h.Name, diff)
+			}
+		})
+	}
+	if n == 0 {
+		t.Fatal("no host of the reference fleet has a disk layout")
+	}
+}
+
+func mustInt(n json.Number) int64 {
+	i, _ := n.Int64()
+	return i
 }
