@@ -482,8 +482,15 @@ func hostDiags(h *Host, err error) diag.List {
 		case node.Leaf() != nil:
 			r = node.Leaf().Range
 		case depth < len(path):
-			// Something below node is missing: the host is where the user
-			// can add it; where node itself came from helps too.
+			// The path is not in the user's data: something below node is
+			// missing, or the schema computed it. When two of the user's
+			// entries collide there (a keybinding chord bound twice), the
+			// conflicting values name them: point at each.
+			if named := namedEntries(node, args); len(named) > 0 {
+				r = named[0].Range
+				related = append(related, named[1:]...)
+				break
+			}
 			if o := node.Decl(); o != nil && depth > 0 && o.Range.Start.IsValid() {
 				related = append(related, diag.Related{Range: o.Range,
 					Message: fmt.Sprintf("%s is set by %s", joinPath(path[:depth]), o.Source)})
@@ -506,7 +513,57 @@ func hostDiags(h *Host, err error) diag.List {
 		}
 		out = append(out, d)
 	}
+	return collapse(out)
+}
+
+// namedEntries finds, below n, the user's entries whose names are the
+// string values among args (the two sides of a conflict in a structure
+// the schema computes from the user's entries), in args order.
+func namedEntries(n *merge.Node, args []any) []diag.Related {
+	var out []diag.Related
+	for _, a := range args {
+		name, err := strconv.Unquote(fmt.Sprint(a))
+		if err != nil {
+			continue
+		}
+		if e := findEntry(n, name, 4); e != nil {
+			r := diag.Range{}
+			if o := e.Decl(); o != nil {
+				r = o.Range
+			} else if o := e.Leaf(); o != nil {
+				r = o.Range
+			}
+			if r.Start.IsValid() {
+				out = append(out, diag.Related{Range: r, Message: fmt.Sprintf("%q is defined here", name)})
+			}
+		}
+	}
+	if len(out) < 2 {
+		return nil // not a collision of two named entries
+	}
 	return out
+}
+
+// findEntry looks breadth-first, at most depth levels below n, for a
+// field called name.
+func findEntry(n *merge.Node, name string, depth int) *merge.Node {
+	level := []*merge.Node{n}
+	for ; depth > 0 && len(level) > 0; depth-- {
+		var next []*merge.Node
+		for _, x := range level {
+			if x.IsLeaf() {
+				continue
+			}
+			if c := x.Field(name); c != nil {
+				return c
+			}
+			for _, f := range x.Fields() {
+				next = append(next, x.Field(f))
+			}
+		}
+		level = next
+	}
+	return nil
 }
 
 // label says whether a position is in the schema or in the user's files.
