@@ -15,6 +15,17 @@ type Host struct {
 	// Where returns the source range that set the value at path, and a
 	// description of the layer (`template "server"`), when known.
 	Where func(path []string) (diag.Range, string)
+	// Recorded holds values the host's previously generated NixOS
+	// configuration set, keyed by option path ("system.stateVersion"),
+	// when fleet found that configuration; nil otherwise.
+	Recorded map[string]Recorded
+}
+
+// A Recorded is a value read from a previously generated file, and where
+// it is written there.
+type Recorded struct {
+	Value any
+	Range diag.Range
 }
 
 // Get returns the value at path below the host's root, and whether it

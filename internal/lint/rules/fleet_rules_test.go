@@ -46,6 +46,9 @@ func TestFleetRules(t *testing.T) {
 			"age": {"secrets": {"k": {"mode": "0444", "file": {"$nix": "./k.age"}}}}},
 		"users": {"a": {"token": {"$secret": "used"}}}
 	}`)
+	bad.Value["stateVersion"] = "25.05"
+	bad.Recorded = map[string]lint.Recorded{"system.stateVersion": {Value: "24.11",
+		Range: diag.Range{File: "nix/hosts/bad.nix", Start: diag.Pos{Line: 9, Col: 3}}}}
 	good := host(t, "good", `{
 		"network": {"ssh": {"enable": true, "port": 22}, "firewall": {"enable": true, "allowedTCPPorts": {"ssh": 22}}},
 		"features": {"monitoring": {"enable": false, "role": "client", "exporters": {}, "ports": {}}},
@@ -67,7 +70,11 @@ func TestFleetRules(t *testing.T) {
 		"FV09 error bad nixos.age.secrets.k.mode: bad: secret k is decrypted with mode 0444, readable by other users",
 		"FV10 error bad nix.substituters.http://cache.example.org: bad: substituter http://cache.example.org uses plain HTTP",
 		"FV10 warning bad nix.substituters.http://cache.example.org: bad: substituter http://cache.example.org has no public key",
+		"FV12 error bad stateVersion: bad: stateVersion is \"25.05\" but the host was generated with \"24.11\"; it must not change once installed",
 	}
+	// good was generated with the stateVersion it still has.
+	good.Value["stateVersion"] = "24.11"
+	good.Recorded = map[string]lint.Recorded{"system.stateVersion": {Value: "24.11"}}
 	got := []string{}
 	for _, d := range lint.RunFleet(rules.All, []*lint.Host{bad, good}, fleetData) {
 		got = append(got, fmt.Sprintf("%s %s %s %s: %s", d.Rule.ID, d.Severity, d.Host, strings.Join(d.Path, "."), d.Message))
