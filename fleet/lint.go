@@ -9,11 +9,14 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"fleetnix.dev/fleet/internal/diag"
+	"fleetnix.dev/fleet/internal/emit"
 	"fleetnix.dev/fleet/internal/lint"
 	"fleetnix.dev/fleet/internal/lint/rules"
+	"fleetnix.dev/fleet/internal/nix/syntax"
 )
 
 // A LintRule describes one lint rule for people and tools.
@@ -105,19 +108,25 @@ type config struct {
 	dir   string
 }
 
-func newConfig(dir string, opts LintOptions) (*config, error) {
+// newConfig resolves rule configurations against the rules. layers are
+// applied in order: for one rule, a later layer's configuration replaces
+// an earlier one's (the command line over settings.lint).
+func newConfig(dir string, layers ...map[string]RuleConfig) (*config, error) {
 	c := &config{by: map[*lint.Rule]RuleConfig{}, dir: dir}
-	for k, rc := range opts.Rules {
-		r := lint.Lookup(rules.All, k)
-		if r == nil {
-			return nil, fmt.Errorf("lint configuration names unknown rule %q", k)
+	for _, layer := range layers {
+		for _, k := range sortedNames(layer) {
+			rc := layer[k]
+			r := lint.Lookup(rules.All, k)
+			if r == nil {
+				return nil, fmt.Errorf("lint configuration names unknown rule %q", k)
+			}
+			switch rc.Severity {
+			case "", "error", "warning", "info":
+			default:
+				return nil, fmt.Errorf("lint configuration of %s: unknown severity %q", r.ID, rc.Severity)
+			}
+			c.by[r] = rc
 		}
-		switch rc.Severity {
-		case "", "error", "warning", "info":
-		default:
-			return nil, fmt.Errorf("lint configuration of %s: unknown severity %q", r.ID, rc.Severity)
-		}
-		c.by[r] = rc
 	}
 	for _, r := range rules.All {
 		rc, set := c.by[r]
@@ -186,7 +195,7 @@ func (c *config) convert(ds []lint.Diagnostic) Errors {
 // rule. Unreadable paths are an error; findings are not.
 func LintNix(ctx context.Context, paths []string, opts LintOptions) (*LintResult, error) {
 	cwd, _ := os.Getwd()
-	c, err := newConfig(cwd, opts)
+	c, err := newConfig(cwd, opts.Rules)
 	if err != nil {
 		return nil, err
 	}
@@ -275,15 +284,36 @@ func (c *config) lintFiles(ctx context.Context, names []string, fix bool) (*Lint
 	return res, nil
 }
 
-// Lint checks the fleet: the fleet value rules over every host's merged
-// value, each finding placed at the CUE that set the value, and the
-// source rules over every hand-written .nix file under the fleet's
-// directory (files fleet generated are skipped).
+// Lint checks the fleet. It runs the fleet value rules over every host's
+// merged value, each finding placed at the CUE that set the value; the
+// source rules over every raw Nix expression ({$nix: …}) in the hosts'
+// values, each finding placed in the CUE string; and the source rules
+// over the hand-written Nix files of the fleet: the files those
+// expressions reference by relative path (nixos.imports, import ./x.nix),
+// wherever they are, and every other .nix file under the fleet's module
+// that fleet did not generate.
+//
+// Rules are configured by settings.lint in the fleet's CUE, and then by
+// opts.Rules, which wins for a rule both name.
 func (f *Fleet) Lint(ctx context.Context, opts LintOptions) (*LintResult, error) {
 	dir := f.l.ModRoot
-	c, err := newConfig(dir, opts)
+	var s struct {
+		settings
+		Lint map[string]RuleConfig `json:"lint"`
+	}
+	if err := json.Unmarshal(f.l.Settings, &s); err != nil {
+		return nil, fmt.Errorf("reading settings: %v", err)
+	}
+	c, err := newConfig(dir, s.Lint, opts.Rules)
 	if err != nil {
 		return nil, err
+	}
+	outDir := s.Output
+	if outDir == "" {
+		outDir = "nix"
+	}
+	if !filepath.IsAbs(outDir) {
+		outDir = filepath.Join(dir, outDir)
 	}
 	var hosts []*lint.Host
 	for _, h := range f.hosts {
@@ -294,7 +324,7 @@ func (f *Fleet) Lint(ctx context.Context, opts LintOptions) (*LintResult, error)
 		h := h
 		hosts = append(hosts, &lint.Host{Name: h.Name, Value: v, Where: func(p []string) (diag.Range, string) {
 			return f.where(h, p)
-		}})
+		}, Recorded: recorded(filepath.Join(outDir, "hosts", h.Name+".nix"))})
 	}
 	fleetData := map[string]any{}
 	secrets := map[string]any{}
@@ -305,21 +335,298 @@ func (f *Fleet) Lint(ctx context.Context, opts LintOptions) (*LintResult, error)
 		}
 	}
 	fleetData["secrets"] = secrets
-	var settings any
-	if json.Unmarshal(f.l.Settings, &settings) == nil {
-		fleetData["settings"] = settings
+	var settingsData any
+	if json.Unmarshal(f.l.Settings, &settingsData) == nil {
+		fleetData["settings"] = settingsData
 	}
 	values := c.convert(lint.RunFleet(c.rules, hosts, fleetData))
+	snippets := f.rawNix(outDir)
+	var sf []*lint.File
+	for _, sn := range snippets {
+		sf = append(sf, sn.file)
+	}
+	var inSnippets []lint.Diagnostic
+	for _, d := range lint.Run(c.rules, sf) {
+		for _, sn := range snippets {
+			if sn.file.Syntax.Name == d.Range.File {
+				inSnippets = append(inSnippets, sn.place(d))
+				break
+			}
+		}
+	}
+	// Referenced files first, then the rest of the module's own files.
 	files, err := nixFiles([]string{dir}, true)
 	if err != nil {
 		return nil, err
 	}
-	res, err := c.lintFiles(ctx, files, opts.Fix)
+	seen := map[string]bool{}
+	var all []string
+	for _, sn := range snippets {
+		for _, r := range sn.refs {
+			if !seen[r] {
+				seen[r] = true
+				all = append(all, r)
+			}
+		}
+	}
+	for _, name := range files {
+		if abs, err := filepath.Abs(name); err == nil && !seen[abs] {
+			seen[abs] = true
+			all = append(all, name)
+		}
+	}
+	res, err := c.lintFiles(ctx, all, opts.Fix)
 	if err != nil {
 		return nil, err
 	}
-	res.Diagnostics = append(values, res.Diagnostics...)
+	res.Diagnostics = append(append(values, c.convert(inSnippets)...), res.Diagnostics...)
 	return res, nil
+}
+
+// A snippet is one raw Nix expression of a host value, parsed for lint.
+type snippet struct {
+	file *lint.File
+	host string
+	path []string
+	// at is where the value is set; lit, when valid, where the
+	// expression's first byte is in a one-line CUE string that holds it
+	// verbatim, so that columns map one to one.
+	at, lit diag.Pos
+	cue     string
+	// refs are the existing files the expression names by path,
+	// absolute and cleaned.
+	refs []string
+}
+
+// rawNix returns the raw Nix expressions of the hosts' final values,
+// once per place written, skipping those of fleet's own schema. Each is
+// placed at the leaf of the host's provenance tree that holds it or, for
+// an expression the tree does not record (such as one in
+// nixos.imports), at the nearest place it does. out is the absolute output directory, where
+// the generated files that will hold the expressions live: relative
+// paths in them resolve from there.
+func (f *Fleet) rawNix(out string) []*snippet {
+	var list []*snippet
+	type key struct {
+		at  diag.Range
+		src string
+	}
+	seen := map[key]bool{}
+	sources := map[string][]byte{}
+	for _, h := range f.hosts {
+		v, err := h.Value()
+		if err != nil {
+			continue
+		}
+		var walk func(path []string, v any)
+		walk = func(path []string, v any) {
+			switch v := v.(type) {
+			case map[string]any:
+				if src, ok := v["$nix"].(string); ok && len(v) == 1 {
+					r, ok := f.placeOf(h, path)
+					if ok && f.ownFile(r.File) && !seen[key{r, src}] {
+						seen[key{r, src}] = true
+						list = append(list, f.newSnippet(h.Name, path, r, src, out, sources))
+					}
+					return
+				}
+				for _, k := range sortedNames(v) {
+					walk(append(path[:len(path):len(path)], k), v[k])
+				}
+			case []any:
+				for i, e := range v {
+					walk(append(path[:len(path):len(path)], strconv.Itoa(i)), e)
+				}
+			}
+		}
+		walk(nil, v)
+	}
+	return list
+}
+
+// placeOf returns where the value at path of h was written: the leaf of
+// the provenance tree at path or above it, the declaration in the
+// fleet's own files of the nearest struct around it, or else the host's
+// declaration.
+func (f *Fleet) placeOf(h *Host, path []string) (diag.Range, bool) {
+	for i := len(path); i > 0; i-- {
+		n := h.h.Tree.Lookup(path[:i]...)
+		if n == nil {
+			continue
+		}
+		// A leaf at path is where the expression was written, in the
+		// fleet's files or the schema's; a leaf above it (a list) is
+		// only if the fleet's files wrote it.
+		if n.IsLeaf() && (i == len(path) || f.ownFile(n.Leaf().Range.File)) {
+			return n.Leaf().Range, true
+		}
+		if d := n.Decl(); d != nil && f.ownFile(d.Range.File) {
+			return d.Range, true
+		}
+	}
+	return h.h.Decl, h.h.Decl.Start.IsValid()
+}
+
+// newSnippet parses the expression src written at r for host at path.
+// sources caches the CUE files read.
+func (f *Fleet) newSnippet(host string, path []string, r diag.Range, src, out string, sources map[string][]byte) *snippet {
+	sn := &snippet{host: host, path: path, at: r.Start, cue: r.File}
+	name := fmt.Sprintf("%s:%d:%d", r.File, r.Start.Line, r.Start.Col)
+	name += ":" + strings.Join(path, ".")
+	sn.file = lint.ParseExpr(name, []byte(src), emit.ModuleArgs...)
+	if _, ok := sources[r.File]; !ok {
+		sources[r.File], _ = os.ReadFile(r.File)
+	}
+	sn.lit = literalAt(sources[r.File], r.Start, src)
+	// Expressions land in hosts/<host>.nix, or in users/<user>/<host>.nix
+	// for a user's home.
+	from := filepath.Join(out, "hosts")
+	if len(path) >= 3 && path[0] == "users" && path[2] == "home" {
+		from = filepath.Join(out, "users", path[1])
+	}
+	sn.refs = pathRefs(sn.file.Syntax, from)
+	return sn
+}
+
+// ownFile reports whether name is one of the fleet's own CUE files, not
+// the schema fleet injects under cue.mod.
+func (f *Fleet) ownFile(name string) bool {
+	rel, err := filepath.Rel(f.l.ModRoot, name)
+	if err != nil || name == "" {
+		return false
+	}
+	rel = filepath.ToSlash(rel)
+	return !strings.HasPrefix(rel, "../") && !strings.HasPrefix(rel, "cue.mod/")
+}
+
+// literalAt returns where, in the CUE source src, the one-line string
+// literal holding expr verbatim starts its contents, searching from the
+// field at. It returns the zero Pos when the literal has escapes, spans
+// lines or is not found.
+func literalAt(src []byte, at diag.Pos, expr string) diag.Pos {
+	if at.Offset < 0 || at.Offset >= len(src) {
+		return diag.Pos{}
+	}
+	rest := src[at.Offset:]
+	if nl := bytes.IndexByte(rest, '\n'); nl >= 0 {
+		rest = rest[:nl]
+	}
+	i := bytes.Index(rest, []byte(`"`+expr+`"`))
+	if i < 0 || strings.ContainsAny(expr, "\\\"") {
+		return diag.Pos{}
+	}
+	// Columns count bytes, as the Nix positions do.
+	return diag.Pos{Line: at.Line, Col: at.Col + i + 1, Offset: at.Offset + i + 1}
+}
+
+// place moves a finding of the snippet's expression to the CUE that holds
+// it: to the exact columns when the string is verbatim, else to the
+// field, naming the column of the expression.
+func (sn *snippet) place(d lint.Diagnostic) lint.Diagnostic {
+	d.Host, d.Path, d.Fixes = sn.host, sn.path, nil
+	if sn.lit.IsValid() && d.Range.Start.Line == 1 && d.Range.End.Line <= 1 {
+		start, end := d.Range.Start, d.Range.End
+		d.Range.Start = diag.Pos{Line: sn.lit.Line, Col: sn.lit.Col + start.Col - 1, Offset: sn.lit.Offset + start.Offset}
+		d.Range.End = diag.Pos{}
+		if end.IsValid() {
+			d.Range.End = diag.Pos{Line: sn.lit.Line, Col: sn.lit.Col + end.Col - 1, Offset: sn.lit.Offset + end.Offset}
+		}
+	} else {
+		d.Message += fmt.Sprintf(" (line %d, column %d of the raw Nix expression)", d.Range.Start.Line, d.Range.Start.Col)
+		d.Range.Start, d.Range.End = sn.at, diag.Pos{}
+	}
+	d.Range.File = sn.cue
+	return d
+}
+
+// pathRefs returns the existing files the relative and absolute path
+// literals of f name, resolved from dir; a directory stands for its
+// default.nix.
+func pathRefs(f *syntax.File, dir string) []string {
+	var out []string
+	syntax.Inspect(f, func(n syntax.Node) bool {
+		p, ok := n.(*syntax.PathExpr)
+		if !ok || len(p.Parts) != 1 {
+			return true
+		}
+		t, ok := p.Parts[0].(*syntax.Text)
+		if !ok || t.Tok == nil {
+			return true
+		}
+		name := t.Tok.Text
+		switch {
+		case strings.HasPrefix(name, "/"):
+		case strings.HasPrefix(name, "./"), strings.HasPrefix(name, "../"):
+			name = filepath.Join(dir, filepath.FromSlash(name))
+		default:
+			return true
+		}
+		name = filepath.Clean(name)
+		if info, err := os.Stat(name); err == nil && info.IsDir() {
+			name = filepath.Join(name, "default.nix")
+		}
+		if info, err := os.Stat(name); err == nil && info.Mode().IsRegular() && strings.HasSuffix(name, ".nix") {
+			out = append(out, name)
+		}
+		return true
+	})
+	return out
+}
+
+// recorded reads the values FV12 compares from name, a host's generated
+// configuration, if fleet generated it.
+func recorded(name string) map[string]lint.Recorded {
+	if !hasGeneratedHeader(name) {
+		return nil
+	}
+	src, err := os.ReadFile(name)
+	if err != nil {
+		return nil
+	}
+	sf, errs := syntax.Parse(name, src)
+	if len(errs) > 0 {
+		return nil
+	}
+	out := map[string]lint.Recorded{}
+	x := sf.Expr
+	if l, ok := x.(*syntax.Lambda); ok {
+		x = l.Body
+	}
+	var walk func(prefix string, s *syntax.AttrSet)
+	walk = func(prefix string, s *syntax.AttrSet) {
+		for _, b := range s.Bindings {
+			a, ok := b.(*syntax.Attr)
+			if !ok || a.Path == nil {
+				continue
+			}
+			p := prefix
+			for _, n := range a.Path.Names {
+				id, ok := n.(*syntax.Ident)
+				if !ok {
+					p = ""
+					break
+				}
+				p += "." + id.Tok.Text
+			}
+			switch v := a.Value.(type) {
+			case *syntax.AttrSet:
+				if p != "" {
+					walk(p, v)
+				}
+			case *syntax.String:
+				if p == ".system.stateVersion" {
+					if text, err := syntax.StringValue(v); err == nil {
+						out["system.stateVersion"] = lint.Recorded{Value: text, Range: diag.Range{File: name,
+							Start: sf.Position(v.Pos()), End: sf.Position(v.End())}}
+					}
+				}
+			}
+		}
+	}
+	if s, ok := x.(*syntax.AttrSet); ok {
+		walk("", s)
+	}
+	return out
 }
 
 // where returns the position that set the value at p in h, from Explain's
@@ -345,7 +652,7 @@ func (f *Fleet) LintGenerated(ctx context.Context) (*LintResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	c, err := newConfig(outDir, LintOptions{})
+	c, err := newConfig(outDir)
 	if err != nil {
 		return nil, err
 	}

@@ -17,10 +17,30 @@ func init() {
 	})
 }
 
+// lintScope says what each form of the command lints.
+const lintScope = `
+With CUE packages (no arguments, ".", or a pattern ending in /...), lint
+checks the fleet: the fleet value rules over every host's merged value;
+the Nix rules over every raw Nix expression ({$nix: ...}) in the hosts'
+values, reported in the CUE string; over the hand-written files those
+expressions name by path (nixos.imports, import ./x.nix), wherever they
+are; and over every other .nix file under the module that fleetgen did
+not generate. settings.lint in the fleet configures rules (off,
+severity, paths); --disable wins over it.
+
+With paths, lint checks those Nix files, and the .nix files of those
+directories.
+`
+
 const lintArgs = "[--format text|json|sarif] [--severity S] [--fix] [--explain RULE] [--rules] [./... | PATH...]"
 
 func runLint(e *env, args []string) int {
 	fs := e.flags("lint", lintArgs)
+	usage := fs.Usage
+	fs.Usage = func() {
+		usage()
+		fmt.Fprint(e.stderr, lintScope)
+	}
 	format := fs.String("format", "text", "output format: text, json or sarif (SARIF 2.1.0)")
 	severity := fs.String("severity", "warning", "exit 1 when a finding is at least this severe: info, warning or error")
 	fix := fs.Bool("fix", false, "apply safe fixes, and guarded fixes whose guard holds, to the Nix files")
