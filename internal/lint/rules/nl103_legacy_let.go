@@ -118,13 +118,3 @@ func letPosition(p *lint.Pass, n syntax.Expr) bool {
 	}
 	return false
 }
-
-// trailingComment reports whether a comment follows n on n's last line.
-func trailingComment(p *lint.Pass, n syntax.Node) bool {
-	src := p.File.Src
-	i := n.End().Offset()
-	for i < len(src) && (src[i] == ' ' || src[i] == '\t') {
-		i++
-	}
-	return i < len(src) && (src[i] == '#' || i+1 < len(src) && src[i] == '/' && src[i+1] == '*')
-}

@@ -1,8 +1,10 @@
 package rules
 
 import (
+	"regexp"
 	"strings"
 
+	"fleetnix.dev/fleet/internal/diag"
 	"fleetnix.dev/fleet/internal/lint"
 	"fleetnix.dev/fleet/internal/nix/syntax"
 )
@@ -301,4 +303,142 @@ func precOf(x syntax.Expr) int {
 		return 0
 	}
 	return 15
+}
+
+// within reports whether pos lies in n.
+func within(n syntax.Node, pos syntax.Pos) bool { return n.Pos() <= pos && pos < n.End() }
+
+// mentions reports whether any identifier token of n is name.
+func mentions(n syntax.Node, name string) bool {
+	found := false
+	syntax.Tokens(n, func(t *syntax.Token) {
+		if t.Kind == syntax.IDENT && t.Text == name {
+			found = true
+		}
+	})
+	return found
+}
+
+// isDivisionLike reports whether the path pe, an argument, reads like the
+// right operand of a division: a single component after a space, as in
+// a /b.
+func isDivisionLike(p *lint.Pass, pe *syntax.PathExpr) bool {
+	if len(pe.Parts) != 1 {
+		return false
+	}
+	s := pe.Parts[0].(*syntax.Text).Tok.Text
+	if !strings.HasPrefix(s, "/") || strings.Contains(s[1:], "/") || len(s) < 2 {
+		return false
+	}
+	a := p.Parent(pe).(*syntax.Apply)
+	if a.Arg != syntax.Node(pe) || a.Fn.End() == pe.Pos() {
+		return false
+	}
+	switch unparen(a.Fn).(type) {
+	case *syntax.Ident, *syntax.Int, *syntax.Float, *syntax.Select:
+		return true
+	}
+	return false
+}
+
+// lambdaLikeURI matches a URI token that reads like a function, x:x.
+var lambdaLikeURI = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_'+.-]*:[A-Za-z_][A-Za-z0-9_'-]*$`)
+
+// keepOperand returns the edits that replace b by its operand keep.
+func keepOperand(b *syntax.Binary, keep syntax.Expr) []lint.TextEdit {
+	return []lint.TextEdit{{Pos: b.Pos(), End: keep.Pos()}, {Pos: keep.End(), End: b.End()}}
+}
+
+func emptyOperand(p *lint.Pass, op syntax.Kind, empty func(syntax.Expr) bool, what, fix string) {
+	for _, n := range p.Nodes() {
+		b, ok := n.(*syntax.Binary)
+		if !ok || b.Op.Kind != op {
+			continue
+		}
+		var keep syntax.Expr
+		switch {
+		case empty(b.X):
+			keep = b.Y
+		case empty(b.Y):
+			keep = b.X
+		default:
+			continue
+		}
+		d := lint.Diagnostic{Pos: b.Pos(), End: b.End(), Message: what}
+		if !hasComments(b) {
+			d.Fixes = []lint.Fix{{Message: fix, Kind: lint.Safe, Edits: keepOperand(b, keep)}}
+		}
+		p.Report(d)
+	}
+}
+
+// identName2 returns the name of an attribute name that is a plain
+// identifier (not or), or "".
+func identName2(n syntax.AttrName) string {
+	if id, ok := n.(*syntax.Ident); ok && id.Tok.Kind == syntax.IDENT {
+		return id.Tok.Text
+	}
+	return ""
+}
+
+// clip shortens s for a message.
+func clip(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i] + " …"
+	}
+	if len(s) > 40 {
+		s = s[:37] + "…"
+	}
+	return s
+}
+
+// parseErrorKind sorts a parser error into the rule that reports it.
+// Undefined variables, which Nix reports when it parses, are NS307's: that
+// rule sees them through the richer resolver and offers corrections.
+func parseErrorKind(e diag.Diagnostic) string {
+	msg := e.Summary
+	switch {
+	case e.Code == syntax.UndefinedVariable:
+		return "NS307"
+	case strings.HasPrefix(msg, "duplicate formal") || strings.Contains(msg, "already defined"):
+		return "NL002"
+	case strings.HasPrefix(msg, "dynamic attributes not allowed"):
+		return "NL003"
+	case strings.HasPrefix(msg, "invalid integer") || strings.HasPrefix(msg, "invalid float"):
+		return "NL109"
+	}
+	return "NL001"
+}
+
+func reportParseErrors(p *lint.Pass, kind string) {
+	for _, e := range p.ParseErrors {
+		if parseErrorKind(e) == kind {
+			pos := syntax.Pos(e.Range.Start.Offset + 1)
+			end := pos
+			if e.Range.End.Line > 0 {
+				end = syntax.Pos(e.Range.End.Offset + 1)
+			}
+			p.Reportf(pos, end, "%s", e.Summary)
+		}
+	}
+}
+
+// trailingComment reports whether a comment follows n on n's last line.
+func trailingComment(p *lint.Pass, n syntax.Node) bool {
+	src := p.File.Src
+	i := n.End().Offset()
+	for i < len(src) && (src[i] == ' ' || src[i] == '\t') {
+		i++
+	}
+	return i < len(src) && (src[i] == '#' || i+1 < len(src) && src[i] == '/' && src[i+1] == '*')
+}
+
+// stringLit returns the value of a string literal, or "".
+func stringLit(x syntax.Expr) string {
+	if s, ok := unparen(x).(*syntax.String); ok {
+		if v, err := syntax.StringValue(s); err == nil {
+			return v
+		}
+	}
+	return ""
 }

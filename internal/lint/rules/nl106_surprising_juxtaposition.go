@@ -26,28 +26,6 @@ NL109's.`,
 	Run: runJuxtaposition,
 }
 
-// isDivisionLike reports whether the path pe, an argument, reads like the
-// right operand of a division: a single component after a space, as in
-// a /b.
-func isDivisionLike(p *lint.Pass, pe *syntax.PathExpr) bool {
-	if len(pe.Parts) != 1 {
-		return false
-	}
-	s := pe.Parts[0].(*syntax.Text).Tok.Text
-	if !strings.HasPrefix(s, "/") || strings.Contains(s[1:], "/") || len(s) < 2 {
-		return false
-	}
-	a := p.Parent(pe).(*syntax.Apply)
-	if a.Arg != syntax.Node(pe) || a.Fn.End() == pe.Pos() {
-		return false
-	}
-	switch unparen(a.Fn).(type) {
-	case *syntax.Ident, *syntax.Int, *syntax.Float, *syntax.Select:
-		return true
-	}
-	return false
-}
-
 func runJuxtaposition(p *lint.Pass) error {
 	for _, n := range p.Nodes() {
 		switch n := n.(type) {

@@ -1,0 +1,95 @@
+package rules
+
+import (
+	"sort"
+
+	"fleetnix.dev/fleet/internal/diag"
+	"fleetnix.dev/fleet/internal/lint"
+	"fleetnix.dev/fleet/internal/nix/syntax"
+)
+
+// UndefinedVariable reports names bound nowhere.
+var UndefinedVariable = &lint.Rule{
+	ID:       "NS307",
+	Name:     "undefined-variable",
+	Severity: diag.Error,
+	Requires: []*lint.Rule{Scope},
+	Doc: `report a variable that no scope binds and no with can supply
+
+Nix rejects the file before evaluating anything. A suggested fix offers the
+closest name in scope when one is a small edit away, or builtins.x when x
+is a builtin that needs the prefix.`,
+	Run: func(p *lint.Pass) error {
+		r := resolution(p)
+		for _, id := range r.Undefined {
+			name := identName(id)
+			d := lint.Diagnostic{Pos: id.Pos(), End: id.End(), Message: "undefined variable `" + name + "`"}
+			switch {
+			case primops[name]:
+				d.Fixes = []lint.Fix{{Message: "use builtins." + name, Kind: lint.Suggested, Edits: []lint.TextEdit{replace(id, "builtins."+name)}}}
+			default:
+				if s := closest(name, r.visible(id)); s != "" {
+					d.Message += "; did you mean `" + s + "`?"
+					d.Fixes = []lint.Fix{{Message: "use " + s, Kind: lint.Suggested, Edits: []lint.TextEdit{replace(id, s)}}}
+				}
+			}
+			p.Report(d)
+		}
+		return nil
+	},
+}
+
+// visible returns the names in scope where the variable at is.
+func (r *Resolution) visible(at *syntax.Ident) []string {
+	var out []string
+	for e := r.envOf[at]; e != nil; e = e.parent {
+		for n := range e.names {
+			out = append(out, n)
+		}
+	}
+	for n := range primops {
+		if inPrelude(n) {
+			out = append(out, n)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// closest returns the candidate within edit distance 2 of name (1 for
+// short names), nearest first, or "".
+func closest(name string, cands []string) string {
+	best, bestD := "", 3
+	if len(name) <= 3 {
+		bestD = 2
+	}
+	for _, c := range cands {
+		if c == name {
+			continue
+		}
+		if d := editDistance(name, c); d < bestD {
+			best, bestD = c, d
+		}
+	}
+	return best
+}
+
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}

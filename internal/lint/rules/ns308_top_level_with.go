@@ -1,0 +1,113 @@
+package rules
+
+import (
+	"sort"
+	"strings"
+
+	"fleetnix.dev/fleet/internal/diag"
+	"fleetnix.dev/fleet/internal/lint"
+	"fleetnix.dev/fleet/internal/nix/syntax"
+)
+
+// TopLevelWith reports with over a whole file, and nested with.
+var TopLevelWith = &lint.Rule{
+	ID:       "NS308",
+	Name:     "top-level-with",
+	Severity: diag.Warning,
+	Requires: []*lint.Rule{Scope},
+	URL:      "https://nix.dev/guides/best-practices#with-scopes",
+	Doc: `report with lib; or with pkgs; over a whole file, and with inside with
+
+A with over a whole file hides where every name comes from, defeats static
+checks (a typo is only found at evaluation) and, nested, makes the meaning
+of a name depend on attributes of several sets. The fix rewrites a
+file-level with e; into let inherit (e) a b …; in, naming exactly the names
+the body takes from it. It is guarded: applied only when no other with
+encloses or is nested in the body (which could supply those names instead),
+when e itself uses none of those names, and when every name is a plain
+identifier.`,
+	Run: runTopLevelWith,
+}
+
+// fileBody returns the expression a file's functions and lets lead to.
+func fileBody(f *syntax.File) syntax.Expr {
+	x := f.Expr
+	for {
+		switch y := x.(type) {
+		case *syntax.Lambda:
+			x = y.Body
+		case *syntax.Paren:
+			x = y.X
+		default:
+			return x
+		}
+	}
+}
+
+func runTopLevelWith(p *lint.Pass) error {
+	r := resolution(p)
+	top, _ := fileBody(p.File).(*syntax.With)
+	for _, w := range r.Withs {
+		nested := false
+		for q := p.Parent(w); q != nil; q = p.Parent(q) {
+			if _, ok := q.(*syntax.With); ok {
+				nested = true
+				break
+			}
+		}
+		switch {
+		case nested:
+			p.ReportRangef(w.With, "`with %s;` inside another with: which set a name comes from depends on both", clip(p.Source(w.X)))
+		case w == top:
+			d := lint.Diagnostic{Pos: w.With.Pos(), End: w.Semi.End(), Message: "`with " + clip(p.Source(w.X)) + ";` over the whole file"}
+			if fix := withToLet(p, r, w); fix != nil {
+				d.Fixes = []lint.Fix{*fix}
+			}
+			p.Report(d)
+		}
+	}
+	return nil
+}
+
+func withToLet(p *lint.Pass, r *Resolution, w *syntax.With) *lint.Fix {
+	if w.Semi == nil || w.Body == nil {
+		return nil
+	}
+	for _, o := range r.Withs {
+		if o != w && within(w.Body, o.Pos()) {
+			return nil
+		}
+	}
+	names := map[string]bool{}
+	for _, id := range r.WithUses[w] {
+		if id.Tok.Kind != syntax.IDENT {
+			return nil
+		}
+		names[id.Tok.Text] = true
+	}
+	if len(names) == 0 {
+		return nil // NS306
+	}
+	if hasComments(w.X) {
+		return nil
+	}
+	clash := false
+	syntax.Inspect(w.X, func(n syntax.Node) bool {
+		if id, ok := n.(*syntax.Ident); ok && names[identName(id)] {
+			clash = true
+		}
+		return !clash
+	})
+	if clash {
+		return nil
+	}
+	list := make([]string, 0, len(names))
+	for n := range names {
+		list = append(list, n)
+	}
+	sort.Strings(list)
+	text := "let\n  inherit (" + p.Source(w.X) + ")\n    " + strings.Join(list, "\n    ") + "\n    ;\nin"
+	return &lint.Fix{Message: "replace the with by a let that inherits the names used", Kind: lint.Guarded,
+		Edits: []lint.TextEdit{{Pos: w.Pos(), End: w.Semi.End(), NewText: text}},
+		Pos:   w.Pos(), End: w.End()}
+}
