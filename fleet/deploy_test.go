@@ -49,13 +49,18 @@ hosts: mon: {
 	}
 	features: monitoring: {enable: true, role: "client", serverHost: "srv"}
 	network: firewall: allowedTCPPorts: web: 8080
-	nix: serve: enable: true
+	nix: serve: {
+		enable:    true
+		publicKey: "mon-1:CMPHuW3KtQ/nLgm58ktLChxut34DtrPaamBq2v2usSQ="
+		secretKey: $secret: "cache-key"
+	}
 }
 hosts: srv: {
 	template: "server"
 	deploy: {targetHost: "fd00::1", buildOn: "target"}
-	features: monitoring: {enable: true, role: "server", exporters: systemd: false}
+	features: monitoring: {enable: true, role: "server", exporters: systemd: false, grafana: adminPassword: $secret: "grafana"}
 }
+secrets: {"cache-key": {}, grafana: {}}
 hosts: plain: {
 	template: "server"
 	deploy: targetHost: "plain.example.test"
@@ -130,7 +135,7 @@ func TestModelHosts(t *testing.T) {
 		t.Errorf("srv: build %v, activation %q, target %+v", srv.Build, srv.Activation, srv.Target)
 	}
 	wantHTTP := []model.HTTPCheck{{URL: "http://[fd00::1]:9100/metrics"}}
-	wantTCP := []model.TCPCheck{{Port: 3001}, {Port: 9090}, {Port: 9093}}
+	wantTCP := []model.TCPCheck{{Port: 3001}, {Port: 3100}, {Port: 9090}, {Port: 9093}}
 	if !reflect.DeepEqual(srv.Health.HTTP, wantHTTP) || !reflect.DeepEqual(srv.Health.TCP, wantTCP) {
 		t.Errorf("srv checks: http %v tcp %v, want %v %v", srv.Health.HTTP, srv.Health.TCP, wantHTTP, wantTCP)
 	}

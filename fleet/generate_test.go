@@ -188,6 +188,13 @@ func TestGeneratedHostsEvaluate(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			if h.h.Derived != nil {
+				derived, err := decodeObject(h.h.Derived)
+				if err != nil {
+					t.Fatal(err)
+				}
+				overlayForTest(t, nixos, derived)
+			}
 			v, _ := h.Value()
 			if extra, ok := v["nixos"].(map[string]any); ok {
 				overlayForTest(t, nixos, extra)

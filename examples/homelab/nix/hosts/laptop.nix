@@ -101,6 +101,7 @@
       allowedTCPPorts = [
         9100
         9102
+        9835
       ];
       allowedUDPPorts = [ 41641 ];
       enable = true;
@@ -123,6 +124,8 @@
         "nix-command"
         "flakes"
       ];
+      extra-substituters = [ "http://tower.lan:5000" ];
+      extra-trusted-public-keys = [ "tower-1:CMPHuW3KtQ/nLgm58ktLChxut34DtrPaamBq2v2usSQ=" ];
       trusted-users = [ "@wheel" ];
     };
   };
@@ -186,12 +189,46 @@
       node = {
         enable = true;
         enabledCollectors = [ "systemd" ];
+        extraFlags = [ "--collector.textfile.directory=/run/prometheus-node-exporter-text" ];
         port = 9100;
+      };
+      nvidia-gpu = {
+        enable = true;
+        port = 9835;
       };
       systemd = {
         enable = true;
         port = 9102;
       };
+    };
+    promtail = {
+      configuration = {
+        clients = [ { url = "http://mini.lan:3100/loki/api/v1/push"; } ];
+        positions.filename = "/var/cache/promtail/positions.yaml";
+        scrape_configs = [
+          {
+            job_name = "journal";
+            journal = {
+              labels = {
+                host = "laptop";
+                job = "systemd-journal";
+              };
+              max_age = "12h";
+            };
+            relabel_configs = [
+              {
+                source_labels = [ "__journal__systemd_unit" ];
+                target_label = "unit";
+              }
+            ];
+          }
+        ];
+        server = {
+          grpc_listen_port = 0;
+          http_listen_port = 9080;
+        };
+      };
+      enable = true;
     };
     tailscale = {
       authKeyFile = config.age.secrets.tailscale-auth-key.path;
@@ -213,6 +250,45 @@
   };
   swapDevices = [ ];
   system.stateVersion = "25.05";
+  systemd = {
+    services.nix-store-metrics = {
+      description = "Write Nix store metrics for the node exporter";
+      path = [
+        pkgs.coreutils
+        pkgs.findutils
+      ];
+      script =
+        "set -eu\nout=/run/prometheus-node-exporter-text/nix_store.prom\npaths=$(find /nix/store -mindepth 1 -maxdepth 1 | wc -l)\ngens=$(find /nix/var/nix/profiles -maxdepth 1 -name 'system-*-link' | wc -l)\nprintf 'nix_store_paths %s\\nnix_system_generations %s\\n' \"$paths\" \"$gens\" > \"$out.tmp\"\nmv \"$out.tmp\" \"$out\"";
+      serviceConfig = {
+        DynamicUser = true;
+        LockPersonality = true;
+        NoNewPrivileges = true;
+        PrivateDevices = true;
+        PrivateTmp = true;
+        ProtectControlGroups = true;
+        ProtectHome = true;
+        ProtectKernelLogs = true;
+        ProtectKernelModules = true;
+        ProtectKernelTunables = true;
+        ProtectSystem = "strict";
+        RestrictRealtime = true;
+        RestrictSUIDSGID = true;
+        RuntimeDirectory = "prometheus-node-exporter-text";
+        RuntimeDirectoryMode = "0755";
+        RuntimeDirectoryPreserve = true;
+        Type = "oneshot";
+        UMask = "0022";
+      };
+    };
+    timers.nix-store-metrics = {
+      description = "Refresh the Nix store metrics";
+      timerConfig = {
+        OnBootSec = "2m";
+        OnUnitActiveSec = "10m";
+      };
+      wantedBy = [ "timers.target" ];
+    };
+  };
   time.timeZone = "UTC";
   users.users.alice = {
     description = "Alice";

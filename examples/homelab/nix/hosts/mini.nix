@@ -15,6 +15,12 @@
       mode = "0400";
       owner = "root";
     };
+    grafana-admin-password = {
+      file = ../../secrets/grafana-admin-password.age;
+      group = "root";
+      mode = "0400";
+      owner = "root";
+    };
     tailscale-auth-key = {
       file = ../../secrets/tailscale-auth-key.age;
       group = "root";
@@ -30,7 +36,19 @@
     kernelModules = [ "kvm-intel" ];
   };
   console.keyMap = "us";
-  environment.sessionVariables.LIBVA_DRIVER_NAME = "iHD";
+  environment = {
+    etc = {
+      "grafana-dashboards/laptop.json".text =
+        "{\"uid\":\"fleet-laptop\",\"title\":\"Host laptop\",\"tags\":[\"fleet\"],\"schemaVersion\":39,\"time\":{\"from\":\"now-6h\",\"to\":\"now\"},\"panels\":[{\"id\":1,\"type\":\"timeseries\",\"title\":\"Targets up\",\"datasource\":{\"type\":\"prometheus\",\"uid\":\"prometheus\"},\"gridPos\":{\"h\":8,\"w\":12,\"x\":0,\"y\":0},\"targets\":[{\"refId\":\"A\",\"expr\":\"up{host=\\\"laptop\\\"}\"}]},{\"id\":2,\"type\":\"timeseries\",\"title\":\"CPU busy %\",\"datasource\":{\"type\":\"prometheus\",\"uid\":\"prometheus\"},\"gridPos\":{\"h\":8,\"w\":12,\"x\":12,\"y\":0},\"targets\":[{\"refId\":\"A\",\"expr\":\"100 - avg(rate(node_cpu_seconds_total{host=\\\"laptop\\\",mode=\\\"idle\\\"}[5m])) * 100\"}]},{\"id\":3,\"type\":\"timeseries\",\"title\":\"Memory available %\",\"datasource\":{\"type\":\"prometheus\",\"uid\":\"prometheus\"},\"gridPos\":{\"h\":8,\"w\":12,\"x\":0,\"y\":8},\"targets\":[{\"refId\":\"A\",\"expr\":\"node_memory_MemAvailable_bytes{host=\\\"laptop\\\"} / node_memory_MemTotal_bytes{host=\\\"laptop\\\"} * 100\"}]},{\"id\":4,\"type\":\"timeseries\",\"title\":\"Root filesystem free %\",\"datasource\":{\"type\":\"prometheus\",\"uid\":\"prometheus\"},\"gridPos\":{\"h\":8,\"w\":12,\"x\":12,\"y\":8},\"targets\":[{\"refId\":\"A\",\"expr\":\"node_filesystem_avail_bytes{host=\\\"laptop\\\",mountpoint=\\\"/\\\"} / node_filesystem_size_bytes{host=\\\"laptop\\\",mountpoint=\\\"/\\\"} * 100\"}]},{\"id\":5,\"type\":\"timeseries\",\"title\":\"Failed units\",\"datasource\":{\"type\":\"prometheus\",\"uid\":\"prometheus\"},\"gridPos\":{\"h\":8,\"w\":12,\"x\":0,\"y\":16},\"targets\":[{\"refId\":\"A\",\"expr\":\"sum(node_systemd_unit_state{host=\\\"laptop\\\",state=\\\"failed\\\"})\"}]},{\"id\":6,\"type\":\"timeseries\",\"title\":\"GPU utilisation %\",\"datasource\":{\"type\":\"prometheus\",\"uid\":\"prometheus\"},\"gridPos\":{\"h\":8,\"w\":12,\"x\":12,\"y\":16},\"targets\":[{\"refId\":\"A\",\"expr\":\"nvidia_smi_utilization_gpu_ratio{host=\\\"laptop\\\"} * 100\"}]}]}";
+      "grafana-dashboards/mini.json".text =
+        "{\"uid\":\"fleet-mini\",\"title\":\"Host mini\",\"tags\":[\"fleet\"],\"schemaVersion\":39,\"time\":{\"from\":\"now-6h\",\"to\":\"now\"},\"panels\":[{\"id\":1,\"type\":\"timeseries\",\"title\":\"Targets up\",\"datasource\":{\"type\":\"prometheus\",\"uid\":\"prometheus\"},\"gridPos\":{\"h\":8,\"w\":12,\"x\":0,\"y\":0},\"targets\":[{\"refId\":\"A\",\"expr\":\"up{host=\\\"mini\\\"}\"}]},{\"id\":2,\"type\":\"timeseries\",\"title\":\"CPU busy %\",\"datasource\":{\"type\":\"prometheus\",\"uid\":\"prometheus\"},\"gridPos\":{\"h\":8,\"w\":12,\"x\":12,\"y\":0},\"targets\":[{\"refId\":\"A\",\"expr\":\"100 - avg(rate(node_cpu_seconds_total{host=\\\"mini\\\",mode=\\\"idle\\\"}[5m])) * 100\"}]},{\"id\":3,\"type\":\"timeseries\",\"title\":\"Memory available %\",\"datasource\":{\"type\":\"prometheus\",\"uid\":\"prometheus\"},\"gridPos\":{\"h\":8,\"w\":12,\"x\":0,\"y\":8},\"targets\":[{\"refId\":\"A\",\"expr\":\"node_memory_MemAvailable_bytes{host=\\\"mini\\\"} / node_memory_MemTotal_bytes{host=\\\"mini\\\"} * 100\"}]},{\"id\":4,\"type\":\"timeseries\",\"title\":\"Root filesystem free %\",\"datasource\":{\"type\":\"prometheus\",\"uid\":\"prometheus\"},\"gridPos\":{\"h\":8,\"w\":12,\"x\":12,\"y\":8},\"targets\":[{\"refId\":\"A\",\"expr\":\"node_filesystem_avail_bytes{host=\\\"mini\\\",mountpoint=\\\"/\\\"} / node_filesystem_size_bytes{host=\\\"mini\\\",mountpoint=\\\"/\\\"} * 100\"}]},{\"id\":5,\"type\":\"timeseries\",\"title\":\"Failed units\",\"datasource\":{\"type\":\"prometheus\",\"uid\":\"prometheus\"},\"gridPos\":{\"h\":8,\"w\":12,\"x\":0,\"y\":16},\"targets\":[{\"refId\":\"A\",\"expr\":\"sum(node_systemd_unit_state{host=\\\"mini\\\",state=\\\"failed\\\"})\"}]}]}";
+      "grafana-dashboards/nas.json".text =
+        "{\"uid\":\"fleet-nas\",\"title\":\"Host nas\",\"tags\":[\"fleet\"],\"schemaVersion\":39,\"time\":{\"from\":\"now-6h\",\"to\":\"now\"},\"panels\":[{\"id\":1,\"type\":\"timeseries\",\"title\":\"Targets up\",\"datasource\":{\"type\":\"prometheus\",\"uid\":\"prometheus\"},\"gridPos\":{\"h\":8,\"w\":12,\"x\":0,\"y\":0},\"targets\":[{\"refId\":\"A\",\"expr\":\"up{host=\\\"nas\\\"}\"}]},{\"id\":2,\"type\":\"timeseries\",\"title\":\"CPU busy %\",\"datasource\":{\"type\":\"prometheus\",\"uid\":\"prometheus\"},\"gridPos\":{\"h\":8,\"w\":12,\"x\":12,\"y\":0},\"targets\":[{\"refId\":\"A\",\"expr\":\"100 - avg(rate(node_cpu_seconds_total{host=\\\"nas\\\",mode=\\\"idle\\\"}[5m])) * 100\"}]},{\"id\":3,\"type\":\"timeseries\",\"title\":\"Memory available %\",\"datasource\":{\"type\":\"prometheus\",\"uid\":\"prometheus\"},\"gridPos\":{\"h\":8,\"w\":12,\"x\":0,\"y\":8},\"targets\":[{\"refId\":\"A\",\"expr\":\"node_memory_MemAvailable_bytes{host=\\\"nas\\\"} / node_memory_MemTotal_bytes{host=\\\"nas\\\"} * 100\"}]},{\"id\":4,\"type\":\"timeseries\",\"title\":\"Root filesystem free %\",\"datasource\":{\"type\":\"prometheus\",\"uid\":\"prometheus\"},\"gridPos\":{\"h\":8,\"w\":12,\"x\":12,\"y\":8},\"targets\":[{\"refId\":\"A\",\"expr\":\"node_filesystem_avail_bytes{host=\\\"nas\\\",mountpoint=\\\"/\\\"} / node_filesystem_size_bytes{host=\\\"nas\\\",mountpoint=\\\"/\\\"} * 100\"}]},{\"id\":5,\"type\":\"timeseries\",\"title\":\"Failed units\",\"datasource\":{\"type\":\"prometheus\",\"uid\":\"prometheus\"},\"gridPos\":{\"h\":8,\"w\":12,\"x\":0,\"y\":16},\"targets\":[{\"refId\":\"A\",\"expr\":\"sum(node_systemd_unit_state{host=\\\"nas\\\",state=\\\"failed\\\"})\"}]},{\"id\":6,\"type\":\"timeseries\",\"title\":\"GPU utilisation %\",\"datasource\":{\"type\":\"prometheus\",\"uid\":\"prometheus\"},\"gridPos\":{\"h\":8,\"w\":12,\"x\":12,\"y\":16},\"targets\":[{\"refId\":\"A\",\"expr\":\"nvidia_smi_utilization_gpu_ratio{host=\\\"nas\\\"} * 100\"}]}]}";
+      "grafana-dashboards/tower.json".text =
+        "{\"uid\":\"fleet-tower\",\"title\":\"Host tower\",\"tags\":[\"fleet\"],\"schemaVersion\":39,\"time\":{\"from\":\"now-6h\",\"to\":\"now\"},\"panels\":[{\"id\":1,\"type\":\"timeseries\",\"title\":\"Targets up\",\"datasource\":{\"type\":\"prometheus\",\"uid\":\"prometheus\"},\"gridPos\":{\"h\":8,\"w\":12,\"x\":0,\"y\":0},\"targets\":[{\"refId\":\"A\",\"expr\":\"up{host=\\\"tower\\\"}\"}]},{\"id\":2,\"type\":\"timeseries\",\"title\":\"CPU busy %\",\"datasource\":{\"type\":\"prometheus\",\"uid\":\"prometheus\"},\"gridPos\":{\"h\":8,\"w\":12,\"x\":12,\"y\":0},\"targets\":[{\"refId\":\"A\",\"expr\":\"100 - avg(rate(node_cpu_seconds_total{host=\\\"tower\\\",mode=\\\"idle\\\"}[5m])) * 100\"}]},{\"id\":3,\"type\":\"timeseries\",\"title\":\"Memory available %\",\"datasource\":{\"type\":\"prometheus\",\"uid\":\"prometheus\"},\"gridPos\":{\"h\":8,\"w\":12,\"x\":0,\"y\":8},\"targets\":[{\"refId\":\"A\",\"expr\":\"node_memory_MemAvailable_bytes{host=\\\"tower\\\"} / node_memory_MemTotal_bytes{host=\\\"tower\\\"} * 100\"}]},{\"id\":4,\"type\":\"timeseries\",\"title\":\"Root filesystem free %\",\"datasource\":{\"type\":\"prometheus\",\"uid\":\"prometheus\"},\"gridPos\":{\"h\":8,\"w\":12,\"x\":12,\"y\":8},\"targets\":[{\"refId\":\"A\",\"expr\":\"node_filesystem_avail_bytes{host=\\\"tower\\\",mountpoint=\\\"/\\\"} / node_filesystem_size_bytes{host=\\\"tower\\\",mountpoint=\\\"/\\\"} * 100\"}]},{\"id\":5,\"type\":\"timeseries\",\"title\":\"Failed units\",\"datasource\":{\"type\":\"prometheus\",\"uid\":\"prometheus\"},\"gridPos\":{\"h\":8,\"w\":12,\"x\":0,\"y\":16},\"targets\":[{\"refId\":\"A\",\"expr\":\"sum(node_systemd_unit_state{host=\\\"tower\\\",state=\\\"failed\\\"})\"}]}]}";
+    };
+    sessionVariables.LIBVA_DRIVER_NAME = "iHD";
+  };
   fileSystems = {
     "/" = {
       device = "/dev/disk/by-label/nixos";
@@ -62,6 +80,7 @@
     firewall = {
       allowedTCPPorts = [
         3001
+        3100
         9090
         9093
         9100
@@ -87,6 +106,8 @@
         "nix-command"
         "flakes"
       ];
+      extra-substituters = [ "http://tower.lan:5000" ];
+      extra-trusted-public-keys = [ "tower-1:CMPHuW3KtQ/nLgm58ktLChxut34DtrPaamBq2v2usSQ=" ];
       trusted-users = [ "@wheel" ];
     };
   };
@@ -101,10 +122,84 @@
     };
     grafana = {
       enable = true;
-      settings.server = {
-        http_addr = "0.0.0.0";
-        http_port = 3001;
+      provision = {
+        dashboards.settings = {
+          apiVersion = 1;
+          providers = [
+            {
+              name = "fleet";
+              options.path = "/etc/grafana-dashboards";
+              type = "file";
+            }
+          ];
+        };
+        datasources.settings = {
+          apiVersion = 1;
+          datasources = [
+            {
+              isDefault = true;
+              name = "Prometheus";
+              type = "prometheus";
+              uid = "prometheus";
+              url = "http://127.0.0.1:9090";
+            }
+            {
+              name = "Loki";
+              type = "loki";
+              uid = "loki";
+              url = "http://127.0.0.1:3100";
+            }
+          ];
+        };
+        enable = true;
       };
+      settings = {
+        security = {
+          admin_password = "$__file{/run/credentials/grafana.service/admin_password}";
+          admin_user = "admin";
+        };
+        server = {
+          http_addr = "0.0.0.0";
+          http_port = 3001;
+        };
+      };
+    };
+    loki = {
+      configuration = {
+        auth_enabled = false;
+        common = {
+          path_prefix = "/var/lib/loki";
+          replication_factor = 1;
+          ring.kvstore.store = "inmemory";
+          storage.filesystem = {
+            chunks_directory = "/var/lib/loki/chunks";
+            rules_directory = "/var/lib/loki/rules";
+          };
+        };
+        compactor = {
+          delete_request_store = "filesystem";
+          retention_enabled = true;
+          working_directory = "/var/lib/loki/compactor";
+        };
+        limits_config.retention_period = "30d";
+        schema_config.configs = [
+          {
+            from = "2025-01-01";
+            index = {
+              period = "24h";
+              prefix = "index_";
+            };
+            object_store = "filesystem";
+            schema = "v13";
+            store = "tsdb";
+          }
+        ];
+        server = {
+          grpc_listen_port = 9096;
+          http_listen_port = 3100;
+        };
+      };
+      enable = true;
     };
     openssh = {
       enable = true;
@@ -121,14 +216,26 @@
     };
     prometheus = {
       alertmanager = {
+        configuration = {
+          receivers = [ { name = "default"; } ];
+          route = {
+            group_by = [
+              "alertname"
+              "host"
+            ];
+            receiver = "default";
+          };
+        };
         enable = true;
         port = 9093;
       };
+      alertmanagers = [ { static_configs = [ { targets = [ "127.0.0.1:9093" ]; } ]; } ];
       enable = true;
       exporters = {
         node = {
           enable = true;
           enabledCollectors = [ "systemd" ];
+          extraFlags = [ "--collector.textfile.directory=/run/prometheus-node-exporter-text" ];
           port = 9100;
         };
         systemd = {
@@ -139,6 +246,113 @@
       globalConfig.scrape_interval = "15s";
       port = 9090;
       retentionTime = "30d";
+      rules = [
+        "{\"groups\":[{\"name\":\"fleet-health\",\"rules\":[{\"alert\":\"InstanceDown\",\"expr\":\"up == 0\",\"for\":\"5m\",\"labels\":{\"severity\":\"critical\"},\"annotations\":{\"summary\":\"{{ $labels.host }}: {{ $labels.job }} is down\"}},{\"alert\":\"DiskSpaceLow\",\"expr\":\"node_filesystem_avail_bytes{fstype!~\\\"tmpfs|ramfs\\\"} / node_filesystem_size_bytes{fstype!~\\\"tmpfs|ramfs\\\"} * 100 < 10\",\"for\":\"10m\",\"labels\":{\"severity\":\"warning\"},\"annotations\":{\"summary\":\"{{ $labels.host }}: {{ $labels.mountpoint }} has less than 10% free\"}},{\"alert\":\"MemoryLow\",\"expr\":\"node_memory_MemAvailable_bytes / node_memory_MemTotal_bytes * 100 < 10\",\"for\":\"10m\",\"labels\":{\"severity\":\"warning\"},\"annotations\":{\"summary\":\"{{ $labels.host }}: less than 10% memory available\"}},{\"alert\":\"SystemdUnitFailed\",\"expr\":\"node_systemd_unit_state{state=\\\"failed\\\"} == 1\",\"for\":\"5m\",\"labels\":{\"severity\":\"warning\"},\"annotations\":{\"summary\":\"{{ $labels.host }}: unit {{ $labels.name }} failed\"}}]}]}"
+      ];
+      scrapeConfigs = [
+        {
+          job_name = "node";
+          static_configs = [
+            {
+              labels.host = "laptop";
+              targets = [ "laptop.lan:9100" ];
+            }
+            {
+              labels.host = "mini";
+              targets = [ "mini.lan:9100" ];
+            }
+            {
+              labels.host = "nas";
+              targets = [ "nas.lan:9100" ];
+            }
+            {
+              labels.host = "tower";
+              targets = [ "tower.lan:9100" ];
+            }
+          ];
+        }
+        {
+          job_name = "nvidia-gpu";
+          static_configs = [
+            {
+              labels.host = "laptop";
+              targets = [ "laptop.lan:9835" ];
+            }
+            {
+              labels.host = "nas";
+              targets = [ "nas.lan:9835" ];
+            }
+          ];
+        }
+        {
+          job_name = "nzbget";
+          static_configs = [
+            {
+              labels.host = "nas";
+              targets = [ "nas.lan:9103" ];
+            }
+          ];
+        }
+        {
+          job_name = "plex";
+          static_configs = [
+            {
+              labels.host = "nas";
+              targets = [ "nas.lan:9104" ];
+            }
+          ];
+        }
+        {
+          job_name = "systemd";
+          static_configs = [
+            {
+              labels.host = "laptop";
+              targets = [ "laptop.lan:9102" ];
+            }
+            {
+              labels.host = "mini";
+              targets = [ "mini.lan:9102" ];
+            }
+            {
+              labels.host = "nas";
+              targets = [ "nas.lan:9102" ];
+            }
+            {
+              labels.host = "tower";
+              targets = [ "tower.lan:9102" ];
+            }
+          ];
+        }
+      ];
+    };
+    promtail = {
+      configuration = {
+        clients = [ { url = "http://mini.lan:3100/loki/api/v1/push"; } ];
+        positions.filename = "/var/cache/promtail/positions.yaml";
+        scrape_configs = [
+          {
+            job_name = "journal";
+            journal = {
+              labels = {
+                host = "mini";
+                job = "systemd-journal";
+              };
+              max_age = "12h";
+            };
+            relabel_configs = [
+              {
+                source_labels = [ "__journal__systemd_unit" ];
+                target_label = "unit";
+              }
+            ];
+          }
+        ];
+        server = {
+          grpc_listen_port = 0;
+          http_listen_port = 9080;
+        };
+      };
+      enable = true;
     };
     tailscale = {
       authKeyFile = config.age.secrets.tailscale-auth-key.path;
@@ -150,6 +364,51 @@
   };
   swapDevices = [ ];
   system.stateVersion = "25.05";
+  systemd = {
+    services = {
+      grafana = {
+        serviceConfig.LoadCredential = [ "admin_password:/run/agenix/grafana-admin-password" ];
+        unitConfig.AssertPathExists = [ config.age.secrets.grafana-admin-password.path ];
+      };
+      nix-store-metrics = {
+        description = "Write Nix store metrics for the node exporter";
+        path = [
+          pkgs.coreutils
+          pkgs.findutils
+        ];
+        script =
+          "set -eu\nout=/run/prometheus-node-exporter-text/nix_store.prom\npaths=$(find /nix/store -mindepth 1 -maxdepth 1 | wc -l)\ngens=$(find /nix/var/nix/profiles -maxdepth 1 -name 'system-*-link' | wc -l)\nprintf 'nix_store_paths %s\\nnix_system_generations %s\\n' \"$paths\" \"$gens\" > \"$out.tmp\"\nmv \"$out.tmp\" \"$out\"";
+        serviceConfig = {
+          DynamicUser = true;
+          LockPersonality = true;
+          NoNewPrivileges = true;
+          PrivateDevices = true;
+          PrivateTmp = true;
+          ProtectControlGroups = true;
+          ProtectHome = true;
+          ProtectKernelLogs = true;
+          ProtectKernelModules = true;
+          ProtectKernelTunables = true;
+          ProtectSystem = "strict";
+          RestrictRealtime = true;
+          RestrictSUIDSGID = true;
+          RuntimeDirectory = "prometheus-node-exporter-text";
+          RuntimeDirectoryMode = "0755";
+          RuntimeDirectoryPreserve = true;
+          Type = "oneshot";
+          UMask = "0022";
+        };
+      };
+    };
+    timers.nix-store-metrics = {
+      description = "Refresh the Nix store metrics";
+      timerConfig = {
+        OnBootSec = "2m";
+        OnUnitActiveSec = "10m";
+      };
+      wantedBy = [ "timers.target" ];
+    };
+  };
   time.timeZone = "UTC";
   users.users.alice = {
     description = "Alice";

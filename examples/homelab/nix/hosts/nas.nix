@@ -15,8 +15,20 @@
       mode = "0400";
       owner = "root";
     };
+    nzbget-password = {
+      file = ../../secrets/nzbget-password.age;
+      group = "root";
+      mode = "0400";
+      owner = "root";
+    };
     tailscale-auth-key = {
       file = ../../secrets/tailscale-auth-key.age;
+      group = "root";
+      mode = "0400";
+      owner = "root";
+    };
+    tautulli-api-key = {
+      file = ../../secrets/tautulli-api-key.age;
       group = "root";
       mode = "0400";
       owner = "root";
@@ -76,6 +88,7 @@
         9102
         9103
         9104
+        9835
       ];
       allowedUDPPorts = [ 41641 ];
       enable = true;
@@ -97,6 +110,8 @@
         "nix-command"
         "flakes"
       ];
+      extra-substituters = [ "http://tower.lan:5000" ];
+      extra-trusted-public-keys = [ "tower-1:CMPHuW3KtQ/nLgm58ktLChxut34DtrPaamBq2v2usSQ=" ];
       trusted-users = [ "@wheel" ];
     };
   };
@@ -146,12 +161,46 @@
       node = {
         enable = true;
         enabledCollectors = [ "systemd" ];
+        extraFlags = [ "--collector.textfile.directory=/run/prometheus-node-exporter-text" ];
         port = 9100;
+      };
+      nvidia-gpu = {
+        enable = true;
+        port = 9835;
       };
       systemd = {
         enable = true;
         port = 9102;
       };
+    };
+    promtail = {
+      configuration = {
+        clients = [ { url = "http://mini.lan:3100/loki/api/v1/push"; } ];
+        positions.filename = "/var/cache/promtail/positions.yaml";
+        scrape_configs = [
+          {
+            job_name = "journal";
+            journal = {
+              labels = {
+                host = "nas";
+                job = "systemd-journal";
+              };
+              max_age = "12h";
+            };
+            relabel_configs = [
+              {
+                source_labels = [ "__journal__systemd_unit" ];
+                target_label = "unit";
+              }
+            ];
+          }
+        ];
+        server = {
+          grpc_listen_port = 0;
+          http_listen_port = 9080;
+        };
+      };
+      enable = true;
     };
     tailscale = {
       authKeyFile = config.age.secrets.tailscale-auth-key.path;
@@ -172,6 +221,163 @@
     }
   ];
   system.stateVersion = "25.05";
+  systemd = {
+    services = {
+      nix-store-metrics = {
+        description = "Write Nix store metrics for the node exporter";
+        path = [
+          pkgs.coreutils
+          pkgs.findutils
+        ];
+        script =
+          "set -eu\nout=/run/prometheus-node-exporter-text/nix_store.prom\npaths=$(find /nix/store -mindepth 1 -maxdepth 1 | wc -l)\ngens=$(find /nix/var/nix/profiles -maxdepth 1 -name 'system-*-link' | wc -l)\nprintf 'nix_store_paths %s\\nnix_system_generations %s\\n' \"$paths\" \"$gens\" > \"$out.tmp\"\nmv \"$out.tmp\" \"$out\"";
+        serviceConfig = {
+          DynamicUser = true;
+          LockPersonality = true;
+          NoNewPrivileges = true;
+          PrivateDevices = true;
+          PrivateTmp = true;
+          ProtectControlGroups = true;
+          ProtectHome = true;
+          ProtectKernelLogs = true;
+          ProtectKernelModules = true;
+          ProtectKernelTunables = true;
+          ProtectSystem = "strict";
+          RestrictRealtime = true;
+          RestrictSUIDSGID = true;
+          RuntimeDirectory = "prometheus-node-exporter-text";
+          RuntimeDirectoryMode = "0755";
+          RuntimeDirectoryPreserve = true;
+          Type = "oneshot";
+          UMask = "0022";
+        };
+      };
+      nzbget = {
+        path = [
+          pkgs.nzbget
+          pkgs.gawk
+        ];
+        preStart =
+          "umask 077\nconf=/var/lib/nzbget/nzbget.conf\nif [ ! -f \"$conf\" ]; then\n  install -m 0600 \"$(dirname \"$(readlink -f \"$(command -v nzbget)\")\")/../share/nzbget/nzbget.conf\" \"$conf\"\nfi\nPW=$(cat \"$CREDENTIALS_DIRECTORY/control_password\") awk '\n  /^ControlPassword=/ { print \"ControlPassword=\" ENVIRON[\"PW\"]; done = 1; next }\n  { print }\n  END { if (!done) print \"ControlPassword=\" ENVIRON[\"PW\"] }\n' \"$conf\" > \"$conf.new\"\nmv \"$conf.new\" \"$conf\"";
+        serviceConfig = {
+          LoadCredential = [ "control_password:/run/agenix/nzbget-password" ];
+          LockPersonality = true;
+          NoNewPrivileges = true;
+          PrivateDevices = true;
+          PrivateTmp = true;
+          ProtectControlGroups = true;
+          ProtectHome = true;
+          ProtectKernelLogs = true;
+          ProtectKernelModules = true;
+          ProtectKernelTunables = true;
+          ProtectSystem = "strict";
+          RestrictRealtime = true;
+          RestrictSUIDSGID = true;
+          User = "nzbget";
+        };
+        unitConfig.AssertPathExists = [ config.age.secrets.nzbget-password.path ];
+      };
+      nzbget-exporter = {
+        after = [ "nzbget.service" ];
+        description = "NZBGet statistics exporter";
+        environment = {
+          NZBGET_PASSWORD_FILE = "%d/password";
+          NZBGET_URL = "http://127.0.0.1:6789";
+          NZBGET_USERNAME = "nzbget";
+        };
+        path = [ pkgs.nzbget-exporter ];
+        script = "exec nzbget-exporter --web.listen-address=:9103";
+        serviceConfig = {
+          DynamicUser = true;
+          LoadCredential = [ "password:/run/agenix/nzbget-password" ];
+          LockPersonality = true;
+          NoNewPrivileges = true;
+          PrivateDevices = true;
+          PrivateTmp = true;
+          ProtectControlGroups = true;
+          ProtectHome = true;
+          ProtectKernelLogs = true;
+          ProtectKernelModules = true;
+          ProtectKernelTunables = true;
+          ProtectSystem = "strict";
+          Restart = "on-failure";
+          RestrictRealtime = true;
+          RestrictSUIDSGID = true;
+        };
+        unitConfig.AssertPathExists = [ config.age.secrets.nzbget-password.path ];
+        wantedBy = [ "multi-user.target" ];
+      };
+      plex.serviceConfig = {
+        LockPersonality = true;
+        NoNewPrivileges = true;
+        PrivateDevices = false;
+        PrivateTmp = true;
+        ProtectControlGroups = true;
+        ProtectHome = true;
+        ProtectKernelLogs = true;
+        ProtectKernelModules = true;
+        ProtectKernelTunables = true;
+        ProtectSystem = "strict";
+        ReadWritePaths = [ "/var/lib/plex" ];
+        RestrictRealtime = true;
+        RestrictSUIDSGID = true;
+        User = "plex";
+      };
+      plex-exporter = {
+        after = [ "tautulli.service" ];
+        description = "Plex statistics exporter (from Tautulli)";
+        environment = {
+          TAUTULLI_API_KEY_FILE = "%d/api_key";
+          TAUTULLI_URL = "http://127.0.0.1:8181";
+        };
+        path = [ pkgs.tautulli-exporter ];
+        script = "exec tautulli-exporter --web.listen-address=:9104";
+        serviceConfig = {
+          DynamicUser = true;
+          LoadCredential = [ "api_key:/run/agenix/tautulli-api-key" ];
+          LockPersonality = true;
+          NoNewPrivileges = true;
+          PrivateDevices = true;
+          PrivateTmp = true;
+          ProtectControlGroups = true;
+          ProtectHome = true;
+          ProtectKernelLogs = true;
+          ProtectKernelModules = true;
+          ProtectKernelTunables = true;
+          ProtectSystem = "strict";
+          Restart = "on-failure";
+          RestrictRealtime = true;
+          RestrictSUIDSGID = true;
+        };
+        unitConfig.AssertPathExists = [ config.age.secrets.tautulli-api-key.path ];
+        wantedBy = [ "multi-user.target" ];
+      };
+      tautulli.serviceConfig = {
+        LockPersonality = true;
+        NoNewPrivileges = true;
+        PrivateDevices = true;
+        PrivateTmp = true;
+        ProtectControlGroups = true;
+        ProtectHome = true;
+        ProtectKernelLogs = true;
+        ProtectKernelModules = true;
+        ProtectKernelTunables = true;
+        ProtectSystem = "strict";
+        ReadWritePaths = [ "/var/lib/plexpy" ];
+        RestrictRealtime = true;
+        RestrictSUIDSGID = true;
+        User = "plexpy";
+      };
+    };
+    timers.nix-store-metrics = {
+      description = "Refresh the Nix store metrics";
+      timerConfig = {
+        OnBootSec = "2m";
+        OnUnitActiveSec = "10m";
+      };
+      wantedBy = [ "timers.target" ];
+    };
+  };
   time.timeZone = "UTC";
   users.users.alice = {
     description = "Alice";

@@ -521,12 +521,45 @@
       node = {
         enable = true;
         enabledCollectors = [ "systemd" ];
+        extraFlags = [
+          "--collector.drm"
+          "--collector.textfile.directory=/run/prometheus-node-exporter-text"
+        ];
         port = 9100;
       };
       systemd = {
         enable = true;
         port = 9102;
       };
+    };
+    promtail = {
+      configuration = {
+        clients = [ { url = "http://mini.lan:3100/loki/api/v1/push"; } ];
+        positions.filename = "/var/cache/promtail/positions.yaml";
+        scrape_configs = [
+          {
+            job_name = "journal";
+            journal = {
+              labels = {
+                host = "tower";
+                job = "systemd-journal";
+              };
+              max_age = "12h";
+            };
+            relabel_configs = [
+              {
+                source_labels = [ "__journal__systemd_unit" ];
+                target_label = "unit";
+              }
+            ];
+          }
+        ];
+        server = {
+          grpc_listen_port = 0;
+          http_listen_port = 9080;
+        };
+      };
+      enable = true;
     };
     spice-vdagentd.enable = true;
     sunshine = {
@@ -548,6 +581,45 @@
     }
   ];
   system.stateVersion = "25.05";
+  systemd = {
+    services.nix-store-metrics = {
+      description = "Write Nix store metrics for the node exporter";
+      path = [
+        pkgs.coreutils
+        pkgs.findutils
+      ];
+      script =
+        "set -eu\nout=/run/prometheus-node-exporter-text/nix_store.prom\npaths=$(find /nix/store -mindepth 1 -maxdepth 1 | wc -l)\ngens=$(find /nix/var/nix/profiles -maxdepth 1 -name 'system-*-link' | wc -l)\nprintf 'nix_store_paths %s\\nnix_system_generations %s\\n' \"$paths\" \"$gens\" > \"$out.tmp\"\nmv \"$out.tmp\" \"$out\"";
+      serviceConfig = {
+        DynamicUser = true;
+        LockPersonality = true;
+        NoNewPrivileges = true;
+        PrivateDevices = true;
+        PrivateTmp = true;
+        ProtectControlGroups = true;
+        ProtectHome = true;
+        ProtectKernelLogs = true;
+        ProtectKernelModules = true;
+        ProtectKernelTunables = true;
+        ProtectSystem = "strict";
+        RestrictRealtime = true;
+        RestrictSUIDSGID = true;
+        RuntimeDirectory = "prometheus-node-exporter-text";
+        RuntimeDirectoryMode = "0755";
+        RuntimeDirectoryPreserve = true;
+        Type = "oneshot";
+        UMask = "0022";
+      };
+    };
+    timers.nix-store-metrics = {
+      description = "Refresh the Nix store metrics";
+      timerConfig = {
+        OnBootSec = "2m";
+        OnUnitActiveSec = "10m";
+      };
+      wantedBy = [ "timers.target" ];
+    };
+  };
   time.timeZone = "UTC";
   users.users = {
     alice = {

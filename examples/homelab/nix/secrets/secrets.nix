@@ -22,6 +22,10 @@
     # user alice (laptop)
     "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeKeyForTheHomelabExampleOnlyNotReal0000001 alice@laptop"
   ];
+  "../../secrets/grafana-admin-password.age".publicKeys = [
+    # user alice (laptop)
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeKeyForTheHomelabExampleOnlyNotReal0000001 alice@laptop"
+  ];
   "../../secrets/nzbget-password.age".publicKeys = [
     # user alice (laptop)
     "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeKeyForTheHomelabExampleOnlyNotReal0000001 alice@laptop"
