@@ -71,9 +71,10 @@ func (f *Fleet) Generate(opts GenerateOptions) (*GenerateResult, error) {
 
 // settings is the part of the fleet's settings Generate reads.
 type settings struct {
-	Description string `json:"description"`
-	Output      string `json:"output"`
-	SecretsDir  string `json:"secretsDir"`
+	Description string            `json:"description"`
+	Output      string            `json:"output"`
+	SecretsDir  string            `json:"secretsDir"`
+	AdminKeys   map[string]string `json:"adminKeys"`
 	Inputs      map[string]struct {
 		URL          string            `json:"url"`
 		Follows      map[string]string `json:"follows"`
@@ -173,23 +174,20 @@ func (f *Fleet) files(outOverride string) ([]emit.File, string, error) {
 			}
 		}
 	}
+	// Recipients: the users a secret declares, the hosts whose
+	// configuration uses it (or that it names), the administrators.
+	usedBy := secretsUsedBy(ef.Hosts)
+	hostKeys, err := f.hostKeys()
+	if err != nil {
+		return nil, "", err
+	}
 	for _, name := range sortedNames(f.l.Secrets) {
-		var sv secretValue
-		if err := json.Unmarshal(f.l.Secrets[name], &sv); err != nil {
-			return nil, "", fmt.Errorf("secret %s: %v", name, err)
+		sv, err := f.secret(name)
+		if err != nil {
+			return nil, "", err
 		}
-		es := emit.Secret{Name: name, File: sv.File, Owner: sv.Owner, Group: sv.Group, Mode: sv.Mode}
-		for _, u := range sortedNames(sv.Recipients.Users) {
-			if !sv.Recipients.Users[u] {
-				continue
-			}
-			keys, _ := users[u]["sshKeys"].(map[string]any)
-			for _, k := range sortedNames(keys) {
-				if key, ok := keys[k].(string); ok {
-					es.Recipients = append(es.Recipients, emit.Recipient{Name: "user " + u + " (" + k + ")", Key: key})
-				}
-			}
-		}
+		es := emit.Secret{Name: name, File: sv.File, Owner: sv.Owner, Group: sv.Group, Mode: sv.Mode,
+			Recipients: recipientsOf(sv, users, usedBy[name], hostKeys, s.AdminKeys)}
 		ef.Secrets = append(ef.Secrets, es)
 	}
 	files, err := emit.Generate(ef)

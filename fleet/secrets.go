@@ -1,0 +1,419 @@
+package fleet
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"fleetnix.dev/fleet/internal/emit"
+	"fleetnix.dev/fleet/internal/nix/syntax"
+)
+
+// secretsUsedBy returns, for each secret a host's configuration refers to
+// (a $secret marker anywhere in what fleet generates for it: its computed
+// and derived NixOS configuration, its free-form nixos and its users'
+// home configurations), the hosts that use it.
+func secretsUsedBy(hosts []emit.Host) map[string]map[string]bool {
+	out := map[string]map[string]bool{}
+	for _, h := range hosts {
+		used := map[string]bool{}
+		findSecretMarkers(h.NixOS, used)
+		findSecretMarkers(h.Derived, used)
+		findSecretMarkers(h.Extra, used)
+		for _, u := range h.Users {
+			findSecretMarkers(u.Home, used)
+		}
+		for s := range used {
+			if out[s] == nil {
+				out[s] = map[string]bool{}
+			}
+			out[s][h.Name] = true
+		}
+	}
+	return out
+}
+
+// findSecretMarkers adds the names of the secrets v refers to to used.
+func findSecretMarkers(v any, used map[string]bool) {
+	switch x := v.(type) {
+	case map[string]any:
+		if name, ok := x["$secret"].(string); ok && len(x) == 1 {
+			used[name] = true
+			return
+		}
+		for _, e := range x {
+			findSecretMarkers(e, used)
+		}
+	case []any:
+		for _, e := range x {
+			findSecretMarkers(e, used)
+		}
+	}
+}
+
+// hostKeys returns the SSH host key (deploy.hostKey) of each host that
+// has one.
+func (f *Fleet) hostKeys() (map[string]string, error) {
+	out := map[string]string{}
+	for _, h := range f.hosts {
+		v, err := h.Value()
+		if err != nil {
+			return nil, err
+		}
+		if d, ok := v["deploy"].(map[string]any); ok {
+			if k, ok := d["hostKey"].(string); ok {
+				out[h.Name] = k
+			}
+		}
+	}
+	return out, nil
+}
+
+// recipientsOf returns who may decrypt secret sv: the SSH keys of its
+// declared users, the host keys of the hosts that use it (usedBy) or that
+// it names, and the administrators' keys. A host without a host key
+// cannot be a recipient; recipientsOf leaves it out (fleetgen secrets
+// status reports it).
+func recipientsOf(sv secretValue, users map[string]map[string]any, usedBy map[string]bool, hostKeys, adminKeys map[string]string) []emit.Recipient {
+	var out []emit.Recipient
+	for _, u := range sortedNames(sv.Recipients.Users) {
+		if !sv.Recipients.Users[u] {
+			continue
+		}
+		keys, _ := users[u]["sshKeys"].(map[string]any)
+		for _, k := range sortedNames(keys) {
+			if key, ok := keys[k].(string); ok {
+				out = append(out, emit.Recipient{Name: "user " + u + " (" + k + ")", Key: key})
+			}
+		}
+	}
+	hosts := map[string]bool{}
+	for h := range usedBy {
+		hosts[h] = true
+	}
+	for h, on := range sv.Recipients.Hosts {
+		if on {
+			hosts[h] = true
+		}
+	}
+	for _, h := range sortedNames(hosts) {
+		if k, ok := hostKeys[h]; ok {
+			out = append(out, emit.Recipient{Name: "host " + h, Key: k})
+		}
+	}
+	for _, a := range sortedNames(adminKeys) {
+		out = append(out, emit.Recipient{Name: "admin " + a, Key: adminKeys[a]})
+	}
+	return out
+}
+
+// A SecretStatus is the state of one secret: declared in the fleet, its
+// encrypted file, the hosts that use it and whether its file must be
+// rekeyed. An encrypted file no secret declares has a status too, with
+// Declared false.
+type SecretStatus struct {
+	// Name is the secret's name; for an undeclared file, the file's name
+	// without ".age".
+	Name string
+	// File is the encrypted file, relative to the fleet's root,
+	// slash-separated.
+	File string
+	// Declared says the fleet declares the secret.
+	Declared bool
+	// Present says the encrypted file exists.
+	Present bool
+	// Hosts are the hosts whose configuration uses the secret, sorted.
+	Hosts []string
+	// Recipients name who may decrypt it ("host p620", "user alice
+	// (laptop)", "admin ops"), sorted.
+	Recipients []string
+	// Rekey says the recipients differ from those of the agenix rules on
+	// disk (nix/secrets/secrets.nix as last generated), or the rules do
+	// not list the file: run fleetgen, then agenix --rekey.
+	Rekey bool
+	// NoHostKey are hosts that use the secret but have no deploy.hostKey,
+	// so they cannot decrypt it.
+	NoHostKey []string
+	// ReadableBy lists "host: mode" for each host that decrypts the
+	// secret with a mode other users may read.
+	ReadableBy []string
+}
+
+// Missing says the secret is declared but its encrypted file is absent.
+func (s *SecretStatus) Missing() bool { return s.Declared && !s.Present }
+
+// Unused says the secret is declared and no host uses it, or its file is
+// present and no secret declares it.
+func (s *SecretStatus) Unused() bool { return len(s.Hosts) == 0 }
+
+// Problem says the status needs attention: missing, unused, to rekey,
+// undecryptable by a host that uses it, or readable by other users.
+func (s *SecretStatus) Problem() bool {
+	return s.Missing() || s.Unused() || s.Rekey || len(s.NoHostKey) > 0 || len(s.ReadableBy) > 0
+}
+
+// SecretsStatus compares the fleet's declared secrets with the encrypted
+// files under settings.secretsDir and with the agenix rules file on disk
+// under the output directory, sorted by name.
+func (f *Fleet) SecretsStatus() ([]SecretStatus, error) {
+	s, err := f.settings()
+	if err != nil {
+		return nil, err
+	}
+	out := s.Output
+	if !filepath.IsAbs(out) {
+		out = filepath.Join(f.l.ModRoot, out)
+	}
+	rulesPath := filepath.Join(out, "secrets", "secrets.nix")
+	var haveRules map[string][]string
+	if src, err := os.ReadFile(rulesPath); err == nil {
+		if haveRules, err = agenixRules(rulesPath, src); err != nil {
+			return nil, err
+		}
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	ef, err := f.emitHosts()
+	if err != nil {
+		return nil, err
+	}
+	usedBy := secretsUsedBy(ef)
+	keys, err := f.hostKeys()
+	if err != nil {
+		return nil, err
+	}
+	users, err := f.userValues()
+	if err != nil {
+		return nil, err
+	}
+	modes, err := f.secretModes()
+	if err != nil {
+		return nil, err
+	}
+	dir := filepath.Join(f.l.ModRoot, filepath.FromSlash(s.SecretsDir))
+	onDisk := map[string]bool{}
+	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.HasSuffix(p, ".age") {
+			rel, _ := filepath.Rel(dir, p)
+			onDisk[filepath.ToSlash(rel)] = true
+		}
+		return nil
+	})
+	var res []SecretStatus
+	for _, name := range sortedNames(f.l.Secrets) {
+		sv, err := f.secret(name)
+		if err != nil {
+			return nil, err
+		}
+		st := SecretStatus{Name: name, File: path.Join(s.SecretsDir, sv.File), Declared: true, Present: onDisk[sv.File]}
+		delete(onDisk, sv.File)
+		st.Hosts = sortedNames(usedBy[name])
+		for _, h := range st.Hosts {
+			if _, ok := keys[h]; !ok {
+				st.NoHostKey = append(st.NoHostKey, h)
+			}
+			if m := modes[h][name]; m == "" && readableByOthers(sv.Mode) {
+				st.ReadableBy = append(st.ReadableBy, h+": "+sv.Mode)
+			} else if readableByOthers(m) {
+				st.ReadableBy = append(st.ReadableBy, h+": "+m)
+			}
+		}
+		var want []string
+		for _, r := range recipientsOf(sv, users, usedBy[name], keys, s.AdminKeys) {
+			st.Recipients = append(st.Recipients, r.Name)
+			want = append(want, r.Key)
+		}
+		have, ok := lookupRule(haveRules, sv.File)
+		st.Rekey = st.Present && (!ok || !sameKeys(want, have))
+		res = append(res, st)
+	}
+	for _, file := range sortedNames(onDisk) {
+		res = append(res, SecretStatus{Name: strings.TrimSuffix(file, ".age"), File: path.Join(s.SecretsDir, file), Present: true})
+	}
+	sort.SliceStable(res, func(i, j int) bool { return res[i].Name < res[j].Name })
+	return res, nil
+}
+
+// readableByOthers says an octal mode lets users other than the owner
+// and group read the file.
+func readableByOthers(mode string) bool {
+	return mode != "" && mode[len(mode)-1] != '0'
+}
+
+// settings returns the fleet's settings.
+func (f *Fleet) settings() (settings, error) {
+	var s settings
+	err := json.Unmarshal(f.l.Settings, &s)
+	return s, err
+}
+
+// userValues returns the final value of each user of the fleet, from
+// the hosts that have them.
+func (f *Fleet) userValues() (map[string]map[string]any, error) {
+	users := map[string]map[string]any{}
+	for _, h := range f.hosts {
+		v, err := h.Value()
+		if err != nil {
+			return nil, err
+		}
+		us, _ := v["users"].(map[string]any)
+		for n, u := range us {
+			if m, ok := u.(map[string]any); ok {
+				users[n] = m
+			}
+		}
+	}
+	return users, nil
+}
+
+// secret returns the declared secret name.
+func (f *Fleet) secret(name string) (secretValue, error) {
+	var sv secretValue
+	if err := json.Unmarshal(f.l.Secrets[name], &sv); err != nil {
+		return sv, fmt.Errorf("secret %s: %v", name, err)
+	}
+	return sv, nil
+}
+
+// emitHosts returns the hosts as Generate hands them to emit, with their
+// computed, derived and free-form configurations.
+func (f *Fleet) emitHosts() ([]emit.Host, error) {
+	var out []emit.Host
+	for _, h := range f.hosts {
+		eh := emit.Host{Name: h.Name}
+		var err error
+		if h.h.NixOS != nil {
+			if eh.NixOS, err = decodeObject(h.h.NixOS); err != nil {
+				return nil, err
+			}
+		}
+		if h.h.Derived != nil {
+			if eh.Derived, err = decodeObject(h.h.Derived); err != nil {
+				return nil, err
+			}
+		}
+		v, err := h.Value()
+		if err != nil {
+			return nil, err
+		}
+		eh.Extra, _ = v["nixos"].(map[string]any)
+		for _, u := range h.Users {
+			if b := h.h.Home[u.Name]; b != nil {
+				home, err := decodeObject(b)
+				if err != nil {
+					return nil, err
+				}
+				eh.Users = append(eh.Users, emit.User{Name: u.Name, Home: home})
+			}
+		}
+		out = append(out, eh)
+	}
+	return out, nil
+}
+
+// secretModes returns the modes a host's free-form nixos gives secrets
+// (nixos.age.secrets.<name>.mode), by host and secret.
+func (f *Fleet) secretModes() (map[string]map[string]string, error) {
+	out := map[string]map[string]string{}
+	for _, h := range f.hosts {
+		v, err := h.Value()
+		if err != nil {
+			return nil, err
+		}
+		nixos, _ := v["nixos"].(map[string]any)
+		age, _ := nixos["age"].(map[string]any)
+		secrets, _ := age["secrets"].(map[string]any)
+		for name, s := range secrets {
+			if m, ok := s.(map[string]any); ok {
+				if mode, ok := m["mode"].(string); ok {
+					if out[h.Name] == nil {
+						out[h.Name] = map[string]string{}
+					}
+					out[h.Name][name] = mode
+				}
+			}
+		}
+	}
+	return out, nil
+}
+
+// agenixRules reads the public keys of each file of an agenix rules file
+// as fleet generates it: { "<path>.age".publicKeys = [ "<key>" ... ]; }.
+func agenixRules(name string, src []byte) (map[string][]string, error) {
+	out := map[string][]string{}
+	f, errs := syntax.Parse(name, src)
+	if len(errs) > 0 {
+		return nil, errs.Err()
+	}
+	set, ok := f.Expr.(*syntax.AttrSet)
+	if !ok {
+		return nil, fmt.Errorf("%s: not an attribute set", name)
+	}
+	for _, b := range set.Bindings {
+		a, ok := b.(*syntax.Attr)
+		if !ok || len(a.Path.Names) != 2 {
+			continue
+		}
+		file, ok1 := attrName(a.Path.Names[0])
+		field, ok2 := attrName(a.Path.Names[1])
+		list, ok3 := a.Value.(*syntax.List)
+		if !ok1 || !ok2 || !ok3 || field != "publicKeys" {
+			continue
+		}
+		var keys []string
+		for _, e := range list.Elems {
+			if s, ok := e.(*syntax.String); ok {
+				if k, err := syntax.StringValue(s); err == nil {
+					keys = append(keys, k)
+				}
+			}
+		}
+		out[file] = keys
+	}
+	return out, nil
+}
+
+// attrName returns the static name of an attribute path element.
+func attrName(n syntax.AttrName) (string, bool) {
+	switch n := n.(type) {
+	case *syntax.Ident:
+		return n.Tok.Text, true
+	case *syntax.String:
+		s, err := syntax.StringValue(n)
+		return s, err == nil
+	}
+	return "", false
+}
+
+// lookupRule finds the rule of the .age file file (relative to the
+// secrets directory): the rules name it by its path from the rules file.
+func lookupRule(rules map[string][]string, file string) ([]string, bool) {
+	for k, r := range rules {
+		if k == file || strings.HasSuffix(k, "/"+file) {
+			return r, true
+		}
+	}
+	return nil, false
+}
+
+// sameKeys says a and b hold the same keys, in any order.
+func sameKeys(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	a, b = append([]string(nil), a...), append([]string(nil), b...)
+	sort.Strings(a)
+	sort.Strings(b)
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
