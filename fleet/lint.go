@@ -227,6 +227,12 @@ func nixFiles(paths []string, skipGenerated bool) ([]string, error) {
 				if name != p && (strings.HasPrefix(d.Name(), ".") || d.Name() == "cue.mod") {
 					return filepath.SkipDir
 				}
+				// Walking a whole fleet, skip what is not the fleet's own,
+				// as CUE's ./... does: test fixtures, _-prefixed
+				// directories and nested modules (an example fleet).
+				if skipGenerated && name != p && (d.Name() == "testdata" || strings.HasPrefix(d.Name(), "_") || isModule(name)) {
+					return filepath.SkipDir
+				}
 				return nil
 			}
 			if !strings.HasSuffix(name, ".nix") {
@@ -339,7 +345,9 @@ func (f *Fleet) Lint(ctx context.Context, opts LintOptions) (*LintResult, error)
 	if json.Unmarshal(f.l.Settings, &settingsData) == nil {
 		fleetData["settings"] = settingsData
 	}
-	values := c.convert(lint.RunFleet(c.rules, hosts, fleetData))
+	values := c.convert(lint.RunFleet(c.rules, hosts, fleetData, func(path []string) diag.Range {
+		return f.l.Decls[formatPath(path)]
+	}))
 	snippets := f.rawNix(outDir)
 	var sf []*lint.File
 	for _, sn := range snippets {
@@ -667,4 +675,10 @@ func (f *Fleet) LintGenerated(ctx context.Context) (*LintResult, error) {
 		lf = append(lf, lint.Parse(filepath.Join(outDir, filepath.FromSlash(file.Path)), file.Data))
 	}
 	return &LintResult{Diagnostics: c.convert(lint.Run(c.rules, lf)), Files: len(lf)}, nil
+}
+
+// isModule reports whether dir is the root of a CUE module of its own.
+func isModule(dir string) bool {
+	_, err := os.Stat(filepath.Join(dir, "cue.mod", "module.cue"))
+	return err == nil
 }

@@ -69,6 +69,10 @@ type FleetPass struct {
 	Report func(Diagnostic)
 }
 
+// A FleetWhere returns where a fleet-level value (a declared secret at
+// ["secrets", name]) is declared, or the zero Range.
+type FleetWhere func(path []string) diag.Range
+
 // Reportf reports a finding about the value at path of host h, placed
 // where that value was set.
 func (p *FleetPass) Reportf(h *Host, path []string, format string, args ...any) {
@@ -85,7 +89,9 @@ func (p *FleetPass) Reportf(h *Host, path []string, format string, args ...any) 
 
 // RunFleet runs the fleet rules among rules over hosts and returns their
 // findings sorted by position and host.
-func RunFleet(rules []*Rule, hosts []*Host, fleet map[string]any) []Diagnostic {
+// A finding about the fleet rather than a host, reported without a range,
+// is placed by where when it is not nil.
+func RunFleet(rules []*Rule, hosts []*Host, fleet map[string]any, where FleetWhere) []Diagnostic {
 	var out []Diagnostic
 	for _, r := range rules {
 		if r.RunFleet == nil {
@@ -94,6 +100,9 @@ func RunFleet(rules []*Rule, hosts []*Host, fleet map[string]any) []Diagnostic {
 		pass := &FleetPass{Rule: r, Hosts: hosts, Fleet: fleet}
 		pass.Report = func(d Diagnostic) {
 			d.Rule = r
+			if d.Host == "" && !d.Range.Start.IsValid() && where != nil && len(d.Path) > 0 {
+				d.Range = where(d.Path)
+			}
 			if !d.sevSet {
 				d.Severity = r.Severity
 			}

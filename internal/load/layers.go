@@ -18,6 +18,8 @@ type layers struct {
 
 	decoded map[merge.Source]*merge.Tree
 	diags   diag.List
+	// decls says where each entry is declared, by "kind.name".
+	decls map[string]diag.Range
 }
 
 // tree decodes v as src once and returns the cached tree afterwards.
@@ -43,7 +45,7 @@ func collect(fleets []cue.Value) (*layers, diag.List) {
 	l := &layers{
 		hosts: map[string]cue.Value{}, templates: map[string]cue.Value{},
 		hardware: map[string]cue.Value{}, profiles: map[string]cue.Value{}, users: map[string]cue.Value{},
-		secrets: map[string]cue.Value{},
+		secrets: map[string]cue.Value{}, decls: map[string]diag.Range{},
 	}
 	var diags diag.List
 	for _, v := range fleets {
@@ -78,6 +80,9 @@ func collect(fleets []cue.Value) (*layers, diag.List) {
 					continue
 				}
 				kind.into[name] = nv
+				if kind.path != HostsPath {
+					l.decls[joinPath([]string{string(kind.path), name})] = merge.Range(userPos(nv))
+				}
 			}
 		}
 	}

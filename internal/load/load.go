@@ -109,6 +109,9 @@ type Fleet struct {
 	// Secrets are the declared secrets as JSON, defaults filled in, by
 	// name.
 	Secrets map[string][]byte
+	// Decls says where each fleet-level entry is declared, by its path
+	// ("secrets.api-openai", "templates.server").
+	Decls map[string]diag.Range
 
 	// ctx and schema serve Value after the load. The package evaluated
 	// during the load is not kept: for a large fleet it is most of the
@@ -220,6 +223,7 @@ func Load(ctx context.Context, cfg *Config) (*Fleet, diag.List) {
 
 	layers, d := collect(fleets)
 	diags = append(diags, d...)
+	f.Decls = layers.decls
 	for _, name := range layers.hostNames() {
 		h, d := layers.mergeHost(name)
 		diags = append(diags, d...)

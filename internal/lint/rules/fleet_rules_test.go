@@ -76,7 +76,7 @@ func TestFleetRules(t *testing.T) {
 	good.Value["stateVersion"] = "24.11"
 	good.Recorded = map[string]lint.Recorded{"system.stateVersion": {Value: "24.11"}}
 	got := []string{}
-	for _, d := range lint.RunFleet(rules.All, []*lint.Host{bad, good}, fleetData) {
+	for _, d := range lint.RunFleet(rules.All, []*lint.Host{bad, good}, fleetData, nil) {
 		got = append(got, fmt.Sprintf("%s %s %s %s: %s", d.Rule.ID, d.Severity, d.Host, strings.Join(d.Path, "."), d.Message))
 		if d.Host != "" && d.Range.File != d.Host+".cue" {
 			t.Errorf("%s: finding not placed in the host's file: %v", d.Rule.ID, d.Range)

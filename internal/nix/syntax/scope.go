@@ -10,7 +10,10 @@ package syntax
 // Read off Nix 2.8 (nix-instantiate --parse of each name); the set of
 // primops also depends on the experimental features enabled.
 var globals = map[string]bool{
-	"__add": true, "__addErrorContext": true, "__all": true, "__any": true,
+	// __curPos is the position of the expression itself (the parser
+	// turns it into one).
+	"__curPos": true,
+	"__add":    true, "__addErrorContext": true, "__all": true, "__any": true,
 	"__appendContext": true, "__attrNames": true, "__attrValues": true,
 	"__bitAnd": true, "__bitOr": true, "__bitXor": true, "__catAttrs": true,
 	"__ceil": true, "__compareVersions": true, "__concatLists": true,
