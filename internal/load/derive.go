@@ -88,11 +88,27 @@ func (h *Host) derive(ctx *cue.Context, def, fleet cue.Value) error {
 	if err != nil {
 		return err
 	}
-	v := def.Unify(ctx.CompileBytes(in)).FillPath(cue.MakePath(cue.Str("fleet")), fleet)
-	if err := v.Validate(cue.Concrete(true)); err != nil {
+	v := def.Unify(ctx.CompileBytes(in)).FillPath(cue.MakePath(cue.Str(fleetField)), fleet)
+	// Validate what this host's derivation computed, not the fleet's
+	// facts it was given: those were validated once, and checking them
+	// again for every host would make the pass quadratic.
+	it, err := v.Fields()
+	if err != nil {
 		return err
 	}
-	b, err := v.LookupPath(cue.MakePath(cue.Def(nixosDef))).MarshalJSON()
+	for it.Next() {
+		if it.Selector().Unquoted() == fleetField {
+			continue
+		}
+		if err := it.Value().Validate(cue.Concrete(true)); err != nil {
+			return err
+		}
+	}
+	out := v.LookupPath(cue.MakePath(cue.Def(nixosDef)))
+	if err := out.Validate(cue.Concrete(true)); err != nil {
+		return err
+	}
+	b, err := out.MarshalJSON()
 	if err != nil {
 		return err
 	}
@@ -101,6 +117,9 @@ func (h *Host) derive(ctx *cue.Context, def, fleet cue.Value) error {
 	}
 	return nil
 }
+
+// fleetField is where #Derive receives the fleet's facts.
+const fleetField = "fleet"
 
 // deriveDiags reports a failed derivation at the host: what the fleet
 // pass rejects (a monitoring client pointing at a host that is not a
