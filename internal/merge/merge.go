@@ -70,6 +70,11 @@ type Origin struct {
 	// Value is the value as Go data: string, bool, int64, *big.Int, float64,
 	// nil, []any or map[string]any (marker structs).
 	Value any
+	// Doc reports, for a leaf read by Decode, whether a doc comment
+	// explains it: on its field, on a field around it within the layer,
+	// or heading a block of fields (a struct below the layer's root one of
+	// whose fields has a doc comment).
+	Doc bool
 }
 
 // A Node is a merged value: a struct of named fields, or a leaf.
@@ -204,7 +209,7 @@ func Decode(src Source, v cue.Value, posOf func(cue.Value) token.Pos) (*Tree, di
 	d := decoder{src: src, posOf: posOf}
 	l := &Tree{src: src}
 	l.root.declV, l.root.declSrc, l.root.posOf = v, src, posOf
-	d.structure(&l.root, v)
+	d.structure(&l.root, v, false, true)
 	return l, d.diags
 }
 
@@ -221,22 +226,37 @@ func (d *decoder) pos(v cue.Value) diag.Range {
 	return Range(v.Pos())
 }
 
-func (d *decoder) structure(n *Node, v cue.Value) {
+// structure decodes the fields of v into n. doc says whether a doc
+// comment around v explains its fields; top, whether v is the layer's
+// root, whose comments explain nothing in particular.
+func (d *decoder) structure(n *Node, v cue.Value, doc, top bool) {
 	it, err := v.Fields()
 	if err != nil {
 		d.diags.Add(diag.Diagnostic{Severity: diag.Error, Range: d.pos(v), Summary: err.Error()})
 		return
 	}
+	type field struct {
+		name string
+		v    cue.Value
+		doc  bool
+	}
+	var fields []field
+	block := false
 	for it.Next() {
-		f := it.Value()
-		c := n.child(it.Selector().Unquoted())
-		if f.IncompleteKind() == cue.StructKind && !IsMarker(f) {
-			c.declV, c.declSrc, c.posOf = f, d.src, d.posOf
-			d.structure(c, f)
+		f := field{it.Selector().Unquoted(), it.Value(), len(it.Value().Doc()) > 0}
+		block = block || f.doc
+		fields = append(fields, f)
+	}
+	doc = doc || (block && !top)
+	for _, f := range fields {
+		c := n.child(f.name)
+		if f.v.IncompleteKind() == cue.StructKind && !IsMarker(f.v) {
+			c.declV, c.declSrc, c.posOf = f.v, d.src, d.posOf
+			d.structure(c, f.v, doc || f.doc, false)
 			continue
 		}
-		if val, ok := d.value(f); ok {
-			c.leaf = &Origin{Source: d.src, Range: Range(f.Pos()), Value: val}
+		if val, ok := d.value(f.v); ok {
+			c.leaf = &Origin{Source: d.src, Range: Range(f.v.Pos()), Value: val, Doc: doc || f.doc}
 		}
 	}
 }
