@@ -1,6 +1,7 @@
 package fleet
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -68,4 +69,77 @@ func checkNix(r diag.Range, path, src string) *diag.Diagnostic {
 		Summary:  fmt.Sprintf("%s: raw Nix expression does not parse: %q", path, src),
 		Detail:   strings.Join(detail, "\n"),
 	}
+}
+
+// checkInputs checks that the flake has the inputs the hosts' enabled
+// features need (#Host.#inputs), each providing the NixOS module the host
+// imports: a feature turned on without its input would fail only when Nix
+// evaluates the flake. Problems are reported at the host's field that
+// needs the input.
+func (f *Fleet) checkInputs() diag.List {
+	var s settings
+	if err := json.Unmarshal(f.l.Settings, &s); err != nil {
+		return diag.List{{Severity: diag.Error, Summary: fmt.Sprintf("reading settings: %v", err)}}
+	}
+	var diags diag.List
+	for _, h := range f.hosts {
+		if len(h.h.Inputs) == 0 {
+			continue
+		}
+		var need map[string]struct {
+			Module string `json:"module"`
+			Field  string `json:"field"`
+		}
+		if err := json.Unmarshal(h.h.Inputs, &need); err != nil {
+			diags.Add(diag.Diagnostic{Severity: diag.Error, Range: h.h.Decl, Summary: fmt.Sprintf("hosts.%s: reading #inputs: %v", h.Name, err)})
+			continue
+		}
+		for _, name := range sortedNames(need) {
+			n := need[name]
+			in, ok := s.Inputs[name]
+			if ok && in.NixOSModules[n.Module] {
+				continue
+			}
+			r := h.h.Decl
+			if path, err := ParsePath(n.Field); err == nil {
+				if node, _ := h.h.Tree.Nearest(path); node != nil {
+					if nr, ok := nodeRange(node); ok {
+						r = nr
+					}
+				}
+			}
+			what := fmt.Sprintf("the flake input %q", name)
+			if ok {
+				what = fmt.Sprintf("%q among the nixosModules of the flake input %q", n.Module, name)
+			}
+			diags.Add(diag.Diagnostic{
+				Severity: diag.Error,
+				Range:    r,
+				Path:     []string{"hosts", h.Name},
+				Summary:  fmt.Sprintf("hosts.%s.%s needs %s", h.Name, n.Field, what),
+				Detail:   fmt.Sprintf("add it to settings.inputs, e.g. %s: {url: \"...\", nixosModules: %q: true}", name, n.Module),
+			})
+		}
+	}
+	diags.Sort()
+	return diags
+}
+
+// nodeRange returns where the value n was written: a leaf's own position,
+// a struct's declaration, or, once the declarations are released after
+// loading, its first leaf's position.
+func nodeRange(n *merge.Node) (diag.Range, bool) {
+	if o := n.Leaf(); o != nil {
+		return o.Range, o.Range.Start.IsValid()
+	}
+	if o := n.Decl(); o != nil && o.Range.Start.IsValid() {
+		return o.Range, true
+	}
+	var r diag.Range
+	n.Leaves(nil, func(_ []string, l *merge.Node) {
+		if !r.Start.IsValid() {
+			r = l.Leaf().Range
+		}
+	})
+	return r, r.Start.IsValid()
 }

@@ -72,6 +72,7 @@ const (
 	tagsField            = "tags"
 	nixosDef             = "#nixos"
 	factsDef             = "#facts"
+	inputsDef            = "#inputs"
 	homeDef              = "#hm"
 )
 
@@ -137,6 +138,9 @@ type Host struct {
 	// set.
 	NixOS []byte
 	Home  map[string][]byte
+	// Inputs are the flake inputs the host's features need (#inputs), as
+	// JSON, when the schema says.
+	Inputs []byte
 	// Facts are what the host tells the rest of the fleet (#facts, pass
 	// 1), and Derived the NixOS configuration it gets from the fleet's
 	// facts (#Derive.#nixos, pass 2), as JSON; both empty when the schema
@@ -147,6 +151,9 @@ type Host struct {
 	// Doc is the doc comment of the host's declaration, one line per
 	// element, without comment markers.
 	Doc []string
+	// Fixed are the paths of the host's value its template and its users'
+	// profiles mark as fixed, which the layers above must not override.
+	Fixed []FixedPath
 }
 
 // A HostUser is a user on a host and the profiles composed for them.
@@ -335,6 +342,11 @@ func (h *Host) unify(ctx *cue.Context, hostDef cue.Value, nixos bool) error {
 	h.JSON = b
 	if f := v.LookupPath(cue.MakePath(cue.Def(factsDef))); f.Exists() {
 		if h.Facts, err = f.MarshalJSON(); err != nil {
+			return err
+		}
+	}
+	if in := v.LookupPath(cue.MakePath(cue.Def(inputsDef))); in.Exists() {
+		if h.Inputs, err = in.MarshalJSON(); err != nil {
 			return err
 		}
 	}
