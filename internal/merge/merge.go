@@ -15,6 +15,7 @@ package merge
 import (
 	"fmt"
 	"math/big"
+	"path/filepath"
 	"sort"
 	"strings"
 
@@ -243,8 +244,8 @@ func (d *decoder) structure(n *Node, v cue.Value, doc, top bool) {
 	var fields []field
 	block := false
 	for it.Next() {
-		f := field{it.Selector().Unquoted(), it.Value(), len(it.Value().Doc()) > 0}
-		block = block || f.doc
+		f := field{it.Selector().Unquoted(), it.Value(), d.documented(it.Value())}
+		block = block || f.doc || d.chainDoc(f.v)
 		fields = append(fields, f)
 	}
 	doc = doc || (block && !top)
@@ -259,6 +260,38 @@ func (d *decoder) structure(n *Node, v cue.Value, doc, top bool) {
 			c.leaf = &Origin{Source: d.src, Range: Range(f.v.Pos()), Value: val, Doc: doc || f.doc}
 		}
 	}
+}
+
+// documented reports whether v has a doc comment of the fleet's own, not
+// one of the schema's (under cue.mod) on the same field.
+func (d *decoder) documented(v cue.Value) bool {
+	for _, c := range v.Doc() {
+		if !strings.Contains(filepath.ToSlash(c.Pos().Filename()), "cue.mod/") {
+			return true
+		}
+	}
+	return false
+}
+
+// chainDoc reports whether the comment heading a shorthand chain of
+// single fields (`a: b: c: x`), which CUE attaches to its innermost field,
+// documents v.
+func (d *decoder) chainDoc(v cue.Value) bool {
+	for v.IncompleteKind() == cue.StructKind && !IsMarker(v) {
+		it, err := v.Fields()
+		if err != nil || !it.Next() {
+			return false
+		}
+		c := it.Value()
+		if it.Next() {
+			return false
+		}
+		if d.documented(c) {
+			return true
+		}
+		v = c
+	}
+	return false
 }
 
 // value converts a concrete leaf to Go data.
