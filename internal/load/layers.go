@@ -191,8 +191,9 @@ func (l *layers) mergeHost(name string) (*Host, diag.List) {
 		if t, ok := l.decoded[src]; ok {
 			m.AddTree(t)
 		} else {
-			m.AddTree(l.tree(src, withoutFields(tv, "description")))
+			m.AddTree(l.tree(src, withoutFields(tv, "description", fixedField)))
 		}
+		h.Fixed = append(h.Fixed, fixedPaths(tv, merge.Source{Layer: merge.Template, Name: h.Template})...)
 	}
 	for _, u := range users {
 		src := merge.Source{Layer: merge.User, Name: u.name}
@@ -203,6 +204,8 @@ func (l *layers) mergeHost(name string) (*Host, diag.List) {
 				src := merge.Source{Layer: merge.Profile, Name: p}
 				m.AddTree(l.tree(src, home), usersField, u.name, homeField)
 			}
+			h.Fixed = append(h.Fixed, fixedPaths(l.profiles[p], merge.Source{Layer: merge.Profile, Name: p},
+				usersField, u.name, homeField)...)
 		}
 	}
 	m.Add(merge.Source{Layer: merge.Host, Name: name}, hv)
@@ -221,6 +224,39 @@ func (l *layers) mergeHost(name string) (*Host, diag.List) {
 		sort.Strings(h.Tags)
 	}
 	return h, diags
+}
+
+// fixedField is where a template or a profile lists the paths hosts must
+// not override.
+const fixedField = "fixed"
+
+// A FixedPath is a path of a host's value that a layer marks as fixed.
+type FixedPath struct {
+	// Path is the path in the host's value.
+	Path []string
+	// Source is the template or profile that fixes it.
+	Source merge.Source
+	// Range is where it is marked fixed.
+	Range diag.Range
+}
+
+// fixedPaths returns the paths the template or profile v marks as fixed
+// (fixed.<dotted path>: true), below prefix in the host's value, in
+// source order.
+func fixedPaths(v cue.Value, src merge.Source, prefix ...string) []FixedPath {
+	it, err := v.LookupPath(cue.MakePath(cue.Str(fixedField))).Fields()
+	if err != nil {
+		return nil
+	}
+	var out []FixedPath
+	for it.Next() {
+		if b, err := it.Value().Bool(); err != nil || !b {
+			continue
+		}
+		p := append(append([]string(nil), prefix...), strings.Split(it.Selector().Unquoted(), ".")...)
+		out = append(out, FixedPath{Path: p, Source: src, Range: merge.Range(userPos(it.Value()))})
+	}
+	return out
 }
 
 // withoutFields returns v without the named regular fields. Templates carry
