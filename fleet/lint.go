@@ -16,6 +16,7 @@ import (
 	"fleetnix.dev/fleet/internal/emit"
 	"fleetnix.dev/fleet/internal/lint"
 	"fleetnix.dev/fleet/internal/lint/rules"
+	"fleetnix.dev/fleet/internal/merge"
 	"fleetnix.dev/fleet/internal/nix/syntax"
 )
 
@@ -330,7 +331,8 @@ func (f *Fleet) Lint(ctx context.Context, opts LintOptions) (*LintResult, error)
 		h := h
 		hosts = append(hosts, &lint.Host{Name: h.Name, Value: v, Where: func(p []string) (diag.Range, string) {
 			return f.where(h, p)
-		}, Recorded: recorded(filepath.Join(outDir, "hosts", h.Name+".nix"))})
+		}, Recorded: recorded(filepath.Join(outDir, "hosts", h.Name+".nix")),
+			Fixed: fixedOf(h), Leaves: func(p []string) []lint.Leaf { return leavesOf(h, p) }})
 	}
 	fleetData := map[string]any{}
 	secrets := map[string]any{}
@@ -634,6 +636,35 @@ func recorded(name string) map[string]lint.Recorded {
 	if s, ok := x.(*syntax.AttrSet); ok {
 		walk("", s)
 	}
+	return out
+}
+
+// fixedOf returns the paths of h its template and profiles mark fixed.
+func fixedOf(h *Host) []lint.Fixed {
+	var out []lint.Fixed
+	for _, fp := range h.h.Fixed {
+		out = append(out, lint.Fixed{Path: fp.Path, Layer: fp.Source.String(), Range: fp.Range})
+	}
+	return out
+}
+
+// leavesOf returns the leaves of h's provenance tree at or below p.
+func leavesOf(h *Host, p []string) []lint.Leaf {
+	n := h.h.Tree.Lookup(p...)
+	if n == nil {
+		return nil
+	}
+	origin := func(o *merge.Origin) lint.Origin {
+		return lint.Origin{Kind: o.Source.Layer.String(), Layer: o.Source.String(), Range: o.Range, Value: o.Value, Doc: o.Doc}
+	}
+	var out []lint.Leaf
+	n.Leaves(p, func(path []string, n *merge.Node) {
+		l := lint.Leaf{Path: path, Set: origin(n.Leaf())}
+		for i := range n.Overridden {
+			l.Overridden = append(l.Overridden, origin(&n.Overridden[i]))
+		}
+		out = append(out, l)
+	})
 	return out
 }
 

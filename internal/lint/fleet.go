@@ -19,6 +19,40 @@ type Host struct {
 	// configuration set, keyed by option path ("system.stateVersion"),
 	// when fleet found that configuration; nil otherwise.
 	Recorded map[string]Recorded
+	// Fixed are the paths a template or profile marks as fixed: values
+	// hosts must not override.
+	Fixed []Fixed
+	// Leaves returns, when known, what the merge of the host's layers
+	// recorded of every leaf at or below path.
+	Leaves func(path []string) []Leaf
+}
+
+// A Fixed is a path of a host's value a layer marks as fixed.
+type Fixed struct {
+	Path []string
+	// Layer is the layer that fixes it (`template "server"`).
+	Layer string
+	// Range is where it is marked fixed.
+	Range diag.Range
+}
+
+// A Leaf is one leaf of a host's value with its provenance: the value
+// that won and those it overrode, lowest layer first.
+type Leaf struct {
+	Path       []string
+	Set        Origin
+	Overridden []Origin
+}
+
+// An Origin is a value one layer gave a leaf.
+type Origin struct {
+	// Kind is the kind of layer ("template", "profile", "host"), Layer
+	// the layer itself (`profile "developer"`).
+	Kind, Layer string
+	Range       diag.Range
+	Value       any
+	// Doc says whether a doc comment explains the value.
+	Doc bool
 }
 
 // A Recorded is a value read from a previously generated file, and where

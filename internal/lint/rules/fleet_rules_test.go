@@ -86,4 +86,82 @@ func TestFleetRules(t *testing.T) {
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("fleet findings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
+
+	t.Run("provenance and caches", func(t *testing.T) { testFixedAndCaches(t) })
+}
+
+// testFixedAndCaches checks FV11 over hosts with recorded provenance and
+// FV13 over caches on and off an overlay network.
+func testFixedAndCaches(t *testing.T) {
+	at := func(host string, line int) diag.Range {
+		return diag.Range{File: host + ".cue", Start: diag.Pos{Line: line, Col: 1}}
+	}
+	tmpl := func(v any) lint.Origin {
+		return lint.Origin{Kind: "template", Layer: `template "server"`, Range: at("t", 1), Value: v}
+	}
+	prof := func(name string, v any) lint.Origin {
+		return lint.Origin{Kind: "profile", Layer: `profile "` + name + `"`, Range: at("p", 1), Value: v}
+	}
+	onHost := func(host string, v any, doc bool) lint.Origin {
+		return lint.Origin{Kind: "host", Layer: `host "` + host + `"`, Range: at(host, 7), Value: v, Doc: doc}
+	}
+	withLeaves := func(h *lint.Host, leaves ...lint.Leaf) *lint.Host {
+		h.Fixed = []lint.Fixed{
+			{Path: []string{"network", "ssh"}, Layer: `template "server"`, Range: at("t", 2)},
+			{Path: []string{"users", "a", "home", "editors", "neovim"}, Layer: `profile "dev"`, Range: at("p", 2)},
+		}
+		h.Leaves = func(p []string) []lint.Leaf {
+			var out []lint.Leaf
+			for _, l := range leaves {
+				if len(l.Path) >= len(p) && strings.Join(l.Path[:len(p)], ".") == strings.Join(p, ".") {
+					out = append(out, l)
+				}
+			}
+			return out
+		}
+		return h
+	}
+	ssh := []string{"network", "ssh", "permitRootLogin"}
+	neovim := []string{"users", "a", "home", "editors", "neovim"}
+	term := []string{"users", "a", "home", "terminals", "enable"}
+	bad := withLeaves(host(t, "bad", `{
+		"deploy": {"targetHost": "cache.example.org"},
+		"nix": {"serve": {"enable": true, "port": 5000}}}`),
+		lint.Leaf{Path: ssh, Set: onHost("bad", "yes", true), Overridden: []lint.Origin{tmpl("no")}},
+		lint.Leaf{Path: neovim, Set: onHost("bad", false, false), Overridden: []lint.Origin{prof("dev", true)}},
+		lint.Leaf{Path: term, Set: onHost("bad", false, false), Overridden: []lint.Origin{prof("dev", true), prof("admin", false)}})
+	// good restates a fixed value, documents how it settles a conflict,
+	// and serves its cache over Tailscale.
+	good := withLeaves(host(t, "good", `{
+		"deploy": {"targetHost": "good"},
+		"network": {"tailscale": {"enable": true}},
+		"nix": {"serve": {"enable": true, "port": 5000}}}`),
+		lint.Leaf{Path: ssh, Set: onHost("good", "no", false), Overridden: []lint.Origin{tmpl("no")}},
+		lint.Leaf{Path: neovim, Set: prof("dev", true)},
+		lint.Leaf{Path: term, Set: onHost("good", false, true), Overridden: []lint.Origin{prof("dev", true), prof("admin", false)}})
+	var hosts []*lint.Host
+	for i, u := range []string{"http://100.101.2.3:5000", "http://[fd7a:115c:a1e0::1]:5000", "http://c.tail0a1b2c.ts.net", "https://cache.example.org", "http://192.168.1.2:5000"} {
+		hosts = append(hosts, host(t, fmt.Sprintf("c%d", i), `{"nix": {"serve": {"enable": true, "port": 5000, "url": "`+u+`"}}}`))
+	}
+	want := []string{
+		"FV11 info bad users.a.home.terminals.enable: bad: profile \"dev\" and profile \"admin\" disagree on users.a.home.terminals.enable; the host settles it without a comment saying why",
+		"FV11 warning bad network.ssh.permitRootLogin: bad: host \"bad\" sets network.ssh.permitRootLogin to \"yes\", but template \"server\" fixes it at \"no\"",
+		"FV11 warning bad users.a.home.editors.neovim: bad: host \"bad\" sets users.a.home.editors.neovim to false, but profile \"dev\" fixes it at true",
+		"FV13 warning bad nix.serve: bad: the binary cache is served over plain HTTP at http://cache.example.org:5000, outside a private overlay network",
+		"FV13 warning c4 nix.serve: c4: the binary cache is served over plain HTTP at http://192.168.1.2:5000, outside a private overlay network",
+	}
+	got := []string{}
+	for _, d := range lint.RunFleet([]*lint.Rule{rules.OverrideOfFixed, rules.PlainHTTPCache}, append([]*lint.Host{bad, good}, hosts...), nil, nil) {
+		got = append(got, fmt.Sprintf("%s %s %s %s: %s", d.Rule.ID, d.Severity, d.Host, strings.Join(d.Path, "."), d.Message))
+		if d.Range.File != d.Host+".cue" {
+			t.Errorf("%s: finding not placed in the host's file: %v", d.Rule.ID, d.Range)
+		}
+		if d.Rule.ID == "FV11" && len(d.Related) == 0 {
+			t.Errorf("%s: no related position: %s", d.Rule.ID, d.Message)
+		}
+	}
+	sort.Strings(got)
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("findings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
 }

@@ -22,5 +22,6 @@ var All = []*lint.Rule{
 	LookupPath, ImpureNixpkgsImport, ImportFromDerivation, UnpinnedFetch, ImpureBuiltin,
 	SecretInStore, UnhardenedService, FirewallDisabled, NoAutomaticGC, ImperativeNixEnv, WeakSSH,
 	LiteralSecret, FirewallOff, OpenPortUnused, PortCollision, UnhardenedFleetService, NoGC,
-	DanglingReference, UnscrapedExporter, WorldReadableSecret, InsecureCache, StateVersionChanged,
+	DanglingReference, UnscrapedExporter, WorldReadableSecret, InsecureCache, OverrideOfFixed, StateVersionChanged,
+	PlainHTTPCache,
 }
