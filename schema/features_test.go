@@ -24,6 +24,12 @@ import "fleetnix.dev/fleet/schema"
 
 schema.#Fleet
 
+// The microvms case needs the flake input microvm.nix provides.
+settings: inputs: microvm: {
+	url: "github:astro/microvm.nix"
+	nixosModules: "nixosModules.host": true
+}
+
 users: {
 	alice: {
 		uid:   1000
