@@ -13,6 +13,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"fleetnix.dev/fleet/internal/emit"
 	"fleetnix.dev/fleet/internal/nix/syntax"
 )
 
@@ -211,8 +212,8 @@ func TestGeneratedHostsEvaluate(t *testing.T) {
 			collectMarkers(t, nixos, pkgs, config)
 			collectMarkers(t, users, pkgs, config)
 			used := map[string]bool{}
-			findAllSecrets(nixos, used)
-			findAllSecrets(users, used)
+			emit.FindSecrets(nixos, used)
+			emit.FindSecrets(users, used)
 			secrets := map[string]any{}
 			for name := range used {
 				stubAt(t, config, []string{"age", "secrets", name, "path"}, map[string]any{"$secret": name})
@@ -285,23 +286,6 @@ func layoutMounts(disks map[string]any) []string {
 	}
 	sort.Strings(out)
 	return out
-}
-
-func findAllSecrets(v any, used map[string]bool) {
-	switch x := v.(type) {
-	case map[string]any:
-		if n, ok := x["$secret"].(string); ok && len(x) == 1 {
-			used[n] = true
-			return
-		}
-		for _, e := range x {
-			findAllSecrets(e, used)
-		}
-	case []any:
-		for _, e := range x {
-			findAllSecrets(e, used)
-		}
-	}
 }
 
 // TestGeneratedFlakeEvaluates calls the generated flake's outputs with

@@ -23,11 +23,11 @@ func secretsUsedBy(hosts []emit.Host) map[string]map[string]bool {
 	out := map[string]map[string]bool{}
 	for _, h := range hosts {
 		used := map[string]bool{}
-		findSecretMarkers(h.NixOS, used)
-		findSecretMarkers(h.Derived, used)
-		findSecretMarkers(h.Extra, used)
+		emit.FindSecrets(h.NixOS, used)
+		emit.FindSecrets(h.Derived, used)
+		emit.FindSecrets(h.Extra, used)
 		for _, u := range h.Users {
-			findSecretMarkers(u.Home, used)
+			emit.FindSecrets(u.Home, used)
 		}
 		for s := range used {
 			if out[s] == nil {
@@ -37,24 +37,6 @@ func secretsUsedBy(hosts []emit.Host) map[string]map[string]bool {
 		}
 	}
 	return out
-}
-
-// findSecretMarkers adds the names of the secrets v refers to to used.
-func findSecretMarkers(v any, used map[string]bool) {
-	switch x := v.(type) {
-	case map[string]any:
-		if name, ok := x["$secret"].(string); ok && len(x) == 1 {
-			used[name] = true
-			return
-		}
-		for _, e := range x {
-			findSecretMarkers(e, used)
-		}
-	case []any:
-		for _, e := range x {
-			findSecretMarkers(e, used)
-		}
-	}
 }
 
 // hostKeys returns the SSH host key (deploy.hostKey) of each host that

@@ -192,10 +192,10 @@ func Generate(f *Fleet) ([]File, error) {
 			return nil, &Error{File: hf, Err: err}
 		}
 		used := map[string]bool{}
-		findSecrets(data, used)
+		FindSecrets(data, used)
 		for _, u := range sortedUsers(h.Users) {
 			uf := "users/" + u.Name + "/" + h.Name + ".nix"
-			findSecrets(u.Home, used)
+			FindSecrets(u.Home, used)
 			uc := &conv{file: uf}
 			ubody := uc.bindings(u.Home, nil)
 			if uc.err != nil {
@@ -429,8 +429,9 @@ func setPath(m map[string]any, p []string, v any) {
 	m[p[len(p)-1]] = v
 }
 
-// findSecrets adds the names of the secrets v refers to to used.
-func findSecrets(v any, used map[string]bool) {
+// FindSecrets adds the names of the secrets data v refers to
+// ({$secret: name} markers) to used.
+func FindSecrets(v any, used map[string]bool) {
 	switch x := v.(type) {
 	case map[string]any:
 		if name, ok := x["$secret"].(string); ok && len(x) == 1 {
@@ -438,11 +439,11 @@ func findSecrets(v any, used map[string]bool) {
 			return
 		}
 		for _, e := range x {
-			findSecrets(e, used)
+			FindSecrets(e, used)
 		}
 	case []any:
 		for _, e := range x {
-			findSecrets(e, used)
+			FindSecrets(e, used)
 		}
 	}
 }
