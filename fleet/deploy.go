@@ -95,10 +95,11 @@ type DeployOptions struct {
 	// one failed host never stops the others.
 	FailFast bool
 	// SkipChecks turns off health checks the driver derives from the
-	// fleet, by kind.
+	// fleet, by kind, on top of those the hosts' deploy.health turns off.
+	// The checks deploy.health declares always run.
 	SkipChecks []CheckKind
 	// HealthTimeout bounds each health check, retries included; 0 means
-	// one minute.
+	// each host's deploy.health.timeout, or one minute.
 	HealthTimeout time.Duration
 }
 
@@ -348,9 +349,15 @@ type DeployReport struct {
 //
 // The health checks of a host are: systemd's system state, a TCP
 // connection to every port its enabled features open in the firewall
-// (networking.firewall.allowedTCPPorts of its NixOS configuration), and a
-// GET of /metrics on every Prometheus exporter it runs, each retried until
-// it passes or opts.HealthTimeout passes.
+// (networking.firewall.allowedTCPPorts of its NixOS configuration), a GET
+// of /metrics on every Prometheus exporter it runs, and the units, ports,
+// endpoints and commands its deploy.health declares, each retried until it
+// passes or its timeout (opts.HealthTimeout, else deploy.health.timeout)
+// passes. deploy.health's systemState, ports and endpoints set to false
+// drop the derived checks of that kind, as opts.SkipChecks does; the
+// host's deploy.rollback turns magic rollback or rolling back at all off
+// and sets the magic rollback's confirm timeout, by default the checks'
+// worst case plus 30 seconds.
 //
 // Canceling ctx stops builds and copies, rolls back hosts whose
 // activation was under way, and still returns a result for every host. As
@@ -588,14 +595,48 @@ func generatedFlakeRef(outDir string) string {
 type deploySettings struct {
 	System string `json:"system"`
 	Deploy struct {
-		TargetHost string `json:"targetHost"`
-		TargetUser string `json:"targetUser"`
-		Port       int    `json:"port"`
-		BuildOn    string `json:"buildOn"`
-		Builder    string `json:"builder"`
-		Activation string `json:"activation"`
+		TargetHost string           `json:"targetHost"`
+		TargetUser string           `json:"targetUser"`
+		Port       int              `json:"port"`
+		BuildOn    string           `json:"buildOn"`
+		Builder    string           `json:"builder"`
+		Activation string           `json:"activation"`
+		Health     healthSettings   `json:"health"`
+		Rollback   rollbackSettings `json:"rollback"`
 	} `json:"deploy"`
 }
+
+// healthSettings are a host's deploy.health. The pointers are nil when a
+// setting is absent, which means its schema default.
+type healthSettings struct {
+	SystemState *bool           `json:"systemState"`
+	Ports       *bool           `json:"ports"`
+	Endpoints   *bool           `json:"endpoints"`
+	Units       map[string]bool `json:"units"`
+	TCP         map[string]struct {
+		Host string `json:"host"`
+		Port int    `json:"port"`
+	} `json:"tcp"`
+	HTTP map[string]struct {
+		URL    string `json:"url"`
+		Status int    `json:"status"`
+	} `json:"http"`
+	Commands map[string]string `json:"commands"`
+	Timeout  string            `json:"timeout"`
+	Interval string            `json:"interval"`
+}
+
+// rollbackSettings are a host's deploy.rollback, with nil meaning the
+// schema default as in healthSettings.
+type rollbackSettings struct {
+	Magic          *bool  `json:"magic"`
+	ConfirmTimeout string `json:"confirmTimeout"`
+	Enable         *bool  `json:"enable"`
+}
+
+// on returns *b, or true when b is nil: every boolean of deploy.health and
+// deploy.rollback defaults to true.
+func on(b *bool) bool { return b == nil || *b }
 
 // nixosFacts are the parts of a host's NixOS configuration its health
 // checks come from.
@@ -665,39 +706,113 @@ func modelHost(h *Host, ref *string, opts *DriverOptions, dep *DeployOptions) (*
 	if dep.Mode != "" {
 		mh.Activation = model.Activation(dep.Mode)
 	}
-	hc, err := healthChecks(h, mh.Target.Address, dep)
+	hc, err := healthChecks(h, mh.Target.Address, &d.Health, dep)
 	if err != nil {
 		return nil, err
 	}
 	mh.Health = hc
-	n := len(hc.Units) + len(hc.TCP) + len(hc.HTTP) + len(hc.Commands)
-	if hc.SystemState {
-		n++
+	rb := d.Rollback
+	mh.Rollback = model.Rollback{Magic: on(rb.Magic), Disabled: !on(rb.Enable)}
+	if rb.ConfirmTimeout != "" {
+		if mh.Rollback.ConfirmTimeout, err = parseDuration(rb.ConfirmTimeout); err != nil {
+			return nil, fmt.Errorf("host %s: deploy.rollback.confirmTimeout: %v", h.Name, err)
+		}
+	} else {
+		n := len(hc.Units) + len(hc.TCP) + len(hc.HTTP) + len(hc.Commands)
+		if hc.SystemState {
+			n++
+		}
+		timeout := hc.Timeout
+		if timeout == 0 {
+			timeout = build.DefaultHealthTimeout
+		}
+		mh.Rollback.ConfirmTimeout = time.Duration(n)*timeout + confirmMargin
 	}
-	timeout := hc.Timeout
-	if timeout == 0 {
-		timeout = build.DefaultHealthTimeout
-	}
-	mh.Rollback = model.Rollback{Magic: true, ConfirmTimeout: time.Duration(n)*timeout + confirmMargin}
 	return mh, nil
 }
 
-// healthChecks derives h's health checks from its NixOS configuration.
-func healthChecks(h *Host, addr string, dep *DeployOptions) (model.HealthChecks, error) {
+// healthChecks returns h's health checks: those its deploy.health s
+// declares, after those derived from its NixOS configuration that s and
+// dep.SkipChecks leave on. dep.HealthTimeout, when set, overrides s's
+// timeout.
+func healthChecks(h *Host, addr string, s *healthSettings, dep *DeployOptions) (model.HealthChecks, error) {
 	skip := map[CheckKind]bool{}
 	for _, k := range dep.SkipChecks {
 		skip[k] = true
 	}
+	skip[CheckSystemState] = skip[CheckSystemState] || !on(s.SystemState)
+	skip[CheckPorts] = skip[CheckPorts] || !on(s.Ports)
+	skip[CheckEndpoints] = skip[CheckEndpoints] || !on(s.Endpoints)
 	hc := model.HealthChecks{SystemState: !skip[CheckSystemState], Timeout: dep.HealthTimeout}
-	if skip[CheckPorts] && skip[CheckEndpoints] {
-		return hc, nil
+	for _, f := range []struct {
+		name string
+		val  string
+		dst  *time.Duration
+	}{{"timeout", s.Timeout, &hc.Timeout}, {"interval", s.Interval, &hc.Interval}} {
+		if f.val == "" || *f.dst != 0 {
+			continue
+		}
+		v, err := parseDuration(f.val)
+		if err != nil {
+			return hc, fmt.Errorf("host %s: deploy.health.%s: %v", h.Name, f.name, err)
+		}
+		*f.dst = v
 	}
+	if !skip[CheckPorts] || !skip[CheckEndpoints] {
+		if err := derivedChecks(h, addr, skip, &hc); err != nil {
+			return hc, err
+		}
+	}
+	for _, u := range sortedKeys(s.Units) {
+		if s.Units[u] {
+			hc.Units = append(hc.Units, u)
+		}
+	}
+	for _, name := range sortedKeys(s.TCP) {
+		c := s.TCP[name]
+		hc.TCP = append(hc.TCP, model.TCPCheck{Host: c.Host, Port: c.Port})
+	}
+	for _, name := range sortedKeys(s.HTTP) {
+		c := s.HTTP[name]
+		hc.HTTP = append(hc.HTTP, model.HTTPCheck{URL: c.URL, Status: c.Status})
+	}
+	for _, name := range sortedKeys(s.Commands) {
+		hc.Commands = append(hc.Commands, model.CommandCheck{Name: name, Command: s.Commands[name]})
+	}
+	return hc, nil
+}
+
+// parseDuration reads a #Duration: digits and one unit of ms, s, m, h, d
+// (24 hours) or w (7 days).
+func parseDuration(s string) (time.Duration, error) {
+	units := []struct {
+		suffix string
+		unit   time.Duration
+	}{{"ms", time.Millisecond}, {"s", time.Second}, {"m", time.Minute},
+		{"h", time.Hour}, {"d", 24 * time.Hour}, {"w", 7 * 24 * time.Hour}}
+	for _, u := range units {
+		digits, ok := strings.CutSuffix(s, u.suffix)
+		if !ok || digits == "" || strings.Trim(digits, "0123456789") != "" {
+			continue
+		}
+		n, err := strconv.ParseInt(digits, 10, 64)
+		if err != nil || n > int64(1<<63-1)/int64(u.unit) {
+			return 0, fmt.Errorf("duration %q out of range", s)
+		}
+		return time.Duration(n) * u.unit, nil
+	}
+	return 0, fmt.Errorf("bad duration %q (want digits and one of ms, s, m, h, d, w)", s)
+}
+
+// derivedChecks adds to hc the checks of h's NixOS configuration that skip
+// leaves on: its exporters' endpoints and its firewall's open TCP ports.
+func derivedChecks(h *Host, addr string, skip map[CheckKind]bool, hc *model.HealthChecks) error {
 	if h.h.NixOS == nil {
-		return hc, fmt.Errorf("host %s: the fleet was loaded without Config.NixOS; health checks need the hosts' NixOS configurations", h.Name)
+		return fmt.Errorf("host %s: the fleet was loaded without Config.NixOS; health checks need the hosts' NixOS configurations", h.Name)
 	}
 	var nf nixosFacts
 	if err := json.Unmarshal(h.h.NixOS, &nf); err != nil {
-		return hc, fmt.Errorf("host %s: reading its NixOS configuration: %v", h.Name, err)
+		return fmt.Errorf("host %s: reading its NixOS configuration: %v", h.Name, err)
 	}
 	viaHTTP := map[int]bool{}
 	if !skip[CheckEndpoints] {
@@ -726,7 +841,7 @@ func healthChecks(h *Host, addr string, dep *DeployOptions) (model.HealthChecks,
 			hc.TCP = append(hc.TCP, model.TCPCheck{Port: p})
 		}
 	}
-	return hc, nil
+	return nil
 }
 
 // parseTarget reads an ssh address "[user@]host[:port]", as

@@ -65,6 +65,33 @@ hosts: plain: {
 	template: "server"
 	deploy: targetHost: "plain.example.test"
 }
+hosts: chk: {
+	template: "server"
+	deploy: {
+		targetHost: "chk.example.test"
+		health: {
+			systemState: false
+			ports:       false
+			units: {"nginx.service": true, "old.service": false}
+			tcp: db: {host: "db.example.test", port: 5432}
+			http: home: {url: "https://chk.example.test/", status: 301}
+			commands: {zz: "true", disk: "test -w /var"}
+			timeout:  "2m"
+			interval: "500ms"
+		}
+		rollback: {magic: false, confirmTimeout: "1h"}
+	}
+	network: firewall: allowedTCPPorts: web: 8080
+}
+hosts: quiet: {
+	template: "server"
+	deploy: {
+		targetHost: "quiet.example.test"
+		health: endpoints: false
+		rollback: enable:  false
+	}
+	features: monitoring: {enable: true, role: "client", serverHost: "srv"}
+}
 `,
 }
 
@@ -157,6 +184,38 @@ func TestModelHosts(t *testing.T) {
 		t.Errorf("mon without port checks: %+v", hc)
 	}
 
+	// deploy.health and deploy.rollback: ports off drops 8080; the
+	// declared checks follow, in name order, with false units left out.
+	chk := convert("chk", &DeployOptions{})
+	wantHealth := model.HealthChecks{
+		Units:    []string{"nginx.service"},
+		TCP:      []model.TCPCheck{{Host: "db.example.test", Port: 5432}},
+		HTTP:     []model.HTTPCheck{{URL: "https://chk.example.test/", Status: 301}},
+		Commands: []model.CommandCheck{{Name: "disk", Command: "test -w /var"}, {Name: "zz", Command: "true"}},
+		Timeout:  2 * time.Minute,
+		Interval: 500 * time.Millisecond,
+	}
+	if !reflect.DeepEqual(chk.Health, wantHealth) {
+		t.Errorf("chk checks:\n got %+v\nwant %+v", chk.Health, wantHealth)
+	}
+	if want := (model.Rollback{ConfirmTimeout: time.Hour}); chk.Rollback != want {
+		t.Errorf("chk rollback %+v, want %+v", chk.Rollback, want)
+	}
+	// --health-timeout wins over deploy.health.timeout; --skip-check
+	// leaves the declared checks alone.
+	chk = convert("chk", &DeployOptions{HealthTimeout: 3 * time.Second, SkipChecks: CheckKinds})
+	if chk.Health.Timeout != 3*time.Second || len(chk.Health.Commands) != 2 || len(chk.Health.TCP) != 1 {
+		t.Errorf("chk with --health-timeout 3s and every kind skipped: %+v", chk.Health)
+	}
+	// Endpoints off: the exporters' ports are checked as ports instead.
+	quiet := convert("quiet", &DeployOptions{})
+	if len(quiet.Health.HTTP) != 0 || !reflect.DeepEqual(quiet.Health.TCP, []model.TCPCheck{{Port: 9100}, {Port: 9102}}) || !quiet.Health.SystemState || quiet.Health.Timeout != time.Minute {
+		t.Errorf("quiet checks: %+v", quiet.Health)
+	}
+	if want := (model.Rollback{Magic: true, Disabled: true, ConfirmTimeout: 3*time.Minute + confirmMargin}); quiet.Rollback != want {
+		t.Errorf("quiet rollback %+v, want %+v", quiet.Rollback, want)
+	}
+
 	// Build and Ping need no health checks and no rollback.
 	mh, err := modelHost(f.Host("mon"), nil, &DriverOptions{}, nil)
 	if err != nil {
@@ -188,6 +247,22 @@ func TestDeployOptionErrors(t *testing.T) {
 	_, err = modelHost(g.Host("mon"), nil, &DriverOptions{}, &DeployOptions{})
 	if err == nil || !strings.Contains(err.Error(), "Config.NixOS") {
 		t.Errorf("no NixOS: %v", err)
+	}
+}
+
+func TestParseDuration(t *testing.T) {
+	for in, want := range map[string]time.Duration{
+		"250ms": 250 * time.Millisecond, "0s": 0, "90s": 90 * time.Second, "5m": 5 * time.Minute,
+		"2h": 2 * time.Hour, "3d": 72 * time.Hour, "1w": 168 * time.Hour,
+	} {
+		if got, err := parseDuration(in); err != nil || got != want {
+			t.Errorf("parseDuration(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "s", "10", "1.5s", "-1s", "1y", "10 s", "99999999999w"} {
+		if got, err := parseDuration(in); err == nil {
+			t.Errorf("parseDuration(%q) = %v, want an error", in, got)
+		}
 	}
 }
 

@@ -138,9 +138,9 @@ func runDeploy(e *env, args []string) int {
 	emergency := fs.Bool("emergency", false, "deploy even when lint finds errors (the plan still runs)")
 	mode := fs.String("mode", "", "activate with switch, boot or test instead of each host's deploy.activation")
 	failFast := fs.Bool("fail-fast", false, "start no new host once one has failed (default: every host is attempted)")
-	healthTimeout := fs.Duration("health-timeout", 0, "give each health check at most `D`, retries included (default 1m)")
+	healthTimeout := fs.Duration("health-timeout", 0, "give each health check at most `D`, retries included (default: each host's deploy.health.timeout, 1m)")
 	var skip checkKinds
-	fs.Var(&skip, "skip-check", "do not run health checks of `KIND` (system-state, ports, endpoints; repeatable)")
+	fs.Var(&skip, "skip-check", "do not run the derived health checks of `KIND` (system-state, ports, endpoints; repeatable)")
 	hosts, ok := parse(fs, args)
 	if !ok {
 		return exitUsage
