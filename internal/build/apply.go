@@ -311,7 +311,7 @@ func (s *session) activate(ctx context.Context, path string) (out []byte, stderr
 		shellLine("sh", s.scriptPath(), "activate", s.h.Target.Root, s.token,
 			path, string(s.mode), strconv.Itoa(confirm), rollback)
 	out, err = s.d.run(ctx, command{host: s.h.Name, op: OpActivate, remote: true,
-		argv: s.d.ssh(s.h.Target, script), stdin: strings.NewReader(remoteScript), tail: &stderr})
+		argv: s.d.ssh(s.h.Target, asRoot(s.h.Target, script)), stdin: strings.NewReader(remoteScript), tail: &stderr})
 	if err != nil {
 		kv := parseKV(string(out), "fleet: ")
 		if _, done := kv["status"]; done {
@@ -347,7 +347,19 @@ func (s *session) action(ctx context.Context, op Op, name string, args ...string
 	words := append([]string{"sh", s.scriptPath(), name, s.h.Target.Root, s.token}, args...)
 	script := "if [ -e " + shellQuote(s.scriptPath()) + " ]; then " + shellLine(words...) +
 		"; else echo 'fleet: started=0'; echo 'fleet: result=not-started'; fi"
-	return s.d.run(ctx, command{host: s.h.Name, op: op, remote: true, argv: s.d.ssh(s.h.Target, script)})
+	return s.d.run(ctx, command{host: s.h.Name, op: op, remote: true, argv: s.d.ssh(s.h.Target, asRoot(s.h.Target, script))})
+}
+
+// asRoot returns the shell command line script, run with root's
+// privileges on t: as it is when t's user is root (or ssh's default, which
+// fleet's hosts never leave it to), else through sudo. sudo runs with -n,
+// so a target whose sudo wants a password fails instead of waiting for
+// one; the script's standard input passes through.
+func asRoot(t model.Target, script string) string {
+	if t.User == "" || t.User == "root" {
+		return script
+	}
+	return shellLine("sudo", "-n", "sh", "-c", script)
 }
 
 // recover is called when the connection broke while activating. It keeps

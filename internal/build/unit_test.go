@@ -2,11 +2,16 @@ package build
 
 import (
 	"bytes"
+	"context"
 	"errors"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"fleetnix.dev/fleet/internal/model"
 )
 
 func TestErrorMessage(t *testing.T) {
@@ -123,5 +128,62 @@ gamma: activate: exit status 4: units failed
 `
 	if buf.String() != want {
 		t.Errorf("got\n%s\nwant\n%s", buf.String(), want)
+	}
+}
+
+func TestAsRoot(t *testing.T) {
+	const script = "sh '/run/fleet/x.sh' confirm '' x"
+	for _, tt := range []struct {
+		user, want string
+	}{
+		{"", script},
+		{"root", script},
+		{"deployer", `sudo -n sh -c 'sh '\''/run/fleet/x.sh'\'' confirm '\'''\'' x'`},
+	} {
+		if got := asRoot(model.Target{Address: "h", User: tt.user}, script); got != tt.want {
+			t.Errorf("asRoot for user %q:\n got %s\nwant %s", tt.user, got, tt.want)
+		}
+	}
+}
+
+// TestActionsUseSudo runs protocol actions through a stand-in ssh that
+// records its argv and runs the remote command line here, with a sudo
+// that records its arguments, so the quoting survives a real shell.
+func TestActionsUseSudo(t *testing.T) {
+	dir := t.TempDir()
+	log := filepath.Join(dir, "log")
+	write := func(name, src string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte("#!/bin/sh\n"+src), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	write("sudo", `echo "sudo $*" >> "$LOG"; [ "$1" = -n ] && shift; exec "$@"`+"\n")
+	ssh := write("ssh", `for a; do last=$a; done; echo "ssh $last" >> "$LOG"; exec sh -c "$last"`+"\n")
+	t.Setenv("LOG", log)
+	t.Setenv("PATH", dir+string(os.PathListSeparator)+os.Getenv("PATH"))
+
+	for _, user := range []string{"root", "deployer"} {
+		os.Remove(log)
+		h := &model.Host{Name: "h", Target: model.Target{Address: "h", User: user, Root: filepath.Join(dir, "root dir")}}
+		s := &session{d: newDriver(&Options{SSH: ssh}), h: h, token: "tok"}
+		out, err := s.action(context.Background(), OpConfirm, "confirm")
+		if err != nil {
+			t.Fatalf("%s: %v", user, err)
+		}
+		if !strings.Contains(string(out), "fleet: result=not-started") {
+			t.Errorf("%s: output %q", user, out)
+		}
+		b, err := os.ReadFile(log)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+		sudo := len(lines) == 2 && strings.HasPrefix(lines[0], "ssh sudo -n sh -c ") &&
+			strings.HasPrefix(lines[1], "sudo -n sh -c if [ -e ")
+		if want := user != "root"; sudo != want || !want && len(lines) != 1 {
+			t.Errorf("%s: sudo %v, want %v; commands:\n%s", user, sudo, want, b)
+		}
 	}
 }

@@ -109,7 +109,9 @@ func plainAttr(name string) bool {
 type Target struct {
 	// Address is the host name or IP address to connect to.
 	Address string
-	// User is the remote login; empty means ssh's default.
+	// User is the remote login; empty means ssh's default. A user other
+	// than root activates and rolls back through sudo -n, so it needs
+	// sudo without a password on the target.
 	User string
 	// Port is the ssh port; 0 means ssh's default.
 	Port int
