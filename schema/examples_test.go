@@ -10,9 +10,9 @@ import (
 	"fleetnix.dev/fleet/fleet"
 )
 
-// TestExamples loads each fleet under examples/ and checks that its
-// checked-in generated tree is what fleetgen writes now; FLEET_UPDATE=1
-// rewrites it.
+// TestExamples loads the reference fleet at the repository's root and
+// each fleet under examples/, and checks that its checked-in generated
+// tree is what fleetgen writes now; FLEET_UPDATE=1 rewrites it.
 func TestExamples(t *testing.T) {
 	dirs, err := filepath.Glob(filepath.Join("..", "examples", "*", "fleet.cue"))
 	if err != nil {
@@ -22,9 +22,14 @@ func TestExamples(t *testing.T) {
 		t.Fatalf("found %d examples, want at least minimal and homelab", len(dirs))
 	}
 	update := os.Getenv("FLEET_UPDATE") != ""
+	dirs = append(dirs, filepath.Join("..", "fleet.cue"))
 	for _, d := range dirs {
 		dir := filepath.Dir(d)
-		t.Run(filepath.Base(dir), func(t *testing.T) {
+		name := filepath.Base(dir)
+		if dir == ".." {
+			name = "reference"
+		}
+		t.Run(name, func(t *testing.T) {
 			f, err := fleet.Load(context.Background(), &fleet.Config{Dir: dir, NixOS: true})
 			if err != nil {
 				var b bytes.Buffer
