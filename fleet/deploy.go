@@ -545,13 +545,66 @@ func (f *Fleet) driverHosts(opts *DriverOptions, dep *DeployOptions) ([]*model.H
 		}
 		ref = generatedFlakeRef(res.OutDir)
 	}
+	builders, err := f.builders()
+	if err != nil {
+		return nil, err
+	}
 	hosts := make([]*model.Host, len(sel))
 	for i, h := range sel {
 		if hosts[i], err = modelHost(h, &ref, opts, dep); err != nil {
 			return nil, err
 		}
+		if hosts[i].Build.Where == model.BuildLocal {
+			hosts[i].Build.Builders = builders
+		}
 	}
 	return hosts, nil
+}
+
+// builders returns the remote builders of the fleet: one per host with a
+// deploy.builderRole, in fleet order, reached at its deploy target. A
+// builder without systems builds for its own system.
+func (f *Fleet) builders() ([]model.Builder, error) {
+	var out []model.Builder
+	for _, h := range f.Hosts() {
+		var s deploySettings
+		if err := json.Unmarshal(h.JSON(), &s); err != nil {
+			return nil, fmt.Errorf("host %s: reading deploy settings: %v", h.Name, err)
+		}
+		d := s.Deploy
+		r := d.BuilderRole
+		if r == nil {
+			continue
+		}
+		b := model.Builder{
+			Target:            model.Target{Address: d.TargetHost, User: d.TargetUser, Port: d.Port},
+			Systems:           setKeys(r.Systems),
+			MaxJobs:           r.MaxJobs,
+			SpeedFactor:       r.SpeedFactor,
+			SupportedFeatures: setKeys(r.SupportedFeatures),
+		}
+		if d.Port == 22 {
+			b.Target.Port = 0
+		}
+		if len(b.Systems) == 0 && s.System != "" {
+			b.Systems = []string{s.System}
+		}
+		out = append(out, b)
+	}
+	return out, nil
+}
+
+// setKeys returns the keys of a CUE set ([string]: bool) whose value is
+// true, sorted.
+func setKeys(m map[string]bool) []string {
+	var out []string
+	for k, on := range m {
+		if on {
+			out = append(out, k)
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 // flakeRef turns DriverOptions.Flake into a flake reference: file paths
@@ -595,11 +648,17 @@ func generatedFlakeRef(outDir string) string {
 type deploySettings struct {
 	System string `json:"system"`
 	Deploy struct {
-		TargetHost string           `json:"targetHost"`
-		TargetUser string           `json:"targetUser"`
-		Port       int              `json:"port"`
-		BuildOn    string           `json:"buildOn"`
-		Builder    string           `json:"builder"`
+		TargetHost  string `json:"targetHost"`
+		TargetUser  string `json:"targetUser"`
+		Port        int    `json:"port"`
+		BuildOn     string `json:"buildOn"`
+		Builder     string `json:"builder"`
+		BuilderRole *struct {
+			Systems           map[string]bool `json:"systems"`
+			MaxJobs           int             `json:"maxJobs"`
+			SpeedFactor       int             `json:"speedFactor"`
+			SupportedFeatures map[string]bool `json:"supportedFeatures"`
+		} `json:"builderRole"`
 		Activation string           `json:"activation"`
 		Health     healthSettings   `json:"health"`
 		Rollback   rollbackSettings `json:"rollback"`

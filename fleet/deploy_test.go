@@ -69,6 +69,7 @@ hosts: chk: {
 	template: "server"
 	deploy: {
 		targetHost: "chk.example.test"
+		builderRole: {maxJobs: 4, supportedFeatures: {kvm: true, "big-parallel": true, nfs: false}}
 		health: {
 			systemState: false
 			ports:       false
@@ -223,6 +224,24 @@ func TestModelHosts(t *testing.T) {
 	}
 	if !mh.Health.IsZero() || mh.Rollback.Magic || mh.Toplevel.Ref != "" {
 		t.Errorf("mon for ping: %+v", mh)
+	}
+}
+
+func TestBuilders(t *testing.T) {
+	f := loadDeployFleet(t)
+	bs, err := f.builders()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []model.Builder{{
+		Target:            model.Target{Address: "chk.example.test", User: "root"},
+		Systems:           []string{"x86_64-linux"},
+		MaxJobs:           4,
+		SpeedFactor:       1,
+		SupportedFeatures: []string{"big-parallel", "kvm"},
+	}}
+	if !reflect.DeepEqual(bs, want) {
+		t.Errorf("builders:\n got %+v\nwant %+v", bs, want)
 	}
 }
 

@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"sort"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -147,8 +149,19 @@ type buildOutput struct {
 func (d *driver) buildHost(ctx context.Context, h *model.Host, drv string) (string, error) {
 	switch h.Build.Where {
 	case model.BuildLocal:
+		args := []string{"--no-link", "--json"}
+		var env []string
+		if bs := h.Build.Builders; len(bs) > 0 {
+			port, err := buildersPort(bs)
+			if err != nil {
+				return "", errorf(h.Name, OpBuild, KindOther, "%v", err)
+			}
+			args = append(args, "--builders", buildersLine(bs),
+				"--option", "builders-use-substitutes", "true")
+			env = d.nixSSHEnv(model.Target{Port: port})
+		}
 		stdout, err := d.run(ctx, command{host: h.Name, op: OpBuild,
-			argv: d.nix([]string{"build"}, "--no-link", "--json", h.Toplevel.Installable())})
+			argv: d.nix([]string{"build"}, append(args, h.Toplevel.Installable())...), env: env})
 		if err != nil {
 			return "", err
 		}
@@ -186,6 +199,54 @@ func (d *driver) buildHost(ctx context.Context, h *model.Host, drv string) (stri
 		return out, err
 	}
 	return "", errorf(h.Name, OpBuild, KindOther, "unknown build placement %q", h.Build.Where)
+}
+
+// buildersLine returns the value of nix's builders setting for bs: one
+// entry per builder, separated by semicolons, each "URI systems ssh-key
+// max-jobs speed-factor features mandatory-features" with "-" for an empty
+// field. It is the only place the line is assembled.
+func buildersLine(bs []model.Builder) string {
+	field := func(xs []string) string {
+		if len(xs) == 0 {
+			return "-"
+		}
+		return strings.Join(xs, ",")
+	}
+	entries := make([]string, len(bs))
+	for i, b := range bs {
+		uri := "ssh-ng://" + b.Target.Dest()
+		keys := make([]string, 0, len(b.StoreParams))
+		for k := range b.StoreParams {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for j, k := range keys {
+			sep := "&"
+			if j == 0 {
+				sep = "?"
+			}
+			// Nix percent-decodes store URI parameters but reads "+" as
+			// itself, and the line splits on white space.
+			uri += sep + k + "=" + strings.ReplaceAll(url.QueryEscape(b.StoreParams[k]), "+", "%20")
+		}
+		entries[i] = strings.Join([]string{uri, field(b.Systems), "-",
+			strconv.Itoa(max(b.MaxJobs, 1)), strconv.Itoa(max(b.SpeedFactor, 1)),
+			field(b.SupportedFeatures), "-"}, " ")
+	}
+	return strings.Join(entries, ";")
+}
+
+// buildersPort returns the ssh port all of bs listen on (0 for ssh's
+// default). Nix's builders line has no place for a port, so it goes to ssh
+// through NIX_SSHOPTS, which every builder shares.
+func buildersPort(bs []model.Builder) (int, error) {
+	port := bs[0].Target.Port
+	for _, b := range bs[1:] {
+		if b.Target.Port != port {
+			return 0, fmt.Errorf("builders %s and %s listen on different ssh ports, which nix's builders setting cannot express; give them one port or set it in ssh_config", bs[0].Target.Address, b.Target.Address)
+		}
+	}
+	return port, nil
 }
 
 // realiseOn copies drv's closure to the store of t and builds it there.

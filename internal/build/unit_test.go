@@ -187,3 +187,23 @@ func TestActionsUseSudo(t *testing.T) {
 		}
 	}
 }
+
+func TestBuildersLine(t *testing.T) {
+	bs := []model.Builder{
+		{Target: model.Target{Address: "b1.example", User: "root"}, Systems: []string{"x86_64-linux", "i686-linux"},
+			MaxJobs: 8, SpeedFactor: 2, SupportedFeatures: []string{"big-parallel", "kvm"}},
+		{Target: model.Target{Address: "10.0.0.2", User: "nix"},
+			StoreParams: map[string]string{"remote-store": "local?root=/srv/b 2", "remote-program": "/bin/nd"}},
+	}
+	want := "ssh-ng://root@b1.example x86_64-linux,i686-linux - 8 2 big-parallel,kvm -;" +
+		"ssh-ng://nix@10.0.0.2?remote-program=%2Fbin%2Fnd&remote-store=local%3Froot%3D%2Fsrv%2Fb%202 - - 1 1 - -"
+	if got := buildersLine(bs); got != want {
+		t.Errorf("buildersLine:\n got %q\nwant %q", got, want)
+	}
+	if _, err := buildersPort([]model.Builder{{Target: model.Target{Port: 2222}}, {}}); err == nil {
+		t.Error("buildersPort: builders on different ports: no error")
+	}
+	if p, err := buildersPort([]model.Builder{{Target: model.Target{Port: 2222}}, {Target: model.Target{Port: 2222}}}); p != 2222 || err != nil {
+		t.Errorf("buildersPort = %d, %v; want 2222, nil", p, err)
+	}
+}

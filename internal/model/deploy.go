@@ -161,6 +161,32 @@ type BuildPlacement struct {
 	Where BuildWhere
 	// Host is the build host for BuildRemote; unused otherwise.
 	Host Target
+	// Builders are the remote machines Nix's distributed builds may hand
+	// derivations to when building locally (BuildLocal): the hosts of the
+	// fleet with a builder role. Unused otherwise.
+	Builders []Builder
+}
+
+// A Builder is one remote machine of Nix's distributed builds: one entry
+// of the nix builders setting, reached with ssh-ng.
+type Builder struct {
+	// Target is where the builder is reached over ssh.
+	Target Target
+	// Systems are the Nix system types it builds for, such as
+	// "x86_64-linux"; empty means any the local machine asks for.
+	Systems []string
+	// MaxJobs is how many builds it runs at once; 0 means 1.
+	MaxJobs int
+	// SpeedFactor ranks it against other builders, higher first; 0 means 1.
+	SpeedFactor int
+	// SupportedFeatures are the system features it offers, such as "kvm"
+	// or "big-parallel".
+	SupportedFeatures []string
+	// StoreParams are extra settings of its ssh-ng store URI, such as
+	// "remote-store" or "remote-program". Fleets leave them empty; tests
+	// use them to give a builder on the deploying machine a store of its
+	// own.
+	StoreParams map[string]string
 }
 
 // An Activation is the switch-to-configuration action used to activate a
