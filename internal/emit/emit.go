@@ -302,8 +302,6 @@ func render(comment []string, e syntax.Expr) ([]byte, error) {
 	return out, nil
 }
 
-func sortStrings(s []string) { sort.Strings(s) }
-
 // diskFiles returns the disko configuration (first) and the installer
 // module of a host with a disk layout.
 func (h *Host) diskFiles() ([]File, error) {

@@ -335,10 +335,3 @@ func sshdChildren(pid int) []int {
 	}
 	return out
 }
-
-// Log returns what the server wrote to its log so far, for failure
-// messages.
-func (s *SSHD) Log() string {
-	b, _ := os.ReadFile(s.log)
-	return string(b)
-}

@@ -69,7 +69,7 @@ func cueDiags(err error, root *cue.Value) diag.List {
 		if strings.Contains(msg, "field not allowed") && root != nil && len(path) > 0 {
 			d.Detail = suggestField(*root, path)
 		}
-		if hint := secretHint(msg, schema); hint != "" {
+		if hint := secretHint(msg); hint != "" {
 			d.Summary = joinPath(path) + ": " + hint
 			d.Detail = "a secret is never a literal; name a declared secret: {$secret: \"name\"}"
 		}
@@ -79,7 +79,7 @@ func cueDiags(err error, root *cue.Value) diag.List {
 }
 
 // secretHint recognises a literal where the schema wants a #SecretRef.
-func secretHint(msg string, schema []token.Pos) string {
+func secretHint(msg string) string {
 	if !strings.Contains(msg, "mismatched types string and struct") && !strings.Contains(msg, "mismatched types struct and string") {
 		return ""
 	}

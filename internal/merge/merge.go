@@ -198,9 +198,6 @@ type Tree struct {
 	root Node
 }
 
-// Source returns the source the tree was decoded from.
-func (l *Tree) Source() Source { return l.src }
-
 // Decode reads the CUE struct v, as given by src, into a Tree. posOf
 // returns where a value is written (nil means cue.Value.Pos); the loader
 // passes one that prefers the user's files over the schema's pattern

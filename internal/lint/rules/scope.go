@@ -132,9 +132,6 @@ func (r *Resolution) lookup(e *env, name string) (*Binding, *syntax.With) {
 	return nil, with
 }
 
-// Resolve computes the Resolution of f.
-func Resolve(f *syntax.File) *Resolution { return ResolveIn(f) }
-
 // ResolveIn computes the Resolution of f placed where the names bound
 // are defined. Their bindings have Kind OuterBinding and are not among
 // the file's own Bindings.

@@ -207,13 +207,6 @@ func Attrs(bindings ...Binding) *AttrSet {
 	return &AttrSet{Open: tok(LBRACE, "{"), Bindings: bindings, Close: tok(RBRACE, "}")}
 }
 
-// RecAttrs returns rec { bindings }.
-func RecAttrs(bindings ...Binding) *AttrSet {
-	s := Attrs(bindings...)
-	s.Rec = tok(REC, "rec")
-	return s
-}
-
 // ListOf returns [ elems ], parenthesizing elements that are not simple
 // expressions (a negative number, an application, an operator).
 func ListOf(elems ...Expr) *List {

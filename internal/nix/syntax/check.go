@@ -140,7 +140,7 @@ func (c *checker) expr(e Expr) *cset {
 		_ = set
 		for _, b := range e.Bindings {
 			if a, ok := b.(*Attr); ok && a.Path != nil && len(a.Path.Names) > 0 {
-				if _, static := c.nameNoCheck(a.Path.Names[0]); !static {
+				if _, static := staticName(a.Path.Names[0]); !static {
 					c.l.errorf(e.Let, "dynamic attributes not allowed in let")
 					break
 				}
@@ -183,20 +183,6 @@ func (c *checker) expr(e Expr) *cset {
 		})
 	}
 	return nil
-}
-
-func (c *checker) nameNoCheck(n AttrName) (string, bool) {
-	switch n := n.(type) {
-	case *Ident:
-		return n.Tok.Text, true
-	case *String:
-		return staticString(n)
-	case *Interpolation:
-		if s, ok := unparen(n.X).(*String); ok {
-			return staticString(s)
-		}
-	}
-	return "", false
 }
 
 func (c *checker) path(ap *AttrPath) {
