@@ -22,13 +22,15 @@ type layers struct {
 	decls map[string]diag.Range
 }
 
-// tree decodes v as src once and returns the cached tree afterwards.
+// tree decodes v as src once, without its top-level fields named in drop,
+// and returns the cached tree afterwards.
 // Problems are reported once, however many hosts use the layer.
-func (l *layers) tree(src merge.Source, v cue.Value) *merge.Tree {
+func (l *layers) tree(src merge.Source, v cue.Value, drop ...string) *merge.Tree {
 	if t, ok := l.decoded[src]; ok {
 		return t
 	}
 	t, d := merge.Decode(src, v, userPos)
+	t.Drop(drop...)
 	l.diags = append(l.diags, d...)
 	if l.decoded == nil {
 		l.decoded = map[merge.Source]*merge.Tree{}
@@ -188,11 +190,9 @@ func (l *layers) mergeHost(name string) (*Host, diag.List) {
 	}
 	if tv.Exists() {
 		src := merge.Source{Layer: merge.Template, Name: h.Template}
-		if t, ok := l.decoded[src]; ok {
-			m.AddTree(t)
-		} else {
-			m.AddTree(l.tree(src, withoutFields(tv, "description", fixedField)))
-		}
+		// A template's description and fixed paths are its own, not the
+		// host's.
+		m.AddTree(l.tree(src, tv, "description", fixedField))
 		h.Fixed = append(h.Fixed, fixedPaths(tv, merge.Source{Layer: merge.Template, Name: h.Template})...)
 	}
 	for _, u := range users {
@@ -255,43 +255,6 @@ func fixedPaths(v cue.Value, src merge.Source, prefix ...string) []FixedPath {
 		}
 		p := append(append([]string(nil), prefix...), strings.Split(it.Selector().Unquoted(), ".")...)
 		out = append(out, FixedPath{Path: p, Source: src, Range: merge.Range(userPos(it.Value()))})
-	}
-	return out
-}
-
-// withoutFields returns v without the named regular fields. Templates carry
-// fields of their own (a description) that are not part of a host.
-func withoutFields(v cue.Value, names ...string) cue.Value {
-	for _, n := range names {
-		if v.LookupPath(cue.MakePath(cue.Str(n))).Exists() {
-			return filtered{v, names}.value()
-		}
-	}
-	return v
-}
-
-type filtered struct {
-	v     cue.Value
-	names []string
-}
-
-// value rebuilds v's struct without the dropped fields, keeping each
-// remaining field's own value (and so its positions).
-func (f filtered) value() cue.Value {
-	out := f.v.Context().CompileString("{}")
-	it, err := f.v.Fields()
-	if err != nil {
-		return f.v
-	}
-	for it.Next() {
-		name := it.Selector().Unquoted()
-		skip := false
-		for _, n := range f.names {
-			skip = skip || n == name
-		}
-		if !skip {
-			out = out.FillPath(cue.MakePath(it.Selector()), it.Value())
-		}
 	}
 	return out
 }

@@ -198,6 +198,24 @@ type Tree struct {
 	root Node
 }
 
+// Drop removes the top-level fields named in names: a layer's own fields
+// that are not part of what it merges into (a template's description).
+// Call it before the tree is shared.
+func (l *Tree) Drop(names ...string) {
+	for _, n := range names {
+		if _, ok := l.root.fields[n]; !ok {
+			continue
+		}
+		delete(l.root.fields, n)
+		for i, o := range l.root.order {
+			if o == n {
+				l.root.order = append(l.root.order[:i:i], l.root.order[i+1:]...)
+				break
+			}
+		}
+	}
+}
+
 // Decode reads the CUE struct v, as given by src, into a Tree. posOf
 // returns where a value is written (nil means cue.Value.Pos); the loader
 // passes one that prefers the user's files over the schema's pattern

@@ -156,3 +156,20 @@ tmpl: {x: 1}
 		t.Errorf("order of Add must not matter: got %+v overridden %+v", n.Leaf(), n.Overridden)
 	}
 }
+
+func TestDrop(t *testing.T) {
+	v := layers(t, `tmpl: {description: "servers", fixed: {"a": true}, a: 1, b: 2}`)
+	tr, d := merge.Decode(merge.Source{Layer: merge.Template, Name: "t"}, field(v, "tmpl"), nil)
+	if len(d) != 0 {
+		t.Fatal(d)
+	}
+	tr.Drop("description", "fixed", "absent")
+	var m merge.Merger
+	m.AddTree(tr)
+	if diff := cmp.Diff(map[string]any{"a": int64(1), "b": int64(2)}, m.Root.Data()); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	if got := strings.Join(m.Root.Fields(), " "); got != "a b" {
+		t.Errorf("fields = %q, want %q", got, "a b")
+	}
+}
