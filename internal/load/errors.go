@@ -29,7 +29,7 @@ func cueDiags(err error, root *cue.Value) diag.List {
 		}
 		d := diag.Diagnostic{Severity: diag.Error, Path: path}
 		if len(path) > 0 {
-			d.Summary = joinPath(path) + ": " + msg
+			d.Summary = FormatPath(path) + ": " + msg
 		} else {
 			d.Summary = msg
 		}
@@ -70,7 +70,7 @@ func cueDiags(err error, root *cue.Value) diag.List {
 			d.Detail = suggestField(*root, path)
 		}
 		if hint := secretHint(msg); hint != "" {
-			d.Summary = joinPath(path) + ": " + hint
+			d.Summary = FormatPath(path) + ": " + hint
 			d.Detail = "a secret is never a literal; name a declared secret: {$secret: \"name\"}"
 		}
 		out = append(out, d)

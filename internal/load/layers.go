@@ -83,7 +83,7 @@ func collect(fleets []cue.Value) (*layers, diag.List) {
 				}
 				kind.into[name] = nv
 				if kind.path != HostsPath {
-					l.decls[joinPath([]string{string(kind.path), name})] = merge.Range(userPos(nv))
+					l.decls[FormatPath([]string{string(kind.path), name})] = merge.Range(userPos(nv))
 				}
 			}
 		}
@@ -115,7 +115,7 @@ func (l *layers) mergeHost(name string) (*Host, diag.List) {
 	if ref, r, ok := stringField(hv, templateField); ok {
 		h.Template = ref
 		if tv, ok = l.templates[ref]; !ok {
-			diags.Add(unknownRef(r, "template", ref, keys(l.templates), joinPath([]string{"hosts", name, templateField})))
+			diags.Add(unknownRef(r, "template", ref, keys(l.templates), FormatPath([]string{"hosts", name, templateField})))
 		}
 	}
 	// The hardware profile: the host's choice, else the template's.
@@ -127,7 +127,7 @@ func (l *layers) mergeHost(name string) (*Host, diag.List) {
 	if ok {
 		h.HardwareProfile = ref
 		if hwv, ok = l.hardware[ref]; !ok {
-			diags.Add(unknownRef(r, "hardware profile", ref, keys(l.hardware), joinPath([]string{"hosts", name, hardwareProfileField})))
+			diags.Add(unknownRef(r, "hardware profile", ref, keys(l.hardware), FormatPath([]string{"hosts", name, hardwareProfileField})))
 		}
 	}
 
@@ -167,7 +167,7 @@ func (l *layers) mergeHost(name string) (*Host, diag.List) {
 					u.profiles = append(u.profiles, p)
 					if _, ok := l.profiles[p]; !ok {
 						diags.Add(unknownRef(merge.Range(list.Value().Pos()), "profile", p, keys(l.profiles),
-							joinPath([]string{"hosts", name, usersField, un, profilesField})))
+							FormatPath([]string{"hosts", name, usersField, un, profilesField})))
 					}
 				}
 			}
@@ -175,7 +175,7 @@ func (l *layers) mergeHost(name string) (*Host, diag.List) {
 	}
 	for _, u := range users {
 		if _, ok := l.users[u.name]; !ok {
-			diags.Add(unknownRef(u.declared, "user", u.name, keys(l.users), joinPath([]string{"hosts", name, usersField, u.name})))
+			diags.Add(unknownRef(u.declared, "user", u.name, keys(l.users), FormatPath([]string{"hosts", name, usersField, u.name})))
 		}
 		h.Users = append(h.Users, HostUser{Name: u.name, Profiles: u.profiles})
 	}

@@ -509,7 +509,7 @@ func hostDiags(h *Host, err error) diag.List {
 			}
 			if o := node.Decl(); o != nil && depth > 0 && o.Range.Start.IsValid() {
 				related = append(related, diag.Related{Range: o.Range,
-					Message: fmt.Sprintf("%s is set by %s", joinPath(path[:depth]), o.Source)})
+					Message: fmt.Sprintf("%s is set by %s", FormatPath(path[:depth]), o.Source)})
 			}
 		case node.Decl() != nil && node.Decl().Range.Start.IsValid():
 			r = node.Decl().Range
@@ -518,7 +518,7 @@ func hostDiags(h *Host, err error) diag.List {
 			Severity: diag.Error,
 			Range:    r,
 			Path:     append([]string{string(HostsPath), h.Name}, path...),
-			Summary:  fmt.Sprintf("%s: %s", joinPath(append([]string{string(HostsPath), h.Name}, path...)), fmt.Sprintf(format, args...)),
+			Summary:  fmt.Sprintf("%s: %s", FormatPath(append([]string{string(HostsPath), h.Name}, path...)), fmt.Sprintf(format, args...)),
 			Related:  related,
 		}
 		for _, p := range cueerrors.Positions(e) {
@@ -589,8 +589,6 @@ func label(file string) string {
 	}
 	return "set here"
 }
-
-func joinPath(p []string) string { return FormatPath(p) }
 
 // FormatPath joins the labels of a data path with dots, quoting a label
 // that is not a plain name (letters, digits, _, $ and inner -), so the
