@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"cuelang.org/go/cue"
+	"cuelang.org/go/cue/ast"
 
 	"fleetnix.dev/fleet/internal/diag"
 	"fleetnix.dev/fleet/internal/merge"
@@ -17,7 +18,9 @@ type layers struct {
 	hosts, templates, hardware, profiles, users, secrets map[string]cue.Value
 
 	decoded map[merge.Source]*merge.Tree
-	diags   diag.List
+	// docs are the doc comments of the user's files.
+	docs  *docIndex
+	diags diag.List
 	// decls says where each entry is declared, by "kind.name".
 	decls map[string]diag.Range
 }
@@ -29,7 +32,7 @@ func (l *layers) tree(src merge.Source, v cue.Value, drop ...string) *merge.Tree
 	if t, ok := l.decoded[src]; ok {
 		return t
 	}
-	t, d := merge.Decode(src, v, userPos)
+	t, d := merge.Decode(src, v, l.hooks())
 	t.Drop(drop...)
 	l.diags = append(l.diags, d...)
 	if l.decoded == nil {
@@ -43,8 +46,9 @@ func (l *layers) tree(src merge.Source, v cue.Value, drop ...string) *merge.Tree
 // puts the files of ancestor directories into every instance below them,
 // so the same host can appear in several instances: it is taken once, and
 // two different definitions of one name are an error.
-func collect(fleets []cue.Value) (*layers, diag.List) {
+func collect(fleets []cue.Value, files []*ast.File) (*layers, diag.List) {
 	l := &layers{
+		docs:  newDocIndex(files),
 		hosts: map[string]cue.Value{}, templates: map[string]cue.Value{},
 		hardware: map[string]cue.Value{}, profiles: map[string]cue.Value{}, users: map[string]cue.Value{},
 		secrets: map[string]cue.Value{}, decls: map[string]diag.Range{},
@@ -91,6 +95,11 @@ func collect(fleets []cue.Value) (*layers, diag.List) {
 	return l, diags
 }
 
+// hooks are what the merge asks the loader while decoding layers.
+func (l *layers) hooks() merge.Hooks {
+	return merge.Hooks{Pos: userPos, Documented: l.docs.documented}
+}
+
 func (l *layers) hostNames() []string {
 	names := make([]string, 0, len(l.hosts))
 	for n := range l.hosts {
@@ -107,7 +116,7 @@ func (l *layers) hostNames() []string {
 // Schema defaults come last, at unification.
 func (l *layers) mergeHost(name string) (*Host, diag.List) {
 	hv := l.hosts[name]
-	h := &Host{Name: name, Decl: merge.Range(userPos(hv)), Doc: docLines(hv)}
+	h := &Host{Name: name, Decl: merge.Range(userPos(hv)), Doc: l.docs.lines(hv)}
 	var diags diag.List
 
 	// The template.
@@ -183,7 +192,7 @@ func (l *layers) mergeHost(name string) (*Host, diag.List) {
 		return nil, diags
 	}
 
-	m := merge.Merger{PosOf: userPos}
+	m := merge.Merger{Hooks: l.hooks()}
 	if hwv.Exists() {
 		src := merge.Source{Layer: merge.Hardware, Name: h.HardwareProfile}
 		m.AddTree(l.tree(src, hwv), hardwareField)

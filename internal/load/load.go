@@ -23,6 +23,7 @@ import (
 	"sync/atomic"
 
 	"cuelang.org/go/cue"
+	"cuelang.org/go/cue/ast"
 	"cuelang.org/go/cue/build"
 	"cuelang.org/go/cue/cuecontext"
 	cueerrors "cuelang.org/go/cue/errors"
@@ -194,6 +195,7 @@ func Load(ctx context.Context, cfg *Config) (*Fleet, diag.List) {
 	lcfg := &load.Config{Dir: dir, Overlay: overlay, Tags: cfg.Tags}
 	insts := load.Instances(args, lcfg)
 	var fleets []cue.Value
+	var files []*ast.File
 	for _, inst := range insts {
 		if inst.Err != nil {
 			diags = append(diags, cueDiags(inst.Err, nil)...)
@@ -212,6 +214,7 @@ func Load(ctx context.Context, cfg *Config) (*Fleet, diag.List) {
 			continue
 		}
 		fleets = append(fleets, v)
+		files = append(files, inst.Files...)
 	}
 	if diags.HasErrors() {
 		diags.Sort()
@@ -228,7 +231,7 @@ func Load(ctx context.Context, cfg *Config) (*Fleet, diag.List) {
 	}
 	f.schemaCfg = schemaCfg
 
-	layers, d := collect(fleets)
+	layers, d := collect(fleets, files)
 	diags = append(diags, d...)
 	f.Decls = layers.decls
 	for _, name := range layers.hostNames() {

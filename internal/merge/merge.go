@@ -216,23 +216,35 @@ func (l *Tree) Drop(names ...string) {
 	}
 }
 
-// Decode reads the CUE struct v, as given by src, into a Tree. posOf
-// returns where a value is written (nil means cue.Value.Pos); the loader
-// passes one that prefers the user's files over the schema's pattern
-// constraints. Values that are not concrete are reported as errors: layers
-// hold data; constraints and defaults belong to the schema.
-func Decode(src Source, v cue.Value, posOf func(cue.Value) token.Pos) (*Tree, diag.List) {
-	d := decoder{src: src, posOf: posOf}
+// Hooks tell Decode what it cannot read off a value cheaply. A nil hook
+// falls back to the cue.Value method.
+type Hooks struct {
+	// Pos returns where a value is written; the loader's prefers the
+	// user's files over the schema's pattern constraints.
+	Pos func(cue.Value) token.Pos
+	// Documented reports whether the user's files give the field v a doc
+	// comment. Without it, Decode asks cue.Value.Doc and ignores comments
+	// under cue.mod; that walks every declaration of every field around v,
+	// which is quadratic for hosts declared one `hosts: name: {...}` each.
+	Documented func(cue.Value) bool
+}
+
+// Decode reads the CUE struct v, as given by src, into a Tree. Values
+// that are not concrete are reported as errors: layers hold data;
+// constraints and defaults belong to the schema.
+func Decode(src Source, v cue.Value, h Hooks) (*Tree, diag.List) {
+	d := decoder{src: src, posOf: h.Pos, documentedOf: h.Documented}
 	l := &Tree{src: src}
-	l.root.declV, l.root.declSrc, l.root.posOf = v, src, posOf
+	l.root.declV, l.root.declSrc, l.root.posOf = v, src, h.Pos
 	d.structure(&l.root, v, false, true)
 	return l, d.diags
 }
 
 type decoder struct {
-	src   Source
-	posOf func(cue.Value) token.Pos
-	diags diag.List
+	src          Source
+	posOf        func(cue.Value) token.Pos
+	documentedOf func(cue.Value) bool
+	diags        diag.List
 }
 
 func (d *decoder) pos(v cue.Value) diag.Range {
@@ -280,6 +292,9 @@ func (d *decoder) structure(n *Node, v cue.Value, doc, top bool) {
 // documented reports whether v has a doc comment of the fleet's own, not
 // one of the schema's (under cue.mod) on the same field.
 func (d *decoder) documented(v cue.Value) bool {
+	if d.documentedOf != nil {
+		return d.documentedOf(v)
+	}
 	for _, c := range v.Doc() {
 		if !strings.Contains(filepath.ToSlash(c.Pos().Filename()), "cue.mod/") {
 			return true
@@ -334,15 +349,15 @@ func (d *decoder) value(v cue.Value) (any, bool) {
 // use one Merger per host.
 type Merger struct {
 	Root Node
-	// PosOf is passed to Decode by Add.
-	PosOf func(cue.Value) token.Pos
+	// Hooks are passed to Decode by Add.
+	Hooks Hooks
 	diags diag.List
 }
 
 // Add decodes the CUE struct v, as given by src, and merges it into the
 // tree at path.
 func (m *Merger) Add(src Source, v cue.Value, path ...string) {
-	l, d := Decode(src, v, m.PosOf)
+	l, d := Decode(src, v, m.Hooks)
 	m.diags = append(m.diags, d...)
 	m.AddTree(l, path...)
 }

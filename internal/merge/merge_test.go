@@ -159,7 +159,7 @@ tmpl: {x: 1}
 
 func TestDrop(t *testing.T) {
 	v := layers(t, `tmpl: {description: "servers", fixed: {"a": true}, a: 1, b: 2}`)
-	tr, d := merge.Decode(merge.Source{Layer: merge.Template, Name: "t"}, field(v, "tmpl"), nil)
+	tr, d := merge.Decode(merge.Source{Layer: merge.Template, Name: "t"}, field(v, "tmpl"), merge.Hooks{})
 	if len(d) != 0 {
 		t.Fatal(d)
 	}

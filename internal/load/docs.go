@@ -1,0 +1,227 @@
+package load
+
+import (
+	"path"
+	"strconv"
+	"strings"
+
+	"cuelang.org/go/cue"
+	"cuelang.org/go/cue/ast"
+)
+
+// A docIndex holds the doc comments of the fields the user's files
+// declare, by path, read once from their syntax.
+//
+// cue.Value.Doc finds a field's comments by walking every declaration of
+// every field around it. A fleet that declares each host with a line of
+// its own (`hosts: name: {...}`) gives `hosts` one declaration per host,
+// so asking for the comments of every field of every host was quadratic:
+// 37 of the 60 CPU seconds of loading 1000 hosts. The index answers from
+// the syntax for the paths it sees completely, and says when it cannot
+// (a comprehension, an embedding, a dynamic label or a reference may add
+// declarations it does not see), so that the caller asks CUE then.
+type docIndex struct {
+	root docNode
+}
+
+// A docNode is a path of the fleet package as its files declare it.
+type docNode struct {
+	// docs are the doc comments on the node's declarations, in file
+	// order; a comment heading a shorthand chain (`a: b: c: 1`) belongs
+	// to its innermost field, as CUE has it.
+	docs []*ast.CommentGroup
+	// fields are the node's fields with a static label.
+	fields map[string]*docNode
+	// open says that something the index cannot follow declares fields
+	// of the node or gives it a value: then neither its fields nor its
+	// own comments are known completely.
+	open bool
+}
+
+func (n *docNode) child(name string) *docNode {
+	if n.fields == nil {
+		n.fields = map[string]*docNode{}
+	}
+	c := n.fields[name]
+	if c == nil {
+		c = &docNode{}
+		n.fields[name] = c
+	}
+	return c
+}
+
+// newDocIndex indexes files, each once however many instances hold it.
+func newDocIndex(files []*ast.File) *docIndex {
+	x := &docIndex{}
+	seen := map[string]bool{}
+	for _, f := range files {
+		if seen[f.Filename] {
+			continue
+		}
+		seen[f.Filename] = true
+		imports := map[string]bool{}
+		for spec := range f.ImportSpecs() {
+			name := ""
+			if spec.Name != nil {
+				name = spec.Name.Name
+			} else if p, err := strconv.Unquote(spec.Path.Value); err == nil {
+				p, _, _ = strings.Cut(p, "@")
+				name = path.Base(p)
+				if i := strings.LastIndexByte(name, ':'); i >= 0 {
+					name = name[i+1:]
+				}
+			}
+			imports[name] = true
+		}
+		x.decls(&x.root, f.Decls, false, imports)
+	}
+	return x
+}
+
+// decls indexes the declarations of a struct (or file) into n. cond says
+// they are inside a comprehension: what they declare exists only when it
+// yields, so every node they reach is open.
+func (x *docIndex) decls(n *docNode, decls []ast.Decl, cond bool, imports map[string]bool) {
+	for _, d := range decls {
+		switch d := d.(type) {
+		case *ast.Field:
+			x.field(n, d, nil, cond, imports)
+		case *ast.EmbedDecl:
+			x.value(n, d.Expr, cond, imports)
+		case *ast.Comprehension:
+			if s, ok := d.Value.(*ast.StructLit); ok {
+				x.decls(n, s.Elts, true, imports)
+			} else {
+				n.open = true
+			}
+		case *ast.Package, *ast.ImportDecl, *ast.LetClause, *ast.Attribute, *ast.CommentGroup, *ast.BadDecl:
+		default:
+			n.open = true
+		}
+	}
+}
+
+// field indexes the field f of n. inherited are the comments of the
+// shorthand fields around f, which CUE gives the innermost field.
+func (x *docIndex) field(n *docNode, f *ast.Field, inherited []*ast.CommentGroup, cond bool, imports map[string]bool) {
+	name, _, err := ast.LabelName(f.Label)
+	if err != nil {
+		// A dynamic label or a pattern constraint.
+		n.open = true
+		return
+	}
+	c := n.child(name)
+	c.open = c.open || cond
+	docs := append([]*ast.CommentGroup(nil), inherited...)
+	for _, cg := range ast.Comments(f) {
+		if cg.Doc {
+			docs = append(docs, cg)
+		}
+	}
+	if inner := shorthand(f); inner != nil {
+		x.field(c, inner, docs, cond, imports)
+		return
+	}
+	c.docs = append(c.docs, docs...)
+	x.value(c, f.Value, cond, imports)
+}
+
+// value indexes the value e given to n.
+func (x *docIndex) value(n *docNode, e ast.Expr, cond bool, imports map[string]bool) {
+	switch e := e.(type) {
+	case *ast.StructLit:
+		x.decls(n, e.Elts, cond, imports)
+	case *ast.BinaryExpr:
+		if e.Op.String() != "&" {
+			n.open = true
+			return
+		}
+		x.value(n, e.X, cond, imports)
+		x.value(n, e.Y, cond, imports)
+	case *ast.ParenExpr:
+		x.value(n, e.X, cond, imports)
+	case *ast.BasicLit, *ast.Interpolation, *ast.ListLit, *ast.UnaryExpr, *ast.BottomLit:
+		// Data without fields of its own.
+	case *ast.SelectorExpr:
+		// A definition of an imported package (schema.#Fleet) declares
+		// nothing in the user's files.
+		if id, ok := e.X.(*ast.Ident); !ok || !imports[id.Name] {
+			n.open = true
+		}
+	default:
+		n.open = true
+	}
+}
+
+// shorthand returns the single field of f's value when f is written as a
+// shorthand (`a: b: 1`), as CUE decides where its comments belong.
+func shorthand(f *ast.Field) *ast.Field {
+	s, ok := f.Value.(*ast.StructLit)
+	if !ok || len(s.Elts) != 1 || s.Lbrace.IsValid() || s.Rbrace.IsValid() {
+		return nil
+	}
+	inner, ok := s.Elts[0].(*ast.Field)
+	if !ok {
+		return nil
+	}
+	if _, _, err := ast.LabelName(inner.Label); err != nil {
+		return nil
+	}
+	return inner
+}
+
+// lookup returns the node of v's path, and false when the index cannot
+// tell (the path, or a field around it, is open).
+func (x *docIndex) lookup(v cue.Value) (*docNode, bool) {
+	n := &x.root
+	for _, sel := range v.Path().Selectors() {
+		if n.open {
+			return nil, false
+		}
+		var name string
+		switch sel.LabelType() {
+		case cue.StringLabel:
+			name = sel.Unquoted()
+		case cue.DefinitionLabel, cue.HiddenLabel, cue.HiddenDefinitionLabel:
+			name = sel.String()
+		default:
+			return nil, false
+		}
+		if n = n.fields[name]; n == nil {
+			return nil, false
+		}
+	}
+	if n.open {
+		return nil, false
+	}
+	return n, true
+}
+
+// documented reports whether the user's files give the field v a doc
+// comment.
+func (x *docIndex) documented(v cue.Value) bool {
+	if n, ok := x.lookup(v); ok {
+		return len(n.docs) > 0
+	}
+	return len(docLines(v)) > 0
+}
+
+// lines returns the doc comment of v's declarations in the user's files,
+// as lines of text.
+func (x *docIndex) lines(v cue.Value) []string {
+	n, ok := x.lookup(v)
+	if !ok {
+		return docLines(v)
+	}
+	var out []string
+	seen := map[string]bool{}
+	for _, g := range n.docs {
+		// CUE's own extraction drops a comment repeated word for word.
+		text := strings.TrimRight(g.Text(), "\n")
+		if text != "" && !seen[text] {
+			seen[text] = true
+			out = append(out, strings.Split(text, "\n")...)
+		}
+	}
+	return out
+}
