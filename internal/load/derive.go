@@ -19,9 +19,12 @@ import (
 // its own facts (#Host.#facts: roles, exporters and their ports, cache
 // keys, addresses). Here the schema's #FleetFacts aggregates them once,
 // and #Derive computes, for each host from its own facts and the fleet's
-// alone, the NixOS configuration the fleet gives it: monitoring targets
-// on a monitoring server, substituters and keys on every host, and so on.
-// No host's derivation evaluates another host's full configuration.
+// computed facts alone, the NixOS configuration the fleet gives it:
+// monitoring targets on a monitoring server, substituters and keys on
+// every host, and so on. No host's derivation evaluates another host's
+// full configuration, nor even the fleet's facts of every host: it gets
+// the fields #FleetFacts computes for all hosts (not `hosts`) and its own
+// entry of #FleetFacts.perHost.
 //
 // A schema without #Derive has no fleet pass; derive then does nothing.
 func derive(ctx context.Context, schemaCfg *load.Config, hosts []*Host) diag.List {
@@ -38,11 +41,13 @@ func derive(ctx context.Context, schemaCfg *load.Config, hosts []*Host) diag.Lis
 	}
 	n := min(runtime.NumCPU(), 8, len(hosts))
 	type worker struct {
-		ctx        *cue.Context
-		def, fleet cue.Value
+		ctx         *cue.Context
+		def, shared cue.Value
 	}
 	workers := make([]worker, 0, n)
-	for range n {
+	var perHost map[string]json.RawMessage
+	var shared []byte
+	for i := range n {
 		c := cuecontext.New()
 		s, d := buildSchema(c, schemaCfg)
 		if d != nil {
@@ -52,22 +57,27 @@ func derive(ctx context.Context, schemaCfg *load.Config, hosts []*Host) diag.Lis
 		if !def.Exists() {
 			return nil
 		}
-		ff := s.LookupPath(cue.ParsePath(string(FleetFactsDef)))
-		if !ff.Exists() {
-			return diag.List{{Severity: diag.Error, Summary: fmt.Sprintf("the schema has %s but no %s", DeriveDef, FleetFactsDef)}}
+		if i == 0 {
+			// The fleet's facts are evaluated once, in the first
+			// worker's context, and handed to the others as data.
+			ff := s.LookupPath(cue.ParsePath(string(FleetFactsDef)))
+			if !ff.Exists() {
+				return diag.List{{Severity: diag.Error, Summary: fmt.Sprintf("the schema has %s but no %s", DeriveDef, FleetFactsDef)}}
+			}
+			fleet := ff.Unify(c.CompileBytes(all))
+			if err := fleet.Validate(cue.Concrete(true)); err != nil {
+				return cueDiags(err, nil)
+			}
+			if shared, perHost, err = splitFleetFacts(fleet); err != nil {
+				return diag.List{{Severity: diag.Error, Summary: err.Error()}}
+			}
 		}
-		// The fleet's facts are evaluated once per worker and shared by
-		// every host's derivation.
-		fleet := ff.Unify(c.CompileBytes(all))
-		if err := fleet.Validate(cue.Concrete(true)); err != nil {
-			return cueDiags(err, nil)
-		}
-		workers = append(workers, worker{c, def, fleet})
+		workers = append(workers, worker{c, def, c.CompileBytes(shared)})
 	}
 	errs := make([]error, len(hosts))
 	err = parallel(ctx, len(workers), len(hosts), func(wi, i int) {
 		w, h := workers[wi], hosts[i]
-		errs[i] = h.derive(w.ctx, w.def, w.fleet)
+		errs[i] = h.derive(w.ctx, w.def, w.shared, perHost[h.Name])
 	})
 	if err != nil {
 		return diag.List{{Severity: diag.Error, Summary: err.Error()}}
@@ -81,17 +91,43 @@ func derive(ctx context.Context, schemaCfg *load.Config, hosts []*Host) diag.Lis
 	return diags
 }
 
-// derive evaluates def (#Derive) for h with the fleet's facts and records
-// the NixOS configuration it gives h.
-func (h *Host) derive(ctx *cue.Context, def, fleet cue.Value) error {
-	in, err := json.Marshal(map[string]any{"name": h.Name, "host": json.RawMessage(h.Facts)})
+// splitFleetFacts returns, as JSON, the fields of the evaluated
+// #FleetFacts every host gets (all but hosts and perHost) and each host's
+// own entry of perHost.
+func splitFleetFacts(fleet cue.Value) ([]byte, map[string]json.RawMessage, error) {
+	b, err := fleet.MarshalJSON()
+	if err != nil {
+		return nil, nil, err
+	}
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(b, &fields); err != nil {
+		return nil, nil, err
+	}
+	var perHost map[string]json.RawMessage
+	if p, ok := fields[perHostField]; ok {
+		if err := json.Unmarshal(p, &perHost); err != nil {
+			return nil, nil, err
+		}
+	}
+	delete(fields, perHostField)
+	delete(fields, "hosts")
+	shared, err := json.Marshal(fields)
+	return shared, perHost, err
+}
+
+// derive evaluates def (#Derive) for h with the fleet's shared facts and
+// its own, and records the NixOS configuration it gives h.
+func (h *Host) derive(ctx *cue.Context, def, shared cue.Value, own json.RawMessage) error {
+	if own == nil {
+		own = json.RawMessage("{}")
+	}
+	in, err := json.Marshal(map[string]any{"name": h.Name, "host": json.RawMessage(h.Facts), ownField: own})
 	if err != nil {
 		return err
 	}
-	v := def.Unify(ctx.CompileBytes(in)).FillPath(cue.MakePath(cue.Str(fleetField)), fleet)
+	v := def.Unify(ctx.CompileBytes(in)).FillPath(cue.MakePath(cue.Str(fleetField)), shared)
 	// Validate what this host's derivation computed, not the fleet's
-	// facts it was given: those were validated once, and checking them
-	// again for every host would make the pass quadratic.
+	// facts it was given: those were validated once.
 	it, err := v.Fields()
 	if err != nil {
 		return err
@@ -118,8 +154,13 @@ func (h *Host) derive(ctx *cue.Context, def, fleet cue.Value) error {
 	return nil
 }
 
-// fleetField is where #Derive receives the fleet's facts.
-const fleetField = "fleet"
+// Where #Derive receives the fleet's shared facts and the host's own,
+// and the field of #FleetFacts that holds each host's own.
+const (
+	fleetField   = "fleet"
+	ownField     = "own"
+	perHostField = "perHost"
+)
 
 // deriveDiags reports a failed derivation at the host: what the fleet
 // pass rejects (a monitoring client pointing at a host that is not a

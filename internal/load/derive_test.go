@@ -52,12 +52,21 @@ const deriveSchema = `package schema
 #FleetFacts: F={
 	hosts: [string]: #Facts
 	servers: {for n, h in F.hosts if h.server {(n): true}}
+	perHost: {
+		for n, h in F.hosts if h.server for job, port in h.exporters {
+			(n): targets: "\(n)-\(job)": "\(n):\(port)"
+		}
+		for n, h in F.hosts if h.serverHost != _|_ for job, port in h.exporters {
+			(h.serverHost): targets: "\(n)-\(job)": "\(n):\(port)"
+		}
+	}
 }
 
 #Derive: D={
 	name: string
 	host: #Facts
-	fleet: #FleetFacts
+	fleet: {servers: [string]: bool}
+	own: {...}
 	if D.host.serverHost != _|_ {
 		// A client's server must be a monitoring server of the fleet.
 		serverOK: D.fleet.servers[D.host.serverHost]
@@ -65,9 +74,9 @@ const deriveSchema = `package schema
 	#nixos: {
 		if D.host.server {
 			services: prometheus: scrapeConfigs: [
-				for n, h in D.fleet.hosts for job, port in h.exporters {
-					job_name: "\(n)-\(job)"
-					static_configs: [{targets: ["\(n):\(port)"]}]
+				for job, target in D.own.targets {
+					job_name: job
+					static_configs: [{targets: [target]}]
 				},
 			]
 		}
