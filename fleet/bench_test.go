@@ -19,6 +19,9 @@ import (
 // writeBenchFleet writes, under dir, a fleet of n hosts shaped like the
 // reference fleet: the reference templates, hardware and home profiles,
 // users and secrets, and n hosts cloned round-robin from its five hosts.
+// As in the reference fleet, one host (p620) is the binary cache and one
+// (dex5550) the monitoring server: their clones are plain hosts of their
+// template, which report to dex5550 and use p620's cache.
 func writeBenchFleet(t testing.TB, dir string, n int) {
 	t.Helper()
 	must := func(err error) {
@@ -64,10 +67,41 @@ func writeBenchFleet(t testing.TB, dir string, n int) {
 		// refer to (monitoring.serverHost "dex5550").
 		if i >= len(hosts) {
 			name = fmt.Sprintf("%s-%04d", name, i)
+			clone, err := parser.ParseExpr(name, val, parser.ParseComments)
+			must(err)
+			deleteField(clone, "nix", "serve")
+			deleteField(clone, "features", "monitoring", "role")
+			deleteField(clone, "features", "monitoring", "grafana")
+			if val, err = format.Node(clone); err != nil {
+				t.Fatal(err)
+			}
 		}
 		fmt.Fprintf(&b, "hosts: %q: %s\n", name, val)
 	}
 	must(os.WriteFile(filepath.Join(dir, "hosts.cue"), b.Bytes(), 0o644))
+}
+
+// deleteField removes the field at path from the struct e, following
+// nested struct literals (shorthand chains are nested literals too).
+func deleteField(e ast.Expr, path ...string) {
+	s, ok := e.(*ast.StructLit)
+	if !ok {
+		return
+	}
+	for i, d := range s.Elts {
+		f, ok := d.(*ast.Field)
+		if !ok {
+			continue
+		}
+		if name, _, _ := ast.LabelName(f.Label); name != path[0] {
+			continue
+		}
+		if len(path) == 1 {
+			s.Elts = append(s.Elts[:i:i], s.Elts[i+1:]...)
+			return
+		}
+		deleteField(f.Value, path[1:]...)
+	}
 }
 
 // hostFields finds the host fields in a declaration written either as
