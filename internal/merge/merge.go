@@ -236,7 +236,7 @@ func Decode(src Source, v cue.Value, h Hooks) (*Tree, diag.List) {
 	d := decoder{src: src, posOf: h.Pos, documentedOf: h.Documented}
 	l := &Tree{src: src}
 	l.root.declV, l.root.declSrc, l.root.posOf = v, src, h.Pos
-	d.structure(&l.root, v, false, true)
+	d.structure(&l.root, &field{v: v}, false, true)
 	return l, d.diags
 }
 
@@ -254,33 +254,65 @@ func (d *decoder) pos(v cue.Value) diag.Range {
 	return Range(v.Pos())
 }
 
-// structure decodes the fields of v into n. doc says whether a doc
-// comment around v explains its fields; top, whether v is the layer's
-// root, whose comments explain nothing in particular.
-func (d *decoder) structure(n *Node, v cue.Value, doc, top bool) {
-	it, err := v.Fields()
+// A field is a field of a struct being decoded. Its own fields are read
+// from CUE once, when first needed: cue.Value.Fields sorts them, which is
+// most of the cost of decoding.
+type field struct {
+	name string
+	v    cue.Value
+	doc  bool
+
+	read   bool
+	fields []*field
+	err    error
+}
+
+// fieldsOf returns the regular fields of f's value.
+func (d *decoder) fieldsOf(f *field) ([]*field, error) {
+	if f.read {
+		return f.fields, f.err
+	}
+	f.read = true
+	it, err := f.v.Fields()
 	if err != nil {
-		d.diags.Add(diag.Diagnostic{Severity: diag.Error, Range: d.pos(v), Summary: err.Error()})
+		f.err = err
+		return nil, err
+	}
+	for it.Next() {
+		f.fields = append(f.fields, &field{name: it.Selector().Unquoted(), v: it.Value(), doc: d.documented(it.Value())})
+	}
+	return f.fields, nil
+}
+
+// isStruct reports whether f is a struct to decode field by field: a
+// struct that is not a marker ({$secret: "x"}, see IsMarker).
+func (d *decoder) isStruct(f *field) bool {
+	if f.v.IncompleteKind() != cue.StructKind {
+		return false
+	}
+	fs, err := d.fieldsOf(f)
+	return err != nil || len(fs) != 1 || !strings.HasPrefix(fs[0].name, "$")
+}
+
+// structure decodes the fields of f into n. doc says whether a doc
+// comment around f explains its fields; top, whether f is the layer's
+// root, whose comments explain nothing in particular.
+func (d *decoder) structure(n *Node, f *field, doc, top bool) {
+	fields, err := d.fieldsOf(f)
+	if err != nil {
+		d.diags.Add(diag.Diagnostic{Severity: diag.Error, Range: d.pos(f.v), Summary: err.Error()})
 		return
 	}
-	type field struct {
-		name string
-		v    cue.Value
-		doc  bool
-	}
-	var fields []field
 	block := false
-	for it.Next() {
-		f := field{it.Selector().Unquoted(), it.Value(), d.documented(it.Value())}
-		block = block || f.doc || d.chainDoc(f.v)
-		fields = append(fields, f)
+	for _, c := range fields {
+		block = block || c.doc || d.chainDoc(c)
 	}
 	doc = doc || (block && !top)
 	for _, f := range fields {
 		c := n.child(f.name)
-		if f.v.IncompleteKind() == cue.StructKind && !IsMarker(f.v) {
+		if d.isStruct(f) {
 			c.declV, c.declSrc, c.posOf = f.v, d.src, d.posOf
-			d.structure(c, f.v, doc || f.doc, false)
+			d.structure(c, f, doc || f.doc, false)
 			continue
 		}
 		if val, ok := d.value(f.v); ok {
@@ -305,21 +337,17 @@ func (d *decoder) documented(v cue.Value) bool {
 
 // chainDoc reports whether the comment heading a shorthand chain of
 // single fields (`a: b: c: x`), which CUE attaches to its innermost field,
-// documents v.
-func (d *decoder) chainDoc(v cue.Value) bool {
-	for v.IncompleteKind() == cue.StructKind && !IsMarker(v) {
-		it, err := v.Fields()
-		if err != nil || !it.Next() {
+// documents f.
+func (d *decoder) chainDoc(f *field) bool {
+	for d.isStruct(f) {
+		fs, err := d.fieldsOf(f)
+		if err != nil || len(fs) != 1 {
 			return false
 		}
-		c := it.Value()
-		if it.Next() {
-			return false
-		}
-		if d.documented(c) {
+		if fs[0].doc {
 			return true
 		}
-		v = c
+		f = fs[0]
 	}
 	return false
 }
