@@ -32,6 +32,13 @@ type Config struct {
 	// configurations, which Generate needs. It is most of the cost of a
 	// load, so commands that only look at the model leave it off.
 	NixOS bool
+	// CacheDir, when set, keeps the result of each host's evaluation
+	// there, under the hash of everything it depends on (this program,
+	// the schema, the host's merged value): a later load evaluates only
+	// the hosts that changed. Results are never stale, failures are not
+	// kept, and entries unused for five days are removed. Empty means no
+	// cache.
+	CacheDir string
 }
 
 // A Fleet is a loaded and checked fleet. Its methods are not safe for
@@ -83,6 +90,7 @@ func Load(ctx context.Context, cfg *Config) (*Fleet, error) {
 	}
 	lf, diags := load.Load(ctx, &load.Config{
 		Dir: dir, Args: cfg.Packages, Overlay: cfg.Overlay, Tags: cfg.Tags, Schema: schema.FS, NixOS: cfg.NixOS,
+		CacheDir: cfg.CacheDir,
 	})
 	if diags.HasErrors() {
 		return nil, fromDiag(diags)

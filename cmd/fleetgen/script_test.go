@@ -56,6 +56,7 @@ func TestScript(t *testing.T) {
 		Setup: func(e *testscript.Env) error {
 			e.Setenv("CUE_REGISTRY", "none")
 			e.Setenv("CUE_CACHE_DIR", e.WorkDir+"/.cuecache")
+			e.Setenv("FLEETCACHE", e.WorkDir+"/.fleetcache")
 			e.Setenv("NO_COLOR", "1")
 			return nil
 		},

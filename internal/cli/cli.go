@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"sort"
 	"strings"
 
@@ -116,6 +117,25 @@ func usage(w io.Writer) {
 		fmt.Fprintf(w, "\t%-18s %s\n", n, commands[n].short)
 	}
 	fmt.Fprintf(w, "\n\"fleetgen ./...\" is \"fleetgen gen ./...\". Exit status: 0 clean, 1 errors or findings, 2 usage.\n")
+	fmt.Fprintf(w, "\nEach host's evaluation is cached in $FLEETCACHE (default: the user's cache\ndirectory, fleet/); FLEETCACHE=off turns the cache off.\n")
+}
+
+// cacheDir returns where loads keep each host's evaluation: $FLEETCACHE,
+// or fleet/ in the user's cache directory; "" (no cache) for
+// FLEETCACHE=off or when there is no cache directory.
+func cacheDir() string {
+	switch d := os.Getenv("FLEETCACHE"); d {
+	case "off":
+		return ""
+	case "":
+		base, err := os.UserCacheDir()
+		if err != nil {
+			return ""
+		}
+		return filepath.Join(base, "fleet")
+	default:
+		return d
+	}
 }
 
 // flags returns a FlagSet for c that reports usage errors to e.stderr.

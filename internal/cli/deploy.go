@@ -58,7 +58,7 @@ func (d *driverFlags) options(e *env, hosts []string) fleet.DriverOptions {
 // loadForDriver loads the fleet in the current directory with the NixOS
 // configurations that generation and health checks need.
 func (e *env) loadForDriver() (*fleet.Fleet, int) {
-	f, err := fleet.Load(e.ctx, &fleet.Config{Dir: e.cwd, NixOS: true})
+	f, err := fleet.Load(e.ctx, &fleet.Config{Dir: e.cwd, NixOS: true, CacheDir: cacheDir()})
 	if err != nil {
 		return nil, e.report(err)
 	}

@@ -18,7 +18,7 @@ func runGen(e *env, args []string) int {
 	if !ok {
 		return exitUsage
 	}
-	f, err := fleet.Load(e.ctx, &fleet.Config{Dir: e.cwd, Packages: pkgs, NixOS: true})
+	f, err := fleet.Load(e.ctx, &fleet.Config{Dir: e.cwd, Packages: pkgs, NixOS: true, CacheDir: cacheDir()})
 	if err != nil {
 		return e.report(err)
 	}

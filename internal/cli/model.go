@@ -22,7 +22,7 @@ func init() {
 
 // load loads the fleet named by package patterns and prints its warnings.
 func (e *env) load(pkgs []string) (*fleet.Fleet, int) {
-	f, err := fleet.Load(e.ctx, &fleet.Config{Dir: e.cwd, Packages: pkgs})
+	f, err := fleet.Load(e.ctx, &fleet.Config{Dir: e.cwd, Packages: pkgs, CacheDir: cacheDir()})
 	if err != nil {
 		return nil, e.report(err)
 	}

@@ -5,11 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"runtime"
+	"slices"
 	"strings"
 
 	"cuelang.org/go/cue"
-	"cuelang.org/go/cue/cuecontext"
 	"cuelang.org/go/cue/load"
 
 	"fleetnix.dev/fleet/internal/diag"
@@ -27,7 +28,7 @@ import (
 // entry of #FleetFacts.perHost.
 //
 // A schema without #Derive has no fleet pass; derive then does nothing.
-func derive(ctx context.Context, schemaCfg *load.Config, hosts []*Host) diag.List {
+func derive(ctx context.Context, schemaCfg *load.Config, c *cache, hosts []*Host) diag.List {
 	facts := map[string]json.RawMessage{}
 	for _, h := range hosts {
 		if h.Facts == nil {
@@ -39,45 +40,41 @@ func derive(ctx context.Context, schemaCfg *load.Config, hosts []*Host) diag.Lis
 	if err != nil {
 		return diag.List{{Severity: diag.Error, Summary: err.Error()}}
 	}
-	n := min(runtime.NumCPU(), 8, len(hosts))
-	type worker struct {
-		ctx         *cue.Context
-		def, shared cue.Value
-	}
-	workers := make([]worker, 0, n)
-	var perHost map[string]json.RawMessage
-	var shared []byte
-	for i := range n {
-		c := cuecontext.New()
-		s, d := buildSchema(c, schemaCfg)
-		if d != nil {
+	workers := newWorkers(min(runtime.NumCPU(), 8, len(hosts)), schemaCfg)
+	// The fleet's facts are evaluated once, in the first worker's
+	// context, and handed to every derivation as data.
+	var ff fleetFacts
+	key := c.key("fleet", all)
+	if !c.get(key, &ff) {
+		var d diag.List
+		if ff, d = evalFleetFacts(&workers[0], all); d != nil {
 			return d
 		}
-		def := s.LookupPath(cue.ParsePath(string(DeriveDef)))
-		if !def.Exists() {
-			return nil
-		}
-		if i == 0 {
-			// The fleet's facts are evaluated once, in the first
-			// worker's context, and handed to the others as data.
-			ff := s.LookupPath(cue.ParsePath(string(FleetFactsDef)))
-			if !ff.Exists() {
-				return diag.List{{Severity: diag.Error, Summary: fmt.Sprintf("the schema has %s but no %s", DeriveDef, FleetFactsDef)}}
-			}
-			fleet := ff.Unify(c.CompileBytes(all))
-			if err := fleet.Validate(cue.Concrete(true)); err != nil {
-				return cueDiags(err, nil)
-			}
-			if shared, perHost, err = splitFleetFacts(fleet); err != nil {
-				return diag.List{{Severity: diag.Error, Summary: err.Error()}}
-			}
-		}
-		workers = append(workers, worker{c, def, c.CompileBytes(shared)})
+		c.put(key, &ff)
+	}
+	if !ff.Derive {
+		return nil
 	}
 	errs := make([]error, len(hosts))
 	err = parallel(ctx, len(workers), len(hosts), func(wi, i int) {
-		w, h := workers[wi], hosts[i]
-		errs[i] = h.derive(w.ctx, w.def, w.shared, perHost[h.Name])
+		h := hosts[i]
+		own := ff.PerHost[h.Name]
+		if own == nil {
+			own = json.RawMessage("{}")
+		}
+		key := c.key("derive", []byte(h.Name), h.Facts, ff.Shared, own)
+		var r derived
+		if c.get(key, &r) {
+			h.Derived = r.NixOS
+			return
+		}
+		w := &workers[wi]
+		if errs[i] = w.init(); errs[i] != nil {
+			return
+		}
+		if errs[i] = h.derive(w, ff.Shared, own); errs[i] == nil {
+			c.put(key, &derived{h.Derived})
+		}
 	})
 	if err != nil {
 		return diag.List{{Severity: diag.Error, Summary: err.Error()}}
@@ -89,6 +86,81 @@ func derive(ctx context.Context, schemaCfg *load.Config, hosts []*Host) diag.Lis
 		}
 	}
 	return diags
+}
+
+// fleetFacts are the evaluated #FleetFacts as data: whether the schema
+// has a fleet pass at all, the fields every host's derivation gets, and
+// each host's own entry of perHost.
+type fleetFacts struct {
+	Derive  bool
+	Shared  json.RawMessage
+	PerHost map[string]json.RawMessage
+}
+
+func (ff fleetFacts) parts() [][]byte {
+	if !ff.Derive {
+		return nil
+	}
+	out := [][]byte{ff.Shared}
+	for _, n := range slices.Sorted(maps.Keys(ff.PerHost)) {
+		out = append(out, []byte(n), ff.PerHost[n])
+	}
+	return out
+}
+
+func (ff *fleetFacts) setParts(p [][]byte) bool {
+	if len(p) == 0 {
+		*ff = fleetFacts{}
+		return true
+	}
+	if len(p)%2 == 0 {
+		return false
+	}
+	*ff = fleetFacts{Derive: true, Shared: p[0], PerHost: map[string]json.RawMessage{}}
+	for i := 1; i < len(p); i += 2 {
+		ff.PerHost[string(p[i])] = p[i+1]
+	}
+	return true
+}
+
+// derived is a host's derivation as the cache keeps it.
+type derived struct {
+	NixOS []byte
+}
+
+func (d derived) parts() [][]byte { return [][]byte{d.NixOS} }
+
+func (d *derived) setParts(p [][]byte) bool {
+	if len(p) != 1 {
+		return false
+	}
+	d.NixOS = p[0]
+	return true
+}
+
+// evalFleetFacts evaluates #FleetFacts with every host's facts (all) in
+// w's context.
+func evalFleetFacts(w *worker, all []byte) (fleetFacts, diag.List) {
+	var ff fleetFacts
+	if err := w.init(); err != nil {
+		return ff, diag.List{{Severity: diag.Error, Summary: err.Error()}}
+	}
+	if !w.schema.LookupPath(cue.ParsePath(string(DeriveDef))).Exists() {
+		return ff, nil
+	}
+	def := w.schema.LookupPath(cue.ParsePath(string(FleetFactsDef)))
+	if !def.Exists() {
+		return ff, diag.List{{Severity: diag.Error, Summary: fmt.Sprintf("the schema has %s but no %s", DeriveDef, FleetFactsDef)}}
+	}
+	fleet := def.Unify(w.ctx.CompileBytes(all))
+	if err := fleet.Validate(cue.Concrete(true)); err != nil {
+		return ff, cueDiags(err, nil)
+	}
+	shared, perHost, err := splitFleetFacts(fleet)
+	if err != nil {
+		return ff, diag.List{{Severity: diag.Error, Summary: err.Error()}}
+	}
+	return fleetFacts{Derive: true, Shared: shared, PerHost: perHost}, nil
 }
 
 // splitFleetFacts returns, as JSON, the fields of the evaluated
@@ -115,17 +187,14 @@ func splitFleetFacts(fleet cue.Value) ([]byte, map[string]json.RawMessage, error
 	return shared, perHost, err
 }
 
-// derive evaluates def (#Derive) for h with the fleet's shared facts and
+// derive evaluates #Derive for h in w with the fleet's shared facts and
 // its own, and records the NixOS configuration it gives h.
-func (h *Host) derive(ctx *cue.Context, def, shared cue.Value, own json.RawMessage) error {
-	if own == nil {
-		own = json.RawMessage("{}")
-	}
-	in, err := json.Marshal(map[string]any{"name": h.Name, "host": json.RawMessage(h.Facts), ownField: own})
+func (h *Host) derive(w *worker, shared, own json.RawMessage) error {
+	in, err := json.Marshal(map[string]any{"name": h.Name, "host": json.RawMessage(h.Facts), ownField: own, fleetField: shared})
 	if err != nil {
 		return err
 	}
-	v := def.Unify(ctx.CompileBytes(in)).FillPath(cue.MakePath(cue.Str(fleetField)), shared)
+	v := w.schema.LookupPath(cue.ParsePath(string(DeriveDef))).Unify(w.ctx.CompileBytes(in))
 	// Validate what this host's derivation computed, not the fleet's
 	// facts it was given: those were validated once.
 	it, err := v.Fields()

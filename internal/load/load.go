@@ -14,9 +14,11 @@ import (
 	"context"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -95,6 +97,9 @@ type Config struct {
 	// each user's home-manager configuration (#hm) as well: what the
 	// generator needs, and most of the cost of unification.
 	NixOS bool
+	// CacheDir, when set, is where the results of each host's evaluation
+	// are kept for later loads (see cache). Empty means no cache.
+	CacheDir string
 }
 
 // A Fleet is a loaded, merged and unified fleet.
@@ -247,7 +252,8 @@ func Load(ctx context.Context, cfg *Config) (*Fleet, diag.List) {
 		return nil, diags
 	}
 	diags = append(diags, f.fleetValues(pctx, schema, fleets, layers)...)
-	errs, err := unifyAll(ctx, schemaCfg, f.Hosts, cfg.NixOS)
+	c := openCache(cfg.CacheDir, cfg.Schema)
+	errs, err := unifyAll(ctx, schemaCfg, c, f.Hosts, cfg.NixOS)
 	if err != nil {
 		diags.Errorf(diag.Range{}, "%v", err)
 		return nil, diags
@@ -261,7 +267,7 @@ func Load(ctx context.Context, cfg *Config) (*Fleet, diag.List) {
 	if diags.HasErrors() {
 		return nil, diags
 	}
-	if d := derive(ctx, schemaCfg, f.Hosts); len(d) > 0 {
+	if d := derive(ctx, schemaCfg, c, f.Hosts); len(d) > 0 {
 		diags = append(diags, d...)
 		diags.Sort()
 		if diags.HasErrors() {
@@ -300,41 +306,140 @@ func buildSchema(ctx *cue.Context, cfg *load.Config) (cue.Value, diag.List) {
 // unifyAll unifies every host's merged value with #Host and records its
 // JSON. Hosts are independent after the merge, so the work is spread over
 // workers, each with a CUE context and schema of its own (CUE values are
-// not safe for concurrent use). The error of host i, if any, is errs[i];
-// the caller turns it into diagnostics on one goroutine, because that
-// reads the shared provenance trees.
-func unifyAll(ctx context.Context, schemaCfg *load.Config, hosts []*Host, nixos bool) ([]error, error) {
+// not safe for concurrent use), built only when a host is not in the
+// cache c. The error of host i, if any, is errs[i]; the caller turns it
+// into diagnostics on one goroutine, because that reads the shared
+// provenance trees.
+func unifyAll(ctx context.Context, schemaCfg *load.Config, c *cache, hosts []*Host, nixos bool) ([]error, error) {
 	// One worker per CPU, at most 8: unification is CPU-bound, and each
 	// worker holds an evaluated schema of its own.
 	n := min(runtime.NumCPU(), 8, len(hosts))
-	type worker struct {
-		ctx     *cue.Context
-		hostDef cue.Value
-	}
-	workers := make([]worker, n)
-	for i := range workers {
-		// Closedness is off in the workers: every layer was checked
-		// against the closed partial schema already, and checking it
-		// again per host costs about a fifth of the unification.
-		c := cuecontext.New(cuecontext.CUE_DEBUG("opendef"))
-		s, d := buildSchema(c, schemaCfg)
-		if d != nil {
-			return nil, d.Err()
-		}
-		workers[i] = worker{c, s.LookupPath(cue.ParsePath(string(HostDef)))}
+	// Closedness is off in the workers: every layer was checked against
+	// the closed partial schema already, and checking it again per host
+	// costs about a fifth of the unification.
+	workers := newWorkers(n, schemaCfg, cuecontext.CUE_DEBUG("opendef"))
+	flag := []byte("model")
+	if nixos {
+		flag = []byte("nixos")
 	}
 	errs := make([]error, len(hosts))
 	err := parallel(ctx, len(workers), len(hosts), func(wi, i int) {
-		w, h := workers[wi], hosts[i]
-		errs[i] = h.unify(w.ctx, w.hostDef, nixos)
+		h := hosts[i]
+		data := h.Tree.Data()
+		var key string
+		if c != nil {
+			if b, ok := canonical(data); ok {
+				key = c.key("host", flag, b)
+			}
+		}
+		var r hostResult
+		if key != "" && c.get(key, &r) {
+			r.set(h)
+			return
+		}
+		w := &workers[wi]
+		if errs[i] = w.init(); errs[i] != nil {
+			return
+		}
+		hostDef := w.schema.LookupPath(cue.ParsePath(string(HostDef)))
+		if errs[i] = h.unify(w.ctx, hostDef, data, nixos); errs[i] == nil && key != "" {
+			r := result(h)
+			c.put(key, &r)
+		}
 	})
+	for _, w := range workers {
+		if w.err != nil {
+			return nil, w.err
+		}
+	}
 	return errs, err
 }
 
-// unify unifies the merged value of h with hostDef in ctx and records its
-// JSON, its facts and, when nixos is set, its NixOS configurations.
-func (h *Host) unify(ctx *cue.Context, hostDef cue.Value, nixos bool) error {
-	v := hostDef.Unify(ctx.Encode(h.Tree.Data()))
+// A worker is a CUE context of its own with the schema built in it, for
+// one goroutine. It is made on first use: a load whose results are all
+// in the cache builds no schema.
+type worker struct {
+	cfg    *load.Config
+	opts   []cuecontext.Option
+	ctx    *cue.Context
+	schema cue.Value
+	err    error
+}
+
+func newWorkers(n int, cfg *load.Config, opts ...cuecontext.Option) []worker {
+	ws := make([]worker, n)
+	for i := range ws {
+		ws[i] = worker{cfg: cfg, opts: opts}
+	}
+	return ws
+}
+
+// init builds w's context and schema, once.
+func (w *worker) init() error {
+	if w.ctx != nil || w.err != nil {
+		return w.err
+	}
+	ctx := cuecontext.New(w.opts...)
+	s, d := buildSchema(ctx, w.cfg)
+	if d != nil {
+		w.err = d.Err()
+		return w.err
+	}
+	w.ctx, w.schema = ctx, s
+	return nil
+}
+
+// A hostResult is what unification records of a host, as the cache
+// keeps it.
+type hostResult struct {
+	JSON, NixOS, Inputs, Facts []byte
+	Home                       map[string][]byte
+}
+
+func result(h *Host) hostResult {
+	return hostResult{JSON: h.JSON, NixOS: h.NixOS, Inputs: h.Inputs, Facts: h.Facts, Home: h.Home}
+}
+
+func (r hostResult) set(h *Host) {
+	h.JSON, h.NixOS, h.Inputs, h.Facts, h.Home = r.JSON, r.NixOS, r.Inputs, r.Facts, r.Home
+}
+
+// parts lists JSON, NixOS, Inputs, Facts and, when Home is set, a marker
+// followed by each user's name and configuration.
+func (r hostResult) parts() [][]byte {
+	out := [][]byte{r.JSON, r.NixOS, r.Inputs, r.Facts}
+	if r.Home != nil {
+		out = append(out, []byte{})
+		for _, u := range slices.Sorted(maps.Keys(r.Home)) {
+			out = append(out, []byte(u), r.Home[u])
+		}
+	}
+	return out
+}
+
+func (r *hostResult) setParts(p [][]byte) bool {
+	if len(p) < 4 {
+		return false
+	}
+	r.JSON, r.NixOS, r.Inputs, r.Facts = p[0], p[1], p[2], p[3]
+	if len(p) == 4 {
+		return true
+	}
+	if len(p)%2 == 0 {
+		return false
+	}
+	r.Home = map[string][]byte{}
+	for i := 5; i < len(p); i += 2 {
+		r.Home[string(p[i])] = p[i+1]
+	}
+	return true
+}
+
+// unify unifies data, the merged value of h, with hostDef in ctx and
+// records its JSON, its facts and, when nixos is set, its NixOS
+// configurations.
+func (h *Host) unify(ctx *cue.Context, hostDef cue.Value, data any, nixos bool) error {
+	v := hostDef.Unify(ctx.Encode(data))
 	if err := v.Validate(cue.Concrete(true)); err != nil {
 		return err
 	}

@@ -1,0 +1,345 @@
+package load
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"io/fs"
+	"math"
+	"math/big"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+)
+
+// A cache keeps the results of the per-host evaluations of earlier loads
+// (unification with #Host, the fleet pass), each under the hash of all it
+// depends on: the program that computed it, the schema and the host's
+// merged data. CUE evaluation is deterministic, so a result found under
+// its key is the one evaluation would give; a fleet where few hosts
+// changed since the last run evaluates only those. Failed evaluations are
+// not kept: their errors are computed again, with their positions.
+//
+// Entries not used for five days are removed, as Go's build cache does.
+// All methods of a nil *cache do nothing.
+type cache struct {
+	dir string
+	// salt is the hash of what every entry depends on: the program and
+	// the schema.
+	salt [sha256.Size]byte
+}
+
+// Cache entries unused for trimAge are removed, at most once per
+// trimInterval.
+const (
+	trimAge      = 5 * 24 * time.Hour
+	trimInterval = 24 * time.Hour
+)
+
+// openCache returns the cache in dir for results computed by this
+// program with schema, or nil when dir is empty or cannot be used: the
+// cache only saves time, so a load goes on without it.
+func openCache(dir string, schema fs.FS) *cache {
+	if dir == "" {
+		return nil
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil
+	}
+	prog, err := programHash(dir)
+	if err != nil {
+		return nil
+	}
+	h := sha256.New()
+	h.Write(prog)
+	names, err := fs.Glob(schema, "*.cue")
+	if err != nil {
+		return nil
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		b, err := fs.ReadFile(schema, name)
+		if err != nil {
+			return nil
+		}
+		writeString(h, name)
+		writeString(h, string(b))
+	}
+	c := &cache{dir: dir}
+	h.Sum(c.salt[:0])
+	c.trim(time.Now())
+	return c
+}
+
+// programHash returns the hash of the running executable, so that a
+// changed program never reads what another version computed. It is kept
+// in dir by the executable's path, size and modification time, so the
+// executable is read once per build.
+func programHash(dir string) ([]byte, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	fi, err := os.Stat(exe)
+	if err != nil {
+		return nil, err
+	}
+	id := sha256.Sum256(fmt.Appendf(nil, "%s\x00%d\x00%d", exe, fi.Size(), fi.ModTime().UnixNano()))
+	memo := filepath.Join(dir, "exe-"+hex.EncodeToString(id[:8]))
+	if b, err := os.ReadFile(memo); err == nil && len(b) == sha256.Size {
+		return b, nil
+	}
+	f, err := os.Open(exe)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return nil, err
+	}
+	sum := h.Sum(nil)
+	writeFileAtomic(memo, sum)
+	return sum, nil
+}
+
+// key returns the key of a result of the given kind computed from parts.
+func (c *cache) key(kind string, parts ...[]byte) string {
+	if c == nil {
+		return ""
+	}
+	h := sha256.New()
+	h.Write(c.salt[:])
+	writeString(h, kind)
+	for _, p := range parts {
+		writeString(h, string(p))
+	}
+	return kind + "-" + hex.EncodeToString(h.Sum(nil))
+}
+
+func (c *cache) path(key string) string {
+	_, sum, _ := strings.Cut(key, "-")
+	return filepath.Join(c.dir, sum[:2], key)
+}
+
+// An entry is a result as the cache keeps it: a list of byte strings,
+// each possibly nil.
+type entry interface {
+	parts() [][]byte
+	setParts([][]byte) bool
+}
+
+// get reads the entry key into e and reports whether there was one.
+func (c *cache) get(key string, e entry) bool {
+	if c == nil {
+		return false
+	}
+	p := c.path(key)
+	b, err := os.ReadFile(p)
+	if err != nil {
+		return false
+	}
+	parts, ok := decodeParts(b)
+	if !ok || !e.setParts(parts) {
+		return false
+	}
+	// Mark the entry used, coarsely, so trimming keeps it.
+	if fi, err := os.Stat(p); err == nil && time.Since(fi.ModTime()) > time.Hour {
+		now := time.Now()
+		os.Chtimes(p, now, now)
+	}
+	return true
+}
+
+// put stores e as the entry key. A failure is ignored: the next load
+// computes the result again.
+func (c *cache) put(key string, e entry) {
+	if c == nil {
+		return
+	}
+	p := c.path(key)
+	if os.MkdirAll(filepath.Dir(p), 0o755) != nil {
+		return
+	}
+	writeFileAtomic(p, encodeParts(e.parts()))
+}
+
+// entryMagic starts every entry; a file without it is not one.
+const entryMagic = "fleet-cache-1\n"
+
+// encodeParts writes parts as a count and, for each, a presence byte and
+// a length-prefixed string.
+func encodeParts(parts [][]byte) []byte {
+	var b bytes.Buffer
+	b.WriteString(entryMagic)
+	binary.Write(&b, binary.LittleEndian, uint64(len(parts)))
+	for _, p := range parts {
+		if p == nil {
+			b.WriteByte(0)
+			continue
+		}
+		b.WriteByte(1)
+		writeString(&b, string(p))
+	}
+	return b.Bytes()
+}
+
+// decodeParts reads what encodeParts wrote; false for anything else.
+func decodeParts(b []byte) ([][]byte, bool) {
+	if !bytes.HasPrefix(b, []byte(entryMagic)) {
+		return nil, false
+	}
+	b = b[len(entryMagic):]
+	u64 := func() (uint64, bool) {
+		if len(b) < 8 {
+			return 0, false
+		}
+		n := binary.LittleEndian.Uint64(b)
+		b = b[8:]
+		return n, true
+	}
+	n, ok := u64()
+	if !ok || n > uint64(len(b)) {
+		return nil, false
+	}
+	parts := make([][]byte, 0, n)
+	for range n {
+		if len(b) == 0 {
+			return nil, false
+		}
+		present := b[0]
+		b = b[1:]
+		if present == 0 {
+			parts = append(parts, nil)
+			continue
+		}
+		l, ok := u64()
+		if !ok || l > uint64(len(b)) {
+			return nil, false
+		}
+		parts = append(parts, b[:l:l])
+		b = b[l:]
+	}
+	return parts, len(b) == 0
+}
+
+// trim removes the entries unused for trimAge, at most once per
+// trimInterval.
+func (c *cache) trim(now time.Time) {
+	stamp := filepath.Join(c.dir, "trim.txt")
+	if fi, err := os.Stat(stamp); err == nil && now.Sub(fi.ModTime()) < trimInterval {
+		return
+	}
+	writeFileAtomic(stamp, fmt.Appendf(nil, "%d\n", now.Unix()))
+	subs, err := os.ReadDir(c.dir)
+	if err != nil {
+		return
+	}
+	for _, s := range subs {
+		if !s.IsDir() || len(s.Name()) != 2 {
+			if strings.HasPrefix(s.Name(), "exe-") {
+				if fi, err := s.Info(); err == nil && now.Sub(fi.ModTime()) > trimAge {
+					os.Remove(filepath.Join(c.dir, s.Name()))
+				}
+			}
+			continue
+		}
+		ents, err := os.ReadDir(filepath.Join(c.dir, s.Name()))
+		if err != nil {
+			continue
+		}
+		for _, e := range ents {
+			if fi, err := e.Info(); err == nil && now.Sub(fi.ModTime()) > trimAge {
+				os.Remove(filepath.Join(c.dir, s.Name(), e.Name()))
+			}
+		}
+	}
+}
+
+// writeFileAtomic writes b to name through a temporary file, so a reader
+// never sees half an entry.
+func writeFileAtomic(name string, b []byte) {
+	f, err := os.CreateTemp(filepath.Dir(name), ".tmp-*")
+	if err != nil {
+		return
+	}
+	_, werr := f.Write(b)
+	cerr := f.Close()
+	if werr != nil || cerr != nil || os.Rename(f.Name(), name) != nil {
+		os.Remove(f.Name())
+	}
+}
+
+// writeString writes s with its length, so that consecutive parts cannot
+// run into each other.
+func writeString(w io.Writer, s string) {
+	var n [8]byte
+	binary.LittleEndian.PutUint64(n[:], uint64(len(s)))
+	w.Write(n[:])
+	io.WriteString(w, s)
+}
+
+// canonical encodes merged data (what merge.Node.Data returns) so that
+// two values encode alike exactly when CUE sees the same value: map keys
+// sorted, and every scalar tagged with its type (1 and 1.0 differ). It
+// reports false for data of another type, which is then not cached.
+func canonical(x any) ([]byte, bool) {
+	var b bytes.Buffer
+	ok := encodeCanonical(&b, x)
+	return b.Bytes(), ok
+}
+
+func encodeCanonical(b *bytes.Buffer, x any) bool {
+	switch x := x.(type) {
+	case nil:
+		b.WriteByte('n')
+	case bool:
+		if x {
+			b.WriteByte('t')
+		} else {
+			b.WriteByte('f')
+		}
+	case string:
+		b.WriteByte('s')
+		writeString(b, x)
+	case int64:
+		b.WriteByte('i')
+		binary.Write(b, binary.LittleEndian, x)
+	case *big.Int:
+		b.WriteByte('I')
+		writeString(b, x.String())
+	case float64:
+		b.WriteByte('d')
+		binary.Write(b, binary.LittleEndian, math.Float64bits(x))
+	case []any:
+		b.WriteByte('[')
+		binary.Write(b, binary.LittleEndian, uint64(len(x)))
+		for _, e := range x {
+			if !encodeCanonical(b, e) {
+				return false
+			}
+		}
+	case map[string]any:
+		keys := make([]string, 0, len(x))
+		for k := range x {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		b.WriteByte('{')
+		binary.Write(b, binary.LittleEndian, uint64(len(keys)))
+		for _, k := range keys {
+			writeString(b, k)
+			if !encodeCanonical(b, x[k]) {
+				return false
+			}
+		}
+	default:
+		return false
+	}
+	return true
+}

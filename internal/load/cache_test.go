@@ -1,0 +1,183 @@
+package load
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"fleetnix.dev/fleet/schema"
+)
+
+// entries lists the cache entries in dir by kind ("host", "derive",
+// "fleet").
+func entries(t *testing.T, dir string) map[string][]string {
+	t.Helper()
+	out := map[string][]string{}
+	subs, _ := filepath.Glob(filepath.Join(dir, "??", "*"))
+	for _, p := range subs {
+		name := filepath.Base(p)
+		kind, _, _ := strings.Cut(name, "-")
+		out[kind] = append(out[kind], name)
+	}
+	for _, names := range out {
+		sort.Strings(names)
+	}
+	return out
+}
+
+// results are what a load computed for each host, by name: its
+// evaluation and its derivation.
+func results(f *Fleet) map[string][2]any {
+	out := map[string][2]any{}
+	for _, h := range f.Hosts {
+		out[h.Name] = [2]any{result(h), string(h.Derived)}
+	}
+	return out
+}
+
+func loadReference(t *testing.T, cacheDir string, overlay map[string][]byte) *Fleet {
+	t.Helper()
+	f, d := Load(context.Background(), &Config{Dir: "../..", Schema: schema.FS, NixOS: true, CacheDir: cacheDir, Overlay: overlay})
+	if f == nil {
+		t.Fatal(d)
+	}
+	return f
+}
+
+// TestCache checks that a load served from the cache computes exactly
+// what evaluation computes, that a changed host is evaluated again (and
+// only it), and that a damaged entry is evaluated again.
+func TestCache(t *testing.T) {
+	dir := t.TempDir()
+	cold := loadReference(t, "", nil)
+	first := loadReference(t, dir, nil)
+	if diff := cmp.Diff(results(cold), results(first)); diff != "" {
+		t.Fatalf("a load filling the cache differs from one without (-without +with):\n%s", diff)
+	}
+	before := entries(t, dir)
+	if len(before["host"]) != len(cold.Hosts) || len(before["derive"]) != len(cold.Hosts) || len(before["fleet"]) != 1 {
+		t.Fatalf("cache entries after one load: %d host, %d derive, %d fleet; want %d, %d, 1",
+			len(before["host"]), len(before["derive"]), len(before["fleet"]), len(cold.Hosts), len(cold.Hosts))
+	}
+	warm := loadReference(t, dir, nil)
+	if diff := cmp.Diff(results(cold), results(warm)); diff != "" {
+		t.Fatalf("a load from the cache differs from evaluation (-evaluated +cached):\n%s", diff)
+	}
+	if diff := cmp.Diff(before, entries(t, dir)); diff != "" {
+		t.Errorf("a load from the cache added entries:\n%s", diff)
+	}
+
+	// One host changes: it alone is evaluated again, and its result is
+	// the new one.
+	root, _ := filepath.Abs("../..")
+	overlay := map[string][]byte{filepath.Join(root, "cachetest.cue"): []byte("package fleet\n\nhosts: samsung: tags: cachetest: true\n")}
+	changed := loadReference(t, dir, overlay)
+	after := entries(t, dir)
+	if added := len(after["host"]) - len(before["host"]); added != 1 {
+		t.Errorf("changing one host added %d host entries, want 1", added)
+	}
+	for _, h := range changed.Hosts {
+		has := bytes.Contains(h.JSON, []byte(`"cachetest"`))
+		if has != (h.Name == "samsung") {
+			t.Errorf("%s: JSON has the new tag: %v", h.Name, has)
+		}
+	}
+
+	// A damaged entry is evaluated again and replaced.
+	for _, name := range before["host"] {
+		p := filepath.Join(dir, strings.TrimPrefix(name, "host-")[:2], name)
+		if err := os.WriteFile(p, []byte("{not json"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	again := loadReference(t, dir, nil)
+	if diff := cmp.Diff(results(cold), results(again)); diff != "" {
+		t.Fatalf("a load over damaged entries differs from evaluation (-evaluated +damaged):\n%s", diff)
+	}
+}
+
+// TestCacheKeepsNoFailure checks that a host whose evaluation fails
+// leaves nothing in the cache, so its errors are reported every time.
+func TestCacheKeepsNoFailure(t *testing.T) {
+	dir := t.TempDir()
+	root, _ := filepath.Abs("../..")
+	// A binary cache needs its signing keys.
+	overlay := map[string][]byte{filepath.Join(root, "cachetest.cue"): []byte("package fleet\n\nhosts: samsung: stateVersion: \"25.05\"\nhosts: samsung: nix: serve: enable: true\n")}
+	for i := range 2 {
+		f, d := Load(context.Background(), &Config{Dir: "../..", Schema: schema.FS, CacheDir: dir, Overlay: overlay})
+		if f != nil || !d.HasErrors() {
+			t.Fatalf("load %d: a cache without keys was accepted", i)
+		}
+		if !strings.Contains(d.Error(), "publicKey") {
+			t.Errorf("load %d: errors do not name the missing key:\n%v", i, d)
+		}
+	}
+	if n := len(entries(t, dir)["host"]); n != 4 {
+		t.Errorf("%d host entries after two failed loads, want the 4 hosts that evaluated", n)
+	}
+}
+
+// TestCanonical checks that the cache key tells apart values CUE tells
+// apart, and only by value.
+func TestCanonical(t *testing.T) {
+	enc := func(x any) string {
+		b, ok := canonical(x)
+		if !ok {
+			t.Fatalf("canonical(%#v) failed", x)
+		}
+		return string(b)
+	}
+	same := [][2]any{
+		{map[string]any{"a": int64(1), "b": "x"}, map[string]any{"b": "x", "a": int64(1)}},
+	}
+	for _, p := range same {
+		if enc(p[0]) != enc(p[1]) {
+			t.Errorf("%#v and %#v encode differently", p[0], p[1])
+		}
+	}
+	differ := [][2]any{
+		{int64(1), float64(1)},
+		{"1", int64(1)},
+		{[]any{"a", "b"}, []any{"ab"}},
+		{map[string]any{"a": "b"}, map[string]any{"ab": ""}},
+		{nil, false},
+		{[]any{}, map[string]any{}},
+	}
+	for _, p := range differ {
+		if enc(p[0]) == enc(p[1]) {
+			t.Errorf("%#v and %#v encode alike", p[0], p[1])
+		}
+	}
+	if _, ok := canonical(struct{}{}); ok {
+		t.Error("a value the merge never produces was encoded")
+	}
+}
+
+// TestEntryEncoding checks that an entry reads back as written, nil and
+// empty parts apart, and that no truncation of it reads as an entry.
+func TestEntryEncoding(t *testing.T) {
+	in := hostResult{JSON: []byte(`{"a":1}`), Facts: []byte{}, Home: map[string][]byte{"alice": []byte(`{}`), "bob": nil}}
+	b := encodeParts(in.parts())
+	parts, ok := decodeParts(b)
+	if !ok {
+		t.Fatal("an encoded entry does not decode")
+	}
+	var out hostResult
+	if !out.setParts(parts) {
+		t.Fatal("decoded parts do not make a result")
+	}
+	if diff := cmp.Diff(in, out); diff != "" || out.NixOS != nil || out.Facts == nil {
+		t.Errorf("round trip (-in +out):\n%s", diff)
+	}
+	for i := range len(b) {
+		if _, ok := decodeParts(b[:i]); ok {
+			t.Errorf("the first %d of %d bytes decode as an entry", i, len(b))
+		}
+	}
+}
