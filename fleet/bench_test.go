@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 
 	"cuelang.org/go/cue/ast"
@@ -160,6 +161,39 @@ func BenchmarkLoad(b *testing.B) {
 // changed since the last run, which is what the cache makes common.
 func BenchmarkLoadCached(b *testing.B) {
 	benchLoad(b, true)
+}
+
+// BenchmarkLoadOneChanged measures the edit loop: every host but one is
+// in the cache; each load changes another host (a new tag), which alone is
+// evaluated again.
+func BenchmarkLoadOneChanged(b *testing.B) {
+	for _, n := range []int{10, 100, 1000} {
+		b.Run(fmt.Sprintf("hosts=%d", n), func(b *testing.B) {
+			dir := b.TempDir()
+			writeBenchFleet(b, dir, n)
+			abs, err := filepath.Abs(dir)
+			if err != nil {
+				b.Fatal(err)
+			}
+			cfg := &fleet.Config{Dir: dir, CacheDir: filepath.Join(b.TempDir(), "cache")}
+			if _, err := fleet.Load(context.Background(), cfg); err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				edit := fmt.Sprintf("package fleet\n\nhosts: p620: tags: \"edit%d\": true\n", i)
+				cfg.Overlay = map[string][]byte{filepath.Join(abs, "edit.cue"): []byte(edit)}
+				f, err := fleet.Load(context.Background(), cfg)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if h := f.Host("p620"); h == nil || !strings.Contains(string(h.JSON()), fmt.Sprintf("edit%d", i)) {
+					b.Fatal("the changed host does not have its new value")
+				}
+			}
+		})
+	}
 }
 
 func benchLoad(b *testing.B, cached bool) {
