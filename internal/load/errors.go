@@ -3,6 +3,7 @@ package load
 import (
 	"fmt"
 	"strings"
+	"sync"
 
 	"cuelang.org/go/cue"
 	cueerrors "cuelang.org/go/cue/errors"
@@ -111,7 +112,10 @@ func collapse(l diag.List) diag.List {
 
 // contributors returns the positions of the conjuncts that make up v.
 func contributors(v cue.Value) []token.Pos {
-	if op, args := v.Expr(); op == cue.AndOp {
+	exprMu.Lock()
+	op, args := v.Expr()
+	exprMu.Unlock()
+	if op == cue.AndOp {
 		var ps []token.Pos
 		for _, a := range args {
 			if p := a.Pos(); p.IsValid() {
@@ -163,6 +167,12 @@ func cuePath(p []string) cue.Path {
 	}
 	return cue.MakePath(sels...)
 }
+
+// exprMu serializes cue.Value.Expr. CUE v0.17 documents Value methods as
+// safe for concurrent use, but Expr evaluates the conjuncts it returns,
+// and two such evaluations resolving references into the same package
+// race (found by the race detector while hosts are merged in parallel).
+var exprMu sync.Mutex
 
 // userPos returns where v is written in the user's files. For a struct,
 // CUE's own Pos is often the schema's pattern constraint; the conjuncts

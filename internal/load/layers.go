@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 
 	"cuelang.org/go/cue"
 	"cuelang.org/go/cue/ast"
@@ -17,6 +18,8 @@ import (
 type layers struct {
 	hosts, templates, hardware, profiles, users, secrets map[string]cue.Value
 
+	// mu guards decoded and diags: hosts are merged in parallel.
+	mu      sync.Mutex
 	decoded map[merge.Source]*merge.Tree
 	// docs are the doc comments of the user's files.
 	docs  *docIndex
@@ -29,6 +32,8 @@ type layers struct {
 // and returns the cached tree afterwards.
 // Problems are reported once, however many hosts use the layer.
 func (l *layers) tree(src merge.Source, v cue.Value, drop ...string) *merge.Tree {
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	if t, ok := l.decoded[src]; ok {
 		return t
 	}

@@ -239,9 +239,19 @@ func Load(ctx context.Context, cfg *Config) (*Fleet, diag.List) {
 	layers, d := collect(fleets, files)
 	diags = append(diags, d...)
 	f.Decls = layers.decls
-	for _, name := range layers.hostNames() {
-		h, d := layers.mergeHost(name)
-		diags = append(diags, d...)
+	// Hosts are merged in parallel: CUE values may be read concurrently,
+	// and decoding each host's own layer is most of the merge.
+	names := layers.hostNames()
+	merged := make([]*Host, len(names))
+	mdiags := make([]diag.List, len(names))
+	if err := parallel(ctx, min(runtime.NumCPU(), 8, len(names)), len(names), func(_, i int) {
+		merged[i], mdiags[i] = layers.mergeHost(names[i])
+	}); err != nil {
+		diags.Errorf(diag.Range{}, "%v", err)
+		return nil, diags
+	}
+	for i, h := range merged {
+		diags = append(diags, mdiags[i]...)
 		if h != nil {
 			f.Hosts = append(f.Hosts, h)
 		}
