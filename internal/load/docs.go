@@ -7,6 +7,7 @@ import (
 
 	"cuelang.org/go/cue"
 	"cuelang.org/go/cue/ast"
+	"cuelang.org/go/cue/token"
 )
 
 // A docIndex holds the doc comments of the fields the user's files
@@ -32,6 +33,10 @@ type docNode struct {
 	docs []*ast.CommentGroup
 	// fields are the node's fields with a static label.
 	fields map[string]*docNode
+	// decls counts the fields that declare the node, and label is where
+	// the first one's label is.
+	decls int
+	label token.Pos
 	// open says that something the index cannot follow declares fields
 	// of the node or gives it a value: then neither its fields nor its
 	// own comments are known completely.
@@ -112,6 +117,10 @@ func (x *docIndex) field(n *docNode, f *ast.Field, inherited []*ast.CommentGroup
 	}
 	c := n.child(name)
 	c.open = c.open || cond
+	if c.decls == 0 {
+		c.label = f.Label.Pos()
+	}
+	c.decls++
 	docs := append([]*ast.CommentGroup(nil), inherited...)
 	for _, cg := range ast.Comments(f) {
 		if cg.Doc {
@@ -195,6 +204,15 @@ func (x *docIndex) lookup(v cue.Value) (*docNode, bool) {
 		return nil, false
 	}
 	return n, true
+}
+
+// declPos returns where the field v is declared in the user's files, as
+// userPos does, from the syntax when the field has one declaration.
+func (x *docIndex) declPos(v cue.Value) token.Pos {
+	if n, ok := x.lookup(v); ok && n.decls == 1 {
+		return n.label
+	}
+	return userPos(v)
 }
 
 // documented reports whether the user's files give the field v a doc

@@ -120,6 +120,11 @@ hosts: five: {
 		if x.documented(f) != (len(want) > 0) {
 			t.Errorf("%s: documented = %v, want %v", f.Path(), x.documented(f), len(want) > 0)
 		}
+		if f.IncompleteKind() == cue.StructKind {
+			if got, want := x.declPos(f), userPos(f); got != want {
+				t.Errorf("%s: declared at %v, want %v", f.Path(), got, want)
+			}
+		}
 		_, ok := x.lookup(f)
 		known[f.Path().String()] = ok
 	})
@@ -153,7 +158,7 @@ func TestDocIndexReference(t *testing.T) {
 	}
 	v := cuecontext.New().BuildInstance(insts[0])
 	x := newDocIndex(insts[0].Files)
-	n, documented := 0, 0
+	n, documented, structs := 0, 0, 0
 	for _, top := range []string{"hosts", "templates", "profiles", "users", "hardware", "secrets"} {
 		eachField(v.LookupPath(cue.ParsePath(top)), func(f cue.Value) {
 			n++
@@ -167,10 +172,16 @@ func TestDocIndexReference(t *testing.T) {
 			if len(got) > 0 {
 				documented++
 			}
+			if f.IncompleteKind() == cue.StructKind {
+				structs++
+				if got, want := x.declPos(f), userPos(f); got != want {
+					t.Errorf("%s: declared at %v, want %v", f.Path(), got, want)
+				}
+			}
 		})
 	}
 	if n < 500 || documented < 50 {
 		t.Errorf("walked %d fields, %d documented: the reference fleet has more", n, documented)
 	}
-	t.Logf("%d fields, %d documented", n, documented)
+	t.Logf("%d fields, %d documented, %d structs", n, documented, structs)
 }

@@ -18,9 +18,12 @@ import (
 type layers struct {
 	hosts, templates, hardware, profiles, users, secrets map[string]cue.Value
 
-	// mu guards decoded and diags: hosts are merged in parallel.
+	// mu guards decoded, fixed and diags: hosts are merged in parallel.
 	mu      sync.Mutex
 	decoded map[merge.Source]*merge.Tree
+	// fixed are the fixed paths of each template and profile, by source
+	// and prefix.
+	fixed map[string][]FixedPath
 	// docs are the doc comments of the user's files.
 	docs  *docIndex
 	diags diag.List
@@ -121,7 +124,7 @@ func (l *layers) hostNames() []string {
 // Schema defaults come last, at unification.
 func (l *layers) mergeHost(name string) (*Host, diag.List) {
 	hv := l.hosts[name]
-	h := &Host{Name: name, Decl: merge.Range(userPos(hv)), Doc: l.docs.lines(hv)}
+	h := &Host{Name: name, Decl: merge.Range(l.docs.declPos(hv)), Doc: l.docs.lines(hv)}
 	var diags diag.List
 
 	// The template.
@@ -169,7 +172,7 @@ func (l *layers) mergeHost(name string) (*Host, diag.List) {
 			un := it.Selector().Unquoted()
 			u := byName[un]
 			if u == nil {
-				u = &hostUser{name: un, declared: merge.Range(userPos(it.Value()))}
+				u = &hostUser{name: un, declared: merge.Range(l.docs.declPos(it.Value()))}
 				byName[un] = u
 				users = append(users, u)
 			}
@@ -207,7 +210,7 @@ func (l *layers) mergeHost(name string) (*Host, diag.List) {
 		// A template's description and fixed paths are its own, not the
 		// host's.
 		m.AddTree(l.tree(src, tv, "description", fixedField))
-		h.Fixed = append(h.Fixed, fixedPaths(tv, merge.Source{Layer: merge.Template, Name: h.Template})...)
+		h.Fixed = append(h.Fixed, l.fixedPaths(tv, merge.Source{Layer: merge.Template, Name: h.Template})...)
 	}
 	for _, u := range users {
 		src := merge.Source{Layer: merge.User, Name: u.name}
@@ -218,7 +221,7 @@ func (l *layers) mergeHost(name string) (*Host, diag.List) {
 				src := merge.Source{Layer: merge.Profile, Name: p}
 				m.AddTree(l.tree(src, home), usersField, u.name, homeField)
 			}
-			h.Fixed = append(h.Fixed, fixedPaths(l.profiles[p], merge.Source{Layer: merge.Profile, Name: p},
+			h.Fixed = append(h.Fixed, l.fixedPaths(l.profiles[p], merge.Source{Layer: merge.Profile, Name: p},
 				usersField, u.name, homeField)...)
 		}
 	}
@@ -256,7 +259,23 @@ type FixedPath struct {
 
 // fixedPaths returns the paths the template or profile v marks as fixed
 // (fixed.<dotted path>: true), below prefix in the host's value, in
-// source order.
+// source order. They are read once per layer and prefix; the caller must
+// not modify the result.
+func (l *layers) fixedPaths(v cue.Value, src merge.Source, prefix ...string) []FixedPath {
+	key := src.String() + "\x00" + strings.Join(prefix, "\x00")
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if fp, ok := l.fixed[key]; ok {
+		return fp
+	}
+	fp := fixedPaths(v, src, prefix...)
+	if l.fixed == nil {
+		l.fixed = map[string][]FixedPath{}
+	}
+	l.fixed[key] = fp
+	return fp
+}
+
 func fixedPaths(v cue.Value, src merge.Source, prefix ...string) []FixedPath {
 	it, err := v.LookupPath(cue.MakePath(cue.Str(fixedField))).Fields()
 	if err != nil {
