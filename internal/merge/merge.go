@@ -227,13 +227,17 @@ type Hooks struct {
 	// under cue.mod; that walks every declaration of every field around v,
 	// which is quadratic for hosts declared one `hosts: name: {...}` each.
 	Documented func(cue.Value) bool
+	// Names returns the regular fields of the struct v when it can tell
+	// them cheaply, and false otherwise; Decode then asks
+	// cue.Value.Fields, which sorts them.
+	Names func(cue.Value) ([]string, bool)
 }
 
 // Decode reads the CUE struct v, as given by src, into a Tree. Values
 // that are not concrete are reported as errors: layers hold data;
 // constraints and defaults belong to the schema.
 func Decode(src Source, v cue.Value, h Hooks) (*Tree, diag.List) {
-	d := decoder{src: src, posOf: h.Pos, documentedOf: h.Documented}
+	d := decoder{src: src, posOf: h.Pos, documentedOf: h.Documented, namesOf: h.Names}
 	l := &Tree{src: src}
 	l.root.declV, l.root.declSrc, l.root.posOf = v, src, h.Pos
 	d.structure(&l.root, &field{v: v}, false, true)
@@ -244,6 +248,7 @@ type decoder struct {
 	src          Source
 	posOf        func(cue.Value) token.Pos
 	documentedOf func(cue.Value) bool
+	namesOf      func(cue.Value) ([]string, bool)
 	diags        diag.List
 }
 
@@ -273,6 +278,14 @@ func (d *decoder) fieldsOf(f *field) ([]*field, error) {
 		return f.fields, f.err
 	}
 	f.read = true
+	if d.namesOf != nil {
+		if names, ok := d.namesOf(f.v); ok {
+			if fs, ok := d.lookupFields(f.v, names); ok {
+				f.fields = fs
+				return fs, nil
+			}
+		}
+	}
 	it, err := f.v.Fields()
 	if err != nil {
 		f.err = err
@@ -282,6 +295,20 @@ func (d *decoder) fieldsOf(f *field) ([]*field, error) {
 		f.fields = append(f.fields, &field{name: it.Selector().Unquoted(), v: it.Value(), doc: d.documented(it.Value())})
 	}
 	return f.fields, nil
+}
+
+// lookupFields returns the fields names of v, and false when one does
+// not exist as a regular field.
+func (d *decoder) lookupFields(v cue.Value, names []string) ([]*field, bool) {
+	fs := make([]*field, 0, len(names))
+	for _, name := range names {
+		c := v.LookupPath(cue.MakePath(cue.Str(name)))
+		if !c.Exists() {
+			return nil, false
+		}
+		fs = append(fs, &field{name: name, v: c, doc: d.documented(c)})
+	}
+	return fs, true
 }
 
 // isStruct reports whether f is a struct to decode field by field: a
