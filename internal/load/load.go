@@ -197,6 +197,21 @@ func Load(ctx context.Context, cfg *Config) (*Fleet, diag.List) {
 	if len(args) == 0 {
 		args = []string{"."}
 	}
+	// The schema the fleet's settings and secrets are completed with is
+	// built in a context of its own, on another core, while the fleet's
+	// package is loaded and evaluated.
+	schemaCfg := &load.Config{Dir: root, Overlay: overlay}
+	type builtSchema struct {
+		ctx *cue.Context
+		v   cue.Value
+		d   diag.List
+	}
+	schemaDone := make(chan builtSchema, 1)
+	go func() {
+		c := cuecontext.New()
+		v, d := buildSchema(c, schemaCfg)
+		schemaDone <- builtSchema{c, v, d}
+	}()
 	lcfg := &load.Config{Dir: dir, Overlay: overlay, Tags: cfg.Tags}
 	insts := load.Instances(args, lcfg)
 	var fleets []cue.Value
@@ -229,11 +244,6 @@ func Load(ctx context.Context, cfg *Config) (*Fleet, diag.List) {
 		diags.Errorf(diag.Range{File: dir}, "no fleet package in %s: no CUE package here imports %q", strings.Join(args, " "), SchemaImportPath)
 		return nil, diags
 	}
-	schemaCfg := &load.Config{Dir: root, Overlay: overlay}
-	schema, d := buildSchema(pctx, schemaCfg)
-	if d != nil {
-		return nil, d
-	}
 	f.schemaCfg = schemaCfg
 
 	layers, d := collect(fleets, files)
@@ -261,7 +271,11 @@ func Load(ctx context.Context, cfg *Config) (*Fleet, diag.List) {
 		diags.Sort()
 		return nil, diags
 	}
-	diags = append(diags, f.fleetValues(pctx, schema, fleets, layers)...)
+	schema := <-schemaDone
+	if schema.d != nil {
+		return nil, schema.d
+	}
+	diags = append(diags, f.fleetValues(schema.ctx, schema.v, fleets, layers)...)
 	c := openCache(cfg.CacheDir, cfg.Schema)
 	errs, err := unifyAll(ctx, schemaCfg, c, f.Hosts, cfg.NixOS)
 	if err != nil {
