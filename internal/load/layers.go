@@ -231,7 +231,11 @@ func (l *layers) mergeHost(name string) (*Host, diag.List) {
 	if diags.HasErrors() {
 		return nil, diags
 	}
-	h.Tree = &m.Root
+	// The tree is copied out of the Merger: a pointer into it would keep
+	// the Merger, and through its hooks the syntax of every file, alive
+	// for as long as the host.
+	root := m.Root
+	h.Tree = &root
 	if tags := h.Tree.Field(tagsField); tags != nil {
 		for _, t := range tags.Fields() {
 			if b, ok := tags.Field(t).Leaf().Value.(bool); ok && b {
