@@ -312,7 +312,9 @@ func (d *decoder) lookupFields(v cue.Value, names []string) ([]*field, bool) {
 }
 
 // isStruct reports whether f is a struct to decode field by field: a
-// struct that is not a marker ({$secret: "x"}, see IsMarker).
+// struct that is not a marker, whose one regular field's label starts
+// with "$" ({$secret: "x"}, {$nix: "..."}, {$force: v}). Markers are
+// atomic in the merge.
 func (d *decoder) isStruct(f *field) bool {
 	if f.v.IncompleteKind() != cue.StructKind {
 		return false
@@ -544,22 +546,6 @@ func Data(v cue.Value) (any, error) {
 	return nil, fmt.Errorf("%v: value is not concrete", v)
 }
 
-// IsMarker reports whether v is a marker struct: exactly one regular
-// field, whose label starts with "$" ({$secret: "x"}, {$nix: "..."},
-// {$force: v}). Markers are atomic in the merge.
-func IsMarker(v cue.Value) bool {
-	it, err := v.Fields()
-	if err != nil {
-		return false
-	}
-	n := 0
-	marker := false
-	for it.Next() {
-		n++
-		marker = strings.HasPrefix(it.Selector().Unquoted(), "$")
-	}
-	return n == 1 && marker
-}
 
 // Finish reports the conflicts that no higher layer resolved and returns
 // every problem found while merging, sorted.
