@@ -546,7 +546,6 @@ func Data(v cue.Value) (any, error) {
 	return nil, fmt.Errorf("%v: value is not concrete", v)
 }
 
-
 // Finish reports the conflicts that no higher layer resolved and returns
 // every problem found while merging, sorted.
 func (m *Merger) Finish() diag.List {
