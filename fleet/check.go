@@ -138,8 +138,8 @@ func (f *Fleet) checkInputs() diag.List {
 }
 
 // nodeRange returns where the value n was written: a leaf's own position,
-// a struct's declaration, or, once the declarations are released after
-// loading, its first leaf's position.
+// a struct's declaration, or, for a struct without one (made by fleet),
+// its first leaf's position.
 func nodeRange(n *merge.Node) (diag.Range, bool) {
 	if o := n.Leaf(); o != nil {
 		return o.Range, o.Range.Start.IsValid()

@@ -136,8 +136,8 @@ hosts: b: {
 	want := []string{
 		// b's partition swap holds neither swap nor a filesystem: its
 		// layout is invalid, so it is not compared with its filesystems.
-		// The struct has no position of its own; its first value has.
-		"hosts.cue:28:40: error: hosts.b.disks.main.partitions.swap: partition swap holds neither a filesystem nor swap",
+		// The error is at the struct's field.
+		"hosts.cue:28:27: error: hosts.b.disks.main.partitions.swap: partition swap holds neither a filesystem nor swap",
 		// The template's value and the shared _fs, reported once for a
 		// and c; b's layout is invalid.
 		"templates.cue:7:45: error: hosts.a.disks.main.partitions.root.filesystem.format: the layout formats / as xfs, the host mounts it as ext4",

@@ -105,7 +105,7 @@ func collect(fleets []cue.Value, files []*ast.File) (*layers, diag.List) {
 
 // hooks are what the merge asks the loader while decoding layers.
 func (l *layers) hooks() merge.Hooks {
-	return merge.Hooks{Pos: userPos, Documented: l.docs.documented, Names: l.docs.fieldNames}
+	return merge.Hooks{Pos: userPos, Decl: l.docs.declPos, Documented: l.docs.documented, Names: l.docs.fieldNames}
 }
 
 func (l *layers) hostNames() []string {

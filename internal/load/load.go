@@ -298,9 +298,6 @@ func Load(ctx context.Context, cfg *Config) (*Fleet, diag.List) {
 			return nil, diags
 		}
 	}
-	for _, h := range f.Hosts {
-		h.Tree.Release()
-	}
 	return f, append(diags, f.Warnings...)
 }
 

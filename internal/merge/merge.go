@@ -96,13 +96,11 @@ type Node struct {
 	conflict *Origin
 
 	// decl is where a struct was first written, for errors about the
-	// struct as a whole (a missing required field). It is computed from
-	// declV on first use: finding the user's position of a struct costs
-	// more than the merge itself.
-	decl    *Origin
-	declV   cue.Value
-	declSrc Source
-	posOf   func(cue.Value) token.Pos
+	// struct as a whole (a missing required field), and at is CUE's own
+	// position of that value. A tree keeps no CUE value, so the package
+	// it was decoded from can be freed once the hosts are merged.
+	decl *Origin
+	at   diag.Range
 }
 
 // IsLeaf reports whether n holds a value rather than fields.
@@ -112,26 +110,7 @@ func (n *Node) IsLeaf() bool { return n.leaf != nil }
 func (n *Node) Leaf() *Origin { return n.leaf }
 
 // Decl returns where the struct n was first written, or nil.
-func (n *Node) Decl() *Origin {
-	if n.decl == nil && n.declV.Exists() {
-		r := Range(n.declV.Pos())
-		if n.posOf != nil {
-			r = Range(n.posOf(n.declV))
-		}
-		n.decl = &Origin{Source: n.declSrc, Range: r}
-	}
-	return n.decl
-}
-
-// Release drops what n and the nodes below it hold of the CUE values they
-// were decoded from, so those values can be freed. Decl then returns only
-// what was already computed.
-func (n *Node) Release() {
-	n.declV, n.posOf = cue.Value{}, nil
-	for _, c := range n.fields {
-		c.Release()
-	}
-}
+func (n *Node) Decl() *Origin { return n.decl }
 
 // Fields returns the names of n's fields in the order they were first set.
 func (n *Node) Fields() []string { return n.order }
@@ -222,6 +201,9 @@ type Hooks struct {
 	// Pos returns where a value is written; the loader's prefers the
 	// user's files over the schema's pattern constraints.
 	Pos func(cue.Value) token.Pos
+	// Decl returns where a struct is declared, for Node.Decl; nil means
+	// Pos.
+	Decl func(cue.Value) token.Pos
 	// Documented reports whether the user's files give the field v a doc
 	// comment. Without it, Decode asks cue.Value.Doc and ignores comments
 	// under cue.mod; that walks every declaration of every field around v,
@@ -237,9 +219,12 @@ type Hooks struct {
 // that are not concrete are reported as errors: layers hold data;
 // constraints and defaults belong to the schema.
 func Decode(src Source, v cue.Value, h Hooks) (*Tree, diag.List) {
-	d := decoder{src: src, posOf: h.Pos, documentedOf: h.Documented, namesOf: h.Names}
+	d := decoder{src: src, posOf: h.Pos, declOf: h.Decl, documentedOf: h.Documented, namesOf: h.Names}
+	if d.declOf == nil {
+		d.declOf = d.posOf
+	}
 	l := &Tree{src: src}
-	l.root.declV, l.root.declSrc, l.root.posOf = v, src, h.Pos
+	d.declare(&l.root, v)
 	d.structure(&l.root, &field{v: v}, false, true)
 	return l, d.diags
 }
@@ -247,9 +232,20 @@ func Decode(src Source, v cue.Value, h Hooks) (*Tree, diag.List) {
 type decoder struct {
 	src          Source
 	posOf        func(cue.Value) token.Pos
+	declOf       func(cue.Value) token.Pos
 	documentedOf func(cue.Value) bool
 	namesOf      func(cue.Value) ([]string, bool)
 	diags        diag.List
+}
+
+// declare records where the struct v of node n is declared.
+func (d *decoder) declare(n *Node, v cue.Value) {
+	r := Range(v.Pos())
+	n.at = r
+	if d.declOf != nil {
+		r = Range(d.declOf(v))
+	}
+	n.decl = &Origin{Source: d.src, Range: r}
 }
 
 func (d *decoder) pos(v cue.Value) diag.Range {
@@ -340,7 +336,7 @@ func (d *decoder) structure(n *Node, f *field, doc, top bool) {
 	for _, f := range fields {
 		c := n.child(f.name)
 		if d.isStruct(f) {
-			c.declV, c.declSrc, c.posOf = f.v, d.src, d.posOf
+			d.declare(c, f.v)
 			d.structure(c, f, doc || f.doc, false)
 			continue
 		}
@@ -430,8 +426,8 @@ func (m *Merger) AddTree(l *Tree, path ...string) {
 
 // merge merges the struct from (of one source) into the struct n.
 func merge(n, from *Node, src Source) {
-	if !n.declV.Exists() && n.decl == nil {
-		n.declV, n.declSrc, n.posOf = from.declV, from.declSrc, from.posOf
+	if n.decl == nil {
+		n.decl, n.at = from.decl, from.at
 	}
 	for _, name := range from.order {
 		f := from.fields[name]
@@ -439,7 +435,7 @@ func merge(n, from *Node, src Source) {
 		if f.leaf == nil {
 			if c.leaf != nil {
 				if c.leaf.Source.Layer >= src.Layer {
-					o := Origin{Source: src, Range: Range(f.declV.Pos()), Value: map[string]any{}}
+					o := Origin{Source: src, Range: f.at, Value: map[string]any{}}
 					if c.leaf.Source.Layer == src.Layer && c.leaf.Source != src && c.conflict == nil {
 						c.conflict = &o
 					}
