@@ -81,7 +81,7 @@ type Origin struct {
 // A Node is a merged value: a struct of named fields, or a leaf.
 // The zero Node is an empty struct. A Node is not safe for concurrent use
 // while it is being merged into; a finished tree may be read from several
-// goroutines once Decl has been called on the nodes that need it.
+// goroutines.
 type Node struct {
 	fields map[string]*Node
 	order  []string
