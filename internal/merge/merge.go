@@ -96,11 +96,10 @@ type Node struct {
 	conflict *Origin
 
 	// decl is where a struct was first written, for errors about the
-	// struct as a whole (a missing required field), and at is CUE's own
-	// position of that value. A tree keeps no CUE value, so the package
-	// it was decoded from can be freed once the hosts are merged.
+	// struct as a whole (a missing required field). A tree keeps no CUE
+	// value, so the package it was decoded from can be freed once the
+	// hosts are merged.
 	decl *Origin
-	at   diag.Range
 }
 
 // IsLeaf reports whether n holds a value rather than fields.
@@ -240,10 +239,11 @@ type decoder struct {
 
 // declare records where the struct v of node n is declared.
 func (d *decoder) declare(n *Node, v cue.Value) {
-	r := Range(v.Pos())
-	n.at = r
+	var r diag.Range
 	if d.declOf != nil {
 		r = Range(d.declOf(v))
+	} else {
+		r = Range(v.Pos())
 	}
 	n.decl = &Origin{Source: d.src, Range: r}
 }
@@ -427,7 +427,7 @@ func (m *Merger) AddTree(l *Tree, path ...string) {
 // merge merges the struct from (of one source) into the struct n.
 func merge(n, from *Node, src Source) {
 	if n.decl == nil {
-		n.decl, n.at = from.decl, from.at
+		n.decl = from.decl
 	}
 	for _, name := range from.order {
 		f := from.fields[name]
@@ -435,7 +435,10 @@ func merge(n, from *Node, src Source) {
 		if f.leaf == nil {
 			if c.leaf != nil {
 				if c.leaf.Source.Layer >= src.Layer {
-					o := Origin{Source: src, Range: f.at, Value: map[string]any{}}
+					o := Origin{Source: src, Value: map[string]any{}}
+					if f.decl != nil {
+						o.Range = f.decl.Range
+					}
 					if c.leaf.Source.Layer == src.Layer && c.leaf.Source != src && c.conflict == nil {
 						c.conflict = &o
 					}

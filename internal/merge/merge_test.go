@@ -75,6 +75,34 @@ desktop: {browsers: {edge: false, firefox: true}}
 	}
 }
 
+// A profile that sets a struct where another of the same layer sets a
+// leaf disagrees with it too; the struct side is at its declaration.
+func TestSameLayerStructLeafConflict(t *testing.T) {
+	v := layers(t, `
+developer: {editor: "vim"}
+desktop: {
+	editor: {name: "code"}
+}
+`)
+	var m merge.Merger
+	m.Add(merge.Source{Layer: merge.Profile, Name: "developer"}, field(v, "developer"), "home")
+	m.Add(merge.Source{Layer: merge.Profile, Name: "desktop-user"}, field(v, "desktop"), "home")
+	d := m.Finish()
+	if len(d) != 1 {
+		t.Fatalf("got %d problems, want 1: %v", len(d), d)
+	}
+	got := d[0]
+	if !strings.Contains(got.Summary, `home.editor: profile "developer" and profile "desktop-user" disagree`) {
+		t.Errorf("summary = %q", got.Summary)
+	}
+	if got.Range.File != "layers.cue" || got.Range.Start.Line != 4 {
+		t.Errorf("at %v, want the struct at layers.cue:4", got.Range)
+	}
+	if len(got.Related) != 2 || got.Related[0].Range.Start.Line != 2 || got.Related[1].Range.Start.Line != 4 {
+		t.Errorf("related = %+v, want both sides (lines 2 and 4)", got.Related)
+	}
+}
+
 func TestHigherLayerResolvesConflict(t *testing.T) {
 	v := layers(t, `
 a: {edge: true}
