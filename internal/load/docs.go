@@ -8,6 +8,8 @@ import (
 	"cuelang.org/go/cue"
 	"cuelang.org/go/cue/ast"
 	"cuelang.org/go/cue/token"
+
+	"fleetnix.dev/fleet/internal/merge"
 )
 
 // A docIndex holds the doc comments of the fields the user's files
@@ -218,24 +220,62 @@ func (x *docIndex) lookup(v cue.Value) (*docNode, bool) {
 	return n, true
 }
 
-// fieldNames returns the regular fields of the struct v, in the order the
-// user's files first declare them, and false when the syntax does not
-// tell them all. The layers' partial schemas add no regular fields, so
-// these are the fields cue.Value.Fields lists, without its sorting, which
-// is most of the cost of decoding a layer.
-func (x *docIndex) fieldNames(v cue.Value) ([]string, bool) {
-	n, ok := x.lookup(v)
-	if !ok || n.irregular {
+// syntax returns what the index knows of v, for the merge's decoder, or
+// nil.
+func (x *docIndex) syntax(v cue.Value) merge.Syntax {
+	if n, ok := x.lookup(v); ok {
+		return n
+	}
+	return nil
+}
+
+// Field returns the node of the field name, or nil when the index cannot
+// tell (n is open, or declares no such field).
+func (n *docNode) Field(name string) merge.Syntax {
+	if n.open {
+		return nil
+	}
+	if c := n.fields[name]; c != nil {
+		return c
+	}
+	return nil
+}
+
+// Documented reports whether a declaration of n has a doc comment.
+func (n *docNode) Documented() (bool, bool) {
+	if n.open {
+		return false, false
+	}
+	return len(n.docs) > 0, true
+}
+
+// Names returns the regular fields of n, in the order the user's files
+// first declare them, when the syntax tells them all. The layers' partial
+// schemas add no regular fields, so these are the fields cue.Value.Fields
+// lists.
+func (n *docNode) Names() ([]string, bool) {
+	if n.open || n.irregular {
 		return nil, false
 	}
 	return n.names, true
 }
 
+// Decl returns where n is declared, as userPos finds it, when it has one
+// declaration.
+func (n *docNode) Decl() (token.Pos, bool) {
+	if n.open || n.decls != 1 {
+		return token.NoPos, false
+	}
+	return n.label, true
+}
+
 // declPos returns where the field v is declared in the user's files, as
 // userPos does, from the syntax when the field has one declaration.
 func (x *docIndex) declPos(v cue.Value) token.Pos {
-	if n, ok := x.lookup(v); ok && n.decls == 1 {
-		return n.label
+	if n, ok := x.lookup(v); ok {
+		if p, ok := n.Decl(); ok {
+			return p
+		}
 	}
 	return userPos(v)
 }
@@ -247,6 +287,15 @@ func (x *docIndex) documented(v cue.Value) bool {
 		return len(n.docs) > 0
 	}
 	return len(docLines(v)) > 0
+}
+
+// fieldNames returns the regular fields of the struct v, as Names does,
+// and false when the syntax does not tell them all.
+func (x *docIndex) fieldNames(v cue.Value) ([]string, bool) {
+	if n, ok := x.lookup(v); ok {
+		return n.Names()
+	}
+	return nil, false
 }
 
 // lines returns the doc comment of v's declarations in the user's files,

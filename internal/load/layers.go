@@ -105,7 +105,12 @@ func collect(fleets []cue.Value, files []*ast.File) (*layers, diag.List) {
 
 // hooks are what the merge asks the loader while decoding layers.
 func (l *layers) hooks() merge.Hooks {
-	return merge.Hooks{Pos: userPos, Decl: l.docs.declPos, Documented: l.docs.documented, Names: l.docs.fieldNames}
+	return merge.Hooks{
+		Pos:        userPos,
+		Decl:       userPos,
+		Documented: func(v cue.Value) bool { return len(docLines(v)) > 0 },
+		Syntax:     l.docs.syntax,
+	}
 }
 
 func (l *layers) hostNames() []string {

@@ -208,23 +208,42 @@ type Hooks struct {
 	// under cue.mod; that walks every declaration of every field around v,
 	// which is quadratic for hosts declared one `hosts: name: {...}` each.
 	Documented func(cue.Value) bool
-	// Names returns the regular fields of the struct v when it can tell
-	// them cheaply, and false otherwise; Decode then asks
-	// cue.Value.Fields, which sorts them.
-	Names func(cue.Value) ([]string, bool)
+	// Syntax returns what the user's files declare at the layer's root
+	// value, or nil. Where it answers, Decode asks neither CUE nor the
+	// hooks above.
+	Syntax func(cue.Value) Syntax
+}
+
+// A Syntax is what the user's files declare at a value, read from their
+// syntax. A method that answers false leaves the question to CUE.
+type Syntax interface {
+	// Field returns the syntax of the value's field name, or nil.
+	Field(name string) Syntax
+	// Documented reports whether a declaration of the value has a doc
+	// comment.
+	Documented() (documented, ok bool)
+	// Names returns the value's regular fields. cue.Value.Fields sorts
+	// them on every call, which is most of the cost of decoding.
+	Names() ([]string, bool)
+	// Decl returns where the value is declared.
+	Decl() (token.Pos, bool)
 }
 
 // Decode reads the CUE struct v, as given by src, into a Tree. Values
 // that are not concrete are reported as errors: layers hold data;
 // constraints and defaults belong to the schema.
 func Decode(src Source, v cue.Value, h Hooks) (*Tree, diag.List) {
-	d := decoder{src: src, posOf: h.Pos, declOf: h.Decl, documentedOf: h.Documented, namesOf: h.Names}
+	d := decoder{src: src, posOf: h.Pos, declOf: h.Decl, documentedOf: h.Documented}
 	if d.declOf == nil {
 		d.declOf = d.posOf
 	}
+	root := &field{v: v}
+	if h.Syntax != nil {
+		root.syn = h.Syntax(v)
+	}
 	l := &Tree{src: src}
-	d.declare(&l.root, v)
-	d.structure(&l.root, &field{v: v}, false, true)
+	d.declare(&l.root, root)
+	d.structure(&l.root, root, false, true)
 	return l, d.diags
 }
 
@@ -233,17 +252,18 @@ type decoder struct {
 	posOf        func(cue.Value) token.Pos
 	declOf       func(cue.Value) token.Pos
 	documentedOf func(cue.Value) bool
-	namesOf      func(cue.Value) ([]string, bool)
 	diags        diag.List
 }
 
-// declare records where the struct v of node n is declared.
-func (d *decoder) declare(n *Node, v cue.Value) {
+// declare records where the struct f of node n is declared.
+func (d *decoder) declare(n *Node, f *field) {
 	var r diag.Range
-	if d.declOf != nil {
-		r = Range(d.declOf(v))
+	if p, ok := f.syntax().Decl(); ok {
+		r = Range(p)
+	} else if d.declOf != nil {
+		r = Range(d.declOf(f.v))
 	} else {
-		r = Range(v.Pos())
+		r = Range(f.v.Pos())
 	}
 	n.decl = &Origin{Source: d.src, Range: r}
 }
@@ -262,10 +282,39 @@ type field struct {
 	name string
 	v    cue.Value
 	doc  bool
+	// syn is what the user's files declare at v, or nil.
+	syn Syntax
 
 	read   bool
 	fields []*field
 	err    error
+}
+
+// syntax returns f's syntax, or one that answers nothing.
+func (f *field) syntax() Syntax {
+	if f.syn == nil {
+		return noSyntax{}
+	}
+	return f.syn
+}
+
+// noSyntax answers nothing.
+type noSyntax struct{}
+
+func (noSyntax) Field(string) Syntax      { return nil }
+func (noSyntax) Documented() (bool, bool) { return false, false }
+func (noSyntax) Names() ([]string, bool)  { return nil, false }
+func (noSyntax) Decl() (token.Pos, bool)  { return token.NoPos, false }
+
+// child returns f's field name with value v.
+func (d *decoder) child(f *field, name string, v cue.Value) *field {
+	c := &field{name: name, v: v, syn: f.syntax().Field(name)}
+	if doc, ok := c.syntax().Documented(); ok {
+		c.doc = doc
+	} else {
+		c.doc = d.documented(v)
+	}
+	return c
 }
 
 // fieldsOf returns the regular fields of f's value.
@@ -274,12 +323,10 @@ func (d *decoder) fieldsOf(f *field) ([]*field, error) {
 		return f.fields, f.err
 	}
 	f.read = true
-	if d.namesOf != nil {
-		if names, ok := d.namesOf(f.v); ok {
-			if fs, ok := d.lookupFields(f.v, names); ok {
-				f.fields = fs
-				return fs, nil
-			}
+	if names, ok := f.syntax().Names(); ok {
+		if fs, ok := d.lookupFields(f, names); ok {
+			f.fields = fs
+			return fs, nil
 		}
 	}
 	it, err := f.v.Fields()
@@ -288,21 +335,21 @@ func (d *decoder) fieldsOf(f *field) ([]*field, error) {
 		return nil, err
 	}
 	for it.Next() {
-		f.fields = append(f.fields, &field{name: it.Selector().Unquoted(), v: it.Value(), doc: d.documented(it.Value())})
+		f.fields = append(f.fields, d.child(f, it.Selector().Unquoted(), it.Value()))
 	}
 	return f.fields, nil
 }
 
-// lookupFields returns the fields names of v, and false when one does
+// lookupFields returns the fields names of f, and false when one does
 // not exist as a regular field.
-func (d *decoder) lookupFields(v cue.Value, names []string) ([]*field, bool) {
+func (d *decoder) lookupFields(f *field, names []string) ([]*field, bool) {
 	fs := make([]*field, 0, len(names))
 	for _, name := range names {
-		c := v.LookupPath(cue.MakePath(cue.Str(name)))
+		c := f.v.LookupPath(cue.MakePath(cue.Str(name)))
 		if !c.Exists() {
 			return nil, false
 		}
-		fs = append(fs, &field{name: name, v: c, doc: d.documented(c)})
+		fs = append(fs, d.child(f, name, c))
 	}
 	return fs, true
 }
@@ -336,7 +383,7 @@ func (d *decoder) structure(n *Node, f *field, doc, top bool) {
 	for _, f := range fields {
 		c := n.child(f.name)
 		if d.isStruct(f) {
-			d.declare(c, f.v)
+			d.declare(c, f)
 			d.structure(c, f, doc || f.doc, false)
 			continue
 		}
