@@ -18,20 +18,9 @@ import (
 func (f *Fleet) checkMarkers() diag.List {
 	var diags diag.List
 	seen := map[diag.Range]bool{}
-	// The diagnostics are sorted at the end, so the leaves are visited
-	// in the trees' own order, not sorted as Node.Leaves does.
-	var walk func(n *merge.Node, path []string, visit func(path []string, n *merge.Node))
-	walk = func(n *merge.Node, path []string, visit func(path []string, n *merge.Node)) {
-		if n.IsLeaf() {
-			visit(path, n)
-			return
-		}
-		for _, name := range n.Fields() {
-			walk(n.Field(name), append(path[:len(path):len(path)], name), visit)
-		}
-	}
+	// The diagnostics are sorted at the end: the leaves need no order.
 	for _, h := range f.hosts {
-		walk(h.h.Tree, nil, func(path []string, n *merge.Node) {
+		h.h.Tree.Walk(nil, func(path []string, n *merge.Node) {
 			o := n.Leaf()
 			m, ok := o.Value.(map[string]any)
 			if !ok || len(m) != 1 || seen[o.Range] {

@@ -58,14 +58,7 @@ func (d *driverFlags) options(e *env, hosts []string) fleet.DriverOptions {
 // loadForDriver loads the fleet in the current directory with the NixOS
 // configurations that generation and health checks need.
 func (e *env) loadForDriver() (*fleet.Fleet, int) {
-	f, err := fleet.Load(e.ctx, &fleet.Config{Dir: e.cwd, NixOS: true, CacheDir: cacheDir()})
-	if err != nil {
-		return nil, e.report(err)
-	}
-	if w := f.Warnings(); len(w) > 0 {
-		fleet.PrintErrors(e.stderr, e.cwd, w)
-	}
-	return f, exitOK
+	return e.loadWith(e.config(nil, true))
 }
 
 // interrupted says so on stderr when the run was cut short by Ctrl-C; the

@@ -18,12 +18,9 @@ func runGen(e *env, args []string) int {
 	if !ok {
 		return exitUsage
 	}
-	f, err := fleet.Load(e.ctx, &fleet.Config{Dir: e.cwd, Packages: pkgs, NixOS: true, CacheDir: cacheDir()})
-	if err != nil {
-		return e.report(err)
-	}
-	if w := f.Warnings(); len(w) > 0 {
-		fleet.PrintErrors(e.stderr, e.cwd, w)
+	f, code := e.loadWith(e.config(pkgs, true))
+	if f == nil {
+		return code
 	}
 	res, err := f.Generate(fleet.GenerateOptions{OutDir: *out, Check: *check})
 	if err != nil {

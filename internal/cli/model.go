@@ -22,7 +22,18 @@ func init() {
 
 // load loads the fleet named by package patterns and prints its warnings.
 func (e *env) load(pkgs []string) (*fleet.Fleet, int) {
-	f, err := fleet.Load(e.ctx, &fleet.Config{Dir: e.cwd, Packages: pkgs, CacheDir: cacheDir()})
+	return e.loadWith(e.config(pkgs, false))
+}
+
+// config says how fleetgen loads the fleet named by package patterns;
+// nixos asks for each host's NixOS configurations as well.
+func (e *env) config(pkgs []string, nixos bool) *fleet.Config {
+	return &fleet.Config{Dir: e.cwd, Packages: pkgs, NixOS: nixos, CacheDir: cacheDir()}
+}
+
+// loadWith loads the fleet cfg names and prints its warnings.
+func (e *env) loadWith(cfg *fleet.Config) (*fleet.Fleet, int) {
+	f, err := fleet.Load(e.ctx, cfg)
 	if err != nil {
 		return nil, e.report(err)
 	}

@@ -28,7 +28,7 @@ func runSecretsStatus(e *env, args []string) int {
 	if !ok {
 		return exitUsage
 	}
-	f, err := fleet.Load(e.ctx, &fleet.Config{Dir: e.cwd, Packages: pkgs, NixOS: true, CacheDir: cacheDir()})
+	f, err := fleet.Load(e.ctx, e.config(pkgs, true))
 	if err != nil {
 		return e.report(err)
 	}

@@ -117,7 +117,7 @@ func (c *cache) key(kind string, parts ...[]byte) string {
 	h.Write(c.salt[:])
 	writeString(h, kind)
 	for _, p := range parts {
-		writeString(h, string(p))
+		writeBytes(h, p)
 	}
 	return kind + "-" + hex.EncodeToString(h.Sum(nil))
 }
@@ -177,14 +177,14 @@ const entryMagic = "fleet-cache-1\n"
 func encodeParts(parts [][]byte) []byte {
 	var b bytes.Buffer
 	b.WriteString(entryMagic)
-	binary.Write(&b, binary.LittleEndian, uint64(len(parts)))
+	writeUint64(&b, uint64(len(parts)))
 	for _, p := range parts {
 		if p == nil {
 			b.WriteByte(0)
 			continue
 		}
 		b.WriteByte(1)
-		writeString(&b, string(p))
+		writeBytes(&b, p)
 	}
 	return b.Bytes()
 }
@@ -278,10 +278,21 @@ func writeFileAtomic(name string, b []byte) {
 // writeString writes s with its length, so that consecutive parts cannot
 // run into each other.
 func writeString(w io.Writer, s string) {
-	var n [8]byte
-	binary.LittleEndian.PutUint64(n[:], uint64(len(s)))
-	w.Write(n[:])
+	writeUint64(w, uint64(len(s)))
 	io.WriteString(w, s)
+}
+
+// writeBytes is writeString for a byte slice, without copying it.
+func writeBytes(w io.Writer, b []byte) {
+	writeUint64(w, uint64(len(b)))
+	w.Write(b)
+}
+
+// writeUint64 writes n in 8 bytes.
+func writeUint64(w io.Writer, n uint64) {
+	var b [8]byte
+	binary.LittleEndian.PutUint64(b[:], n)
+	w.Write(b[:])
 }
 
 // canonical encodes merged data (what merge.Node.Data returns) so that
@@ -309,16 +320,16 @@ func encodeCanonical(b *bytes.Buffer, x any) bool {
 		writeString(b, x)
 	case int64:
 		b.WriteByte('i')
-		binary.Write(b, binary.LittleEndian, x)
+		writeUint64(b, uint64(x))
 	case *big.Int:
 		b.WriteByte('I')
 		writeString(b, x.String())
 	case float64:
 		b.WriteByte('d')
-		binary.Write(b, binary.LittleEndian, math.Float64bits(x))
+		writeUint64(b, math.Float64bits(x))
 	case []any:
 		b.WriteByte('[')
-		binary.Write(b, binary.LittleEndian, uint64(len(x)))
+		writeUint64(b, uint64(len(x)))
 		for _, e := range x {
 			if !encodeCanonical(b, e) {
 				return false
@@ -331,7 +342,7 @@ func encodeCanonical(b *bytes.Buffer, x any) bool {
 		}
 		sort.Strings(keys)
 		b.WriteByte('{')
-		binary.Write(b, binary.LittleEndian, uint64(len(keys)))
+		writeUint64(b, uint64(len(keys)))
 		for _, k := range keys {
 			writeString(b, k)
 			if !encodeCanonical(b, x[k]) {

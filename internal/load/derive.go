@@ -76,6 +76,9 @@ func derive(ctx context.Context, schemaCfg *load.Config, c *cache, hosts []*Host
 			c.put(key, &derived{h.Derived})
 		}
 	})
+	if err == nil {
+		err = initErr(workers)
+	}
 	if err != nil {
 		return diag.List{{Severity: diag.Error, Summary: err.Error()}}
 	}
@@ -145,10 +148,10 @@ func evalFleetFacts(w *worker, all []byte) (fleetFacts, diag.List) {
 	if err := w.init(); err != nil {
 		return ff, diag.List{{Severity: diag.Error, Summary: err.Error()}}
 	}
-	if !w.schema.LookupPath(cue.ParsePath(string(DeriveDef))).Exists() {
+	if !w.def(DeriveDef).Exists() {
 		return ff, nil
 	}
-	def := w.schema.LookupPath(cue.ParsePath(string(FleetFactsDef)))
+	def := w.def(FleetFactsDef)
 	if !def.Exists() {
 		return ff, diag.List{{Severity: diag.Error, Summary: fmt.Sprintf("the schema has %s but no %s", DeriveDef, FleetFactsDef)}}
 	}
@@ -194,7 +197,7 @@ func (h *Host) derive(w *worker, shared, own json.RawMessage) error {
 	if err != nil {
 		return err
 	}
-	v := w.schema.LookupPath(cue.ParsePath(string(DeriveDef))).Unify(w.ctx.CompileBytes(in))
+	v := w.def(DeriveDef).Unify(w.ctx.CompileBytes(in))
 	// Validate what this host's derivation computed, not the fleet's
 	// facts it was given: those were validated once.
 	it, err := v.Fields()

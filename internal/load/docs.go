@@ -12,8 +12,10 @@ import (
 	"fleetnix.dev/fleet/internal/merge"
 )
 
-// A docIndex holds the doc comments of the fields the user's files
-// declare, by path, read once from their syntax.
+// A docIndex holds what the user's files declare, by path, read once from
+// their syntax: each field's doc comments, where it is declared, and the
+// regular fields of each struct. The merge's decoder walks it alongside
+// the CUE values (merge.Syntax).
 //
 // cue.Value.Doc finds a field's comments by walking every declaration of
 // every field around it. A fleet that declares each host with a line of
@@ -278,24 +280,6 @@ func (x *docIndex) declPos(v cue.Value) token.Pos {
 		}
 	}
 	return userPos(v)
-}
-
-// documented reports whether the user's files give the field v a doc
-// comment.
-func (x *docIndex) documented(v cue.Value) bool {
-	if n, ok := x.lookup(v); ok {
-		return len(n.docs) > 0
-	}
-	return len(docLines(v)) > 0
-}
-
-// fieldNames returns the regular fields of the struct v, as Names does,
-// and false when the syntax does not tell them all.
-func (x *docIndex) fieldNames(v cue.Value) ([]string, bool) {
-	if n, ok := x.lookup(v); ok {
-		return n.Names()
-	}
-	return nil, false
 }
 
 // lines returns the doc comment of v's declarations in the user's files,

@@ -120,8 +120,10 @@ hosts: five: {
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("%s: doc lines (-cue +index):\n%s", f.Path(), diff)
 		}
-		if x.documented(f) != (len(want) > 0) {
-			t.Errorf("%s: documented = %v, want %v", f.Path(), x.documented(f), len(want) > 0)
+		if s := x.syntax(f); s != nil {
+			if doc, ok := s.Documented(); ok && doc != (len(want) > 0) {
+				t.Errorf("%s: documented = %v, want %v", f.Path(), doc, len(want) > 0)
+			}
 		}
 		if f.IncompleteKind() == cue.StructKind {
 			if got, want := x.declPos(f), userPos(f); got != want {
@@ -168,7 +170,11 @@ hosts: five: {
 // any, against cue.Value.Fields, and reports whether it gave them.
 func checkNames(t *testing.T, x *docIndex, f cue.Value) bool {
 	t.Helper()
-	names, ok := x.fieldNames(f)
+	s := x.syntax(f)
+	if s == nil {
+		return false
+	}
+	names, ok := s.Names()
 	if !ok {
 		return false
 	}

@@ -107,7 +107,6 @@ func collect(fleets []cue.Value, files []*ast.File) (*layers, diag.List) {
 func (l *layers) hooks() merge.Hooks {
 	return merge.Hooks{
 		Pos:        userPos,
-		Decl:       userPos,
 		Documented: func(v cue.Value) bool { return len(docLines(v)) > 0 },
 		Syntax:     l.docs.syntax,
 	}

@@ -353,25 +353,19 @@ func unifyAll(ctx context.Context, schemaCfg *load.Config, c *cache, hosts []*Ho
 				key = c.key("host", flag, b)
 			}
 		}
-		var r hostResult
-		if key != "" && c.get(key, &r) {
-			r.set(h)
+		if key != "" && c.get(key, h) {
 			return
 		}
 		w := &workers[wi]
 		if errs[i] = w.init(); errs[i] != nil {
 			return
 		}
-		hostDef := w.schema.LookupPath(cue.ParsePath(string(HostDef)))
-		if errs[i] = h.unify(w.ctx, hostDef, data, nixos); errs[i] == nil && key != "" {
-			r := result(h)
-			c.put(key, &r)
+		if errs[i] = h.unify(w.ctx, w.def(HostDef), data, nixos); errs[i] == nil && key != "" {
+			c.put(key, h)
 		}
 	})
-	for _, w := range workers {
-		if w.err != nil {
-			return nil, w.err
-		}
+	if err := initErr(workers); err != nil {
+		return nil, err
 	}
 	return errs, err
 }
@@ -384,6 +378,7 @@ type worker struct {
 	opts   []cuecontext.Option
 	ctx    *cue.Context
 	schema cue.Value
+	defs   map[Path]cue.Value
 	err    error
 }
 
@@ -406,52 +401,56 @@ func (w *worker) init() error {
 		w.err = d.Err()
 		return w.err
 	}
-	w.ctx, w.schema = ctx, s
+	w.ctx, w.schema, w.defs = ctx, s, map[Path]cue.Value{}
 	return nil
 }
 
-// A hostResult is what unification records of a host, as the cache
-// keeps it.
-type hostResult struct {
-	JSON, NixOS, Inputs, Facts []byte
-	Home                       map[string][]byte
+// def returns the schema's definition at p, looked up once.
+func (w *worker) def(p Path) cue.Value {
+	v, ok := w.defs[p]
+	if !ok {
+		v = w.schema.LookupPath(cue.ParsePath(string(p)))
+		w.defs[p] = v
+	}
+	return v
 }
 
-func result(h *Host) hostResult {
-	return hostResult{JSON: h.JSON, NixOS: h.NixOS, Inputs: h.Inputs, Facts: h.Facts, Home: h.Home}
+// initErr returns the first error of building a worker's schema.
+func initErr(ws []worker) error {
+	for _, w := range ws {
+		if w.err != nil {
+			return w.err
+		}
+	}
+	return nil
 }
 
-func (r hostResult) set(h *Host) {
-	h.JSON, h.NixOS, h.Inputs, h.Facts, h.Home = r.JSON, r.NixOS, r.Inputs, r.Facts, r.Home
-}
-
-// parts lists JSON, NixOS, Inputs, Facts and, when Home is set, a marker
-// followed by each user's name and configuration.
-func (r hostResult) parts() [][]byte {
-	out := [][]byte{r.JSON, r.NixOS, r.Inputs, r.Facts}
-	if r.Home != nil {
+// parts lists, for the cache, what unification records of h: JSON,
+// NixOS, Inputs, Facts and, when Home is set, a marker followed by each
+// user's name and configuration.
+func (h *Host) parts() [][]byte {
+	out := [][]byte{h.JSON, h.NixOS, h.Inputs, h.Facts}
+	if h.Home != nil {
 		out = append(out, []byte{})
-		for _, u := range slices.Sorted(maps.Keys(r.Home)) {
-			out = append(out, []byte(u), r.Home[u])
+		for _, u := range slices.Sorted(maps.Keys(h.Home)) {
+			out = append(out, []byte(u), h.Home[u])
 		}
 	}
 	return out
 }
 
-func (r *hostResult) setParts(p [][]byte) bool {
-	if len(p) < 4 {
+// setParts records what parts lists; it changes nothing and reports false
+// when p is not such a list.
+func (h *Host) setParts(p [][]byte) bool {
+	if len(p) < 4 || len(p) > 4 && len(p)%2 == 0 {
 		return false
 	}
-	r.JSON, r.NixOS, r.Inputs, r.Facts = p[0], p[1], p[2], p[3]
-	if len(p) == 4 {
-		return true
-	}
-	if len(p)%2 == 0 {
-		return false
-	}
-	r.Home = map[string][]byte{}
-	for i := 5; i < len(p); i += 2 {
-		r.Home[string(p[i])] = p[i+1]
+	h.JSON, h.NixOS, h.Inputs, h.Facts, h.Home = p[0], p[1], p[2], p[3], nil
+	if len(p) > 4 {
+		h.Home = map[string][]byte{}
+		for i := 5; i < len(p); i += 2 {
+			h.Home[string(p[i])] = p[i+1]
+		}
 	}
 	return true
 }

@@ -200,9 +200,6 @@ type Hooks struct {
 	// Pos returns where a value is written; the loader's prefers the
 	// user's files over the schema's pattern constraints.
 	Pos func(cue.Value) token.Pos
-	// Decl returns where a struct is declared, for Node.Decl; nil means
-	// Pos.
-	Decl func(cue.Value) token.Pos
 	// Documented reports whether the user's files give the field v a doc
 	// comment. Without it, Decode asks cue.Value.Doc and ignores comments
 	// under cue.mod; that walks every declaration of every field around v,
@@ -233,10 +230,7 @@ type Syntax interface {
 // that are not concrete are reported as errors: layers hold data;
 // constraints and defaults belong to the schema.
 func Decode(src Source, v cue.Value, h Hooks) (*Tree, diag.List) {
-	d := decoder{src: src, posOf: h.Pos, declOf: h.Decl, documentedOf: h.Documented}
-	if d.declOf == nil {
-		d.declOf = d.posOf
-	}
+	d := decoder{src: src, posOf: h.Pos, documentedOf: h.Documented}
 	root := &field{v: v}
 	if h.Syntax != nil {
 		root.syn = h.Syntax(v)
@@ -250,22 +244,18 @@ func Decode(src Source, v cue.Value, h Hooks) (*Tree, diag.List) {
 type decoder struct {
 	src          Source
 	posOf        func(cue.Value) token.Pos
-	declOf       func(cue.Value) token.Pos
 	documentedOf func(cue.Value) bool
 	diags        diag.List
 }
 
 // declare records where the struct f of node n is declared.
 func (d *decoder) declare(n *Node, f *field) {
-	var r diag.Range
-	if p, ok := f.syntax().Decl(); ok {
-		r = Range(p)
-	} else if d.declOf != nil {
-		r = Range(d.declOf(f.v))
-	} else {
-		r = Range(f.v.Pos())
+	r, ok := f.syntax().Decl()
+	if !ok {
+		n.decl = &Origin{Source: d.src, Range: d.pos(f.v)}
+		return
 	}
-	n.decl = &Origin{Source: d.src, Range: r}
+	n.decl = &Origin{Source: d.src, Range: Range(r)}
 }
 
 func (d *decoder) pos(v cue.Value) diag.Range {
@@ -632,6 +622,19 @@ func (n *Node) Data() any {
 		out[name] = c.Data()
 	}
 	return out
+}
+
+// Walk calls f for every leaf under n, with its path, in the order the
+// fields were first set: cheaper than Leaves where the order does not
+// matter.
+func (n *Node) Walk(prefix []string, f func(path []string, n *Node)) {
+	if n.leaf != nil {
+		f(prefix, n)
+		return
+	}
+	for _, name := range n.order {
+		n.fields[name].Walk(append(prefix[:len(prefix):len(prefix)], name), f)
+	}
 }
 
 // Leaves calls f for every leaf under n, in field order, with its path.

@@ -201,3 +201,20 @@ func TestDrop(t *testing.T) {
 		t.Errorf("fields = %q, want %q", got, "a b")
 	}
 }
+
+// TestWalk checks that Walk visits the leaves Leaves does, with the same
+// paths, in the order the fields were set.
+func TestWalk(t *testing.T) {
+	v := layers(t, `host: {z: 1, a: {y: true, b: "x"}, m: [1]}`)
+	var m merge.Merger
+	m.Add(merge.Source{Layer: merge.Host, Name: "h"}, field(v, "host"))
+	var walked, leaves []string
+	m.Root.Walk(nil, func(p []string, _ *merge.Node) { walked = append(walked, strings.Join(p, ".")) })
+	m.Root.Leaves(nil, func(p []string, _ *merge.Node) { leaves = append(leaves, strings.Join(p, ".")) })
+	if diff := cmp.Diff([]string{"z", "a.y", "a.b", "m"}, walked); diff != "" {
+		t.Errorf("Walk (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"a.b", "a.y", "m", "z"}, leaves); diff != "" {
+		t.Errorf("Leaves (-want +got):\n%s", diff)
+	}
+}
