@@ -27,6 +27,7 @@ var policy = map[string][]string{
 	"internal/nix/format":    {"internal/nix/syntax", "internal/diag"},
 	"internal/hwimport":      {"internal/nix/syntax", "internal/diag", "github.com/santhosh-tekuri/jsonschema/v5"},
 	"internal/disko":         {"internal/nix/syntax", "internal/nix/format", "internal/diag"},
+	"internal/nixos":         {"internal/nix/syntax", "internal/diag"},
 	"internal/nix/syntax":    {"internal/diag"},
 	"internal/build":         {"internal/model", "golang.org/x/sync/errgroup", "golang.org/x/term"},
 	"internal/model":         {},
