@@ -3,7 +3,10 @@ package fleet
 import (
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
+
+	"cuelang.org/go/cue/ast"
 
 	"fleetnix.dev/fleet/internal/diag"
 	"fleetnix.dev/fleet/internal/emit"
@@ -74,9 +77,9 @@ func checkNix(r diag.Range, path, src string) *diag.Diagnostic {
 
 // checkInputs checks that the flake has the inputs the hosts' enabled
 // features need (#Host.#inputs), each providing the NixOS module the host
-// imports: a feature turned on without its input would fail only when Nix
-// evaluates the flake. Problems are reported at the host's field that
-// needs the input.
+// imports, if any: a feature turned on without its input would fail only
+// when Nix evaluates the flake. Problems are reported at the host's field
+// that needs the input.
 func (f *Fleet) checkInputs() diag.List {
 	var s settings
 	if err := json.Unmarshal(f.l.Settings, &s); err != nil {
@@ -90,6 +93,7 @@ func (f *Fleet) checkInputs() diag.List {
 		var need map[string]struct {
 			Module string `json:"module"`
 			Field  string `json:"field"`
+			URL    string `json:"url"`
 		}
 		if err := json.Unmarshal(h.h.Inputs, &need); err != nil {
 			diags.Add(diag.Diagnostic{Severity: diag.Error, Range: h.h.Decl, Summary: fmt.Sprintf("hosts.%s: reading #inputs: %v", h.Name, err)})
@@ -98,7 +102,7 @@ func (f *Fleet) checkInputs() diag.List {
 		for _, name := range sortedNames(need) {
 			n := need[name]
 			in, ok := s.Inputs[name]
-			if ok && in.NixOSModules[n.Module] {
+			if ok && (n.Module == "" || in.NixOSModules[n.Module]) {
 				continue
 			}
 			r := h.h.Decl
@@ -113,12 +117,20 @@ func (f *Fleet) checkInputs() diag.List {
 			if ok {
 				what = fmt.Sprintf("%q among the nixosModules of the flake input %q", n.Module, name)
 			}
+			url := n.URL
+			if url == "" {
+				url = "..."
+			}
+			example := fmt.Sprintf("%s: {url: %q, nixosModules: %q: true}", cueLabel(name), url, n.Module)
+			if n.Module == "" {
+				example = fmt.Sprintf("%s: url: %q", cueLabel(name), url)
+			}
 			diags.Add(diag.Diagnostic{
 				Severity: diag.Error,
 				Range:    r,
 				Path:     []string{"hosts", h.Name},
 				Summary:  fmt.Sprintf("hosts.%s.%s needs %s", h.Name, n.Field, what),
-				Detail:   fmt.Sprintf("add it to settings.inputs, e.g. %s: {url: \"...\", nixosModules: %q: true}", name, n.Module),
+				Detail:   "add it to settings.inputs, e.g. " + example,
 			})
 		}
 	}
@@ -143,4 +155,13 @@ func nodeRange(n *merge.Node) (diag.Range, bool) {
 		}
 	})
 	return r, r.Start.IsValid()
+}
+
+// cueLabel writes a field label as CUE reads it: bare when it is an
+// identifier, quoted otherwise ("claude-desktop").
+func cueLabel(s string) string {
+	if ast.IsValidIdent(s) {
+		return s
+	}
+	return strconv.Quote(s)
 }

@@ -86,6 +86,13 @@ func collectMarkers(t *testing.T, v any, pkgs, config map[string]any) {
 				stubAt(t, pkgs, strings.Split(p, "."), x)
 				return
 			}
+			if ip, ok := x["$inputPkg"].(map[string]any); ok {
+				// inputs.<input>.packages.${pkgs.stdenv.hostPlatform.system}.<attr>
+				stubAt(t, pkgs, []string{"stdenv", "hostPlatform", "system"}, "x86_64-linux")
+				path := append([]string{"inputs", ip["input"].(string), "packages", "x86_64-linux"}, strings.Split(ip["attr"].(string), ".")...)
+				stubAt(t, config, append([]string{evalInputsKey}, path...), x)
+				return
+			}
 			if src, ok := x["$nix"].(string); ok {
 				root, path := selectPath(t, src)
 				switch root {
@@ -149,15 +156,21 @@ func stubAt(t *testing.T, m map[string]any, path []string, v any) {
 	m[path[len(path)-1]] = v
 }
 
+// evalInputsKey is where collectMarkers puts the stubs of flake inputs'
+// packages, among the config stubs; the harness moves them to inputs.
+const evalInputsKey = "__fleet_test_inputs"
+
 const harness = `let
   stubs = builtins.fromJSON (builtins.readFile ./stubs.json);
+  inputStubs = (stubs.config.__fleet_test_inputs or { }).inputs or { };
   args = {
-    inherit (stubs) config pkgs;
+    inherit (stubs) pkgs;
+    config = removeAttrs stubs.config [ "__fleet_test_inputs" ];
     lib = {
       mkForce = v: { "$force" = v; };
       mkDefault = v: { "$default" = v; };
     };
-    inputs.disko.nixosModules.disko = "disko module";
+    inputs = inputStubs // { disko.nixosModules.disko = "disko module"; };
   };
   m = import ./HOST args;
   hm = m.home-manager or { };

@@ -24,11 +24,13 @@ import "fleetnix.dev/fleet/schema"
 
 schema.#Fleet
 
-// The microvms case needs the flake input microvm.nix provides.
+// The microvms case needs the flake input microvm.nix provides, the
+// programs case yt-x's.
 settings: inputs: microvm: {
 	url: "github:astro/microvm.nix"
 	nixosModules: "nixosModules.host": true
 }
+settings: inputs: "yt-x": url: "github:Benexl/yt-x"
 
 users: {
 	alice: {

@@ -12,6 +12,9 @@
 // single-key objects whose key starts with "$":
 //
 //	{"$pkg": "python3Packages.requests"}  pkgs.python3Packages.requests
+//	{"$inputPkg": {"input": "yt-x", "attr": "default"}}
+//	    inputs.yt-x.packages.${pkgs.stdenv.hostPlatform.system}.default
+//	    (host modules only: home-manager modules get no inputs)
 //	{"$secret": "api-openai"}             config.age.secrets."api-openai".path
 //	{"$nix": "config.boot.kernelPackages"} the expression, parsed
 //	{"$force": v}                          lib.mkForce v
@@ -25,6 +28,7 @@ import (
 	"fmt"
 	"math"
 	"path"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -564,6 +568,34 @@ func (c *conv) value(v any, p []string) syntax.Expr {
 	return c.fail(p, "unsupported value of type %T", v)
 }
 
+// inputNameRx matches a flake input name, pkgAttrRx an attribute path.
+var (
+	inputNameRx = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_-]*$`)
+	pkgAttrRx   = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_'-]*(\.[A-Za-z_][A-Za-z0-9_'-]*)*$`)
+)
+
+// inputPkg converts {$inputPkg: {input, attr}} to
+// inputs.<input>.packages.${pkgs.stdenv.hostPlatform.system}.<attr>.
+func (c *conv) inputPkg(v any, p []string) syntax.Expr {
+	m, _ := v.(map[string]any)
+	input, _ := m["input"].(string)
+	attr, _ := m["attr"].(string)
+	if len(m) != 2 || !inputNameRx.MatchString(input) || !pkgAttrRx.MatchString(attr) {
+		return c.fail(p, "$inputPkg must be {input: <flake input>, attr: <attribute path>}")
+	}
+	if !strings.HasPrefix(c.file, "hosts/") {
+		return c.fail(p, "a package of a flake input (inputs.%s) can only be used in a host's NixOS module", input)
+	}
+	system := &syntax.Interpolation{
+		Open:  &syntax.Token{Kind: syntax.INTERP, Text: "${"},
+		X:     syntax.Ref("pkgs.stdenv.hostPlatform.system"),
+		Close: &syntax.Token{Kind: syntax.RBRACE, Text: "}"},
+	}
+	ap := syntax.Path(append([]string{input, "packages", "system"}, strings.Split(attr, ".")...)...)
+	ap.Names[2] = system
+	return &syntax.Select{X: syntax.Id("inputs"), Dot: &syntax.Token{Kind: syntax.DOT, Text: "."}, Path: ap}
+}
+
 // marker converts a marker struct.
 func (c *conv) marker(m map[string]any, p []string) syntax.Expr {
 	for k, v := range m {
@@ -574,6 +606,8 @@ func (c *conv) marker(m map[string]any, p []string) syntax.Expr {
 				return c.fail(p, "$pkg must be a package attribute path")
 			}
 			return syntax.Sel(syntax.Id("pkgs"), strings.Split(s, ".")...)
+		case "$inputPkg":
+			return c.inputPkg(v, p)
 		case "$secret":
 			s, ok := v.(string)
 			if !ok || s == "" {

@@ -5,6 +5,7 @@
 # cache (nix-serve).
 {
   config,
+  inputs,
   pkgs,
   ...
 }:
@@ -83,10 +84,9 @@
       pkgs.cargo
       pkgs.cargo-edit
       pkgs.cargo-watch
-      pkgs.claude-desktop
       pkgs.gemini-cli
       pkgs.gh
-      pkgs.github-copilot-cli
+      pkgs.gh-copilot
       pkgs.go
       pkgs.google-cloud-sdk
       pkgs.gopls
@@ -109,7 +109,8 @@
       pkgs.terraform
       pkgs.uv
       pkgs.v4l-utils
-      pkgs.yt-x
+      inputs.claude-desktop.packages.${pkgs.stdenv.hostPlatform.system}.claude-desktop
+      inputs.yt-x.packages.${pkgs.stdenv.hostPlatform.system}.default
     ];
   };
   fileSystems = {

@@ -48,7 +48,7 @@
       pkgs.cargo-watch
       pkgs.gemini-cli
       pkgs.gh
-      pkgs.github-copilot-cli
+      pkgs.gh-copilot
       pkgs.go
       pkgs.google-cloud-sdk
       pkgs.gopls

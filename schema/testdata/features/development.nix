@@ -19,7 +19,7 @@
     pkgs.cargo-edit
     pkgs.cargo-watch
     pkgs.gh
-    pkgs.github-copilot-cli
+    pkgs.gh-copilot
     pkgs.go
     pkgs.gopls
     pkgs.jdk

@@ -4,6 +4,8 @@
 # nas is the NVIDIA media server: Plex and its exporters, Ollama on CUDA.
 {
   config,
+  inputs,
+  lib,
   pkgs,
   ...
 }:
@@ -285,7 +287,9 @@
           NZBGET_URL = "http://127.0.0.1:6789";
           NZBGET_USERNAME = "nzbget";
         };
-        path = [ pkgs.nzbget-exporter ];
+        path = [
+          inputs.media-exporters.packages.${pkgs.stdenv.hostPlatform.system}.nzbget-exporter
+        ];
         script = "exec nzbget-exporter --web.listen-address=:9103";
         serviceConfig = {
           DynamicUser = true;
@@ -308,19 +312,19 @@
         wantedBy = [ "multi-user.target" ];
       };
       plex.serviceConfig = {
-        LockPersonality = true;
-        NoNewPrivileges = true;
-        PrivateDevices = false;
-        PrivateTmp = true;
-        ProtectControlGroups = true;
-        ProtectHome = true;
+        LockPersonality = lib.mkForce true;
+        NoNewPrivileges = lib.mkForce true;
+        PrivateDevices = lib.mkForce false;
+        PrivateTmp = lib.mkForce true;
+        ProtectControlGroups = lib.mkForce true;
+        ProtectHome = lib.mkForce true;
         ProtectKernelLogs = true;
-        ProtectKernelModules = true;
-        ProtectKernelTunables = true;
-        ProtectSystem = "strict";
+        ProtectKernelModules = lib.mkForce true;
+        ProtectKernelTunables = lib.mkForce true;
+        ProtectSystem = lib.mkForce "strict";
         ReadWritePaths = [ "/var/lib/plex" ];
-        RestrictRealtime = true;
-        RestrictSUIDSGID = true;
+        RestrictRealtime = lib.mkForce true;
+        RestrictSUIDSGID = lib.mkForce true;
         User = "plex";
       };
       plex-exporter = {
@@ -330,7 +334,9 @@
           TAUTULLI_API_KEY_FILE = "%d/api_key";
           TAUTULLI_URL = "http://127.0.0.1:8181";
         };
-        path = [ pkgs.tautulli-exporter ];
+        path = [
+          inputs.media-exporters.packages.${pkgs.stdenv.hostPlatform.system}.tautulli-exporter
+        ];
         script = "exec tautulli-exporter --web.listen-address=:9104";
         serviceConfig = {
           DynamicUser = true;

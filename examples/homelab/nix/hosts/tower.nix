@@ -5,6 +5,7 @@
 # ROCm, containers and VMs, and the fleet's binary cache.
 {
   config,
+  inputs,
   pkgs,
   ...
 }:
@@ -82,7 +83,7 @@
       pkgs.cargo-watch
       pkgs.gemini-cli
       pkgs.gh
-      pkgs.github-copilot-cli
+      pkgs.gh-copilot
       pkgs.go
       pkgs.google-cloud-sdk
       pkgs.gopls
@@ -106,7 +107,7 @@
       pkgs.terraform
       pkgs.uv
       pkgs.v4l-utils
-      pkgs.yt-x
+      inputs.yt-x.packages.${pkgs.stdenv.hostPlatform.system}.default
     ];
   };
   fileSystems = {
