@@ -191,3 +191,138 @@ func TestTreeFindsDefects(t *testing.T) {
 		t.Errorf("got %d findings, want %d:\n%v", len(ds), len(want), ds)
 	}
 }
+
+// variantsFleet enables, across its hosts, every branch of the schema's
+// NixOS and home-manager mappings that neither the reference fleet, the
+// examples nor the feature goldens take, so that TestFeatureVariants
+// holds what any feature can emit to the manifest.
+var variantsFleet = map[string]string{
+	"cue.mod/module.cue": "module: \"example.test/variants@v0\"\nlanguage: version: \"v0.17.0\"\n",
+	"fleet.cue": `package fleet
+
+import "fleetnix.dev/fleet/schema"
+
+schema.#Fleet
+
+settings: inputs: {
+	nixpkgs: url: "github:NixOS/nixpkgs/nixos-25.05"
+	"home-manager": {url: "github:nix-community/home-manager/release-25.05", nixosModules: "nixosModules.home-manager": true}
+	agenix: {url: "github:ryantm/agenix", nixosModules: "nixosModules.default": true}
+	disko: url: "github:nix-community/disko"
+	microvm: {url: "github:astro/microvm.nix", nixosModules: "nixosModules.host": true}
+	"claude-desktop": url: "github:k3d3/claude-desktop-linux-flake"
+	"yt-x": url: "github:Benexl/yt-x"
+	media: url: "git+https://git.example.test/media-exporters"
+}
+
+users: alice: {
+	uid: 1000
+	shell: "nushell"
+	groups: wheel: true
+	sshKeys: laptop: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeKeyForTheVariantsTestOnlyNotReal00000001 alice@laptop"
+}
+
+secrets: {
+	"ts-key": recipients: users: alice: true
+	"cache-key": recipients: users: alice: true
+	"luks": recipients: users: alice: true
+}
+
+_base: {
+	stateVersion: "25.05"
+	deploy: targetUser: "alice"
+	users: alice: {}
+}
+
+_root: hardware: fileSystems: "/": {device: "/dev/disk/by-label/root", fsType: "ext4"}
+
+// full is every home-manager option of the schema.
+_full: {
+	terminals: {enable: true, alacritty: true, foot: true, ghostty: true, kitty: true, wezterm: true}
+	editors: {enable: true, cursor: true, neovim: true, vscode: true, windsurf: true, zed: true}
+	browsers: {enable: true, chrome: true, edge: true, firefox: true}
+	desktop: {enable: true, sway: true, dunst: true, swaync: true, zathura: true, rofi: true, walker: true, obsidian: true, swaylock: true, swayosd: true, flameshot: true, kooha: true, remotedesktop: true, obs: true, evince: true, kdeconnect: true, slack: true, quickshell: true}
+	cli: {enable: true, bat: true, btop: true, eza: true, fd: true, fzf: true, ripgrep: true, starship: true, yazi: true, zoxide: true}
+	multiplexers: {enable: true, tmux: true, zellij: true}
+	gaming: {enable: true, steam: true}
+	development: {enable: true, languages: true, workflow: true, productivity: true}
+	git: {enable: true, userName: "Alice", userEmail: "alice@example.test", defaultBranch: "trunk"}
+	direnv: {enable: true, nixDirenv: false}
+}
+`,
+	"hosts.cue": `package fleet
+
+hosts: {
+	net: _base & _root & {
+		deploy: targetHost: "net.example.test"
+		locale: {timeZone: "Europe/London", defaultLocale: "en_GB.UTF-8", keyMap: "uk"}
+		network: {
+			domain: "example.test"
+			dhcp: false
+			networkManager: true
+			firewall: {trustedInterfaces: eth1: true, allowedTCPPorts: web: 8080, allowedUDPPorts: dns: 53}
+			ssh: {port: 2222, permitRootLogin: "no"}
+			tailscale: {enable: true, authKey: $secret: "ts-key", useRoutingFeatures: "both", advertiseRoutes: "10.0.0.0/8": true, exitNode: true, acceptRoutes: true, tags: server: true}
+		}
+		nix: {allowUnfree: true, flakes: false, optimise: false, gc: enable: false, serve: {enable: true, server: "harmonia", secretKey: $secret: "cache-key", publicKey: "net-1:CMPHuW3KtQ/nLgm58ktLChxut34DtrPaamBq2v2usSQ="}}
+		features: virtualization: {enable: true, docker: {enable: true, rootless: true}, podman: {enable: true, dockerCompat: false}}
+		features: ai: {enable: true, claudeDesktop: true, ollama: {enable: true, acceleration: "cpu", openFirewall: true}}
+		users: alice: home: _full
+	}
+	gnome: _base & _root & {
+		deploy: targetHost: "gnome.example.test"
+		features: desktop: {enable: true, gnome: true, sway: true, cosmic: enable: true, hyprland: {enable: true, xwayland: false}}
+		hardware: gpu: nvidia: {enable: true, prime: {enable: true, mode: "sync", nvidiaBusId: "PCI:1:0:0", amdgpuBusId: "PCI:5:0:0"}}
+	}
+	plasma: _base & _root & {
+		deploy: targetHost: "plasma.example.test"
+		features: desktop: {enable: true, plasma: true}
+		features: virtualization: {enable: true, podman: {enable: true, dockerCompat: true}}
+		hardware: gpu: nvidia: {enable: true, prime: {enable: true, mode: "reverseSync", nvidiaBusId: "PCI:1@0:0:0", intelBusId: "PCI:0:2:0"}}
+		users: alice: shell: "fish"
+	}
+	disks: _base & {
+		deploy: targetHost: "disks.example.test"
+		hardware: fileSystems: "/": {device: "/dev/mapper/crypted", fsType: "ext4"}
+		hardware: swap: "/dev/disk/by-partlabel/disk-main-swap": {}
+		disks: main: {
+			device: "/dev/disk/by-id/test-disk"
+			partitions: {
+				bios: {size: "1M", priority: 1, type: "EF02"}
+				swap: {size: "8G", priority: 2, swap: {randomEncryption: true}}
+				root: {size: "100%", priority: 3, luks: {name: "crypted", passwordFile: "/tmp/luks.key", allowDiscards: true}, filesystem: {format: "ext4", mountpoint: "/", mountOptions: noatime: true, extraArgs: ["-L", "root"]}}
+			}
+		}
+	}
+}
+`,
+}
+
+// TestFeatureVariants generates variantsFleet and checks its tree.
+func TestFeatureVariants(t *testing.T) {
+	dir := t.TempDir()
+	for name, src := range variantsFleet {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f, err := fleet.Load(context.Background(), &fleet.Config{Dir: dir, NixOS: true})
+	if err != nil {
+		var b bytes.Buffer
+		fleet.PrintErrors(&b, dir, err)
+		t.Fatalf("%v\n%s", err, b.String())
+	}
+	res, err := f.Generate(fleet.GenerateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ds, err := manifest(t).CheckTree(res.OutDir, nixos.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	report(t, ds)
+}
