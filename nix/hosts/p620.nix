@@ -61,6 +61,16 @@
     };
     kernelModules = [ "kvm-amd" ];
     kernelParams = [ "amd_pstate=active" ];
+    loader = {
+      efi = {
+        canTouchEfiVariables = true;
+        efiSysMountPoint = "/boot";
+      };
+      systemd-boot = {
+        editor = false;
+        enable = true;
+      };
+    };
   };
   console.keyMap = "us";
   environment = {
