@@ -674,8 +674,8 @@ func hostDiags(h *Host, err error) diag.List {
 }
 
 // checkDiag places a problem the schema found about the field at subject
-// (a #checks entry, see #Host): where the host itself wrote that field,
-// or else at the host's declaration, with the place a lower layer wrote
+// (a #checks entry, see #Host): where the host itself wrote that field or
+// the struct it is missing from, or else at the host's declaration, with the place a lower layer wrote
 // it (or the struct around it) as a related position. The message's first
 // line is the summary; the rest, how to fix it, is the detail. Schema
 // positions are left out: the schema only carries the message.
@@ -701,7 +701,8 @@ func checkDiag(h *Host, subject, msg string) diag.Diagnostic {
 	if o == nil || depth == 0 || !o.Range.Start.IsValid() {
 		return d
 	}
-	if o.Source.Layer == merge.Host && depth == len(path) {
+	if o.Source.Layer == merge.Host && depth >= len(path)-1 {
+		// The host wrote the field, or the struct it is missing from.
 		d.Range = o.Range
 	} else if o.Source.Layer != merge.Host {
 		d.Related = append(d.Related, diag.Related{Range: o.Range,
