@@ -622,8 +622,10 @@ func hostDiags(h *Host, err error) diag.List {
 		}
 		format, args := e.Msg()
 		if len(path) == 2 && path[0] == checksDef {
-			out = append(out, checkDiag(h, path[1], fmt.Sprintf(format, args...)))
-			continue
+			if msg, ok := checkMessage(args); ok {
+				out = append(out, checkDiag(h, path[1], msg))
+				continue
+			}
 		}
 		node, depth := h.Tree.Nearest(path)
 		r := h.Decl
@@ -671,6 +673,17 @@ func hostDiags(h *Host, err error) diag.List {
 		out = append(out, d)
 	}
 	return collapse(out)
+}
+
+// checkMessage returns the message of a failed #checks entry: the string
+// among the conflicting values.
+func checkMessage(args []any) (string, bool) {
+	for _, a := range args {
+		if s, err := strconv.Unquote(fmt.Sprint(a)); err == nil {
+			return s, true
+		}
+	}
+	return "", false
 }
 
 // checkDiag places a problem the schema found about the field at subject
