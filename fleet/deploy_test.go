@@ -34,6 +34,7 @@ hardware: amd: cpu: vendor: "amd"
 templates: server: {
 	hardwareProfile: "amd"
 	stateVersion:    "25.05"
+	hardware: {boot: loader: "none", fileSystems: "/": {device: "/dev/disk/by-label/nixos", fsType: "ext4"}}
 }
 
 hosts: mon: {

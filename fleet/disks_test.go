@@ -85,6 +85,7 @@ templates: small: disks: main: {
 		root: {size: "100%", filesystem: {format: "xfs", mountpoint: "/"}}
 	}
 }
+templates: small: hardware: boot: loader: "systemd-boot"
 `,
 		"hosts.cue": `package fleet
 

@@ -137,7 +137,8 @@ func (f *Fleet) files(outOverride string) ([]emit.File, string, error) {
 		if err != nil {
 			return nil, "", fmt.Errorf("host %s: %v", h.Name, err)
 		}
-		eh := emit.Host{Name: h.Name, NixOS: nixos, Modules: modules, Comment: hostComment(h), Disks: h.layout, AdminKeys: h.adminKeys}
+		eh := emit.Host{Name: h.Name, NixOS: nixos, Modules: modules, Comment: hostComment(h), Disks: h.layout, AdminKeys: h.adminKeys,
+			Loader: h.loader, EFIVariables: h.efiVariables}
 		v, err := h.Value()
 		if err != nil {
 			return nil, "", err

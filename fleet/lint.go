@@ -9,6 +9,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -364,6 +365,19 @@ func (f *Fleet) Lint(ctx context.Context, opts LintOptions) (*LintResult, error)
 			}
 		}
 	}
+	// lint.Run sorted them by the snippets' names, which hold the line as
+	// text ("hosts.cue:10:..." before "hosts.cue:9:..."): sort them again,
+	// placed.
+	sort.SliceStable(inSnippets, func(i, j int) bool {
+		a, b := inSnippets[i].Range, inSnippets[j].Range
+		if a.File != b.File {
+			return a.File < b.File
+		}
+		if a.Start.Line != b.Start.Line {
+			return a.Start.Line < b.Start.Line
+		}
+		return a.Start.Col < b.Start.Col
+	})
 	// Referenced files first, then the rest of the module's own files.
 	files, err := nixFiles([]string{dir}, true)
 	if err != nil {

@@ -100,6 +100,12 @@ type Host struct {
 	// AdminKeys are the SSH public keys that may log in to the host's
 	// installer; a host with Disks needs at least one.
 	AdminKeys []string
+	// Loader is the host's boot loader ("systemd-boot", "grub", "none"),
+	// which its installer installs; EFIVariables says whether installing
+	// it writes the firmware's boot entries, so the installer must run on
+	// a machine booted by UEFI.
+	Loader       string
+	EFIVariables bool
 }
 
 // A User is one user's home-manager configuration on one host.
@@ -318,7 +324,8 @@ func (h *Host) diskFiles() ([]File, error) {
 		return nil, &Error{File: df, Err: err}
 	}
 	inf := "installers/" + h.Name + ".nix"
-	inst, err := disko.Installer(disko.InstallerOptions{Host: h.Name, AuthorizedKeys: h.AdminKeys})
+	inst, err := disko.Installer(disko.InstallerOptions{Host: h.Name, AuthorizedKeys: h.AdminKeys,
+		Loader: h.Loader, EFIVariables: h.EFIVariables})
 	if err != nil {
 		return nil, &Error{File: inf, Err: err}
 	}

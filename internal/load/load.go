@@ -77,6 +77,8 @@ const (
 	factsDef             = "#facts"
 	inputsDef            = "#inputs"
 	homeDef              = "#hm"
+	checksDef            = "#checks"
+	stateVersionField    = "stateVersion"
 )
 
 // A Config says what to load.
@@ -618,8 +620,14 @@ func hostDiags(h *Host, err error) diag.List {
 		if len(path) > 0 && path[0] == string(HostDef) {
 			path = path[1:]
 		}
-		node, depth := h.Tree.Nearest(path)
 		format, args := e.Msg()
+		if len(path) == 2 && path[0] == checksDef {
+			if msg, ok := checkMessage(args); ok {
+				out = append(out, checkDiag(h, path[1], msg))
+				continue
+			}
+		}
+		node, depth := h.Tree.Nearest(path)
 		r := h.Decl
 		var related []diag.Related
 		switch {
@@ -649,7 +657,14 @@ func hostDiags(h *Host, err error) diag.List {
 			Summary:  fmt.Sprintf("%s: %s", FormatPath(append([]string{string(HostsPath), h.Name}, path...)), fmt.Sprintf(format, args...)),
 			Related:  related,
 		}
+		required := strings.Contains(format, "required but not present")
+		if len(path) == 1 && path[0] == stateVersionField && required {
+			d.Detail = `set stateVersion to the NixOS release the host is first installed with ("25.05" for a new host) and never change it afterwards: NixOS keeps the formats of the host's stateful data by it`
+		}
 		for _, p := range cueerrors.Positions(e) {
+			if required && label(p.Filename()) == "schema" {
+				continue // where the schema requires it says nothing more
+			}
 			r := merge.Range(p)
 			if r.File != "" && r != d.Range {
 				d.Related = append(d.Related, diag.Related{Range: r, Message: label(r.File)})
@@ -658,6 +673,55 @@ func hostDiags(h *Host, err error) diag.List {
 		out = append(out, d)
 	}
 	return collapse(out)
+}
+
+// checkMessage returns the message of a failed #checks entry: the string
+// among the conflicting values.
+func checkMessage(args []any) (string, bool) {
+	for _, a := range args {
+		if s, err := strconv.Unquote(fmt.Sprint(a)); err == nil {
+			return s, true
+		}
+	}
+	return "", false
+}
+
+// checkDiag places a problem the schema found about the field at subject
+// (a #checks entry, see #Host): where the host itself wrote that field or
+// the struct it is missing from, or else at the host's declaration, with the place a lower layer wrote
+// it (or the struct around it) as a related position. The message's first
+// line is the summary; the rest, how to fix it, is the detail. Schema
+// positions are left out: the schema only carries the message.
+func checkDiag(h *Host, subject, msg string) diag.Diagnostic {
+	var path []string
+	for _, sel := range cue.ParsePath(subject).Selectors() {
+		path = append(path, sel.Unquoted())
+	}
+	full := append([]string{string(HostsPath), h.Name}, path...)
+	summary, detail, _ := strings.Cut(msg, "\n")
+	d := diag.Diagnostic{
+		Severity: diag.Error,
+		Range:    h.Decl,
+		Path:     full,
+		Summary:  FormatPath(full) + ": " + summary,
+		Detail:   detail,
+	}
+	node, depth := h.Tree.Nearest(path)
+	o := node.Leaf()
+	if o == nil {
+		o = node.Decl()
+	}
+	if o == nil || depth == 0 || !o.Range.Start.IsValid() {
+		return d
+	}
+	if o.Source.Layer == merge.Host && depth >= len(path)-1 {
+		// The host wrote the field, or the struct it is missing from.
+		d.Range = o.Range
+	} else if o.Source.Layer != merge.Host {
+		d.Related = append(d.Related, diag.Related{Range: o.Range,
+			Message: fmt.Sprintf("%s is set by %s", FormatPath(path[:depth]), o.Source)})
+	}
+	return d
 }
 
 // namedEntries finds, below n, the user's entries whose names are the
