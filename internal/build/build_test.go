@@ -538,7 +538,7 @@ func TestDryRunDiff(t *testing.T) {
 	f.settings(t, fleettest.FlakeSettings{Generation: "v2"})
 	f.rec.reset()
 	p := build.PlanDeploy(context.Background(), f.hosts, f.opts)
-	p.DiffClosures(context.Background(), f.opts)
+	p.Preview(context.Background(), f.opts)
 	for _, hp := range p.Hosts {
 		name := hp.Host.Name
 		if hp.Action != build.ActionDeploy || hp.Err != nil || hp.Current != v1[name] || hp.Built != hp.New {

@@ -20,6 +20,8 @@ const (
 	OpHealth   Op = "health"   // a health check
 	OpConfirm  Op = "confirm"  // confirming the new generation
 	OpRollback Op = "rollback" // going back to the previous generation
+	OpPreview  Op = "preview"  // what activation would change (dry-activate)
+	OpRollout  Op = "rollout"  // the order of waves: a host not started, a wave's outcome
 )
 
 // A Kind classifies an Error.
