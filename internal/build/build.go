@@ -12,18 +12,29 @@
 //
 // A deployment is PlanDeploy followed by Apply. PlanDeploy evaluates every
 // host's toplevel store path (one nix eval for all hosts, no build) and, in
-// parallel, asks each target for /run/current-system with one ssh round trip;
-// hosts already on the new closure are skipped and never built. Apply then
-// runs, per host and in parallel: build, copy, activate, health checks,
-// confirm. When activation or a health check fails the host is rolled back to
-// the generation it ran before.
+// parallel, asks each target with one ssh round trip what it runs, since
+// when, which kernel it booted and what fleet last did to it; hosts already
+// on the new closure are skipped and never built. Plan.Preview (a dry run)
+// then finds what deploying each host would change: its closure diff, the
+// units switch-to-configuration dry-activate would stop, start, restart or
+// reload, and whether a reboot is needed. Apply deploys wave by wave
+// (model.Host.Wave), canaries first, stopping at the first failed wave;
+// per host: build, copy, activate, health checks, confirm. When activation
+// or a health check fails the host is rolled back to the generation it ran
+// before.
+//
+// Evaluations and builds are bound by this machine's processors
+// (Options.Jobs); everything else mostly waits on networks and targets
+// and has a bound of its own (Options.NetJobs).
 //
 // Activation runs on the target detached from the ssh session, so a lost
-// connection cannot interrupt it halfway. With magic rollback
-// (model.Rollback.Magic) a watchdog started on the target before activation
-// reverts the host unless the deployer confirms the new generation in time.
-// Deployer and watchdog decide who wins with one atomic mkdir on the target,
-// so a host ends on its old or its new generation, never between.
+// connection cannot interrupt it halfway. A watchdog started on the target
+// before activation rolls back an activation that dies or, with magic
+// rollback (model.Rollback.Magic), outlives its time limit or is not
+// confirmed in time after it. Deployer and watchdog decide who wins with
+// one atomic mkdir on the target, so a host ends on its old or its new
+// generation, never between. Every change is appended to a journal on the
+// target, which tells a system fleet activated from one changed by hand.
 //
 // Canceling the context stops builds and copies, waits (at most
 // Options.CancelGrace) for activations already under way to finish, rolls
