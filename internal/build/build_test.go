@@ -325,14 +325,22 @@ func TestConnectionDropDuringActivation(t *testing.T) {
 	}
 	// The watchdog reverts alpha within its confirm timeout of the end
 	// of activation.
-	deadline := time.Now().Add(10 * time.Second)
-	for fleettest.ReadState(root).Current != v1["alpha"] && time.Now().Before(deadline) {
+	waitRolledBack(t, "alpha", root, v1["alpha"], "alpha v2 switch ok\n", 10*time.Second)
+}
+
+// waitRolledBack waits, at most for wait, until the activations of host
+// name under root end with after and a switch back to old, which must
+// then be all the host runs and boots.
+func waitRolledBack(t *testing.T, name, root, old, after string, wait time.Duration) {
+	t.Helper()
+	want := after + name + " v1 switch begin\n" + name + " v1 switch ok\n"
+	for deadline := time.Now().Add(wait); !strings.HasSuffix(fleettest.ReadState(root).Log, want) && time.Now().Before(deadline); {
 		time.Sleep(100 * time.Millisecond)
 	}
-	onGeneration(t, "alpha", root, v1["alpha"])
-	if log := fleettest.ReadState(root).Log; !strings.Contains(log, "alpha v2 switch ok\nalpha v1 switch begin\nalpha v1 switch ok\n") {
-		t.Errorf("alpha's activations do not show the magic rollback:\n%s", log)
+	if log := fleettest.ReadState(root).Log; !strings.HasSuffix(log, want) {
+		t.Errorf("%s's activations do not end with the rollback:\n%s", name, log)
 	}
+	onGeneration(t, name, root, old)
 }
 
 // TestConfirmTooLate gives magic rollback less time than the health
@@ -701,11 +709,7 @@ func TestActivationHung(t *testing.T) {
 		t.Errorf("alpha: %s %v", r.Status, r.Err)
 	}
 	// The hold lasts a minute; the watchdog ends it after three seconds.
-	deadline := time.Now().Add(30 * time.Second)
-	for !strings.HasSuffix(fleettest.ReadState(root).Log, "alpha v2 switch begin\nalpha v1 switch begin\nalpha v1 switch ok\n") && time.Now().Before(deadline) {
-		time.Sleep(100 * time.Millisecond)
-	}
-	onGeneration(t, "alpha", root, v1["alpha"])
+	waitRolledBack(t, "alpha", root, v1["alpha"], "alpha v2 switch begin\n", 30*time.Second)
 	if took := time.Since(start); took > 40*time.Second {
 		t.Errorf("the hung activation was rolled back after %v", took)
 	}
