@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -89,7 +90,9 @@ hosts: quiet: {
 	deploy: {
 		targetHost: "quiet.example.test"
 		health: endpoints: false
-		rollback: enable:  false
+		rollback: {enable: false, activationTimeout: "90s"}
+		wave:   7
+		canary: true
 	}
 	features: monitoring: {enable: true, role: "client", serverHost: "srv"}
 }
@@ -152,7 +155,9 @@ func TestModelHosts(t *testing.T) {
 			Timeout: 5 * time.Second,
 		},
 		// Five checks of at most 5s each, plus the margin.
-		Rollback: model.Rollback{Magic: true, ConfirmTimeout: 25*time.Second + confirmMargin},
+		Rollback: model.Rollback{Magic: true, ConfirmTimeout: 25*time.Second + confirmMargin, ActivationTimeout: 10 * time.Minute},
+		// A binary cache goes first.
+		Wave: WaveInfrastructure, WaveReason: "cache",
 	}
 	if !reflect.DeepEqual(mon, want) {
 		t.Errorf("mon:\n got %+v\nwant %+v", mon, want)
@@ -171,6 +176,17 @@ func TestModelHosts(t *testing.T) {
 	plain := convert("plain", dep)
 	if !plain.Health.SystemState || len(plain.Health.TCP)+len(plain.Health.HTTP) != 0 {
 		t.Errorf("plain: checks %+v, want the system state only", plain.Health)
+	}
+	// Waves by role: a monitoring server after the infrastructure, a
+	// builder with it, the rest last; deploy.wave wins.
+	for name, want := range map[string]string{"srv": "2 monitoring server", "chk": "1 builder", "plain": "3 clients", "quiet": "7 deploy.wave"} {
+		h := convert(name, dep)
+		if got := fmt.Sprint(h.Wave, " ", h.WaveReason); got != want {
+			t.Errorf("%s: wave %s, want %s", name, got, want)
+		}
+		if h.Canary != (name == "quiet") {
+			t.Errorf("%s: canary %v", name, h.Canary)
+		}
 	}
 
 	// --mode and --skip-check.
@@ -199,7 +215,7 @@ func TestModelHosts(t *testing.T) {
 	if !reflect.DeepEqual(chk.Health, wantHealth) {
 		t.Errorf("chk checks:\n got %+v\nwant %+v", chk.Health, wantHealth)
 	}
-	if want := (model.Rollback{ConfirmTimeout: time.Hour}); chk.Rollback != want {
+	if want := (model.Rollback{ConfirmTimeout: time.Hour, ActivationTimeout: 10 * time.Minute}); chk.Rollback != want {
 		t.Errorf("chk rollback %+v, want %+v", chk.Rollback, want)
 	}
 	// --health-timeout wins over deploy.health.timeout; --skip-check
@@ -213,7 +229,7 @@ func TestModelHosts(t *testing.T) {
 	if len(quiet.Health.HTTP) != 0 || !reflect.DeepEqual(quiet.Health.TCP, []model.TCPCheck{{Port: 9100}, {Port: 9102}}) || !quiet.Health.SystemState || quiet.Health.Timeout != time.Minute {
 		t.Errorf("quiet checks: %+v", quiet.Health)
 	}
-	if want := (model.Rollback{Magic: true, Disabled: true, ConfirmTimeout: 3*time.Minute + confirmMargin}); quiet.Rollback != want {
+	if want := (model.Rollback{Magic: true, Disabled: true, ConfirmTimeout: 3*time.Minute + confirmMargin, ActivationTimeout: 90 * time.Second}); quiet.Rollback != want {
 		t.Errorf("quiet rollback %+v, want %+v", quiet.Rollback, want)
 	}
 

@@ -110,8 +110,9 @@ func exitcode(ts *testscript.TestScript, neg bool, args []string) {
 //
 //	sshd targets.cue alpha beta
 //
-// writes hosts.<h>.deploy.{targetHost, port, targetUser} for each host,
-// and _sshd.<h>.port for scripts that need the port elsewhere. Host h's
+// writes hosts.<h>.deploy.{targetHost, port, targetUser} and
+// hosts.<h>.network.ssh.port for each host, and _sshd.<h>.port for scripts
+// that need the port elsewhere. Host h's
 // system lives under $WORK/hosts/<h>, which its ssh sessions see as
 // $FLEET_TEST_ROOT. The command sets $TARGET_ROOT to $WORK/hosts/{host},
 // for fleetgen's --target-root, and $NIX_SSHOPTS to the options that reach
@@ -146,6 +147,9 @@ func sshd(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Defer(s.Stop)
 		fmt.Fprintf(&b, "_sshd: %q: port: %d\n", h, s.Port)
 		fmt.Fprintf(&b, "hosts: %q: deploy: {targetHost: %q, port: %d, targetUser: %q}\n", h, s.Addr, s.Port, s.User)
+		// The host's sshd listens on that port too, as the lockout
+		// guard checks.
+		fmt.Fprintf(&b, "hosts: %q: network: ssh: port: %d\n", h, s.Port)
 	}
 	if err := os.WriteFile(ts.MkAbs(args[0]), []byte(b.String()), 0o644); err != nil {
 		ts.Fatalf("%v", err)

@@ -100,7 +100,7 @@ func Apply(ctx context.Context, plan *Plan, opts *Options) []Result {
 				stopped = fmt.Sprintf("wave %d failed: %s", w.Number, failed)
 			}
 		}
-		if stopped == "" || !a.touched(w) {
+		if stopped == "" || !a.touched(w) || ctx.Err() != nil {
 			if stopped == "" && ctx.Err() == nil && a.deploys(w.Hosts()) {
 				d.ev.emit(Event{Wave: w.Number, Op: OpRollout, Kind: EventDone, Msg: fmt.Sprintf("wave %d healthy", w.Number)})
 			}

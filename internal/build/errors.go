@@ -22,6 +22,7 @@ const (
 	OpRollback Op = "rollback" // going back to the previous generation
 	OpPreview  Op = "preview"  // what activation would change (dry-activate)
 	OpRollout  Op = "rollout"  // the order of waves: a host not started, a wave's outcome
+	OpGuard    Op = "guard"    // the lockout guard: the new system would lock the deployer out
 )
 
 // A Kind classifies an Error.

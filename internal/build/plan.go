@@ -106,7 +106,7 @@ type Change struct {
 	// Event is "deploy" (a new generation confirmed) or "rollback".
 	Event string
 	// Current is the running system afterwards, Profile the boot
-	// default; "-" for none.
+	// default; empty for none.
 	Current, Profile string
 }
 
@@ -232,7 +232,13 @@ func parseChange(line string) *Change {
 	if err != nil {
 		return nil
 	}
-	return &Change{Time: time.Unix(n, 0), Event: f[1], Current: f[2], Profile: f[3]}
+	none := func(s string) string {
+		if s == "-" {
+			return ""
+		}
+		return s
+	}
+	return &Change{Time: time.Unix(n, 0), Event: f[1], Current: none(f[2]), Profile: none(f[3])}
 }
 
 // checkHost refuses a host whose target, build host or builders cannot

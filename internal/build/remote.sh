@@ -21,9 +21,10 @@
 # The runner and the watchdog run in sessions of their own, so a lost ssh
 # connection interrupts neither. The deployer and the watchdog decide with
 # one atomic mkdir of $base.lock: whoever creates it decides the outcome.
-# Every change fleet makes to the running system is appended to
-# $root/var/lib/fleet/deployments, so `fleetgen status` can tell a system
-# fleet activated from one switched to by other means.
+# Every change fleet makes to the running system (activate, rollback, and
+# deploy once confirmed) is appended to $root/var/lib/fleet/deployments, so
+# `fleetgen status` can tell a system fleet activated from one switched to
+# by other means.
 # Output lines starting with "fleet: " are for the deployer.
 set -u
 action=$1 root=$2 token=$3
@@ -143,6 +144,7 @@ run)
   fi
   if [ $rc = 0 ]; then
     "$new/bin/switch-to-configuration" "$mode" || rc=$?
+    record activate
   fi
   result=
   if [ $rc != 0 ] && [ "$(get rollback)" = 1 ] && mkdir "$base.lock" 2>/dev/null; then
