@@ -37,7 +37,7 @@ func TestDeployLockout(t *testing.T) {
 			want: "sshd would not run", path: "network.ssh.enable"},
 		{name: "sshd off by force", value: `{"nixos": {"services": {"openssh": {"enable": {"$force": false}}}}}`,
 			change: func(n map[string]any) { set(n, map[string]any{"$force": false}, "services", "openssh", "enable") },
-			want: "sshd would not run", path: "nixos.services.openssh.enable"},
+			want:   "sshd would not run", path: "nixos.services.openssh.enable"},
 		{name: "moved", port: 2222, want: "sshd would listen on port 22, not on port 2222", path: "network.ssh.port"},
 		{name: "firewalled", change: func(n map[string]any) { set(n, false, "services", "openssh", "openFirewall") },
 			want: "the firewall would close sshd's port 22 on every interface"},
@@ -78,14 +78,18 @@ func TestDeployLockout(t *testing.T) {
 			want: ""},
 		{name: "root refused", value: `{"deploy": {"targetUser": "root"}}`,
 			change: func(n map[string]any) { set(n, "no", "services", "openssh", "settings", "PermitRootLogin") },
-			want: "sshd would refuse root logins (PermitRootLogin no)", path: "network.ssh.permitRootLogin"},
-		{name: "no keys, home keys read", change: func(n map[string]any) { set(n, []any{}, "users", "users", "alice", "openssh", "authorizedKeys", "keys") },
+			want:   "sshd would refuse root logins (PermitRootLogin no)", path: "network.ssh.permitRootLogin"},
+		{name: "no keys, home keys read", change: func(n map[string]any) {
+			set(n, []any{}, "users", "users", "alice", "openssh", "authorizedKeys", "keys")
+		},
 			want: ""},
 		{name: "no keys at all", change: func(n map[string]any) {
 			set(n, []any{}, "users", "users", "alice", "openssh", "authorizedKeys", "keys")
 			set(n, false, "services", "openssh", "authorizedKeysInHomedir")
 		}, want: "would have no authorized key sshd reads"},
-		{name: "nologin", change: func(n map[string]any) { set(n, "/run/current-system/sw/bin/nologin", "users", "users", "alice", "shell") },
+		{name: "nologin", change: func(n map[string]any) {
+			set(n, "/run/current-system/sw/bin/nologin", "users", "users", "alice", "shell")
+		},
 			want: "the shell /run/current-system/sw/bin/nologin, which refuses logins"},
 		{name: "sudo wants a password", change: func(n map[string]any) { set(n, true, "security", "sudo", "wheelNeedsPassword") },
 			want: "sudo would ask the deploy user alice for a password"},
