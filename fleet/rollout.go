@@ -3,6 +3,7 @@ package fleet
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"strconv"
@@ -11,6 +12,7 @@ import (
 
 	"fleetnix.dev/fleet/internal/build"
 	"fleetnix.dev/fleet/internal/diag"
+	"fleetnix.dev/fleet/internal/emit"
 	"fleetnix.dev/fleet/internal/lint"
 	"fleetnix.dev/fleet/internal/lint/rules"
 	"fleetnix.dev/fleet/internal/model"
@@ -159,12 +161,14 @@ func pickCanaries(p *build.Plan, byTag map[string]share) {
 }
 
 // guard refuses, in p, every host to deploy whose new configuration would
-// lock the deployer out, unless force; with force it only says so. sel are
-// the fleet's hosts of p, in order.
+// lock the deployer out, unless force; with force it only says so. A host
+// whose planning failed is refused too when its configuration alone says
+// so, since its target could not tell which port the deployer uses. sel
+// are the fleet's hosts of p, in order.
 func (f *Fleet) guard(p *build.Plan, sel []*Host, force bool, events func(build.Event)) error {
 	for i := range p.Hosts {
 		hp := &p.Hosts[i]
-		if hp.Action != build.ActionDeploy {
+		if hp.Action != build.ActionDeploy && hp.Action != build.ActionFail {
 			continue
 		}
 		risks, err := f.lockoutRisks(sel[i], hp.SSHPort)
@@ -175,6 +179,13 @@ func (f *Fleet) guard(p *build.Plan, sel []*Host, force bool, events func(build.
 			continue
 		}
 		why := strings.Join(risks, "; ")
+		if hp.Action == build.ActionFail {
+			if !force {
+				p.Refuse(i, &build.Error{Host: hp.Host.Name, Op: build.OpGuard, Kind: build.KindOther, ExitCode: -1,
+					Err: fmt.Errorf("refused: the new configuration would lock the deployer out: %s; and planning failed: %s", why, detailOf(hp.Err))})
+			}
+			continue
+		}
 		if force {
 			if events != nil {
 				events(build.Event{Time: time.Now(), Host: hp.Host.Name, Wave: hp.Host.Wave, Op: build.OpGuard, Kind: build.EventNote,
@@ -189,6 +200,15 @@ func (f *Fleet) guard(p *build.Plan, sel []*Host, force bool, events func(build.
 		}
 	}
 	return nil
+}
+
+// detailOf returns err's message without the host it names first.
+func detailOf(err error) string {
+	var be *build.Error
+	if errors.As(err, &be) {
+		return strings.TrimPrefix(be.Error(), be.Host+": ")
+	}
+	return err.Error()
 }
 
 // lockoutRisks returns how h's configuration would lock out a deployer
@@ -226,11 +246,28 @@ func (f *Fleet) lintHost(h *Host) (*lint.Host, error) {
 	lh := &lint.Host{Name: h.Name, Value: v, Where: func(p []string) (diag.Range, string) {
 		return f.where(h, p)
 	}}
-	if h.h.NixOS != nil {
-		d := json.NewDecoder(bytes.NewReader(h.h.NixOS))
+	if h.h.NixOS == nil {
+		return lh, nil
+	}
+	// What the host file holds: the features' configuration, the fleet
+	// pass's and the free-form nixos over them.
+	for _, js := range [][]byte{h.h.NixOS, h.h.Derived} {
+		if js == nil {
+			continue
+		}
+		var part map[string]any
+		d := json.NewDecoder(bytes.NewReader(js))
 		d.UseNumber()
-		if err := d.Decode(&lh.NixOS); err != nil {
+		if err := d.Decode(&part); err != nil {
 			return nil, fmt.Errorf("host %s: reading its NixOS configuration: %v", h.Name, err)
+		}
+		if lh.NixOS, err = emit.Overlay(lh.NixOS, part); err != nil {
+			return nil, fmt.Errorf("host %s: %v", h.Name, err)
+		}
+	}
+	if extra, ok := v["nixos"].(map[string]any); ok {
+		if lh.NixOS, err = emit.Overlay(lh.NixOS, extra); err != nil {
+			return nil, fmt.Errorf("host %s: %v", h.Name, err)
 		}
 	}
 	return lh, nil

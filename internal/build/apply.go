@@ -193,10 +193,13 @@ func (a *applier) touched(w Wave) bool {
 	return false
 }
 
+// names lists the hosts to deploy among hosts.
 func (a *applier) names(hosts []int) string {
-	names := make([]string, len(hosts))
-	for k, i := range hosts {
-		names[k] = a.plan.Hosts[i].Host.Name
+	var names []string
+	for _, i := range hosts {
+		if a.plan.Hosts[i].Action == ActionDeploy {
+			names = append(names, a.plan.Hosts[i].Host.Name)
+		}
 	}
 	return strings.Join(names, ", ")
 }

@@ -173,6 +173,19 @@ gamma, delta: not deployed: wave 2 failed: canary beta rolled back
 	}
 }
 
+// TestSSHArgv pins how a remote command reaches ssh: options first, "--"
+// ending them before the destination, and one shell-quoted command line.
+func TestSSHArgv(t *testing.T) {
+	d := newDriver(&Options{SSHArgs: []string{"-i", "key"}})
+	got := d.ssh(model.Target{Address: "web.example", User: "deploy", Port: 2222}, shellLine("sh", "/run/fleet/a b.sh", "it's", "$(x)"))
+	want := []string{"ssh", "-o", "BatchMode=yes", "-o", "ConnectTimeout=10", "-o", "ServerAliveInterval=5",
+		"-o", "ServerAliveCountMax=3", "-p", "2222", "-i", "key", "--", "deploy@web.example",
+		`sh '/run/fleet/a b.sh' 'it'\''s' '$(x)'`}
+	if strings.Join(got, "\x00") != strings.Join(want, "\x00") {
+		t.Errorf("ssh argv:\n got %q\nwant %q", got, want)
+	}
+}
+
 func TestAsRoot(t *testing.T) {
 	const script = "sh '/run/fleet/x.sh' confirm '' x"
 	for _, tt := range []struct {
