@@ -398,3 +398,64 @@ func TestResultConversion(t *testing.T) {
 		t.Errorf("hand-made summary differs:\n%s\nwant\n%s", b.String(), a.String())
 	}
 }
+
+// TestRolloutSettings reads settings.rollout and picks canaries per tag
+// among the hosts each wave deploys.
+func TestRolloutSettings(t *testing.T) {
+	files := map[string]string{}
+	for k, v := range deployFleet {
+		files[k] = v
+	}
+	files["rollout.cue"] = `package fleet
+
+settings: rollout: {
+	canary: {web: 1, db: "50%"}
+	maxUnavailable: "25%"
+	onFailure:      "rollback"
+}
+`
+	dir := t.TempDir()
+	for name, src := range files {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f, err := Load(context.Background(), &Config{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, canary, err := f.rollout()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (model.Rollout{MaxUnavailablePercent: 25, OnFailure: model.RollbackWave}); r != want {
+		t.Errorf("rollout %+v, want %+v", r, want)
+	}
+	if canary["web"] != (share{count: 1}) || canary["db"] != (share{percent: 50}) || len(canary) != 2 {
+		t.Errorf("canaries %+v", canary)
+	}
+
+	// Wave 3: a1 a2 (web, a2 up to date), d1 d2 d3 (db); wave 1: w (web).
+	host := func(name string, wave int, tags ...string) *model.Host {
+		return &model.Host{Name: name, Wave: wave, Tags: tags}
+	}
+	p := &build.Plan{Hosts: []build.HostPlan{
+		{Host: host("a1", 3, "web")}, {Host: host("a2", 3, "web"), Action: build.ActionSkip},
+		{Host: host("d1", 3, "db")}, {Host: host("d2", 3, "db")}, {Host: host("d3", 3, "db")},
+		{Host: host("w", 1, "web")},
+	}}
+	pickCanaries(p, canary)
+	var got []string
+	for _, hp := range p.Hosts {
+		if hp.Host.Canary {
+			got = append(got, hp.Host.Name)
+		}
+	}
+	// One web host per wave (never one that is up to date); half of the
+	// three db hosts, rounded up.
+	if want := []string{"a1", "d1", "d2", "w"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("canaries %v, want %v", got, want)
+	}
+}
