@@ -82,23 +82,36 @@ func (c *lockoutCheck) add(path []string, format string, args ...any) {
 	c.risks = append(c.risks, LockoutRisk{Path: path, Message: fmt.Sprintf(format, args...)})
 }
 
-// at returns the host value path the NixOS option opt comes from: the
-// free-form nixos value when the host sets one there, else the first of
-// the schema paths it sets, else the last of them.
+// at returns the host value path the NixOS option opt comes from, for
+// the finding's position: the free-form nixos value when the host sets
+// one there, else the first of the schema paths that a layer of the
+// fleet sets (not a schema default), else nil: the host itself.
 func (c *lockoutCheck) at(opt []string, schema ...[]string) []string {
-	free := append([]string{"nixos"}, opt...)
-	if _, ok := c.h.Get(free...); ok {
-		return free
+	if opt != nil {
+		free := append([]string{"nixos"}, opt...)
+		if _, ok := c.h.Get(free...); ok {
+			return free
+		}
 	}
 	for _, p := range schema {
-		if _, ok := c.h.Get(p...); ok {
+		if c.written(p) {
 			return p
 		}
 	}
-	if len(schema) == 0 {
-		return free
+	return nil
+}
+
+// written reports whether a layer of the fleet, not the schema's
+// defaults, sets the value at path.
+func (c *lockoutCheck) written(path []string) bool {
+	if _, ok := c.h.Get(path...); !ok {
+		return false
 	}
-	return schema[len(schema)-1]
+	if c.h.Where == nil {
+		return true
+	}
+	r, layer := c.h.Where(path)
+	return r.File != "" && layer != "schema default"
 }
 
 // opt returns the NixOS option at path, its markers ($force, $default)
@@ -338,7 +351,7 @@ func portList(ports []int) string {
 // other than root, that sudo -n works.
 func (c *lockoutCheck) checkUser(user string) {
 	settings := []string{"services", "openssh", "settings"}
-	userPath := []string{"deploy", "targetUser"}
+	userPath := c.at(nil, []string{"deploy", "targetUser"})
 	groups := c.groups(user)
 
 	if allow, set, known := c.strs(append(settings, "AllowUsers")...); set && known && len(allow) > 0 && !matchesUser(allow, user) {
@@ -425,7 +438,7 @@ func (c *lockoutCheck) groups(user string) []string {
 // fleetgen's sudo -n needs.
 func (c *lockoutCheck) checkSudo(user string, groups []string) {
 	sudo := []string{"security", "sudo"}
-	userPath := []string{"deploy", "targetUser"}
+	userPath := c.at(nil, []string{"deploy", "targetUser"})
 	if on, known := c.boolOpt(true, append(sudo, "enable")...); known && !on {
 		if rs, _ := c.boolOpt(false, "security", "sudo-rs", "enable"); !rs {
 			c.add(c.at(append(sudo, "enable"), userPath), "sudo would be disabled, and the deploy user %s activates through sudo -n", user)

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"fleetnix.dev/fleet/internal/diag"
 	"fleetnix.dev/fleet/internal/lint"
 	"fleetnix.dev/fleet/internal/lint/rules"
 )
@@ -33,12 +34,13 @@ func TestDeployLockout(t *testing.T) {
 	}{
 		{name: "open", want: ""},
 		{name: "open on the port in use", port: 22, want: ""},
-		{name: "sshd off", change: func(n map[string]any) { set(n, false, "services", "openssh", "enable") },
-			want: "sshd would not run", path: "network.ssh.enable"},
+		{name: "sshd off", value: `{"network": {"ssh": {"enable": false}}}`,
+			change: func(n map[string]any) { set(n, false, "services", "openssh", "enable") },
+			want:   "sshd would not run", path: "network.ssh.enable"},
 		{name: "sshd off by force", value: `{"nixos": {"services": {"openssh": {"enable": {"$force": false}}}}}`,
 			change: func(n map[string]any) { set(n, map[string]any{"$force": false}, "services", "openssh", "enable") },
 			want:   "sshd would not run", path: "nixos.services.openssh.enable"},
-		{name: "moved", port: 2222, want: "sshd would listen on port 22, not on port 2222", path: "network.ssh.port"},
+		{name: "moved", value: `{"network": {"ssh": {"port": 22}}}`, port: 2222, want: "sshd would listen on port 22, not on port 2222", path: "network.ssh.port"},
 		{name: "firewalled", change: func(n map[string]any) { set(n, false, "services", "openssh", "openFirewall") },
 			want: "the firewall would close sshd's port 22 on every interface"},
 		{name: "firewalled, port in use", port: 22, change: func(n map[string]any) { set(n, false, "services", "openssh", "openFirewall") },
@@ -66,8 +68,9 @@ func TestDeployLockout(t *testing.T) {
 				set(n, false, "services", "openssh", "openFirewall")
 				set(n, []any{22.0}, "networking", "firewall", "interfaces", "eth1", "allowedTCPPorts")
 			}, want: ""},
-		{name: "not allowed", change: func(n map[string]any) { set(n, []any{"bob"}, "services", "openssh", "settings", "AllowUsers") },
-			want: "sshd would let only bob log in, not the deploy user alice", path: "features.security.sshHardening.allowUsers"},
+		{name: "not allowed", value: `{"features": {"security": {"sshHardening": {"allowUsers": {"bob": true}}}}}`,
+			change: func(n map[string]any) { set(n, []any{"bob"}, "services", "openssh", "settings", "AllowUsers") },
+			want:   "sshd would let only bob log in, not the deploy user alice", path: "features.security.sshHardening.allowUsers"},
 		{name: "allowed by pattern", change: func(n map[string]any) { set(n, []any{"al*@10.0.0.*"}, "services", "openssh", "settings", "AllowUsers") },
 			want: ""},
 		{name: "denied", change: func(n map[string]any) { set(n, []any{"alice"}, "services", "openssh", "settings", "DenyUsers") },
@@ -76,7 +79,7 @@ func TestDeployLockout(t *testing.T) {
 			want: "the deploy user alice is in none of them"},
 		{name: "group allowed", change: func(n map[string]any) { set(n, []any{"wheel"}, "services", "openssh", "settings", "AllowGroups") },
 			want: ""},
-		{name: "root refused", value: `{"deploy": {"targetUser": "root"}}`,
+		{name: "root refused", value: `{"deploy": {"targetUser": "root"}, "network": {"ssh": {"permitRootLogin": "no"}}}`,
 			change: func(n map[string]any) { set(n, "no", "services", "openssh", "settings", "PermitRootLogin") },
 			want:   "sshd would refuse root logins (PermitRootLogin no)", path: "network.ssh.permitRootLogin"},
 		{name: "no keys, home keys read", change: func(n map[string]any) {
@@ -140,6 +143,19 @@ func TestDeployLockout(t *testing.T) {
 				t.Errorf("at %s, want %s", strings.Join(risks[0].Path, "."), tt.path)
 			}
 		})
+	}
+	// A value the schema's defaults set is not the user's to fix there:
+	// the finding goes to the host.
+	var nixos map[string]any
+	json.Unmarshal([]byte(lockoutHost), &nixos)
+	set(nixos, false, "services", "openssh", "enable")
+	h := &lint.Host{Name: "web", NixOS: nixos,
+		Value: map[string]any{"network": map[string]any{"ssh": map[string]any{"enable": false}}},
+		Where: func(p []string) (diag.Range, string) {
+			return diag.Range{File: "/fleet/cue.mod/pkg/schema/host.cue"}, "schema default"
+		}}
+	if r := rules.LockoutRisks(h, 0); len(r) != 1 || r[0].Path != nil {
+		t.Errorf("sshd off by default: %+v, want one risk at the host", r)
 	}
 	// Without a NixOS configuration there is nothing to check.
 	if r := rules.LockoutRisks(&lint.Host{Name: "x"}, 22); r != nil {
