@@ -189,8 +189,9 @@ func (p *Progress) line(i int) string {
 		return c
 	}, r.line)
 	l := fmt.Sprintf("%-*s  %-3s %-16s %5s  %s", p.name, p.hosts[i], wave, r.phase, elapsed, text)
-	if p.width > 1 && len(l) >= p.width {
-		l = l[:p.width-1]
+	if rs := []rune(l); p.width > 1 && len(rs) >= p.width {
+		// One column short of the width: a full line would wrap.
+		l = string(rs[:p.width-1])
 	}
 	return strings.TrimRight(l, " ")
 }

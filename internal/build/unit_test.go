@@ -115,6 +115,15 @@ func TestProgressLive(t *testing.T) {
 	if last := frames[len(frames)-1]; last != want {
 		t.Errorf("last frame:\n got %q\nwant %q", last, want)
 	}
+	// A line is cut to the terminal's width, never inside a character.
+	p.width = 33
+	if l := p.line(0); l != "alpha  w1  build             1:1" {
+		t.Errorf("cut line %q", l)
+	}
+	p.rows[0].line, p.width = "…", 40
+	if l := p.line(0); l != "alpha  w1  build             1:15  …" {
+		t.Errorf("line %q", l)
+	}
 	// A line about the fleet is written above the live block, once.
 	if !strings.HasPrefix(frames[4], "fleet rollout: started wave 1: alpha\n") || strings.Count(out, "fleet rollout") != 1 {
 		t.Errorf("the wave line is not above the block: %q", frames[4])
