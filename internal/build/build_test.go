@@ -367,7 +367,7 @@ func TestConfirmTooLate(t *testing.T) {
 func TestCancelDuringActivation(t *testing.T) {
 	f := newFixture(t, "alpha", "beta")
 	v1 := installV1(t, f)
-	f.opts.Jobs = 1 // beta waits for alpha
+	f.opts.NetJobs = 1 // beta's copy waits for alpha's activation
 	root := f.host("alpha").Target.Root
 	fleettest.Inject(t, root, "hold-v2")
 

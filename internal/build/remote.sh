@@ -223,6 +223,13 @@ rollback)
     record rollback
   else
     while [ ! -e "$base.result" ]; do sleep 0.1; done
+    # A confirmation the deployer never heard back from (its connection
+    # was cut, or it was interrupted): it wants the old generation now.
+    if [ "$(get result)" = confirmed ]; then
+      if rollback_now; then result=rolled-back; else result=rollback-failed; fi
+      printf '%s\n' "$result" > "$base.result"
+      record rollback
+    fi
   fi
   echo "fleet: result=$(get result)"
   echo "fleet: current=$(readlink "$current" 2>/dev/null || true)"
