@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math"
 	"regexp"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -375,11 +374,4 @@ func FormatSize(n int64) string {
 		return fmt.Sprintf("%s%d B", sign, n)
 	}
 	return fmt.Sprintf("%s%.1f %s", sign, f, units[u])
-}
-
-// sortedCopy returns a sorted copy of s.
-func sortedCopy(s []string) []string {
-	out := append([]string(nil), s...)
-	sort.Strings(out)
-	return out
 }
