@@ -100,8 +100,9 @@ type DeployOptions struct {
 	// Mode overrides every host's deploy.activation: "switch", "boot" or
 	// "test". Empty keeps each host's own.
 	Mode string
-	// FailFast stops starting new hosts once one has failed. By default
-	// one failed host never stops the others.
+	// FailFast builds and activates no further host once one has failed;
+	// activations under way finish. By default a failed host stops only
+	// the waves after its own (see Deploy).
 	FailFast bool
 	// SkipChecks turns off health checks the driver derives from the
 	// fleet, by kind, on top of those the hosts' deploy.health turns off.

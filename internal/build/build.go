@@ -63,8 +63,10 @@ type Options struct {
 	NetJobs int
 	// Rollout is the policy of a deployment's waves (model.Host.Wave).
 	Rollout model.Rollout
-	// FailFast stops starting new hosts once one has failed; hosts already
-	// under way finish. By default every host is attempted.
+	// FailFast stops starting new hosts once one has failed (for Apply:
+	// no further host is built or activated; activations under way
+	// finish). By default every host of a wave is attempted, and a failed
+	// host stops only the waves after its own.
 	FailFast bool
 	// Nix is the nix command; empty means "nix" from $PATH.
 	Nix string
