@@ -325,15 +325,14 @@ func (f *Fleet) Lint(ctx context.Context, opts LintOptions) (*LintResult, error)
 	}
 	var hosts []*lint.Host
 	for _, h := range f.hosts {
-		v, err := h.Value()
+		lh, err := f.lintHost(h)
 		if err != nil {
 			return nil, err
 		}
-		h := h
-		hosts = append(hosts, &lint.Host{Name: h.Name, Value: v, Where: func(p []string) (diag.Range, string) {
-			return f.where(h, p)
-		}, Recorded: recorded(filepath.Join(outDir, "hosts", h.Name+".nix")),
-			Fixed: fixedOf(h), Leaves: func(p []string) []lint.Leaf { return leavesOf(h, p) }})
+		lh.Recorded = recorded(filepath.Join(outDir, "hosts", h.Name+".nix"))
+		lh.Fixed = fixedOf(h)
+		lh.Leaves = func(p []string) []lint.Leaf { return leavesOf(h, p) }
+		hosts = append(hosts, lh)
 	}
 	fleetData := map[string]any{}
 	secrets := map[string]any{}

@@ -1,18 +1,22 @@
 package main
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
+	"github.com/santhosh-tekuri/jsonschema/v5"
 
 	"fleetnix.dev/fleet/internal/cli"
 	"fleetnix.dev/fleet/internal/fleettest"
@@ -65,6 +69,8 @@ func TestScript(t *testing.T) {
 			"sshd":         sshd,
 			"fixtureflake": fixtureFlake,
 			"waitfile":     waitFile,
+			"nohash":       noHash,
+			"jsonschema":   jsonSchema,
 		},
 		Condition: func(cond string) (bool, error) {
 			switch cond {
@@ -108,10 +114,13 @@ func exitcode(ts *testscript.TestScript, neg bool, args []string) {
 // stand in for it, and writes a CUE file (package fleet) that points the
 // hosts' deploy settings at them:
 //
-//	sshd targets.cue alpha beta
+//	sshd targets.cue alpha beta gamma=deployer
 //
-// writes hosts.<h>.deploy.{targetHost, port, targetUser} for each host,
-// and _sshd.<h>.port for scripts that need the port elsewhere. Host h's
+// writes hosts.<h>.deploy.{targetHost, port, targetUser} and
+// hosts.<h>.network.ssh.port for each host, and _sshd.<h>.port for scripts
+// that need the port elsewhere. The deploy user is the user running the
+// tests, or the one after "=", who need not exist (the servers accept only
+// the users of this machine). Host h's
 // system lives under $WORK/hosts/<h>, which its ssh sessions see as
 // $FLEET_TEST_ROOT. The command sets $TARGET_ROOT to $WORK/hosts/{host},
 // for fleetgen's --target-root, and $NIX_SSHOPTS to the options that reach
@@ -132,6 +141,7 @@ func sshd(ts *testscript.TestScript, neg bool, args []string) {
 	var b strings.Builder
 	b.WriteString("package fleet\n\n// Written by the testscript command sshd.\n")
 	for _, h := range args[1:] {
+		h, login, _ := strings.Cut(h, "=")
 		root := ts.MkAbs(filepath.Join("hosts", h))
 		dir := ts.MkAbs(filepath.Join(".sshd", h))
 		for _, d := range []string{root, dir} {
@@ -144,8 +154,14 @@ func sshd(ts *testscript.TestScript, neg bool, args []string) {
 			ts.Fatalf("sshd for %s: %v", h, err)
 		}
 		ts.Defer(s.Stop)
+		if login == "" {
+			login = s.User
+		}
 		fmt.Fprintf(&b, "_sshd: %q: port: %d\n", h, s.Port)
-		fmt.Fprintf(&b, "hosts: %q: deploy: {targetHost: %q, port: %d, targetUser: %q}\n", h, s.Addr, s.Port, s.User)
+		fmt.Fprintf(&b, "hosts: %q: deploy: {targetHost: %q, port: %d, targetUser: %q}\n", h, s.Addr, s.Port, login)
+		// The host's sshd listens on that port too, as the lockout
+		// guard checks.
+		fmt.Fprintf(&b, "hosts: %q: network: ssh: port: %d\n", h, s.Port)
 	}
 	if err := os.WriteFile(ts.MkAbs(args[0]), []byte(b.String()), 0o644); err != nil {
 		ts.Fatalf("%v", err)
@@ -209,5 +225,86 @@ func waitFile(ts *testscript.TestScript, neg bool, args []string) {
 			ts.Fatalf("waitfile: %s did not appear within a minute", args[0])
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// storeHash is the hash part of a store path.
+var storeHash = regexp.MustCompile(`/nix/store/[0-9a-df-np-sv-z]{32}-`)
+
+// noHash replaces the hash of every store path in the files named by
+// "/nix/store/HASH-", so that goldens do not change with the fixture's
+// inputs:
+//
+//	nohash plan.txt
+func noHash(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) == 0 {
+		ts.Fatalf("usage: nohash FILE...")
+	}
+	for _, name := range args {
+		p := ts.MkAbs(name)
+		b, err := os.ReadFile(p)
+		if err != nil {
+			ts.Fatalf("%v", err)
+		}
+		b = storeHash.ReplaceAll(b, []byte("/nix/store/HASH-"))
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			ts.Fatalf("%v", err)
+		}
+	}
+}
+
+// jsonSchema validates a JSON document, or with -lines every line of a
+// file of JSON lines, against a JSON Schema, or with -def against one of
+// its $defs:
+//
+//	jsonschema -def plan ../../docs/events.schema.json plan.json
+//	jsonschema -lines ../../docs/events.schema.json events.jsonl
+//
+// A relative schema path is relative to this package's directory, where
+// the repository's docs are.
+func jsonSchema(ts *testscript.TestScript, neg bool, args []string) {
+	lines, def := false, ""
+	for len(args) > 0 && strings.HasPrefix(args[0], "-") {
+		switch {
+		case args[0] == "-lines":
+			lines, args = true, args[1:]
+		case args[0] == "-def" && len(args) > 1:
+			def, args = args[1], args[2:]
+		default:
+			ts.Fatalf("jsonschema: unknown flag %s", args[0])
+		}
+	}
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: jsonschema [-lines] [-def NAME] SCHEMA FILE")
+	}
+	abs, err := filepath.Abs(args[0])
+	if err != nil {
+		ts.Fatalf("%v", err)
+	}
+	c := jsonschema.NewCompiler()
+	url := "file://" + filepath.ToSlash(abs)
+	if def != "" {
+		url += "#/$defs/" + def
+	}
+	sch, err := c.Compile(url)
+	if err != nil {
+		ts.Fatalf("compiling %s: %v", args[0], err)
+	}
+	b, err := os.ReadFile(ts.MkAbs(args[1]))
+	if err != nil {
+		ts.Fatalf("%v", err)
+	}
+	docs := [][]byte{b}
+	if lines {
+		docs = bytes.Split(bytes.TrimRight(b, "\n"), []byte("\n"))
+	}
+	for i, d := range docs {
+		var v any
+		if err := json.Unmarshal(d, &v); err != nil {
+			ts.Fatalf("%s: document %d: %v", args[1], i+1, err)
+		}
+		if err := sch.Validate(v); err != nil {
+			ts.Fatalf("%s: document %d does not follow %s: %v\n%s", args[1], i+1, args[0], err, d)
+		}
 	}
 }

@@ -25,6 +25,11 @@ type Host struct {
 	// Leaves returns, when known, what the merge of the host's layers
 	// recorded of every leaf at or below path.
 	Leaves func(path []string) []Leaf
+	// NixOS is the host's NixOS configuration as fleet computes it
+	// (features and free-form nixos together), as plain data with fleet's
+	// markers ({$force: …}, {$nix: …}) kept; nil when the fleet was loaded
+	// without it.
+	NixOS map[string]any
 }
 
 // A Fixed is a path of a host's value a layer marks as fixed.
