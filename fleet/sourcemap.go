@@ -419,6 +419,15 @@ func (l *locator) origin(h *Host, n *merge.Node, path []string) emit.Origin {
 			})
 		}
 	}
+	// A position in the schema (where the merge keeps none of the
+	// user's) gives way to the nearest struct above that the user
+	// declared, else the host.
+	for i := len(path) - 1; !l.userFile(r) && i > 0; i-- {
+		if d := h.h.Tree.Lookup(path[:i]...).Decl(); d != nil && l.userFile(d.Range) {
+			r, src = d.Range, d.Source
+			o.Path = formatPath(append([]string{"hosts", h.Name}, path[:i]...))
+		}
+	}
 	if !l.userFile(r) {
 		r, src = h.h.Decl, merge.Source{Layer: merge.Host, Name: h.Name}
 		o.Path = formatPath([]string{"hosts", h.Name})

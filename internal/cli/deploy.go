@@ -90,6 +90,7 @@ func runBuild(e *env, args []string) int {
 		return e.report(err)
 	}
 	fleet.WriteSummary(e.stdout, rs)
+	e.printNixProblems(rs)
 	e.interrupted("build")
 	return resultsCode(rs)
 }
@@ -168,6 +169,7 @@ func runDeploy(e *env, args []string) int {
 	}
 	fmt.Fprintf(e.stderr, "%s\n", planLine(rep))
 	fleet.WriteSummary(e.stdout, rep.Results)
+	e.printNixProblems(rep.Results)
 	e.interrupted("deploy")
 	return resultsCode(rep.Results)
 }
