@@ -132,7 +132,11 @@ func (f *Fleet) Check(ctx context.Context, opts CheckOptions) (*CheckResult, err
 	ref := generatedFlakeRef(gen.OutDir)
 	if _, err := os.Stat(filepath.Join(gen.OutDir, "flake.lock")); errors.Is(err, fs.ErrNotExist) {
 		if err := build.LockFlake(ctx, ref, bo); err != nil {
-			return nil, fmt.Errorf("locking the inputs of the generated flake %s: %v", ref, nixFailure(err))
+			hint := ""
+			if strings.HasPrefix(ref, "git+file:") {
+				hint = " (in a git work tree Nix sees only what git tracks: git add the generated tree)"
+			}
+			return nil, fmt.Errorf("locking the inputs of the generated flake %s: %v%s", ref, nixFailure(err), hint)
 		}
 		res.LockCreated = true
 	}

@@ -12,7 +12,7 @@ import (
 const checkArgs = "[HOST...|@TAG] [-j N] [--json]"
 
 func init() {
-	register(&command{name: "check", args: checkArgs, short: "evaluate hosts with nix and their pinned nixpkgs; NixOS's errors at your CUE lines", run: runCheck})
+	register(&command{name: "check", args: checkArgs, short: "evaluate hosts with nix and their pinned nixpkgs; NixOS's errors at your CUE lines", long: checkHelp, run: runCheck})
 }
 
 // checkHelp is the long help of check, after its flags.
