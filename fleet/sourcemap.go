@@ -54,6 +54,51 @@ type hostSources struct {
 	// pools maps a pool (#packages, ...) and a key to the parts that add
 	// it, with the name they add it under.
 	pools map[string]map[string][]poolEntry
+	// leaves are the user's leaves below a node of the host's tree, read
+	// once for all the values of a part.
+	leaves map[*merge.Node]*leafSet
+	// derived is what the fleet pass gives the host, decoded once.
+	derived    any
+	hasDerived bool
+}
+
+// A leafSet is the user's leaves below a node, as bestLeaf compares
+// them.
+type leafSet struct {
+	leaves []leafInfo
+	// labels are the distinct normalized labels of the leaves' paths.
+	labels []string
+}
+
+// A leafInfo is one user's leaf.
+type leafInfo struct {
+	path   []string
+	labels []string // normalized
+	value  string
+	isBool bool
+}
+
+// leavesUnder returns the leaves below n.
+func (s *hostSources) leavesUnder(n *merge.Node) *leafSet {
+	if ls, ok := s.leaves[n]; ok {
+		return ls
+	}
+	ls := &leafSet{}
+	seen := map[string]bool{}
+	n.Leaves(nil, func(p []string, leaf *merge.Node) {
+		li := leafInfo{path: p, labels: make([]string, len(p)), value: scalarString(leaf.Leaf().Value)}
+		for i, l := range p {
+			li.labels[i] = norm(l)
+			if !seen[li.labels[i]] {
+				seen[li.labels[i]] = true
+				ls.labels = append(ls.labels, li.labels[i])
+			}
+		}
+		_, li.isBool = leaf.Leaf().Value.(bool)
+		ls.leaves = append(ls.leaves, li)
+	})
+	s.leaves[n] = ls
+	return ls
 }
 
 type poolEntry struct {
@@ -80,7 +125,8 @@ func (l *locator) sources(h *Host) *hostSources {
 	if s := l.hosts[h.Name]; s != nil {
 		return s
 	}
-	s := &hostSources{h: h, nixos: map[string][]string{}, home: map[string]map[string][]string{}, pools: map[string]map[string][]poolEntry{}}
+	s := &hostSources{h: h, nixos: map[string][]string{}, home: map[string]map[string][]string{},
+		pools: map[string]map[string][]poolEntry{}, leaves: map[*merge.Node]*leafSet{}}
 	l.hosts[h.Name] = s
 	var frags map[string]map[string]json.RawMessage
 	if len(h.h.Fragments) == 0 || json.Unmarshal(h.h.Fragments, &frags) != nil {
@@ -289,7 +335,7 @@ func (l *locator) explain(h *Host, part, opt []string, data any, hint string) em
 	tree := h.h.Tree
 	n, depth := tree.Nearest(part)
 	if depth == len(part) && !n.IsLeaf() {
-		if p, ok := bestLeaf(n, opt, data, hint); ok {
+		if p, ok := bestLeaf(l.sources(h).leavesUnder(n), opt, data, hint); ok {
 			full := append(part[:len(part):len(part)], p...)
 			return l.origin(h, tree.Lookup(full...), full)
 		}
@@ -306,7 +352,7 @@ func (l *locator) explain(h *Host, part, opt []string, data any, hint string) em
 // closer its value is to the option's, the better. A leaf that matches
 // neither by name nor by a telling value (a string or number equal to the
 // option's) explains nothing.
-func bestLeaf(n *merge.Node, opt []string, data any, hint string) ([]string, bool) {
+func bestLeaf(set *leafSet, opt []string, data any, hint string) ([]string, bool) {
 	// The option's first label names a namespace (services, programs,
 	// nix), not the thing: it explains nothing.
 	var words []string
@@ -322,48 +368,51 @@ func bestLeaf(n *merge.Node, opt []string, data any, hint string) ([]string, boo
 	if hint != "" {
 		words = append(words, norm(hint))
 	}
+	// The labels that name something the option names, once for all the
+	// leaves.
+	matched := map[string]bool{}
+	for _, l := range set.labels {
+		for _, w := range words {
+			if similar(l, w) {
+				matched[l] = true
+				break
+			}
+		}
+	}
 	var best []string
 	bestScore := 0
-	n.Leaves(nil, func(p []string, leaf *merge.Node) {
+	for _, leaf := range set.leaves {
 		// An enable matching tells something only beside another match.
 		names, enables := 0, 0
-		for _, label := range p {
-			w := norm(label)
-			for _, o := range words {
-				if similar(w, o) {
-					if w == "enable" {
-						enables++
-					} else {
-						names++
-					}
-					break
-				}
+		for _, l := range leaf.labels {
+			switch {
+			case !matched[l]:
+			case l == "enable":
+				enables++
+			default:
+				names++
 			}
 		}
 		if names > 0 {
 			names += enables
 		}
 		values := 0
-		lv := leaf.Leaf().Value
-		ls := scalarString(jsonData(lv))
 		switch {
-		case value != "" && ls == value:
-			if _, isBool := lv.(bool); isBool {
-				values = 1
-			} else {
-				values = 3
-			}
-		case len(ls) >= 3 && strings.Contains(value, ls):
+		case value != "" && leaf.value == value && leaf.isBool:
+			values = 1
+		case value != "" && leaf.value == value:
+			values = 3
+		case len(leaf.value) >= 3 && strings.Contains(value, leaf.value):
 			values = 1
 		}
 		if names == 0 && values < 3 {
-			return
+			continue
 		}
 		score := 2*names + values
-		if score > bestScore || score == bestScore && len(p) > len(best) {
-			best, bestScore = p, score
+		if score > bestScore || score == bestScore && len(leaf.path) > len(best) {
+			best, bestScore = leaf.path, score
 		}
-	})
+	}
 	return best, best != nil
 }
 
@@ -619,7 +668,11 @@ func (l *locator) fleetPass(h *Host, v *emit.Value) emit.Origin {
 		ref, ok = fi.unique[t]
 	}
 	if !ok {
-		derived := decode(h.h.Derived)
+		s := l.sources(h)
+		if !s.hasDerived {
+			s.derived, s.hasDerived = decode(h.h.Derived), true
+		}
+		derived := s.derived
 		for depth := len(v.Path) - 1; depth >= 0 && !ok; depth-- {
 			at, found := emit.DataAt(derived, v.Path[:depth])
 			if !found {
