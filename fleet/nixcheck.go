@@ -304,6 +304,9 @@ func (pl *placer) place(h *Host, p nixerr.Problem) Errors {
 			summary = fmt.Sprintf("package %q is not in this nixpkgs", p.Attr)
 			fix = "check the package's attribute path, or take it from the flake input or overlay that provides it"
 		}
+		if len(p.Suggestions) > 0 {
+			summary += fmt.Sprintf(" (did you mean %s?)", strings.Join(p.Suggestions, ", "))
+		}
 	case nixerr.Deprecation:
 		loc = pl.byDefs(h, p.Option, filesAsDefs(p.Files))
 		summary = fmt.Sprintf("%s is deprecated", p.Option)
@@ -547,7 +550,7 @@ func (pl *placer) diagnostic(h *Host, sev Severity, loc located, summary, fix, n
 		if i == 0 {
 			detail = append(detail, "NixOS: "+l)
 		} else {
-			detail = append(detail, "       "+l)
+			detail = append(detail, strings.TrimRight("       "+l, " "))
 		}
 	}
 	d.Detail = strings.Join(detail, "\n")

@@ -10,7 +10,9 @@ import (
 
 	"fleetnix.dev/fleet/internal/emit"
 	"fleetnix.dev/fleet/internal/fleettest"
+	"fleetnix.dev/fleet/internal/nixerr"
 )
+
 
 // checkFleet writes a fleet whose flake inputs are the miniature nixpkgs
 // and returns its directory. Hosts: good evaluates; typo sets an option
@@ -227,5 +229,41 @@ func TestSourceMapReference(t *testing.T) {
 		if !found {
 			t.Errorf("%s has no entry %s", c.file, c.at)
 		}
+	}
+}
+
+// TestPlaceHomeOption checks where a problem of a home-manager option is
+// put: NixOS names the host's module (which imports the user's home
+// module) for it, and the option by its full path.
+func TestPlaceHomeOption(t *testing.T) {
+	dir := checkFleet(t)
+	f, err := Load(context.Background(), &Config{Dir: dir, NixOS: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, outDir, err := f.files("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := sourceMapOf(files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pl := &placer{f: f, m: m, outDir: outDir}
+	stderr := "error: A definition for option `home-manager.users.alice.programs.git.userName' is not of type `string'. Definition values:\n" +
+		"       - In `/nix/store/00000000000000000000000000000000-source/hosts/good.nix': 1\n"
+	ds := f.NixProblems(outDir, "good", stderr)
+	if len(ds) != 0 {
+		t.Fatalf("NixProblems without a tree on disk = %v, want none", ds)
+	}
+	var probs Errors
+	for _, p := range nixerr.Parse(stderr) {
+		probs = append(probs, pl.place(f.Host("good"), p)...)
+	}
+	line, col := lineOf(t, filepath.Join(dir, "hosts.cue"), `userName: "Alice"`)
+	col += len("userName: ")
+	if len(probs) != 1 || probs[0].Pos.Line != line || probs[0].Pos.Column != col ||
+		len(probs[0].Related) != 1 || !strings.HasSuffix(probs[0].Related[0].Pos.File, filepath.Join("users", "alice", "good.nix")) {
+		t.Errorf("problems %+v, want one at %d:%d generated in users/alice/good.nix", probs, line, col)
 	}
 }

@@ -72,6 +72,9 @@ type Problem struct {
 	Files []string
 	// RenamedTo is the option a renamed option is now (Deprecation).
 	RenamedTo string
+	// Suggestions are what Nix suggests instead of a missing attribute
+	// ("Did you mean ...?").
+	Suggestions []string
 }
 
 // A Def is one definition of an option as NixOS lists it.
@@ -101,6 +104,9 @@ var (
 	reRenamed   = regexp.MustCompile("^The option `(.*?)' defined in (.*) has been (?:renamed|changed) to `(.*?)'")
 	reRemoved   = regexp.MustCompile("^The option definition `(.*?)' in (.*) no longer has any effect; please remove it\\.")
 	reFile      = regexp.MustCompile("`([^`']*)'")
+	// Nix 2.8 suggests "Did you mean go?" or "Did you mean one of a, b
+	// or c?".
+	reDidYouMean = regexp.MustCompile(`^Did you mean (?:one of )?(.+)\?$`)
 )
 
 // Parse returns the problems in what a nix command printed on standard
@@ -183,7 +189,7 @@ func parseError(lines []string) Problem {
 			continue // the source excerpt under "at"
 		}
 		// Nix indents continuation lines to the width of "error: ".
-		msg = append(msg, strings.TrimPrefix(l, "       "))
+		msg = append(msg, strings.TrimRight(strings.TrimPrefix(l, "       "), " "))
 	}
 	for len(msg) > 0 && strings.TrimSpace(msg[len(msg)-1]) == "" {
 		msg = msg[:len(msg)-1]
@@ -215,6 +221,13 @@ func parseError(lines []string) Problem {
 		return p
 	case match(reAttr, text, &p.Attr):
 		p.Kind = MissingAttribute
+		for _, l := range msg {
+			if m := reDidYouMean.FindStringSubmatch(l); m != nil {
+				for _, s := range strings.Split(strings.ReplaceAll(m[1], " or ", ", "), ",") {
+					p.Suggestions = append(p.Suggestions, strings.TrimSpace(s))
+				}
+			}
+		}
 		return p
 	default:
 		return p

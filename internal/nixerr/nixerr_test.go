@@ -103,6 +103,16 @@ func TestParse(t *testing.T) {
 			At:      &Location{File: "/nix/store/a3ip8b5z2pzq1m4m0pxk46w615j911bx-source/hosts/devbox.nix", Line: 17, Col: 34},
 		}},
 	}, {
+		name:   "missing attribute with suggestions",
+		stderr: "error: attribute 'glow' missing\n\n       at /x/u.nix:10:18:\n\n            9|   home.packages = [\n           10|     pkgs.glow\n             |     ^\n\n       Did you mean one of go or gopls?\n",
+		want: []Problem{{
+			Kind:        MissingAttribute,
+			Message:     "attribute 'glow' missing\n\nDid you mean one of go or gopls?",
+			Attr:        "glow",
+			At:          &Location{File: "/x/u.nix", Line: 10, Col: 18},
+			Suggestions: []string{"go", "gopls"},
+		}},
+	}, {
 		name:   "undefined",
 		stderr: "error: The option `nixpkgs.hostPlatform' is used but not defined.\n(use '--show-trace' to show detailed location information)\n",
 		want:   []Problem{{Kind: Undefined, Message: "The option `nixpkgs.hostPlatform' is used but not defined.", Option: "nixpkgs.hostPlatform"}},

@@ -12,9 +12,10 @@ let
     , getSubOptions ? (prefix: { })
     , nestedTypes ? { }
     , conjunction ? false
+    , functor ? { inherit name; payload = null; }
     }: {
       _type = "option-type";
-      inherit name description check merge getSubOptions nestedTypes conjunction;
+      inherit name description check merge getSubOptions nestedTypes conjunction functor;
     };
 
   # phrase is a type's description inside another's: in parentheses when
@@ -117,6 +118,8 @@ let
         else "one of ${lib.concatMapStringsSep ", " show values}";
       check = x: b.elem x values;
       merge = mergeEqual;
+      # The values, for tools that read the option tree.
+      functor = { name = "enum"; payload.values = values; };
     };
 
     nullOr = t: mkOptionType {
