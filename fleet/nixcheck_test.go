@@ -13,7 +13,6 @@ import (
 	"fleetnix.dev/fleet/internal/nixerr"
 )
 
-
 // checkFleet writes a fleet whose flake inputs are the miniature nixpkgs
 // and returns its directory. Hosts: good evaluates; typo sets an option
 // NixOS does not have; devbox wants a package nixpkgs lacks.
