@@ -494,6 +494,9 @@ func (f *Fleet) Status(ctx context.Context, opts DriverOptions) ([]HostStatus, e
 	for i, hp := range p.Hosts {
 		out[i] = HostStatus{Host: hp.Host.Name, Current: hp.Current, Generation: hp.Generation,
 			Want: hp.New, UpToDate: hp.Action == build.ActionSkip, Err: hostError(hp.Err)}
+		if opts.Flake == "" {
+			f.placeNixError(out[i].Err)
+		}
 	}
 	return out, nil
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -113,6 +114,9 @@ func (f *Fleet) Check(ctx context.Context, opts CheckOptions) (*CheckResult, err
 	sel, err := f.Select(opts.Hosts...)
 	if err != nil {
 		return nil, err
+	}
+	if _, err := exec.LookPath("nix"); err != nil {
+		return nil, errors.New("nix is not installed: check evaluates the hosts with Nix (2.8 or later, with flakes)")
 	}
 	gen, files, err := f.generate(GenerateOptions{})
 	if err != nil {
