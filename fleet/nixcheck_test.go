@@ -266,3 +266,19 @@ func TestPlaceHomeOption(t *testing.T) {
 		t.Errorf("problems %+v, want one at %d:%d generated in users/alice/good.nix", probs, line, col)
 	}
 }
+
+func TestCheckWithoutNix(t *testing.T) {
+	dir := checkFleet(t)
+	f, err := Load(context.Background(), &Config{Dir: dir, NixOS: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", t.TempDir())
+	_, err = f.Check(context.Background(), CheckOptions{})
+	if err == nil || !strings.Contains(err.Error(), "nix is not installed") {
+		t.Errorf("Check without nix = %v, want it to say nix is not installed", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "nix")); err == nil {
+		t.Error("Check without nix wrote the tree")
+	}
+}
