@@ -36,10 +36,12 @@ type locator struct {
 	f     *Fleet
 	hosts map[string]*hostSources
 	facts *factIndex
+	// rel memoizes the user's files relative to the fleet's root.
+	rel map[string]string
 }
 
 func (f *Fleet) newLocator() *locator {
-	return &locator{f: f, hosts: map[string]*hostSources{}}
+	return &locator{f: f, hosts: map[string]*hostSources{}, rel: map[string]string{}}
 }
 
 // hostSources indexes one host's fragments.
@@ -54,20 +56,55 @@ type hostSources struct {
 	// pools maps a pool (#packages, ...) and a key to the parts that add
 	// it, with the name they add it under.
 	pools map[string]map[string][]poolEntry
-	// leaves are the user's leaves below a node of the host's tree, read
-	// once for all the values of a part.
-	leaves map[*merge.Node]*leafSet
+	// leaves are the user's leaves of the host, read once for all its
+	// values.
+	leaves *leafSet
 	// derived is what the fleet pass gives the host, decoded once.
 	derived    any
 	hasDerived bool
+	// normal memoizes norm.
+	normal map[string]string
+}
+
+// norm is norm, memoized: the same labels come back for every value.
+func (s *hostSources) norm(label string) string {
+	n, ok := s.normal[label]
+	if !ok {
+		n = norm(label)
+		s.normal[label] = n
+	}
+	return n
 }
 
 // A leafSet is the user's leaves below a node, as bestLeaf compares
-// them.
+// them, indexed.
 type leafSet struct {
 	leaves []leafInfo
-	// labels are the distinct normalized labels of the leaves' paths.
-	labels []string
+	// labels are the distinct normalized labels of the leaves' paths;
+	// byLabel lists the leaves whose path has each.
+	labels  []string
+	byLabel map[string][]int
+	// byValue lists the leaves with each value.
+	byValue map[string][]int
+	// similar memoizes, by word, the labels similar to it.
+	similar map[string][]string
+	// Scratch space of bestLeaf.
+	words   []string
+	matched map[string]bool
+	cands   []int
+}
+
+// isIndex reports whether a label is a list index.
+func isIndex(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // A leafInfo is one user's leaf.
@@ -78,27 +115,48 @@ type leafInfo struct {
 	isBool bool
 }
 
-// leavesUnder returns the leaves below n.
-func (s *hostSources) leavesUnder(n *merge.Node) *leafSet {
-	if ls, ok := s.leaves[n]; ok {
-		return ls
+// allLeaves returns the host's leaves.
+func (s *hostSources) allLeaves() *leafSet {
+	if s.leaves != nil {
+		return s.leaves
 	}
-	ls := &leafSet{}
-	seen := map[string]bool{}
-	n.Leaves(nil, func(p []string, leaf *merge.Node) {
+	ls := &leafSet{byLabel: map[string][]int{}, byValue: map[string][]int{}, similar: map[string][]string{}, matched: map[string]bool{}}
+	s.h.h.Tree.Leaves(nil, func(p []string, leaf *merge.Node) {
+		i := len(ls.leaves)
 		li := leafInfo{path: p, labels: make([]string, len(p)), value: scalarString(leaf.Leaf().Value)}
-		for i, l := range p {
-			li.labels[i] = norm(l)
-			if !seen[li.labels[i]] {
-				seen[li.labels[i]] = true
-				ls.labels = append(ls.labels, li.labels[i])
+		for j, l := range p {
+			w := s.norm(l)
+			li.labels[j] = w
+			if ls.byLabel[w] == nil {
+				ls.labels = append(ls.labels, w)
+			}
+			if k := ls.byLabel[w]; len(k) == 0 || k[len(k)-1] != i {
+				ls.byLabel[w] = append(k, i)
 			}
 		}
 		_, li.isBool = leaf.Leaf().Value.(bool)
+		if li.value != "" {
+			ls.byValue[li.value] = append(ls.byValue[li.value], i)
+		}
 		ls.leaves = append(ls.leaves, li)
 	})
-	s.leaves[n] = ls
+	s.leaves = ls
 	return ls
+}
+
+// similarLabels returns the labels of the set similar to word.
+func (ls *leafSet) similarLabels(word string) []string {
+	if out, ok := ls.similar[word]; ok {
+		return out
+	}
+	var out []string
+	for _, l := range ls.labels {
+		if similar(l, word) {
+			out = append(out, l)
+		}
+	}
+	ls.similar[word] = out
+	return out
 }
 
 type poolEntry struct {
@@ -126,7 +184,7 @@ func (l *locator) sources(h *Host) *hostSources {
 		return s
 	}
 	s := &hostSources{h: h, nixos: map[string][]string{}, home: map[string]map[string][]string{},
-		pools: map[string]map[string][]poolEntry{}, leaves: map[*merge.Node]*leafSet{}}
+		pools: map[string]map[string][]poolEntry{}, normal: map[string]string{}}
 	l.hosts[h.Name] = s
 	var frags map[string]map[string]json.RawMessage
 	if len(h.h.Fragments) == 0 || json.Unmarshal(h.h.Fragments, &frags) != nil {
@@ -335,9 +393,9 @@ func (l *locator) explain(h *Host, part, opt []string, data any, hint string) em
 	tree := h.h.Tree
 	n, depth := tree.Nearest(part)
 	if depth == len(part) && !n.IsLeaf() {
-		if p, ok := bestLeaf(l.sources(h).leavesUnder(n), opt, data, hint); ok {
-			full := append(part[:len(part):len(part)], p...)
-			return l.origin(h, tree.Lookup(full...), full)
+		s := l.sources(h)
+		if p, ok := bestLeaf(s.allLeaves(), part, s.norm, opt, data, hint); ok {
+			return l.origin(h, tree.Lookup(p...), p)
 		}
 		if e := n.Field("enable"); e != nil && e.IsLeaf() {
 			return l.origin(h, e, append(part[:len(part):len(part)], "enable"))
@@ -346,18 +404,19 @@ func (l *locator) explain(h *Host, part, opt []string, data any, hint string) em
 	return l.origin(h, n, part[:depth])
 }
 
-// bestLeaf returns the path, below n, of the user's leaf that best
-// explains the value data of the option at opt: the more of its labels
+// bestLeaf returns the path of the user's leaf below part (of the
+// host's leaves, set) that best explains the value data of the option at
+// opt: the more of its labels below part
 // name the option (or the value, or the pool's name for it), and the
 // closer its value is to the option's, the better. A leaf that matches
 // neither by name nor by a telling value (a string or number equal to the
 // option's) explains nothing.
-func bestLeaf(set *leafSet, opt []string, data any, hint string) ([]string, bool) {
+func bestLeaf(set *leafSet, part []string, norm func(string) string, opt []string, data any, hint string) ([]string, bool) {
 	// The option's first label names a namespace (services, programs,
 	// nix), not the thing: it explains nothing.
-	var words []string
+	words := set.words[:0]
 	for i, o := range opt {
-		if _, err := strconv.Atoi(o); err != nil && i > 0 {
+		if i > 0 && !isIndex(o) {
 			words = append(words, norm(o))
 		}
 	}
@@ -368,23 +427,37 @@ func bestLeaf(set *leafSet, opt []string, data any, hint string) ([]string, bool
 	if hint != "" {
 		words = append(words, norm(hint))
 	}
-	// The labels that name something the option names, once for all the
-	// leaves.
-	matched := map[string]bool{}
-	for _, l := range set.labels {
-		for _, w := range words {
-			if similar(l, w) {
+	// The labels that name something the option names, and the leaves
+	// that have one or the option's value: the candidates.
+	matched := set.matched
+	clear(matched)
+	cands := set.cands[:0]
+	defer func() { set.words, set.cands = words[:0], cands[:0] }()
+	for _, w := range words {
+		for _, l := range set.similarLabels(w) {
+			if !matched[l] {
 				matched[l] = true
-				break
+				cands = append(cands, set.byLabel[l]...)
 			}
 		}
 	}
+	if value != "" {
+		cands = append(cands, set.byValue[value]...)
+	}
+	sort.Ints(cands)
 	var best []string
 	bestScore := 0
-	for _, leaf := range set.leaves {
+	for i, c := range cands {
+		if i > 0 && cands[i-1] == c {
+			continue
+		}
+		leaf := set.leaves[c]
+		if !hasPrefix(leaf.path, part) || len(leaf.path) == len(part) {
+			continue
+		}
 		// An enable matching tells something only beside another match.
 		names, enables := 0, 0
-		for _, l := range leaf.labels {
+		for _, l := range leaf.labels[len(part):] {
 			switch {
 			case !matched[l]:
 			case l == "enable":
@@ -414,6 +487,19 @@ func bestLeaf(set *leafSet, opt []string, data any, hint string) ([]string, bool
 		}
 	}
 	return best, best != nil
+}
+
+// hasPrefix reports whether path starts with prefix.
+func hasPrefix(path, prefix []string) bool {
+	if len(path) < len(prefix) {
+		return false
+	}
+	for i, p := range prefix {
+		if path[i] != p {
+			return false
+		}
+	}
+	return true
 }
 
 // norm lower-cases a label and drops all but letters and digits, so that
@@ -489,11 +575,16 @@ func (l *locator) at(o emit.Origin, r diag.Range, by string) emit.Origin {
 	if !r.Start.IsValid() || r.File == "" {
 		return emit.Origin{}
 	}
-	file := r.File
-	if rel, err := filepath.Rel(l.f.l.ModRoot, file); err == nil && !strings.HasPrefix(rel, "..") {
-		file = rel
+	file, ok := l.rel[r.File]
+	if !ok {
+		file = r.File
+		if rel, err := filepath.Rel(l.f.l.ModRoot, file); err == nil && !strings.HasPrefix(rel, "..") {
+			file = rel
+		}
+		file = filepath.ToSlash(file)
+		l.rel[r.File] = file
 	}
-	o.File, o.Line, o.Col, o.Source = filepath.ToSlash(file), r.Start.Line, r.Start.Col, by
+	o.File, o.Line, o.Col, o.Source = file, r.Start.Line, r.Start.Col, by
 	return o
 }
 

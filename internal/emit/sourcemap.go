@@ -1,12 +1,12 @@
 package emit
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"sort"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"fleetnix.dev/fleet/internal/nix/syntax"
 )
@@ -213,12 +213,26 @@ type layer struct {
 // overlay's rules: structs merge, lists concatenate in layer order,
 // {$force: ...} replaces and {$default: ...} yields.
 func attribute(layers []layer, path []string) (Part, []string, bool) {
+	// A candidate's path in its layer is path but for the list indices
+	// adj says.
+	type adjust struct{ depth, index int }
 	type cand struct {
-		part  Part
-		v     any
-		local []string
+		part Part
+		v    any
+		adj  []adjust
 	}
-	var cur []cand
+	local := func(c cand, n int) []string {
+		if len(c.adj) == 0 {
+			return path[:n:n]
+		}
+		out := append([]string(nil), path[:n]...)
+		for _, a := range c.adj {
+			out[a.depth] = strconv.Itoa(a.index)
+		}
+		return out
+	}
+	var buf [3][4]cand // current, live and next candidates: one per layer
+	cur := buf[0][:0]
 	for _, l := range layers {
 		if l.data != nil {
 			cur = append(cur, cand{l.part, l.data, nil})
@@ -226,7 +240,7 @@ func attribute(layers []layer, path []string) (Part, []string, bool) {
 	}
 	for depth := 0; ; depth++ {
 		// The candidates that contribute at this point of the path.
-		var live []cand
+		live := buf[1][:0]
 		for _, c := range cur {
 			m, isMap := c.v.(map[string]any)
 			_, isList := c.v.([]any)
@@ -234,7 +248,7 @@ func attribute(layers []layer, path []string) (Part, []string, bool) {
 			case len(live) == 0:
 				live = append(live, c)
 			case isMap && isMarker(m) && m["$force"] != nil:
-				live = []cand{c}
+				live = append(live[:0], c)
 			case isMap && isMarker(m) && m["$default"] != nil:
 			case isMap && !isMarker(m) && allMaps(live, func(c cand) any { return c.v }):
 				live = append(live, c)
@@ -242,21 +256,21 @@ func attribute(layers []layer, path []string) (Part, []string, bool) {
 				live = append(live, c)
 			case same(c.v, live[0].v):
 			default:
-				live = []cand{c}
+				live = append(live[:0], c)
 			}
 		}
 		if len(live) == 0 {
 			return "", nil, false
 		}
 		if depth == len(path) {
-			return live[0].part, live[0].local, true
+			return live[0].part, local(live[0], depth), true
 		}
 		k := path[depth]
-		var next []cand
+		next := buf[2][:0]
 		if m, ok := live[0].v.(map[string]any); ok && !isMarker(m) {
 			for _, c := range live {
 				if v, ok := c.v.(map[string]any)[k]; ok {
-					next = append(next, cand{c.part, v, append(c.local[:len(c.local):len(c.local)], k)})
+					next = append(next, cand{c.part, v, c.adj})
 				}
 			}
 		} else if _, ok := live[0].v.([]any); ok {
@@ -264,19 +278,22 @@ func attribute(layers []layer, path []string) (Part, []string, bool) {
 			if err != nil {
 				return "", nil, false
 			}
-			for _, c := range live {
+			for j, c := range live {
 				l := c.v.([]any)
 				if i < len(l) {
-					next = []cand{{c.part, l[i], append(c.local[:len(c.local):len(c.local)], strconv.Itoa(i))}}
+					if j > 0 {
+						c.adj = append(c.adj[:len(c.adj):len(c.adj)], adjust{depth, i})
+					}
+					next = append(next, cand{c.part, l[i], c.adj})
 					break
 				}
 				i -= len(l)
 			}
 		} else {
 			// A leaf: the rest of the path is inside it (a marker's value).
-			return live[0].part, live[0].local, true
+			return live[0].part, local(live[0], depth), true
 		}
-		cur = next
+		cur = append(buf[0][:0], next...)
 	}
 }
 
@@ -342,19 +359,11 @@ type smEntry struct {
 	From           int
 }
 
-func (e smEntry) MarshalJSON() ([]byte, error) {
-	return json.Marshal([]any{e.Line, e.Col, e.End, e.At, e.Kind, e.From})
-}
-
 func (e *smEntry) UnmarshalJSON(b []byte) error {
 	return json.Unmarshal(b, &[]any{&e.Line, &e.Col, &e.End, &e.At, &e.Kind, &e.From})
 }
 
 type smOrigin Origin
-
-func (o smOrigin) MarshalJSON() ([]byte, error) {
-	return json.Marshal([]any{o.File, o.Line, o.Col, o.Path, o.Source})
-}
 
 func (o *smOrigin) UnmarshalJSON(b []byte) error {
 	return json.Unmarshal(b, &[]any{&o.File, &o.Line, &o.Col, &o.Path, &o.Source})
@@ -396,21 +405,29 @@ func (m *sourceMap) add(file string, src []byte, describe func(path []string) Va
 
 // bytes returns the source map file.
 func (m *sourceMap) bytes() ([]byte, error) {
-	var b bytes.Buffer
-	header, _ := json.Marshal(strings.TrimPrefix(Header, "# "))
-	fmt.Fprintf(&b, "{\"//\": %s,\n\"version\": %d,\n%s,\n\"origins\": [", header, SourceMapVersion, smFields)
+	b := make([]byte, 0, 64*(len(m.origins)+len(m.files)*64))
+	b = append(b, `{"//": `...)
+	b = appendJSONString(b, strings.TrimPrefix(Header, "# "))
+	b = append(b, ",\n\"version\": "...)
+	b = strconv.AppendInt(b, SourceMapVersion, 10)
+	b = append(b, ",\n"+smFields+",\n\"origins\": ["...)
 	for i, o := range m.origins {
-		line, err := json.Marshal(smOrigin(o))
-		if err != nil {
-			return nil, err
-		}
 		if i > 0 {
-			b.WriteByte(',')
+			b = append(b, ',')
 		}
-		b.WriteByte('\n')
-		b.Write(line)
+		b = append(b, "\n["...)
+		b = appendJSONString(b, o.File)
+		b = append(b, ',')
+		b = strconv.AppendInt(b, int64(o.Line), 10)
+		b = append(b, ',')
+		b = strconv.AppendInt(b, int64(o.Col), 10)
+		b = append(b, ',')
+		b = appendJSONString(b, o.Path)
+		b = append(b, ',')
+		b = appendJSONString(b, o.Source)
+		b = append(b, ']')
 	}
-	b.WriteString("],\n\"files\": {")
+	b = append(b, "],\n\"files\": {"...)
 	names := make([]string, 0, len(m.files))
 	for n := range m.files {
 		names = append(names, n)
@@ -418,25 +435,59 @@ func (m *sourceMap) bytes() ([]byte, error) {
 	sort.Strings(names)
 	for i, n := range names {
 		if i > 0 {
-			b.WriteByte(',')
+			b = append(b, ',')
 		}
-		key, _ := json.Marshal(n)
-		fmt.Fprintf(&b, "\n%s: [", key)
+		b = append(b, '\n')
+		b = appendJSONString(b, n)
+		b = append(b, ": ["...)
 		for j, e := range m.files[n] {
-			line, err := json.Marshal(e)
-			if err != nil {
-				return nil, err
-			}
 			if j > 0 {
-				b.WriteByte(',')
+				b = append(b, ',')
 			}
-			b.WriteByte('\n')
-			b.Write(line)
+			b = append(b, "\n["...)
+			for _, x := range []int{e.Line, e.Col, e.End} {
+				b = strconv.AppendInt(b, int64(x), 10)
+				b = append(b, ',')
+			}
+			b = appendJSONString(b, e.At)
+			b = append(b, ',')
+			b = appendJSONString(b, string(e.Kind))
+			b = append(b, ',')
+			b = strconv.AppendInt(b, int64(e.From), 10)
+			b = append(b, ']')
 		}
-		b.WriteString("]")
+		b = append(b, ']')
 	}
-	b.WriteString("}}\n")
-	return b.Bytes(), nil
+	b = append(b, "}}\n"...)
+	return b, nil
+}
+
+// appendJSONString appends s as a JSON string, escaped as encoding/json
+// escapes it.
+func appendJSONString(b []byte, s string) []byte {
+	if !utf8.ValidString(s) {
+		q, _ := json.Marshal(s)
+		return append(b, q...)
+	}
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	for _, r := range s {
+		switch {
+		case r == '"' || r == '\\':
+			b = append(b, '\\', byte(r))
+		case r == '\n':
+			b = append(b, '\\', 'n')
+		case r == '\r':
+			b = append(b, '\\', 'r')
+		case r == '\t':
+			b = append(b, '\\', 't')
+		case r < 0x20 || r == '<' || r == '>' || r == '&' || r == '\u2028' || r == '\u2029':
+			b = append(b, '\\', 'u', hex[r>>12&0xf], hex[r>>8&0xf], hex[r>>4&0xf], hex[r&0xf])
+		default:
+			b = utf8.AppendRune(b, r)
+		}
+	}
+	return append(b, '"')
 }
 
 // smFields names the columns of the source map's records.

@@ -159,3 +159,12 @@ func TestForOption(t *testing.T) {
 		}
 	}
 }
+
+func TestAppendJSONString(t *testing.T) {
+	for _, s := range []string{"", "plain", `q"b\s`, "tab\tnl\ncr\r", "\x01\x1f", "<a & b>", "\u2028\u2029", "héllo ✓", "bad\xffutf8"} {
+		want, _ := json.Marshal(s)
+		if got := appendJSONString(nil, s); string(got) != string(want) {
+			t.Errorf("appendJSONString(%q) = %s, want %s", s, got, want)
+		}
+	}
+}
