@@ -232,6 +232,10 @@ type HostError struct {
 	ExitCode int
 	// Stderr is the tail of the failed command's standard error.
 	Stderr string
+	// Problems are NixOS's errors and warnings in Stderr, at the user's
+	// CUE positions, when the step evaluated or built the generated
+	// flake (as Check reports them).
+	Problems Errors
 
 	msg string
 	err error
@@ -305,7 +309,7 @@ func (f *Fleet) Build(ctx context.Context, opts BuildOptions) ([]HostResult, err
 	bo.FailFast = !opts.KeepGoing
 	rs := build.Build(ctx, hosts, bo)
 	done()
-	return hostResults(rs), nil
+	return f.placeNixErrors(hostResults(rs), opts.Flake), nil
 }
 
 func hostResults(rs []build.Result) []HostResult {
@@ -451,9 +455,14 @@ func (f *Fleet) Deploy(ctx context.Context, opts DeployOptions) (*DeployReport, 
 	if opts.DryRun {
 		p.Preview(ctx, bo)
 	} else {
-		rep.Results = hostResults(build.Apply(ctx, p, bo))
+		rep.Results = f.placeNixErrors(hostResults(build.Apply(ctx, p, bo)), opts.Flake)
 	}
 	rep.Plan = hostPlans(p)
+	if opts.Flake == "" {
+		for i := range rep.Plan {
+			f.placeNixError(rep.Plan[i].Err)
+		}
+	}
 	return rep, nil
 }
 
@@ -605,6 +614,9 @@ func (f *Fleet) Status(ctx context.Context, opts DriverOptions) ([]HostStatus, e
 			st.SetBy, st.LastChange = SetOutsideFleet, c.Time
 		}
 		out[i] = st
+		if opts.Flake == "" {
+			f.placeNixError(out[i].Err)
+		}
 	}
 	return out, nil
 }
@@ -612,37 +624,15 @@ func (f *Fleet) Status(ctx context.Context, opts DriverOptions) ([]HostStatus, e
 // driverOptions returns the driver's options for opts, and a function to
 // call when the driver is done.
 func driverOptions(opts *DriverOptions, hosts []*model.Host) (*build.Options, func()) {
-	bo := &build.Options{
-		Jobs:          opts.Jobs,
-		NetJobs:       opts.NetJobs,
-		NixArgs:       append([]string{"--extra-experimental-features", "nix-command flakes"}, opts.NixArgs...),
-		RemoteNixArgs: opts.RemoteNixArgs,
-		SSHArgs:       opts.SSHOptions,
+	names := make([]string, len(hosts))
+	for i, h := range hosts {
+		names[i] = h.Name
 	}
-	var progress *build.Progress
-	if opts.Progress != nil {
-		names := make([]string, len(hosts))
-		for i, h := range hosts {
-			names[i] = h.Name
-		}
-		progress = build.NewProgress(opts.Progress, names)
-	}
-	events := opts.Events
-	if progress != nil || events != nil {
-		bo.Events = func(e build.Event) {
-			if progress != nil {
-				progress.Event(e)
-			}
-			if events != nil {
-				events(Event{Time: e.Time, Host: e.Host, Wave: e.Wave, Step: string(e.Op), Kind: e.Kind.String(), Msg: e.Msg, Err: hostError(e.Err)})
-			}
-		}
-	}
-	return bo, func() {
-		if progress != nil {
-			progress.Close()
-		}
-	}
+	bo, done := nixOptions(opts.Jobs, opts.NixArgs, opts.Progress, opts.Events, names)
+	bo.NetJobs = opts.NetJobs
+	bo.RemoteNixArgs = opts.RemoteNixArgs
+	bo.SSHArgs = opts.SSHOptions
+	return bo, done
 }
 
 // driverHosts selects the hosts of opts and converts them for the driver,

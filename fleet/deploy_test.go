@@ -103,15 +103,7 @@ hosts: quiet: {
 func loadDeployFleet(t *testing.T) *Fleet {
 	t.Helper()
 	dir := t.TempDir()
-	for name, src := range deployFleet {
-		p := filepath.Join(dir, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(src), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	writeTree(t, dir, deployFleet)
 	f, err := Load(context.Background(), &Config{Dir: dir, NixOS: true})
 	if err != nil {
 		var buf bytes.Buffer

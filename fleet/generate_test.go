@@ -406,6 +406,16 @@ func TestGenerateIsDeterministic(t *testing.T) {
 	}
 	for _, p := range res.Written {
 		b, _ := os.ReadFile(p)
+		if filepath.Base(p) == emit.SourceMapFile {
+			first, _, _ := strings.Cut(string(b), "\n")
+			if !emit.IsGenerated(first) {
+				t.Errorf("%s does not start with the source map's generated header: %q", p, first)
+			}
+			if _, err := emit.ReadSourceMap(b); err != nil {
+				t.Errorf("%s: %v", p, err)
+			}
+			continue
+		}
 		if !bytes.HasPrefix(b, []byte(GeneratedHeader+"\n")) {
 			t.Errorf("%s does not start with the generated header", p)
 		}

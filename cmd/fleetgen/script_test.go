@@ -68,6 +68,7 @@ func TestScript(t *testing.T) {
 			"exitcode":     exitcode,
 			"sshd":         sshd,
 			"fixtureflake": fixtureFlake,
+			"mininixpkgs":  miniNixpkgs,
 			"waitfile":     waitFile,
 			"nohash":       noHash,
 			"jsonschema":   jsonSchema,
@@ -176,13 +177,9 @@ func sshd(ts *testscript.TestScript, neg bool, args []string) {
 const fixtureFlakeDir = "../../internal/build/testdata/flake"
 
 // fixtureFlake copies the fixture flake into DIR (a settings.json the
-// script put there is kept) and sets up Nix to build it here:
+// script put there is kept) and sets up Nix to build it here (setupNix):
 //
 //	fixtureflake flake
-//
-// NIX_CONFIG turns flakes on and the sandbox, build users and binary
-// caches off (the fixture builds with /bin/sh, and the tests run offline,
-// possibly as root), and XDG_CACHE_HOME keeps Nix's caches in $WORK.
 func fixtureFlake(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) != 1 {
 		ts.Fatalf("usage: fixtureflake DIR")
@@ -200,6 +197,14 @@ func fixtureFlake(ts *testscript.TestScript, neg bool, args []string) {
 			ts.Fatalf("%v", err)
 		}
 	}
+	setupNix(ts)
+}
+
+// setupNix sets NIX_CONFIG to turn flakes on and the sandbox, build
+// users and binary caches off (the fixtures build with /bin/sh, and the
+// tests run offline, possibly as root), and XDG_CACHE_HOME to keep Nix's
+// caches in $WORK.
+func setupNix(ts *testscript.TestScript) {
 	ts.Setenv("NIX_CONFIG", strings.Join([]string{
 		"experimental-features = nix-command flakes",
 		"build-users-group =",
@@ -207,6 +212,38 @@ func fixtureFlake(ts *testscript.TestScript, neg bool, args []string) {
 		"substituters =",
 	}, "\n"))
 	ts.Setenv("XDG_CACHE_HOME", ts.MkAbs(".cache"))
+}
+
+// miniNixpkgsDir is the miniature nixpkgs written for the tests: a flake
+// with lib.nixosSystem, a small module system with nixpkgs' messages, a
+// toy package set, and home-manager and agenix modules.
+const miniNixpkgsDir = "../../testdata/mininixpkgs"
+
+// miniNixpkgs points the fleet's flake inputs at the miniature nixpkgs,
+// so that fleetgen check evaluates its hosts for real, offline:
+//
+//	mininixpkgs inputs.cue
+//
+// writes inputs.cue (package fleet) with settings.inputs nixpkgs,
+// home-manager (with its NixOS module) and agenix (likewise) at the
+// miniature's absolute path, and sets up Nix as fixtureflake does.
+func miniNixpkgs(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: mininixpkgs FILE.cue")
+	}
+	dir, err := filepath.Abs(miniNixpkgsDir)
+	if err != nil {
+		ts.Fatalf("%v", err)
+	}
+	url := strconv.Quote("path:" + dir)
+	src := "package fleet\n\n// Written by the testscript command mininixpkgs.\nsettings: inputs: {\n" +
+		"\tnixpkgs: url: " + url + "\n" +
+		"\t\"home-manager\": {url: " + url + ", nixosModules: \"nixosModules.home-manager\": true}\n" +
+		"\tagenix: {url: " + url + ", nixosModules: \"nixosModules.agenix\": true}\n}\n"
+	if err := os.WriteFile(ts.MkAbs(args[0]), []byte(src), 0o644); err != nil {
+		ts.Fatalf("%v", err)
+	}
+	setupNix(ts)
 }
 
 // waitFile waits until a file exists, for scripts that act while a

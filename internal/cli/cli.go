@@ -30,6 +30,7 @@ type command struct {
 	name  string // as typed: "vet", "schema sync"
 	args  string // synopsis of the arguments, for usage
 	short string // one line for "fleetgen help"
+	long  string // more for "fleetgen help <command>", if any
 	run   func(e *env, args []string) int
 }
 
@@ -75,7 +76,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	case "help", "-h", "-help", "--help":
 		if len(args) > 1 {
 			if c := lookup(args[1:]); c != nil {
-				fmt.Fprintf(stdout, "usage: fleetgen %s %s\n\n%s\n", c.name, c.args, c.short)
+				fmt.Fprintf(stdout, "usage: fleetgen %s %s\n\n%s\n%s", c.name, c.args, c.short, c.long)
 				return exitOK
 			}
 		}

@@ -105,6 +105,7 @@ func runBuild(e *env, args []string) int {
 		js.results(rs)
 	} else {
 		fleet.WriteSummary(e.stdout, rs)
+		e.printNixProblems(rs)
 	}
 	e.interrupted("build")
 	return resultsCode(rs)
@@ -218,6 +219,7 @@ func runDeploy(e *env, args []string) int {
 		js.results(rep.Results)
 	} else {
 		fleet.WriteSummary(e.stdout, rep.Results)
+		e.printNixProblems(rep.Results)
 	}
 	e.interrupted("deploy")
 	return resultsCode(rep.Results)

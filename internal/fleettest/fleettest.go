@@ -197,3 +197,21 @@ func trimNL(b []byte) []byte {
 	}
 	return b
 }
+
+// MiniNixpkgs returns the absolute path of the miniature nixpkgs written
+// for the tests (testdata/mininixpkgs at the repository's root), found
+// from the calling test's directory.
+func MiniNixpkgs(t testing.TB) string {
+	t.Helper()
+	for dir, _ := filepath.Abs("."); ; {
+		p := filepath.Join(dir, "testdata", "mininixpkgs")
+		if _, err := os.Stat(filepath.Join(p, "flake.nix")); err == nil {
+			return p
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("testdata/mininixpkgs not found above the test's directory")
+		}
+		dir = parent
+	}
+}

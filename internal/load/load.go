@@ -74,6 +74,8 @@ const (
 	nameField            = "name"
 	tagsField            = "tags"
 	nixosDef             = "#nixos"
+	nixosField           = "nixos"
+	inputsField          = "inputs"
 	factsDef             = "#facts"
 	inputsDef            = "#inputs"
 	homeDef              = "#hm"
@@ -146,6 +148,14 @@ type Host struct {
 	// set.
 	NixOS []byte
 	Home  map[string][]byte
+	// Fragments say which part of the host computes which NixOS and
+	// home-manager values, when Config.NixOS is set: for every struct of
+	// the host's value with a #nixos or #hm definition, or a pool of
+	// values several parts add to (#packages, #groups, #tcpPorts,
+	// #udpPorts), those definitions as JSON, by the struct's path (as
+	// FormatPath writes it). The emitter's source map uses them to put
+	// each computed value at the user's field that caused it.
+	Fragments []byte
 	// Inputs are the flake inputs the host's features need (#inputs), as
 	// JSON, when the schema says.
 	Inputs []byte
@@ -428,10 +438,10 @@ func initErr(ws []worker) error {
 }
 
 // parts lists, for the cache, what unification records of h: JSON,
-// NixOS, Inputs, Facts and, when Home is set, a marker followed by each
-// user's name and configuration.
+// NixOS, Inputs, Facts, Fragments and, when Home is set, a marker
+// followed by each user's name and configuration.
 func (h *Host) parts() [][]byte {
-	out := [][]byte{h.JSON, h.NixOS, h.Inputs, h.Facts}
+	out := [][]byte{h.JSON, h.NixOS, h.Inputs, h.Facts, h.Fragments}
 	if h.Home != nil {
 		out = append(out, []byte{})
 		for _, u := range slices.Sorted(maps.Keys(h.Home)) {
@@ -444,13 +454,13 @@ func (h *Host) parts() [][]byte {
 // setParts records what parts lists; it changes nothing and reports false
 // when p is not such a list.
 func (h *Host) setParts(p [][]byte) bool {
-	if len(p) < 4 || len(p) > 4 && len(p)%2 == 0 {
+	if len(p) < 5 || len(p) > 5 && len(p)%2 == 1 {
 		return false
 	}
-	h.JSON, h.NixOS, h.Inputs, h.Facts, h.Home = p[0], p[1], p[2], p[3], nil
-	if len(p) > 4 {
+	h.JSON, h.NixOS, h.Inputs, h.Facts, h.Fragments, h.Home = p[0], p[1], p[2], p[3], p[4], nil
+	if len(p) > 5 {
 		h.Home = map[string][]byte{}
-		for i := 5; i < len(p); i += 2 {
+		for i := 6; i < len(p); i += 2 {
 			h.Home[string(p[i])] = p[i+1]
 		}
 	}
@@ -525,7 +535,8 @@ func (h *Host) nixos(v cue.Value) error {
 		}
 		h.Home[u.Name] = b
 	}
-	return nil
+	h.Fragments, err = fragments(v, h.JSON)
+	return err
 }
 
 // fleetValues records the fleet's settings and secrets with the schema's
@@ -560,6 +571,7 @@ func (f *Fleet) fleetValues(ctx *cue.Context, schema cue.Value, fleets []cue.Val
 	for _, fv := range fleets {
 		if s := fv.LookupPath(cue.ParsePath(string(SettingsPath))); s.Exists() {
 			settings = s
+			f.settingsDecls(s)
 			break
 		}
 	}
@@ -573,6 +585,23 @@ func (f *Fleet) fleetValues(ctx *cue.Context, schema cue.Value, fleets []cue.Val
 		}
 	}
 	return diags
+}
+
+// settingsDecls records where the fleet's settings and each of its flake
+// inputs are declared, as "settings" and "settings.inputs.<name>".
+func (f *Fleet) settingsDecls(s cue.Value) {
+	if p := userPos(s); p.IsValid() && label(p.Filename()) != "schema" {
+		f.Decls[string(SettingsPath)] = merge.Range(p)
+	}
+	it, err := s.LookupPath(cue.MakePath(cue.Str(inputsField))).Fields()
+	if err != nil {
+		return
+	}
+	for it.Next() {
+		if p := userPos(it.Value()); p.IsValid() && label(p.Filename()) != "schema" {
+			f.Decls[FormatPath([]string{string(SettingsPath), inputsField, it.Selector().Unquoted()})] = merge.Range(p)
+		}
+	}
 }
 
 // Value returns the unified value of h in the fleet's CUE context, for
