@@ -12,6 +12,7 @@ package load
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"io/fs"
 	"maps"
@@ -356,30 +357,71 @@ func unifyAll(ctx context.Context, schemaCfg *load.Config, c *cache, hosts []*Ho
 		flag = []byte("nixos")
 	}
 	errs := make([]error, len(hosts))
+	var memo hostMemo
 	err := parallel(ctx, len(workers), len(hosts), func(wi, i int) {
 		h := hosts[i]
 		data := h.Tree.Data()
-		var key string
-		if c != nil {
-			if b, ok := canonical(data); ok {
-				key = c.key("host", flag, b)
+		if parts := unifyShared(&memo, c, &workers[wi], flag, h, data, nixos); parts != nil {
+			if h.setParts(withName(parts, h.Name)) {
+				return
 			}
 		}
-		if key != "" && c.get(key, h) {
-			return
-		}
+		// The host's own evaluation: its result could not be shared, or
+		// failed (and then the errors are those of its own value).
 		w := &workers[wi]
 		if errs[i] = w.init(); errs[i] != nil {
 			return
 		}
-		if errs[i] = h.unify(w.ctx, w.def(HostDef), data, nixos); errs[i] == nil && key != "" {
-			c.put(key, h)
-		}
+		errs[i] = h.unify(w.ctx, w.def(HostDef), data, nixos)
 	})
 	if err := initErr(workers); err != nil {
 		return nil, err
 	}
 	return errs, err
+}
+
+// unifyShared returns the name-free result of unifying h's merged value
+// data (see memoName): from memo when a host of this load had the same
+// value but for its name, else from the cache c, else evaluated in w and
+// kept in both. It returns nil when the result cannot be shared, or the
+// evaluation fails: the host is then evaluated with its own name.
+func unifyShared(memo *hostMemo, c *cache, w *worker, flag []byte, h *Host, data any, nixos bool) [][]byte {
+	m, ok := data.(map[string]any)
+	if !ok || !hostNameRx.MatchString(h.Name) {
+		return nil
+	}
+	free := make(map[string]any, len(m))
+	for k, v := range m {
+		free[k] = v
+	}
+	free[nameField] = memoName
+	b, ok := canonical(free)
+	if !ok || bytes.Count(b, memoBytes) != 1 {
+		return nil
+	}
+	key := c.key("host", flag, b)
+	if c == nil {
+		sum := sha256.Sum256(b)
+		key = string(sum[:])
+	}
+	return memo.do(key, func() [][]byte {
+		r := &Host{Name: memoName, Users: h.Users}
+		if c.get(key, r) {
+			return r.parts()
+		}
+		if w.init() != nil {
+			return nil
+		}
+		if r.unify(w.ctx, w.def(HostDef), free, nixos) != nil {
+			return nil
+		}
+		parts := r.parts()
+		if !nameFree(parts) {
+			return nil
+		}
+		c.put(key, r)
+		return parts
+	})
 }
 
 // A worker is a CUE context of its own with the schema built in it, for
