@@ -9,8 +9,10 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
 
 	"fleetnix.dev/fleet/internal/diag"
 	"fleetnix.dev/fleet/internal/emit"
@@ -134,75 +136,171 @@ func (f *Fleet) files(outOverride string) ([]emit.File, string, error) {
 			}
 		}
 	}
-	users := map[string]map[string]any{}
-	for _, h := range f.hosts {
-		if h.h.NixOS == nil {
-			return nil, "", errors.New("the fleet was loaded without Config.NixOS; Generate needs the hosts' NixOS configurations")
-		}
-		nixos, err := decodeObject(h.h.NixOS)
-		if err != nil {
-			return nil, "", fmt.Errorf("host %s: %v", h.Name, err)
-		}
-		eh := emit.Host{Name: h.Name, NixOS: nixos, Modules: modules, Comment: hostComment(h), Disks: h.layout, AdminKeys: h.adminKeys,
-			Loader: h.loader, EFIVariables: h.efiVariables}
-		v, err := h.Value()
-		if err != nil {
-			return nil, "", err
-		}
-		if extra, ok := v["nixos"].(map[string]any); ok {
-			eh.Extra = extra
-		}
-		if h.h.Derived != nil {
-			if eh.Derived, err = decodeObject(h.h.Derived); err != nil {
-				return nil, "", fmt.Errorf("host %s: %v", h.Name, err)
-			}
-		}
-		for _, u := range h.Users {
-			home, err := decodeObject(h.h.Home[u.Name])
-			if err != nil {
-				return nil, "", fmt.Errorf("host %s, user %s: %v", h.Name, u.Name, err)
-			}
-			c := fmt.Sprintf("Home of %s on %s.", u.Name, h.Name)
-			switch len(u.Profiles) {
-			case 0:
-			case 1:
-				c = fmt.Sprintf("Home of %s on %s: profile %s.", u.Name, h.Name, u.Profiles[0])
-			default:
-				c = fmt.Sprintf("Home of %s on %s: profiles %s.", u.Name, h.Name, strings.Join(u.Profiles, " + "))
-			}
-			eh.Users = append(eh.Users, emit.User{Name: u.Name, Home: home, Comment: []string{c}})
-		}
-		ef.Hosts = append(ef.Hosts, eh)
-		if us, ok := v["users"].(map[string]any); ok {
-			for n, u := range us {
-				if m, ok := u.(map[string]any); ok {
-					users[n] = m
-				}
-			}
-		}
-	}
-	// Recipients: the users a secret declares, the hosts whose
-	// configuration uses it (or that it names), the administrators.
-	usedBy := secretsUsedBy(ef.Hosts)
-	hostKeys, err := f.hostKeys()
-	if err != nil {
-		return nil, "", err
-	}
 	for _, name := range sortedNames(f.l.Secrets) {
 		sv, err := f.secret(name)
 		if err != nil {
 			return nil, "", err
 		}
-		es := emit.Secret{Name: name, File: sv.File, Owner: sv.Owner, Group: sv.Group, Mode: sv.Mode,
-			Recipients: recipientsOf(sv, users, usedBy[name], hostKeys, s.AdminKeys)}
-		ef.Secrets = append(ef.Secrets, es)
+		ef.Secrets = append(ef.Secrets, emit.Secret{Name: name, File: sv.File, Owner: sv.Owner, Group: sv.Group, Mode: sv.Mode})
 	}
-	ef.Locate = f.newLocator().locate
-	files, err := emit.Generate(ef)
+	locators := f.newLocators()
+	locate := locators.new()
+	hosts := make([]emit.Host, len(f.hosts))
+	for i, h := range f.hosts {
+		hosts[i] = emit.Host{Name: h.Name, Modules: modules, Disks: h.layout}
+	}
+	flake, err := emit.Flake(ef, hosts, locate)
 	if err != nil {
 		return nil, "", f.emitError(err)
 	}
+	// Every host's files are written on a goroutine of its own, each with
+	// a locator of its own; what the fleet-wide files need of a host is
+	// kept, the rest is dropped as soon as its files are written.
+	outs := make([]hostFiles, len(f.hosts))
+	if err := eachHost(len(f.hosts), locators, func(i int, locate func(*emit.Value) emit.Origin) error {
+		return f.hostFiles(ef, f.hosts[i], modules, locate, &outs[i])
+	}); err != nil {
+		return nil, "", err
+	}
+	// Recipients: the users a secret declares, the hosts whose
+	// configuration uses it (or that it names), the administrators.
+	users := map[string]map[string]any{}
+	usedBy := map[string]map[string]bool{}
+	hostKeys := map[string]string{}
+	for i, h := range f.hosts {
+		o := &outs[i]
+		for n, u := range o.users {
+			users[n] = u
+		}
+		for s := range o.secrets {
+			if usedBy[s] == nil {
+				usedBy[s] = map[string]bool{}
+			}
+			usedBy[s][h.Name] = true
+		}
+		if o.hostKey != "" {
+			hostKeys[h.Name] = o.hostKey
+		}
+	}
+	for i := range ef.Secrets {
+		sv, err := f.secret(ef.Secrets[i].Name)
+		if err != nil {
+			return nil, "", err
+		}
+		ef.Secrets[i].Recipients = recipientsOf(sv, users, usedBy[ef.Secrets[i].Name], hostKeys, s.AdminKeys)
+	}
+	secrets, err := emit.Secrets(ef, locate)
+	if err != nil {
+		return nil, "", f.emitError(err)
+	}
+	files := flake.Files
+	parts := []*emit.MapPart{flake.Map}
+	for i := range outs {
+		files = append(files, outs[i].files.Files...)
+		parts = append(parts, outs[i].files.Map)
+	}
+	files = append(files, secrets.Files...)
+	parts = append(parts, secrets.Map)
+	files = append(files, emit.File{Path: emit.SourceMapFile, Data: emit.JoinSourceMap(parts)})
+	sort.Slice(files, func(i, j int) bool { return files[i].Path < files[j].Path })
 	return files, out, nil
+}
+
+// hostFiles are a host's generated files and what the fleet-wide files
+// need of the host: the users on it (their final values), the secrets
+// its configuration uses, its SSH host key.
+type hostFiles struct {
+	files   *emit.Files
+	users   map[string]map[string]any
+	secrets map[string]bool
+	hostKey string
+}
+
+// hostFiles generates the files of host h into out.
+func (f *Fleet) hostFiles(ef *emit.Fleet, h *Host, modules []string, locate func(*emit.Value) emit.Origin, out *hostFiles) error {
+	if h.h.NixOS == nil {
+		return errors.New("the fleet was loaded without Config.NixOS; Generate needs the hosts' NixOS configurations")
+	}
+	nixos, err := decodeObject(h.h.NixOS)
+	if err != nil {
+		return fmt.Errorf("host %s: %v", h.Name, err)
+	}
+	eh := emit.Host{Name: h.Name, NixOS: nixos, Modules: modules, Comment: hostComment(h), Disks: h.layout, AdminKeys: h.adminKeys,
+		Loader: h.loader, EFIVariables: h.efiVariables}
+	v, err := h.Value()
+	if err != nil {
+		return err
+	}
+	if extra, ok := v["nixos"].(map[string]any); ok {
+		eh.Extra = extra
+	}
+	if h.h.Derived != nil {
+		if eh.Derived, err = decodeObject(h.h.Derived); err != nil {
+			return fmt.Errorf("host %s: %v", h.Name, err)
+		}
+	}
+	for _, u := range h.Users {
+		home, err := decodeObject(h.h.Home[u.Name])
+		if err != nil {
+			return fmt.Errorf("host %s, user %s: %v", h.Name, u.Name, err)
+		}
+		c := fmt.Sprintf("Home of %s on %s.", u.Name, h.Name)
+		switch len(u.Profiles) {
+		case 0:
+		case 1:
+			c = fmt.Sprintf("Home of %s on %s: profile %s.", u.Name, h.Name, u.Profiles[0])
+		default:
+			c = fmt.Sprintf("Home of %s on %s: profiles %s.", u.Name, h.Name, strings.Join(u.Profiles, " + "))
+		}
+		eh.Users = append(eh.Users, emit.User{Name: u.Name, Home: home, Comment: []string{c}})
+	}
+	if us, ok := v["users"].(map[string]any); ok {
+		out.users = map[string]map[string]any{}
+		for n, u := range us {
+			if m, ok := u.(map[string]any); ok {
+				out.users[n] = m
+			}
+		}
+	}
+	if d, ok := v["deploy"].(map[string]any); ok {
+		out.hostKey, _ = d["hostKey"].(string)
+	}
+	out.secrets = map[string]bool{}
+	for s, by := range secretsUsedBy([]emit.Host{eh}) {
+		out.secrets[s] = by[h.Name]
+	}
+	if out.files, err = ef.Host(&eh, locate); err != nil {
+		return f.emitError(err)
+	}
+	return nil
+}
+
+// eachHost calls work(i, locate) for every host index i in [0, n), on
+// several goroutines (one per CPU, at most 8: emitting is CPU-bound),
+// each with a locate function of its own. It returns the error of the
+// lowest i that failed, so that the error does not depend on timing.
+func eachHost(n int, ls *locators, work func(i int, locate func(*emit.Value) emit.Origin) error) error {
+	workers := min(runtime.NumCPU(), 8, max(n, 1))
+	free := make(chan func(*emit.Value) emit.Origin, workers)
+	for range workers {
+		free <- ls.new()
+	}
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		locate := <-free
+		wg.Go(func() {
+			defer func() { free <- locate }()
+			errs[i] = work(i, locate)
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func hostComment(h *Host) []string {

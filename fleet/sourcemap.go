@@ -38,15 +38,52 @@ type locator struct {
 	facts *factIndex
 	// rel memoizes the user's files relative to the fleet's root.
 	rel map[string]string
+	// words are the labels of every host's leaves and option names seen
+	// so far, normalized, with the labels similar to each: the same
+	// words come back for every host.
+	words *wordIndex
+	// frags are the indexes of hosts' fragments, by their JSON and the
+	// host's users: hosts of one template mostly have the same.
+	frags map[string]*fragIndex
+	// provided memoizes fleetPass's origins in a provider's value, by
+	// provider, fact path and value: every host asks for the same ones.
+	provided map[string]emit.Origin
 }
 
-func (f *Fleet) newLocator() *locator {
-	return &locator{f: f, hosts: map[string]*hostSources{}, rel: map[string]string{}}
+// locators make the locators of one Generate: one per goroutine, sharing
+// the fleet's index of facts, built once.
+type locators struct {
+	f     *Fleet
+	facts *factIndex
 }
 
-// hostSources indexes one host's fragments.
+func (f *Fleet) newLocators() *locators {
+	l := &locator{f: f}
+	return &locators{f: f, facts: l.factIndex()}
+}
+
+// new returns a locate function for one goroutine.
+func (ls *locators) new() func(*emit.Value) emit.Origin {
+	l := &locator{f: ls.f, facts: ls.facts, hosts: map[string]*hostSources{}, rel: map[string]string{},
+		words: newWordIndex(), frags: map[string]*fragIndex{}, provided: map[string]emit.Origin{}}
+	return l.locate
+}
+
+// hostSources indexes one host's fragments and leaves.
 type hostSources struct {
 	h *Host
+	*fragIndex
+	// leaves are the user's leaves of the host, read once for all its
+	// values.
+	leaves *leafSet
+	// derived is what the fleet pass gives the host, decoded once.
+	derived    any
+	hasDerived bool
+	words      *wordIndex
+}
+
+// A fragIndex indexes a host's fragments (load.Host.Fragments).
+type fragIndex struct {
 	// nixos maps a computed value's path (joined with \x00) to the
 	// deepest part of the host whose #nixos gives it.
 	nixos map[string][]string
@@ -56,24 +93,56 @@ type hostSources struct {
 	// pools maps a pool (#packages, ...) and a key to the parts that add
 	// it, with the name they add it under.
 	pools map[string]map[string][]poolEntry
-	// leaves are the user's leaves of the host, read once for all its
-	// values.
-	leaves *leafSet
-	// derived is what the fleet pass gives the host, decoded once.
-	derived    any
-	hasDerived bool
-	// normal memoizes norm.
-	normal map[string]string
+}
+
+// A wordIndex memoizes, for one goroutine, the normal form of labels
+// and which labels are similar to a word, over every label seen so far.
+type wordIndex struct {
+	normal  map[string]string
+	labels  map[string]bool
+	similar map[string][]string
+}
+
+func newWordIndex() *wordIndex {
+	return &wordIndex{normal: map[string]string{}, labels: map[string]bool{}, similar: map[string][]string{}}
 }
 
 // norm is norm, memoized: the same labels come back for every value.
-func (s *hostSources) norm(label string) string {
-	n, ok := s.normal[label]
+func (w *wordIndex) norm(label string) string {
+	n, ok := w.normal[label]
 	if !ok {
 		n = norm(label)
-		s.normal[label] = n
+		w.normal[label] = n
 	}
 	return n
+}
+
+// add makes the normalized label known.
+func (w *wordIndex) add(label string) {
+	if w.labels[label] {
+		return
+	}
+	w.labels[label] = true
+	for word, ls := range w.similar {
+		if similar(label, word) {
+			w.similar[word] = append(ls, label)
+		}
+	}
+}
+
+// similarTo returns the known labels similar to word.
+func (w *wordIndex) similarTo(word string) []string {
+	if out, ok := w.similar[word]; ok {
+		return out
+	}
+	var out []string
+	for l := range w.labels {
+		if similar(l, word) {
+			out = append(out, l)
+		}
+	}
+	w.similar[word] = out
+	return out
 }
 
 // A leafSet is the user's leaves below a node, as bestLeaf compares
@@ -86,8 +155,7 @@ type leafSet struct {
 	byLabel map[string][]int
 	// byValue lists the leaves with each value.
 	byValue map[string][]int
-	// similar memoizes, by word, the labels similar to it.
-	similar map[string][]string
+	index   *wordIndex
 	// Scratch space of bestLeaf.
 	words   []string
 	matched map[string]bool
@@ -120,12 +188,13 @@ func (s *hostSources) allLeaves() *leafSet {
 	if s.leaves != nil {
 		return s.leaves
 	}
-	ls := &leafSet{byLabel: map[string][]int{}, byValue: map[string][]int{}, similar: map[string][]string{}, matched: map[string]bool{}}
+	ls := &leafSet{byLabel: map[string][]int{}, byValue: map[string][]int{}, index: s.words, matched: map[string]bool{}}
 	s.h.h.Tree.Leaves(nil, func(p []string, leaf *merge.Node) {
 		i := len(ls.leaves)
 		li := leafInfo{path: p, labels: make([]string, len(p)), value: scalarString(leaf.Leaf().Value)}
 		for j, l := range p {
-			w := s.norm(l)
+			w := s.words.norm(l)
+			s.words.add(w)
 			li.labels[j] = w
 			if ls.byLabel[w] == nil {
 				ls.labels = append(ls.labels, w)
@@ -144,18 +213,15 @@ func (s *hostSources) allLeaves() *leafSet {
 	return ls
 }
 
-// similarLabels returns the labels of the set similar to word.
+// similarLabels returns the labels of the set similar to word, in no
+// particular order.
 func (ls *leafSet) similarLabels(word string) []string {
-	if out, ok := ls.similar[word]; ok {
-		return out
-	}
 	var out []string
-	for _, l := range ls.labels {
-		if similar(l, word) {
+	for _, l := range ls.index.similarTo(word) {
+		if len(ls.byLabel[l]) > 0 {
 			out = append(out, l)
 		}
 	}
-	ls.similar[word] = out
 	return out
 }
 
@@ -183,9 +249,24 @@ func (l *locator) sources(h *Host) *hostSources {
 	if s := l.hosts[h.Name]; s != nil {
 		return s
 	}
-	s := &hostSources{h: h, nixos: map[string][]string{}, home: map[string]map[string][]string{},
-		pools: map[string]map[string][]poolEntry{}, normal: map[string]string{}}
+	key := string(h.h.Fragments)
+	for _, u := range h.Users {
+		key += "\x00" + u.Name
+	}
+	fi := l.frags[key]
+	if fi == nil {
+		fi = newFragIndex(h)
+		l.frags[key] = fi
+	}
+	s := &hostSources{h: h, fragIndex: fi, words: l.words}
 	l.hosts[h.Name] = s
+	return s
+}
+
+// newFragIndex indexes the fragments of h.
+func newFragIndex(h *Host) *fragIndex {
+	s := &fragIndex{nixos: map[string][]string{}, home: map[string]map[string][]string{},
+		pools: map[string]map[string][]poolEntry{}}
 	var frags map[string]map[string]json.RawMessage
 	if len(h.h.Fragments) == 0 || json.Unmarshal(h.h.Fragments, &frags) != nil {
 		return s
@@ -394,7 +475,7 @@ func (l *locator) explain(h *Host, part, opt []string, data any, hint string) em
 	n, depth := tree.Nearest(part)
 	if depth == len(part) && !n.IsLeaf() {
 		s := l.sources(h)
-		if p, ok := bestLeaf(s.allLeaves(), part, s.norm, opt, data, hint); ok {
+		if p, ok := bestLeaf(s.allLeaves(), part, s.words.norm, opt, data, hint); ok {
 			return l.origin(h, tree.Lookup(p...), p)
 		}
 		if e := n.Field("enable"); e != nil && e.IsLeaf() {
@@ -792,7 +873,13 @@ func (l *locator) fleetPass(h *Host, v *emit.Value) emit.Origin {
 			fact, best = fl, len(fl.path)*1000+len(fl.value)
 		}
 	}
-	return l.explain(provider, nil, fact.path, fact.value, "")
+	key := ref.host + "\x00" + joinKey(fact.path) + "\x00" + fact.value
+	o, ok := l.provided[key]
+	if !ok {
+		o = l.explain(provider, nil, fact.path, fact.value, "")
+		l.provided[key] = o
+	}
+	return o
 }
 
 // tokens returns the names and addresses written in a value: the parts

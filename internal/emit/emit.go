@@ -59,11 +59,12 @@ type Fleet struct {
 	// SecretsDir is the directory of the .age files relative to the
 	// fleet's root, slash-separated.
 	SecretsDir string
-	// Locate, when set, says where the user wrote what produced a value
-	// of the generated files; Generate then writes the source map,
-	// SourceMapFile, with the tree. It is called once per value, in file
-	// order, on the goroutine that called Generate.
-	Locate func(*Value) Origin
+	// NewLocate, when set, returns a function that says where the user
+	// wrote what produced a value of the generated files; Generate then
+	// writes the source map, SourceMapFile, with the tree. Generate calls
+	// the function it returns once per value, in file order, on the
+	// goroutine that called Generate.
+	NewLocate func() func(*Value) Origin
 }
 
 // An Input is a flake input.
@@ -161,163 +162,223 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
-// Generate returns the files of the fleet's Nix tree, sorted by path.
+// Generate returns the files of the fleet's Nix tree, sorted by path. It
+// is Flake, then Host for every host in name order, then Secrets, with the
+// source map of them all (SourceMap) when f.NewLocate is set; a caller may
+// call those itself, Host for several hosts at once.
 func Generate(f *Fleet) ([]File, error) {
-	secrets := map[string]Secret{}
-	for _, s := range f.Secrets {
-		secrets[s.Name] = s
-	}
 	hosts := append([]Host(nil), f.Hosts...)
 	sort.Slice(hosts, func(i, j int) bool { return hosts[i].Name < hosts[j].Name })
-	var files []File
-	var sm *sourceMap
-	if f.Locate != nil {
-		sm = newSourceMap(f.Locate)
+	var locate func(*Value) Origin
+	if f.NewLocate != nil {
+		locate = f.NewLocate()
 	}
-	// add renders a file; describe, when the source map is written, says
-	// what produced the value at a path of the file.
-	add := func(p string, comment []string, e syntax.Expr, describe func([]string) Value) error {
-		b, err := render(comment, e)
+	flake, err := Flake(f, hosts, locate)
+	if err != nil {
+		return nil, err
+	}
+	files := append([]File(nil), flake.Files...)
+	parts := []*MapPart{flake.Map}
+	for i := range hosts {
+		out, err := f.Host(&hosts[i], locate)
 		if err != nil {
-			return fmt.Errorf("%s: %v", p, err)
+			return nil, err
 		}
-		files = append(files, File{Path: p, Data: b})
-		return sm.add(p, b, describe)
+		files = append(files, out.Files...)
+		parts = append(parts, out.Map)
 	}
-	otherFile := func(host string) func([]string) Value {
-		return func(p []string) Value { return Value{Host: host, Part: PartFile, Path: p} }
+	secrets, err := Secrets(f, locate)
+	if err != nil {
+		return nil, err
 	}
+	files = append(files, secrets.Files...)
+	parts = append(parts, secrets.Map)
+	if locate != nil {
+		files = append(files, File{Path: SourceMapFile, Data: JoinSourceMap(parts)})
+	}
+	sort.Slice(files, func(i, j int) bool { return files[i].Path < files[j].Path })
+	return files, nil
+}
+
+// Files are some generated files and, when a locate function was given,
+// their part of the source map.
+type Files struct {
+	Files []File
+	Map   *MapPart
+}
+
+// add renders a file into out; describe, when the source map is written,
+// says what produced the value at a path of the file.
+func (out *Files) add(p string, comment []string, e syntax.Expr, describe func([]string) Value) error {
+	b, err := render(comment, e)
+	if err != nil {
+		return fmt.Errorf("%s: %v", p, err)
+	}
+	out.Files = append(out.Files, File{Path: p, Data: b})
+	return out.Map.add(p, b, describe)
+}
+
+// newFiles returns an empty Files, with a source map part when locate is
+// set.
+func newFiles(locate func(*Value) Origin) *Files {
+	out := &Files{}
+	if locate != nil {
+		out.Map = newMapPart(locate)
+	}
+	return out
+}
+
+// otherFile describes every value of a file that is not a host's module.
+func otherFile(host string) func([]string) Value {
+	return func(p []string) Value { return Value{Host: host, Part: PartFile, Path: p} }
+}
+
+// Flake returns flake.nix, which wires every host of hosts; locate, when
+// set, says where the user wrote what produced its values.
+func Flake(f *Fleet, hosts []Host, locate func(*Value) Origin) (*Files, error) {
+	out := newFiles(locate)
 	flake, err := flakeExpr(f, hosts)
 	if err != nil {
 		return nil, err
 	}
-	if err := add("flake.nix", []string{"The fleet's flake: one nixosConfigurations entry per host."}, flake, otherFile("")); err != nil {
+	if err := out.add("flake.nix", []string{"The fleet's flake: one nixosConfigurations entry per host."}, flake, otherFile("")); err != nil {
 		return nil, err
 	}
-	for _, h := range hosts {
-		hf := "hosts/" + h.Name + ".nix"
-		nixos := copyMap(h.NixOS)
-		var imports []syntax.Expr
-		if h.Disks != nil {
-			df, err := h.diskFiles()
-			if err != nil {
-				return nil, err
-			}
-			files = append(files, df...)
-			for _, d := range df {
-				if err := sm.add(d.Path, d.Data, otherFile(h.Name)); err != nil {
-					return nil, err
-				}
-			}
-			dropLayoutMounts(nixos, h.Disks)
-			imports = append(imports, syntax.PathLit(relPath(path.Dir(hf), df[0].Path)),
-				syntax.Sel(syntax.Id("inputs"), DiskoInput, "nixosModules", "disko"))
-		}
-		genImports := len(imports)
-		var layers []layer
-		if sm != nil {
-			// The parts as they are before overlay merges them in place.
-			layers = []layer{{PartComputed, copyMap(nixos)}, {PartFleet, copyMap(h.Derived)}, {PartNixOS, copyMap(h.Extra)}}
-		}
-		data, err := overlay(nixos, h.Derived, nil)
-		if err == nil {
-			data, err = overlay(data, h.Extra, nil)
-		}
-		if err != nil {
-			return nil, &Error{File: hf, Err: err}
-		}
-		used := map[string]bool{}
-		FindSecrets(data, used)
-		for _, u := range sortedUsers(h.Users) {
-			uf := "users/" + u.Name + "/" + h.Name + ".nix"
-			FindSecrets(u.Home, used)
-			uc := &conv{file: uf}
-			ubody := uc.bindings(u.Home, nil)
-			if uc.err != nil {
-				return nil, uc.err
-			}
-			home := u.Home
-			if err := add(uf, u.Comment, module(ubody), func(p []string) Value {
-				d, _ := DataAt(home, p)
-				return Value{Host: h.Name, User: u.Name, Part: PartHome, Path: p, Data: d}
-			}); err != nil {
-				return nil, err
-			}
-			setPath(data, []string{"home-manager", "users", u.Name},
-				map[string]any{"$nix": "import " + relPath(path.Dir(hf), uf)})
-		}
-		if len(h.Users) > 0 {
-			setPath(data, []string{"home-manager", "useGlobalPkgs"}, true)
-			setPath(data, []string{"home-manager", "useUserPackages"}, true)
-		}
-		secretsUsed, err := usedSecrets(used, secrets, hf)
+	return out, nil
+}
+
+// Secrets returns the agenix rules, secrets/secrets.nix, when the fleet
+// declares secrets.
+func Secrets(f *Fleet, locate func(*Value) Origin) (*Files, error) {
+	out := newFiles(locate)
+	if len(f.Secrets) == 0 {
+		return out, nil
+	}
+	if err := out.add("secrets/secrets.nix", []string{
+		"agenix rules: who may decrypt each secret. Run agenix with",
+		"RULES pointing at this file.",
+	}, rulesExpr(f), otherFile("")); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// Host returns the files of host h: its module, its users' home modules
+// and, with a disk layout, its disko configuration and installer. It
+// reads f's secrets and directories, not its hosts, and may be called
+// for several hosts at once, each with a locate function of its own.
+func (f *Fleet) Host(h *Host, locate func(*Value) Origin) (*Files, error) {
+	out := newFiles(locate)
+	secrets := make(map[string]Secret, len(f.Secrets))
+	for _, s := range f.Secrets {
+		secrets[s.Name] = s
+	}
+	hf := "hosts/" + h.Name + ".nix"
+	nixos := copyMap(h.NixOS)
+	var imports []syntax.Expr
+	if h.Disks != nil {
+		df, err := h.diskFiles()
 		if err != nil {
 			return nil, err
 		}
-		for _, s := range secretsUsed {
-			setPath(data, []string{"age", "secrets", s.Name}, secretEntry(f, hf, s))
+		out.Files = append(out.Files, df...)
+		for _, d := range df {
+			if err := out.Map.add(d.Path, d.Data, otherFile(h.Name)); err != nil {
+				return nil, err
+			}
 		}
-		c := &conv{file: hf}
-		if own, ok := data["imports"]; ok && len(imports) > 0 {
-			// The module's own imports follow the generated ones.
-			l, ok := own.([]any)
-			if !ok {
-				return nil, &Error{File: hf, Path: []string{"imports"}, Err: errors.New("imports is not a list")}
-			}
-			for i, e := range l {
-				imports = append(imports, c.value(e, []string{"imports", strconv.Itoa(i)}))
-			}
-			delete(data, "imports")
+		dropLayoutMounts(nixos, h.Disks)
+		imports = append(imports, syntax.PathLit(relPath(path.Dir(hf), df[0].Path)),
+			syntax.Sel(syntax.Id("inputs"), DiskoInput, "nixosModules", "disko"))
+	}
+	genImports := len(imports)
+	var layers []layer
+	if out.Map != nil {
+		// The parts as they are before overlay merges them in place.
+		layers = []layer{{PartComputed, copyMap(nixos)}, {PartFleet, copyMap(h.Derived)}, {PartNixOS, copyMap(h.Extra)}}
+	}
+	data, err := overlay(nixos, h.Derived, nil)
+	if err == nil {
+		data, err = overlay(data, h.Extra, nil)
+	}
+	if err != nil {
+		return nil, &Error{File: hf, Err: err}
+	}
+	used := map[string]bool{}
+	FindSecrets(data, used)
+	for _, u := range sortedUsers(h.Users) {
+		uf := "users/" + u.Name + "/" + h.Name + ".nix"
+		FindSecrets(u.Home, used)
+		uc := &conv{file: uf}
+		ubody := uc.bindings(u.Home, nil)
+		if uc.err != nil {
+			return nil, uc.err
 		}
-		body := c.bindings(data, nil)
-		if c.err != nil {
-			return nil, c.err
-		}
-		if len(imports) > 0 {
-			body = append([]syntax.Binding{syntax.Bind("imports", syntax.ListOf(imports...))}, body...)
-		}
-		if err := add(hf, h.Comment, module(body), func(p []string) Value {
-			v := Value{Host: h.Name, Part: PartGenerated, Path: p}
-			if len(p) >= 2 && p[0] == "imports" {
-				i, _ := strconv.Atoi(p[1])
-				if i < genImports {
-					return v
-				}
-				p = append([]string{"imports", strconv.Itoa(i - genImports)}, p[2:]...)
-			}
-			part, local, ok := attribute(layers, p)
-			if !ok {
-				v.Data, _ = DataAt(data, p)
-				return v
-			}
-			v.Part, v.Path = part, local
-			for _, l := range layers {
-				if l.part == part {
-					v.Data, _ = DataAt(l.data, local)
-				}
-			}
-			return v
+		home := u.Home
+		if err := out.add(uf, u.Comment, module(ubody), func(p []string) Value {
+			d, _ := DataAt(home, p)
+			return Value{Host: h.Name, User: u.Name, Part: PartHome, Path: p, Data: d}
 		}); err != nil {
 			return nil, err
 		}
+		setPath(data, []string{"home-manager", "users", u.Name},
+			map[string]any{"$nix": "import " + relPath(path.Dir(hf), uf)})
 	}
-	if len(f.Secrets) > 0 {
-		if err := add("secrets/secrets.nix", []string{
-			"agenix rules: who may decrypt each secret. Run agenix with",
-			"RULES pointing at this file.",
-		}, rulesExpr(f), otherFile("")); err != nil {
-			return nil, err
+	if len(h.Users) > 0 {
+		setPath(data, []string{"home-manager", "useGlobalPkgs"}, true)
+		setPath(data, []string{"home-manager", "useUserPackages"}, true)
+	}
+	secretsUsed, err := usedSecrets(used, secrets, hf)
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range secretsUsed {
+		setPath(data, []string{"age", "secrets", s.Name}, secretEntry(f, hf, s))
+	}
+	c := &conv{file: hf}
+	if own, ok := data["imports"]; ok && len(imports) > 0 {
+		// The module's own imports follow the generated ones.
+		l, ok := own.([]any)
+		if !ok {
+			return nil, &Error{File: hf, Path: []string{"imports"}, Err: errors.New("imports is not a list")}
 		}
-	}
-	if sm != nil {
-		b, err := sm.bytes()
-		if err != nil {
-			return nil, err
+		for i, e := range l {
+			imports = append(imports, c.value(e, []string{"imports", strconv.Itoa(i)}))
 		}
-		files = append(files, File{Path: SourceMapFile, Data: b})
+		delete(data, "imports")
 	}
-	sort.Slice(files, func(i, j int) bool { return files[i].Path < files[j].Path })
-	return files, nil
+	body := c.bindings(data, nil)
+	if c.err != nil {
+		return nil, c.err
+	}
+	if len(imports) > 0 {
+		body = append([]syntax.Binding{syntax.Bind("imports", syntax.ListOf(imports...))}, body...)
+	}
+	if err := out.add(hf, h.Comment, module(body), func(p []string) Value {
+		v := Value{Host: h.Name, Part: PartGenerated, Path: p}
+		if len(p) >= 2 && p[0] == "imports" {
+			i, _ := strconv.Atoi(p[1])
+			if i < genImports {
+				return v
+			}
+			p = append([]string{"imports", strconv.Itoa(i - genImports)}, p[2:]...)
+		}
+		part, local, ok := attribute(layers, p)
+		if !ok {
+			v.Data, _ = DataAt(data, p)
+			return v
+		}
+		v.Part, v.Path = part, local
+		for _, l := range layers {
+			if l.part == part {
+				v.Data, _ = DataAt(l.data, local)
+			}
+		}
+		return v
+	}); err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // ModuleArgs are the module arguments a raw Nix expression may use: a

@@ -343,23 +343,33 @@ func DataAt(data any, path []string) (any, bool) {
 	return data, true
 }
 
-// A sourceMap collects the entries of the source map as files are
-// generated.
-type sourceMap struct {
-	locate  func(*Value) Origin
-	origins []Origin
-	index   map[Origin]int
-	files   map[string][]smEntry
+// A MapPart is the source map of some generated files (a host's, the
+// flake): each file's entries, whose origins index the part's own Origins,
+// in the order first used. JoinSourceMap joins parts into the source map.
+type MapPart struct {
+	Origins []Origin
+	Files   []MapFile
+
+	locate func(*Value) Origin
+	index  map[Origin]int
 }
 
-type smEntry struct {
+// A MapFile is the entries of one generated file, in file order.
+type MapFile struct {
+	Path    string
+	Entries []MapEntry
+}
+
+// A MapEntry is one value of a generated file; From indexes its part's
+// origins, -1 when its origin is unknown.
+type MapEntry struct {
 	Line, Col, End int
 	At             string
 	Kind           Part
 	From           int
 }
 
-func (e *smEntry) UnmarshalJSON(b []byte) error {
+func (e *MapEntry) UnmarshalJSON(b []byte) error {
 	return json.Unmarshal(b, &[]any{&e.Line, &e.Col, &e.End, &e.At, &e.Kind, &e.From})
 }
 
@@ -369,13 +379,13 @@ func (o *smOrigin) UnmarshalJSON(b []byte) error {
 	return json.Unmarshal(b, &[]any{&o.File, &o.Line, &o.Col, &o.Path, &o.Source})
 }
 
-func newSourceMap(locate func(*Value) Origin) *sourceMap {
-	return &sourceMap{locate: locate, index: map[Origin]int{}, files: map[string][]smEntry{}}
+func newMapPart(locate func(*Value) Origin) *MapPart {
+	return &MapPart{locate: locate, index: map[Origin]int{}}
 }
 
 // add records the spans of a generated file; describe says what produced
 // the value of each.
-func (m *sourceMap) add(file string, src []byte, describe func(path []string) Value) error {
+func (m *MapPart) add(file string, src []byte, describe func(path []string) Value) error {
 	if m == nil {
 		return nil
 	}
@@ -383,35 +393,65 @@ func (m *sourceMap) add(file string, src []byte, describe func(path []string) Va
 	if err != nil {
 		return err
 	}
-	entries := make([]smEntry, 0, len(ss))
+	entries := make([]MapEntry, 0, len(ss))
 	for _, s := range ss {
 		v := describe(s.path)
 		v.File = file
-		e := smEntry{Line: s.line, Col: s.col, End: s.end, At: showPath(s.path, s.list), Kind: v.Part, From: -1}
+		e := MapEntry{Line: s.line, Col: s.col, End: s.end, At: showPath(s.path, s.list), Kind: v.Part, From: -1}
 		if o := m.locate(&v); o.File != "" {
 			i, ok := m.index[o]
 			if !ok {
-				i = len(m.origins)
+				i = len(m.Origins)
 				m.index[o] = i
-				m.origins = append(m.origins, o)
+				m.Origins = append(m.Origins, o)
 			}
 			e.From = i
 		}
 		entries = append(entries, e)
 	}
-	m.files[file] = entries
+	m.Files = append(m.Files, MapFile{Path: file, Entries: entries})
 	return nil
 }
 
-// bytes returns the source map file.
-func (m *sourceMap) bytes() ([]byte, error) {
-	b := make([]byte, 0, 64*(len(m.origins)+len(m.files)*64))
+// JoinSourceMap returns the source map file of the parts, given in the order
+// their files were generated (nil parts are skipped): the origins in the
+// order first used, then each file's entries, files sorted by path.
+func JoinSourceMap(parts []*MapPart) []byte {
+	index := map[Origin]int{}
+	var origins []Origin
+	type file struct {
+		*MapFile
+		global []int // the part's origin indices, as global ones
+	}
+	var files []file
+	size := 0
+	for _, p := range parts {
+		if p == nil {
+			continue
+		}
+		global := make([]int, len(p.Origins))
+		for i, o := range p.Origins {
+			g, ok := index[o]
+			if !ok {
+				g = len(origins)
+				index[o] = g
+				origins = append(origins, o)
+			}
+			global[i] = g
+		}
+		for i := range p.Files {
+			files = append(files, file{&p.Files[i], global})
+			size += len(p.Files[i].Entries)
+		}
+	}
+	sort.SliceStable(files, func(i, j int) bool { return files[i].Path < files[j].Path })
+	b := make([]byte, 0, 64*(len(origins)+size))
 	b = append(b, `{"//": `...)
 	b = appendJSONString(b, strings.TrimPrefix(Header, "# "))
 	b = append(b, ",\n\"version\": "...)
 	b = strconv.AppendInt(b, SourceMapVersion, 10)
 	b = append(b, ",\n"+smFields+",\n\"origins\": ["...)
-	for i, o := range m.origins {
+	for i, o := range origins {
 		if i > 0 {
 			b = append(b, ',')
 		}
@@ -428,19 +468,14 @@ func (m *sourceMap) bytes() ([]byte, error) {
 		b = append(b, ']')
 	}
 	b = append(b, "],\n\"files\": {"...)
-	names := make([]string, 0, len(m.files))
-	for n := range m.files {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for i, n := range names {
+	for i, f := range files {
 		if i > 0 {
 			b = append(b, ',')
 		}
 		b = append(b, '\n')
-		b = appendJSONString(b, n)
+		b = appendJSONString(b, f.Path)
 		b = append(b, ": ["...)
-		for j, e := range m.files[n] {
+		for j, e := range f.Entries {
 			if j > 0 {
 				b = append(b, ',')
 			}
@@ -453,13 +488,16 @@ func (m *sourceMap) bytes() ([]byte, error) {
 			b = append(b, ',')
 			b = appendJSONString(b, string(e.Kind))
 			b = append(b, ',')
-			b = strconv.AppendInt(b, int64(e.From), 10)
+			from := -1
+			if e.From >= 0 {
+				from = f.global[e.From]
+			}
+			b = strconv.AppendInt(b, int64(from), 10)
 			b = append(b, ']')
 		}
 		b = append(b, ']')
 	}
-	b = append(b, "}}\n"...)
-	return b, nil
+	return append(b, "}}\n"...)
 }
 
 // appendJSONString appends s as a JSON string, escaped as encoding/json
@@ -526,9 +564,9 @@ type Entry struct {
 // ReadSourceMap reads a source map file.
 func ReadSourceMap(b []byte) (*SourceMap, error) {
 	var raw struct {
-		Version int                  `json:"version"`
-		Origins []smOrigin           `json:"origins"`
-		Files   map[string][]smEntry `json:"files"`
+		Version int                   `json:"version"`
+		Origins []smOrigin            `json:"origins"`
+		Files   map[string][]MapEntry `json:"files"`
 	}
 	if err := json.Unmarshal(b, &raw); err != nil {
 		return nil, fmt.Errorf("reading the source map: %v", err)
