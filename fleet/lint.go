@@ -9,9 +9,11 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"fleetnix.dev/fleet/internal/diag"
 	"fleetnix.dev/fleet/internal/emit"
@@ -264,31 +266,65 @@ func hasGeneratedHeader(name string) bool {
 	return bytes.HasPrefix(buf[:n], []byte("# Code generated"))
 }
 
+// lintFiles lints the files names. Files stream through read, fix,
+// parse and rules on several goroutines (one per CPU, at most 8), each
+// file dropped once linted, so memory follows the files in flight, not
+// the tree; findings and fixes come out in the same order whatever the
+// timing.
 func (c *config) lintFiles(ctx context.Context, names []string, fix bool) (*LintResult, error) {
-	res := &LintResult{}
-	var files []*lint.File
-	for _, name := range names {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		src, err := os.ReadFile(name)
-		if err != nil {
-			return nil, err
-		}
-		if fix {
-			out, applied, err := lint.FixSource(c.rules, name, src)
-			if err != nil {
-				return nil, err
-			}
-			if len(applied) > 0 {
-				res.Fixed = append(res.Fixed, FixedFile{Name: name, Src: out, Fixes: len(applied)})
-				src = out
-			}
-		}
-		files = append(files, lint.Parse(name, src))
+	type result struct {
+		diags []lint.Diagnostic
+		fixed *FixedFile
+		err   error
 	}
-	res.Diagnostics = c.convert(lint.Run(c.rules, files))
-	res.Files = len(files)
+	results := make([]result, len(names))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(runtime.NumCPU(), 8, max(len(names), 1)) {
+		wg.Go(func() {
+			for i := range next {
+				r := &results[i]
+				if r.err = ctx.Err(); r.err != nil {
+					continue
+				}
+				src, err := os.ReadFile(names[i])
+				if err != nil {
+					r.err = err
+					continue
+				}
+				if fix {
+					out, applied, err := lint.FixSource(c.rules, names[i], src)
+					if err != nil {
+						r.err = err
+						continue
+					}
+					if len(applied) > 0 {
+						r.fixed = &FixedFile{Name: names[i], Src: out, Fixes: len(applied)}
+						src = out
+					}
+				}
+				r.diags = lint.RunFile(c.rules, lint.Parse(names[i], src))
+			}
+		})
+	}
+	for i := range names {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	res := &LintResult{Files: len(names)}
+	var diags []lint.Diagnostic
+	for _, r := range results {
+		if r.err != nil {
+			return nil, r.err
+		}
+		if r.fixed != nil {
+			res.Fixed = append(res.Fixed, *r.fixed)
+		}
+		diags = append(diags, r.diags...)
+	}
+	lint.Sort(diags)
+	res.Diagnostics = c.convert(diags)
 	return res, nil
 }
 
