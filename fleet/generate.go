@@ -144,7 +144,7 @@ func (f *Fleet) files(outOverride string) ([]emit.File, string, error) {
 		ef.Secrets = append(ef.Secrets, emit.Secret{Name: name, File: sv.File, Owner: sv.Owner, Group: sv.Group, Mode: sv.Mode})
 	}
 	locators := f.newLocators()
-	locate := locators.new()
+	locate := locators.new().locate
 	hosts := make([]emit.Host, len(f.hosts))
 	for i, h := range f.hosts {
 		hosts[i] = emit.Host{Name: h.Name, Modules: modules, Disks: h.layout}
@@ -157,8 +157,9 @@ func (f *Fleet) files(outOverride string) ([]emit.File, string, error) {
 	// a locator of its own; what the fleet-wide files need of a host is
 	// kept, the rest is dropped as soon as its files are written.
 	outs := make([]hostFiles, len(f.hosts))
-	if err := eachHost(len(f.hosts), locators, func(i int, locate func(*emit.Value) emit.Origin) error {
-		return f.hostFiles(ef, f.hosts[i], modules, locate, &outs[i])
+	gc := f.newGenCache(ef, modules)
+	if err := eachHost(len(f.hosts), locators, func(i int, l *locator) error {
+		return gc.hostFiles(f.hosts[i], l, &outs[i])
 	}); err != nil {
 		return nil, "", err
 	}
@@ -216,8 +217,8 @@ type hostFiles struct {
 	hostKey string
 }
 
-// hostFiles generates the files of host h into out.
-func (f *Fleet) hostFiles(ef *emit.Fleet, h *Host, modules []string, locate func(*emit.Value) emit.Origin, out *hostFiles) error {
+// generate generates the files of host h into out.
+func (f *Fleet) generateHost(ef *emit.Fleet, h *Host, modules []string, locate func(*emit.Value) emit.Origin, out *hostFiles) error {
 	if h.h.NixOS == nil {
 		return errors.New("the fleet was loaded without Config.NixOS; Generate needs the hosts' NixOS configurations")
 	}
@@ -275,13 +276,13 @@ func (f *Fleet) hostFiles(ef *emit.Fleet, h *Host, modules []string, locate func
 	return nil
 }
 
-// eachHost calls work(i, locate) for every host index i in [0, n), on
+// eachHost calls work(i, l) for every host index i in [0, n), on
 // several goroutines (one per CPU, at most 8: emitting is CPU-bound),
-// each with a locate function of its own. It returns the error of the
-// lowest i that failed, so that the error does not depend on timing.
-func eachHost(n int, ls *locators, work func(i int, locate func(*emit.Value) emit.Origin) error) error {
+// each with a locator of its own. It returns the error of the lowest i
+// that failed, so that the error does not depend on timing.
+func eachHost(n int, ls *locators, work func(i int, l *locator) error) error {
 	workers := min(runtime.NumCPU(), 8, max(n, 1))
-	free := make(chan func(*emit.Value) emit.Origin, workers)
+	free := make(chan *locator, workers)
 	for range workers {
 		free <- ls.new()
 	}

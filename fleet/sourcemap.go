@@ -48,6 +48,10 @@ type locator struct {
 	// provided memoizes fleetPass's origins in a provider's value, by
 	// provider, fact path and value: every host asks for the same ones.
 	provided map[string]emit.Origin
+	// provisions are the places in other hosts' values fleetPass put
+	// values at since it was last cleared, by provided's key: what a
+	// host's source map depends on besides the host.
+	provisions map[string]emit.Origin
 }
 
 // locators make the locators of one Generate: one per goroutine, sharing
@@ -62,11 +66,11 @@ func (f *Fleet) newLocators() *locators {
 	return &locators{f: f, facts: l.factIndex()}
 }
 
-// new returns a locate function for one goroutine.
-func (ls *locators) new() func(*emit.Value) emit.Origin {
-	l := &locator{f: ls.f, facts: ls.facts, hosts: map[string]*hostSources{}, rel: map[string]string{},
-		words: newWordIndex(), frags: map[string]*fragIndex{}, provided: map[string]emit.Origin{}}
-	return l.locate
+// new returns a locator for one goroutine.
+func (ls *locators) new() *locator {
+	return &locator{f: ls.f, facts: ls.facts, hosts: map[string]*hostSources{}, rel: map[string]string{},
+		words: newWordIndex(), frags: map[string]*fragIndex{}, provided: map[string]emit.Origin{},
+		provisions: map[string]emit.Origin{}}
 }
 
 // hostSources indexes one host's fragments and leaves.
@@ -860,7 +864,6 @@ func (l *locator) fleetPass(h *Host, v *emit.Value) emit.Origin {
 	if !ok {
 		return l.origin(h, nil, nil)
 	}
-	provider := l.f.byName[ref.host]
 	// The provider's fact the value carries: the value itself, else the
 	// most specific fact written in it.
 	fact := ref
@@ -874,12 +877,31 @@ func (l *locator) fleetPass(h *Host, v *emit.Value) emit.Origin {
 		}
 	}
 	key := ref.host + "\x00" + joinKey(fact.path) + "\x00" + fact.value
+	o, _ := l.provision(key)
+	return o
+}
+
+// provision returns the origin of a fact of another host, by its key in
+// provided (host, fact path and value), and records it among the
+// provisions; false when there is no such host.
+func (l *locator) provision(key string) (emit.Origin, bool) {
 	o, ok := l.provided[key]
 	if !ok {
-		o = l.explain(provider, nil, fact.path, fact.value, "")
+		host, rest, _ := strings.Cut(key, "\x00")
+		path, value, _ := strings.Cut(rest, "\x00")
+		provider := l.f.byName[host]
+		if provider == nil {
+			return emit.Origin{}, false
+		}
+		var p []string
+		if path != "" {
+			p = strings.Split(path, "\x00")
+		}
+		o = l.explain(provider, nil, p, value, "")
 		l.provided[key] = o
 	}
-	return o
+	l.provisions[key] = o
+	return o, true
 }
 
 // tokens returns the names and addresses written in a value: the parts

@@ -1,7 +1,9 @@
 package emit
 
 import (
+	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"strconv"
@@ -643,4 +645,108 @@ func (m *SourceMap) ForOption(file, option string) (Entry, bool) {
 		}
 	}
 	return above, foundAbove
+}
+
+// MarshalBinary encodes the part compactly, for a cache.
+func (m *MapPart) MarshalBinary() ([]byte, error) {
+	var b []byte
+	b = binary.AppendUvarint(b, uint64(len(m.Origins)))
+	for _, o := range m.Origins {
+		b = appendString(b, o.File)
+		b = binary.AppendUvarint(b, uint64(o.Line))
+		b = binary.AppendUvarint(b, uint64(o.Col))
+		b = appendString(b, o.Path)
+		b = appendString(b, o.Source)
+	}
+	b = binary.AppendUvarint(b, uint64(len(m.Files)))
+	for _, f := range m.Files {
+		b = appendString(b, f.Path)
+		b = binary.AppendUvarint(b, uint64(len(f.Entries)))
+		for _, e := range f.Entries {
+			b = binary.AppendUvarint(b, uint64(e.Line))
+			b = binary.AppendUvarint(b, uint64(e.Col))
+			b = binary.AppendUvarint(b, uint64(e.End))
+			b = appendString(b, e.At)
+			b = appendString(b, string(e.Kind))
+			b = binary.AppendVarint(b, int64(e.From))
+		}
+	}
+	return b, nil
+}
+
+// UnmarshalBinary decodes what MarshalBinary encoded.
+func (m *MapPart) UnmarshalBinary(b []byte) error {
+	d := decoder{b: b}
+	*m = MapPart{}
+	m.Origins = make([]Origin, d.count())
+	for i := range m.Origins {
+		m.Origins[i] = Origin{File: d.str(), Line: d.int(), Col: d.int(), Path: d.str(), Source: d.str()}
+	}
+	m.Files = make([]MapFile, d.count())
+	for i := range m.Files {
+		f := &m.Files[i]
+		f.Path = d.str()
+		f.Entries = make([]MapEntry, d.count())
+		for j := range f.Entries {
+			f.Entries[j] = MapEntry{Line: d.int(), Col: d.int(), End: d.int(), At: d.str(), Kind: Part(d.str())}
+			v, n := binary.Varint(d.b)
+			if n <= 0 {
+				d.bad = true
+			} else {
+				d.b = d.b[n:]
+			}
+			f.Entries[j].From = int(v)
+		}
+	}
+	if d.bad || len(d.b) > 0 {
+		*m = MapPart{}
+		return errors.New("damaged source map part")
+	}
+	return nil
+}
+
+func appendString(b []byte, s string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
+}
+
+// A decoder reads what MarshalBinary wrote; bad records a damaged input,
+// after which it returns zero values.
+type decoder struct {
+	b   []byte
+	bad bool
+}
+
+func (d *decoder) uint() uint64 {
+	v, n := binary.Uvarint(d.b)
+	if n <= 0 {
+		d.bad, d.b = true, nil
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *decoder) int() int { return int(d.uint()) }
+
+// count reads a count, bounded by what is left of the input so that a
+// damaged input cannot make it allocate much.
+func (d *decoder) count() int {
+	n := d.uint()
+	if n > uint64(len(d.b)) {
+		d.bad, d.b = true, nil
+		return 0
+	}
+	return int(n)
+}
+
+func (d *decoder) str() string {
+	n := d.uint()
+	if n > uint64(len(d.b)) {
+		d.bad, d.b = true, nil
+		return ""
+	}
+	s := string(d.b[:n])
+	d.b = d.b[n:]
+	return s
 }

@@ -354,3 +354,59 @@ func encodeCanonical(b *bytes.Buffer, x any) bool {
 	}
 	return true
 }
+
+// A Cache is the cache a fleet was loaded with, for results computed
+// from what the load gives (the generated files of a host), kept as a
+// list of byte strings under a key of everything they depend on. All
+// methods of a nil *Cache do nothing: Get finds nothing.
+type Cache struct {
+	c *cache
+}
+
+// Cache returns the cache the fleet was loaded with, nil without one.
+func (f *Fleet) Cache() *Cache {
+	if f.cache == nil {
+		return nil
+	}
+	return &Cache{f.cache}
+}
+
+// Key returns the key of a result of the given kind computed from parts,
+// which include this program and the schema.
+func (c *Cache) Key(kind string, parts ...[]byte) string {
+	if c == nil {
+		return ""
+	}
+	return c.c.key(kind, parts...)
+}
+
+// Get returns the result kept under key.
+func (c *Cache) Get(key string) ([][]byte, bool) {
+	if c == nil || key == "" {
+		return nil, false
+	}
+	var r rawEntry
+	if !c.c.get(key, &r) {
+		return nil, false
+	}
+	return r, true
+}
+
+// Put keeps parts under key; a failure is ignored.
+func (c *Cache) Put(key string, parts [][]byte) {
+	if c == nil || key == "" {
+		return
+	}
+	r := rawEntry(parts)
+	c.c.put(key, &r)
+}
+
+// A rawEntry is an entry kept as it is.
+type rawEntry [][]byte
+
+func (r rawEntry) parts() [][]byte { return r }
+
+func (r *rawEntry) setParts(p [][]byte) bool {
+	*r = p
+	return true
+}
