@@ -127,15 +127,15 @@ func (c *cache) path(key string) string {
 	return filepath.Join(c.dir, sum[:2], key)
 }
 
-// An entry is a result as the cache keeps it: a list of byte strings,
+// A cacheable is a result as the cache keeps it: a list of byte strings,
 // each possibly nil.
-type entry interface {
+type cacheable interface {
 	parts() [][]byte
 	setParts([][]byte) bool
 }
 
 // get reads the entry key into e and reports whether there was one.
-func (c *cache) get(key string, e entry) bool {
+func (c *cache) get(key string, e cacheable) bool {
 	if c == nil {
 		return false
 	}
@@ -158,7 +158,7 @@ func (c *cache) get(key string, e entry) bool {
 
 // put stores e as the entry key. A failure is ignored: the next load
 // computes the result again.
-func (c *cache) put(key string, e entry) {
+func (c *cache) put(key string, e cacheable) {
 	if c == nil {
 		return
 	}

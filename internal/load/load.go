@@ -261,11 +261,10 @@ func Load(ctx context.Context, cfg *Config) (*Fleet, diag.List) {
 	}
 	f.schemaCfg = schemaCfg
 
-	layers, d := collect(fleets, files)
+	layers, d := collect(ctx, fleets, files)
 	diags = append(diags, d...)
 	f.Decls = layers.decls
-	// Hosts are merged in parallel: CUE values may be read concurrently,
-	// and decoding each host's own layer is most of the merge.
+	// Hosts are merged in parallel.
 	names := layers.hostNames()
 	merged := make([]*Host, len(names))
 	mdiags := make([]diag.List, len(names))
@@ -290,7 +289,7 @@ func Load(ctx context.Context, cfg *Config) (*Fleet, diag.List) {
 	if schema.d != nil {
 		return nil, schema.d
 	}
-	diags = append(diags, f.fleetValues(schema.ctx, schema.v, fleets, layers)...)
+	diags = append(diags, f.fleetValues(schema.ctx, schema.v, layers)...)
 	c := openCache(cfg.CacheDir, cfg.Schema)
 	f.cache = c
 	errs, err := unifyAll(ctx, schemaCfg, c, f.Hosts, cfg.NixOS)
@@ -586,41 +585,41 @@ func (h *Host) nixos(v cue.Value) error {
 
 // fleetValues records the fleet's settings and secrets with the schema's
 // defaults filled in.
-func (f *Fleet) fleetValues(ctx *cue.Context, schema cue.Value, fleets []cue.Value, l *layers) diag.List {
+func (f *Fleet) fleetValues(ctx *cue.Context, schema cue.Value, l *layers) diag.List {
 	var diags diag.List
-	full := func(def Path, v cue.Value, extra map[string]any) ([]byte, bool) {
+	full := func(def Path, e *entry, extra map[string]any) ([]byte, bool) {
 		// The user's value is closed by the partial schema it was checked
 		// against; the full definition adds fields, so unify its data.
-		data, err := merge.Data(v)
-		if err != nil {
-			diags = append(diags, cueDiags(err, &v)...)
-			return nil, false
+		data := map[string]any{}
+		if e != nil {
+			if e.dataDiags != nil {
+				diags = append(diags, e.dataDiags...)
+				return nil, false
+			}
+			if m, ok := e.data.(map[string]any); ok {
+				data = maps.Clone(m)
+			}
 		}
-		m, _ := data.(map[string]any)
 		for k, x := range extra {
-			m[k] = x
+			data[k] = x
 		}
-		u := schema.LookupPath(cue.ParsePath(string(def))).Unify(ctx.Encode(m))
+		var root *cue.Value
+		if e != nil && e.value.Exists() {
+			root = &e.value
+		}
+		u := schema.LookupPath(cue.ParsePath(string(def))).Unify(ctx.Encode(data))
 		if err := u.Validate(cue.Concrete(true)); err != nil {
-			diags = append(diags, cueDiags(err, &v)...)
+			diags = append(diags, cueDiags(err, root)...)
 			return nil, false
 		}
 		b, err := u.MarshalJSON()
 		if err != nil {
-			diags = append(diags, cueDiags(err, &v)...)
+			diags = append(diags, cueDiags(err, root)...)
 			return nil, false
 		}
 		return b, true
 	}
-	settings := ctx.CompileString("{}")
-	for _, fv := range fleets {
-		if s := fv.LookupPath(cue.ParsePath(string(SettingsPath))); s.Exists() {
-			settings = s
-			f.settingsDecls(s)
-			break
-		}
-	}
-	if b, ok := full(SettingsDef, settings, nil); ok {
+	if b, ok := full(SettingsDef, l.settings, nil); ok {
 		f.Settings = b
 	}
 	f.Secrets = map[string][]byte{}
@@ -630,23 +629,6 @@ func (f *Fleet) fleetValues(ctx *cue.Context, schema cue.Value, fleets []cue.Val
 		}
 	}
 	return diags
-}
-
-// settingsDecls records where the fleet's settings and each of its flake
-// inputs are declared, as "settings" and "settings.inputs.<name>".
-func (f *Fleet) settingsDecls(s cue.Value) {
-	if p := userPos(s); p.IsValid() && label(p.Filename()) != "schema" {
-		f.Decls[string(SettingsPath)] = merge.Range(p)
-	}
-	it, err := s.LookupPath(cue.MakePath(cue.Str(inputsField))).Fields()
-	if err != nil {
-		return
-	}
-	for it.Next() {
-		if p := userPos(it.Value()); p.IsValid() && label(p.Filename()) != "schema" {
-			f.Decls[FormatPath([]string{string(SettingsPath), inputsField, it.Selector().Unquoted()})] = merge.Range(p)
-		}
-	}
 }
 
 // Value returns the unified value of h in the fleet's CUE context, for
