@@ -227,8 +227,93 @@ func Load(ctx context.Context, cfg *Config) (*Fleet, diag.List) {
 		v, d := buildSchema(c, schemaCfg)
 		schemaDone <- builtSchema{c, v, d}
 	}()
-	lcfg := &load.Config{Dir: dir, Overlay: overlay, Tags: cfg.Tags}
+	c := openCache(cfg.CacheDir, cfg.Schema)
+	f.cache = c
+	// With a cache, the fleet is read entry by entry (see entryLayers):
+	// only the entries that changed are evaluated. Without one, or when
+	// the fleet cannot be read so, or has errors, the package is
+	// evaluated whole.
+	srcs := &sources{c: c, headers: c != nil, files: map[string]*srcFile{}}
+	lcfg := &load.Config{Dir: dir, Overlay: overlay, Tags: cfg.Tags, ParseFile: srcs.parse}
 	insts := load.Instances(args, lcfg)
+	var layers *layers
+	var divided *packageEntries
+	if c != nil && len(insts) == 1 && insts[0].Err == nil && importsSchema(insts[0]) {
+		layers, divided = entryLayers(ctx, pctx, c, insts[0], srcs, cfg.Tags)
+	}
+	if layers == nil {
+		if srcs.headerOnly() {
+			srcs = &sources{c: c, files: map[string]*srcFile{}}
+			lcfg.ParseFile = srcs.parse
+			insts = load.Instances(args, lcfg)
+		}
+		var d diag.List
+		if layers, d = f.wholeLayers(ctx, pctx, insts, args, dir); layers == nil {
+			return nil, d
+		}
+		diags = append(diags, d...)
+		if c != nil && len(insts) == 1 && divided == nil {
+			if p, ok := srcs.divide(insts[0], cfg.Tags); ok {
+				p.keep(c, entriesOf(layers))
+			}
+		}
+	}
+	f.schemaCfg = schemaCfg
+	f.Decls = layers.decls
+	// Hosts are merged in parallel.
+	names := layers.hostNames()
+	merged := make([]*Host, len(names))
+	mdiags := make([]diag.List, len(names))
+	if err := parallel(ctx, min(runtime.NumCPU(), 8, len(names)), len(names), func(_, i int) {
+		merged[i], mdiags[i] = layers.mergeHost(names[i])
+	}); err != nil {
+		diags.Errorf(diag.Range{}, "%v", err)
+		return nil, diags
+	}
+	for i, h := range merged {
+		diags = append(diags, mdiags[i]...)
+		if h != nil {
+			f.Hosts = append(f.Hosts, h)
+		}
+	}
+	diags = append(diags, layers.diags...)
+	if diags.HasErrors() {
+		diags.Sort()
+		return nil, diags
+	}
+	schema := <-schemaDone
+	if schema.d != nil {
+		return nil, schema.d
+	}
+	diags = append(diags, f.fleetValues(schema.ctx, schema.v, layers)...)
+	errs, err := unifyAll(ctx, schemaCfg, c, f.Hosts, cfg.NixOS)
+	if err != nil {
+		diags.Errorf(diag.Range{}, "%v", err)
+		return nil, diags
+	}
+	for i, h := range f.Hosts {
+		if errs[i] != nil {
+			diags = append(diags, hostDiags(h, errs[i])...)
+		}
+	}
+	diags.Sort()
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	if d := derive(ctx, schemaCfg, c, f.Hosts); len(d) > 0 {
+		diags = append(diags, d...)
+		diags.Sort()
+		if diags.HasErrors() {
+			return nil, diags
+		}
+	}
+	return f, append(diags, f.Warnings...)
+}
+
+// wholeLayers evaluates the fleet packages insts whole and reads their
+// entries. It returns nil layers when there are errors.
+func (f *Fleet) wholeLayers(ctx context.Context, pctx *cue.Context, insts []*build.Instance, args []string, dir string) (*layers, diag.List) {
+	var diags diag.List
 	var fleets []cue.Value
 	var files []*ast.File
 	for _, inst := range insts {
@@ -259,61 +344,8 @@ func Load(ctx context.Context, cfg *Config) (*Fleet, diag.List) {
 		diags.Errorf(diag.Range{File: dir}, "no fleet package in %s: no CUE package here imports %q", strings.Join(args, " "), SchemaImportPath)
 		return nil, diags
 	}
-	f.schemaCfg = schemaCfg
-
 	layers, d := collect(ctx, fleets, files)
-	diags = append(diags, d...)
-	f.Decls = layers.decls
-	// Hosts are merged in parallel.
-	names := layers.hostNames()
-	merged := make([]*Host, len(names))
-	mdiags := make([]diag.List, len(names))
-	if err := parallel(ctx, min(runtime.NumCPU(), 8, len(names)), len(names), func(_, i int) {
-		merged[i], mdiags[i] = layers.mergeHost(names[i])
-	}); err != nil {
-		diags.Errorf(diag.Range{}, "%v", err)
-		return nil, diags
-	}
-	for i, h := range merged {
-		diags = append(diags, mdiags[i]...)
-		if h != nil {
-			f.Hosts = append(f.Hosts, h)
-		}
-	}
-	diags = append(diags, layers.diags...)
-	if diags.HasErrors() {
-		diags.Sort()
-		return nil, diags
-	}
-	schema := <-schemaDone
-	if schema.d != nil {
-		return nil, schema.d
-	}
-	diags = append(diags, f.fleetValues(schema.ctx, schema.v, layers)...)
-	c := openCache(cfg.CacheDir, cfg.Schema)
-	f.cache = c
-	errs, err := unifyAll(ctx, schemaCfg, c, f.Hosts, cfg.NixOS)
-	if err != nil {
-		diags.Errorf(diag.Range{}, "%v", err)
-		return nil, diags
-	}
-	for i, h := range f.Hosts {
-		if errs[i] != nil {
-			diags = append(diags, hostDiags(h, errs[i])...)
-		}
-	}
-	diags.Sort()
-	if diags.HasErrors() {
-		return nil, diags
-	}
-	if d := derive(ctx, schemaCfg, c, f.Hosts); len(d) > 0 {
-		diags = append(diags, d...)
-		diags.Sort()
-		if diags.HasErrors() {
-			return nil, diags
-		}
-	}
-	return f, append(diags, f.Warnings...)
+	return layers, append(diags, d...)
 }
 
 // buildSchema loads and builds the schema package in ctx.

@@ -324,3 +324,23 @@ func (d *treeReader) node(n *Node) {
 		}
 	}
 }
+
+// EncodeValue encodes a leaf value (see Origin.Value) as MarshalBinary
+// encodes values, for a cache.
+func EncodeValue(v any) ([]byte, error) {
+	e := &treeWriter{files: map[string]uint64{}}
+	if err := e.value(v); err != nil {
+		return nil, err
+	}
+	return e.b, nil
+}
+
+// DecodeValue decodes a value EncodeValue encoded.
+func DecodeValue(b []byte) (any, error) {
+	d := &treeReader{b: b}
+	v := d.value()
+	if d.bad || len(d.b) > 0 {
+		return nil, errors.New("damaged value")
+	}
+	return v, nil
+}
