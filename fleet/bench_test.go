@@ -3,10 +3,12 @@ package fleet_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -24,6 +26,78 @@ import (
 // (dex5550) the monitoring server: their clones are plain hosts of their
 // template, which report to dex5550 and use p620's cache.
 func writeBenchFleet(t testing.TB, dir string, n int) {
+	writeFleet(t, dir, n, false)
+}
+
+// writeDistinctFleet writes a fleet like writeBenchFleet's in which no two
+// hosts share a value of an enabled feature group, as far as the group's
+// options allow (the groups of booleans only, cloud, programs and
+// virtualization, have 16, 128 and 128 values here), nor an address.
+func writeDistinctFleet(t testing.TB, dir string, n int) {
+	writeFleet(t, dir, n, true)
+}
+
+// distinctPaths are the fields of a host distinctValues sets.
+var distinctPaths = func() [][]string {
+	out := [][]string{{"deploy", "targetHost"}}
+	for _, l := range []string{"go", "java", "lua", "nix", "nodejs", "python", "rust", "shell"} {
+		out = append(out, []string{"features", "development", "languages", l})
+	}
+	for _, l := range []string{"ansible", "cargo", "copilotCli", "devshell", "github", "preCommit", "specKit"} {
+		out = append(out, []string{"features", "development", "tools", l})
+	}
+	for _, l := range []string{"aws", "azure", "google", "terraform"} {
+		out = append(out, []string{"features", "cloud", l})
+	}
+	for _, l := range []string{"lazygit", "thunderbird", "obsidian", "office", "webcam", "print", "ytX"} {
+		out = append(out, []string{"features", "programs", l})
+	}
+	for _, p := range [][]string{{"spice"}, {"sunshine"}, {"incus"}, {"docker", "rootless"}, {"docker", "autoPrune"},
+		{"podman", "autoPrune"}, {"libvirt", "swtpm"}} {
+		out = append(out, append([]string{"features", "virtualization"}, p...))
+	}
+	return append(out, []string{"features", "monitoring", "ports", "node"}, []string{"features", "power", "battery", "device"},
+		[]string{"features", "media", "tautulli", "port"})
+}()
+
+// distinctValues returns what makes host i of a distinct fleet differ
+// from every other: a value in each of its feature groups.
+func distinctValues(name string, i int) string {
+	bit := func(k int) bool { return i>>k&1 == 1 }
+	var b strings.Builder
+	fmt.Fprintf(&b, "hosts: %q: {\n", name)
+	fmt.Fprintf(&b, "\tdeploy: targetHost: %q\n", name+".bench.example.com")
+	b.WriteString("\tfeatures: {\n")
+	dev := []string{"go", "java", "lua", "nix", "nodejs", "python", "shell"}
+	tools := []string{"ansible", "cargo", "copilotCli", "devshell", "github", "preCommit", "specKit"}
+	b.WriteString("\t\tdevelopment: {\n\t\t\tlanguages: {rust: true")
+	for k, l := range dev {
+		fmt.Fprintf(&b, ", %s: %v", l, bit(k))
+	}
+	b.WriteString("}\n\t\t\ttools: {")
+	for k, l := range tools {
+		if k > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "%s: %v", l, bit(len(dev)+k))
+	}
+	b.WriteString("}\n\t\t}\n")
+	fmt.Fprintf(&b, "\t\tcloud: {aws: %v, azure: %v, google: %v, terraform: %v}\n", bit(0), bit(1), bit(2), bit(3))
+	fmt.Fprintf(&b, "\t\tprograms: {lazygit: %v, thunderbird: %v, obsidian: %v, office: %v, webcam: %v, print: %v, ytX: %v}\n",
+		bit(0), bit(1), bit(2), bit(3), bit(4), bit(5), bit(6))
+	fmt.Fprintf(&b, "\t\tvirtualization: {spice: %v, sunshine: %v, incus: %v, docker: {rootless: %v, autoPrune: %v}, podman: autoPrune: %v, libvirt: swtpm: %v}\n",
+		bit(0), bit(1), bit(2), bit(3), bit(4), bit(5), bit(6))
+	fmt.Fprintf(&b, "\t\tai: ollama: models: \"bench-%d\": true\n", i)
+	fmt.Fprintf(&b, "\t\tsecurity: sshHardening: fail2ban: ignore: \"10.%d.%d.1\": true\n", i/256%256, i%256)
+	fmt.Fprintf(&b, "\t\tmonitoring: ports: node: %d\n", 20000+i)
+	fmt.Fprintf(&b, "\t\tpower: battery: device: \"BAT%d\"\n", i)
+	fmt.Fprintf(&b, "\t\tmedia: tautulli: port: %d\n", 30000+i)
+	fmt.Fprintf(&b, "\t\tdesktop: hyprland: bindings: bench: {key: \"code:%d\", dispatcher: \"exec\", arg: \"true\"}\n", 100+i)
+	b.WriteString("\t}\n}\n")
+	return b.String()
+}
+
+func writeFleet(t testing.TB, dir string, n int, distinct bool) {
 	t.Helper()
 	must := func(err error) {
 		if err != nil {
@@ -77,7 +151,21 @@ func writeBenchFleet(t testing.TB, dir string, n int) {
 				t.Fatal(err)
 			}
 		}
+		if distinct {
+			// The values distinctValues sets replace the host's own.
+			own, err := parser.ParseExpr(name, val, parser.ParseComments)
+			must(err)
+			for _, p := range distinctPaths {
+				deleteField(own, p...)
+			}
+			if val, err = format.Node(own); err != nil {
+				t.Fatal(err)
+			}
+		}
 		fmt.Fprintf(&b, "hosts: %q: %s\n", name, val)
+		if distinct {
+			b.WriteString(distinctValues(name, i))
+		}
 	}
 	must(os.WriteFile(filepath.Join(dir, "hosts.cue"), b.Bytes(), 0o644))
 }
@@ -128,24 +216,60 @@ func hostFields(d ast.Decl) []*ast.Field {
 	return nil
 }
 
-// TestBenchFleetLoads checks the benchmark's generated fleet is a valid
-// fleet of the size asked for. With FLEET_BENCH_DIR set it also leaves a
-// 1000-host fleet there, to time plain `cue export` on the same input.
+// TestBenchFleetLoads checks the benchmarks' generated fleets are valid
+// fleets of the size asked for, the distinct one without two hosts
+// sharing a feature group's value where the group has options enough.
+// With FLEET_BENCH_DIR set it also leaves a fleet there, to time fleetgen
+// and plain `cue export` on the same input: FLEET_BENCH_HOSTS hosts (1000
+// by default), distinct when FLEET_BENCH_DISTINCT is set.
 func TestBenchFleetLoads(t *testing.T) {
-	dir := t.TempDir()
-	writeBenchFleet(t, dir, 12)
-	f, err := fleet.Load(context.Background(), &fleet.Config{Dir: dir})
-	if err != nil {
-		var buf bytes.Buffer
-		fleet.PrintErrors(&buf, dir, err)
-		t.Fatalf("%v\n%s", err, buf.String())
-	}
-	if got := len(f.Hosts()); got != 12 {
-		t.Fatalf("loaded %d hosts, want 12", got)
+	for _, distinct := range []bool{false, true} {
+		dir := t.TempDir()
+		n := 12
+		if distinct {
+			n = 70 // every bit distinctValues varies
+		}
+		writeFleet(t, dir, n, distinct)
+		f, err := fleet.Load(context.Background(), &fleet.Config{Dir: dir})
+		if err != nil {
+			var buf bytes.Buffer
+			fleet.PrintErrors(&buf, dir, err)
+			t.Fatalf("%v\n%s", err, buf.String())
+		}
+		if got := len(f.Hosts()); got != n {
+			t.Fatalf("loaded %d hosts, want %d", got, n)
+		}
+		if !distinct {
+			continue
+		}
+		seen := map[string]string{}
+		for _, h := range f.Hosts() {
+			v, err := h.Value()
+			if err != nil {
+				t.Fatal(err)
+			}
+			for group, fv := range v["features"].(map[string]any) {
+				if on, _ := fv.(map[string]any)["enable"].(bool); !on || group == "cloud" {
+					continue // cloud has 16 values
+				}
+				b, _ := json.Marshal(fv)
+				if other, ok := seen[group+string(b)]; ok {
+					t.Errorf("%s and %s share features.%s", other, h.Name, group)
+				}
+				seen[group+string(b)] = h.Name
+			}
+		}
 	}
 	if out := os.Getenv("FLEET_BENCH_DIR"); out != "" {
-		writeBenchFleet(t, out, 1000)
-		t.Logf("wrote a 1000-host fleet to %s", out)
+		n := 1000
+		if s := os.Getenv("FLEET_BENCH_HOSTS"); s != "" {
+			var err error
+			if n, err = strconv.Atoi(s); err != nil {
+				t.Fatal(err)
+			}
+		}
+		writeFleet(t, out, n, os.Getenv("FLEET_BENCH_DISTINCT") != "")
+		t.Logf("wrote a %d-host fleet to %s", n, out)
 	}
 }
 

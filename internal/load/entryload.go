@@ -7,11 +7,13 @@ import (
 	"encoding/json"
 	"runtime"
 	"sort"
+	"strings"
 	"sync"
 
 	"cuelang.org/go/cue"
 	"cuelang.org/go/cue/ast"
 	"cuelang.org/go/cue/build"
+	"cuelang.org/go/cue/cuecontext"
 	"cuelang.org/go/cue/parser"
 )
 
@@ -323,54 +325,64 @@ func (p *packageEntries) keep(c *cache, entries map[entryID]*entry) {
 	}
 }
 
-// evaluate evaluates the entries want of p in ctx: the package inst with
-// every other entry blanked out (the whole package when nothing is), and
-// decodes them. It reports false when the package has errors: the caller
-// then evaluates it whole, which reports them where they are.
-func (p *packageEntries) evaluate(goctx context.Context, ctx *cue.Context, inst *build.Instance, want []entryID) (map[entryID]*entry, bool) {
-	wanted := map[entryID]bool{}
-	for _, id := range want {
-		wanted[id] = true
+// batchSize is how many entries are evaluated in one copy of the
+// package: CUE's memory is the evaluated package's, so batches bound it.
+var batchSize = 256
+
+// evaluate evaluates the entries want of p and decodes them: in a copy of
+// the package inst with every other entry left out (the whole package
+// when nothing is), in batches of batchSize entries, each in a CUE
+// context of its own, dropped once its entries are decoded. It reports
+// false when the package has errors: the caller then evaluates it whole,
+// which reports them where they are.
+func (p *packageEntries) evaluate(goctx context.Context, inst *build.Instance, want []entryID) (map[entryID]*entry, bool) {
+	m := map[entryID]*entry{}
+	if len(want) <= batchSize {
+		return m, p.evaluateBatch(goctx, cuecontext.New(), inst, want, p.blanked, m)
 	}
+	// Many entries: their files' syntax is needed whole anyway, and each
+	// batch's copy is made of its nodes rather than parsed again.
+	for _, sf := range p.files {
+		if sf.full == nil {
+			f, err := parser.ParseFile(sf.name, sf.src, parserConfig(inst))
+			if err != nil {
+				return nil, false
+			}
+			sf.full = f
+		}
+	}
+	for start := 0; start < len(want); start += batchSize {
+		batch := want[start:min(start+batchSize, len(want))]
+		if !p.evaluateBatch(goctx, cuecontext.New(), inst, batch, p.filtered, m) {
+			return nil, false
+		}
+	}
+	return m, true
+}
+
+// parserConfig is how CUE's loader parses the files of inst.
+func parserConfig(inst *build.Instance) parser.Config {
 	cfg := parser.NewConfig(parser.ParseComments)
 	if inst.ModuleFile != nil && inst.ModuleFile.Language != nil {
 		cfg = cfg.Apply(parser.Version(inst.ModuleFile.Language.Version))
 	}
+	return cfg
+}
+
+// evaluateBatch evaluates the entries want in ctx, in the copy of the
+// package that copies makes of each file, and adds them to m.
+func (p *packageEntries) evaluateBatch(goctx context.Context, ctx *cue.Context, inst *build.Instance, want []entryID,
+	copies func(sf *srcFile, wanted map[entryID]bool, cfg parser.Config) (*ast.File, bool), m map[entryID]*entry) bool {
+	wanted := map[entryID]bool{}
+	for _, id := range want {
+		wanted[id] = true
+	}
+	cfg := parserConfig(inst)
 	files := make([]*ast.File, len(p.files))
 	for i, sf := range p.files {
-		x := sf.idx
-		all := true
-		keep := append([]span(nil), x.header...)
-		uses := map[string]bool{}
-		for _, c := range x.contexts {
-			keep = append(keep, c.span)
-			for _, u := range c.uses {
-				uses[u] = true
-			}
-		}
-		for _, e := range x.entries {
-			if !wanted[entryID{e.kind, e.name}] {
-				all = false
-				continue
-			}
-			keep = append(keep, e.span)
-			keep = append(keep, e.wrap...)
-			for _, u := range e.uses {
-				uses[u] = true
-			}
-		}
-		if all && sf.full != nil {
-			files[i] = sf.full
-			continue
-		}
-		for _, im := range x.imports {
-			if all || uses[im.name] {
-				keep = append(keep, im.span)
-			}
-		}
-		f, err := parser.ParseFile(sf.name, blank(sf.src, keep), cfg)
-		if err != nil {
-			return nil, false
+		f, ok := copies(sf, wanted, cfg)
+		if !ok {
+			return false
 		}
 		files[i] = f
 	}
@@ -381,7 +393,7 @@ func (p *packageEntries) evaluate(goctx context.Context, ctx *cue.Context, inst 
 	copied.ResolutionErr = nil
 	v := ctx.BuildInstance(&copied)
 	if d := validate(v); len(d) > 0 {
-		return nil, false
+		return false
 	}
 	docs := newDocIndex(files)
 	values := make([]cue.Value, len(want))
@@ -392,34 +404,142 @@ func (p *packageEntries) evaluate(goctx context.Context, ctx *cue.Context, inst 
 			values[i] = v.LookupPath(cue.MakePath(cue.Str(string(id.kind)), cue.Str(id.name)))
 		}
 		if !values[i].Exists() {
-			return nil, false
+			return false
 		}
 	}
 	out := make([]*entry, len(want))
 	if parallel(goctx, min(runtime.NumCPU(), 8, max(len(want), 1)), len(want), func(_, i int) {
 		out[i] = readEntry(docs, want[i].kind, want[i].name, values[i])
 	}) != nil {
-		return nil, false
+		return false
 	}
-	m := map[entryID]*entry{}
 	for i, id := range want {
 		m[id] = out[i]
 	}
-	return m, true
+	return true
+}
+
+// keeps returns what a copy of sf keeps when it holds the entries wanted:
+// whether it holds all of sf's, and the names of the imports it uses.
+func keeps(sf *srcFile, wanted map[entryID]bool) (all bool, uses map[string]bool) {
+	all, uses = true, map[string]bool{}
+	for _, c := range sf.idx.contexts {
+		for _, u := range c.uses {
+			uses[u] = true
+		}
+	}
+	for _, e := range sf.idx.entries {
+		if !wanted[entryID{e.kind, e.name}] {
+			all = false
+			continue
+		}
+		for _, u := range e.uses {
+			uses[u] = true
+		}
+	}
+	return all, uses
+}
+
+// blanked is a copy of sf with every entry but those wanted blanked out,
+// parsed: what it keeps stays where it is.
+func (p *packageEntries) blanked(sf *srcFile, wanted map[entryID]bool, cfg parser.Config) (*ast.File, bool) {
+	x := sf.idx
+	all, uses := keeps(sf, wanted)
+	if all && sf.full != nil {
+		return sf.full, true
+	}
+	keep := append([]span(nil), x.header...)
+	for _, c := range x.contexts {
+		keep = append(keep, c.span)
+	}
+	for _, e := range x.entries {
+		if wanted[entryID{e.kind, e.name}] {
+			keep = append(keep, e.span)
+			keep = append(keep, e.wrap...)
+		}
+	}
+	for _, im := range x.imports {
+		if all || uses[im.name] {
+			keep = append(keep, im.span)
+		}
+	}
+	f, err := parser.ParseFile(sf.name, blank(sf.src, keep), cfg)
+	return f, err == nil
+}
+
+// filtered is a copy of sf's whole syntax with the declarations of every
+// entry but those wanted left out: its nodes are sf's, so it keeps every
+// position. Files are not parsed again for each batch.
+func (p *packageEntries) filtered(sf *srcFile, wanted map[entryID]bool, _ parser.Config) (*ast.File, bool) {
+	all, uses := keeps(sf, wanted)
+	if all {
+		return sf.full, true
+	}
+	out := &ast.File{Filename: sf.full.Filename}
+	for _, d := range sf.full.Decls {
+		switch d := d.(type) {
+		case *ast.CommentGroup:
+		case *ast.ImportDecl:
+			var specs []*ast.ImportSpec
+			for _, s := range d.Specs {
+				if uses[importName(s)] {
+					specs = append(specs, s)
+				}
+			}
+			if len(specs) > 0 {
+				out.Decls = append(out.Decls, &ast.ImportDecl{Import: d.Import, Lparen: d.Lparen, Specs: specs, Rparen: d.Rparen})
+			}
+		case *ast.Field:
+			name, ident, _ := ast.LabelName(d.Label)
+			kind, isKind := kindNames[name]
+			switch {
+			case ident && (strings.HasPrefix(name, "_") || strings.HasPrefix(name, "#")):
+				out.Decls = append(out.Decls, d)
+			case name == string(SettingsPath):
+				if wanted[entryID{kind: SettingsPath}] {
+					out.Decls = append(out.Decls, d)
+				}
+			case isKind:
+				s := d.Value.(*ast.StructLit)
+				var elts []ast.Decl
+				for _, e := range s.Elts {
+					if f, ok := e.(*ast.Field); ok {
+						if en, _, _ := ast.LabelName(f.Label); wanted[entryID{kind, en}] {
+							elts = append(elts, f)
+						}
+					}
+				}
+				if len(elts) == 0 {
+					continue
+				}
+				if !s.Lbrace.IsValid() {
+					out.Decls = append(out.Decls, d)
+					continue
+				}
+				out.Decls = append(out.Decls, &ast.Field{Label: d.Label, Constraint: d.Constraint, TokenPos: d.TokenPos,
+					Value: &ast.StructLit{Lbrace: s.Lbrace, Elts: elts, Rbrace: s.Rbrace}})
+			default:
+				return nil, false
+			}
+		default:
+			out.Decls = append(out.Decls, d)
+		}
+	}
+	return out, true
 }
 
 // entryLayers reads the entries of the single fleet instance inst: from
 // the cache where they did not change, else evaluated in ctx (and kept).
 // It returns nil when the package cannot be read entry by entry, or has
 // errors; the caller evaluates it whole then.
-func entryLayers(goctx context.Context, ctx *cue.Context, c *cache, inst *build.Instance, srcs *sources, tags []string) (*layers, *packageEntries) {
+func entryLayers(goctx context.Context, c *cache, inst *build.Instance, srcs *sources, tags []string) (*layers, *packageEntries) {
 	p, ok := srcs.divide(inst, tags)
 	if !ok {
 		return nil, nil
 	}
 	found, missing := p.cachedEntries(c)
 	if len(missing) > 0 {
-		got, ok := p.evaluate(goctx, ctx, inst, missing)
+		got, ok := p.evaluate(goctx, inst, missing)
 		if !ok {
 			return nil, p
 		}

@@ -97,6 +97,8 @@ func TestEntriesFromCache(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	batch := batchSize
+	defer func() { batchSize = batch }()
 	shifted := bytes.Replace(hosts, []byte("hosts: {\n"), []byte("hosts: {\n\n\n\t// Three more lines.\n"), 1)
 	bindings := bytes.Replace(templates, []byte("_hyprBindings: {"), []byte("_hyprBindings: {\n\t// A comment.\n"), 1)
 	for _, tc := range []struct {
@@ -117,6 +119,12 @@ func TestEntriesFromCache(t *testing.T) {
 		if len(tc.overlay) == 0 && strings.HasPrefix(want, "errors:") {
 			t.Fatalf("%s: %s", tc.dir, want)
 		}
+		// In batches of a few entries, copies made of the files' nodes.
+		batchSize = 4
+		if diff := cmp.Diff(want, loadDump(t, tc.dir, t.TempDir(), tc.overlay)); diff != "" {
+			t.Errorf("%s %v, in batches: differs from evaluating the package whole (-whole +entries):\n%s", tc.dir, sortedKeys(tc.overlay), diff)
+		}
+		batchSize = batch
 		dir := t.TempDir()
 		for _, run := range []string{"cold", "warm"} {
 			if diff := cmp.Diff(want, loadDump(t, tc.dir, dir, tc.overlay)); diff != "" {

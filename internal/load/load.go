@@ -239,7 +239,7 @@ func Load(ctx context.Context, cfg *Config) (*Fleet, diag.List) {
 	var layers *layers
 	var divided *packageEntries
 	if c != nil && len(insts) == 1 && insts[0].Err == nil && importsSchema(insts[0]) {
-		layers, divided = entryLayers(ctx, pctx, c, insts[0], srcs, cfg.Tags)
+		layers, divided = entryLayers(ctx, c, insts[0], srcs, cfg.Tags)
 	}
 	if layers == nil {
 		if srcs.headerOnly() {
