@@ -23,7 +23,7 @@ func (f *Fleet) checkMarkers() diag.List {
 	seen := map[diag.Range]bool{}
 	// The diagnostics are sorted at the end: the leaves need no order.
 	for _, h := range f.hosts {
-		h.h.Tree.Walk(nil, func(path []string, n *merge.Node) {
+		h.tree().Walk(nil, func(path []string, n *merge.Node) {
 			o := n.Leaf()
 			m, ok := o.Value.(map[string]any)
 			if !ok || len(m) != 1 || seen[o.Range] {
@@ -107,7 +107,7 @@ func (f *Fleet) checkInputs() diag.List {
 			}
 			r := h.h.Decl
 			if path, err := ParsePath(n.Field); err == nil {
-				if node, _ := h.h.Tree.Nearest(path); node != nil {
+				if node, _ := h.tree().Nearest(path); node != nil {
 					if nr, ok := nodeRange(node); ok {
 						r = nr
 					}

@@ -66,7 +66,12 @@ func (g *genCache) treeHash(h *Host) []byte {
 	s, w := newHash()
 	hashStrings(w, h.Name)
 	hashRange(w, h.h.Decl)
-	hashTree(w, h.h.Tree)
+	if h.h.Provenance != nil {
+		// The entries it is merged from, where they are.
+		w.Write(h.h.Provenance)
+	} else {
+		hashTree(w, h.lf.Tree(h.h))
+	}
 	b = sum(s, w)
 	g.mu.Lock()
 	g.trees[h.Name] = b
@@ -191,12 +196,8 @@ func (g *genCache) encode(out *hostFiles, provisions map[string]emit.Origin) ([]
 		}
 	}
 	sort.Strings(secrets)
-	mp, err := out.files.Map.MarshalBinary()
-	if err != nil {
-		return nil, false
-	}
-	parts := [][]byte{[]byte(genEntryVersion), []byte(out.hostKey), []byte(strings.Join(secrets, "\x00")), users, pb, mp}
-	for _, f := range out.files.Files {
+	parts := [][]byte{[]byte(genEntryVersion), []byte(out.hostKey), []byte(strings.Join(secrets, "\x00")), users, pb, out.part}
+	for _, f := range out.files {
 		parts = append(parts, []byte(f.Path), f.Data)
 	}
 	return parts, true
@@ -233,12 +234,9 @@ func (g *genCache) decode(parts [][]byte, l *locator, out *hostFiles) bool {
 			r.secrets[s] = true
 		}
 	}
-	r.files = &emit.Files{Map: &emit.MapPart{}}
-	if r.files.Map.UnmarshalBinary(parts[5]) != nil {
-		return false
-	}
+	r.part = parts[5]
 	for i := 6; i < len(parts); i += 2 {
-		r.files.Files = append(r.files.Files, emit.File{Path: string(parts[i]), Data: parts[i+1]})
+		r.files = append(r.files, emit.File{Path: string(parts[i]), Data: parts[i+1]})
 	}
 	*out = r
 	return true

@@ -95,3 +95,50 @@ func TestGenerateCache(t *testing.T) {
 
 // referenceFleet is the repository root, where the reference fleet lives.
 const referenceFleet = ".."
+
+// TestGenerateStreams checks that the tree Generate writes, its source
+// map's parts spooled to disk, is the tree files returns, and that a
+// second run changes nothing.
+func TestGenerateStreams(t *testing.T) {
+	defer func(n int) { spoolOnDisk = n }(spoolOnDisk)
+	spoolOnDisk = 1
+	dir := copyFleet(t)
+	f, err := Load(context.Background(), &Config{Dir: dir, NixOS: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, out, err := f.files("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.RemoveAll(out)
+	res, err := f.Generate(GenerateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Written) != len(want) {
+		t.Errorf("wrote %d files, want %d", len(res.Written), len(want))
+	}
+	for _, file := range want {
+		got, err := os.ReadFile(filepath.Join(out, filepath.FromSlash(file.Path)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, file.Data) {
+			t.Errorf("%s differs from what files returns", file.Path)
+		}
+	}
+	again, err := f.Generate(GenerateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.Stale() {
+		t.Errorf("a second run changed %v %v", again.Written, again.Removed)
+	}
+	entries, _ := os.ReadDir(filepath.Dir(out))
+	for _, e := range entries {
+		if strings.Contains(e.Name(), ".new") {
+			t.Errorf("a staging directory was left behind: %s", e.Name())
+		}
+	}
+}

@@ -6,11 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
-	"sort"
 	"strings"
 	"sync"
 
@@ -56,25 +55,24 @@ func (r *GenerateResult) Stale() bool { return len(r.Written)+len(r.Removed) > 0
 // their inode and modification time; files without the generated header
 // are never touched. The fleet must be loaded with Config.NixOS.
 func (f *Fleet) Generate(opts GenerateOptions) (*GenerateResult, error) {
-	res, _, err := f.generate(opts)
-	return res, err
+	return f.generate(opts)
 }
 
-// generate is Generate, also returning the generated files.
-func (f *Fleet) generate(opts GenerateOptions) (*GenerateResult, []emit.File, error) {
-	files, outDir, err := f.files(opts.OutDir)
+// generate is Generate: the files stream into a new tree staged beside
+// the old one.
+func (f *Fleet) generate(opts GenerateOptions) (*GenerateResult, error) {
+	outDir, err := f.outputDir(opts.OutDir)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	plan, err := planTree(outDir, files)
-	if err != nil {
-		return nil, nil, err
+	sink := newTreeSink(outDir, opts.Check)
+	if err := f.generateTo(outDir, sink); err != nil {
+		if sink.staging != "" {
+			os.RemoveAll(sink.staging)
+		}
+		return nil, err
 	}
-	res := &GenerateResult{OutDir: outDir, Written: plan.written, Removed: plan.removed}
-	if opts.Check || !res.Stale() {
-		return res, files, nil
-	}
-	return res, files, plan.apply()
+	return sink.finish()
 }
 
 // settings is the part of the fleet's settings Generate reads.
@@ -102,11 +100,26 @@ type secretValue struct {
 	} `json:"recipients"`
 }
 
-// files returns the generated files and the absolute output directory.
+// files returns the generated files, sorted by path, and the absolute
+// output directory.
 func (f *Fleet) files(outOverride string) ([]emit.File, string, error) {
+	out, err := f.outputDir(outOverride)
+	if err != nil {
+		return nil, "", err
+	}
+	var sink memSink
+	if err := f.generateTo(out, &sink); err != nil {
+		return nil, "", err
+	}
+	return sink.sorted(), out, nil
+}
+
+// outputDir returns the absolute output directory: the fleet's
+// settings.output, or outOverride, relative to the module's root.
+func (f *Fleet) outputDir(outOverride string) (string, error) {
 	var s settings
 	if err := json.Unmarshal(f.l.Settings, &s); err != nil {
-		return nil, "", fmt.Errorf("reading settings: %v", err)
+		return "", fmt.Errorf("reading settings: %v", err)
 	}
 	out := s.Output
 	if outOverride != "" {
@@ -117,8 +130,19 @@ func (f *Fleet) files(outOverride string) ([]emit.File, string, error) {
 	}
 	outRel, err := filepath.Rel(f.l.ModRoot, out)
 	if err != nil || strings.HasPrefix(outRel, "..") {
-		return nil, "", fmt.Errorf("output directory %s is outside the fleet's module %s", out, f.l.ModRoot)
+		return "", fmt.Errorf("output directory %s is outside the fleet's module %s", out, f.l.ModRoot)
 	}
+	return out, nil
+}
+
+// generateTo generates the fleet's files, for the output directory out,
+// into sink.
+func (f *Fleet) generateTo(out string, sink fileSink) error {
+	var s settings
+	if err := json.Unmarshal(f.l.Settings, &s); err != nil {
+		return fmt.Errorf("reading settings: %v", err)
+	}
+	outRel, _ := filepath.Rel(f.l.ModRoot, out)
 	ef := &emit.Fleet{
 		Description: s.Description,
 		OutDir:      filepath.ToSlash(outRel),
@@ -139,7 +163,7 @@ func (f *Fleet) files(outOverride string) ([]emit.File, string, error) {
 	for _, name := range sortedNames(f.l.Secrets) {
 		sv, err := f.secret(name)
 		if err != nil {
-			return nil, "", err
+			return err
 		}
 		ef.Secrets = append(ef.Secrets, emit.Secret{Name: name, File: sv.File, Owner: sv.Owner, Group: sv.Group, Mode: sv.Mode})
 	}
@@ -151,7 +175,17 @@ func (f *Fleet) files(outOverride string) ([]emit.File, string, error) {
 	}
 	flake, err := emit.Flake(ef, hosts, locate)
 	if err != nil {
-		return nil, "", f.emitError(err)
+		return f.emitError(err)
+	}
+	// The source map's parts: the flake's, each host's, the agenix
+	// rules'.
+	parts, err := newSpool(len(f.hosts) + 2)
+	if err != nil {
+		return err
+	}
+	defer parts.close()
+	if err := putFiles(sink, parts, 0, flake); err != nil {
+		return err
 	}
 	// Every host's files are written on a goroutine of its own, each with
 	// a locator of its own; what the fleet-wide files need of a host is
@@ -159,9 +193,20 @@ func (f *Fleet) files(outOverride string) ([]emit.File, string, error) {
 	outs := make([]hostFiles, len(f.hosts))
 	gc := f.newGenCache(ef, modules)
 	if err := eachHost(len(f.hosts), locators, func(i int, l *locator) error {
-		return gc.hostFiles(f.hosts[i], l, &outs[i])
+		o := &outs[i]
+		if err := gc.hostFiles(f.hosts[i], l, o); err != nil {
+			return err
+		}
+		for _, file := range o.files {
+			if err := sink.put(file.Path, file.Data); err != nil {
+				return err
+			}
+		}
+		err := parts.put(i+1, o.part)
+		o.files, o.part = nil, nil
+		return err
 	}); err != nil {
-		return nil, "", err
+		return err
 	}
 	// Recipients: the users a secret declares, the hosts whose
 	// configuration uses it (or that it names), the administrators.
@@ -186,32 +231,44 @@ func (f *Fleet) files(outOverride string) ([]emit.File, string, error) {
 	for i := range ef.Secrets {
 		sv, err := f.secret(ef.Secrets[i].Name)
 		if err != nil {
-			return nil, "", err
+			return err
 		}
 		ef.Secrets[i].Recipients = recipientsOf(sv, users, usedBy[ef.Secrets[i].Name], hostKeys, s.AdminKeys)
 	}
 	secrets, err := emit.Secrets(ef, locate)
 	if err != nil {
-		return nil, "", f.emitError(err)
+		return f.emitError(err)
 	}
-	files := flake.Files
-	parts := []*emit.MapPart{flake.Map}
-	for i := range outs {
-		files = append(files, outs[i].files.Files...)
-		parts = append(parts, outs[i].files.Map)
+	if err := putFiles(sink, parts, len(f.hosts)+1, secrets); err != nil {
+		return err
 	}
-	files = append(files, secrets.Files...)
-	parts = append(parts, secrets.Map)
-	files = append(files, emit.File{Path: emit.SourceMapFile, Data: emit.JoinSourceMap(parts)})
-	sort.Slice(files, func(i, j int) bool { return files[i].Path < files[j].Path })
-	return files, out, nil
+	return sink.putStream(emit.SourceMapFile, func(w io.Writer) error {
+		return emit.WriteSourceMap(w, len(f.hosts)+2, parts.part)
+	})
 }
 
-// hostFiles are a host's generated files and what the fleet-wide files
-// need of the host: the users on it (their final values), the secrets
-// its configuration uses, its SSH host key.
+// putFiles gives the files of fs to sink and its source map part to
+// parts as part i.
+func putFiles(sink fileSink, parts *spool, i int, fs *emit.Files) error {
+	for _, file := range fs.Files {
+		if err := sink.put(file.Path, file.Data); err != nil {
+			return err
+		}
+	}
+	b, err := fs.Map.MarshalBinary()
+	if err != nil {
+		return err
+	}
+	return parts.put(i, b)
+}
+
+// hostFiles are a host's generated files, its source map part
+// (encoded), and what the fleet-wide files need of the host: the users on
+// it (their final values), the secrets its configuration uses, its SSH
+// host key.
 type hostFiles struct {
-	files   *emit.Files
+	files   []emit.File
+	part    []byte
 	users   map[string]map[string]any
 	secrets map[string]bool
 	hostKey string
@@ -270,10 +327,13 @@ func (f *Fleet) generateHost(ef *emit.Fleet, h *Host, modules []string, locate f
 	for s, by := range secretsUsedBy([]emit.Host{eh}) {
 		out.secrets[s] = by[h.Name]
 	}
-	if out.files, err = ef.Host(&eh, locate); err != nil {
+	files, err := ef.Host(&eh, locate)
+	if err != nil {
 		return f.emitError(err)
 	}
-	return nil
+	out.files = files.Files
+	out.part, err = files.Map.MarshalBinary()
+	return err
 }
 
 // eachHost calls work(i, l) for every host index i in [0, n), on
@@ -333,63 +393,6 @@ func decodeObject(b []byte) (map[string]any, error) {
 	return m, nil
 }
 
-// A treePlan is a new output tree staged next to the old one.
-type treePlan struct {
-	outDir           string
-	files            map[string][]byte // slash path -> content
-	keep             map[string]bool   // files of the old tree kept as they are
-	written, removed []string
-}
-
-// planTree compares the generated files with the tree on disk.
-func planTree(outDir string, files []emit.File) (*treePlan, error) {
-	p := &treePlan{outDir: outDir, files: map[string][]byte{}, keep: map[string]bool{}}
-	for _, f := range files {
-		p.files[f.Path] = f.Data
-	}
-	err := filepath.WalkDir(outDir, func(path string, d fs.DirEntry, err error) error {
-		if errors.Is(err, fs.ErrNotExist) && path == outDir {
-			return fs.SkipAll
-		}
-		if err != nil || d.IsDir() {
-			return err
-		}
-		rel, _ := filepath.Rel(outDir, path)
-		rel = filepath.ToSlash(rel)
-		if want, ok := p.files[rel]; ok {
-			old, err := os.ReadFile(path)
-			if err != nil {
-				return err
-			}
-			if bytes.Equal(old, want) {
-				p.keep[rel] = true
-			}
-			return nil
-		}
-		gen, err := isGenerated(path)
-		if err != nil {
-			return err
-		}
-		if gen {
-			p.removed = append(p.removed, path)
-		} else {
-			p.keep[rel] = true // the user's own file
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	for _, f := range files {
-		if !p.keep[f.Path] {
-			p.written = append(p.written, filepath.Join(outDir, filepath.FromSlash(f.Path)))
-		}
-	}
-	sort.Strings(p.written)
-	sort.Strings(p.removed)
-	return p, nil
-}
-
 func isGenerated(path string) (bool, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -401,58 +404,6 @@ func isGenerated(path string) (bool, error) {
 		return false, nil
 	}
 	return emit.IsGenerated(strings.TrimRight(line, "\r\n")), nil
-}
-
-// apply builds the new tree in a directory beside the old one, linking
-// kept files (so they keep inode and mtime) and writing changed ones,
-// then puts it in place with one rename (an atomic exchange where the
-// system has one) and removes the old tree.
-func (p *treePlan) apply() (err error) {
-	parent := filepath.Dir(p.outDir)
-	if err := os.MkdirAll(parent, 0o755); err != nil {
-		return err
-	}
-	tmp, err := os.MkdirTemp(parent, "."+filepath.Base(p.outDir)+".new*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			os.RemoveAll(tmp)
-		}
-	}()
-	for rel := range p.keep {
-		dst := filepath.Join(tmp, filepath.FromSlash(rel))
-		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-			return err
-		}
-		if err := os.Link(filepath.Join(p.outDir, filepath.FromSlash(rel)), dst); err != nil {
-			return err
-		}
-	}
-	for rel, data := range p.files {
-		if p.keep[rel] {
-			continue
-		}
-		dst := filepath.Join(tmp, filepath.FromSlash(rel))
-		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-			return err
-		}
-		if err := os.WriteFile(dst, data, 0o644); err != nil {
-			return err
-		}
-	}
-	if err := os.Chmod(tmp, 0o755); err != nil {
-		return err
-	}
-	if _, err := os.Stat(p.outDir); errors.Is(err, fs.ErrNotExist) {
-		return os.Rename(tmp, p.outDir)
-	}
-	if err := exchange(tmp, p.outDir); err != nil {
-		return err
-	}
-	// tmp now holds the old tree.
-	return os.RemoveAll(tmp)
 }
 
 // emitError places an error of the emitter at the user's CUE line where
@@ -470,7 +421,7 @@ func (f *Fleet) emitError(err error) error {
 		return err
 	}
 	path := append([]string{"nixos"}, oe.Path...)
-	n, _ := h.h.Tree.Nearest(path)
+	n, _ := h.tree().Nearest(path)
 	r := h.h.Decl
 	if o := n.Leaf(); o != nil {
 		r = o.Range

@@ -509,7 +509,7 @@ func (f *Fleet) rawNix(out string) []*snippet {
 // declaration.
 func (f *Fleet) placeOf(h *Host, path []string) (diag.Range, bool) {
 	for i := len(path); i > 0; i-- {
-		n := h.h.Tree.Lookup(path[:i]...)
+		n := h.tree().Lookup(path[:i]...)
 		if n == nil {
 			continue
 		}
@@ -699,7 +699,7 @@ func fixedOf(h *Host) []lint.Fixed {
 
 // leavesOf returns the leaves of h's provenance tree at or below p.
 func leavesOf(h *Host, p []string) []lint.Leaf {
-	n := h.h.Tree.Lookup(p...)
+	n := h.tree().Lookup(p...)
 	if n == nil {
 		return nil
 	}

@@ -48,6 +48,8 @@ type locator struct {
 	// provided memoizes fleetPass's origins in a provider's value, by
 	// provider, fact path and value: every host asks for the same ones.
 	provided map[string]emit.Origin
+	// current is the host whose value is being located.
+	current string
 	// provisions are the places in other hosts' values fleetPass put
 	// values at since it was last cleared, by provided's key: what a
 	// host's source map depends on besides the host.
@@ -75,7 +77,8 @@ func (ls *locators) new() *locator {
 
 // hostSources indexes one host's fragments and leaves.
 type hostSources struct {
-	h *Host
+	h    *Host
+	tree *merge.Node
 	*fragIndex
 	// leaves are the user's leaves of the host, read once for all its
 	// values.
@@ -193,7 +196,7 @@ func (s *hostSources) allLeaves() *leafSet {
 		return s.leaves
 	}
 	ls := &leafSet{byLabel: map[string][]int{}, byValue: map[string][]int{}, index: s.words, matched: map[string]bool{}}
-	s.h.h.Tree.Leaves(nil, func(p []string, leaf *merge.Node) {
+	s.tree.Leaves(nil, func(p []string, leaf *merge.Node) {
 		i := len(ls.leaves)
 		li := leafInfo{path: p, labels: make([]string, len(p)), value: scalarString(leaf.Leaf().Value)}
 		for j, l := range p {
@@ -262,10 +265,26 @@ func (l *locator) sources(h *Host) *hostSources {
 		fi = newFragIndex(h)
 		l.frags[key] = fi
 	}
-	s := &hostSources{h: h, fragIndex: fi, words: l.words}
+	if len(l.hosts) >= maxSources {
+		// Keep what a locator holds bounded: the hosts of one generation
+		// are located one after the other. The host being located stays.
+		for name := range l.hosts {
+			if name != l.current {
+				delete(l.hosts, name)
+			}
+		}
+	}
+	s := &hostSources{h: h, tree: h.lf.Tree(h.h), fragIndex: fi, words: l.words}
 	l.hosts[h.Name] = s
 	return s
 }
+
+// maxSources is how many hosts' sources a locator keeps.
+const maxSources = 16
+
+// tree returns the merged tree of h, kept while the locator keeps h's
+// sources.
+func (l *locator) tree(h *Host) *merge.Node { return l.sources(h).tree }
 
 // newFragIndex indexes the fragments of h.
 func newFragIndex(h *Host) *fragIndex {
@@ -384,7 +403,8 @@ func (l *locator) locate(v *emit.Value) emit.Origin {
 	if h == nil {
 		return emit.Origin{}
 	}
-	tree := h.h.Tree
+	l.current = h.Name
+	tree := l.tree(h)
 	switch v.Part {
 	case emit.PartNixOS:
 		p := append([]string{"nixos"}, v.Path...)
@@ -475,7 +495,7 @@ func scalarString(v any) string {
 // part that best explains it (see locator), else the part's enable, else
 // the part itself, else the nearest field above it that the user wrote.
 func (l *locator) explain(h *Host, part, opt []string, data any, hint string) emit.Origin {
-	tree := h.h.Tree
+	tree := l.tree(h)
 	n, depth := tree.Nearest(part)
 	if depth == len(part) && !n.IsLeaf() {
 		s := l.sources(h)
@@ -643,7 +663,7 @@ func (l *locator) origin(h *Host, n *merge.Node, path []string) emit.Origin {
 	// user's) gives way to the nearest struct above that the user
 	// declared, else the host.
 	for i := len(path) - 1; !l.userFile(r) && i > 0; i-- {
-		if d := h.h.Tree.Lookup(path[:i]...).Decl(); d != nil && l.userFile(d.Range) {
+		if d := l.tree(h).Lookup(path[:i]...).Decl(); d != nil && l.userFile(d.Range) {
 			r, src = d.Range, d.Source
 			o.Path = formatPath(append([]string{"hosts", h.Name}, path[:i]...))
 		}
@@ -691,7 +711,7 @@ func (l *locator) userFile(r diag.Range) bool {
 // age.secrets entry at the secret's declaration, the home-manager glue
 // at the host's users, imports at its disk layout.
 func (l *locator) generated(h *Host, path []string) emit.Origin {
-	tree := h.h.Tree
+	tree := l.tree(h)
 	switch {
 	case len(path) >= 3 && path[0] == "age" && path[1] == "secrets":
 		if r, ok := l.f.l.Decls[formatPath([]string{"secrets", path[2]})]; ok {
@@ -737,7 +757,7 @@ func (l *locator) fleetFile(v *emit.Value) emit.Origin {
 			name := strings.TrimSuffix(p[2], "-installer")
 			if h := l.f.byName[name]; h != nil {
 				if name != p[2] {
-					if n := h.h.Tree.Lookup("disks"); n != nil {
+					if n := l.tree(h).Lookup("disks"); n != nil {
 						return l.origin(h, n, []string{"disks"})
 					}
 				}

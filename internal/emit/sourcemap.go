@@ -1,10 +1,14 @@
 package emit
 
 import (
+	"bufio"
+	"bytes"
+	"crypto/sha256"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"sort"
 	"strconv"
 	"strings"
@@ -419,65 +423,87 @@ func (m *MapPart) add(file string, src []byte, describe func(path []string) Valu
 // their files were generated (nil parts are skipped): the origins in the
 // order first used, then each file's entries, files sorted by path.
 func JoinSourceMap(parts []*MapPart) []byte {
-	index := map[Origin]int{}
-	var origins []Origin
-	type file struct {
-		*MapFile
-		global []int // the part's origin indices, as global ones
-	}
-	var files []file
-	size := 0
-	for _, p := range parts {
-		if p == nil {
-			continue
-		}
-		global := make([]int, len(p.Origins))
-		for i, o := range p.Origins {
-			g, ok := index[o]
-			if !ok {
-				g = len(origins)
-				index[o] = g
-				origins = append(origins, o)
-			}
-			global[i] = g
-		}
-		for i := range p.Files {
-			files = append(files, file{&p.Files[i], global})
-			size += len(p.Files[i].Entries)
-		}
-	}
-	sort.SliceStable(files, func(i, j int) bool { return files[i].Path < files[j].Path })
-	b := make([]byte, 0, 64*(len(origins)+size))
+	var b bytes.Buffer
+	WriteSourceMap(&b, len(parts), func(i int) (*MapPart, error) { return parts[i], nil })
+	return b.Bytes()
+}
+
+// WriteSourceMap writes to w the source map file of n parts, which part
+// returns by index in the order their files were generated (nil parts are
+// skipped), as JoinSourceMap joins them. It asks for each part a few
+// times and keeps none: the parts of a large fleet can stay on disk.
+func WriteSourceMap(w io.Writer, n int, part func(i int) (*MapPart, error)) error {
+	bw := bufio.NewWriterSize(w, 256<<10)
+	b := make([]byte, 0, 1024)
 	b = append(b, `{"//": `...)
 	b = appendJSONString(b, strings.TrimPrefix(Header, "# "))
 	b = append(b, ",\n\"version\": "...)
 	b = strconv.AppendInt(b, SourceMapVersion, 10)
 	b = append(b, ",\n"+smFields+",\n\"origins\": ["...)
-	for i, o := range origins {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(b, "\n["...)
-		b = appendJSONString(b, o.File)
-		b = append(b, ',')
-		b = strconv.AppendInt(b, int64(o.Line), 10)
-		b = append(b, ',')
-		b = strconv.AppendInt(b, int64(o.Col), 10)
-		b = append(b, ',')
-		b = appendJSONString(b, o.Path)
-		b = append(b, ',')
-		b = appendJSONString(b, o.Source)
-		b = append(b, ']')
+	bw.Write(b)
+	// The origins, numbered as first used: an origin is known by its
+	// hash, so that what is kept for a fleet of thousands of hosts is
+	// small.
+	index := map[[sha256.Size224]byte]int32{}
+	global := make([][]int32, n)
+	type fileAt struct {
+		path       string
+		part, file int32
 	}
-	b = append(b, "],\n\"files\": {"...)
-	for i, f := range files {
-		if i > 0 {
-			b = append(b, ',')
+	var files []fileAt
+	count := 0
+	for i := range n {
+		p, err := part(i)
+		if err != nil {
+			return err
 		}
-		b = append(b, '\n')
-		b = appendJSONString(b, f.Path)
+		if p == nil {
+			continue
+		}
+		g := make([]int32, len(p.Origins))
+		for j, o := range p.Origins {
+			b = appendOrigin(b[:0], o)
+			key := sha256.Sum224(b)
+			k, ok := index[key]
+			if !ok {
+				k = int32(len(index))
+				index[key] = k
+				if count > 0 {
+					bw.WriteByte(',')
+				}
+				count++
+				bw.WriteString("\n")
+				bw.Write(b)
+			}
+			g[j] = k
+		}
+		global[i] = g
+		for j, f := range p.Files {
+			files = append(files, fileAt{f.Path, int32(i), int32(j)})
+		}
+	}
+	bw.WriteString("],\n\"files\": {")
+	sort.SliceStable(files, func(i, j int) bool { return files[i].path < files[j].path })
+	var last *MapPart
+	lastAt := int32(-1)
+	for i, f := range files {
+		if f.part != lastAt {
+			p, err := part(int(f.part))
+			if err != nil {
+				return err
+			}
+			last, lastAt = p, f.part
+		}
+		if i > 0 {
+			bw.WriteByte(',')
+		}
+		b = append(b[:0], '\n')
+		b = appendJSONString(b, f.path)
 		b = append(b, ": ["...)
-		for j, e := range f.Entries {
+		bw.Write(b)
+		g := global[f.part]
+		for j, e := range last.Files[f.file].Entries {
+			b = b[:0]
 			if j > 0 {
 				b = append(b, ',')
 			}
@@ -490,16 +516,33 @@ func JoinSourceMap(parts []*MapPart) []byte {
 			b = append(b, ',')
 			b = appendJSONString(b, string(e.Kind))
 			b = append(b, ',')
-			from := -1
-			if e.From >= 0 {
-				from = f.global[e.From]
+			from := int32(-1)
+			if e.From >= 0 && e.From < len(g) {
+				from = g[e.From]
 			}
 			b = strconv.AppendInt(b, int64(from), 10)
 			b = append(b, ']')
+			bw.Write(b)
 		}
-		b = append(b, ']')
+		bw.WriteByte(']')
 	}
-	return append(b, "}}\n"...)
+	bw.WriteString("}}\n")
+	return bw.Flush()
+}
+
+// appendOrigin appends an origin's record.
+func appendOrigin(b []byte, o Origin) []byte {
+	b = append(b, '[')
+	b = appendJSONString(b, o.File)
+	b = append(b, ',')
+	b = strconv.AppendInt(b, int64(o.Line), 10)
+	b = append(b, ',')
+	b = strconv.AppendInt(b, int64(o.Col), 10)
+	b = append(b, ',')
+	b = appendJSONString(b, o.Path)
+	b = append(b, ',')
+	b = appendJSONString(b, o.Source)
+	return append(b, ']')
 }
 
 // appendJSONString appends s as a JSON string, escaped as encoding/json

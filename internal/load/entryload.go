@@ -267,6 +267,9 @@ func (p *packageEntries) key(c *cache, id entryID) string {
 			writeBytes(h, sf.src[w.start:w.end])
 		}
 	}
+	if c == nil {
+		return string(h.Sum(nil))
+	}
 	return c.key("entry", h.Sum(nil))
 }
 
@@ -548,7 +551,7 @@ func entryLayers(goctx context.Context, c *cache, inst *build.Instance, srcs *so
 			found[id] = e
 		}
 	}
-	return layersOf(found), p
+	return layersOf(p, found), p
 }
 
 // entriesOf returns the entries of l by id.
@@ -565,13 +568,26 @@ func entriesOf(l *layers) map[entryID]*entry {
 	return out
 }
 
-// layersOf returns the layers of the entries.
-func layersOf(entries map[entryID]*entry) *layers {
+// provenance sets each entry's prov: the hash of its declarations and
+// where they are.
+func (p *packageEntries) provenance(entries map[entryID]*entry) {
+	for id, e := range entries {
+		h := sha256.New()
+		writeString(h, p.key(nil, id))
+		b, _ := json.Marshal(p.at(id))
+		writeBytes(h, b)
+		e.prov = h.Sum(nil)
+	}
+}
+
+// layersOf returns the layers of the entries of p.
+func layersOf(p *packageEntries, entries map[entryID]*entry) *layers {
 	l := newLayers()
 	into := map[Path]map[string]*entry{}
 	for _, k := range l.kinds() {
 		into[k.path] = k.into
 	}
+	p.provenance(entries)
 	for id, e := range entries {
 		if id.kind == SettingsPath {
 			l.settings = e

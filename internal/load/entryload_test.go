@@ -16,6 +16,10 @@ import (
 	"fleetnix.dev/fleet/schema"
 )
 
+// provenances maps each host's Provenance seen by loadDump to its tree,
+// dumped: hosts with the same Provenance must have the same tree.
+var provenances = map[string]string{}
+
 // dump writes everything a load gives, provenance included, as text.
 func dump(f *Fleet) string {
 	var b strings.Builder
@@ -46,7 +50,15 @@ func dump(f *Fleet) string {
 				walk(n.Field(name), append(path[:len(path):len(path)], name))
 			}
 		}
+		start := b.Len()
 		walk(h.Tree, nil)
+		tree := b.String()[start:]
+		if h.Provenance != nil {
+			if old, ok := provenances[string(h.Provenance)]; ok && old != tree {
+				b.WriteString("  PROVENANCE REUSED FOR ANOTHER TREE\n")
+			}
+			provenances[string(h.Provenance)] = tree
+		}
 		for _, p := range h.parts() {
 			fmt.Fprintf(&b, "  %s\n", p)
 		}
@@ -78,7 +90,16 @@ func loadDump(t *testing.T, dir, cacheDir string, overlay map[string]string) str
 		}
 		return "errors:\n" + b.String()
 	}
-	return dump(f)
+	out := dump(f)
+	// Released trees merge again to the same.
+	f.ReleaseTrees()
+	for _, h := range f.Hosts {
+		h.Tree = f.Tree(h)
+	}
+	if again := dump(f); again != out {
+		return out + "AFTER RELEASE:\n" + again
+	}
+	return out
 }
 
 // TestEntriesFromCache checks that a load reading the fleet entry by

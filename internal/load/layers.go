@@ -2,6 +2,7 @@ package load
 
 import (
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"runtime"
 	"sort"
@@ -62,6 +63,12 @@ type entry struct {
 	// value is the entry's CUE value, for placing errors found later;
 	// it does not exist for an entry read from the cache.
 	value cue.Value
+	// prov is the hash of the entry's declarations and where they are,
+	// when the package was read entry by entry (see provenance); nil
+	// otherwise.
+	prov []byte
+	// enc is a host's tree, encoded, once the tree itself is released.
+	enc []byte
 }
 
 // refs are the layers a host or template names.
@@ -301,12 +308,32 @@ func inputDecls(s cue.Value) map[string]diag.Range {
 // time a host uses it.
 func (l *layers) use(e *entry) *merge.Tree {
 	l.mu.Lock()
-	defer l.mu.Unlock()
 	if !l.reported[e] {
 		l.reported[e] = true
 		l.diags = append(l.diags, e.diags...)
 	}
-	return e.tree
+	t, enc := e.tree, e.enc
+	l.mu.Unlock()
+	if t == nil && enc != nil {
+		t, _ = merge.UnmarshalTree(enc)
+	}
+	return t
+}
+
+// release drops the decoded trees of the hosts, keeping them encoded:
+// a host's own layer is most of its tree, and the fleet's other layers
+// are few and shared.
+func (l *layers) release() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, e := range l.hosts {
+		if e.tree == nil {
+			continue
+		}
+		if b, err := e.tree.MarshalBinary(); err == nil {
+			e.enc, e.tree = b, nil
+		}
+	}
 }
 
 func (l *layers) hostNames() []string {
@@ -385,18 +412,23 @@ func (l *layers) mergeHost(name string) (*Host, diag.List) {
 		return nil, diags
 	}
 
+	prov := provenance{ok: true}
 	var m merge.Merger
 	if hwe != nil {
 		m.AddTree(l.use(hwe), hardwareField)
+		prov.add(hwe)
 	}
 	if te != nil {
 		m.AddTree(l.use(te))
 		h.Fixed = append(h.Fixed, te.fixed...)
+		prov.add(te)
 	}
 	for _, u := range users {
 		m.AddTree(l.use(l.users[u.name]), usersField, u.name)
+		prov.add(l.users[u.name])
 		for _, p := range u.profiles {
 			pe := l.profiles[p]
+			prov.add(pe)
 			if t := l.use(pe); t != nil {
 				m.AddTree(t, usersField, u.name, homeField)
 			}
@@ -407,6 +439,8 @@ func (l *layers) mergeHost(name string) (*Host, diag.List) {
 		}
 	}
 	m.AddTree(l.use(he))
+	prov.add(he)
+	h.Provenance = prov.sum(name, h.Users)
 	m.Root.Set(merge.Source{Layer: merge.Host, Name: name}, h.Decl, name, nameField)
 	diags = append(diags, m.Finish()...)
 	if diags.HasErrors() {
@@ -424,6 +458,39 @@ func (l *layers) mergeHost(name string) (*Host, diag.List) {
 		sort.Strings(h.Tags)
 	}
 	return h, diags
+}
+
+// A provenance hashes the entries a host is merged from, in order, each
+// with where it is declared: two hosts with the same have the same tree,
+// provenance included. It is not ok when an entry has no hash (the
+// package was evaluated whole).
+type provenance struct {
+	ok bool
+	b  []byte
+}
+
+func (p *provenance) add(e *entry) {
+	if e.prov == nil {
+		p.ok = false
+	}
+	p.b = append(p.b, e.prov...)
+}
+
+// sum returns the host's provenance hash, nil when not ok.
+func (p *provenance) sum(name string, users []HostUser) []byte {
+	if !p.ok {
+		return nil
+	}
+	h := sha256.New()
+	writeString(h, name)
+	for _, u := range users {
+		writeString(h, u.Name)
+		for _, pr := range u.Profiles {
+			writeString(h, pr)
+		}
+	}
+	writeBytes(h, p.b)
+	return h.Sum(nil)
 }
 
 // fixedField is where a template or a profile lists the paths hosts must

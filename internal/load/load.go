@@ -133,6 +133,9 @@ type Fleet struct {
 	schemaCfg *load.Config
 	// cache is the evaluation cache, nil without one.
 	cache *cache
+	// layers are the fleet's entries, which Tree merges a released
+	// host's tree from again.
+	layers *layers
 }
 
 // A Host is one host after merging and unification.
@@ -142,8 +145,14 @@ type Host struct {
 	HardwareProfile string
 	Tags            []string
 	Users           []HostUser
-	// Tree is the merged value with the provenance of every leaf.
+	// Tree is the merged value with the provenance of every leaf; nil
+	// once the fleet's trees are released (Fleet.ReleaseTrees), when
+	// Fleet.Tree merges it again.
 	Tree *merge.Node
+	// Provenance is the hash of the entries the host is merged from and
+	// where each is declared, when the fleet was read entry by entry:
+	// hosts with the same Provenance have the same Tree. Nil otherwise.
+	Provenance []byte
 	// JSON is the final value as JSON, schema defaults filled in.
 	JSON []byte
 	// NixOS is the host's NixOS configuration (#nixos) as JSON, and Home
@@ -254,12 +263,15 @@ func Load(ctx context.Context, cfg *Config) (*Fleet, diag.List) {
 		diags = append(diags, d...)
 		if c != nil && len(insts) == 1 && divided == nil {
 			if p, ok := srcs.divide(insts[0], cfg.Tags); ok {
-				p.keep(c, entriesOf(layers))
+				entries := entriesOf(layers)
+				p.provenance(entries)
+				p.keep(c, entries)
 			}
 		}
 	}
 	f.schemaCfg = schemaCfg
 	f.Decls = layers.decls
+	f.layers = layers
 	// Hosts are merged in parallel.
 	names := layers.hostNames()
 	merged := make([]*Host, len(names))
@@ -663,6 +675,32 @@ func (f *Fleet) fleetValues(ctx *cue.Context, schema cue.Value, l *layers) diag.
 	return diags
 }
 
+// ReleaseTrees drops every host's Tree, keeping only what Tree needs to
+// merge it again: the memory of a large fleet's trees is most of what a
+// load keeps. It is not safe for concurrent use with Tree.
+func (f *Fleet) ReleaseTrees() {
+	if f.layers == nil {
+		return
+	}
+	for _, h := range f.Hosts {
+		h.Tree = nil
+	}
+	f.layers.release()
+}
+
+// Tree returns the merged tree of h: h.Tree, or after ReleaseTrees a tree
+// merged again, which is not kept. It is safe for concurrent use.
+func (f *Fleet) Tree(h *Host) *merge.Node {
+	if h.Tree != nil || f.layers == nil {
+		return h.Tree
+	}
+	again, _ := f.layers.mergeHost(h.Name)
+	if again == nil {
+		return nil
+	}
+	return again.Tree
+}
+
 // Value returns the unified value of h in the fleet's CUE context, for
 // looking up where schema defaults came from. It is not safe for
 // concurrent use.
@@ -671,7 +709,7 @@ func (f *Fleet) Value(h *Host) (cue.Value, error) {
 		return cue.Value{}, err
 	}
 	hostDef := f.schema.LookupPath(cue.ParsePath(string(HostDef)))
-	return hostDef.Unify(f.ctx.Encode(h.Tree.Data())), nil
+	return hostDef.Unify(f.ctx.Encode(f.Tree(h).Data())), nil
 }
 
 // Context returns a CUE context for work on the loaded fleet. It is not
