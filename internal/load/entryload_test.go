@@ -136,9 +136,15 @@ func TestEntriesFromCache(t *testing.T) {
 		{"../../examples/homelab", nil},
 		{"../../examples/minimal", nil},
 	} {
+		wholePackage = true
 		want := loadDump(t, tc.dir, "", tc.overlay)
+		wholePackage = false
 		if len(tc.overlay) == 0 && strings.HasPrefix(want, "errors:") {
 			t.Fatalf("%s: %s", tc.dir, want)
+		}
+		// Without a cache, every entry evaluated.
+		if diff := cmp.Diff(want, loadDump(t, tc.dir, "", tc.overlay)); diff != "" {
+			t.Errorf("%s %v, without a cache: differs from evaluating the package whole (-whole +entries):\n%s", tc.dir, sortedKeys(tc.overlay), diff)
 		}
 		// In batches of a few entries, copies made of the files' nodes.
 		batchSize = 4
