@@ -127,6 +127,9 @@ func Load(ctx context.Context, cfg *Config) (*Fleet, error) {
 	// The hosts' trees are merged again when asked for: for a large
 	// fleet they are most of the memory a load keeps.
 	lf.ReleaseTrees()
+	for _, h := range f.hosts {
+		h.t = nil
+	}
 	return f, nil
 }
 

@@ -298,6 +298,11 @@ func Load(ctx context.Context, cfg *Config) (*Fleet, diag.List) {
 		return nil, schema.d
 	}
 	diags = append(diags, f.fleetValues(schema.ctx, schema.v, layers)...)
+	// The values were kept for placing the errors fleetValues finds; they
+	// keep what CUE evaluated them in alive.
+	for _, e := range entriesOf(layers) {
+		e.value = cue.Value{}
+	}
 	errs, err := unifyAll(ctx, schemaCfg, c, f.Hosts, cfg.NixOS)
 	if err != nil {
 		diags.Errorf(diag.Range{}, "%v", err)
