@@ -236,6 +236,7 @@ func Load(ctx context.Context, cfg *Config) (*Fleet, diag.List) {
 		fleets = append(fleets, v)
 		files = append(files, inst.Files...)
 	}
+	diags = append(diags, nulDiags(files)...)
 	if diags.HasErrors() {
 		diags.Sort()
 		return nil, diags
@@ -267,13 +268,14 @@ func Load(ctx context.Context, cfg *Config) (*Fleet, diag.List) {
 		}
 	}
 	diags = append(diags, layers.diags...)
-	if diags.HasErrors() {
-		diags.Sort()
-		return nil, diags
-	}
 	schema := <-schemaDone
 	if schema.d != nil {
 		return nil, schema.d
+	}
+	diags = append(diags, layers.checkNames(schema.v)...)
+	if diags.HasErrors() {
+		diags.Sort()
+		return nil, diags
 	}
 	diags = append(diags, f.fleetValues(schema.ctx, schema.v, fleets, layers)...)
 	c := openCache(cfg.CacheDir, cfg.Schema)
