@@ -70,6 +70,9 @@ func cueDiags(err error, root *cue.Value) diag.List {
 		if strings.Contains(msg, "field not allowed") && root != nil && len(path) > 0 {
 			d.Detail = suggestField(*root, path)
 		}
+		if d.Detail == "" && strings.Contains(msg, "out of bound") {
+			d.Detail = schemaDoc(schema)
+		}
 		if hint := secretHint(msg); hint != "" {
 			d.Summary = FormatPath(path) + ": " + hint
 			d.Detail = "a secret is never a literal; name a declared secret: {$secret: \"name\"}"

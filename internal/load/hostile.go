@@ -2,10 +2,14 @@ package load
 
 import (
 	"fmt"
+	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
 
 	"cuelang.org/go/cue"
 	"cuelang.org/go/cue/ast"
+	"cuelang.org/go/cue/parser"
 	"cuelang.org/go/cue/token"
 
 	"fleetnix.dev/fleet/internal/diag"
@@ -114,4 +118,52 @@ func docText(v cue.Value) string {
 		words = append(words, strings.Fields(g.Text())...)
 	}
 	return strings.Join(words, " ")
+}
+
+// schemaDocs holds the doc comment of each field and definition of the
+// schema whose value is written on one line, by "file:line" of its label,
+// for the schema files of every module loaded: an error at such a line
+// (a value out of bound of a pattern) is explained by the doc comment.
+var schemaDocs sync.Map
+
+// registerSchemaDocs records the doc comments of the schema files, by
+// name, as the overlay puts them in dir.
+func registerSchemaDocs(dir string, files map[string][]byte) {
+	for name, src := range files {
+		f, err := parser.ParseFile(name, src, parser.ParseComments)
+		if err != nil {
+			continue
+		}
+		file := filepath.Join(dir, name)
+		ast.Walk(f, func(n ast.Node) bool {
+			fd, ok := n.(*ast.Field)
+			if !ok {
+				return true
+			}
+			if _, isStruct := fd.Value.(*ast.StructLit); isStruct {
+				return true
+			}
+			var words []string
+			for _, g := range ast.Comments(fd) {
+				if g.Doc {
+					words = append(words, strings.Fields(g.Text())...)
+				}
+			}
+			if len(words) > 0 {
+				schemaDocs.Store(file+":"+strconv.Itoa(fd.Pos().Line()), strings.Join(words, " "))
+			}
+			return true
+		}, nil)
+	}
+}
+
+// schemaDoc returns the doc comment of the first of the schema positions
+// that has one, or "".
+func schemaDoc(ps []token.Pos) string {
+	for _, p := range ps {
+		if d, ok := schemaDocs.Load(p.Filename() + ":" + strconv.Itoa(p.Line())); ok {
+			return d.(string)
+		}
+	}
+	return ""
 }

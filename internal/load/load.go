@@ -816,6 +816,7 @@ func schemaOverlay(root string, schema fs.FS) (map[string]load.Source, diag.List
 		embedded[e.Name()] = b
 		ov[filepath.Join(dir, e.Name())] = load.FromBytes(b)
 	}
+	registerSchemaDocs(dir, embedded)
 	differs, present := compareVendored(dir, embedded)
 	var warn diag.List
 	for _, name := range differs.stray {
