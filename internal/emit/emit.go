@@ -506,6 +506,10 @@ func (c *conv) bindings(m map[string]any, p []string) []syntax.Binding {
 	sort.Strings(keys)
 	out := make([]syntax.Binding, 0, len(keys))
 	for _, k := range keys {
+		if strings.IndexByte(k, 0) >= 0 {
+			c.fail(append(p, k), "the name holds a NUL character, which Nix cannot represent")
+			continue
+		}
 		names := []string{k}
 		v := m[k]
 		for {
@@ -541,6 +545,9 @@ func (c *conv) value(v any, p []string) syntax.Expr {
 	case bool:
 		return syntax.Bool(x)
 	case string:
+		if strings.IndexByte(x, 0) >= 0 {
+			return c.fail(p, "the string holds a NUL character, which Nix cannot represent")
+		}
 		return syntax.Str(x)
 	case json.Number:
 		if i, err := x.Int64(); err == nil {

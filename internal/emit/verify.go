@@ -31,6 +31,9 @@ func printFile(p string, f *syntax.File) ([]byte, error) {
 	}
 	// The header must be the very first line.
 	out := bytes.TrimLeft(b.Bytes(), "\n")
+	if bytes.IndexByte(out, 0) >= 0 {
+		return nil, &Error{File: p, Err: errors.New("a value holds a NUL character, which Nix cannot represent")}
+	}
 	if err := sameTree(p, f, out); err != nil {
 		return nil, &Error{File: p, Err: err}
 	}
@@ -56,34 +59,28 @@ func sameTree(name string, built *syntax.File, src []byte) error {
 }
 
 // shape lists the tree n in a form two trees are equal in exactly when
-// they are the same tree: every node, on entry with its type and the
-// number of tokens it spans and on exit, then every token with its kind,
-// its text and the comments before it. Whitespace does not count.
+// they are the same tree: every node with its type, where it starts and
+// ends, and in their places every token with its kind, its text and the
+// comments before it. Whitespace does not count.
 func shape(n syntax.Node) []string {
 	var out []string
-	syntax.Walk(shaper{&out}, n)
-	syntax.Tokens(n, func(t *syntax.Token) {
-		for _, c := range t.Leading {
-			if c.Kind == syntax.LINECOMMENT || c.Kind == syntax.BLOCKCOMMENT {
-				out = append(out, fmt.Sprintf("comment %q", c.Text))
+	var walk func(syntax.Node)
+	walk = func(n syntax.Node) {
+		if t, ok := n.(*syntax.Token); ok {
+			for _, c := range t.Leading {
+				if c.Kind == syntax.LINECOMMENT || c.Kind == syntax.BLOCKCOMMENT {
+					out = append(out, fmt.Sprintf("comment %q", c.Text))
+				}
 			}
+			out = append(out, fmt.Sprintf("%s %q", t.Kind, t.Text))
+			return
 		}
-		out = append(out, fmt.Sprintf("%s %q", t.Kind, t.Text))
-	})
-	return out
-}
-
-type shaper struct{ out *[]string }
-
-func (s shaper) Visit(n syntax.Node) syntax.Visitor {
-	if n == nil {
-		*s.out = append(*s.out, "end")
-		return nil
+		out = append(out, reflect.TypeOf(n).Elem().Name())
+		syntax.Children(n, walk)
+		out = append(out, "end")
 	}
-	tokens := 0
-	syntax.Tokens(n, func(*syntax.Token) { tokens++ })
-	*s.out = append(*s.out, fmt.Sprintf("%s/%d", reflect.TypeOf(n).Elem().Name(), tokens))
-	return s
+	walk(n)
+	return out
 }
 
 // pathLit returns the path literal p, or an error when p is not one: a

@@ -3,6 +3,7 @@ package load
 import (
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -84,11 +85,42 @@ var nameKinds = []struct {
 	{ProfilesPath, "#Name", "profile", func(l *layers) map[string]cue.Value { return l.profiles }},
 }
 
+// settingsNames are the keyed fields of settings whose keys are names.
+var settingsNames = []struct {
+	field, def, what string
+}{
+	{"inputs", "#InputName", "flake input"},
+}
+
 // checkNames reports every entry of the fleet's named collections whose
 // name the schema's definition for it refuses, at the entry's label, with
 // the definition's doc comment as the fix.
 func (l *layers) checkNames(schema cue.Value) diag.List {
 	var out diag.List
+	for _, k := range settingsNames {
+		if !l.settings.Exists() {
+			break
+		}
+		def := schema.LookupPath(cue.ParsePath(k.def))
+		it, err := l.settings.LookupPath(cue.MakePath(cue.Str(k.field))).Fields()
+		if !def.Exists() || err != nil {
+			continue
+		}
+		for it.Next() {
+			name := it.Selector().Unquoted()
+			if def.Unify(def.Context().Encode(name)).Err() == nil {
+				continue
+			}
+			path := []string{string(SettingsPath), k.field, name}
+			out.Add(diag.Diagnostic{
+				Severity: diag.Error,
+				Range:    merge.Range(userPos(it.Value())),
+				Path:     path,
+				Summary:  fmt.Sprintf("%s: not a %s name", FormatPath(path), k.what),
+				Detail:   docText(def),
+			})
+		}
+	}
 	for _, k := range nameKinds {
 		def := schema.LookupPath(cue.ParsePath(k.def))
 		if !def.Exists() {
@@ -166,4 +198,39 @@ func schemaDoc(ps []token.Pos) string {
 		}
 	}
 	return ""
+}
+
+// atUser moves diagnostics of the full definition def, unified with the
+// data of the user's value v (so CUE knows only the schema's positions),
+// to v's fields: the path is v's (at, then the path below def), and the
+// place is the deepest field of the path the user wrote, or v itself.
+func atUser(ds diag.List, def string, at []string, v cue.Value) diag.List {
+	for i := range ds {
+		d := &ds[i]
+		if len(d.Path) == 0 || d.Path[0] != def {
+			continue
+		}
+		rel := d.Path[1:]
+		path := append(slices.Clone(at), rel...)
+		d.Summary = strings.Replace(d.Summary, FormatPath(d.Path), FormatPath(path), 1)
+		d.Path = path
+		if d.Range.Start.IsValid() && label(d.Range.File) != "schema" {
+			continue
+		}
+		pos := userPos(v)
+		for n := len(rel); n > 0; n-- {
+			if w := v.LookupPath(cuePath(rel[:n])); w.Exists() {
+				pos = userPos(w)
+				break
+			}
+		}
+		if !pos.IsValid() || label(pos.Filename()) == "schema" {
+			continue
+		}
+		if d.Range.Start.IsValid() {
+			d.Related = append([]diag.Related{{Range: d.Range, Message: "schema"}}, d.Related...)
+		}
+		d.Range = merge.Range(pos)
+	}
+	return ds
 }

@@ -532,7 +532,7 @@ func (h *Host) nixos(v cue.Value) error {
 // defaults filled in.
 func (f *Fleet) fleetValues(ctx *cue.Context, schema cue.Value, fleets []cue.Value, l *layers) diag.List {
 	var diags diag.List
-	full := func(def Path, v cue.Value, extra map[string]any) ([]byte, bool) {
+	full := func(def Path, at []string, v cue.Value, extra map[string]any) ([]byte, bool) {
 		// The user's value is closed by the partial schema it was checked
 		// against; the full definition adds fields, so unify its data.
 		data, err := merge.Data(v)
@@ -546,7 +546,7 @@ func (f *Fleet) fleetValues(ctx *cue.Context, schema cue.Value, fleets []cue.Val
 		}
 		u := schema.LookupPath(cue.ParsePath(string(def))).Unify(ctx.Encode(m))
 		if err := u.Validate(cue.Concrete(true)); err != nil {
-			diags = append(diags, cueDiags(err, &v)...)
+			diags = append(diags, atUser(cueDiags(err, &v), string(def), at, v)...)
 			return nil, false
 		}
 		b, err := u.MarshalJSON()
@@ -563,12 +563,12 @@ func (f *Fleet) fleetValues(ctx *cue.Context, schema cue.Value, fleets []cue.Val
 			break
 		}
 	}
-	if b, ok := full(SettingsDef, settings, nil); ok {
+	if b, ok := full(SettingsDef, []string{string(SettingsPath)}, settings, nil); ok {
 		f.Settings = b
 	}
 	f.Secrets = map[string][]byte{}
 	for _, name := range keys(l.secrets) {
-		if b, ok := full(SecretDef, l.secrets[name], map[string]any{nameField: name}); ok {
+		if b, ok := full(SecretDef, []string{string(SecretsPath), name}, l.secrets[name], map[string]any{nameField: name}); ok {
 			f.Secrets[name] = b
 		}
 	}
