@@ -127,7 +127,7 @@ func checkWhole(t *testing.T, dir string, trees ...map[string][]byte) {
 // one output tree, with two fleets that differ. Each run must succeed,
 // and the tree must be one of the two, whole, with nothing left beside it.
 func TestGenerateConcurrent(t *testing.T) {
-	const workers, runs = 4, 6
+	const workers, runs = 3, 4
 	dir, a, b, treeA, treeB := twoFleets(t, workers)
 	var wg sync.WaitGroup
 	errs := make(chan error, workers*runs)
@@ -166,6 +166,11 @@ func TestGenerateKilled(t *testing.T) {
 	}
 	if runtime.GOOS != "linux" {
 		t.Skip("the exchange of trees is atomic on Linux only")
+	}
+	if testing.Short() {
+		// .ci/run runs the race detector with -short: this test is about
+		// processes killed, and the full suite runs it.
+		t.Skip("-short: kills processes for several seconds")
 	}
 	dir, a, _, treeA, treeB := twoFleets(t, 1)
 	if _, err := a[0].Generate(GenerateOptions{}); err != nil {
