@@ -433,7 +433,8 @@ func readGenerated(path string, all bool) ([]byte, bool, error) {
 		line, _, _ := bytes.Cut(b, []byte("\n"))
 		return b, string(bytes.TrimRight(line, "\r")) == emit.Header, nil
 	}
-	line, err := bufio.NewReader(io.LimitReader(f, int64(len(emit.Header)+2))).ReadString('\n')
+	// A header is a short first line; more is not read.
+	line, err := bufio.NewReader(io.LimitReader(f, 256)).ReadString('\n')
 	if err != nil && line == "" {
 		return nil, false, nil
 	}
