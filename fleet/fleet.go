@@ -111,7 +111,7 @@ func Load(ctx context.Context, cfg *Config) (*Fleet, error) {
 		f.hosts = append(f.hosts, h)
 		f.byName[h.Name] = h
 	}
-	if d := append(f.checkMarkers(), f.checkInputs()...); len(d) > 0 {
+	if d := append(f.checkValues(), f.checkInputs()...); len(d) > 0 {
 		d.Sort()
 		return nil, fromDiag(d)
 	}

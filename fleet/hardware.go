@@ -1,18 +1,24 @@
 package fleet
 
 import (
+	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 
+	"cuelang.org/go/cue"
 	"cuelang.org/go/cue/ast"
+	cueerrors "cuelang.org/go/cue/errors"
 	"cuelang.org/go/cue/format"
 	"cuelang.org/go/cue/token"
 
 	"fleetnix.dev/fleet/internal/diag"
 	"fleetnix.dev/fleet/internal/hwimport"
+	"fleetnix.dev/fleet/internal/lint/rules"
 )
 
 // A HardwareSource is one input of ImportHardware: a file's name (for
@@ -81,6 +87,9 @@ func ImportHardware(in HardwareInput) (*HardwareImport, error) {
 	all.Sort()
 	if all.HasErrors() || facts == nil {
 		return nil, fromDiag(all)
+	}
+	if errs := checkImport(facts, in.firstFile()); len(errs) > 0 {
+		return nil, fromDiag(errs)
 	}
 	file := hardwareFile(in.Host, facts)
 	src, err := format.Node(file)
@@ -326,4 +335,96 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// firstFile names the input diagnostics fall back to.
+func (in HardwareInput) firstFile() string {
+	if in.Nix != nil {
+		return in.Nix.File
+	}
+	return in.Facter.File
+}
+
+// checkImport checks the facts as vet would check the host value they
+// become, and reports what it would refuse where the input says it: a
+// value out of the schema's bounds, a NUL character (which Nix cuts a
+// string at), a field name starting with $ (a marker in fleet's CUE), a
+// number CUE cannot write, a literal secret among the carried-over
+// settings.
+func checkImport(f *hwimport.Facts, input string) diag.List {
+	var errs diag.List
+	at := func(path []string) diag.Range {
+		for _, s := range f.Extra {
+			if len(path) > len(s.Path) && path[0] == "nixos" && slices.Equal(path[1:len(s.Path)+1], s.Path) {
+				return s.Range
+			}
+		}
+		p := path
+		if len(p) > 0 && p[0] == "hardware" {
+			p = p[1:]
+		}
+		for n := len(p); n > 0; n-- {
+			if r, ok := f.Where[strings.Join(p[:n], ".")]; ok && r.Start.IsValid() {
+				return r
+			}
+		}
+		return diag.Range{File: input, Start: diag.Pos{Line: 1, Col: 1}, End: diag.Pos{Line: 1, Col: 1}}
+	}
+	add := func(path []string, summary string) {
+		errs.Add(diag.Diagnostic{Severity: diag.Error, Range: at(path), Path: path,
+			Summary: formatPath(path) + ": " + summary,
+			Detail:  "fix it in the input, or leave it out and set it in CUE"})
+	}
+	for _, s := range f.Extra {
+		p := append([]string{"nixos"}, s.Path...)
+		walkData(p, "", s.Value, func(p []string, _ string, v any) {
+			if k := p[len(p)-1]; strings.HasPrefix(k, "$") {
+				add(p, "a setting whose name starts with $, which fleet's CUE reads as a marker")
+			}
+			if x, ok := v.(float64); ok && (math.IsInf(x, 0) || math.IsNaN(x)) {
+				add(p, "a number out of range")
+			}
+		})
+		rules.LiteralSecrets(p, s.Value, func(q []string) {
+			add(q, "a literal secret, which would be copied into the world-readable Nix store")
+		})
+	}
+	if len(errs) > 0 {
+		return errs
+	}
+	src, err := format.Node(hardwareFile("", f))
+	if err != nil {
+		return diag.List{{Severity: diag.Error, Range: at(nil), Summary: err.Error()}}
+	}
+	ctx, schema, err := compileSchema()
+	if err != nil {
+		return diag.List{{Severity: diag.Error, Range: at(nil), Summary: err.Error()}}
+	}
+	v := ctx.CompileBytes(src)
+	var data any
+	if b, err := v.MarshalJSON(); err == nil {
+		json.Unmarshal(b, &data)
+	}
+	walkData(nil, "", data, func(p []string, _ string, v any) {
+		s, _ := v.(string)
+		if len(p) > 0 && strings.ContainsRune(p[len(p)-1], 0) || strings.ContainsRune(s, 0) {
+			add(p, "a string or name holds a NUL character, which Nix cuts a string at")
+		}
+	})
+	if len(errs) > 0 {
+		return errs
+	}
+	u := schema.LookupPath(cue.ParsePath("#HostSpec")).Unify(v)
+	for _, e := range cueerrors.Errors(u.Validate()) {
+		format, args := e.Msg()
+		var path []string
+		for _, l := range e.Path() {
+			if !strings.HasPrefix(l, "#") {
+				path = append(path, strings.Trim(l, `"`))
+			}
+		}
+		add(path, fmt.Sprintf(format, args...))
+	}
+	errs.Sort()
+	return errs
 }

@@ -197,14 +197,13 @@ hosts: example: {
 }
 `
 
-// JSONSchema returns a JSON Schema (draft 2020-12) of a host's final value,
-// as fleetgen export prints it, generated from the CUE schema.
-func JSONSchema() ([]byte, error) {
+// compileSchema compiles the embedded schema on its own, in a throwaway
+// module, and returns its package value.
+func compileSchema() (*cue.Context, cue.Value, error) {
 	files, err := schemaFiles()
 	if err != nil {
-		return nil, err
+		return nil, cue.Value{}, err
 	}
-	// Compile the embedded schema on its own, in a throwaway module.
 	root := "/fleetnix-schema"
 	ov := map[string]load.Source{
 		root + "/cue.mod/module.cue": load.FromString("module: \"fleetnix.dev/jsonschema@v0\"\nlanguage: version: \"v0.17.0\"\n"),
@@ -214,11 +213,18 @@ func JSONSchema() ([]byte, error) {
 	}
 	insts := load.Instances([]string{SchemaImportPath}, &load.Config{Dir: root, Overlay: ov})
 	if len(insts) != 1 || insts[0].Err != nil {
-		return nil, fmt.Errorf("loading the schema: %v", insts[0].Err)
+		return nil, cue.Value{}, fmt.Errorf("loading the schema: %v", insts[0].Err)
 	}
 	ctx := cuecontext.New()
 	v := ctx.BuildInstance(insts[0])
-	if err := v.Err(); err != nil {
+	return ctx, v, v.Err()
+}
+
+// JSONSchema returns a JSON Schema (draft 2020-12) of a host's final value,
+// as fleetgen export prints it, generated from the CUE schema.
+func JSONSchema() ([]byte, error) {
+	ctx, v, err := compileSchema()
+	if err != nil {
 		return nil, err
 	}
 	def := v.LookupPath(cue.ParsePath(string(iload.HostExportDef)))

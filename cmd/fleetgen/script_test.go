@@ -36,7 +36,8 @@ func TestMain(m *testing.M) {
 // Nix start with "[!nix] skip"; the nix condition is true when
 // nix-instantiate is on PATH, and with CI set a missing Nix fails the run
 // instead of skipping. Scripts that start OpenSSH servers (the sshd
-// command) start with "[!sshd] skip" likewise.
+// command) start with "[!sshd] skip" likewise, and scripts that make a
+// directory read-only (the readonly command) with "[!readonly] skip".
 func TestScript(t *testing.T) {
 	_, nixErr := exec.LookPath("nix-instantiate")
 	if nixErr != nil && os.Getenv("CI") != "" {
@@ -51,6 +52,13 @@ func TestScript(t *testing.T) {
 	}
 	if sshdMissing != "" {
 		t.Logf("%s: scripts needing sshd are skipped", sshdMissing)
+	}
+	roMissing := readOnlyMissing()
+	if roMissing != "" && os.Getenv("CI") != "" {
+		t.Fatalf("CI is set but the readonly command cannot work: %s", roMissing)
+	}
+	if roMissing != "" {
+		t.Logf("%s: scripts needing a read-only directory are skipped", roMissing)
 	}
 	testscript.Run(t, testscript.Params{
 		Dir:                 "../../testdata/script",
@@ -72,6 +80,7 @@ func TestScript(t *testing.T) {
 			"waitfile":     waitFile,
 			"nohash":       noHash,
 			"jsonschema":   jsonSchema,
+			"readonly":     readOnly,
 		},
 		Condition: func(cond string) (bool, error) {
 			switch cond {
@@ -79,6 +88,8 @@ func TestScript(t *testing.T) {
 				return nixErr == nil, nil
 			case "sshd":
 				return sshdMissing == "", nil
+			case "readonly":
+				return roMissing == "", nil
 			}
 			return false, fmt.Errorf("unknown condition %q", cond)
 		},

@@ -22,7 +22,6 @@
 package emit
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -34,7 +33,6 @@ import (
 	"strings"
 
 	"fleetnix.dev/fleet/internal/disko"
-	"fleetnix.dev/fleet/internal/nix/format"
 	"fleetnix.dev/fleet/internal/nix/syntax"
 )
 
@@ -177,15 +175,18 @@ func Generate(f *Fleet) ([]File, error) {
 	// add renders a file; describe, when the source map is written, says
 	// what produced the value at a path of the file.
 	add := func(p string, comment []string, e syntax.Expr, describe func([]string) Value) error {
-		b, err := render(comment, e)
+		b, err := render(p, comment, e)
 		if err != nil {
-			return fmt.Errorf("%s: %v", p, err)
+			return err
 		}
 		files = append(files, File{Path: p, Data: b})
 		return sm.add(p, b, describe)
 	}
 	otherFile := func(host string) func([]string) Value {
 		return func(p []string) Value { return Value{Host: host, Part: PartFile, Path: p} }
+	}
+	if err := checkNames(f); err != nil {
+		return nil, err
 	}
 	flake, err := flakeExpr(f, hosts)
 	if err != nil {
@@ -210,8 +211,11 @@ func Generate(f *Fleet) ([]File, error) {
 				}
 			}
 			dropLayoutMounts(nixos, h.Disks)
-			imports = append(imports, syntax.PathLit(relPath(path.Dir(hf), df[0].Path)),
-				syntax.Sel(syntax.Id("inputs"), DiskoInput, "nixosModules", "disko"))
+			p, err := pathLit(relPath(path.Dir(hf), df[0].Path))
+			if err != nil {
+				return nil, &Error{File: hf, Path: []string{"imports"}, Err: err}
+			}
+			imports = append(imports, p, syntax.Sel(syntax.Id("inputs"), DiskoInput, "nixosModules", "disko"))
 		}
 		genImports := len(imports)
 		var layers []layer
@@ -243,8 +247,11 @@ func Generate(f *Fleet) ([]File, error) {
 			}); err != nil {
 				return nil, err
 			}
-			setPath(data, []string{"home-manager", "users", u.Name},
-				map[string]any{"$nix": "import " + relPath(path.Dir(hf), uf)})
+			p, err := pathLit(relPath(path.Dir(hf), uf))
+			if err != nil {
+				return nil, &Error{File: hf, Path: []string{"home-manager", "users", u.Name}, Err: err}
+			}
+			setPath(data, []string{"home-manager", "users", u.Name}, syntax.Call(syntax.Id("import"), p))
 		}
 		if len(h.Users) > 0 {
 			setPath(data, []string{"home-manager", "useGlobalPkgs"}, true)
@@ -255,7 +262,11 @@ func Generate(f *Fleet) ([]File, error) {
 			return nil, err
 		}
 		for _, s := range secretsUsed {
-			setPath(data, []string{"age", "secrets", s.Name}, secretEntry(f, hf, s))
+			e, err := secretEntry(f, hf, s)
+			if err != nil {
+				return nil, err
+			}
+			setPath(data, []string{"age", "secrets", s.Name}, e)
 		}
 		c := &conv{file: hf}
 		if own, ok := data["imports"]; ok && len(imports) > 0 {
@@ -356,17 +367,10 @@ func module(body []syntax.Binding) syntax.Expr {
 	return syntax.FnArgs(syntax.Args(true, args...), set)
 }
 
-func render(comment []string, e syntax.Expr) ([]byte, error) {
+// render prints the file p: the header, the comment lines, then e.
+func render(p string, comment []string, e syntax.Expr) ([]byte, error) {
 	lines := append([]string{strings.TrimPrefix(Header, "# ")}, comment...)
-	f := syntax.NewFile(syntax.WithComment(e, lines...))
-	var b bytes.Buffer
-	if err := format.Node(&b, f); err != nil {
-		return nil, err
-	}
-	out := b.Bytes()
-	// The header must be the very first line.
-	out = bytes.TrimLeft(out, "\n")
-	return out, nil
+	return printFile(p, syntax.NewFile(syntax.WithComment(e, lines...)))
 }
 
 // diskFiles returns the disko configuration (first) and the installer
@@ -376,15 +380,19 @@ func (h *Host) diskFiles() ([]File, error) {
 	if errs := disko.Validate(*h.Disks); len(errs) > 0 {
 		return nil, &Error{File: df, Path: errs[0].Path, Err: errors.New(errs[0].Summary)}
 	}
-	cfg, err := disko.Config(*h.Disks)
+	cfg, err := printFile(df, disko.ConfigFile(*h.Disks))
 	if err != nil {
-		return nil, &Error{File: df, Err: err}
+		return nil, err
 	}
 	inf := "installers/" + h.Name + ".nix"
-	inst, err := disko.Installer(disko.InstallerOptions{Host: h.Name, AuthorizedKeys: h.AdminKeys,
+	tree, err := disko.InstallerFile(disko.InstallerOptions{Host: h.Name, AuthorizedKeys: h.AdminKeys,
 		Loader: h.Loader, EFIVariables: h.EFIVariables})
 	if err != nil {
 		return nil, &Error{File: inf, Err: err}
+	}
+	inst, err := printFile(inf, tree)
+	if err != nil {
+		return nil, err
 	}
 	return []File{{Path: df, Data: cfg}, {Path: inf, Data: inst}}, nil
 }
@@ -457,17 +465,20 @@ func usedSecrets(used map[string]bool, declared map[string]Secret, file string) 
 }
 
 // secretEntry is the age.secrets entry of s in the file at from, as data.
-func secretEntry(f *Fleet, from string, s Secret) map[string]any {
-	file := path.Join(f.SecretsDir, s.File)
-	e := map[string]any{
-		"file": map[string]any{"$nix": relPath(path.Dir(path.Join(f.OutDir, from)), file)},
+// The file is a path literal built from the names of the secrets
+// directory and the secret's file, never parsed from them.
+func secretEntry(f *Fleet, from string, s Secret) (map[string]any, error) {
+	file, err := pathLit(relPath(path.Dir(path.Join(f.OutDir, from)), path.Join(f.SecretsDir, s.File)))
+	if err != nil {
+		return nil, &Error{File: from, Path: []string{"age", "secrets", s.Name, "file"}, Err: fmt.Errorf("secret %s: %v", s.Name, err)}
 	}
+	e := map[string]any{"file": file}
 	for k, v := range map[string]string{"owner": s.Owner, "group": s.Group, "mode": s.Mode} {
 		if v != "" {
 			e[k] = v
 		}
 	}
-	return e
+	return e, nil
 }
 
 // copyMap copies the structs of m deeply; other values are shared.
@@ -563,6 +574,10 @@ func (c *conv) bindings(m map[string]any, p []string) []syntax.Binding {
 	sort.Strings(keys)
 	out := make([]syntax.Binding, 0, len(keys))
 	for _, k := range keys {
+		if strings.IndexByte(k, 0) >= 0 {
+			c.fail(append(p, k), "the name holds a NUL character, which Nix cannot represent")
+			continue
+		}
 		names := []string{k}
 		v := m[k]
 		for {
@@ -598,6 +613,9 @@ func (c *conv) value(v any, p []string) syntax.Expr {
 	case bool:
 		return syntax.Bool(x)
 	case string:
+		if strings.IndexByte(x, 0) >= 0 {
+			return c.fail(p, "the string holds a NUL character, which Nix cannot represent")
+		}
 		return syntax.Str(x)
 	case json.Number:
 		if i, err := x.Int64(); err == nil {
@@ -628,6 +646,9 @@ func (c *conv) value(v any, p []string) syntax.Expr {
 			return c.marker(x, p)
 		}
 		return syntax.Attrs(c.bindings(x, p)...)
+	case syntax.Expr:
+		// Built by emit itself (a path, an import), never from text.
+		return x
 	}
 	return c.fail(p, "unsupported value of type %T", v)
 }

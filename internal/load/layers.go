@@ -17,6 +17,9 @@ import (
 // and the decoded trees of those shared by several hosts.
 type layers struct {
 	hosts, templates, hardware, profiles, users, secrets map[string]cue.Value
+	// settings are the fleet's settings, as the first fleet package that
+	// has them gives them.
+	settings cue.Value
 
 	// mu guards decoded, fixed and diags: hosts are merged in parallel.
 	mu      sync.Mutex
@@ -63,6 +66,9 @@ func collect(fleets []cue.Value, files []*ast.File) (*layers, diag.List) {
 	}
 	var diags diag.List
 	for _, v := range fleets {
+		if s := v.LookupPath(cue.ParsePath(string(SettingsPath))); s.Exists() && !l.settings.Exists() {
+			l.settings = s
+		}
 		for _, kind := range []struct {
 			path Path
 			into map[string]cue.Value

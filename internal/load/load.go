@@ -248,6 +248,7 @@ func Load(ctx context.Context, cfg *Config) (*Fleet, diag.List) {
 		fleets = append(fleets, v)
 		files = append(files, inst.Files...)
 	}
+	diags = append(diags, nulDiags(files)...)
 	if diags.HasErrors() {
 		diags.Sort()
 		return nil, diags
@@ -279,13 +280,14 @@ func Load(ctx context.Context, cfg *Config) (*Fleet, diag.List) {
 		}
 	}
 	diags = append(diags, layers.diags...)
-	if diags.HasErrors() {
-		diags.Sort()
-		return nil, diags
-	}
 	schema := <-schemaDone
 	if schema.d != nil {
 		return nil, schema.d
+	}
+	diags = append(diags, layers.checkNames(schema.v)...)
+	if diags.HasErrors() {
+		diags.Sort()
+		return nil, diags
 	}
 	diags = append(diags, f.fleetValues(schema.ctx, schema.v, fleets, layers)...)
 	c := openCache(cfg.CacheDir, cfg.Schema)
@@ -543,7 +545,7 @@ func (h *Host) nixos(v cue.Value) error {
 // defaults filled in.
 func (f *Fleet) fleetValues(ctx *cue.Context, schema cue.Value, fleets []cue.Value, l *layers) diag.List {
 	var diags diag.List
-	full := func(def Path, v cue.Value, extra map[string]any) ([]byte, bool) {
+	full := func(def Path, at []string, v cue.Value, extra map[string]any) ([]byte, bool) {
 		// The user's value is closed by the partial schema it was checked
 		// against; the full definition adds fields, so unify its data.
 		data, err := merge.Data(v)
@@ -557,7 +559,7 @@ func (f *Fleet) fleetValues(ctx *cue.Context, schema cue.Value, fleets []cue.Val
 		}
 		u := schema.LookupPath(cue.ParsePath(string(def))).Unify(ctx.Encode(m))
 		if err := u.Validate(cue.Concrete(true)); err != nil {
-			diags = append(diags, cueDiags(err, &v)...)
+			diags = append(diags, atUser(cueDiags(err, &v), string(def), at, v)...)
 			return nil, false
 		}
 		b, err := u.MarshalJSON()
@@ -575,12 +577,12 @@ func (f *Fleet) fleetValues(ctx *cue.Context, schema cue.Value, fleets []cue.Val
 			break
 		}
 	}
-	if b, ok := full(SettingsDef, settings, nil); ok {
+	if b, ok := full(SettingsDef, []string{string(SettingsPath)}, settings, nil); ok {
 		f.Settings = b
 	}
 	f.Secrets = map[string][]byte{}
 	for _, name := range keys(l.secrets) {
-		if b, ok := full(SecretDef, l.secrets[name], map[string]any{nameField: name}); ok {
+		if b, ok := full(SecretDef, []string{string(SecretsPath), name}, l.secrets[name], map[string]any{nameField: name}); ok {
 			f.Secrets[name] = b
 		}
 	}
@@ -907,6 +909,7 @@ func schemaOverlay(root string, schema fs.FS) (map[string]load.Source, diag.List
 		embedded[e.Name()] = b
 		ov[filepath.Join(dir, e.Name())] = load.FromBytes(b)
 	}
+	registerSchemaDocs(dir, embedded)
 	differs, present := compareVendored(dir, embedded)
 	var warn diag.List
 	for _, name := range differs.stray {

@@ -154,7 +154,10 @@
   home-manager = {
     useGlobalPkgs = true;
     useUserPackages = true;
-    users = { alice = import ../users/alice/tower.nix; bob = import ../users/bob/tower.nix; };
+    users = {
+      alice = import ../users/alice/tower.nix;
+      bob = import ../users/bob/tower.nix;
+    };
   };
   i18n.defaultLocale = "en_US.UTF-8";
   microvm = {
