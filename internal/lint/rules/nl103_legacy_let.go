@@ -80,11 +80,11 @@ func legacyLetFix(p *lint.Pass, r *Resolution, l *syntax.LegacyLet) *lint.Fix {
 	}
 	// The fix removes the body binding and any comment trailing on its
 	// line; those comments would be lost.
-	if body == nil || body.Value == nil || hasComments(body) || trailingComment(p, body) {
+	if body == nil || body.Value == nil || p.HasComments(body) || trailingComment(p, body) {
 		return nil
 	}
-	for _, b := range r.Bindings {
-		if b.Owner == syntax.Node(l) && b.Name == "body" && len(b.Uses) > 0 {
+	for _, b := range r.BindingsOf(l) {
+		if b.Name == "body" && len(b.Uses) > 0 {
 			return nil
 		}
 	}

@@ -48,18 +48,11 @@ func runTopLevelWith(p *lint.Pass) error {
 	r := resolution(p)
 	top, _ := fileBody(p.File).(*syntax.With)
 	for _, w := range r.Withs {
-		nested := false
-		for q := p.Parent(w); q != nil; q = p.Parent(q) {
-			if _, ok := q.(*syntax.With); ok {
-				nested = true
-				break
-			}
-		}
 		switch {
-		case nested:
-			p.ReportRangef(w.With, "`with %s;` inside another with: which set a name comes from depends on both", clip(p.Source(w.X)))
+		case r.Nested(w):
+			p.ReportRangef(w.With, "`with %s;` inside another with: which set a name comes from depends on both", clipSource(p, w.X))
 		case w == top:
-			d := lint.Diagnostic{Pos: w.With.Pos(), End: w.Semi.End(), Message: "`with " + clip(p.Source(w.X)) + ";` over the whole file"}
+			d := lint.Diagnostic{Pos: w.With.Pos(), End: w.Semi.End(), Message: "`with " + clipSource(p, w.X) + ";` over the whole file"}
 			if fix := withToLet(p, r, w); fix != nil {
 				d.Fixes = []lint.Fix{*fix}
 			}
@@ -79,7 +72,7 @@ func withToLet(p *lint.Pass, r *Resolution, w *syntax.With) *lint.Fix {
 		}
 	}
 	names := map[string]bool{}
-	for _, id := range r.WithUses[w] {
+	for _, id := range r.UsesOf(w) {
 		if id.Tok.Kind != syntax.IDENT {
 			return nil
 		}
@@ -88,7 +81,7 @@ func withToLet(p *lint.Pass, r *Resolution, w *syntax.With) *lint.Fix {
 	if len(names) == 0 {
 		return nil // NS306
 	}
-	if hasComments(w.X) {
+	if p.HasComments(w.X) {
 		return nil
 	}
 	clash := false
