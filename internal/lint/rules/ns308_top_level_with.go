@@ -25,7 +25,12 @@ file-level with e; into let inherit (e) a b …; in, naming exactly the names
 the body takes from it. It is guarded: applied only when no other with
 encloses or is nested in the body (which could supply those names instead),
 when e itself uses none of those names, and when every name is a plain
-identifier.`,
+identifier.
+
+A file-level with lib; is reported at info: it is the habit of most NixOS
+modules, and lib's names rarely collide with a module's own. Any other
+file-level with, and every nested with, is a warning. The severity is
+configurable like every rule's.`,
 	Run: runTopLevelWith,
 }
 
@@ -55,6 +60,10 @@ func runTopLevelWith(p *lint.Pass) error {
 			d := lint.Diagnostic{Pos: w.With.Pos(), End: w.Semi.End(), Message: "`with " + clipSource(p, w.X) + ";` over the whole file"}
 			if fix := withToLet(p, r, w); fix != nil {
 				d.Fixes = []lint.Fix{*fix}
+			}
+			if dotted(unparen(w.X)) == "lib" {
+				// The common module header: a habit, not a hazard.
+				d = d.WithSeverity(diag.Info)
 			}
 			p.Report(d)
 		}
