@@ -4,6 +4,12 @@ import (
 	"fmt"
 	"math/rand"
 	"strings"
+	"testing"
+
+	"fleetnix.dev/fleet/internal/lint"
+	"fleetnix.dev/fleet/internal/lint/rules"
+	"fleetnix.dev/fleet/internal/nix/format"
+	"fleetnix.dev/fleet/internal/nix/syntax"
 )
 
 // Hostile shapes: inputs built to make a quadratic step show. Each takes
@@ -71,4 +77,29 @@ var hostileShapes = []struct {
 	{"mkif-chain", [2]int{5000, 10000}, func(n int) string {
 		return "{ lib, x }: { a = " + strings.Repeat("lib.mkIf true ", n) + "x; b = [ ] ++ " + strings.Repeat("[ ] ++ ", n) + "x; }\n"
 	}},
+}
+
+// BenchmarkHostile parses, formats and lints each hostile shape at two
+// sizes, the second twice the first: linear growth shows as the same
+// MB/s at both sizes and twice the ns/op.
+//
+//	go test -run '^$' -bench Hostile -benchtime 3x ./internal/lint/rules/
+func BenchmarkHostile(b *testing.B) {
+	for _, s := range hostileShapes {
+		for _, n := range s.sizes {
+			src := []byte(s.gen(n))
+			run := func(phase string, f func()) {
+				b.Run(fmt.Sprintf("%s/n=%d/%s", s.name, n, phase), func(b *testing.B) {
+					b.SetBytes(int64(len(src)))
+					b.ReportAllocs()
+					for b.Loop() {
+						f()
+					}
+				})
+			}
+			run("parse", func() { syntax.Parse("hostile.nix", src) })
+			run("format", func() { format.Source(src) })
+			run("lint", func() { lint.Run(rules.All, []*lint.File{lint.Parse("hostile.nix", src)}) })
+		}
+	}
 }

@@ -96,6 +96,9 @@ type formatter struct {
 	// hug keeps the body of the with or assert rendered next on its
 	// line: it is a binding's value, and bracketed.
 	hug bool
+	// skipLead is a token whose comments are not rendered: the first
+	// token of a region laid out alone, whose comments stay in place.
+	skipLead *syntax.Token
 	// file is the parsed file being formatted, if any, whose line table
 	// tells cheaply whether a node spans lines.
 	file *syntax.File
@@ -124,7 +127,11 @@ func (f *formatter) split(t *syntax.Token, blank bool) (leadDoc, doc) {
 	}
 	var ds leadDoc
 	newlines := 0
-	for i, tr := range t.Leading {
+	leading := t.Leading
+	if t == f.skipLead {
+		leading = nil
+	}
+	for i, tr := range leading {
 		switch tr.Kind {
 		case syntax.SPACE:
 			newlines += strings.Count(tr.Text, "\n")
@@ -133,7 +140,7 @@ func (f *formatter) split(t *syntax.Token, blank bool) (leadDoc, doc) {
 			ownLine := newlines > 0 || !f.started
 			if ownLine {
 				ds = append(ds, hardDoc{blank: newlines > 1 && f.started}, text(c))
-				if tr.Kind == syntax.LINECOMMENT || i+1 < len(t.Leading) && strings.Contains(t.Leading[i+1].Text, "\n") {
+				if tr.Kind == syntax.LINECOMMENT || i+1 < len(leading) && strings.Contains(leading[i+1].Text, "\n") {
 					ds = append(ds, hardline)
 				} else {
 					ds = append(ds, text(" "))
