@@ -89,6 +89,15 @@ func legacyLetFix(p *lint.Pass, r *Resolution, l *syntax.LegacyLet) *lint.Fix {
 		}
 	}
 	open, closing := "let", "in "+p.Source(body.Value)
+	// let{ and ;} need a space where the braces stood, or the words run
+	// into their neighbours (letin).
+	src := p.File.Src
+	if off := l.Open.End().Offset(); off < len(src) && !isSpace(src[off]) {
+		open += " "
+	}
+	if off := l.Close.Pos().Offset(); off > 0 && !isSpace(src[off-1]) {
+		closing = " " + closing
+	}
 	if !letPosition(p, l) {
 		open, closing = "(let", closing+")"
 	}
@@ -118,3 +127,5 @@ func letPosition(p *lint.Pass, n syntax.Expr) bool {
 	}
 	return false
 }
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }

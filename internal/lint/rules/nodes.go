@@ -229,7 +229,12 @@ func removal(p *lint.Pass, n syntax.Node) lint.TextEdit {
 			start = last.Start
 		}
 	}
-	return lint.TextEdit{Pos: start, End: n.End()}
+	edit := lint.TextEdit{Pos: start, End: n.End()}
+	// let a=1;b=2; without a=1; must not read letb=2;.
+	if before, after := start.Offset(), n.End().Offset(); before > 0 && after < len(src) && joins(src[before-1], src[after]) {
+		edit.NewText = " "
+	}
+	return edit
 }
 
 // replace returns the edit replacing n by text.
