@@ -227,6 +227,10 @@ func removal(p *lint.Pass, n syntax.Node) lint.TextEdit {
 	if t := syntax.FirstToken(n); t != nil && len(t.Leading) > 0 {
 		if last := t.Leading[len(t.Leading)-1]; last.Kind == syntax.SPACE {
 			start = last.Start
+			// A line comment before it keeps the newline that ends it.
+			if i := strings.LastIndexByte(last.Text, '\n'); i >= 0 && len(t.Leading) > 1 && t.Leading[len(t.Leading)-2].Kind == syntax.LINECOMMENT {
+				start = last.Start + syntax.Pos(i+1)
+			}
 		}
 	}
 	edit := lint.TextEdit{Pos: start, End: n.End()}
