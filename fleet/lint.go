@@ -253,7 +253,7 @@ func (c *config) lintFiles(ctx context.Context, nixFiles []NixFile, opts LintOpt
 			if err != nil {
 				return nil, err
 			}
-			if line, gen := Generated(src); gen && n > 0 {
+			if line, gen := generatedBy(src); gen && n > 0 {
 				res.Skipped = append(res.Skipped, SkippedFile{Name: nf.Name,
 					Reason: fmt.Sprintf("not fixed: it says it is generated (%q)", line)})
 			} else if n > 0 {
