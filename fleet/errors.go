@@ -3,7 +3,6 @@ package fleet
 import (
 	"errors"
 	"io"
-	"os"
 
 	"fleetnix.dev/fleet/internal/diag"
 )
@@ -125,7 +124,7 @@ func PrintErrors(w io.Writer, cwd string, err error) bool {
 // readSource reads a file for a diagnostic snippet. Embedded schema files
 // and overlays have no file on disk; they simply get no snippet.
 func readSource(file string) ([]byte, bool) {
-	b, err := os.ReadFile(file)
+	b, err := readRegular(file, true) // a named pipe is not waited on
 	return b, err == nil
 }
 

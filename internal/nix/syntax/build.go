@@ -124,10 +124,11 @@ func Null() *Ident { return Id("null") }
 // PathLit returns the path p, such as ./hosts/p620.nix or /etc/nixos. It
 // panics when p is not a complete Nix path.
 func PathLit(p string) *PathExpr {
+	var r runs
 	k := PATH
-	n := matchPath(p, 0)
+	n := r.matchPath(p, 0)
 	if strings.HasPrefix(p, "~") {
-		k, n = HPATH, matchHPath(p, 0)
+		k, n = HPATH, r.matchHPath(p, 0)
 	}
 	if n != len(p) || strings.HasSuffix(p, "/") {
 		panic("syntax.PathLit: not a path: " + strconv.Quote(p))
