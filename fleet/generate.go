@@ -37,6 +37,8 @@ type GenerateResult struct {
 	// Written are files created or rewritten; Removed are generated files
 	// that no longer belong to the fleet. Unchanged files are left alone.
 	Written, Removed []string
+	// Warnings are what VetNixOS warned about.
+	Warnings Errors
 }
 
 // Stale reports whether the tree on disk differs from the fleet.
@@ -52,9 +54,18 @@ func (r *GenerateResult) Stale() bool { return len(r.Written)+len(r.Removed) > 0
 // replaces the old one in a single rename, so an error or an interruption
 // leaves the previous tree as it was. Files whose bytes do not change keep
 // their inode and modification time; files without the generated header
-// are never touched. The fleet must be loaded with Config.NixOS.
+// are never touched. It first checks what the modules define against
+// NixOS's option surface, as VetNixOS does, and writes nothing when that
+// finds an error. The fleet must be loaded with Config.NixOS.
 func (f *Fleet) Generate(opts GenerateOptions) (*GenerateResult, error) {
+	warnings, err := f.VetNixOS()
+	if err != nil {
+		return nil, err
+	}
 	res, _, err := f.generate(opts)
+	if res != nil {
+		res.Warnings = warnings
+	}
 	return res, err
 }
 
@@ -102,6 +113,21 @@ type secretValue struct {
 
 // files returns the generated files and the absolute output directory.
 func (f *Fleet) files(outOverride string) ([]emit.File, string, error) {
+	ef, out, err := f.emitFleet(outOverride)
+	if err != nil {
+		return nil, "", err
+	}
+	ef.Locate = f.newLocator().locate
+	files, err := emit.Generate(ef)
+	if err != nil {
+		return nil, "", f.emitError(err)
+	}
+	return files, out, nil
+}
+
+// emitFleet returns what the emitter needs to write the fleet's tree,
+// and the absolute output directory.
+func (f *Fleet) emitFleet(outOverride string) (*emit.Fleet, string, error) {
 	var s settings
 	if err := json.Unmarshal(f.l.Settings, &s); err != nil {
 		return nil, "", fmt.Errorf("reading settings: %v", err)
@@ -197,12 +223,7 @@ func (f *Fleet) files(outOverride string) ([]emit.File, string, error) {
 			Recipients: recipientsOf(sv, users, usedBy[name], hostKeys, s.AdminKeys)}
 		ef.Secrets = append(ef.Secrets, es)
 	}
-	ef.Locate = f.newLocator().locate
-	files, err := emit.Generate(ef)
-	if err != nil {
-		return nil, "", f.emitError(err)
-	}
-	return files, out, nil
+	return ef, out, nil
 }
 
 func hostComment(h *Host) []string {
