@@ -56,9 +56,14 @@ func (r *GenerateResult) Stale() bool { return len(r.Written)+len(r.Removed) > 0
 // their inode and modification time; files without the generated header
 // are never touched. It first checks what the modules define against
 // NixOS's option surface, as VetNixOS does, and writes nothing when that
-// finds an error. The fleet must be loaded with Config.NixOS.
+// finds an error (the Errors then hold its warnings too). The fleet must
+// be loaded with Config.NixOS.
 func (f *Fleet) Generate(opts GenerateOptions) (*GenerateResult, error) {
 	warnings, err := f.VetNixOS()
+	var errs Errors
+	if errors.As(err, &errs) {
+		return nil, append(warnings, errs...)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -99,6 +104,20 @@ type settings struct {
 	} `json:"inputs"`
 }
 
+// flakeModules returns the NixOS modules of the flake's inputs every host
+// imports, as attribute paths of the inputs ("agenix.nixosModules.default").
+func (s *settings) flakeModules() []string {
+	var modules []string
+	for _, name := range sortedNames(s.Inputs) {
+		for _, m := range sortedNames(s.Inputs[name].NixOSModules) {
+			if s.Inputs[name].NixOSModules[m] {
+				modules = append(modules, name+"."+m)
+			}
+		}
+	}
+	return modules
+}
+
 type secretValue struct {
 	Name       string `json:"name"`
 	File       string `json:"file"`
@@ -113,7 +132,7 @@ type secretValue struct {
 
 // files returns the generated files and the absolute output directory.
 func (f *Fleet) files(outOverride string) ([]emit.File, string, error) {
-	ef, out, err := f.emitFleet(outOverride)
+	ef, out, err := f.emitFleet(outOverride, nil)
 	if err != nil {
 		return nil, "", err
 	}
@@ -126,8 +145,10 @@ func (f *Fleet) files(outOverride string) ([]emit.File, string, error) {
 }
 
 // emitFleet returns what the emitter needs to write the fleet's tree,
-// and the absolute output directory.
-func (f *Fleet) emitFleet(outOverride string) (*emit.Fleet, string, error) {
+// and the absolute output directory. With only, the hosts only says
+// yes to: enough for their modules (emit.Modules), not for the agenix
+// rules, whose recipients come from every host.
+func (f *Fleet) emitFleet(outOverride string, only func(*Host) bool) (*emit.Fleet, string, error) {
 	var s settings
 	if err := json.Unmarshal(f.l.Settings, &s); err != nil {
 		return nil, "", fmt.Errorf("reading settings: %v", err)
@@ -152,16 +173,12 @@ func (f *Fleet) emitFleet(outOverride string) (*emit.Fleet, string, error) {
 		in := s.Inputs[name]
 		ef.Inputs = append(ef.Inputs, emit.Input{Name: name, URL: in.URL, Follows: in.Follows})
 	}
-	var modules []string
-	for _, name := range sortedNames(s.Inputs) {
-		for _, m := range sortedNames(s.Inputs[name].NixOSModules) {
-			if s.Inputs[name].NixOSModules[m] {
-				modules = append(modules, name+"."+m)
-			}
-		}
-	}
+	modules := s.flakeModules()
 	users := map[string]map[string]any{}
 	for _, h := range f.hosts {
+		if only != nil && !only(h) {
+			continue
+		}
 		if h.h.NixOS == nil {
 			return nil, "", errors.New("the fleet was loaded without Config.NixOS; Generate needs the hosts' NixOS configurations")
 		}

@@ -3,6 +3,7 @@ package fleet
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -72,7 +73,7 @@ func (f *Fleet) SyncNixOS(ctx context.Context, opts SyncOptions) (*SyncResult, e
 	if err != nil {
 		return nil, err
 	}
-	ef, out, err := f.emitFleet("")
+	ef, out, err := f.emitFleet("", nil)
 	if err != nil {
 		return nil, err
 	}
@@ -85,9 +86,13 @@ func (f *Fleet) SyncNixOS(ctx context.Context, opts SyncOptions) (*SyncResult, e
 		return nil, err
 	}
 	// Every module any host imports; the packages of every module.
+	var set settings
+	if err := json.Unmarshal(f.l.Settings, &set); err != nil {
+		return nil, fmt.Errorf("reading settings: %v", err)
+	}
 	imports := map[string]bool{}
-	for i := range ef.Hosts {
-		for _, m := range hostModules(&ef.Hosts[i]) {
+	for _, h := range f.hosts {
+		for _, m := range hostImports(&set, h) {
 			imports[m] = true
 		}
 	}

@@ -1,6 +1,8 @@
 package fleet
 
 import (
+	"crypto/sha256"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -43,11 +45,41 @@ const IndexFile = "nixos.index.json"
 // options, packages the index was read without) are returned. The fleet
 // must be loaded with Config.NixOS. Generate runs it first.
 func (f *Fleet) VetNixOS() (warnings Errors, err error) {
-	ef, out, err := f.emitFleet("")
+	var set settings
+	if err := json.Unmarshal(f.l.Settings, &set); err != nil {
+		return nil, fmt.Errorf("reading settings: %v", err)
+	}
+	out, err := f.outDir()
 	if err != nil {
 		return nil, err
 	}
-	s, err := f.surface(out, ef)
+	urls := map[string]string{}
+	for name, in := range set.Inputs {
+		urls[name] = in.URL
+	}
+	imports := map[string]bool{}
+	for _, h := range f.hosts {
+		for _, m := range hostImports(&set, h) {
+			imports[m] = true
+		}
+	}
+	s, err := f.surface(out, urls, sortedNames(imports))
+	if err != nil {
+		return nil, err
+	}
+	// A host whose modules were checked clean against the same surface,
+	// from the same values, is not checked again (see hostKey).
+	fleetKey := f.surfaceKey(s)
+	keys := map[string][][]byte{}
+	for _, h := range f.hosts {
+		if k := h.vetKey(fleetKey); !f.l.Known(vetCacheKind, k...) {
+			keys[h.Name] = k
+		}
+	}
+	if len(keys) == 0 {
+		return fromDiag(s.warnings), nil
+	}
+	ef, _, err := f.emitFleet("", func(h *Host) bool { return keys[h.Name] != nil })
 	if err != nil {
 		return nil, err
 	}
@@ -58,6 +90,7 @@ func (f *Fleet) VetNixOS() (warnings Errors, err error) {
 	loc := f.newLocator()
 	errs, warns := diag.List{}, s.warnings
 	seen := map[string]bool{}
+	dirty := map[string]bool{}
 	for i := range mods {
 		mod := &mods[i]
 		kind, ok := nixos.KindOf(mod.Path)
@@ -76,8 +109,12 @@ func (f *Fleet) VetNixOS() (warnings Errors, err error) {
 			}
 		}
 		for _, d := range s.m.Check(file, kind, s.opts) {
+			dirty[mod.Host] = true
 			p := f.placeSurface(loc, mod, d, out)
 			key := fmt.Sprint(p.Range.File, p.Range.Start, d.Code, d.Summary)
+			if _, what, ok := strings.Cut(d.Summary, ": "); ok && d.Code == nixos.CodeMissingInput {
+				key = d.Code + what // once for each input, whatever needs it
+			}
 			if seen[key] {
 				continue // a layer several hosts share
 			}
@@ -89,6 +126,11 @@ func (f *Fleet) VetNixOS() (warnings Errors, err error) {
 			}
 		}
 	}
+	for _, h := range f.hosts {
+		if k := keys[h.Name]; k != nil && !dirty[h.Name] {
+			f.l.Remember(vetCacheKind, k...)
+		}
+	}
 	errs.Sort()
 	warns.Sort()
 	if len(errs) > 0 {
@@ -97,25 +139,62 @@ func (f *Fleet) VetNixOS() (warnings Errors, err error) {
 	return fromDiag(warns), nil
 }
 
+// vetCacheKind is the kind of the cache's entries of hosts VetNixOS
+// found clean.
+const vetCacheKind = "vetnixos"
+
+// surfaceKey returns what a host's check depends on besides the host's
+// own values: what it is checked against (the index's bytes, or the
+// embedded manifest, which the cache's salt covers with the program),
+// and the fleet's settings and secrets, which the generated modules
+// read (flake inputs, the secrets' files).
+func (f *Fleet) surfaceKey(s *surface) []byte {
+	h := sha256.New()
+	h.Write(s.index)
+	if s.opts.TyposOnly {
+		h.Write([]byte("typos only"))
+	}
+	writeJSON := func(b []byte) {
+		fmt.Fprintf(h, "%d:", len(b))
+		h.Write(b)
+	}
+	writeJSON(f.l.Settings)
+	for _, name := range sortedNames(f.l.Secrets) {
+		writeJSON([]byte(name))
+		writeJSON(f.l.Secrets[name])
+	}
+	return h.Sum(nil)
+}
+
+// vetKey returns the parts of host h's cache key for VetNixOS: the
+// fleet's part, the host's final value, NixOS and fleet-pass
+// configurations and its users' home configurations.
+func (h *Host) vetKey(fleetKey []byte) [][]byte {
+	k := [][]byte{fleetKey, h.h.JSON, h.h.NixOS, h.h.Derived}
+	for _, u := range sortedNames(h.h.Home) {
+		k = append(k, []byte(u), h.h.Home[u])
+	}
+	return k
+}
+
 // A surface is what VetNixOS checks against.
 type surface struct {
 	m        *nixos.Manifest
 	opts     nixos.Options
 	warnings diag.List
+	// index is the index's bytes; nil for the embedded manifest.
+	index []byte
 }
 
 // surface returns the fleet's option index in out when there is one and
-// the lock file there pins the inputs it was read from and the fleet
-// imports no module it was read without; else the embedded manifest,
-// with a warning saying why the index is not used.
-func (f *Fleet) surface(out string, ef *emit.Fleet) (*surface, error) {
+// the lock file there pins the inputs it was read from and the hosts
+// import no module it was read without (imports are those they do);
+// else the embedded manifest, with a warning saying why the index is not
+// used. urls are the flake's inputs.
+func (f *Fleet) surface(out string, urls map[string]string, imports []string) (*surface, error) {
 	base, err := nixos.Embedded()
 	if err != nil {
 		return nil, err
-	}
-	urls := map[string]string{}
-	for _, in := range ef.Inputs {
-		urls[in.Name] = in.URL
 	}
 	manifest := &surface{m: base, opts: nixos.Options{Inputs: urls, TyposOnly: true}}
 	indexFile := filepath.Join(out, IndexFile)
@@ -155,39 +234,32 @@ func (f *Fleet) surface(out string, ef *emit.Fleet) (*surface, error) {
 	if diff := m.Index.Stale(now); len(diff) > 0 {
 		return stale("flake.lock pins other inputs than it was read from (" + strings.Join(diff, "; ") + ")")
 	}
-	if missing := missingModules(m.Index.Modules, ef); len(missing) > 0 {
+	if missing := missingModules(m.Index.Modules, imports); len(missing) > 0 {
 		return stale("it was read without the options of " + strings.Join(missing, ", ") + ", which hosts now import")
 	}
-	return &surface{m: m, opts: nixos.Options{Inputs: urls}}, nil
+	return &surface{m: m, opts: nixos.Options{Inputs: urls}, index: data}, nil
 }
 
-// hostModules returns the flake modules the host h imports, as input
-// attribute paths ("disko.nixosModules.disko").
-func hostModules(h *emit.Host) []string {
-	mods := append([]string(nil), h.Modules...)
-	if h.Disks != nil {
+// hostImports returns the flake modules host h imports, as attribute
+// paths of the inputs ("disko.nixosModules.disko"), sorted.
+func hostImports(s *settings, h *Host) []string {
+	mods := s.flakeModules()
+	if h.layout != nil {
 		mods = append(mods, emit.DiskoInput+".nixosModules.disko")
 	}
 	slices.Sort(mods)
 	return slices.Compact(mods)
 }
 
-// missingModules returns the flake modules some host of ef imports that
-// are not in read, sorted.
-func missingModules(read []string, ef *emit.Fleet) []string {
-	have := map[string]bool{}
-	for _, m := range read {
-		have[m] = true
-	}
-	miss := map[string]bool{}
-	for i := range ef.Hosts {
-		for _, m := range hostModules(&ef.Hosts[i]) {
-			if !have[m] {
-				miss[m] = true
-			}
+// missingModules returns the modules of imports that are not in read.
+func missingModules(read, imports []string) []string {
+	var out []string
+	for _, m := range imports {
+		if !slices.Contains(read, m) {
+			out = append(out, m)
 		}
 	}
-	return slices.Sorted(maps.Keys(miss))
+	return out
 }
 
 // placeSurface puts a finding of the check of the generated module mod
@@ -202,7 +274,7 @@ func (f *Fleet) placeSurface(loc *locator, mod *emit.Module, d diag.Diagnostic, 
 		v = mod.Describe(d.Path)
 		// A computed struct is explained by the field behind one of its
 		// values.
-		if m, ok := v.Data.(map[string]any); ok && (v.Part == emit.PartComputed || v.Part == emit.PartHome || v.Part == emit.PartFleet) {
+		if m, ok := v.Data.(map[string]any); ok && !isMarker(m) && (v.Part == emit.PartComputed || v.Part == emit.PartHome || v.Part == emit.PartFleet) {
 			if leaf := firstLeaf(m); leaf != nil {
 				v = mod.Describe(append(append([]string(nil), d.Path...), leaf...))
 			}
@@ -223,7 +295,7 @@ func (f *Fleet) placeSurface(loc *locator, mod *emit.Module, d diag.Diagnostic, 
 		p.Summary = strings.TrimPrefix(p.Summary, opt)
 	} else if mod.Expr != nil && len(d.Path) > 0 && v.Part != emit.PartNixOS {
 		gen, _ := filepath.Rel(f.l.ModRoot, filepath.Join(out, filepath.FromSlash(mod.Path)))
-		p.Detail = strings.TrimPrefix(p.Detail+"\n", "\n") + fmt.Sprintf("generated in %s as %s", filepath.ToSlash(gen), nixos.JoinPath(d.Path))
+		p.Detail = strings.TrimPrefix(p.Detail+"\n", "\n") + fmt.Sprintf("generated in %s as %s", filepath.ToSlash(gen), showOption(d.Path))
 	}
 	p.Range, p.Path = r, path
 	p.Summary = formatPath(path) + ": " + p.Summary
@@ -243,4 +315,21 @@ func firstLeaf(m map[string]any) []string {
 		}
 	}
 	return nil
+}
+
+// showOption prints an option path of a generated module as the source
+// map does: list elements (decimal components) as [i].
+func showOption(path []string) string {
+	var b strings.Builder
+	for i, c := range path {
+		switch {
+		case isIndex(c) && i > 0:
+			b.WriteString("[" + c + "]")
+		case i > 0:
+			b.WriteString("." + nixos.JoinPath([]string{c}))
+		default:
+			b.WriteString(nixos.JoinPath([]string{c}))
+		}
+	}
+	return b.String()
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"regexp"
 	"slices"
 	"sort"
 	"strconv"
@@ -402,8 +403,8 @@ func (w *walker) useOption(o *Option, path []string, at syntax.Node) {
 		return // an input of the source's name: a fork or a mirror
 	}
 	w.reported["source:"+o.From] = true
-	label := o.From
-	if !syntax.IsIdent(label) {
+	label := o.From // as a CUE label
+	if !cueIdent.MatchString(label) {
 		label = strconv.Quote(label)
 	}
 	example := fmt.Sprintf("%s: url: %q", label, src.Flake)
@@ -419,6 +420,9 @@ func (w *walker) useOption(o *Option, path []string, at syntax.Node) {
 	w.report(nameNode(at, 0), CodeMissingInput, path, "add the input to settings.inputs, e.g. "+example,
 		"%s: the option comes from %s (%s), which the generated flake has no input for", JoinPath(path), o.From, src.Flake)
 }
+
+// cueIdent matches the input names CUE takes as labels unquoted.
+var cueIdent = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 // inputFor returns the name of the flake input whose url is flake (up
 // to a branch or revision), or "".

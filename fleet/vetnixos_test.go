@@ -1,0 +1,102 @@
+package fleet
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// vetFleet writes a fleet without Nix inputs of its own but home-manager:
+// a clean host, and a host with a typo of an option and a bad enum value
+// in its free-form nixos.
+func vetFleet(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	writeTree(t, dir, map[string]string{
+		"cue.mod/module.cue": "module: \"example.test/fleet@v0\"\nlanguage: version: \"v0.17.0\"\n",
+		"fleet.cue": `package fleet
+
+import "fleetnix.dev/fleet/schema"
+
+schema.#Fleet
+
+settings: inputs: "home-manager": {url: "github:nix-community/home-manager/release-25.05", nixosModules: "nixosModules.home-manager": true}
+`,
+		"hosts.cue": `package fleet
+
+users: alice: {
+	groups: wheel: true
+	sshKeys: laptop: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeKeyForTheCheckFixtureOnlyNotReal0000001 alice@laptop"
+}
+
+templates: server: {
+	hardware: {
+		fileSystems: "/": {device: "/dev/sda1", fsType: "ext4"}
+		fileSystems: "/boot": {device: "/dev/sda2", fsType: "vfat"}
+		boot: loader: "systemd-boot"
+	}
+	deploy: {targetHost: "192.0.2.1", targetUser: "alice"}
+}
+
+hosts: good: {
+	template:     "server"
+	stateVersion: "25.05"
+	users: alice: {}
+}
+
+hosts: typo: {
+	template:     "server"
+	stateVersion: "25.05"
+	nixos: services: opensh: enable: true
+	nixos: services: openssh: settings: PermitRootLogin: {$force: "maybe"}
+}
+`,
+	})
+	return dir
+}
+
+// TestVetNixOS checks the manifest's check of a fleet at the user's
+// lines, and that a host found clean is remembered in the cache while a
+// host with findings is checked again on every run.
+func TestVetNixOS(t *testing.T) {
+	dir := vetFleet(t)
+	cache := t.TempDir()
+	hosts := filepath.Join(dir, "hosts.cue")
+	for run := 0; run < 2; run++ {
+		f, err := Load(context.Background(), &Config{Dir: dir, NixOS: true, CacheDir: cache})
+		if err != nil {
+			t.Fatal(err)
+		}
+		warns, err := f.VetNixOS()
+		var errs Errors
+		if len(warns) != 0 || err == nil || !errors.As(err, &errs) || len(errs) != 2 {
+			t.Fatalf("run %d: warnings %v, error %v; want two errors", run, warns, err)
+		}
+		line, col := lineOf(t, hosts, "opensh: enable")
+		if d := errs[0]; d.Pos.File != hosts || d.Pos.Line != line || d.Pos.Column != col ||
+			d.Summary != "hosts.typo.nixos.services.opensh: no such option in NixOS nixos-25.05" || d.Detail != "did you mean services.openssh?" {
+			t.Errorf("run %d: %v: %s (%s)", run, d.Pos, d.Summary, d.Detail)
+		}
+		if d := errs[1]; d.Pos.Line != line+1 || !strings.Contains(d.Summary, `PermitRootLogin: "maybe" is not a value`) {
+			t.Errorf("run %d: %v: %s", run, d.Pos, d.Summary)
+		}
+		marks, _ := filepath.Glob(filepath.Join(cache, "*", vetCacheKind+"-*"))
+		if len(marks) != 1 {
+			t.Errorf("run %d: %d hosts remembered clean, want 1 (good)", run, len(marks))
+		}
+	}
+	// Without the cache, the same.
+	f, err := Load(context.Background(), &Config{Dir: dir, NixOS: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.VetNixOS(); err == nil {
+		t.Error("no error without the cache")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "nix")); !os.IsNotExist(err) {
+		t.Errorf("vet wrote the tree: %v", err)
+	}
+}
