@@ -5,8 +5,14 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
+
+	"fleetnix.dev/fleet/internal/diag"
+	"fleetnix.dev/fleet/internal/emit"
+	"fleetnix.dev/fleet/internal/nix/syntax"
+	"fleetnix.dev/fleet/internal/nixos"
 )
 
 // vetFleet writes a fleet without Nix inputs of its own but home-manager:
@@ -98,5 +104,66 @@ func TestVetNixOS(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "nix")); !os.IsNotExist(err) {
 		t.Errorf("vet wrote the tree: %v", err)
+	}
+}
+
+// TestVetTreesAsWritten checks that what VetNixOS checks, the modules'
+// syntax trees before printing, finds what checking the files Generate
+// writes finds: the same findings, by option path, code and summary, on
+// a fleet with mistakes and on the reference fleet.
+func TestVetTreesAsWritten(t *testing.T) {
+	m, err := nixos.Embedded()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, dir := range []string{vetFleet(t), ".."} {
+		f, err := Load(context.Background(), &Config{Dir: dir, NixOS: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ef, _, err := f.emitFleet("", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mods, err := emit.Modules(ef)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files, _, err := f.files("")
+		if err != nil {
+			t.Fatal(err)
+		}
+		written := map[string][]byte{}
+		for _, fl := range files {
+			written[fl.Path] = fl.Data
+		}
+		summary := func(ds diag.List) string {
+			var out []string
+			for _, d := range ds {
+				out = append(out, strings.Join(d.Path, ".")+" "+d.Code+" "+d.Summary)
+			}
+			sort.Strings(out)
+			return strings.Join(out, "\n")
+		}
+		n := 0
+		for _, mod := range mods {
+			kind, ok := nixos.KindOf(mod.Path)
+			if !ok || mod.Expr == nil {
+				continue
+			}
+			parsed, errs := syntax.Parse(mod.Path, written[mod.Path])
+			if len(errs) > 0 || written[mod.Path] == nil {
+				t.Fatalf("%s: not written, or does not parse: %v", mod.Path, errs)
+			}
+			tree := m.Check(syntax.NewFile(mod.Expr), kind, nixos.Options{})
+			file := m.Check(parsed, kind, nixos.Options{})
+			if a, b := summary(tree), summary(file); a != b {
+				t.Errorf("%s: the tree's findings\n%s\ndiffer from the written file's\n%s", mod.Path, a, b)
+			}
+			n += len(file)
+		}
+		if dir != ".." && n == 0 {
+			t.Errorf("%s: no findings to compare", dir)
+		}
 	}
 }
