@@ -40,6 +40,8 @@ type GenerateResult struct {
 	// Written are files created or rewritten; Removed are generated files
 	// that no longer belong to the fleet. Unchanged files are left alone.
 	Written, Removed []string
+	// Warnings are what VetNixOS warned about.
+	Warnings Errors
 }
 
 // Stale reports whether the tree on disk differs from the fleet.
@@ -68,8 +70,23 @@ func (r *GenerateResult) Stale() bool { return len(r.Written)+len(r.Removed) > 0
 // as they are and never opened unless they are regular files. Two runs on
 // one tree take turns (the second waits for the first). The fleet must be
 // loaded with Config.NixOS.
+//
+// Generate first checks what the modules define against NixOS's option
+// surface, as VetNixOS does, and writes nothing when that finds an error
+// (the Errors then hold its warnings too).
 func (f *Fleet) Generate(opts GenerateOptions) (*GenerateResult, error) {
+	warnings, err := f.VetNixOS()
+	var errs Errors
+	if errors.As(err, &errs) {
+		return nil, append(warnings, errs...)
+	}
+	if err != nil {
+		return nil, err
+	}
 	res, _, err := f.generate(opts)
+	if res != nil {
+		res.Warnings = warnings
+	}
 	return res, err
 }
 
@@ -124,6 +141,20 @@ type settings struct {
 	} `json:"inputs"`
 }
 
+// flakeModules returns the NixOS modules of the flake's inputs every host
+// imports, as attribute paths of the inputs ("agenix.nixosModules.default").
+func (s *settings) flakeModules() []string {
+	var modules []string
+	for _, name := range sortedNames(s.Inputs) {
+		for _, m := range sortedNames(s.Inputs[name].NixOSModules) {
+			if s.Inputs[name].NixOSModules[m] {
+				modules = append(modules, name+"."+m)
+			}
+		}
+	}
+	return modules
+}
+
 type secretValue struct {
 	Name       string `json:"name"`
 	File       string `json:"file"`
@@ -138,6 +169,23 @@ type secretValue struct {
 
 // files returns the generated files and the absolute output directory.
 func (f *Fleet) files(outOverride string) ([]emit.File, string, error) {
+	ef, out, err := f.emitFleet(outOverride, nil)
+	if err != nil {
+		return nil, "", err
+	}
+	ef.Locate = f.newLocator().locate
+	files, err := emit.Generate(ef)
+	if err != nil {
+		return nil, "", f.emitError(err)
+	}
+	return files, out, nil
+}
+
+// emitFleet returns what the emitter needs to write the fleet's tree,
+// and the absolute output directory. With only, the hosts only says
+// yes to: enough for their modules (emit.Modules), not for the agenix
+// rules, whose recipients come from every host.
+func (f *Fleet) emitFleet(outOverride string, only func(*Host) bool) (*emit.Fleet, string, error) {
 	var s settings
 	if err := json.Unmarshal(f.l.Settings, &s); err != nil {
 		return nil, "", fmt.Errorf("reading settings: %v", err)
@@ -162,16 +210,12 @@ func (f *Fleet) files(outOverride string) ([]emit.File, string, error) {
 		in := s.Inputs[name]
 		ef.Inputs = append(ef.Inputs, emit.Input{Name: name, URL: in.URL, Follows: in.Follows})
 	}
-	var modules []string
-	for _, name := range sortedNames(s.Inputs) {
-		for _, m := range sortedNames(s.Inputs[name].NixOSModules) {
-			if s.Inputs[name].NixOSModules[m] {
-				modules = append(modules, name+"."+m)
-			}
-		}
-	}
+	modules := s.flakeModules()
 	users := map[string]map[string]any{}
 	for _, h := range f.hosts {
+		if only != nil && !only(h) {
+			continue
+		}
 		if h.h.NixOS == nil {
 			return nil, "", errors.New("the fleet was loaded without Config.NixOS; Generate needs the hosts' NixOS configurations")
 		}
@@ -233,12 +277,7 @@ func (f *Fleet) files(outOverride string) ([]emit.File, string, error) {
 			Recipients: recipientsOf(sv, users, usedBy[name], hostKeys, s.AdminKeys)}
 		ef.Secrets = append(ef.Secrets, es)
 	}
-	ef.Locate = f.newLocator().locate
-	files, err := emit.Generate(ef)
-	if err != nil {
-		return nil, "", f.emitError(err)
-	}
-	return files, out, nil
+	return ef, out, nil
 }
 
 func hostComment(h *Host) []string {

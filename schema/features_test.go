@@ -89,6 +89,10 @@ func writeFleet(t *testing.T, hosts map[string]string) string {
 		"cue.mod/module.cue": "module: \"example.test/features@v0\"\nlanguage: version: \"v0.17.0\"\n",
 		"fleet.cue":          featureFleet,
 		"hosts.cue":          b.String(),
+		// Users' homes need home-manager's module, secrets agenix's.
+		"inputs.cue": "package fleet\n\nsettings: inputs: {\n" +
+			"\t\"home-manager\": {url: \"github:nix-community/home-manager/release-25.05\", nixosModules: \"nixosModules.home-manager\": true}\n" +
+			"\tagenix: {url: \"github:ryantm/agenix\", nixosModules: \"nixosModules.default\": true}\n}\n",
 	}
 	for name, src := range files {
 		p := filepath.Join(dir, filepath.FromSlash(name))

@@ -233,18 +233,30 @@ const miniNixpkgsDir = "../../testdata/mininixpkgs"
 // miniNixpkgs points the fleet's flake inputs at the miniature nixpkgs,
 // so that fleetgen check evaluates its hosts for real, offline:
 //
-//	mininixpkgs inputs.cue
+//	mininixpkgs [-copy DIR] inputs.cue
 //
 // writes inputs.cue (package fleet) with settings.inputs nixpkgs,
 // home-manager (with its NixOS module) and agenix (likewise) at the
-// miniature's absolute path, and sets up Nix as fixtureflake does.
+// miniature's absolute path, and sets up Nix as fixtureflake does. With
+// -copy, the inputs are a copy of the miniature in DIR, which the script
+// may change (and lock again).
 func miniNixpkgs(ts *testscript.TestScript, neg bool, args []string) {
+	copyTo := ""
+	if len(args) == 3 && args[0] == "-copy" {
+		copyTo, args = args[1], args[2:]
+	}
 	if neg || len(args) != 1 {
-		ts.Fatalf("usage: mininixpkgs FILE.cue")
+		ts.Fatalf("usage: mininixpkgs [-copy DIR] FILE.cue")
 	}
 	dir, err := filepath.Abs(miniNixpkgsDir)
 	if err != nil {
 		ts.Fatalf("%v", err)
+	}
+	if copyTo != "" {
+		if err := fleettest.CopyDir(ts.MkAbs(copyTo), dir); err != nil {
+			ts.Fatalf("%v", err)
+		}
+		dir = ts.MkAbs(copyTo)
 	}
 	url := strconv.Quote("path:" + dir)
 	src := "package fleet\n\n// Written by the testscript command mininixpkgs.\nsettings: inputs: {\n" +

@@ -76,7 +76,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	case "help", "-h", "-help", "--help":
 		if len(args) > 1 {
 			if c := lookup(args[1:]); c != nil {
-				fmt.Fprintf(stdout, "usage: fleetgen %s %s\n\n%s\n%s", c.name, c.args, c.short, c.long)
+				fmt.Fprintf(stdout, "usage: %s\n\n%s\n%s", strings.TrimSpace("fleetgen "+c.name+" "+c.args), c.short, c.long)
 				return exitOK
 			}
 		}

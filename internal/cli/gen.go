@@ -26,6 +26,9 @@ func runGen(e *env, args []string) int {
 	if err != nil {
 		return e.report(err)
 	}
+	if len(res.Warnings) > 0 {
+		fleet.PrintErrors(e.stderr, e.cwd, res.Warnings)
+	}
 	verb, gone := "wrote", "removed"
 	if *check {
 		verb, gone = "stale", "stale (would be removed)"

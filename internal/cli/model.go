@@ -11,7 +11,7 @@ import (
 )
 
 func init() {
-	register(&command{name: "vet", args: "[packages]", short: "check the fleet: schema, layers, references; write nothing", run: runVet})
+	register(&command{name: "vet", args: "[packages]", short: "check the fleet: schema, layers, references, NixOS options and packages; write nothing", run: runVet})
 	register(&command{name: "hosts", args: "[--json] [packages]", short: "list hosts: template, hardware, users and profiles, tags", run: runHosts})
 	register(&command{name: "export", args: "[-host H] [--json] [packages]", short: "print hosts' final values (CUE, or JSON with --json)", run: runExport})
 	register(&command{name: "explain", args: "HOST PATH", short: "say which layer and file:line:col set a value, and what it overrode", run: runExplain})
@@ -49,8 +49,18 @@ func runVet(e *env, args []string) int {
 	if !ok {
 		return exitUsage
 	}
-	_, code := e.load(pkgs)
-	return code
+	f, code := e.loadWith(e.config(pkgs, true))
+	if f == nil {
+		return code
+	}
+	warnings, err := f.VetNixOS()
+	if len(warnings) > 0 {
+		fleet.PrintErrors(e.stderr, e.cwd, warnings)
+	}
+	if err != nil {
+		return e.report(err)
+	}
+	return exitOK
 }
 
 func runHosts(e *env, args []string) int {

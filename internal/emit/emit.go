@@ -161,6 +161,51 @@ func (e *Error) Unwrap() error { return e.Err }
 
 // Generate returns the files of the fleet's Nix tree, sorted by path.
 func Generate(f *Fleet) ([]File, error) {
+	files, _, err := generate(f, false)
+	return files, err
+}
+
+// A Module is one module file of the generated tree (a host's NixOS
+// module, a user's home-manager module, a disk layout, an installer), as
+// Modules returns it.
+type Module struct {
+	// Path is the file's path relative to the output directory,
+	// slash-separated.
+	Path string
+	// Host is the host whose file it is; User the user of a home file.
+	Host, User string
+	// Expr is the module as a syntax tree, not printed: its nodes have no
+	// positions. It is nil for the files of a disk layout, which are only
+	// text (Data).
+	Expr syntax.Expr
+	// Data is the file's text when Expr is nil.
+	Data []byte
+
+	describe func([]string) Value
+}
+
+// Describe says what produced the value at path of the module: a path as
+// the source map's entries have it (for a host's module an option path,
+// list elements by decimal index), a leaf or a struct. Value.File is
+// the module's path.
+func (m *Module) Describe(path []string) Value {
+	v := m.describe(path)
+	v.File = m.Path
+	return v
+}
+
+// Modules returns the module files of the fleet's tree in file order, as
+// syntax trees: what Generate writes under hosts/, users/, disks/ and
+// installers/, without printing it, without the flake, the agenix rules
+// and the source map. It is the cheaper way to look at what the modules
+// define; f.Locate is not used.
+func Modules(f *Fleet) ([]Module, error) {
+	_, mods, err := generate(f, true)
+	return mods, err
+}
+
+// generate is Generate, or with trees Modules.
+func generate(f *Fleet, trees bool) ([]File, []Module, error) {
 	secrets := map[string]Secret{}
 	for _, s := range f.Secrets {
 		secrets[s.Name] = s
@@ -168,13 +213,20 @@ func Generate(f *Fleet) ([]File, error) {
 	hosts := append([]Host(nil), f.Hosts...)
 	sort.Slice(hosts, func(i, j int) bool { return hosts[i].Name < hosts[j].Name })
 	var files []File
+	var mods []Module
 	var sm *sourceMap
-	if f.Locate != nil {
+	if f.Locate != nil && !trees {
 		sm = newSourceMap(f.Locate)
 	}
 	// add renders a file; describe, when the source map is written, says
-	// what produced the value at a path of the file.
+	// what produced the value at a path of the file. With trees, it keeps
+	// the module's tree instead.
 	add := func(p string, comment []string, e syntax.Expr, describe func([]string) Value) error {
+		if trees {
+			v := describe(nil)
+			mods = append(mods, Module{Path: p, Host: v.Host, User: v.User, Expr: e, describe: describe})
+			return nil
+		}
 		b, err := render(p, comment, e)
 		if err != nil {
 			return err
@@ -186,14 +238,16 @@ func Generate(f *Fleet) ([]File, error) {
 		return func(p []string) Value { return Value{Host: host, Part: PartFile, Path: p} }
 	}
 	if err := checkNames(f); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	flake, err := flakeExpr(f, hosts)
-	if err != nil {
-		return nil, err
-	}
-	if err := add("flake.nix", []string{"The fleet's flake: one nixosConfigurations entry per host."}, flake, otherFile("")); err != nil {
-		return nil, err
+	if !trees {
+		flake, err := flakeExpr(f, hosts)
+		if err != nil {
+			return nil, nil, err
+		}
+		if err := add("flake.nix", []string{"The fleet's flake: one nixosConfigurations entry per host."}, flake, otherFile("")); err != nil {
+			return nil, nil, err
+		}
 	}
 	for _, h := range hosts {
 		hf := "hosts/" + h.Name + ".nix"
@@ -202,24 +256,28 @@ func Generate(f *Fleet) ([]File, error) {
 		if h.Disks != nil {
 			df, err := h.diskFiles()
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
-			files = append(files, df...)
 			for _, d := range df {
+				if trees {
+					mods = append(mods, Module{Path: d.Path, Host: h.Name, Data: d.Data, describe: otherFile(h.Name)})
+					continue
+				}
+				files = append(files, d)
 				if err := sm.add(d.Path, d.Data, otherFile(h.Name)); err != nil {
-					return nil, err
+					return nil, nil, err
 				}
 			}
 			dropLayoutMounts(nixos, h.Disks)
 			p, err := pathLit(relPath(path.Dir(hf), df[0].Path))
 			if err != nil {
-				return nil, &Error{File: hf, Path: []string{"imports"}, Err: err}
+				return nil, nil, &Error{File: hf, Path: []string{"imports"}, Err: err}
 			}
 			imports = append(imports, p, syntax.Sel(syntax.Id("inputs"), DiskoInput, "nixosModules", "disko"))
 		}
 		genImports := len(imports)
 		var layers []layer
-		if sm != nil {
+		if sm != nil || trees {
 			// The parts as they are before overlay merges them in place.
 			layers = []layer{{PartComputed, copyMap(nixos)}, {PartFleet, copyMap(h.Derived)}, {PartNixOS, copyMap(h.Extra)}}
 		}
@@ -228,7 +286,7 @@ func Generate(f *Fleet) ([]File, error) {
 			data, err = overlay(data, h.Extra, nil)
 		}
 		if err != nil {
-			return nil, &Error{File: hf, Err: err}
+			return nil, nil, &Error{File: hf, Err: err}
 		}
 		used := map[string]bool{}
 		FindSecrets(data, used)
@@ -238,18 +296,18 @@ func Generate(f *Fleet) ([]File, error) {
 			uc := &conv{file: uf}
 			ubody := uc.bindings(u.Home, nil)
 			if uc.err != nil {
-				return nil, uc.err
+				return nil, nil, uc.err
 			}
 			home := u.Home
 			if err := add(uf, u.Comment, module(ubody), func(p []string) Value {
 				d, _ := DataAt(home, p)
 				return Value{Host: h.Name, User: u.Name, Part: PartHome, Path: p, Data: d}
 			}); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			p, err := pathLit(relPath(path.Dir(hf), uf))
 			if err != nil {
-				return nil, &Error{File: hf, Path: []string{"home-manager", "users", u.Name}, Err: err}
+				return nil, nil, &Error{File: hf, Path: []string{"home-manager", "users", u.Name}, Err: err}
 			}
 			setPath(data, []string{"home-manager", "users", u.Name}, syntax.Call(syntax.Id("import"), p))
 		}
@@ -259,12 +317,12 @@ func Generate(f *Fleet) ([]File, error) {
 		}
 		secretsUsed, err := usedSecrets(used, secrets, hf)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		for _, s := range secretsUsed {
 			e, err := secretEntry(f, hf, s)
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			setPath(data, []string{"age", "secrets", s.Name}, e)
 		}
@@ -273,7 +331,7 @@ func Generate(f *Fleet) ([]File, error) {
 			// The module's own imports follow the generated ones.
 			l, ok := own.([]any)
 			if !ok {
-				return nil, &Error{File: hf, Path: []string{"imports"}, Err: errors.New("imports is not a list")}
+				return nil, nil, &Error{File: hf, Path: []string{"imports"}, Err: errors.New("imports is not a list")}
 			}
 			for i, e := range l {
 				imports = append(imports, c.value(e, []string{"imports", strconv.Itoa(i)}))
@@ -282,7 +340,7 @@ func Generate(f *Fleet) ([]File, error) {
 		}
 		body := c.bindings(data, nil)
 		if c.err != nil {
-			return nil, c.err
+			return nil, nil, c.err
 		}
 		if len(imports) > 0 {
 			body = append([]syntax.Binding{syntax.Bind("imports", syntax.ListOf(imports...))}, body...)
@@ -309,26 +367,27 @@ func Generate(f *Fleet) ([]File, error) {
 			}
 			return v
 		}); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
-	if len(f.Secrets) > 0 {
+	if len(f.Secrets) > 0 && !trees {
 		if err := add("secrets/secrets.nix", []string{
 			"agenix rules: who may decrypt each secret. Run agenix with",
 			"RULES pointing at this file.",
 		}, rulesExpr(f), otherFile("")); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	if sm != nil {
 		b, err := sm.bytes()
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		files = append(files, File{Path: SourceMapFile, Data: b})
 	}
 	sort.Slice(files, func(i, j int) bool { return files[i].Path < files[j].Path })
-	return files, nil
+	sort.Slice(mods, func(i, j int) bool { return mods[i].Path < mods[j].Path })
+	return files, mods, nil
 }
 
 // ModuleArgs are the module arguments a raw Nix expression may use: a

@@ -130,6 +130,8 @@ type Fleet struct {
 	ctx       *cue.Context
 	schema    cue.Value
 	schemaCfg *load.Config
+	// cache keeps results for later loads, and for Known and Remember.
+	cache *cache
 }
 
 // A Host is one host after merging and unification.
@@ -291,6 +293,7 @@ func Load(ctx context.Context, cfg *Config) (*Fleet, diag.List) {
 	}
 	diags = append(diags, f.fleetValues(schema.ctx, schema.v, fleets, layers)...)
 	c := openCache(cfg.CacheDir, cfg.Schema)
+	f.cache = c
 	errs, err := unifyAll(ctx, schemaCfg, c, f.Hosts, cfg.NixOS)
 	if err != nil {
 		diags.Errorf(diag.Range{}, "%v", err)

@@ -103,9 +103,10 @@ func lineStarts(src []byte) []int {
 }
 
 // Position returns the line and column of p for display. Columns count
-// bytes from 1.
+// bytes from 1. A file that was built rather than parsed (NewFile) has
+// no positions: its nodes' are the zero Pos.
 func (f *File) Position(p Pos) diag.Pos {
-	if !p.IsValid() {
+	if !p.IsValid() || len(f.lines) == 0 {
 		return diag.Pos{}
 	}
 	off := p.Offset()

@@ -75,6 +75,17 @@
     fish.enable = true;
     zsh.enable = true;
   };
+  security.sudo.extraRules = [
+    {
+      commands = [
+        {
+          command = "ALL";
+          options = [ "NOPASSWD" ];
+        }
+      ];
+      users = [ "alice" ];
+    }
+  ];
   services.openssh = {
     enable = true;
     openFirewall = true;
