@@ -313,7 +313,7 @@ func stringField(v cue.Value, name string) (string, diag.Range, bool) {
 	return s, merge.Range(f.Pos()), true
 }
 
-func keys(m map[string]cue.Value) []string {
+func keys[V any](m map[string]V) []string {
 	out := make([]string, 0, len(m))
 	for k := range m {
 		out = append(out, k)
