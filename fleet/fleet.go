@@ -90,23 +90,32 @@ func Load(ctx context.Context, cfg *Config) (*Fleet, error) {
 	}
 	lf, diags := load.Load(ctx, &load.Config{
 		Dir: dir, Args: cfg.Packages, Overlay: cfg.Overlay, Tags: cfg.Tags, Schema: schema.FS, NixOS: cfg.NixOS,
-		CacheDir: cfg.CacheDir,
+		CacheDir: cfg.CacheDir, Partial: true,
 	})
-	if diags.HasErrors() {
+	if lf == nil {
 		return nil, fromDiag(diags)
 	}
 	f := &Fleet{l: lf, byName: map[string]*Host{}}
+	if diags.HasErrors() {
+		// The hosts that loaded are checked further all the same, so one
+		// run reports every error that does not depend on another.
+		f.addHosts()
+		if lf.ValuesOK {
+			diags = append(diags, f.checkMarkers()...)
+			diags = append(diags, f.checkInputs()...)
+			for _, d := range f.checkDisks() {
+				if d.Severity == diag.Error {
+					diags = append(diags, d)
+				}
+			}
+		}
+		diags.Sort()
+		return nil, fromDiag(diags)
+	}
 	for _, d := range diags {
 		f.warnings = append(f.warnings, fromDiag(diag.List{d})...)
 	}
-	for _, lh := range lf.Hosts {
-		h := &Host{Name: lh.Name, Template: lh.Template, HardwareProfile: lh.HardwareProfile, Tags: lh.Tags, h: lh}
-		for _, u := range lh.Users {
-			h.Users = append(h.Users, User{Name: u.Name, Profiles: u.Profiles})
-		}
-		f.hosts = append(f.hosts, h)
-		f.byName[h.Name] = h
-	}
+	f.addHosts()
 	if d := append(f.checkMarkers(), f.checkInputs()...); len(d) > 0 {
 		d.Sort()
 		return nil, fromDiag(d)
@@ -117,6 +126,19 @@ func Load(ctx context.Context, cfg *Config) (*Fleet, error) {
 		f.warnings = append(f.warnings, fromDiag(d)...)
 	}
 	return f, nil
+}
+
+// addHosts makes the fleet's hosts from those load returned.
+func (f *Fleet) addHosts() {
+	lf := f.l
+	for _, lh := range lf.Hosts {
+		h := &Host{Name: lh.Name, Template: lh.Template, HardwareProfile: lh.HardwareProfile, Tags: lh.Tags, h: lh}
+		for _, u := range lh.Users {
+			h.Users = append(h.Users, User{Name: u.Name, Profiles: u.Profiles})
+		}
+		f.hosts = append(f.hosts, h)
+		f.byName[h.Name] = h
+	}
 }
 
 // Hosts returns the fleet's hosts sorted by name.

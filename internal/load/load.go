@@ -100,6 +100,10 @@ type Config struct {
 	// CacheDir, when set, is where the results of each host's evaluation
 	// are kept for later loads (see cache). Empty means no cache.
 	CacheDir string
+	// Partial asks Load to return, along with errors, the hosts that
+	// loaded without error, so the caller can check them further and
+	// report every independent error in one run.
+	Partial bool
 }
 
 // A Fleet is a loaded, merged and unified fleet.
@@ -119,6 +123,10 @@ type Fleet struct {
 	// Decls says where each fleet-level entry is declared, by its path
 	// ("secrets.api-openai", "templates.server").
 	Decls map[string]diag.Range
+	// Partial says that errors left some hosts out (Config.Partial), or
+	// the fleet pass undone; ValuesOK, that Settings and Secrets are
+	// complete all the same.
+	Partial, ValuesOK bool
 
 	// ctx and schema serve Value after the load. The package evaluated
 	// during the load is not kept: for a large fleet it is most of the
@@ -169,8 +177,33 @@ type HostUser struct {
 }
 
 // Load reads, checks, merges and unifies the fleet cfg names. It returns
-// every problem it found; the Fleet is nil when any is an error.
+// every problem it found, in plain words at the user's own positions; the
+// Fleet is nil when any is an error, unless cfg.Partial asks for the hosts
+// that loaded.
+//
+// Problems of one host do not hide those of another: a host whose own
+// value, or a layer it uses, is in error is left out of the later stages,
+// and the others go on to be merged and unified. The fleet pass, which
+// needs every host, runs only when all loaded.
 func Load(ctx context.Context, cfg *Config) (*Fleet, diag.List) {
+	embeds := map[diag.Range]bool{}
+	f, diags := loadFleet(ctx, cfg, embeds)
+	if diags.HasErrors() && f != nil {
+		f.Partial = true
+		if !cfg.Partial {
+			f = nil
+		}
+	}
+	diags = plainWords(diags, cfg.Schema, embeds)
+	// Rewording makes the errors CUE reports once per branch of a
+	// disjunction the same: sorting drops the copies.
+	diags.Sort()
+	return f, diags
+}
+
+// loadFleet is Load, in CUE's words; it records in embeds where the user's
+// files embed the schema.
+func loadFleet(ctx context.Context, cfg *Config, embeds map[diag.Range]bool) (*Fleet, diag.List) {
 	var diags diag.List
 	dir, err := filepath.Abs(cfg.Dir)
 	if err != nil {
@@ -216,9 +249,14 @@ func Load(ctx context.Context, cfg *Config) (*Fleet, diag.List) {
 	insts := load.Instances(args, lcfg)
 	var fleets []cue.Value
 	var files []*ast.File
+	// invalid says that a fleet package has errors in some of its
+	// entries: those are left out of the later stages.
+	invalid, unreadable := false, false
 	for _, inst := range insts {
+		maps.Copy(embeds, schemaEmbeds(inst.Files))
 		if inst.Err != nil {
 			diags = append(diags, cueDiags(inst.Err, nil)...)
+			unreadable = true
 			continue
 		}
 		if !importsSchema(inst) {
@@ -231,12 +269,17 @@ func Load(ctx context.Context, cfg *Config) (*Fleet, diag.List) {
 		v := pctx.BuildInstance(inst)
 		if d := validate(v); len(d) > 0 {
 			diags = append(diags, d...)
-			continue
+			if _, err := v.Fields(); err != nil {
+				continue // the package as a whole is in error
+			}
+			invalid = true
 		}
 		fleets = append(fleets, v)
 		files = append(files, inst.Files...)
 	}
-	if diags.HasErrors() {
+	if unreadable || len(fleets) == 0 && diags.HasErrors() {
+		// Files that do not parse or packages that do not load say
+		// nothing reliable about any host.
 		diags.Sort()
 		return nil, diags
 	}
@@ -246,7 +289,7 @@ func Load(ctx context.Context, cfg *Config) (*Fleet, diag.List) {
 	}
 	f.schemaCfg = schemaCfg
 
-	layers, d := collect(fleets, files)
+	layers, d := collect(fleets, files, invalid)
 	diags = append(diags, d...)
 	f.Decls = layers.decls
 	// Hosts are merged in parallel: CUE values may be read concurrently,
@@ -267,35 +310,40 @@ func Load(ctx context.Context, cfg *Config) (*Fleet, diag.List) {
 		}
 	}
 	diags = append(diags, layers.diags...)
-	if diags.HasErrors() {
-		diags.Sort()
-		return nil, diags
-	}
 	schema := <-schemaDone
 	if schema.d != nil {
 		return nil, schema.d
 	}
-	diags = append(diags, f.fleetValues(schema.ctx, schema.v, fleets, layers)...)
+	if !layers.brokenValues() {
+		vd := f.fleetValues(schema.ctx, schema.v, fleets, layers)
+		diags = append(diags, vd...)
+		f.ValuesOK = !vd.HasErrors()
+	}
 	c := openCache(cfg.CacheDir, cfg.Schema)
 	errs, err := unifyAll(ctx, schemaCfg, c, f.Hosts, cfg.NixOS)
 	if err != nil {
 		diags.Errorf(diag.Range{}, "%v", err)
 		return nil, diags
 	}
+	unified := f.Hosts[:0:0]
 	for i, h := range f.Hosts {
 		if errs[i] != nil {
 			diags = append(diags, hostDiags(h, errs[i])...)
+			continue
 		}
+		unified = append(unified, h)
 	}
+	f.Hosts = unified
 	diags.Sort()
 	if diags.HasErrors() {
-		return nil, diags
+		// The fleet pass needs every host's facts.
+		return f, append(diags, f.Warnings...)
 	}
 	if d := derive(ctx, schemaCfg, c, f.Hosts); len(d) > 0 {
 		diags = append(diags, d...)
 		diags.Sort()
 		if diags.HasErrors() {
-			return nil, diags
+			return f, diags
 		}
 	}
 	return f, append(diags, f.Warnings...)
@@ -636,17 +684,32 @@ func hostDiags(h *Host, err error) diag.List {
 				break
 			}
 			if o := node.Decl(); o != nil && depth > 0 && o.Range.Start.IsValid() {
+				if o.Source.Layer == merge.Host {
+					// The host's own struct: what is missing goes there.
+					r = o.Range
+					break
+				}
 				related = append(related, diag.Related{Range: o.Range,
 					Message: fmt.Sprintf("%s is set by %s", FormatPath(path[:depth]), o.Source)})
 			}
 		case node.Decl() != nil && node.Decl().Range.Start.IsValid():
 			r = node.Decl().Range
 		}
+		msg := fmt.Sprintf(format, args...)
+		if strings.HasPrefix(format, "conflicting values") {
+			var user any
+			if l := node.Leaf(); l != nil && depth == len(path) {
+				user = l.Value
+			}
+			if rule, ok := schemaRule(args, user); ok {
+				msg = rule + messageSummary
+			}
+		}
 		d := diag.Diagnostic{
 			Severity: diag.Error,
 			Range:    r,
 			Path:     append([]string{string(HostsPath), h.Name}, path...),
-			Summary:  fmt.Sprintf("%s: %s", FormatPath(append([]string{string(HostsPath), h.Name}, path...)), fmt.Sprintf(format, args...)),
+			Summary:  fmt.Sprintf("%s: %s", FormatPath(append([]string{string(HostsPath), h.Name}, path...)), msg),
 			Related:  related,
 		}
 		for _, p := range cueerrors.Positions(e) {

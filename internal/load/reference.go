@@ -33,6 +33,9 @@ type Field struct {
 	// Kind is "struct" (fields below), "map" (entries keyed by Key),
 	// "list" or "value".
 	Kind string
+	// Base is the kind of value the field holds as CUE names it: "bool",
+	// "int", "number", "string", or "" for structs, lists and markers.
+	Base string
 	// Key is the placeholder of a map's keys ("<name>"), and KeyType
 	// what a key must be (CUE).
 	Key, KeyType string
@@ -440,6 +443,9 @@ func (b *refBuilder) describe(f *Field, v cue.Value) {
 		f.Kind = "value"
 	}
 	f.Allowed = enumValues(v)
+	if f.Kind == "value" && markerOf(v) == "" {
+		f.Base = kindName(v.IncompleteKind())
+	}
 	f.Words = b.words(v)
 	if f.Kind == "map" {
 		f.Words = strings.Replace(f.Words, "keyed by name", "keyed by "+f.Key, 1)
@@ -643,12 +649,14 @@ func (b *refBuilder) words(v cue.Value) string {
 		return "one of " + strings.Join(vals, ", ")
 	}
 	if v.IncompleteKind() == cue.StructKind {
+		var names []string
 		for _, p := range fieldsOf(v) {
 			if p.pattern {
 				return "entries keyed by name, each " + strings.TrimPrefix(b.words(p.v), "entries keyed by name, each ")
 			}
+			names = append(names, p.label)
 		}
-		return "the fields below"
+		return "a struct of " + strings.Join(names, ", ")
 	}
 	t := cueText(v)
 	if names := defNames(v); len(names) == 1 && t == names[0] {
@@ -675,8 +683,10 @@ func (b *refBuilder) words(v cue.Value) string {
 // number"), with its constraint.
 func defWords(d Def) string {
 	first := d.Doc
-	if i := strings.Index(first, ". "); i >= 0 {
-		first = first[:i]
+	for _, stop := range []string{". ", ": "} {
+		if i := strings.Index(first, stop); i >= 0 {
+			first = first[:i]
+		}
 	}
 	first = strings.TrimSuffix(strings.ReplaceAll(strings.TrimSpace(first), "\n", " "), ".")
 	name := strings.TrimPrefix(d.Name, "#")
