@@ -171,7 +171,7 @@ func (f *Fleet) Select(patterns ...string) ([]*Host, error) {
 				}
 			}
 			if n == 0 {
-				return nil, fmt.Errorf("no host has tag %q", tag)
+				return nil, fmt.Errorf("no host has tag %q%s", tag, f.suggestTag(tag))
 			}
 			continue
 		}
@@ -194,7 +194,31 @@ func (f *Fleet) suggestHost(name string) string {
 	for i, h := range f.hosts {
 		names[i] = h.Name
 	}
+	if s := diag.Nearest(name, names); s != "" {
+		return fmt.Sprintf("; did you mean %q?", s)
+	}
 	return " (hosts: " + strings.Join(names, ", ") + ")"
+}
+
+func (f *Fleet) suggestTag(tag string) string {
+	seen := map[string]bool{}
+	var tags []string
+	for _, h := range f.hosts {
+		for _, t := range h.Tags {
+			if !seen[t] {
+				seen[t] = true
+				tags = append(tags, t)
+			}
+		}
+	}
+	sort.Strings(tags)
+	if s := diag.Nearest(tag, tags); s != "" {
+		return fmt.Sprintf("; did you mean @%s?", s)
+	}
+	if len(tags) == 0 {
+		return " (no host has tags)"
+	}
+	return " (tags: " + strings.Join(tags, ", ") + ")"
 }
 
 // JSON returns the host's final value as JSON, schema defaults filled in

@@ -12,8 +12,8 @@ import (
 
 func init() {
 	register(&command{name: "vet", args: "[packages]", short: "check the fleet: schema, layers, references; write nothing", run: runVet})
-	register(&command{name: "hosts", args: "[--json] [packages]", short: "list hosts: template, hardware, users and profiles, tags", run: runHosts})
-	register(&command{name: "export", args: "[-host H] [--json] [packages]", short: "print hosts' final values (CUE, or JSON with --json)", run: runExport})
+	register(&command{name: "hosts", args: hostsArgs, short: "list hosts: template, hardware, users and profiles, tags", run: runHosts})
+	register(&command{name: "export", args: exportArgs, short: "print hosts' final values (CUE, or JSON with --json)", run: runExport})
 	register(&command{name: "explain", args: "HOST PATH", short: "say which layer and file:line:col set a value, and what it overrode", run: runExplain})
 	register(&command{name: "init", args: "[DIR]", short: "start a new fleet: CUE module, vendored schema, one example host", run: runInit})
 	register(&command{name: "schema sync", args: "[DIR]", short: "refresh the vendored schema from the one fleetgen embeds", run: runSchemaSync})
@@ -53,16 +53,37 @@ func runVet(e *env, args []string) int {
 	return code
 }
 
+// splitTargets splits positional arguments into CUE package patterns
+// (".", "./...", anything with a slash) and host selectors (a host's name,
+// or @tag), as commands that take both read them.
+func splitTargets(args []string) (pkgs, hosts []string) {
+	for _, a := range args {
+		if a == "." || a == ".." || strings.Contains(a, "/") || strings.HasSuffix(a, "...") {
+			pkgs = append(pkgs, a)
+		} else {
+			hosts = append(hosts, a)
+		}
+	}
+	return pkgs, hosts
+}
+
+const hostsArgs = "[--json] [HOST...|@TAG] [packages]"
+
 func runHosts(e *env, args []string) int {
-	fs := e.flags("hosts", "[--json] [packages]")
+	fs := e.flags("hosts", hostsArgs)
 	asJSON := fs.Bool("json", false, "print a JSON array instead of a table")
-	pkgs, ok := parse(fs, args)
+	rest, ok := parse(fs, args)
 	if !ok {
 		return exitUsage
 	}
+	pkgs, sel := splitTargets(rest)
 	f, code := e.load(pkgs)
 	if f == nil {
 		return code
+	}
+	hosts, err := f.Select(sel...)
+	if err != nil {
+		return e.report(err)
 	}
 	type row struct {
 		Name            string       `json:"name"`
@@ -73,14 +94,14 @@ func runHosts(e *env, args []string) int {
 	}
 	if *asJSON {
 		rows := []row{}
-		for _, h := range f.Hosts() {
+		for _, h := range hosts {
 			rows = append(rows, row{h.Name, h.Template, h.HardwareProfile, nonNil(h.Users), nonNil(h.Tags)})
 		}
 		return e.writeJSON(rows)
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "HOST\tTEMPLATE\tHARDWARE\tUSERS (PROFILES)\tTAGS")
-	for _, h := range f.Hosts() {
+	for _, h := range hosts {
 		var users []string
 		for _, u := range h.Users {
 			if len(u.Profiles) > 0 {
@@ -120,15 +141,19 @@ func (e *env) writeJSON(v any) int {
 	return exitOK
 }
 
+const exportArgs = "[--json] [HOST...|@TAG] [packages]"
+
 func runExport(e *env, args []string) int {
-	fs := e.flags("export", "[-host H] [--json] [packages]")
+	fs := e.flags("export", exportArgs)
 	var hosts multiFlag
-	fs.Var(&hosts, "host", "export only this host (a name or @tag; repeatable)")
+	fs.Var(&hosts, "host", "export only this host (a name or @tag; repeatable); the same as naming it without the flag")
 	asJSON := fs.Bool("json", false, "print JSON (an object keyed by host name) instead of CUE")
-	pkgs, ok := parse(fs, args)
+	rest, ok := parse(fs, args)
 	if !ok {
 		return exitUsage
 	}
+	pkgs, named := splitTargets(rest)
+	hosts = append(hosts, named...)
 	f, code := e.load(pkgs)
 	if f == nil {
 		return code

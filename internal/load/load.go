@@ -229,6 +229,11 @@ func loadFleet(ctx context.Context, cfg *Config, embeds map[diag.Range]bool) (*F
 	args := cfg.Args
 	if len(args) == 0 {
 		args = []string{"."}
+		if dir != root && !hasCUEFiles(dir) {
+			// As go finds go.mod: from a directory of the module that
+			// holds no CUE, the fleet is the module's.
+			dir = root
+		}
 	}
 	// The schema the fleet's settings and secrets are completed with is
 	// built in a context of its own, on another core, while the fleet's
@@ -255,7 +260,11 @@ func loadFleet(ctx context.Context, cfg *Config, embeds map[diag.Range]bool) (*F
 	for _, inst := range insts {
 		maps.Copy(embeds, schemaEmbeds(inst.Files))
 		if inst.Err != nil {
-			diags = append(diags, cueDiags(inst.Err, nil)...)
+			if d, ok := noPackages(inst.Err, dir, root); ok {
+				diags.Add(d)
+			} else {
+				diags = append(diags, cueDiags(inst.Err, nil)...)
+			}
 			unreadable = true
 			continue
 		}
@@ -834,6 +843,41 @@ func importsSchema(inst *build.Instance) bool {
 		}
 	}
 	return false
+}
+
+// hasCUEFiles reports whether dir holds a .cue file.
+func hasCUEFiles(dir string) bool {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return false
+	}
+	for _, e := range ents {
+		if !e.IsDir() && strings.HasSuffix(e.Name(), ".cue") {
+			return true
+		}
+	}
+	return false
+}
+
+// noPackages rewords CUE's error for package patterns that match nothing
+// ("cue: "./..." matched no packages"), saying where the fleet's module is.
+func noPackages(err error, dir, root string) (diag.Diagnostic, bool) {
+	msg := err.Error()
+	i := strings.Index(msg, "matched no packages")
+	if i < 0 {
+		return diag.Diagnostic{}, false
+	}
+	pattern := strings.TrimSpace(strings.TrimPrefix(msg[:i], "cue:"))
+	where := "the module's root"
+	if rel, err := filepath.Rel(dir, root); err == nil {
+		where = filepath.ToSlash(rel)
+	}
+	return diag.Diagnostic{
+		Severity: diag.Error,
+		Range:    diag.Range{File: dir},
+		Summary:  fmt.Sprintf("no CUE package matches %s here", pattern),
+		Detail:   fmt.Sprintf("the fleet's module is at %s: run fleetgen there, or here without package arguments", where),
+	}, true
 }
 
 func findModRoot(dir string) (string, bool) {
