@@ -372,6 +372,9 @@ func (f *Fleet) Deploy(ctx context.Context, opts DeployOptions) (*DeployReport, 
 			return nil, fmt.Errorf("unknown health check kind %q (want %s)", k, checkKindList())
 		}
 	}
+	if err := f.checkDecryptable(opts.Hosts); err != nil {
+		return nil, err
+	}
 	hosts, err := f.driverHosts(&opts.DriverOptions, &opts)
 	if err != nil {
 		return nil, err

@@ -100,6 +100,7 @@ func Load(ctx context.Context, cfg *Config) (*Fleet, error) {
 		// The hosts that loaded are checked further all the same, so one
 		// run reports every error that does not depend on another.
 		f.addHosts()
+		diags = append(diags, f.checkPorts()...)
 		if lf.ValuesOK {
 			diags = append(diags, f.checkMarkers()...)
 			diags = append(diags, f.checkInputs()...)
@@ -116,7 +117,7 @@ func Load(ctx context.Context, cfg *Config) (*Fleet, error) {
 		f.warnings = append(f.warnings, fromDiag(diag.List{d})...)
 	}
 	f.addHosts()
-	if d := append(f.checkMarkers(), f.checkInputs()...); len(d) > 0 {
+	if d := append(append(f.checkMarkers(), f.checkInputs()...), f.checkPorts()...); len(d) > 0 {
 		d.Sort()
 		return nil, fromDiag(d)
 	}

@@ -128,7 +128,7 @@ func (f *Fleet) files(outOverride string) ([]emit.File, string, error) {
 			}
 		}
 	}
-	users := map[string]map[string]any{}
+	users := f.fleetUsers()
 	for _, h := range f.hosts {
 		if h.h.NixOS == nil {
 			return nil, "", errors.New("the fleet was loaded without Config.NixOS; Generate needs the hosts' NixOS configurations")

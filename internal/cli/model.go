@@ -49,8 +49,26 @@ func runVet(e *env, args []string) int {
 	if !ok {
 		return exitUsage
 	}
-	_, code := e.load(pkgs)
-	return code
+	// vet checks what gen does: the hosts' NixOS configurations too.
+	f, code := e.loadWith(e.config(pkgs, true))
+	if f == nil {
+		return code
+	}
+	return e.secretWarnings(f)
+}
+
+// secretWarnings prints what keeps hosts from decrypting their secrets
+// (missing .age files, hosts without deploy.hostKey). They do not change
+// the exit status.
+func (e *env) secretWarnings(f *fleet.Fleet) int {
+	w, err := f.SecretWarnings()
+	if err != nil {
+		return e.report(err)
+	}
+	if len(w) > 0 {
+		fleet.PrintErrors(e.stderr, e.cwd, w)
+	}
+	return exitOK
 }
 
 // splitTargets splits positional arguments into CUE package patterns

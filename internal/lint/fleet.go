@@ -25,6 +25,39 @@ type Host struct {
 	// Leaves returns, when known, what the merge of the host's layers
 	// recorded of every leaf at or below path.
 	Leaves func(path []string) []Leaf
+	// Listeners are the sockets the host's enabled services listen on,
+	// as the schema computes them (#Host.#listeners), sorted by port.
+	Listeners []Listener
+}
+
+// A Listener is a socket a service of a host listens on.
+type Listener struct {
+	// Service names the service for people ("Loki (gRPC)").
+	Service string
+	// Port and Protocol ("tcp" or "udp") say where it listens.
+	Port     int
+	Protocol string
+	// Address is the address it binds; "", "0.0.0.0" or "::" for every
+	// address of the host.
+	Address string
+	// Path is the host's field that sets the port, or that turns the
+	// service on when its port is fixed.
+	Path []string
+}
+
+// Wildcard reports whether l listens on every address of the host.
+func (l Listener) Wildcard() bool {
+	switch l.Address {
+	case "", "0.0.0.0", "::", "[::]", "*":
+		return true
+	}
+	return false
+}
+
+// Overlaps reports whether l and m cannot both bind: one port and
+// protocol, on one address or with either on every address.
+func (l Listener) Overlaps(m Listener) bool {
+	return l.Port == m.Port && l.Protocol == m.Protocol && (l.Address == m.Address || l.Wildcard() || m.Wildcard())
 }
 
 // A Fixed is a path of a host's value a layer marks as fixed.

@@ -385,6 +385,38 @@ func keys[V any](m map[string]V) []string {
 	return out
 }
 
+// checkRecipients reports the recipients of secrets that name no user or
+// host of the fleet: agenix would encrypt the secret to nobody by that
+// name, silently.
+func (l *layers) checkRecipients() diag.List {
+	var diags diag.List
+	for _, name := range keys(l.secrets) {
+		if l.broken[string(SecretsPath)+"."+name] {
+			continue
+		}
+		for _, kind := range []struct {
+			field, what string
+			known       map[string]cue.Value
+		}{{"users", "user", l.users}, {"hosts", "host", l.hosts}} {
+			it, err := l.secrets[name].LookupPath(cue.MakePath(cue.Str("recipients"), cue.Str(kind.field))).Fields()
+			if err != nil {
+				continue
+			}
+			for it.Next() {
+				r := it.Selector().Unquoted()
+				if _, ok := kind.known[r]; ok {
+					continue
+				}
+				path := FormatPath([]string{string(SecretsPath), name, "recipients", kind.field, r})
+				d := unknownRef(merge.Range(l.docs.declPos(it.Value())), kind.what, r, keys(kind.known), path)
+				d.Detail += fmt.Sprintf("\nagenix would encrypt %q to no %s by that name", name, kind.what)
+				diags.Add(d)
+			}
+		}
+	}
+	return diags
+}
+
 // unknownRef reports a reference to a layer that does not exist, with the
 // nearest existing name as a suggestion.
 func unknownRef(r diag.Range, kind, name string, known []string, path string) diag.Diagnostic {

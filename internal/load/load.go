@@ -12,6 +12,7 @@ package load
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io/fs"
 	"maps"
@@ -75,6 +76,7 @@ const (
 	tagsField            = "tags"
 	nixosDef             = "#nixos"
 	factsDef             = "#facts"
+	listenersDef         = "#listeners"
 	inputsDef            = "#inputs"
 	homeDef              = "#hm"
 )
@@ -120,6 +122,10 @@ type Fleet struct {
 	// Secrets are the declared secrets as JSON, defaults filled in, by
 	// name.
 	Secrets map[string][]byte
+	// Users are the fleet's user accounts as declared (users.<name>),
+	// as JSON, by name: the keys a secret's recipients name, whether or
+	// not the user is on a host.
+	Users map[string][]byte
 	// Decls says where each fleet-level entry is declared, by its path
 	// ("secrets.api-openai", "templates.server").
 	Decls map[string]diag.Range
@@ -160,6 +166,9 @@ type Host struct {
 	// facts (#Derive.#nixos, pass 2), as JSON; both empty when the schema
 	// has no fleet pass.
 	Facts, Derived []byte
+	// Listeners are the sockets the host's enabled services listen on
+	// (#listeners), as JSON, when the schema says.
+	Listeners []byte
 	// Decl is where the host is declared.
 	Decl diag.Range
 	// Doc is the doc comment of the host's declaration, one line per
@@ -300,6 +309,7 @@ func loadFleet(ctx context.Context, cfg *Config, embeds map[diag.Range]bool) (*F
 
 	layers, d := collect(fleets, files, invalid)
 	diags = append(diags, d...)
+	diags = append(diags, layers.checkRecipients()...)
 	f.Decls = layers.decls
 	// Hosts are merged in parallel: CUE values may be read concurrently,
 	// and decoding each host's own layer is most of the merge.
@@ -483,10 +493,10 @@ func initErr(ws []worker) error {
 }
 
 // parts lists, for the cache, what unification records of h: JSON,
-// NixOS, Inputs, Facts and, when Home is set, a marker followed by each
-// user's name and configuration.
+// NixOS, Inputs, Facts, Listeners and, when Home is set, a marker
+// followed by each user's name and configuration.
 func (h *Host) parts() [][]byte {
-	out := [][]byte{h.JSON, h.NixOS, h.Inputs, h.Facts}
+	out := [][]byte{h.JSON, h.NixOS, h.Inputs, h.Facts, h.Listeners}
 	if h.Home != nil {
 		out = append(out, []byte{})
 		for _, u := range slices.Sorted(maps.Keys(h.Home)) {
@@ -499,13 +509,13 @@ func (h *Host) parts() [][]byte {
 // setParts records what parts lists; it changes nothing and reports false
 // when p is not such a list.
 func (h *Host) setParts(p [][]byte) bool {
-	if len(p) < 4 || len(p) > 4 && len(p)%2 == 0 {
+	if len(p) < 5 || len(p) > 5 && len(p)%2 == 1 {
 		return false
 	}
-	h.JSON, h.NixOS, h.Inputs, h.Facts, h.Home = p[0], p[1], p[2], p[3], nil
-	if len(p) > 4 {
+	h.JSON, h.NixOS, h.Inputs, h.Facts, h.Listeners, h.Home = p[0], p[1], p[2], p[3], p[4], nil
+	if len(p) > 5 {
 		h.Home = map[string][]byte{}
-		for i := 5; i < len(p); i += 2 {
+		for i := 6; i < len(p); i += 2 {
 			h.Home[string(p[i])] = p[i+1]
 		}
 	}
@@ -532,6 +542,11 @@ func (h *Host) unify(ctx *cue.Context, hostDef cue.Value, data any, nixos bool) 
 	}
 	if in := v.LookupPath(cue.MakePath(cue.Def(inputsDef))); in.Exists() {
 		if h.Inputs, err = in.MarshalJSON(); err != nil {
+			return err
+		}
+	}
+	if l := v.LookupPath(cue.MakePath(cue.Def(listenersDef))); l.Exists() {
+		if h.Listeners, err = l.MarshalJSON(); err != nil {
 			return err
 		}
 	}
@@ -620,6 +635,15 @@ func (f *Fleet) fleetValues(ctx *cue.Context, schema cue.Value, fleets []cue.Val
 	}
 	if b, ok := full(SettingsDef, settings, nil); ok {
 		f.Settings = b
+	}
+	f.Users = map[string][]byte{}
+	for _, name := range keys(l.users) {
+		// A user in error is reported where hosts merge it.
+		if data, err := merge.Data(l.users[name]); err == nil && !l.broken[string(UsersPath)+"."+name] {
+			if b, err := json.Marshal(data); err == nil {
+				f.Users[name] = b
+			}
+		}
 	}
 	f.Secrets = map[string][]byte{}
 	for _, name := range keys(l.secrets) {
