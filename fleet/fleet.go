@@ -39,6 +39,9 @@ type Config struct {
 	// kept, and entries unused for five days are removed. Empty means no
 	// cache.
 	CacheDir string
+	// Progress, when not nil, is told how many hosts are evaluated of
+	// how many, as the load goes; it is called from several goroutines.
+	Progress func(done, total int)
 }
 
 // A Fleet is a loaded and checked fleet. Its methods are not safe for
@@ -90,7 +93,7 @@ func Load(ctx context.Context, cfg *Config) (*Fleet, error) {
 	}
 	lf, diags := load.Load(ctx, &load.Config{
 		Dir: dir, Args: cfg.Packages, Overlay: cfg.Overlay, Tags: cfg.Tags, Schema: schema.FS, NixOS: cfg.NixOS,
-		CacheDir: cfg.CacheDir, Partial: true,
+		CacheDir: cfg.CacheDir, Partial: true, Progress: cfg.Progress,
 	})
 	if lf == nil {
 		return nil, fromDiag(diags)

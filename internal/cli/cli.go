@@ -14,9 +14,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"text/tabwriter"
-
-	"fleetnix.dev/fleet/fleet"
 )
 
 // Exit codes of fleetgen.
@@ -60,6 +57,9 @@ type env struct {
 	// flagSets records the flag set each command makes, for completion
 	// scripts.
 	flagSets map[string]*flag.FlagSet
+	// tty says stderr is a terminal (progress is drawn there); color,
+	// that diagnostics on stderr get colour.
+	tty, color bool
 }
 
 // errUsage marks a usage error already described to the user.
@@ -75,7 +75,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "fleetgen: %v\n", err)
 		return exitFail
 	}
-	e := &env{ctx: ctx, stdout: stdout, stderr: stderr, cwd: cwd}
+	e := &env{ctx: ctx, stdout: stdout, stderr: stderr, cwd: cwd,
+		tty: isTerminal(stderr), color: useColor(stderr, os.Getenv)}
 	if len(args) == 0 {
 		usage(stderr)
 		return exitUsage
@@ -90,6 +91,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		args = append(args[1:len(args):len(args)], "--help")
 	case "--version", "-version":
 		return runVersion(e, args[1:])
+	case hostsCommand:
+		return runCompleteHosts(e)
 	}
 	if wantsHelp(args) {
 		e.helping = true
@@ -190,13 +193,16 @@ func (e *env) groupUsage(args []string) int {
 	return exitUsage
 }
 
-// writeCommandList writes one line per command, without prefix.
+// writeCommandList writes one line per command, without prefix, indented
+// by a tab as go help does.
 func writeCommandList(w io.Writer, cs []*command, prefix string) {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	width := 0
 	for _, c := range cs {
-		fmt.Fprintf(tw, "\t%s\t%s\n", strings.TrimPrefix(c.name, prefix), c.short)
+		width = max(width, len(strings.TrimPrefix(c.name, prefix)))
 	}
-	tw.Flush()
+	for _, c := range cs {
+		fmt.Fprintf(w, "\t%-*s  %s\n", width, strings.TrimPrefix(c.name, prefix), c.short)
+	}
 }
 
 func usage(w io.Writer) {
@@ -342,7 +348,7 @@ func (e *env) report(err error) int {
 	if errors.Is(err, errUsage) {
 		return exitUsage
 	}
-	if fleet.PrintErrors(e.stderr, e.cwd, err) {
+	if e.printErrors(e.stderr, err) {
 		return exitFail
 	}
 	fmt.Fprintf(e.stderr, "fleetgen: %v\n", err)

@@ -33,12 +33,15 @@ func (e *env) config(pkgs []string, nixos bool) *fleet.Config {
 
 // loadWith loads the fleet cfg names and prints its warnings.
 func (e *env) loadWith(cfg *fleet.Config) (*fleet.Fleet, int) {
+	progress, done := e.loadProgress()
+	cfg.Progress = progress
 	f, err := fleet.Load(e.ctx, cfg)
+	done()
 	if err != nil {
 		return nil, e.report(err)
 	}
 	if w := f.Warnings(); len(w) > 0 {
-		fleet.PrintErrors(e.stderr, e.cwd, w)
+		e.printErrors(e.stderr, w)
 	}
 	return f, exitOK
 }
@@ -66,7 +69,7 @@ func (e *env) secretWarnings(f *fleet.Fleet) int {
 		return e.report(err)
 	}
 	if len(w) > 0 {
-		fleet.PrintErrors(e.stderr, e.cwd, w)
+		e.printErrors(e.stderr, w)
 	}
 	return exitOK
 }

@@ -106,6 +106,9 @@ type Config struct {
 	// loaded without error, so the caller can check them further and
 	// report every independent error in one run.
 	Partial bool
+	// Progress, when not nil, is told how many hosts are unified of how
+	// many, from the goroutines that unify them.
+	Progress func(done, total int)
 }
 
 // A Fleet is a loaded, merged and unified fleet.
@@ -339,7 +342,7 @@ func loadFleet(ctx context.Context, cfg *Config, embeds map[diag.Range]bool) (*F
 		f.ValuesOK = !vd.HasErrors()
 	}
 	c := openCache(cfg.CacheDir, cfg.Schema)
-	errs, err := unifyAll(ctx, schemaCfg, c, f.Hosts, cfg.NixOS)
+	errs, err := unifyAll(ctx, schemaCfg, c, f.Hosts, cfg.NixOS, cfg.Progress)
 	if err != nil {
 		diags.Errorf(diag.Range{}, "%v", err)
 		return nil, diags
@@ -398,7 +401,7 @@ func buildSchema(ctx *cue.Context, cfg *load.Config) (cue.Value, diag.List) {
 // cache c. The error of host i, if any, is errs[i]; the caller turns it
 // into diagnostics on one goroutine, because that reads the shared
 // provenance trees.
-func unifyAll(ctx context.Context, schemaCfg *load.Config, c *cache, hosts []*Host, nixos bool) ([]error, error) {
+func unifyAll(ctx context.Context, schemaCfg *load.Config, c *cache, hosts []*Host, nixos bool, progress func(done, total int)) ([]error, error) {
 	// One worker per CPU, at most 8: unification is CPU-bound, and each
 	// worker holds an evaluated schema of its own.
 	n := min(runtime.NumCPU(), 8, len(hosts))
@@ -411,7 +414,11 @@ func unifyAll(ctx context.Context, schemaCfg *load.Config, c *cache, hosts []*Ho
 		flag = []byte("nixos")
 	}
 	errs := make([]error, len(hosts))
+	var done atomic.Int64
 	err := parallel(ctx, len(workers), len(hosts), func(wi, i int) {
+		if progress != nil {
+			defer func() { progress(int(done.Add(1)), len(hosts)) }()
+		}
 		h := hosts[i]
 		data := h.Tree.Data()
 		var key string

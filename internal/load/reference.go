@@ -89,6 +89,25 @@ type Reference struct {
 
 	root   refNode
 	byPath map[string]*Field
+	// mu serializes Accepts: the schema's CUE values are not safe for
+	// concurrent use.
+	mu sync.Mutex
+	// values are the schema values of the fields, for Accepts.
+	values map[*Field]cue.Value
+	ctx    *cue.Context
+}
+
+// Accepts reports whether the field f takes the CUE value src (`"25.05"`,
+// `22`), as the schema checks it.
+func (r *Reference) Accepts(f *Field, src string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	v, ok := r.values[f]
+	if !ok {
+		return false
+	}
+	x := r.ctx.CompileString(src)
+	return x.Err() == nil && v.Unify(x).Validate(cue.Concrete(true)) == nil
 }
 
 // A refNode is a field of the reference's tree: its children by label,
@@ -213,7 +232,7 @@ func buildReference(schemaFS fs.FS) (*Reference, error) {
 	if d != nil {
 		return nil, d.Err()
 	}
-	b := &refBuilder{ctx: ctx, schema: s, ref: &Reference{byPath: map[string]*Field{}}, defs: map[string]Def{}}
+	b := &refBuilder{ctx: ctx, schema: s, ref: &Reference{byPath: map[string]*Field{}, values: map[*Field]cue.Value{}, ctx: ctx}, defs: map[string]Def{}}
 	for _, ld := range layerDefs {
 		v := s.LookupPath(cue.ParsePath(string(ld.def)))
 		if !v.Exists() {
@@ -360,6 +379,7 @@ func (b *refBuilder) field(v cue.Value, path []string, required bool, depth int)
 	if f == nil {
 		f = &Field{Path: path, Section: b.layer.section}
 		b.describe(f, v)
+		b.ref.values[f] = v
 		b.ref.byPath[key] = f
 		b.ref.Fields = append(b.ref.Fields, f)
 		n := &b.ref.root

@@ -43,7 +43,7 @@ func plainWords(diags diag.List, schemaFS fs.FS, embeds map[diag.Range]bool) dia
 				return dropShadowed(diags) // the errors as CUE words them are still true
 			}
 		}
-		single := rewrite(d, msg, ref.Field(d.Path))
+		single := rewrite(d, msg, ref.Field(d.Path), ref)
 		d.Related = dropNoise(d.Related, embeds, single)
 	}
 	return dropShadowed(diags)
@@ -129,7 +129,7 @@ var (
 // rewrite puts d, whose message is msg, in plain words when f says what
 // its field takes. It reports whether the error is about one value the
 // user wrote (rather than two that conflict).
-func rewrite(d *diag.Diagnostic, msg string, f *Field) bool {
+func rewrite(d *diag.Diagnostic, msg string, f *Field, ref *Reference) bool {
 	if f == nil {
 		return false
 	}
@@ -154,7 +154,7 @@ func rewrite(d *diag.Diagnostic, msg string, f *Field) bool {
 			return false
 		}
 		d.Summary = fmt.Sprintf("%s: %s is %s, but %s holds %s", path, user, valueWords[literalKind(user)], name, f.Words)
-		d.Detail = quoteHint(user, f)
+		d.Detail = quoteHint(user, f, ref)
 		return true
 	case reConflict.MatchString(msg) && len(f.Allowed) > 0:
 		a, b, ok := splitValues(reConflict.FindStringSubmatch(msg)[1])
@@ -284,20 +284,20 @@ func literalKind(s string) string {
 	return ""
 }
 
-// quoteHint suggests the value the user probably meant: a number without
-// quotes, a string with them.
-func quoteHint(user string, f *Field) string {
+// quoteHint suggests the value the user probably meant, when the schema
+// takes it: a number without quotes, a string with them; else an example.
+func quoteHint(user string, f *Field, ref *Reference) string {
+	var cand, how string
 	switch {
-	case literalKind(user) == "string" && (f.Base == "int" || f.Base == "number"):
-		if u, err := strconv.Unquote(user); err == nil && literalKind(u) == "int" || literalKind(u) == "number" {
-			return fmt.Sprintf("did you mean %s, without quotes?", u)
+	case literalKind(user) == "string":
+		if u, err := strconv.Unquote(user); err == nil && literalKind(u) != "" && literalKind(u) != "string" {
+			cand, how = u, "without quotes"
 		}
-	case literalKind(user) == "string" && f.Base == "bool":
-		if u, err := strconv.Unquote(user); err == nil && (u == "true" || u == "false") {
-			return fmt.Sprintf("did you mean %s, without quotes?", u)
-		}
-	case literalKind(user) != "string" && f.Base == "string":
-		return fmt.Sprintf("did you mean %q, in quotes?", user)
+	default:
+		cand, how = strconv.Quote(user), "in quotes"
+	}
+	if cand != "" && ref.Accepts(f, cand) {
+		return fmt.Sprintf("did you mean %s, %s?", cand, how)
 	}
 	if f.Example != "" {
 		return "for example: " + f.Example
