@@ -65,6 +65,7 @@ func TestScript(t *testing.T) {
 			"sshd":         sshd,
 			"fixtureflake": fixtureFlake,
 			"waitfile":     waitFile,
+			"readmewalk":   readmeWalk,
 		},
 		Condition: func(cond string) (bool, error) {
 			switch cond {
@@ -209,5 +210,34 @@ func waitFile(ts *testscript.TestScript, neg bool, args []string) {
 			ts.Fatalf("waitfile: %s did not appear within a minute", args[0])
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// readmeWalk writes to FILE the shell block of README.md's "Your first
+// fleet", so that a script can run it as a newcomer would:
+//
+//	readmewalk walk.sh
+func readmeWalk(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: readmewalk FILE")
+	}
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		ts.Fatalf("%v", err)
+	}
+	_, rest, ok := strings.Cut(string(b), "\n## Your first fleet\n")
+	if !ok {
+		ts.Fatalf("README.md has no section \"Your first fleet\"")
+	}
+	_, rest, ok = strings.Cut(rest, "\n```sh\n")
+	if !ok {
+		ts.Fatalf("README.md's \"Your first fleet\" has no sh block")
+	}
+	block, _, ok := strings.Cut(rest, "\n```\n")
+	if !ok {
+		ts.Fatalf("README.md's sh block does not end")
+	}
+	if err := os.WriteFile(ts.MkAbs(args[0]), []byte("set -ex\n"+block+"\n"), 0o644); err != nil {
+		ts.Fatalf("%v", err)
 	}
 }
