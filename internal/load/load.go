@@ -609,7 +609,7 @@ func (h *Host) nixos(v cue.Value) error {
 // defaults filled in.
 func (f *Fleet) fleetValues(ctx *cue.Context, schema cue.Value, fleets []cue.Value, l *layers) diag.List {
 	var diags diag.List
-	full := func(def Path, v cue.Value, extra map[string]any) ([]byte, bool) {
+	full := func(def Path, v cue.Value, extra map[string]any, at ...string) ([]byte, bool) {
 		// The user's value is closed by the partial schema it was checked
 		// against; the full definition adds fields, so unify its data.
 		data, err := merge.Data(v)
@@ -623,7 +623,7 @@ func (f *Fleet) fleetValues(ctx *cue.Context, schema cue.Value, fleets []cue.Val
 		}
 		u := schema.LookupPath(cue.ParsePath(string(def))).Unify(ctx.Encode(m))
 		if err := u.Validate(cue.Concrete(true)); err != nil {
-			diags = append(diags, cueDiags(err, &v)...)
+			diags = append(diags, valueDiags(err, v, at)...)
 			return nil, false
 		}
 		b, err := u.MarshalJSON()
@@ -640,7 +640,7 @@ func (f *Fleet) fleetValues(ctx *cue.Context, schema cue.Value, fleets []cue.Val
 			break
 		}
 	}
-	if b, ok := full(SettingsDef, settings, nil); ok {
+	if b, ok := full(SettingsDef, settings, nil, string(SettingsPath)); ok {
 		f.Settings = b
 	}
 	f.Users = map[string][]byte{}
@@ -654,11 +654,43 @@ func (f *Fleet) fleetValues(ctx *cue.Context, schema cue.Value, fleets []cue.Val
 	}
 	f.Secrets = map[string][]byte{}
 	for _, name := range keys(l.secrets) {
-		if b, ok := full(SecretDef, l.secrets[name], map[string]any{nameField: name}); ok {
+		if b, ok := full(SecretDef, l.secrets[name], map[string]any{nameField: name}, string(SecretsPath), name); ok {
 			f.Secrets[name] = b
 		}
 	}
 	return diags
+}
+
+// valueDiags converts the errors of completing v, a fleet-level value at
+// path at (settings, secrets.<name>), with its full definition: the
+// definition's name leaves the path, which starts at at, and each error
+// is placed where the user wrote the nearest part of v, never in the
+// schema (the completion works on v's data, whose positions are lost).
+func valueDiags(err error, v cue.Value, at []string) diag.List {
+	var out diag.List
+	for _, d := range cueDiags(err, nil) {
+		rel := d.Path
+		if len(rel) > 0 && strings.HasPrefix(rel[0], "#") {
+			rel = rel[1:]
+		}
+		path := append(append([]string(nil), at...), rel...)
+		d.Summary = strings.Replace(d.Summary, FormatPath(d.Path), FormatPath(path), 1)
+		d.Path = path
+		// The nearest part of v the user wrote.
+		pos := userPos(v)
+		for i := len(rel); i > 0; i-- {
+			if x := v.LookupPath(cuePath(rel[:i])); x.Exists() {
+				pos = userPos(x)
+				break
+			}
+		}
+		if r := merge.Range(pos); r.Start.IsValid() && label(r.File) != "schema" {
+			d.Range = r
+		}
+		d.Related = nil
+		out = append(out, d)
+	}
+	return out
 }
 
 // Value returns the unified value of h in the fleet's CUE context, for

@@ -58,8 +58,9 @@ type Field struct {
 	// "settings", "secret" for those sections.
 	Layers []string
 	// Example is a line of CUE setting the field, from the root of its
-	// layer (`network: ssh: port: 2222`), or "" for a struct.
-	Example string
+	// layer (`network: ssh: port: 2222`), or "" for a struct; ExampleValue
+	// is the value it sets (`2222`).
+	Example, ExampleValue string
 	// Defs are the named definitions the type uses (#Port), for the
 	// reference's list of types.
 	Defs []string
@@ -923,6 +924,7 @@ func kebab(s string) string {
 // renderExample writes the CUE line that sets f to value, from the root of
 // the layer that writes it, placeholders replaced by example keys.
 func renderExample(f *Field, value string) string {
+	f.ExampleValue = value
 	var labels []string
 	for _, l := range f.Path {
 		if isPlaceholder(l) {

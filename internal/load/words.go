@@ -137,7 +137,10 @@ func rewrite(d *diag.Diagnostic, msg string, f *Field, ref *Reference) bool {
 	name := d.Path[len(d.Path)-1]
 	switch {
 	case msg == "field is required but not present":
-		d.Summary = fmt.Sprintf("%s is required, and no layer sets it", path)
+		d.Summary = fmt.Sprintf("%s is required", path)
+		if f.Section == "host" {
+			d.Summary += ", and no layer sets it"
+		}
 		d.Detail = requiredDetail(d.Path, f)
 		return true
 	case reMismatch.MatchString(msg):
@@ -214,14 +217,16 @@ func requiredDetail(path []string, f *Field) string {
 	if doc := firstSentence(f.Doc); doc != "" {
 		lines = append(lines, doc)
 	}
-	if f.Example != "" {
-		ex := f.Example
+	if f.ExampleValue != "" {
 		where := "set it"
 		if f.Section == "host" && len(path) >= 2 && path[0] == string(HostsPath) {
-			ex = fmt.Sprintf("hosts: %s: %s", cueLabel(path[1]), ex)
 			where = "set it in the host or its template"
 		}
-		lines = append(lines, where+", for example:", "    "+ex)
+		var labels []string
+		for _, l := range path {
+			labels = append(labels, cueLabel(l))
+		}
+		lines = append(lines, where+", for example:", "    "+strings.Join(labels, ": ")+": "+f.ExampleValue)
 	} else {
 		lines = append(lines, fmt.Sprintf("it holds %s; fleetgen doc %s says more", f.Words, f.PathString()))
 	}
