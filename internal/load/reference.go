@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -247,7 +248,7 @@ func buildReference(schemaFS fs.FS) (*Reference, error) {
 			}
 			if ld.section != "host" {
 				// A single field of the definition, documented as itself.
-				b.field(f.v, append(append([]string(nil), ld.prefix...), ld.sub[0]), f.required, 0)
+				b.field(f.v, append(append([]string(nil), ld.prefix...), ld.sub[0]), 0)
 				continue
 			}
 			v = f.v
@@ -255,15 +256,17 @@ func buildReference(schemaFS fs.FS) (*Reference, error) {
 		b.walk(v, ld.prefix, 0)
 		// The layer writes the entry it lands in, too (a user's account
 		// is users.<user>).
-		if f := b.ref.byPath[strings.Join(ld.prefix, ".")]; f != nil && ld.section == "host" && !containsString(f.Layers, ld.layer) {
+		if f := b.ref.byPath[strings.Join(ld.prefix, ".")]; f != nil && ld.section == "host" && !slices.Contains(f.Layers, ld.layer) {
 			f.Layers = append(f.Layers, ld.layer)
 		}
 	}
 	sort.SliceStable(b.ref.Fields, func(i, j int) bool {
-		return sectionOrder(b.ref.Fields[i].Section) < sectionOrder(b.ref.Fields[j].Section)
+		return slices.Index(sectionNames, b.ref.Fields[i].Section) < slices.Index(sectionNames, b.ref.Fields[j].Section)
 	})
 	for _, f := range b.ref.Fields {
-		sort.SliceStable(f.Layers, func(i, j int) bool { return layerOrder(f.Layers[i]) < layerOrder(f.Layers[j]) })
+		sort.SliceStable(f.Layers, func(i, j int) bool {
+			return slices.Index(layerNames, f.Layers[i]) < slices.Index(layerNames, f.Layers[j])
+		})
 	}
 	for _, name := range keys(b.defs) {
 		b.ref.Defs = append(b.ref.Defs, b.defs[name])
@@ -271,24 +274,12 @@ func buildReference(schemaFS fs.FS) (*Reference, error) {
 	return b.ref, nil
 }
 
-// layerOrder orders layer names as the merge applies them.
-func layerOrder(l string) int {
-	for i, x := range []string{"hardware profile", "template", "user", "profile", "host", "settings", "secret"} {
-		if l == x {
-			return i
-		}
-	}
-	return 99
-}
-
-func sectionOrder(s string) int {
-	for i, x := range []string{"host", "template", "profile", "settings", "secret"} {
-		if s == x {
-			return i
-		}
-	}
-	return 99
-}
+// layerNames are the layers in the order the merge applies them, then
+// the fleet's other entries; sectionNames the reference's sections.
+var (
+	layerNames   = []string{"hardware profile", "template", "user", "profile", "host", "settings", "secret"}
+	sectionNames = []string{"host", "template", "profile", "settings", "secret"}
+)
 
 // A refBuilder walks the schema's layer definitions into a Reference.
 type refBuilder struct {
@@ -357,24 +348,15 @@ func (b *refBuilder) walk(v cue.Value, path []string, depth int) {
 		if f.pattern {
 			continue // a struct's own pattern is a map, handled by field
 		}
-		if len(path) == 0 && containsString(b.layer.own, f.label) {
+		if len(path) == 0 && slices.Contains(b.layer.own, f.label) {
 			continue
 		}
-		b.field(f.v, append(path[:len(path):len(path)], f.label), f.required, depth)
+		b.field(f.v, append(path[:len(path):len(path)], f.label), depth)
 	}
-}
-
-func containsString(l []string, s string) bool {
-	for _, x := range l {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // field adds the field at path with value v, and its fields.
-func (b *refBuilder) field(v cue.Value, path []string, required bool, depth int) {
+func (b *refBuilder) field(v cue.Value, path []string, depth int) {
 	key := strings.Join(path, ".")
 	f := b.ref.byPath[key]
 	if f == nil {
@@ -389,7 +371,7 @@ func (b *refBuilder) field(v cue.Value, path []string, required bool, depth int)
 		}
 		n.field = f
 	}
-	if !containsString(f.Layers, b.layer.layer) {
+	if !slices.Contains(f.Layers, b.layer.layer) {
 		f.Layers = append(f.Layers, b.layer.layer)
 	}
 	switch f.Kind {
@@ -398,20 +380,11 @@ func (b *refBuilder) field(v cue.Value, path []string, required bool, depth int)
 	case "map":
 		for _, p := range fieldsOf(v) {
 			if p.pattern {
-				b.field(p.v, append(path[:len(path):len(path)], f.Key), false, depth+1)
+				b.field(p.v, append(path[:len(path):len(path)], f.Key), depth+1)
 				break
 			}
 		}
 	}
-}
-
-// isStructType reports whether v is a struct of fields to document one by
-// one: not a marker ({$secret: ...}) nor free-form data.
-func isStructType(v cue.Value) bool {
-	if v.IncompleteKind() != cue.StructKind {
-		return false
-	}
-	return markerOf(v) == ""
 }
 
 // markerOf returns the label of a marker struct ({$secret: name}): a
@@ -559,7 +532,7 @@ func defNames(v cue.Value) []string {
 	var out []string
 	ast.Walk(v.Syntax(cue.Raw()), func(n ast.Node) bool {
 		if id, ok := n.(*ast.Ident); ok && strings.HasPrefix(id.Name, "#") {
-			if !containsString(out, id.Name) {
+			if !slices.Contains(out, id.Name) {
 				out = append(out, id.Name)
 			}
 		}
@@ -844,7 +817,7 @@ func (b *refBuilder) valueExample(v cue.Value, path []string, def string) string
 		if def != "" {
 			cands = append(cands, def)
 		}
-		if containsString(names, "#Port") {
+		if slices.Contains(names, "#Port") {
 			cands = append(cands, "8080")
 		}
 		cands = append(cands, "1", "10", "200", "1000", "0")

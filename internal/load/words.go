@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io/fs"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -166,7 +167,7 @@ func rewrite(d *diag.Diagnostic, msg string, f *Field, ref *Reference) bool {
 		}
 		user := ""
 		for _, x := range []string{b, a} {
-			if isLiteral(x) && !containsString(f.Allowed, x) {
+			if isLiteral(x) && !slices.Contains(f.Allowed, x) {
 				user = x
 			}
 		}
