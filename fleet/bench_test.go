@@ -235,3 +235,36 @@ func benchLoad(b *testing.B, cached bool) {
 		})
 	}
 }
+
+// BenchmarkGenerateCheck measures writing the generated tree with its
+// source map (Generate with Check: nothing is written) on fleets already
+// loaded with their NixOS configurations, and reports the source map's
+// size per host.
+func BenchmarkGenerateCheck(b *testing.B) {
+	for _, n := range []int{10, 100} {
+		b.Run(fmt.Sprintf("hosts=%d", n), func(b *testing.B) {
+			dir := b.TempDir()
+			writeBenchFleet(b, dir, n)
+			f, err := fleet.Load(context.Background(), &fleet.Config{Dir: dir, NixOS: true})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if _, err := f.Generate(fleet.GenerateOptions{Check: true}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.StopTimer()
+			if _, err := f.Generate(fleet.GenerateOptions{}); err != nil {
+				b.Fatal(err)
+			}
+			fi, err := os.Stat(filepath.Join(dir, "nix", "sourcemap.json"))
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportMetric(float64(fi.Size())/float64(n)/1024, "KiB-map/host")
+		})
+	}
+}

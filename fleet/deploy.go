@@ -34,9 +34,13 @@ type DriverOptions struct {
 	// Hosts selects the hosts to act on, as Select takes them: names and
 	// "@tag"s. Empty means every host.
 	Hosts []string
-	// Jobs bounds how many hosts are worked on at once; 0 means
+	// Jobs bounds the evaluations and builds run at once; 0 means
 	// DefaultJobs().
 	Jobs int
+	// NetJobs bounds the steps that wait on networks and other machines
+	// run at once: asking targets what they run, copies, activations,
+	// health checks; 0 means DefaultNetJobs.
+	NetJobs int
 	// Flake, when set, is the flake reference every host's system is
 	// taken from instead of the generated flake, at the same attribute
 	// nixosConfigurations.<host>.config.system.build.toplevel; the fleet
@@ -84,14 +88,20 @@ type BuildOptions struct {
 // DeployOptions control Deploy.
 type DeployOptions struct {
 	DriverOptions
-	// DryRun plans and stops: it builds the new systems and diffs their
-	// closures against what the targets run, and changes no host.
+	// DryRun plans and stops: it builds the new systems, diffs their
+	// closures against what the targets run, copies them to the targets
+	// and asks each what activation would do (dry-activate), and changes
+	// no running system.
 	DryRun bool
+	// ForceLockoutRisk deploys hosts whose new configuration would lock
+	// the deployer out (see Deploy), which are refused otherwise.
+	ForceLockoutRisk bool
 	// Mode overrides every host's deploy.activation: "switch", "boot" or
 	// "test". Empty keeps each host's own.
 	Mode string
-	// FailFast stops starting new hosts once one has failed. By default
-	// one failed host never stops the others.
+	// FailFast builds and activates no further host once one has failed;
+	// activations under way finish. By default a failed host stops only
+	// the waves after its own (see Deploy).
 	FailFast bool
 	// SkipChecks turns off health checks the driver derives from the
 	// fleet, by kind, on top of those the hosts' deploy.health turns off.
@@ -100,6 +110,10 @@ type DeployOptions struct {
 	// HealthTimeout bounds each health check, retries included; 0 means
 	// each host's deploy.health.timeout, or one minute.
 	HealthTimeout time.Duration
+	// OnPlan, when not nil, is called with the plan once it is made (the
+	// lockout guard and the canaries included) and before anything is
+	// built or changed, and with how long planning took.
+	OnPlan func(plan []HostPlan, took time.Duration)
 }
 
 // A CheckKind is a kind of health check derived from a host's settings.
@@ -121,8 +135,12 @@ const (
 // CheckKinds lists every CheckKind.
 var CheckKinds = []CheckKind{CheckSystemState, CheckPorts, CheckEndpoints}
 
-// DefaultJobs returns the default parallelism: min(runtime.NumCPU(), 8).
+// DefaultJobs returns the default bound of evaluations and builds run at
+// once: min(runtime.NumCPU(), 8).
 func DefaultJobs() int { return build.DefaultJobs() }
+
+// DefaultNetJobs is the default bound of network-bound steps run at once.
+const DefaultNetJobs = build.DefaultNetJobs
 
 // An Event is one piece of progress of the driver.
 type Event struct {
@@ -130,8 +148,12 @@ type Event struct {
 	Time time.Time
 	// Host is the host it concerns; empty for fleet-wide events.
 	Host string
+	// Wave is the rollout wave of Host, or the wave a "rollout" event is
+	// about; 0 outside deployments.
+	Wave int
 	// Step is the step it belongs to: "eval", "build", "query", "diff",
-	// "copy", "activate", "health", "confirm" or "rollback".
+	// "preview", "copy", "activate", "health", "confirm", "rollback",
+	// "guard" (the lockout guard) or "rollout" (a wave as a whole).
 	Step string
 	// Kind is "start", "done", "fail", "output" (a line of a command's
 	// standard error), "exec" (a command is about to start; Msg is its
@@ -159,6 +181,7 @@ const (
 	StatusCanceled       ResultStatus = "canceled"        // stopped by cancellation; on the old generation
 	StatusRollbackFailed ResultStatus = "rollback failed" // rolling back failed too: the host needs a human
 	StatusLost           ResultStatus = "lost"            // contact lost after activation began
+	StatusRefused        ResultStatus = "refused"         // not deployed: it would lock the deployer out; on the old generation
 )
 
 // OK reports whether s is a success: up to date, built or deployed.
@@ -170,6 +193,8 @@ func (s ResultStatus) OK() bool {
 type HostResult struct {
 	// Host is the host's name.
 	Host string
+	// Wave is the rollout wave it was in; 0 for Build.
+	Wave int
 	// Status says what happened.
 	Status ResultStatus
 	// StorePath is the host's new system: built, or evaluated when the
@@ -206,6 +231,10 @@ type HostError struct {
 	ExitCode int
 	// Stderr is the tail of the failed command's standard error.
 	Stderr string
+	// Problems are NixOS's errors and warnings in Stderr, at the user's
+	// CUE positions, when the step evaluated or built the generated
+	// flake (as Check reports them).
+	Problems Errors
 
 	msg string
 	err error
@@ -231,7 +260,7 @@ func hostError(err error) error {
 }
 
 func hostResult(r build.Result) HostResult {
-	return HostResult{Host: r.Host, Status: ResultStatus(r.Status.String()), StorePath: r.StorePath,
+	return HostResult{Host: r.Host, Wave: r.Wave, Status: ResultStatus(r.Status.String()), StorePath: r.StorePath,
 		Previous: r.Previous, Current: r.Current, Err: hostError(r.Err), RollbackErr: hostError(r.RollbackErr),
 		Duration: r.Duration, r: r}
 }
@@ -246,7 +275,7 @@ func WriteSummary(w io.Writer, results []HostResult) error {
 		if rs[i].Host == "" {
 			// Not from Build or Deploy: the table from the public
 			// fields, and the errors as they are.
-			rs[i] = build.Result{Host: r.Host, StorePath: r.StorePath, Duration: r.Duration,
+			rs[i] = build.Result{Host: r.Host, Wave: r.Wave, StorePath: r.StorePath, Duration: r.Duration,
 				Status: statusOf(r.Status), Err: r.Err, RollbackErr: r.RollbackErr}
 		}
 	}
@@ -254,7 +283,7 @@ func WriteSummary(w io.Writer, results []HostResult) error {
 }
 
 func statusOf(s ResultStatus) build.Status {
-	for st := build.Skipped; st <= build.Lost; st++ {
+	for st := build.Skipped; st <= build.Refused; st++ {
 		if st.String() == string(s) {
 			return st
 		}
@@ -271,7 +300,7 @@ func statusOf(s ResultStatus) build.Status {
 // generation. The fleet must be loaded with Config.NixOS unless opts.Flake
 // is set.
 func (f *Fleet) Build(ctx context.Context, opts BuildOptions) ([]HostResult, error) {
-	hosts, err := f.driverHosts(&opts.DriverOptions, nil)
+	_, hosts, err := f.driverHosts(&opts.DriverOptions, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -282,7 +311,7 @@ func (f *Fleet) Build(ctx context.Context, opts BuildOptions) ([]HostResult, err
 	bo.FailFast = !opts.KeepGoing
 	rs := build.Build(ctx, hosts, bo)
 	done()
-	return hostResults(rs), nil
+	return f.placeNixErrors(hostResults(rs), opts.Flake), nil
 }
 
 func hostResults(rs []build.Result) []HostResult {
@@ -305,6 +334,9 @@ const (
 	// ActionFail leaves the host alone because planning failed for it;
 	// HostPlan.Err says why.
 	ActionFail PlanAction = "fail"
+	// ActionRefuse leaves the host alone because its new configuration
+	// would lock the deployer out; HostPlan.Err says how.
+	ActionRefuse PlanAction = "refuse"
 )
 
 // A HostPlan is what a deployment does with one host, decided before
@@ -312,6 +344,14 @@ const (
 type HostPlan struct {
 	// Host is the host's name.
 	Host string
+	// Wave is the rollout wave the host is deployed in.
+	Wave int
+	// WaveReason says why: "deploy.wave", or the role that put it in its
+	// default wave ("cache", "builder", "subnet router", "monitoring
+	// server", "clients").
+	WaveReason string
+	// Canary reports that the host is one of its wave's canaries.
+	Canary bool
 	// Action is what the deployment does.
 	Action PlanAction
 	// New is the store path of the host's new system, as evaluated.
@@ -321,9 +361,13 @@ type HostPlan struct {
 	// Generation is the target's current system profile generation,
 	// such as "system-42-link"; empty if it has none.
 	Generation string
-	// Diff is the closure diff from Current to New (a dry run only).
+	// Diff is the closure diff from Current to New as nix prints it (a
+	// dry run only).
 	Diff string
-	// Err says why Action is ActionFail, or why diffing failed.
+	// Preview is what deploying the host would change (a dry run only).
+	Preview *Preview
+	// Err says why Action is ActionFail or ActionRefuse, or why the
+	// preview failed.
 	Err error
 }
 
@@ -341,13 +385,28 @@ type DeployReport struct {
 // Deploy deploys the selected hosts. It first plans: it evaluates each
 // host's new system and asks each target, in parallel and with one ssh
 // round trip, what it runs, so hosts already on their new system are
-// skipped and never built. A dry run then builds the rest and diffs their
-// closures against the targets' systems, and stops. Otherwise, per host and
-// at most Jobs at a time, it builds (once), copies the closure, activates
-// it (deploy.activation, or opts.Mode), runs the health checks and
-// confirms; when activation or a check fails the host goes back to the
-// generation it ran before, and with magic rollback a host the deployer
-// loses after activation reverts by itself.
+// skipped and never built.
+//
+// The lockout guard then refuses every host whose new configuration would
+// close the way the deployer reaches it (rule FV14, with the port the
+// target's sshd answered on): sshd off or moved, its port closed in the
+// firewall, the deploy user refused or without a key or a login shell, or
+// its password-less sudo gone. opts.ForceLockoutRisk deploys them anyway.
+//
+// A dry run then previews the rest (Preview: closure diff, what
+// activation would stop, start, restart or reload, whether a reboot is
+// needed) and stops. Otherwise the hosts are deployed in waves
+// (deploy.wave; by default infrastructure first: caches, builders and
+// subnet routers, then monitoring servers, then the rest), each wave's
+// canaries (settings.rollout.canary, deploy.canary) before the rest of it;
+// a failed wave stops the rollout, or with settings.rollout.onFailure
+// "rollback" also takes its deployed hosts back, and
+// settings.rollout.maxUnavailable bounds a wave's activations at once. Per
+// host it builds (once), copies the closure, activates it
+// (deploy.activation, or opts.Mode), runs the health checks and confirms;
+// when activation or a check fails the host goes back to the generation it
+// ran before, and with magic rollback a host the deployer loses after
+// activation, or whose activation hangs or dies, reverts by itself.
 //
 // The health checks of a host are: systemd's system state, a TCP
 // connection to every port its enabled features open in the firewall
@@ -377,7 +436,11 @@ func (f *Fleet) Deploy(ctx context.Context, opts DeployOptions) (*DeployReport, 
 	if err := f.checkDecryptable(opts.Hosts); err != nil {
 		return nil, err
 	}
-	hosts, err := f.driverHosts(&opts.DriverOptions, &opts)
+	sel, hosts, err := f.driverHosts(&opts.DriverOptions, &opts)
+	if err != nil {
+		return nil, err
+	}
+	rollout, canaries, err := f.rollout()
 	if err != nil {
 		return nil, err
 	}
@@ -387,18 +450,39 @@ func (f *Fleet) Deploy(ctx context.Context, opts DeployOptions) (*DeployReport, 
 	bo, done := driverOptions(&opts.DriverOptions, hosts)
 	defer done()
 	bo.FailFast = opts.FailFast
+	bo.Rollout = rollout
 	p := build.PlanDeploy(ctx, hosts, bo)
-	rep := &DeployReport{PlanDuration: p.Duration}
-	if opts.DryRun {
-		p.DiffClosures(ctx, bo)
-	} else {
-		rep.Results = hostResults(build.Apply(ctx, p, bo))
+	if err := f.guard(p, sel, opts.ForceLockoutRisk, bo.Events); err != nil {
+		return nil, err
 	}
-	for _, hp := range p.Hosts {
-		rep.Plan = append(rep.Plan, HostPlan{Host: hp.Host.Name, Action: PlanAction(hp.Action.String()),
-			New: hp.New, Current: hp.Current, Generation: hp.Generation, Diff: hp.Diff, Err: hostError(hp.Err)})
+	pickCanaries(p, canaries)
+	rep := &DeployReport{PlanDuration: p.Duration}
+	if opts.OnPlan != nil {
+		opts.OnPlan(hostPlans(p), p.Duration)
+	}
+	if opts.DryRun {
+		p.Preview(ctx, bo)
+	} else {
+		rep.Results = f.placeNixErrors(hostResults(build.Apply(ctx, p, bo)), opts.Flake)
+	}
+	rep.Plan = hostPlans(p)
+	if opts.Flake == "" {
+		for i := range rep.Plan {
+			f.placeNixError(rep.Plan[i].Err)
+		}
 	}
 	return rep, nil
+}
+
+func hostPlans(p *build.Plan) []HostPlan {
+	out := make([]HostPlan, len(p.Hosts))
+	for i := range p.Hosts {
+		hp := &p.Hosts[i]
+		out[i] = HostPlan{Host: hp.Host.Name, Wave: hp.Host.Wave, WaveReason: hp.Host.WaveReason,
+			Canary: hp.Host.Canary, Action: PlanAction(hp.Action.String()), New: hp.New, Current: hp.Current,
+			Generation: hp.Generation, Diff: hp.Diff, Preview: previewOf(hp.Preview), Err: hostError(hp.Err)}
+	}
+	return out
 }
 
 func validCheck(k CheckKind) bool {
@@ -470,21 +554,53 @@ type HostStatus struct {
 	// Generation is its current system profile generation, such as
 	// "system-42-link".
 	Generation string
+	// Since is when the host switched to Current; zero when unknown.
+	Since time.Time
 	// Want is the store path of the system the fleet generates for it,
 	// as evaluated; nothing is built.
 	Want string
 	// UpToDate reports whether Current is Want.
 	UpToDate bool
+	// RebootPending reports that the host runs another kernel or initrd
+	// than the one it booted: a reboot is needed to run them.
+	RebootPending bool
+	// SetBy says who put Current in place: SetByFleet (the last change
+	// fleet made to the host's running system), SetOutsideFleet
+	// (something else: nixos-rebuild or a rollback by hand), SetNeverByFleet
+	// (fleet never deployed the host), or "" when the host runs no system
+	// or could not be asked.
+	SetBy SetBy
+	// LastChange is when fleet last changed the host's running system;
+	// zero when never.
+	LastChange time.Time
 	// Err is why the host could not be asked or its system evaluated.
 	Err error
 }
 
+// A SetBy says who put a host's running system in place.
+type SetBy string
+
+// Who can have put a host's running system in place.
+const (
+	// SetByFleet: fleet's last change to the host left it running it.
+	SetByFleet SetBy = "fleet"
+	// SetOutsideFleet: the host runs something else than fleet's last
+	// change left it on, so it was changed by other means.
+	SetOutsideFleet SetBy = "outside fleet"
+	// SetNeverByFleet: fleet never changed the host's running system.
+	SetNeverByFleet SetBy = "never by fleet"
+)
+
 // Status asks each selected host what it runs and evaluates what it
 // should run, without building anything: one nix eval for all hosts and,
-// in parallel, one ssh round trip per host. The fleet is regenerated first
-// unless opts.Flake is set. The results are in fleet order.
+// in parallel, one ssh round trip per host. It reports drift: whether the
+// host runs the generated system, which generation and since when,
+// whether a reboot is pending, and whether the running system is the one
+// fleet last activated there, from the journal fleet keeps on each host.
+// The fleet is regenerated first unless opts.Flake is set. The results are
+// in fleet order.
 func (f *Fleet) Status(ctx context.Context, opts DriverOptions) ([]HostStatus, error) {
-	hosts, err := f.driverHosts(&opts, nil)
+	_, hosts, err := f.driverHosts(&opts, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -495,9 +611,23 @@ func (f *Fleet) Status(ctx context.Context, opts DriverOptions) ([]HostStatus, e
 	p := build.PlanDeploy(ctx, hosts, bo)
 	done()
 	out := make([]HostStatus, len(p.Hosts))
-	for i, hp := range p.Hosts {
-		out[i] = HostStatus{Host: hp.Host.Name, Current: hp.Current, Generation: hp.Generation,
-			Want: hp.New, UpToDate: hp.Action == build.ActionSkip, Err: hostError(hp.Err)}
+	for i := range p.Hosts {
+		hp := &p.Hosts[i]
+		st := HostStatus{Host: hp.Host.Name, Current: hp.Current, Generation: hp.Generation, Since: hp.Since,
+			Want: hp.New, UpToDate: hp.Action == build.ActionSkip, RebootPending: hp.RebootPending(), Err: hostError(hp.Err)}
+		switch c := hp.LastChange; {
+		case hp.Err != nil || hp.Current == "" && c == nil:
+		case c == nil:
+			st.SetBy = SetNeverByFleet
+		case c.Current == hp.Current:
+			st.SetBy, st.LastChange = SetByFleet, c.Time
+		default:
+			st.SetBy, st.LastChange = SetOutsideFleet, c.Time
+		}
+		out[i] = st
+		if opts.Flake == "" {
+			f.placeNixError(out[i].Err)
+		}
 	}
 	return out, nil
 }
@@ -505,71 +635,51 @@ func (f *Fleet) Status(ctx context.Context, opts DriverOptions) ([]HostStatus, e
 // driverOptions returns the driver's options for opts, and a function to
 // call when the driver is done.
 func driverOptions(opts *DriverOptions, hosts []*model.Host) (*build.Options, func()) {
-	bo := &build.Options{
-		Jobs:          opts.Jobs,
-		NixArgs:       append([]string{"--extra-experimental-features", "nix-command flakes"}, opts.NixArgs...),
-		RemoteNixArgs: opts.RemoteNixArgs,
-		SSHArgs:       opts.SSHOptions,
+	names := make([]string, len(hosts))
+	for i, h := range hosts {
+		names[i] = h.Name
 	}
-	var progress *build.Progress
-	if opts.Progress != nil {
-		names := make([]string, len(hosts))
-		for i, h := range hosts {
-			names[i] = h.Name
-		}
-		progress = build.NewProgress(opts.Progress, names)
-	}
-	events := opts.Events
-	if progress != nil || events != nil {
-		bo.Events = func(e build.Event) {
-			if progress != nil {
-				progress.Event(e)
-			}
-			if events != nil {
-				events(Event{Time: e.Time, Host: e.Host, Step: string(e.Op), Kind: e.Kind.String(), Msg: e.Msg, Err: hostError(e.Err)})
-			}
-		}
-	}
-	return bo, func() {
-		if progress != nil {
-			progress.Close()
-		}
-	}
+	bo, done := nixOptions(opts.Jobs, opts.NixArgs, opts.Progress, opts.Events, names)
+	bo.NetJobs = opts.NetJobs
+	bo.RemoteNixArgs = opts.RemoteNixArgs
+	bo.SSHArgs = opts.SSHOptions
+	return bo, done
 }
 
 // driverHosts selects the hosts of opts and converts them for the driver,
 // regenerating the fleet's Nix tree first unless opts.Flake is set. dep is
-// nil for everything but Deploy.
-func (f *Fleet) driverHosts(opts *DriverOptions, dep *DeployOptions) ([]*model.Host, error) {
+// nil for everything but Deploy. It returns the selected hosts, and each
+// converted.
+func (f *Fleet) driverHosts(opts *DriverOptions, dep *DeployOptions) ([]*Host, []*model.Host, error) {
 	sel, err := f.Select(opts.Hosts...)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	ref, err := flakeRef(opts.Flake)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if ref == "" {
 		res, err := f.Generate(GenerateOptions{})
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		ref = generatedFlakeRef(res.OutDir)
 	}
 	builders, err := f.builders()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	hosts := make([]*model.Host, len(sel))
 	for i, h := range sel {
 		if hosts[i], err = modelHost(h, &ref, opts, dep); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if hosts[i].Build.Where == model.BuildLocal {
 			hosts[i].Build.Builders = builders
 		}
 	}
-	return hosts, nil
+	return sel, hosts, nil
 }
 
 // builders returns the remote builders of the fleet: one per host with a
@@ -653,6 +763,25 @@ func generatedFlakeRef(outDir string) string {
 // deploySettings are the fields of a host's value the driver needs.
 type deploySettings struct {
 	System string `json:"system"`
+	// The roles that decide a host's default wave.
+	Nix struct {
+		Serve struct {
+			Enable bool `json:"enable"`
+		} `json:"serve"`
+	} `json:"nix"`
+	Features struct {
+		Monitoring struct {
+			Enable bool   `json:"enable"`
+			Role   string `json:"role"`
+		} `json:"monitoring"`
+	} `json:"features"`
+	Network struct {
+		Tailscale struct {
+			Enable          bool            `json:"enable"`
+			AdvertiseRoutes map[string]bool `json:"advertiseRoutes"`
+			ExitNode        bool            `json:"exitNode"`
+		} `json:"tailscale"`
+	} `json:"network"`
 	Deploy struct {
 		TargetHost  string `json:"targetHost"`
 		TargetUser  string `json:"targetUser"`
@@ -668,6 +797,8 @@ type deploySettings struct {
 		Activation string           `json:"activation"`
 		Health     healthSettings   `json:"health"`
 		Rollback   rollbackSettings `json:"rollback"`
+		Wave       *int             `json:"wave"`
+		Canary     bool             `json:"canary"`
 	} `json:"deploy"`
 }
 
@@ -694,9 +825,10 @@ type healthSettings struct {
 // rollbackSettings are a host's deploy.rollback, with nil meaning the
 // schema default as in healthSettings.
 type rollbackSettings struct {
-	Magic          *bool  `json:"magic"`
-	ConfirmTimeout string `json:"confirmTimeout"`
-	Enable         *bool  `json:"enable"`
+	Magic             *bool  `json:"magic"`
+	ConfirmTimeout    string `json:"confirmTimeout"`
+	ActivationTimeout string `json:"activationTimeout"`
+	Enable            *bool  `json:"enable"`
 }
 
 // on returns *b, or true when b is nil: every boolean of deploy.health and
@@ -740,7 +872,9 @@ func modelHost(h *Host, ref *string, opts *DriverOptions, dep *DeployOptions) (*
 		System:     s.System,
 		Target:     model.Target{Address: d.TargetHost, User: d.TargetUser, Port: d.Port},
 		Activation: model.Activation(d.Activation),
+		Canary:     d.Canary,
 	}
+	mh.Wave, mh.WaveReason = waveOf(&s)
 	if d.Port == 22 {
 		mh.Target.Port = 0 // ssh's default, or what ssh_config says
 	}
@@ -778,6 +912,11 @@ func modelHost(h *Host, ref *string, opts *DriverOptions, dep *DeployOptions) (*
 	mh.Health = hc
 	rb := d.Rollback
 	mh.Rollback = model.Rollback{Magic: on(rb.Magic), Disabled: !on(rb.Enable)}
+	if rb.ActivationTimeout != "" {
+		if mh.Rollback.ActivationTimeout, err = parseDuration(rb.ActivationTimeout); err != nil {
+			return nil, fmt.Errorf("host %s: deploy.rollback.activationTimeout: %v", h.Name, err)
+		}
+	}
 	if rb.ConfirmTimeout != "" {
 		if mh.Rollback.ConfirmTimeout, err = parseDuration(rb.ConfirmTimeout); err != nil {
 			return nil, fmt.Errorf("host %s: deploy.rollback.confirmTimeout: %v", h.Name, err)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -34,6 +35,7 @@ hardware: amd: cpu: vendor: "amd"
 templates: server: {
 	hardwareProfile: "amd"
 	stateVersion:    "25.05"
+	hardware: {boot: loader: "none", fileSystems: "/": {device: "/dev/disk/by-label/nixos", fsType: "ext4"}}
 }
 
 hosts: mon: {
@@ -89,7 +91,9 @@ hosts: quiet: {
 	deploy: {
 		targetHost: "quiet.example.test"
 		health: endpoints: false
-		rollback: enable:  false
+		rollback: {enable: false, activationTimeout: "90s"}
+		wave:   7
+		canary: true
 	}
 	features: monitoring: {enable: true, role: "client", serverHost: "srv"}
 }
@@ -99,15 +103,7 @@ hosts: quiet: {
 func loadDeployFleet(t *testing.T) *Fleet {
 	t.Helper()
 	dir := t.TempDir()
-	for name, src := range deployFleet {
-		p := filepath.Join(dir, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(src), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	writeTree(t, dir, deployFleet)
 	f, err := Load(context.Background(), &Config{Dir: dir, NixOS: true})
 	if err != nil {
 		var buf bytes.Buffer
@@ -152,7 +148,9 @@ func TestModelHosts(t *testing.T) {
 			Timeout: 5 * time.Second,
 		},
 		// Five checks of at most 5s each, plus the margin.
-		Rollback: model.Rollback{Magic: true, ConfirmTimeout: 25*time.Second + confirmMargin},
+		Rollback: model.Rollback{Magic: true, ConfirmTimeout: 25*time.Second + confirmMargin, ActivationTimeout: 10 * time.Minute},
+		// A binary cache goes first.
+		Wave: WaveInfrastructure, WaveReason: "cache",
 	}
 	if !reflect.DeepEqual(mon, want) {
 		t.Errorf("mon:\n got %+v\nwant %+v", mon, want)
@@ -171,6 +169,17 @@ func TestModelHosts(t *testing.T) {
 	plain := convert("plain", dep)
 	if !plain.Health.SystemState || len(plain.Health.TCP)+len(plain.Health.HTTP) != 0 {
 		t.Errorf("plain: checks %+v, want the system state only", plain.Health)
+	}
+	// Waves by role: a monitoring server after the infrastructure, a
+	// builder with it, the rest last; deploy.wave wins.
+	for name, want := range map[string]string{"srv": "2 monitoring server", "chk": "1 builder", "plain": "3 clients", "quiet": "7 deploy.wave"} {
+		h := convert(name, dep)
+		if got := fmt.Sprint(h.Wave, " ", h.WaveReason); got != want {
+			t.Errorf("%s: wave %s, want %s", name, got, want)
+		}
+		if h.Canary != (name == "quiet") {
+			t.Errorf("%s: canary %v", name, h.Canary)
+		}
 	}
 
 	// --mode and --skip-check.
@@ -199,7 +208,7 @@ func TestModelHosts(t *testing.T) {
 	if !reflect.DeepEqual(chk.Health, wantHealth) {
 		t.Errorf("chk checks:\n got %+v\nwant %+v", chk.Health, wantHealth)
 	}
-	if want := (model.Rollback{ConfirmTimeout: time.Hour}); chk.Rollback != want {
+	if want := (model.Rollback{ConfirmTimeout: time.Hour, ActivationTimeout: 10 * time.Minute}); chk.Rollback != want {
 		t.Errorf("chk rollback %+v, want %+v", chk.Rollback, want)
 	}
 	// --health-timeout wins over deploy.health.timeout; --skip-check
@@ -213,7 +222,7 @@ func TestModelHosts(t *testing.T) {
 	if len(quiet.Health.HTTP) != 0 || !reflect.DeepEqual(quiet.Health.TCP, []model.TCPCheck{{Port: 9100}, {Port: 9102}}) || !quiet.Health.SystemState || quiet.Health.Timeout != time.Minute {
 		t.Errorf("quiet checks: %+v", quiet.Health)
 	}
-	if want := (model.Rollback{Magic: true, Disabled: true, ConfirmTimeout: 3*time.Minute + confirmMargin}); quiet.Rollback != want {
+	if want := (model.Rollback{Magic: true, Disabled: true, ConfirmTimeout: 3*time.Minute + confirmMargin, ActivationTimeout: 90 * time.Second}); quiet.Rollback != want {
 		t.Errorf("quiet rollback %+v, want %+v", quiet.Rollback, want)
 	}
 
@@ -380,5 +389,66 @@ func TestResultConversion(t *testing.T) {
 	}
 	if !strings.HasPrefix(b.String(), strings.SplitN(a.String(), "\n\n", 2)[0]) {
 		t.Errorf("hand-made summary differs:\n%s\nwant\n%s", b.String(), a.String())
+	}
+}
+
+// TestRolloutSettings reads settings.rollout and picks canaries per tag
+// among the hosts each wave deploys.
+func TestRolloutSettings(t *testing.T) {
+	files := map[string]string{}
+	for k, v := range deployFleet {
+		files[k] = v
+	}
+	files["rollout.cue"] = `package fleet
+
+settings: rollout: {
+	canary: {web: 1, db: "50%"}
+	maxUnavailable: "25%"
+	onFailure:      "rollback"
+}
+`
+	dir := t.TempDir()
+	for name, src := range files {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f, err := Load(context.Background(), &Config{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, canary, err := f.rollout()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (model.Rollout{MaxUnavailablePercent: 25, OnFailure: model.RollbackWave}); r != want {
+		t.Errorf("rollout %+v, want %+v", r, want)
+	}
+	if canary["web"] != (share{count: 1}) || canary["db"] != (share{percent: 50}) || len(canary) != 2 {
+		t.Errorf("canaries %+v", canary)
+	}
+
+	// Wave 3: a1 a2 (web, a2 up to date), d1 d2 d3 (db); wave 1: w (web).
+	host := func(name string, wave int, tags ...string) *model.Host {
+		return &model.Host{Name: name, Wave: wave, Tags: tags}
+	}
+	p := &build.Plan{Hosts: []build.HostPlan{
+		{Host: host("a1", 3, "web")}, {Host: host("a2", 3, "web"), Action: build.ActionSkip},
+		{Host: host("d1", 3, "db")}, {Host: host("d2", 3, "db")}, {Host: host("d3", 3, "db")},
+		{Host: host("w", 1, "web")},
+	}}
+	pickCanaries(p, canary)
+	var got []string
+	for _, hp := range p.Hosts {
+		if hp.Host.Canary {
+			got = append(got, hp.Host.Name)
+		}
+	}
+	// One web host per wave (never one that is up to date); half of the
+	// three db hosts, rounded up.
+	if want := []string{"a1", "d1", "d2", "w"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("canaries %v, want %v", got, want)
 	}
 }

@@ -34,11 +34,47 @@ type diskFacts struct {
 		Swap map[string]struct {
 			Size int64 `json:"size"`
 		} `json:"swap"`
+		Boot bootValue `json:"boot"`
 	} `json:"hardware"`
 	Users map[string]struct {
 		Groups  map[string]bool   `json:"groups"`
 		SSHKeys map[string]string `json:"sshKeys"`
 	} `json:"users"`
+}
+
+// bootValue is a host's final hardware.boot.
+type bootValue struct {
+	Loader    string `json:"loader"`
+	Container bool   `json:"container"`
+	EFI       struct {
+		MountPoint        string `json:"mountPoint"`
+		CanTouchVariables bool   `json:"canTouchVariables"`
+	} `json:"efi"`
+	GRUB struct {
+		Devices map[string]bool `json:"devices"`
+		EFI     bool            `json:"efi"`
+	} `json:"grub"`
+}
+
+// boot returns what the host's boot loader needs of its disks.
+func (b *bootValue) boot() disko.Boot {
+	switch {
+	case b.Container:
+		return disko.Boot{}
+	case b.Loader == "systemd-boot":
+		return disko.Boot{Loader: "systemd-boot", ESP: b.EFI.MountPoint}
+	case b.Loader == "grub" && b.GRUB.EFI:
+		return disko.Boot{Loader: "GRUB", ESP: b.EFI.MountPoint, BIOS: len(enabled(b.GRUB.Devices)) > 0, Devices: enabled(b.GRUB.Devices)}
+	case b.Loader == "grub":
+		return disko.Boot{Loader: "GRUB", BIOS: true, Devices: enabled(b.GRUB.Devices)}
+	}
+	return disko.Boot{}
+}
+
+// efiVariables reports whether installing the host's loader writes the
+// firmware's boot entries, which needs a machine booted by UEFI.
+func (b *bootValue) efiVariables() bool {
+	return b.boot().ESP != "" && b.EFI.CanTouchVariables
 }
 
 type diskValue struct {
@@ -179,6 +215,7 @@ func (f *Fleet) checkDisks() diag.List {
 				swap[dev] = disko.HostSwap{Size: s.Size}
 			}
 			problems = disko.Check(l, fss, swap)
+			problems = append(problems, disko.CheckBoot(l, facts.Hardware.Boot.boot())...)
 		}
 		for _, p := range problems {
 			add(h.layoutDiag(p))
@@ -196,6 +233,7 @@ func (f *Fleet) checkDisks() diag.List {
 		}
 		if !problems.HasErrors() {
 			h.layout, h.adminKeys = &l, keys
+			h.loader, h.efiVariables = facts.Hardware.Boot.Loader, facts.Hardware.Boot.efiVariables()
 		}
 	}
 	diags.Sort()

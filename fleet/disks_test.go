@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -85,6 +84,7 @@ templates: small: disks: main: {
 		root: {size: "100%", filesystem: {format: "xfs", mountpoint: "/"}}
 	}
 }
+templates: small: hardware: boot: loader: "systemd-boot"
 `,
 		"hosts.cue": `package fleet
 
@@ -117,13 +117,7 @@ hosts: b: {
 }
 `,
 	}
-	for name, src := range files {
-		p := filepath.Join(dir, name)
-		os.MkdirAll(filepath.Dir(p), 0o755)
-		if err := os.WriteFile(p, []byte(src), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	writeTree(t, dir, files)
 	_, err := Load(context.Background(), &Config{Dir: dir})
 	var errs Errors
 	if !errors.As(err, &errs) {

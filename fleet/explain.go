@@ -199,3 +199,7 @@ func ParsePath(path string) ([]string, error) {
 // formatPath joins labels with dots, quoting those that are not plain
 // names, as ParsePath reads them.
 func formatPath(p []string) string { return load.FormatPath(p) }
+
+// FormatPath joins labels with dots, quoting those that are not plain
+// names, as ParsePath reads them: the inverse of ParsePath.
+func FormatPath(p []string) string { return load.FormatPath(p) }

@@ -71,6 +71,10 @@ type Host struct {
 	// log in to its installer.
 	layout    *disko.Layout
 	adminKeys []string
+	// loader is the host's boot loader, which its installer installs;
+	// efiVariables says whether that writes the firmware's boot entries.
+	loader       string
+	efiVariables bool
 }
 
 // A User is a user on a host and the home-manager profiles composed for

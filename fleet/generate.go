@@ -54,19 +54,25 @@ func (r *GenerateResult) Stale() bool { return len(r.Written)+len(r.Removed) > 0
 // their inode and modification time; files without the generated header
 // are never touched. The fleet must be loaded with Config.NixOS.
 func (f *Fleet) Generate(opts GenerateOptions) (*GenerateResult, error) {
+	res, _, err := f.generate(opts)
+	return res, err
+}
+
+// generate is Generate, also returning the generated files.
+func (f *Fleet) generate(opts GenerateOptions) (*GenerateResult, []emit.File, error) {
 	files, outDir, err := f.files(opts.OutDir)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	plan, err := planTree(outDir, files)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	res := &GenerateResult{OutDir: outDir, Written: plan.written, Removed: plan.removed}
 	if opts.Check || !res.Stale() {
-		return res, nil
+		return res, files, nil
 	}
-	return res, plan.apply()
+	return res, files, plan.apply()
 }
 
 // settings is the part of the fleet's settings Generate reads.
@@ -137,7 +143,8 @@ func (f *Fleet) files(outOverride string) ([]emit.File, string, error) {
 		if err != nil {
 			return nil, "", fmt.Errorf("host %s: %v", h.Name, err)
 		}
-		eh := emit.Host{Name: h.Name, NixOS: nixos, Modules: modules, Comment: hostComment(h), Disks: h.layout, AdminKeys: h.adminKeys}
+		eh := emit.Host{Name: h.Name, NixOS: nixos, Modules: modules, Comment: hostComment(h), Disks: h.layout, AdminKeys: h.adminKeys,
+			Loader: h.loader, EFIVariables: h.efiVariables}
 		v, err := h.Value()
 		if err != nil {
 			return nil, "", err
@@ -190,6 +197,7 @@ func (f *Fleet) files(outOverride string) ([]emit.File, string, error) {
 			Recipients: recipientsOf(sv, users, usedBy[name], hostKeys, s.AdminKeys)}
 		ef.Secrets = append(ef.Secrets, es)
 	}
+	ef.Locate = f.newLocator().locate
 	files, err := emit.Generate(ef)
 	if err != nil {
 		return nil, "", f.emitError(err)
@@ -293,7 +301,7 @@ func isGenerated(path string) (bool, error) {
 	if err != nil && line == "" {
 		return false, nil
 	}
-	return strings.TrimRight(line, "\r\n") == emit.Header, nil
+	return emit.IsGenerated(strings.TrimRight(line, "\r\n")), nil
 }
 
 // apply builds the new tree in a directory beside the old one, linking

@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"fleetnix.dev/fleet/internal/build"
+	"fleetnix.dev/fleet/internal/emit"
 )
 
 // gitRoot returns the root of the git work tree dir is in, if any.
@@ -61,6 +63,16 @@ func (f *Fleet) checkTracked(ctx context.Context, opts *DriverOptions) error {
 	}
 	if err != nil {
 		return err
+	}
+	// Nix does not read the source map; only fleetgen check does, from
+	// the work tree.
+	if out := s.Output; out != "" {
+		if !filepath.IsAbs(out) {
+			out = filepath.Join(f.l.ModRoot, out)
+		}
+		if r, err := filepath.Rel(root, filepath.Join(out, emit.SourceMapFile)); err == nil {
+			files = slices.DeleteFunc(files, func(p string) bool { return p == filepath.ToSlash(r) })
+		}
 	}
 	if len(files) == 0 {
 		return nil

@@ -209,6 +209,9 @@ func hardwareStruct(f *hwimport.Facts) *ast.StructLit {
 		}
 		hw = append(hw, field("fileSystems", ast.NewStruct(fss...)))
 	}
+	if b := bootStruct(f.BootLoader()); b != nil {
+		hw = append(hw, b)
+	}
 	if len(f.Swap) > 0 {
 		var sw []any
 		for _, d := range sortedKeys(f.Swap) {
@@ -225,6 +228,48 @@ func hardwareStruct(f *hwimport.Facts) *ast.StructLit {
 		hw = append(hw, field("swap", ast.NewStruct(sw...)))
 	}
 	return ast.NewStruct(hw...)
+}
+
+// bootStruct returns the field boot: {...} of a boot loader, with what
+// was inferred said in a comment above it, or nil when nothing shows how
+// the machine boots.
+func bootStruct(l hwimport.BootLoader) *ast.Field {
+	if l.Loader == "" {
+		return nil
+	}
+	b := []any{field("loader", ast.NewString(l.Loader))}
+	var efi []any
+	if l.ESP != "" {
+		efi = append(efi, field("mountPoint", ast.NewString(l.ESP)))
+	}
+	if l.CanTouchEFIVariables != nil {
+		efi = append(efi, field("canTouchVariables", ast.NewBool(*l.CanTouchEFIVariables)))
+	}
+	if len(efi) > 0 && l.Loader != "none" {
+		b = append(b, field("efi", ast.NewStruct(efi...)))
+	}
+	var grub []any
+	if len(l.GRUBDevices) > 0 {
+		grub = append(grub, field("devices", set(l.GRUBDevices)))
+	}
+	if l.GRUBEFI {
+		grub = append(grub, field("efi", ast.NewBool(true)))
+	}
+	if l.GRUBRemovable {
+		grub = append(grub, field("removable", ast.NewBool(true)))
+	}
+	if len(grub) > 0 && l.Loader == "grub" {
+		b = append(b, field("grub", ast.NewStruct(grub...)))
+	}
+	f := field("boot", ast.NewStruct(b...))
+	if len(l.Why) > 0 {
+		var cs []*ast.Comment
+		for _, line := range l.Why {
+			cs = append(cs, &ast.Comment{Text: "// " + line})
+		}
+		ast.AddComment(f, &ast.CommentGroup{Doc: true, List: cs})
+	}
+	return f
 }
 
 // mkDefault marks a value the input wrapped in lib.mkDefault; it becomes

@@ -68,7 +68,7 @@ func (f *Fleet) BuildInstaller(ctx context.Context, host string, opts InstallerO
 	}
 	do := DriverOptions{Hosts: []string{host}, Jobs: 1, Flake: opts.Flake, NixArgs: opts.NixArgs,
 		Progress: opts.Progress, Events: opts.Events}
-	hosts, err := f.driverHosts(&do, nil)
+	_, hosts, err := f.driverHosts(&do, nil)
 	if err != nil {
 		return nil, err
 	}

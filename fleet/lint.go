@@ -325,19 +325,14 @@ func (f *Fleet) Lint(ctx context.Context, opts LintOptions) (*LintResult, error)
 	}
 	var hosts []*lint.Host
 	for _, h := range f.hosts {
-		v, err := h.Value()
+		lh, err := f.lintHost(h)
 		if err != nil {
 			return nil, err
 		}
-		ls, err := listenersOf(h)
-		if err != nil {
-			return nil, err
-		}
-		h := h
-		hosts = append(hosts, &lint.Host{Name: h.Name, Value: v, Where: func(p []string) (diag.Range, string) {
-			return f.where(h, p)
-		}, Recorded: recorded(filepath.Join(outDir, "hosts", h.Name+".nix")),
-			Fixed: fixedOf(h), Leaves: func(p []string) []lint.Leaf { return leavesOf(h, p) }, Listeners: ls})
+		lh.Recorded = recorded(filepath.Join(outDir, "hosts", h.Name+".nix"))
+		lh.Fixed = fixedOf(h)
+		lh.Leaves = func(p []string) []lint.Leaf { return leavesOf(h, p) }
+		hosts = append(hosts, lh)
 	}
 	fleetData := map[string]any{}
 	secrets := map[string]any{}
@@ -369,6 +364,19 @@ func (f *Fleet) Lint(ctx context.Context, opts LintOptions) (*LintResult, error)
 			}
 		}
 	}
+	// lint.Run sorted them by the snippets' names, which hold the line as
+	// text ("hosts.cue:10:..." before "hosts.cue:9:..."): sort them again,
+	// placed.
+	sort.SliceStable(inSnippets, func(i, j int) bool {
+		a, b := inSnippets[i].Range, inSnippets[j].Range
+		if a.File != b.File {
+			return a.File < b.File
+		}
+		if a.Start.Line != b.Start.Line {
+			return a.Start.Line < b.Start.Line
+		}
+		return a.Start.Col < b.Start.Col
+	})
 	// Referenced files first, then the rest of the module's own files.
 	files, err := nixFiles([]string{dir}, true)
 	if err != nil {
@@ -678,9 +686,10 @@ func leavesOf(h *Host, p []string) []lint.Leaf {
 func (f *Fleet) where(h *Host, p []string) (diag.Range, string) {
 	if node, depth := h.h.Tree.Nearest(p); node != nil && depth > 0 && depth < len(p) {
 		// The value is the schema's default: the place to change it is
-		// the nearest struct above it the user wrote.
+		// the nearest struct above it the user wrote, and no layer set
+		// it.
 		if o := node.Decl(); o != nil && o.Range.Start.IsValid() {
-			return o.Range, o.Source.String()
+			return o.Range, ""
 		}
 	}
 	for len(p) > 0 {

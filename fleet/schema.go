@@ -182,6 +182,18 @@ hosts: example: {
 	stateVersion: "25.05"
 	// deploy says how fleetgen reaches the host.
 	deploy: targetHost: "example.internal"
+	// hardware describes the machine; fleetgen import hardware writes it
+	// from the hardware-configuration.nix of an installed host.
+	hardware: {
+		// boot: a UEFI machine boots with systemd-boot from its EFI system
+		// partition (mounted at /boot); a BIOS machine uses "grub" with
+		// grub: devices: "/dev/disk/by-id/<disk>": true.
+		boot: loader: "systemd-boot"
+		fileSystems: {
+			"/": {device: "/dev/disk/by-label/nixos", fsType: "ext4"}
+			"/boot": {device: "/dev/disk/by-label/boot", fsType: "vfat"}
+		}
+	}
 }
 `
 

@@ -17,7 +17,7 @@ import (
 var policy = map[string][]string{
 	"cmd/fleetgen":           {"internal/cli"},
 	"internal/cli":           {"fleet"},
-	"fleet":                  {"internal/load", "internal/merge", "internal/emit", "internal/lint", "internal/lint/rules", "internal/nix/syntax", "internal/nix/format", "internal/build", "internal/model", "internal/diag", "internal/hwimport", "internal/disko", "schema", "cuelang.org/go/", "golang.org/x/sys/unix"},
+	"fleet":                  {"internal/load", "internal/merge", "internal/emit", "internal/lint", "internal/lint/rules", "internal/nix/syntax", "internal/nix/format", "internal/build", "internal/model", "internal/diag", "internal/nixerr", "internal/hwimport", "internal/disko", "schema", "cuelang.org/go/", "golang.org/x/sys/unix"},
 	"internal/load":          {"schema", "internal/model", "internal/diag", "internal/merge", "cuelang.org/go/", "golang.org/x/sync/errgroup"},
 	"internal/merge":         {"internal/diag", "cuelang.org/go/"},
 	"internal/emit":          {"internal/nix/syntax", "internal/nix/format", "internal/model", "internal/diag", "internal/disko", "cuelang.org/go/"},
@@ -30,6 +30,7 @@ var policy = map[string][]string{
 	"internal/nixos":         {"internal/nix/syntax", "internal/diag"},
 	"internal/nix/syntax":    {"internal/diag"},
 	"internal/build":         {"internal/model", "golang.org/x/sync/errgroup", "golang.org/x/term"},
+	"internal/nixerr":        {},
 	"internal/model":         {},
 	"internal/diag":          {},
 	"internal/fleettest":     {"github.com/rogpeppe/go-internal/"},

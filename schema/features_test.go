@@ -39,7 +39,12 @@ users: {
 		groups: wheel: true
 		sshKeys: laptop: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeKeyForFleetFeatureTestsOnlyNotReal0001 alice@laptop"
 	}
-	bob: uid: 1001
+	bob: {
+		uid: 1001
+		sshKeys: desk: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeKeyForFleetFeatureTestsOnlyNotReal0002 bob@desk"
+	}
+	// carol has no way to log in, for the case that says so.
+	carol: uid: 1002
 }
 
 secrets: {
@@ -47,12 +52,18 @@ secrets: {
 	"api-key": recipients: users: alice: true
 }
 
-// _base is every test host's starting point: a disk, a deploy user and
-// one account.
+// _base is every test host's starting point: a UEFI machine with a disk,
+// a deploy user and one account.
 _base: {
 	stateVersion: "25.05"
 	deploy: targetUser: "alice"
-	hardware: fileSystems: "/": {device: "/dev/disk/by-label/root", fsType: "ext4"}
+	hardware: {
+		boot: loader: "systemd-boot"
+		fileSystems: {
+			"/": {device: "/dev/disk/by-label/root", fsType: "ext4"}
+			"/boot": {device: "/dev/disk/by-label/boot", fsType: "vfat"}
+		}
+	}
 	users: alice: {}
 }
 `
@@ -297,6 +308,15 @@ var invalid = map[string]invalidCase{
 	"users-literal-password": {
 		`users: alice: hashedPassword: "$6$notahash"`,
 		[]string{`users\.alice\.hashedPassword: a literal string where a secret belongs`},
+	},
+	"users-no-login": {
+		`users: carol: {}`,
+		[]string{`users\.carol: carol could not log in: the account has neither sshKeys nor a hashedPassword`},
+	},
+	"users-immutable-no-admin": {
+		`mutableUsers: false
+		users: alice: groups: wheel: false`,
+		[]string{`mutableUsers: with immutable users nobody could log in to administer the host`},
 	},
 	"users-unknown-shell": {
 		`users: alice: shell: "csh"`,

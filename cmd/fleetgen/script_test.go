@@ -1,18 +1,22 @@
 package main
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
+	"github.com/santhosh-tekuri/jsonschema/v5"
 
 	"fleetnix.dev/fleet/internal/cli"
 	"fleetnix.dev/fleet/internal/fleettest"
@@ -64,8 +68,11 @@ func TestScript(t *testing.T) {
 			"exitcode":     exitcode,
 			"sshd":         sshd,
 			"fixtureflake": fixtureFlake,
+			"mininixpkgs":  miniNixpkgs,
 			"waitfile":     waitFile,
 			"readmewalk":   readmeWalk,
+			"nohash":       noHash,
+			"jsonschema":   jsonSchema,
 		},
 		Condition: func(cond string) (bool, error) {
 			switch cond {
@@ -109,10 +116,13 @@ func exitcode(ts *testscript.TestScript, neg bool, args []string) {
 // stand in for it, and writes a CUE file (package fleet) that points the
 // hosts' deploy settings at them:
 //
-//	sshd targets.cue alpha beta
+//	sshd targets.cue alpha beta gamma=deployer
 //
-// writes hosts.<h>.deploy.{targetHost, port, targetUser} for each host,
-// and _sshd.<h>.port for scripts that need the port elsewhere. Host h's
+// writes hosts.<h>.deploy.{targetHost, port, targetUser} and
+// hosts.<h>.network.ssh.port for each host, and _sshd.<h>.port for scripts
+// that need the port elsewhere. The deploy user is the user running the
+// tests, or the one after "=", who need not exist (the servers accept only
+// the users of this machine). Host h's
 // system lives under $WORK/hosts/<h>, which its ssh sessions see as
 // $FLEET_TEST_ROOT. The command sets $TARGET_ROOT to $WORK/hosts/{host},
 // for fleetgen's --target-root, and $NIX_SSHOPTS to the options that reach
@@ -133,6 +143,7 @@ func sshd(ts *testscript.TestScript, neg bool, args []string) {
 	var b strings.Builder
 	b.WriteString("package fleet\n\n// Written by the testscript command sshd.\n")
 	for _, h := range args[1:] {
+		h, login, _ := strings.Cut(h, "=")
 		root := ts.MkAbs(filepath.Join("hosts", h))
 		dir := ts.MkAbs(filepath.Join(".sshd", h))
 		for _, d := range []string{root, dir} {
@@ -145,8 +156,14 @@ func sshd(ts *testscript.TestScript, neg bool, args []string) {
 			ts.Fatalf("sshd for %s: %v", h, err)
 		}
 		ts.Defer(s.Stop)
+		if login == "" {
+			login = s.User
+		}
 		fmt.Fprintf(&b, "_sshd: %q: port: %d\n", h, s.Port)
-		fmt.Fprintf(&b, "hosts: %q: deploy: {targetHost: %q, port: %d, targetUser: %q}\n", h, s.Addr, s.Port, s.User)
+		fmt.Fprintf(&b, "hosts: %q: deploy: {targetHost: %q, port: %d, targetUser: %q}\n", h, s.Addr, s.Port, login)
+		// The host's sshd listens on that port too, as the lockout
+		// guard checks.
+		fmt.Fprintf(&b, "hosts: %q: network: ssh: port: %d\n", h, s.Port)
 	}
 	if err := os.WriteFile(ts.MkAbs(args[0]), []byte(b.String()), 0o644); err != nil {
 		ts.Fatalf("%v", err)
@@ -161,13 +178,9 @@ func sshd(ts *testscript.TestScript, neg bool, args []string) {
 const fixtureFlakeDir = "../../internal/build/testdata/flake"
 
 // fixtureFlake copies the fixture flake into DIR (a settings.json the
-// script put there is kept) and sets up Nix to build it here:
+// script put there is kept) and sets up Nix to build it here (setupNix):
 //
 //	fixtureflake flake
-//
-// NIX_CONFIG turns flakes on and the sandbox, build users and binary
-// caches off (the fixture builds with /bin/sh, and the tests run offline,
-// possibly as root), and XDG_CACHE_HOME keeps Nix's caches in $WORK.
 func fixtureFlake(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) != 1 {
 		ts.Fatalf("usage: fixtureflake DIR")
@@ -185,6 +198,14 @@ func fixtureFlake(ts *testscript.TestScript, neg bool, args []string) {
 			ts.Fatalf("%v", err)
 		}
 	}
+	setupNix(ts)
+}
+
+// setupNix sets NIX_CONFIG to turn flakes on and the sandbox, build
+// users and binary caches off (the fixtures build with /bin/sh, and the
+// tests run offline, possibly as root), and XDG_CACHE_HOME to keep Nix's
+// caches in $WORK.
+func setupNix(ts *testscript.TestScript) {
 	ts.Setenv("NIX_CONFIG", strings.Join([]string{
 		"experimental-features = nix-command flakes",
 		"build-users-group =",
@@ -192,6 +213,38 @@ func fixtureFlake(ts *testscript.TestScript, neg bool, args []string) {
 		"substituters =",
 	}, "\n"))
 	ts.Setenv("XDG_CACHE_HOME", ts.MkAbs(".cache"))
+}
+
+// miniNixpkgsDir is the miniature nixpkgs written for the tests: a flake
+// with lib.nixosSystem, a small module system with nixpkgs' messages, a
+// toy package set, and home-manager and agenix modules.
+const miniNixpkgsDir = "../../testdata/mininixpkgs"
+
+// miniNixpkgs points the fleet's flake inputs at the miniature nixpkgs,
+// so that fleetgen check evaluates its hosts for real, offline:
+//
+//	mininixpkgs inputs.cue
+//
+// writes inputs.cue (package fleet) with settings.inputs nixpkgs,
+// home-manager (with its NixOS module) and agenix (likewise) at the
+// miniature's absolute path, and sets up Nix as fixtureflake does.
+func miniNixpkgs(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: mininixpkgs FILE.cue")
+	}
+	dir, err := filepath.Abs(miniNixpkgsDir)
+	if err != nil {
+		ts.Fatalf("%v", err)
+	}
+	url := strconv.Quote("path:" + dir)
+	src := "package fleet\n\n// Written by the testscript command mininixpkgs.\nsettings: inputs: {\n" +
+		"\tnixpkgs: url: " + url + "\n" +
+		"\t\"home-manager\": {url: " + url + ", nixosModules: \"nixosModules.home-manager\": true}\n" +
+		"\tagenix: {url: " + url + ", nixosModules: \"nixosModules.agenix\": true}\n}\n"
+	if err := os.WriteFile(ts.MkAbs(args[0]), []byte(src), 0o644); err != nil {
+		ts.Fatalf("%v", err)
+	}
+	setupNix(ts)
 }
 
 // waitFile waits until a file exists, for scripts that act while a
@@ -239,5 +292,86 @@ func readmeWalk(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	if err := os.WriteFile(ts.MkAbs(args[0]), []byte("set -ex\n"+block+"\n"), 0o644); err != nil {
 		ts.Fatalf("%v", err)
+	}
+}
+
+// storeHash is the hash part of a store path.
+var storeHash = regexp.MustCompile(`/nix/store/[0-9a-df-np-sv-z]{32}-`)
+
+// noHash replaces the hash of every store path in the files named by
+// "/nix/store/HASH-", so that goldens do not change with the fixture's
+// inputs:
+//
+//	nohash plan.txt
+func noHash(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) == 0 {
+		ts.Fatalf("usage: nohash FILE...")
+	}
+	for _, name := range args {
+		p := ts.MkAbs(name)
+		b, err := os.ReadFile(p)
+		if err != nil {
+			ts.Fatalf("%v", err)
+		}
+		b = storeHash.ReplaceAll(b, []byte("/nix/store/HASH-"))
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			ts.Fatalf("%v", err)
+		}
+	}
+}
+
+// jsonSchema validates a JSON document, or with -lines every line of a
+// file of JSON lines, against a JSON Schema, or with -def against one of
+// its $defs:
+//
+//	jsonschema -def plan ../../docs/events.schema.json plan.json
+//	jsonschema -lines ../../docs/events.schema.json events.jsonl
+//
+// A relative schema path is relative to this package's directory, where
+// the repository's docs are.
+func jsonSchema(ts *testscript.TestScript, neg bool, args []string) {
+	lines, def := false, ""
+	for len(args) > 0 && strings.HasPrefix(args[0], "-") {
+		switch {
+		case args[0] == "-lines":
+			lines, args = true, args[1:]
+		case args[0] == "-def" && len(args) > 1:
+			def, args = args[1], args[2:]
+		default:
+			ts.Fatalf("jsonschema: unknown flag %s", args[0])
+		}
+	}
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: jsonschema [-lines] [-def NAME] SCHEMA FILE")
+	}
+	abs, err := filepath.Abs(args[0])
+	if err != nil {
+		ts.Fatalf("%v", err)
+	}
+	c := jsonschema.NewCompiler()
+	url := "file://" + filepath.ToSlash(abs)
+	if def != "" {
+		url += "#/$defs/" + def
+	}
+	sch, err := c.Compile(url)
+	if err != nil {
+		ts.Fatalf("compiling %s: %v", args[0], err)
+	}
+	b, err := os.ReadFile(ts.MkAbs(args[1]))
+	if err != nil {
+		ts.Fatalf("%v", err)
+	}
+	docs := [][]byte{b}
+	if lines {
+		docs = bytes.Split(bytes.TrimRight(b, "\n"), []byte("\n"))
+	}
+	for i, d := range docs {
+		var v any
+		if err := json.Unmarshal(d, &v); err != nil {
+			ts.Fatalf("%s: document %d: %v", args[1], i+1, err)
+		}
+		if err := sch.Validate(v); err != nil {
+			ts.Fatalf("%s: document %d does not follow %s: %v\n%s", args[1], i+1, args[0], err, d)
+		}
 	}
 }

@@ -11,8 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/sync/errgroup"
-
 	"fleetnix.dev/fleet/internal/model"
 )
 
@@ -23,57 +21,238 @@ var remoteScript string
 
 // Default timeouts of model.Rollback and model.HealthChecks.
 const (
-	DefaultConfirmTimeout = 30 * time.Second
-	DefaultHealthTimeout  = 60 * time.Second
-	DefaultHealthInterval = time.Second
+	DefaultConfirmTimeout    = 30 * time.Second
+	DefaultActivationTimeout = 10 * time.Minute
+	DefaultHealthTimeout     = 60 * time.Second
+	DefaultHealthInterval    = time.Second
 )
 
-// Apply carries out plan: for every host to deploy, at most Options.Jobs
-// at a time, it builds the new system (unless DiffClosures did), copies it
-// to the target (unless built there), activates it, runs the health checks
-// and confirms it; when activation or a check fails it rolls the host back
-// to the generation it ran before. Skipped hosts come back UpToDate, hosts
-// whose planning failed come back Failed. The results are in plan order.
+// Apply carries out plan wave by wave (model.Host.Wave, lowest first). In
+// each wave, the canaries (model.Host.Canary) go first and the rest of
+// the wave only when every canary is healthy; the next wave starts only
+// when every host of the wave is healthy. A host that failed, or could not
+// be planned, fails its wave: no further host is started, those not
+// started come back Skipped saying why, and with the rollback policy
+// (Options.Rollout) the hosts of the failed wave already deployed go back
+// to their previous generation. Hosts refused by the caller (Plan.Refuse)
+// are left alone without failing their wave.
+//
+// For every host it deploys, it builds the new system (unless Preview
+// did), copies it to the target (unless built there), activates it, runs
+// the health checks and confirms it; when activation or a check fails it
+// rolls the host back to the generation it ran before. Builds run at most
+// Options.Jobs at a time, everything else at most Options.NetJobs, and
+// activations of one wave at most as many as Options.Rollout allows.
+// Skipped hosts come back UpToDate, hosts whose planning failed come back
+// Failed. The results are in plan order.
 //
 // Canceling ctx stops builds and copies, lets activations under way finish
 // (at most Options.CancelGrace), rolls those hosts back, and returns a
 // result for every host.
 func Apply(ctx context.Context, plan *Plan, opts *Options) []Result {
 	d := newDriver(opts)
-	results := make([]Result, len(plan.Hosts))
-	deployID := newDeployID()
-	var stop stopFlag
-	var g errgroup.Group // zero Group: one host's failure must not cancel the others
-	g.SetLimit(d.opts.jobs())
+	a := &applier{d: d, plan: plan, results: make([]Result, len(plan.Hosts)),
+		sessions: make([]*session, len(plan.Hosts)), deployID: newDeployID()}
+	d.waves = map[string]int{}
 	for i := range plan.Hosts {
 		hp := &plan.Hosts[i]
-		results[i] = Result{Host: hp.Host.Name, Status: Skipped, StorePath: hp.New, Previous: hp.Current}
+		d.waves[hp.Host.Name] = hp.Host.Wave
+		r := &a.results[i]
+		*r = Result{Host: hp.Host.Name, Wave: hp.Host.Wave, Status: Skipped, StorePath: hp.New,
+			Previous: hp.Current, Current: hp.Current}
 		switch hp.Action {
 		case ActionSkip:
-			results[i].Status, results[i].Current = UpToDate, hp.Current
-			continue
+			r.Status = UpToDate
 		case ActionFail:
-			results[i].Status, results[i].Err, results[i].Current = Failed, hp.Err, hp.Current
+			r.Status, r.Err = Failed, hp.Err
+		case ActionRefuse:
+			r.Status, r.Err = Refused, hp.Err
+		}
+	}
+	var stopped string // why the rollout stopped; "" while it goes on
+	for _, w := range plan.Waves() {
+		stages := [][]int{w.Canaries, w.Rest}
+		act := a.activationLimit(w)
+		for si, stage := range stages {
+			if len(stage) == 0 {
+				continue
+			}
+			if stopped != "" || ctx.Err() != nil {
+				a.notStarted(ctx, stage, stopped)
+				continue
+			}
+			if !a.deploys(stage) {
+				if failed := a.failed(stage); failed != "" {
+					stopped = fmt.Sprintf("wave %d failed: %s", w.Number, failed)
+				}
+				continue
+			}
+			what := fmt.Sprintf("wave %d", w.Number)
+			if si == 0 {
+				what = fmt.Sprintf("wave %d canaries", w.Number)
+			}
+			d.ev.emit(Event{Wave: w.Number, Op: OpRollout, Kind: EventStart, Msg: what + ": " + a.names(stage)})
+			a.stage(ctx, stage, act)
+			if failed := a.failed(stage); failed != "" {
+				if si == 0 {
+					failed = "canary " + failed
+				}
+				stopped = fmt.Sprintf("wave %d failed: %s", w.Number, failed)
+			}
+		}
+		if stopped == "" || !a.touched(w) || ctx.Err() != nil {
+			if stopped == "" && ctx.Err() == nil && a.deploys(w.Hosts()) {
+				d.ev.emit(Event{Wave: w.Number, Op: OpRollout, Kind: EventDone, Msg: fmt.Sprintf("wave %d healthy", w.Number)})
+			}
 			continue
 		}
-		g.Go(func() error {
-			r := &results[i]
-			if ctx.Err() != nil || stop.stopped() {
-				r.Err = skippedErr(ctx, hp.Host.Name, OpBuild)
-				r.Current = hp.Current
-				return nil
-			}
-			start := time.Now()
-			d.deploy(ctx, hp, deployID+"-"+tokenSafe(hp.Host.Name), r)
-			r.Duration = time.Since(start)
-			if !r.Status.OK() {
-				stop.fail(d.opts.FailFast)
-			}
-			return nil
-		})
+		msg := "rollout stopped: " + stopped
+		if opts != nil && opts.Rollout.OnFailure == model.RollbackWave {
+			msg += "; rolling back the wave"
+		}
+		d.ev.emit(Event{Wave: w.Number, Op: OpRollout, Kind: EventFail, Msg: msg})
+		if opts != nil && opts.Rollout.OnFailure == model.RollbackWave {
+			a.revert(ctx, w, stopped)
+		}
 	}
-	g.Wait()
-	return results
+	return a.results
+}
+
+// An applier is the state of one Apply.
+type applier struct {
+	d        *driver
+	plan     *Plan
+	results  []Result
+	sessions []*session // per host, once its activation began
+	deployID string
+}
+
+// activationLimit returns the limiter of w's activations, or nil when
+// any number may activate at once.
+func (a *applier) activationLimit(w Wave) limiter {
+	n := 0
+	for _, i := range w.Hosts() {
+		if a.plan.Hosts[i].Action == ActionDeploy {
+			n++
+		}
+	}
+	if a.d.opts.Rollout.Limit(n) == 0 {
+		return nil
+	}
+	return make(limiter, a.d.opts.Rollout.Limit(n))
+}
+
+// stage deploys the hosts of one stage of a wave, all at once.
+func (a *applier) stage(ctx context.Context, hosts []int, act limiter) {
+	a.d.each(len(hosts), func(k int) {
+		i := hosts[k]
+		hp := &a.plan.Hosts[i]
+		if hp.Action != ActionDeploy {
+			return
+		}
+		r := &a.results[i]
+		start := time.Now()
+		a.sessions[i] = a.d.deploy(ctx, hp, a.deployID+"-"+tokenSafe(hp.Host.Name), r, act)
+		r.Duration = time.Since(start)
+		if !r.Status.OK() && r.Status != Skipped {
+			a.d.stop.fail(a.d.opts.FailFast)
+		}
+	})
+}
+
+// failed describes the hosts of a stage that failed, or returns "".
+func (a *applier) failed(hosts []int) string {
+	var out []string
+	for _, i := range hosts {
+		r := &a.results[i]
+		switch r.Status {
+		case Failed, RolledBack, Canceled, RollbackFailed, Lost:
+			out = append(out, r.Host+" "+r.Status.String())
+		}
+	}
+	return strings.Join(out, ", ")
+}
+
+// deploys reports whether any of hosts is to be deployed.
+func (a *applier) deploys(hosts []int) bool {
+	for _, i := range hosts {
+		if a.plan.Hosts[i].Action == ActionDeploy {
+			return true
+		}
+	}
+	return false
+}
+
+// touched reports whether any host of w was deployed or attempted.
+func (a *applier) touched(w Wave) bool {
+	for _, i := range w.Hosts() {
+		if a.plan.Hosts[i].Action != ActionSkip && a.plan.Hosts[i].Action != ActionRefuse {
+			return true
+		}
+	}
+	return false
+}
+
+// names lists the hosts to deploy among hosts.
+func (a *applier) names(hosts []int) string {
+	var names []string
+	for _, i := range hosts {
+		if a.plan.Hosts[i].Action == ActionDeploy {
+			names = append(names, a.plan.Hosts[i].Host.Name)
+		}
+	}
+	return strings.Join(names, ", ")
+}
+
+// notStarted records that the hosts to deploy among hosts were not
+// started, because the rollout stopped (why) or ctx ended.
+func (a *applier) notStarted(ctx context.Context, hosts []int, why string) {
+	for _, i := range hosts {
+		hp := &a.plan.Hosts[i]
+		if hp.Action != ActionDeploy {
+			continue
+		}
+		r := &a.results[i]
+		if why == "" {
+			r.Err = skippedErr(ctx, hp.Host.Name, OpBuild)
+			continue
+		}
+		r.Err = &Error{Host: hp.Host.Name, Op: OpRollout, Kind: KindOther, ExitCode: -1,
+			Err: fmt.Errorf("not deployed: %s", why)}
+	}
+}
+
+// revert takes the hosts of w that were deployed back to their previous
+// generation, after the wave failed (why).
+func (a *applier) revert(ctx context.Context, w Wave, why string) {
+	if ctx.Err() != nil {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), a.d.opts.grace())
+		defer cancel()
+	}
+	a.d.each(len(w.Hosts()), func(k int) {
+		i := w.Hosts()[k]
+		r, s := &a.results[i], a.sessions[i]
+		if r.Status != Deployed || s == nil {
+			return
+		}
+		a.d.emit(r.Host, OpRollback, EventStart, "rolling back with its wave to "+r.Previous, nil)
+		out, err := s.action(ctx, OpRollback, "revert")
+		kv := parseKV(string(out), "fleet: ")
+		r.Err = &Error{Host: r.Host, Op: OpRollout, Kind: KindOther, ExitCode: -1,
+			Err: fmt.Errorf("rolled back with its wave: %s", why)}
+		switch {
+		case err == nil && kv["result"] == "reverted":
+			r.Status, r.Current = RolledBack, kv["current"]
+			a.d.emit(r.Host, OpRollback, EventDone, r.Current, nil)
+		default:
+			if err == nil {
+				err = errorf(r.Host, OpRollback, KindOther, "target reports %q", kv["result"])
+			}
+			r.Status, r.Current, r.RollbackErr = RollbackFailed, "", err
+			a.d.emit(r.Host, OpRollback, EventFail, err.Error(), err)
+		}
+	})
 }
 
 // Deploy plans the deployment of hosts and applies the plan: PlanDeploy
@@ -106,6 +285,7 @@ type session struct {
 	token string
 	mode  model.Activation
 	magic time.Duration // confirm timeout; 0 without magic rollback
+	limit time.Duration // activation timeout; 0 without magic rollback
 }
 
 func (s *session) stateDir() string { return s.h.Target.Root + "/run/fleet" }
@@ -113,8 +293,10 @@ func (s *session) scriptPath() string {
 	return s.stateDir() + "/" + s.token + ".sh"
 }
 
-// deploy runs the steps for one host and fills in r.
-func (d *driver) deploy(ctx context.Context, hp *HostPlan, token string, r *Result) {
+// deploy runs the steps for one host and fills in r. act, when not nil,
+// bounds the activations of the host's wave. It returns the host's
+// session once activation began, for rolling the wave back; nil before.
+func (d *driver) deploy(ctx context.Context, hp *HostPlan, token string, r *Result, act limiter) *session {
 	h := hp.Host
 	s := &session{d: d, h: h, token: token, mode: h.Activation}
 	if s.mode == "" {
@@ -124,6 +306,12 @@ func (d *driver) deploy(ctx context.Context, hp *HostPlan, token string, r *Resu
 		s.magic = h.Rollback.ConfirmTimeout
 		if s.magic <= 0 {
 			s.magic = DefaultConfirmTimeout
+		}
+	}
+	if h.Rollback.Magic {
+		s.limit = h.Rollback.ActivationTimeout
+		if s.limit <= 0 {
+			s.limit = DefaultActivationTimeout
 		}
 	}
 	r.Current = hp.Current
@@ -137,17 +325,29 @@ func (d *driver) deploy(ctx context.Context, hp *HostPlan, token string, r *Resu
 	}
 	if !s.mode.Valid() {
 		fail(errorf(h.Name, OpActivate, KindOther, "unknown activation mode %q", s.mode))
-		return
+		return nil
+	}
+	// notAttempted leaves the host alone before activation: after
+	// cancellation, or when another host failed under FailFast.
+	notAttempted := func() bool {
+		if ctx.Err() == nil && !d.stop.stopped() {
+			return false
+		}
+		r.Status, r.Err = Skipped, skippedErr(ctx, h.Name, OpBuild)
+		return true
+	}
+	if notAttempted() {
+		return nil
 	}
 
-	// Build, unless a dry run's DiffClosures already did.
+	// Build, unless a dry run's Preview already did.
 	path := hp.Built
 	if path == "" {
 		d.emit(h.Name, OpBuild, EventStart, "building "+h.Toplevel.Installable(), nil)
 		p, err := d.buildHost(ctx, h, hp.Drv)
 		if err != nil {
 			fail(err)
-			return
+			return nil
 		}
 		path = p
 		d.emit(h.Name, OpBuild, EventDone, path, nil)
@@ -155,26 +355,31 @@ func (d *driver) deploy(ctx context.Context, hp *HostPlan, token string, r *Resu
 	r.StorePath = path
 	if path == hp.Current {
 		r.Status = UpToDate
-		return
+		return nil
 	}
 
 	// Copy, unless it was built on the target.
 	if h.Build.Where != model.BuildOnTarget {
 		d.emit(h.Name, OpCopy, EventStart, "copying to "+h.Target.Dest(), nil)
-		args := []string{"--to", storeURI(h.Target)}
-		if h.Target.Substitute {
-			args = append(args, "--substitute-on-destination")
-		}
-		args = append(args, path)
-		if _, err := d.run(ctx, command{host: h.Name, op: OpCopy, argv: d.nix([]string{"copy"}, args...), env: d.nixSSHEnv(h.Target)}); err != nil {
+		if err := d.copyTo(ctx, h, path); err != nil {
 			fail(err)
-			return
+			return nil
 		}
 		d.emit(h.Name, OpCopy, EventDone, "", nil)
 	}
+	if act != nil {
+		if err := act.acquire(ctx); err != nil {
+			fail(&Error{Host: h.Name, Op: OpActivate, Kind: KindCanceled, ExitCode: -1, Err: err})
+			return nil
+		}
+		defer act.release()
+	}
 	if err := ctx.Err(); err != nil {
 		fail(&Error{Host: h.Name, Op: OpActivate, Kind: KindCanceled, ExitCode: -1, Err: err})
-		return
+		return nil
+	}
+	if notAttempted() {
+		return nil
 	}
 
 	// Activate. From here on the host is being changed: every way out
@@ -187,7 +392,7 @@ func (d *driver) deploy(ctx context.Context, hp *HostPlan, token string, r *Resu
 	}
 	if err != nil && ctx.Err() != nil {
 		s.cancelRollback(ctx, r, err)
-		return
+		return s
 	}
 	if err != nil {
 		// Lost while activating: the activation goes on without us.
@@ -197,12 +402,12 @@ func (d *driver) deploy(ctx context.Context, hp *HostPlan, token string, r *Resu
 			r.Status, r.Err = Lost, err
 			r.Current = ""
 			d.emit(h.Name, OpActivate, EventFail, err.Error(), err)
-			return
+			return s
 		}
 		if kv["started"] == "0" {
 			// The connection failed before activation began.
 			fail(cause)
-			return
+			return s
 		}
 		if kv["old"] != "" {
 			r.Previous = kv["old"]
@@ -211,6 +416,17 @@ func (d *driver) deploy(ctx context.Context, hp *HostPlan, token string, r *Resu
 	if st := kv["status"]; st != "0" {
 		code, _ := strconv.Atoi(st)
 		aerr := &Error{Host: h.Name, Op: OpActivate, Kind: KindExit, ExitCode: code, Stderr: tail}
+		switch kv["ended"] {
+		case "killed":
+			aerr.Kind, aerr.ExitCode = KindOther, -1
+			aerr.Err = errors.New("activation was killed before it finished")
+		case "hung":
+			aerr.Kind, aerr.ExitCode = KindTimeout, -1
+			aerr.Err = fmt.Errorf("activation still ran after %v; the target's watchdog killed it", s.limit)
+		case "not-started":
+			aerr.Kind, aerr.ExitCode = KindOther, -1
+			aerr.Err = errors.New("activation never started on the target")
+		}
 		r.Err = aerr
 		switch kv["result"] {
 		case "rolled-back":
@@ -218,11 +434,18 @@ func (d *driver) deploy(ctx context.Context, hp *HostPlan, token string, r *Resu
 		case "rollback-failed":
 			r.Status = RollbackFailed
 			r.RollbackErr = errorf(h.Name, OpRollback, KindOther, "rolling back after the failed activation failed too; see the target's %s/%s.log", s.stateDir(), s.token)
-		default: // rollback disabled: left on the new generation
+		case "not-started":
+			r.Status, r.Current = Failed, r.Previous
+		default:
+			// Rollback disabled: left on the new generation, or, when
+			// the activation did not end by itself, wherever it stopped.
 			r.Status, r.Current = Failed, path
+			if kv["ended"] != "exited" {
+				r.Current = ""
+			}
 		}
 		d.emit(h.Name, OpActivate, EventFail, aerr.Error(), aerr)
-		return
+		return s
 	}
 	d.emit(h.Name, OpActivate, EventDone, "", nil)
 	r.Current = path
@@ -235,21 +458,21 @@ func (d *driver) deploy(ctx context.Context, hp *HostPlan, token string, r *Resu
 			d.emit(h.Name, OpHealth, EventFail, herr.Error(), herr)
 			if IsKind(herr, KindCanceled) {
 				s.cancelRollback(ctx, r, herr)
-				return
+				return s
 			}
 			r.Err = herr
 			if h.Rollback.Disabled {
 				r.Status = Failed
-				return
+				return s
 			}
 			s.rollback(ctx, r)
-			return
+			return s
 		}
 		d.emit(h.Name, OpHealth, EventDone, "", nil)
 	}
 	if err := ctx.Err(); err != nil {
 		s.cancelRollback(ctx, r, &Error{Host: h.Name, Op: OpConfirm, Kind: KindCanceled, ExitCode: -1, Err: err})
-		return
+		return s
 	}
 
 	// Confirm: take the lock before the watchdog does.
@@ -276,6 +499,7 @@ func (d *driver) deploy(ctx context.Context, hp *HostPlan, token string, r *Resu
 		}
 		d.emit(h.Name, OpConfirm, EventFail, err.Error(), err)
 	}
+	return s
 }
 
 // activationTail returns the stderr tail an activation error carries.
@@ -292,10 +516,8 @@ func activationTail(err error) string {
 // back). A non-nil error means the outcome is unknown: the connection
 // failed or ctx ended.
 func (s *session) activate(ctx context.Context, path string) (out []byte, stderr string, err error) {
-	confirm := 0
-	if s.magic > 0 {
-		confirm = int((s.magic + time.Second - 1) / time.Second)
-	}
+	confirm := seconds(s.magic)
+	limit := seconds(s.limit)
 	rollback := "1"
 	if s.h.Rollback.Disabled {
 		rollback = "0"
@@ -309,7 +531,7 @@ func (s *session) activate(ctx context.Context, path string) (out []byte, stderr
 		`[ "$(wc -c < ` + shellQuote(tmp) + `)" -eq ` + strconv.Itoa(len(remoteScript)) + " ] && " +
 		shellLine("mv", tmp, s.scriptPath()) + " && " +
 		shellLine("sh", s.scriptPath(), "activate", s.h.Target.Root, s.token,
-			path, string(s.mode), strconv.Itoa(confirm), rollback)
+			path, string(s.mode), strconv.Itoa(confirm), strconv.Itoa(limit), rollback)
 	out, err = s.d.run(ctx, command{host: s.h.Name, op: OpActivate, remote: true,
 		argv: s.d.ssh(s.h.Target, asRoot(s.h.Target, script)), stdin: strings.NewReader(remoteScript), tail: &stderr})
 	if err != nil {
@@ -327,6 +549,11 @@ func (s *session) activate(ctx context.Context, path string) (out []byte, stderr
 		}
 	}
 	return out, stderr, err
+}
+
+// seconds rounds d up to whole seconds.
+func seconds(d time.Duration) int {
+	return int((d + time.Second - 1) / time.Second)
 }
 
 // activationOutcome turns the error of an activate session that did report

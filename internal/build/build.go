@@ -12,18 +12,29 @@
 //
 // A deployment is PlanDeploy followed by Apply. PlanDeploy evaluates every
 // host's toplevel store path (one nix eval for all hosts, no build) and, in
-// parallel, asks each target for /run/current-system with one ssh round trip;
-// hosts already on the new closure are skipped and never built. Apply then
-// runs, per host and in parallel: build, copy, activate, health checks,
-// confirm. When activation or a health check fails the host is rolled back to
-// the generation it ran before.
+// parallel, asks each target with one ssh round trip what it runs, since
+// when, which kernel it booted and what fleet last did to it; hosts already
+// on the new closure are skipped and never built. Plan.Preview (a dry run)
+// then finds what deploying each host would change: its closure diff, the
+// units switch-to-configuration dry-activate would stop, start, restart or
+// reload, and whether a reboot is needed. Apply deploys wave by wave
+// (model.Host.Wave), canaries first, stopping at the first failed wave;
+// per host: build, copy, activate, health checks, confirm. When activation
+// or a health check fails the host is rolled back to the generation it ran
+// before.
+//
+// Evaluations and builds are bound by this machine's processors
+// (Options.Jobs); everything else mostly waits on networks and targets
+// and has a bound of its own (Options.NetJobs).
 //
 // Activation runs on the target detached from the ssh session, so a lost
-// connection cannot interrupt it halfway. With magic rollback
-// (model.Rollback.Magic) a watchdog started on the target before activation
-// reverts the host unless the deployer confirms the new generation in time.
-// Deployer and watchdog decide who wins with one atomic mkdir on the target,
-// so a host ends on its old or its new generation, never between.
+// connection cannot interrupt it halfway. A watchdog started on the target
+// before activation rolls back an activation that dies or, with magic
+// rollback (model.Rollback.Magic), outlives its time limit or is not
+// confirmed in time after it. Deployer and watchdog decide who wins with
+// one atomic mkdir on the target, so a host ends on its old or its new
+// generation, never between. Every change is appended to a journal on the
+// target, which tells a system fleet activated from one changed by hand.
 //
 // Canceling the context stops builds and copies, waits (at most
 // Options.CancelGrace) for activations already under way to finish, rolls
@@ -35,16 +46,27 @@ import (
 	"runtime"
 	"sync"
 	"time"
+
+	"fleetnix.dev/fleet/internal/model"
 )
 
 // Options configure the driver. The zero value is ready to use: nix and ssh
 // from $PATH, default parallelism, no progress reporting.
 type Options struct {
-	// Jobs bounds how many hosts are worked on at once; 0 means
-	// DefaultJobs().
+	// Jobs bounds the commands that keep this machine's processors busy,
+	// evaluations and builds, run at once; 0 means DefaultJobs().
 	Jobs int
-	// FailFast stops starting new hosts once one has failed; hosts already
-	// under way finish. By default every host is attempted.
+	// NetJobs bounds the commands that mostly wait on the network or on
+	// other machines, run at once: asking targets what they run, copying
+	// closures, activating, health checks, confirming and rolling back;
+	// 0 means DefaultNetJobs.
+	NetJobs int
+	// Rollout is the policy of a deployment's waves (model.Host.Wave).
+	Rollout model.Rollout
+	// FailFast stops starting new hosts once one has failed (for Apply:
+	// no further host is built or activated; activations under way
+	// finish). By default every host of a wave is attempted, and a failed
+	// host stops only the waves after its own.
 	FailFast bool
 	// Nix is the nix command; empty means "nix" from $PATH.
 	Nix string
@@ -76,19 +98,35 @@ type Options struct {
 	Reconnect time.Duration
 }
 
-// DefaultJobs returns the default parallelism: min(runtime.NumCPU(), 8).
-// Local builds are CPU-bound, so more hosts than CPUs only makes each one
-// slower; past eight, ssh connections and nix copies start competing for
-// the deployer's network link and the output gets hard to follow.
+// DefaultJobs returns the default bound of evaluations and builds run at
+// once: min(runtime.NumCPU(), 8). They are CPU-bound, so more at once than
+// CPUs only makes each one slower; past eight, one nix build already
+// spreads its own derivations over the cores.
 func DefaultJobs() int {
 	return min(runtime.NumCPU(), 8)
 }
+
+// DefaultNetJobs is the default bound of network-bound commands run at
+// once. They spend their time waiting on ssh round trips and remote
+// machines, not on this machine's processors, so the CPU count says
+// nothing about how many pay off; 16 keeps well under OpenSSH's default
+// MaxStartups (10 unauthenticated connections per server, and each target
+// is its own server) for a build host serving many hosts, and under the
+// deployer's process and file limits.
+const DefaultNetJobs = 16
 
 func (o *Options) jobs() int {
 	if o.Jobs > 0 {
 		return o.Jobs
 	}
 	return DefaultJobs()
+}
+
+func (o *Options) netJobs() int {
+	if o.NetJobs > 0 {
+		return o.NetJobs
+	}
+	return DefaultNetJobs
 }
 
 func (o *Options) grace() time.Duration {
@@ -120,6 +158,10 @@ const (
 
 var eventNames = [...]string{"start", "done", "fail", "output", "exec", "note"}
 
+// Events about a whole wave have Op OpRollout, no Host, and Wave set:
+// EventStart when the wave (or its canaries) starts, EventDone when all of
+// it is healthy, EventFail when it failed and the rollout stops.
+
 // String returns the name of k.
 func (k EventKind) String() string {
 	if k >= 0 && int(k) < len(eventNames) {
@@ -134,6 +176,9 @@ type Event struct {
 	Time time.Time
 	// Host is the host it concerns; empty for fleet-wide events.
 	Host string
+	// Wave is the rollout wave of Host, or of the wave an OpRollout event
+	// is about; 0 outside deployments.
+	Wave int
 	// Op is the step it belongs to.
 	Op Op
 	// Kind says what happened.
@@ -149,8 +194,8 @@ type Status int
 
 // The outcomes for a host. Every status but RollbackFailed and Lost says
 // which generation the host is on: the old one (Failed, RolledBack,
-// Canceled, Skipped; UpToDate hosts already ran the new one) or the new one
-// (Deployed). Built is for Build, which deploys nothing.
+// Canceled, Skipped, Refused; UpToDate hosts already ran the new one) or
+// the new one (Deployed). Built is for Build, which deploys nothing.
 const (
 	Skipped        Status = iota // not attempted (FailFast or cancellation before its turn)
 	UpToDate                     // already running the new closure; nothing done
@@ -161,9 +206,10 @@ const (
 	Canceled                     // stopped by cancellation; on the old generation
 	RollbackFailed               // rolling back failed too: the host needs a human
 	Lost                         // contact lost after activation began; see Result.Err
+	Refused                      // not deployed: its new system would lock the deployer out; on the old generation
 )
 
-var statusNames = [...]string{"skipped", "up to date", "built", "deployed", "failed", "rolled back", "canceled", "rollback failed", "lost"}
+var statusNames = [...]string{"skipped", "up to date", "built", "deployed", "failed", "rolled back", "canceled", "rollback failed", "lost", "refused"}
 
 // String returns the lower-case name of s, as a summary prints it.
 func (s Status) String() string {
@@ -181,6 +227,8 @@ func (s Status) OK() bool { return s == UpToDate || s == Built || s == Deployed 
 type Result struct {
 	// Host is the host's name.
 	Host string
+	// Wave is the rollout wave the host was in; 0 for Build.
+	Wave int
 	// Status says what happened.
 	Status Status
 	// StorePath is the host's new system: built, or evaluated when the

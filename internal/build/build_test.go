@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -324,14 +325,22 @@ func TestConnectionDropDuringActivation(t *testing.T) {
 	}
 	// The watchdog reverts alpha within its confirm timeout of the end
 	// of activation.
-	deadline := time.Now().Add(10 * time.Second)
-	for fleettest.ReadState(root).Current != v1["alpha"] && time.Now().Before(deadline) {
+	waitRolledBack(t, "alpha", root, v1["alpha"], "alpha v2 switch ok\n", 10*time.Second)
+}
+
+// waitRolledBack waits, at most for wait, until the activations of host
+// name under root end with after and a switch back to old, which must
+// then be all the host runs and boots.
+func waitRolledBack(t *testing.T, name, root, old, after string, wait time.Duration) {
+	t.Helper()
+	want := after + name + " v1 switch begin\n" + name + " v1 switch ok\n"
+	for deadline := time.Now().Add(wait); !strings.HasSuffix(fleettest.ReadState(root).Log, want) && time.Now().Before(deadline); {
 		time.Sleep(100 * time.Millisecond)
 	}
-	onGeneration(t, "alpha", root, v1["alpha"])
-	if log := fleettest.ReadState(root).Log; !strings.Contains(log, "alpha v2 switch ok\nalpha v1 switch begin\nalpha v1 switch ok\n") {
-		t.Errorf("alpha's activations do not show the magic rollback:\n%s", log)
+	if log := fleettest.ReadState(root).Log; !strings.HasSuffix(log, want) {
+		t.Errorf("%s's activations do not end with the rollback:\n%s", name, log)
 	}
+	onGeneration(t, name, root, old)
 }
 
 // TestConfirmTooLate gives magic rollback less time than the health
@@ -358,7 +367,7 @@ func TestConfirmTooLate(t *testing.T) {
 func TestCancelDuringActivation(t *testing.T) {
 	f := newFixture(t, "alpha", "beta")
 	v1 := installV1(t, f)
-	f.opts.Jobs = 1 // beta waits for alpha
+	f.opts.NetJobs = 1 // beta's copy waits for alpha's activation
 	root := f.host("alpha").Target.Root
 	fleettest.Inject(t, root, "hold-v2")
 
@@ -534,18 +543,61 @@ func TestBuild(t *testing.T) {
 // hosts, and applying the plan afterwards does not build again.
 func TestDryRunDiff(t *testing.T) {
 	f := newFixture(t, "alpha", "beta")
+	f.settings(t, fleettest.FlakeSettings{Generation: "v1",
+		Packages: map[string]string{"hello": "2.12:4", "old-tool": "1.0"},
+		Units: map[string]string{"web.service": "ExecStart=/bin/web v1", "proxy.service": "ExecStart=/bin/proxy v1\nX-ReloadIfChanged=true",
+			"old.service": "ExecStart=/bin/old"}})
 	v1 := installV1(t, f)
-	f.settings(t, fleettest.FlakeSettings{Generation: "v2"})
+	f.settings(t, fleettest.FlakeSettings{Generation: "v2",
+		Packages: map[string]string{"hello": "2.13:40", "curl": "8.1"},
+		Units: map[string]string{"web.service": "ExecStart=/bin/web v2", "proxy.service": "ExecStart=/bin/proxy v2\nX-ReloadIfChanged=true",
+			"db.service": "ExecStart=/bin/db"},
+		Hosts: map[string]fleettest.HostSettings{"beta": {Kernel: "6.13.0"}}})
 	f.rec.reset()
 	p := build.PlanDeploy(context.Background(), f.hosts, f.opts)
-	p.DiffClosures(context.Background(), f.opts)
+	p.Preview(context.Background(), f.opts)
 	for _, hp := range p.Hosts {
 		name := hp.Host.Name
 		if hp.Action != build.ActionDeploy || hp.Err != nil || hp.Current != v1[name] || hp.Built != hp.New {
-			t.Errorf("%s: %s %v current %s built %s new %s", name, hp.Action, hp.Err, hp.Current, hp.Built, hp.New)
+			t.Fatalf("%s: %s %v current %s built %s new %s", name, hp.Action, hp.Err, hp.Current, hp.Built, hp.New)
 		}
 		if !strings.Contains(hp.Diff, "nixos-system-"+name) {
 			t.Errorf("%s: diff does not name the system:\n%s", name, hp.Diff)
+		}
+		pv := hp.Preview
+		cd := pv.Closure
+		if cd == nil {
+			t.Fatalf("%s: no closure diff", name)
+		}
+		added := map[string]string{}
+		for _, a := range cd.Added {
+			added[a.Name] = build.FormatVersions(a.Versions)
+		}
+		removed := map[string]string{}
+		for _, r := range cd.Removed {
+			removed[r.Name] = build.FormatVersions(r.Versions)
+		}
+		changed := map[string]string{}
+		for _, c := range cd.Changed {
+			changed[c.Name] = fmt.Sprintf("%s → %s %+d", build.FormatVersions(c.From), build.FormatVersions(c.To), c.SizeDelta)
+		}
+		if added["curl"] != "8.1" || removed["old-tool"] != "1.0" || changed["hello"] != "2.12 → 2.13 +36864" {
+			t.Errorf("%s: closure diff: added %v removed %v changed %v\n%s", name, added, removed, changed, hp.Diff)
+		}
+		if cd.SizeAfter-cd.SizeBefore < 36<<10 || cd.SizeBefore == 0 {
+			t.Errorf("%s: closure size %d -> %d", name, cd.SizeBefore, cd.SizeAfter)
+		}
+		wantKernel := name == "beta"
+		if pv.KernelChanged != wantKernel || pv.InitrdChanged != wantKernel || pv.RebootNeeded() != wantKernel {
+			t.Errorf("%s: kernel changed %v, initrd changed %v", name, pv.KernelChanged, pv.InitrdChanged)
+		}
+		if _, ok := changed["linux"]; ok != wantKernel {
+			t.Errorf("%s: the closure diff lists the kernel: %v", name, ok)
+		}
+		u := pv.Units
+		got := fmt.Sprintf("stop %v start %v restart %v reload %v", u.Stop, u.Start, u.Restart, u.Reload)
+		if want := "stop [old.service] start [db.service] restart [web.service] reload [proxy.service]"; got != want {
+			t.Errorf("%s: units:\n got %s\nwant %s", name, got, want)
 		}
 		onGeneration(t, name, hp.Host.Target.Root, v1[name])
 		if log := fleettest.ReadState(hp.Host.Target.Root).Log; strings.Contains(log, "v2") {
@@ -561,5 +613,215 @@ func TestDryRunDiff(t *testing.T) {
 	}
 	if n := f.rec.execs("nix build"); len(n) != 0 {
 		t.Errorf("Apply built again after the dry run: %v", n)
+	}
+}
+
+// runnerPID waits for the runner activating a system of generation gen
+// under root to record its pid and returns it, or 0 after half a minute.
+func runnerPID(root, gen string) int {
+	for range 600 {
+		ms, _ := filepath.Glob(filepath.Join(root, "run", "fleet", "*.pid"))
+		for _, m := range ms {
+			b, _ := os.ReadFile(strings.TrimSuffix(m, ".pid") + ".new")
+			if !strings.HasSuffix(strings.TrimSpace(string(b)), "-"+gen) {
+				continue
+			}
+			b, err := os.ReadFile(m)
+			var pid int
+			if _, err2 := fmt.Sscan(string(b), &pid); err == nil && err2 == nil {
+				return pid
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return 0
+}
+
+// waitHeld waits until the fixture's switch-to-configuration under root
+// holds in generation gen, for at most half a minute.
+func waitHeld(root, gen string) bool {
+	for range 600 {
+		if _, err := os.Stat(filepath.Join(root, "held-"+gen)); err == nil {
+			return true
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return false
+}
+
+// TestActivationKilled kills the activation on the target halfway (its
+// runner's whole session, as the OOM killer or an admin's kill would):
+// the watchdog, whose clock started before activation, notices and rolls
+// the host back, and the deployer reports it.
+func TestActivationKilled(t *testing.T) {
+	f := newFixture(t, "alpha")
+	v1 := installV1(t, f)
+	alpha := f.host("alpha")
+	alpha.Rollback = model.Rollback{Magic: true, ConfirmTimeout: 5 * time.Second}
+	root := alpha.Target.Root
+	fleettest.Inject(t, root, "hold-v2")
+	killed := make(chan error, 1)
+	go func() {
+		pid := 0
+		if waitHeld(root, "v2") {
+			pid = runnerPID(root, "v2")
+		}
+		if pid == 0 {
+			killed <- errors.New("no activation runner held in v2")
+			return
+		}
+		killed <- syscall.Kill(-pid, syscall.SIGKILL)
+	}()
+	f.settings(t, fleettest.FlakeSettings{Generation: "v2"})
+	_, rs := f.deploy(t, context.Background())
+	if err := <-killed; err != nil {
+		t.Fatalf("killing the activation: %v", err)
+	}
+	r := result(t, rs, "alpha")
+	if e := errOf(t, r.Err); r.Status != build.RolledBack || e.Op != build.OpActivate || !strings.Contains(e.Error(), "killed before it finished") || r.Current != v1["alpha"] {
+		t.Errorf("alpha: %s %v, current %s", r.Status, r.Err, r.Current)
+	}
+	onGeneration(t, "alpha", root, v1["alpha"])
+	if log := fleettest.ReadState(root).Log; !strings.Contains(log, "alpha v2 switch begin\nalpha v1 switch begin\nalpha v1 switch ok\n") {
+		t.Errorf("alpha's activations do not show the rollback of the killed one:\n%s", log)
+	}
+}
+
+// TestActivationHung lets an activation hang past the activation timeout
+// while the deployer has lost the host: the watchdog kills it and rolls
+// the host back on its own.
+func TestActivationHung(t *testing.T) {
+	f := newFixture(t, "alpha")
+	v1 := installV1(t, f)
+	alpha := f.host("alpha")
+	alpha.Rollback = model.Rollback{Magic: true, ConfirmTimeout: time.Second, ActivationTimeout: 3 * time.Second}
+	root := alpha.Target.Root
+	fleettest.Inject(t, root, "hold-v2")
+	go func() {
+		waitHeld(root, "v2")
+		f.sshd["alpha"].Kill()
+	}()
+	f.settings(t, fleettest.FlakeSettings{Generation: "v2"})
+	start := time.Now()
+	_, rs := f.deploy(t, context.Background())
+	r := result(t, rs, "alpha")
+	if r.Status != build.Lost || !build.IsKind(r.Err, build.KindLost) {
+		t.Errorf("alpha: %s %v", r.Status, r.Err)
+	}
+	// The hold lasts a minute; the watchdog ends it after three seconds.
+	waitRolledBack(t, "alpha", root, v1["alpha"], "alpha v2 switch begin\n", 30*time.Second)
+	if took := time.Since(start); took > 40*time.Second {
+		t.Errorf("the hung activation was rolled back after %v", took)
+	}
+	logs, _ := filepath.Glob(filepath.Join(root, "run", "fleet", "*.log"))
+	var log []byte
+	for _, l := range logs {
+		b, _ := os.ReadFile(l)
+		log = append(log, b...)
+	}
+	if !strings.Contains(string(log), "still running after 3s and was killed; rolling back") {
+		t.Errorf("the watchdog's log does not say it killed the activation:\n%s", log)
+	}
+}
+
+// activations returns, per host, when its activation started and ended,
+// from the recorded events.
+func (r *recorder) activations() map[string][2]time.Time {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := map[string][2]time.Time{}
+	for _, e := range r.events {
+		if e.Op != build.OpActivate || e.Host == "" {
+			continue
+		}
+		span := out[e.Host]
+		switch e.Kind {
+		case build.EventStart:
+			span[0] = e.Time
+		case build.EventDone, build.EventFail:
+			span[1] = e.Time
+		}
+		out[e.Host] = span
+	}
+	return out
+}
+
+// TestWaves deploys five hosts in three waves. A failing canary of the
+// second wave stops the rollout: the first wave stays deployed, the rest
+// of the fleet is left untouched and says why. Then, with the wave
+// rollback policy and one activation at a time, a failure in the last
+// wave takes the wave's deployed host back too.
+func TestWaves(t *testing.T) {
+	f := newFixture(t, "alpha", "beta", "gamma", "delta", "epsilon")
+	v1 := installV1(t, f)
+	for name, w := range map[string]int{"alpha": 1, "beta": 2, "gamma": 2, "delta": 3, "epsilon": 3} {
+		f.host(name).Wave = w
+	}
+	f.host("beta").Canary = true
+	fleettest.Inject(t, f.host("beta").Target.Root, "fail-v2")
+	f.settings(t, fleettest.FlakeSettings{Generation: "v2"})
+	_, rs := f.deploy(t, context.Background())
+
+	if r := result(t, rs, "alpha"); r.Status != build.Deployed || r.Wave != 1 {
+		t.Errorf("alpha: %s (wave %d) %v", r.Status, r.Wave, r.Err)
+	}
+	if r := result(t, rs, "beta"); r.Status != build.RolledBack {
+		t.Errorf("beta: %s %v", r.Status, r.Err)
+	}
+	for _, name := range []string{"gamma", "delta", "epsilon"} {
+		r := result(t, rs, name)
+		e := errOf(t, r.Err)
+		if r.Status != build.Skipped || e.Op != build.OpRollout || !strings.Contains(e.Error(), "not deployed: wave 2 failed: canary beta rolled back") {
+			t.Errorf("%s: %s %v", name, r.Status, r.Err)
+		}
+		onGeneration(t, name, f.host(name).Target.Root, v1[name])
+		if log := fleettest.ReadState(f.host(name).Target.Root).Log; strings.Contains(log, "v2") {
+			t.Errorf("%s was touched:\n%s", name, log)
+		}
+	}
+	if n := f.rec.execs("nix build"); n["gamma"]+n["delta"]+n["epsilon"] != 0 {
+		t.Errorf("hosts of stopped waves were built: %v", n)
+	}
+	acts := f.rec.activations()
+	if !acts["alpha"][1].Before(acts["beta"][0]) {
+		t.Errorf("wave 2 activated before wave 1 was done: %v", acts)
+	}
+
+	// Fixed, and with the rollback policy: wave 3's delta fails, and
+	// epsilon, deployed, goes back with it.
+	fleettest.Release(f.host("beta").Target.Root, "fail-v2")
+	fleettest.Inject(t, f.host("delta").Target.Root, "fail-v2")
+	f.opts.Rollout = model.Rollout{MaxUnavailable: 1, OnFailure: model.RollbackWave}
+	_, rs = f.deploy(t, context.Background())
+	for _, name := range []string{"beta", "gamma"} {
+		if r := result(t, rs, name); r.Status != build.Deployed {
+			t.Errorf("%s: %s %v", name, r.Status, r.Err)
+		}
+	}
+	if r := result(t, rs, "delta"); r.Status != build.RolledBack || errOf(t, r.Err).Op != build.OpActivate {
+		t.Errorf("delta: %s %v", r.Status, r.Err)
+	}
+	r := result(t, rs, "epsilon")
+	if e := errOf(t, r.Err); r.Status != build.RolledBack || e.Op != build.OpRollout ||
+		!strings.Contains(e.Error(), "rolled back with its wave: wave 3 failed: delta rolled back") || r.Current != v1["epsilon"] {
+		t.Errorf("epsilon: %s %v, current %s", r.Status, r.Err, r.Current)
+	}
+	for _, name := range []string{"delta", "epsilon"} {
+		onGeneration(t, name, f.host(name).Target.Root, v1[name])
+	}
+	acts = f.rec.activations()
+	d, e := acts["delta"], acts["epsilon"]
+	if d[0].Before(e[1]) && e[0].Before(d[1]) {
+		t.Errorf("delta and epsilon activated at once despite MaxUnavailable 1: %v", acts)
+	}
+	// The record on epsilon's target shows the deployment and its
+	// reversal.
+	b, err := os.ReadFile(filepath.Join(f.host("epsilon").Target.Root, "var", "lib", "fleet", "deployments"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if n := len(lines); n < 3 || !strings.Contains(lines[n-2], " deploy ") || !strings.Contains(lines[n-1], " rollback "+v1["epsilon"]+" ") {
+		t.Errorf("epsilon's journal:\n%s", b)
 	}
 }

@@ -20,6 +20,9 @@ const (
 	OpHealth   Op = "health"   // a health check
 	OpConfirm  Op = "confirm"  // confirming the new generation
 	OpRollback Op = "rollback" // going back to the previous generation
+	OpPreview  Op = "preview"  // what activation would change (dry-activate)
+	OpRollout  Op = "rollout"  // the order of waves: a host not started, a wave's outcome
+	OpGuard    Op = "guard"    // the lockout guard: the new system would lock the deployer out
 )
 
 // A Kind classifies an Error.

@@ -22,17 +22,52 @@ const stderrTail = 4 << 10
 type driver struct {
 	opts *Options
 	ev   *emitter
+	// cpu bounds the commands that keep this machine's cores busy
+	// (evaluation, builds); net bounds those that mostly wait on a
+	// network or on another machine (queries, copies, activation,
+	// health checks).
+	cpu, net limiter
+	// waves maps host names to their rollout waves, for events.
+	waves map[string]int
+	// stop is set when a host failed under Options.FailFast.
+	stop stopFlag
 }
 
 func newDriver(opts *Options) *driver {
 	if opts == nil {
 		opts = &Options{}
 	}
-	return &driver{opts: opts, ev: &emitter{fn: opts.Events}}
+	return &driver{opts: opts, ev: &emitter{fn: opts.Events},
+		cpu: make(limiter, opts.jobs()), net: make(limiter, opts.netJobs())}
+}
+
+// A limiter bounds how many commands of one kind run at once.
+type limiter chan struct{}
+
+// acquire takes a place, waiting for one; it fails when ctx ends first.
+func (l limiter) acquire(ctx context.Context) error {
+	select {
+	case l <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (l limiter) release() { <-l }
+
+// limitFor returns the limiter of the commands of step op: evaluation
+// and building are bound by this machine's (or a builder's) processors,
+// everything else by waiting on networks and targets.
+func (d *driver) limitFor(op Op) limiter {
+	if op == OpEval || op == OpBuild {
+		return d.cpu
+	}
+	return d.net
 }
 
 func (d *driver) emit(host string, op Op, k EventKind, msg string, err error) {
-	d.ev.emit(Event{Host: host, Op: op, Kind: k, Msg: msg, Err: err})
+	d.ev.emit(Event{Host: host, Wave: d.waves[host], Op: op, Kind: k, Msg: msg, Err: err})
 }
 
 // A command is one process to run for a host.
@@ -54,6 +89,15 @@ type command struct {
 // carrying the exit status and the tail of standard error; each line of
 // standard error is also reported as an EventOutput.
 func (d *driver) run(ctx context.Context, c command) ([]byte, error) {
+	l := d.limitFor(c.op)
+	if err := l.acquire(ctx); err != nil {
+		kind := KindCanceled
+		if errors.Is(err, context.DeadlineExceeded) {
+			kind = KindTimeout
+		}
+		return nil, &Error{Host: c.host, Op: c.op, Kind: kind, ExitCode: -1, Err: err}
+	}
+	defer l.release()
 	d.emit(c.host, c.op, EventExec, strings.Join(c.argv, " "), nil)
 	cmd := exec.CommandContext(ctx, c.argv[0], c.argv[1:]...)
 	// Ask politely first: nix and ssh clean up on SIGTERM (nix stops its
@@ -168,14 +212,16 @@ func (d *driver) sshOptions(t model.Target) []string {
 
 // ssh returns the argv running the shell command line script on t. The
 // remote side hands it to the login shell, so every argument inside it
-// must be quoted with shellQuote.
+// must be quoted with shellQuote. "--" ends ssh's options before the
+// destination, so nothing after it is ever read as one; callers check the
+// target with model.Target.Validate first all the same.
 func (d *driver) ssh(t model.Target, script string) []string {
 	s := d.opts.SSH
 	if s == "" {
 		s = "ssh"
 	}
 	argv := append([]string{s}, d.sshOptions(t)...)
-	return append(argv, t.Dest(), "--", script)
+	return append(argv, "--", t.Dest(), script)
 }
 
 // nixSSHEnv returns the environment that makes nix reach t over ssh.

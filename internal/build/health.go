@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -113,13 +114,19 @@ func (d *driver) checks(h *model.Host) []check {
 		}})
 	}
 	for _, hc := range hc.HTTP {
-		cs = append(cs, check{"http " + hc.URL, func(ctx context.Context) error {
+		cs = append(cs, check{"http " + RedactURL(hc.URL), func(ctx context.Context) error {
 			req, err := http.NewRequestWithContext(ctx, http.MethodGet, hc.URL, nil)
 			if err != nil {
-				return err
+				// The error quotes the URL, credentials and all; the
+				// check's name says which URL it is.
+				return errors.New("not a valid URL")
 			}
 			resp, err := http.DefaultClient.Do(req)
 			if err != nil {
+				var ue *url.Error
+				if errors.As(err, &ue) {
+					err = ue.Err
+				}
 				return err
 			}
 			io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
@@ -145,6 +152,30 @@ func (d *driver) checks(h *model.Host) []check {
 		}})
 	}
 	return cs
+}
+
+// RedactURL returns s with the credentials of its user information
+// ("user:password@") replaced by "***", so that a URL can be shown in
+// progress, summaries, events and errors. A string that does not parse as
+// a URL has everything before its last "@" replaced instead.
+func RedactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		if i := strings.LastIndex(s, "@"); i >= 0 {
+			return "***" + s[i:]
+		}
+		return s
+	}
+	if u.User == nil {
+		return s
+	}
+	u.User = nil
+	out := u.String()
+	scheme, rest, ok := strings.Cut(out, "://")
+	if !ok {
+		return "***@" + out
+	}
+	return scheme + "://***@" + rest
 }
 
 // remote runs script on h's target for a health check.

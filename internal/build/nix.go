@@ -147,6 +147,9 @@ type buildOutput struct {
 // path. drv is the toplevel's derivation when already known; building
 // elsewhere than locally needs it, and evaluates it when it is empty.
 func (d *driver) buildHost(ctx context.Context, h *model.Host, drv string) (string, error) {
+	if err := checkHost(h); err != nil {
+		return "", err
+	}
 	switch h.Build.Where {
 	case model.BuildLocal:
 		args := []string{"--no-link", "--json"}

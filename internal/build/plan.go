@@ -2,11 +2,12 @@ package build
 
 import (
 	"context"
+	"fmt"
+	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
-
-	"golang.org/x/sync/errgroup"
 
 	"fleetnix.dev/fleet/internal/model"
 )
@@ -24,9 +25,13 @@ const (
 	// (evaluation failed, or the host could not be reached); HostPlan.Err
 	// says why.
 	ActionFail
+	// ActionRefuse leaves the host alone because its new system would
+	// close the way the deployer reaches it; HostPlan.Err says how. Only
+	// the caller refuses hosts, with Refuse.
+	ActionRefuse
 )
 
-var actionNames = [...]string{"deploy", "skip", "fail"}
+var actionNames = [...]string{"deploy", "skip", "fail", "refuse"}
 
 // String returns the name of a.
 func (a Action) String() string {
@@ -45,7 +50,8 @@ type Plan struct {
 	Duration time.Duration
 }
 
-// A HostPlan is the plan for one host.
+// A HostPlan is the plan for one host, with what its target said about
+// itself.
 type HostPlan struct {
 	// Host is the host.
 	Host *model.Host
@@ -60,13 +66,54 @@ type HostPlan struct {
 	// Generation is the target's current system profile generation
 	// link, such as "system-42-link"; empty if it has none.
 	Generation string
+	// Since is when the target switched to Current; zero when unknown.
+	Since time.Time
+	// Kernel and Initrd are the store paths of the running system's
+	// kernel and initrd; BootedKernel and BootedInitrd those of the
+	// system the target booted (/run/booted-system). Empty when unknown.
+	Kernel, Initrd, BootedKernel, BootedInitrd string
+	// SSHPort is the port the target's sshd accepted the deployer on, as
+	// the target saw it ($SSH_CONNECTION); 0 when unknown.
+	SSHPort int
+	// LastChange is the last change fleet made to the target's running
+	// system, from the target's journal; nil when it has none.
+	LastChange *Change
 	// Built is the store path of New when it was built already, by
-	// DiffClosures; Apply does not build it again.
+	// Preview; Apply does not build it again.
 	Built string
-	// Diff is the closure diff from Current to New, set by DiffClosures.
+	// Diff is the closure diff from Current to New as nix prints it, set
+	// by Preview.
 	Diff string
-	// Err says why Action is ActionFail, or why DiffClosures failed.
+	// Preview is what deploying the host would change, set by Preview.
+	Preview *Preview
+	// Err says why Action is ActionFail or ActionRefuse, or why Preview
+	// failed.
 	Err error
+}
+
+// RebootPending reports whether the target runs a kernel or initrd other
+// than the one it booted: only a reboot brings them into use.
+func (hp *HostPlan) RebootPending() bool {
+	return hp.BootedKernel != "" && hp.Kernel != "" &&
+		(hp.BootedKernel != hp.Kernel || hp.BootedInitrd != hp.Initrd)
+}
+
+// A Change is one change fleet made to a target's running system, as the
+// target's journal ($root/var/lib/fleet/deployments) records it.
+type Change struct {
+	// Time is when it happened.
+	Time time.Time
+	// Event is "deploy" (a new generation confirmed) or "rollback".
+	Event string
+	// Current is the running system afterwards, Profile the boot
+	// default; empty for none.
+	Current, Profile string
+}
+
+// Refuse marks host i of p as not to be deployed, with why.
+func (p *Plan) Refuse(i int, why error) {
+	p.Hosts[i].Action = ActionRefuse
+	p.Hosts[i].Err = why
 }
 
 // PlanDeploy plans the deployment of hosts. It evaluates every host's
@@ -92,17 +139,10 @@ func PlanDeploy(ctx context.Context, hosts []*model.Host, opts *Options) *Plan {
 		defer wg.Done()
 		evs, evErrs = d.evalHosts(ctx, hosts)
 	}()
-
-	var g errgroup.Group // zero Group: an unreachable host must not stop the others
-	g.SetLimit(d.opts.jobs())
-	for i, h := range hosts {
-		g.Go(func() error {
-			hp := &p.Hosts[i]
-			hp.Current, hp.Generation, hp.Err = d.query(ctx, h)
-			return nil
-		})
-	}
-	g.Wait()
+	d.each(len(hosts), func(i int) {
+		hp := &p.Hosts[i]
+		hp.Err = d.query(ctx, hp)
+	})
 	wg.Wait()
 
 	for i := range p.Hosts {
@@ -124,22 +164,119 @@ func PlanDeploy(ctx context.Context, hosts []*model.Host, opts *Options) *Plan {
 	return p
 }
 
-// query asks h's target for its running system and system profile
-// generation, in one ssh round trip.
-func (d *driver) query(ctx context.Context, h *model.Host) (current, generation string, err error) {
-	if h.Target.IsZero() {
-		return "", "", errorf(h.Name, OpQuery, KindOther, "no target address")
+// each calls f(0) … f(n-1), each in a goroutine of its own, and waits for
+// them. The commands they run are bounded by the driver's limiters, not
+// by the number of goroutines.
+func (d *driver) each(n int, f func(i int)) {
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			f(i)
+		}()
 	}
-	root := h.Target.Root
-	script := "printf 'current=%s\\ngeneration=%s\\n' " +
-		`"$(readlink ` + shellQuote(root+"/run/current-system") + `)" ` +
-		`"$(readlink ` + shellQuote(root+"/nix/var/nix/profiles/system") + `)"`
+	wg.Wait()
+}
+
+// queryScript prints, as key=value lines, what a target runs, since when,
+// which kernel it booted, the port its sshd accepted this session on, and
+// the last change fleet made to it. It takes the target's root as $1.
+const queryScript = `r=$1
+printf 'current=%s\ngeneration=%s\nsince=%s\n' "$(readlink "$r/run/current-system")" "$(readlink "$r/nix/var/nix/profiles/system")" "$(stat -c %Y "$r/run/current-system" 2>/dev/null)"
+for s in current booted; do
+  printf '%s-kernel=%s\n%s-initrd=%s\n' $s "$(readlink -f "$r/run/$s-system/kernel")" $s "$(readlink -f "$r/run/$s-system/initrd")"
+done
+printf 'ssh=%s\nlast=%s\n' "${SSH_CONNECTION:-}" "$(tail -n 1 "$r/var/lib/fleet/deployments" 2>/dev/null)"
+`
+
+// query asks hp's target what it runs, in one ssh round trip, and fills
+// in the target's side of hp.
+func (d *driver) query(ctx context.Context, hp *HostPlan) error {
+	h := hp.Host
+	if h.Target.IsZero() {
+		return errorf(h.Name, OpQuery, KindOther, "no target address")
+	}
+	if err := checkHost(h); err != nil {
+		return err
+	}
+	script := shellLine("sh", "-c", queryScript, "sh", h.Target.Root)
 	out, err := d.run(ctx, command{host: h.Name, op: OpQuery, remote: true, argv: d.ssh(h.Target, script)})
 	if err != nil {
-		return "", "", err
+		return err
 	}
 	kv := parseKV(string(out), "")
-	return kv["current"], kv["generation"], nil
+	hp.Current, hp.Generation = kv["current"], kv["generation"]
+	if n, err := strconv.ParseInt(kv["since"], 10, 64); err == nil && hp.Current != "" {
+		hp.Since = time.Unix(n, 0)
+	}
+	hp.Kernel, hp.Initrd = kv["current-kernel"], kv["current-initrd"]
+	hp.BootedKernel, hp.BootedInitrd = kv["booted-kernel"], kv["booted-initrd"]
+	// $SSH_CONNECTION is "client-address client-port server-address
+	// server-port".
+	if f := strings.Fields(kv["ssh"]); len(f) == 4 {
+		hp.SSHPort, _ = strconv.Atoi(f[3])
+	}
+	hp.LastChange = parseChange(kv["last"])
+	return nil
+}
+
+// parseChange reads one line of a target's journal: "time event current
+// profile token".
+func parseChange(line string) *Change {
+	f := strings.Fields(line)
+	if len(f) < 4 {
+		return nil
+	}
+	n, err := strconv.ParseInt(f[0], 10, 64)
+	if err != nil {
+		return nil
+	}
+	none := func(s string) string {
+		if s == "-" {
+			return ""
+		}
+		return s
+	}
+	return &Change{Time: time.Unix(n, 0), Event: f[1], Current: none(f[2]), Profile: none(f[3])}
+}
+
+// checkHost refuses a host whose target, build host or builders cannot
+// be handed to ssh and nix as they are. The loader checks these values
+// already; this is the driver's own line of defence for callers that do
+// not.
+func checkHost(h *model.Host) error {
+	if !h.Target.IsZero() {
+		if err := h.Target.Validate(); err != nil {
+			return errorf(h.Name, OpQuery, KindOther, "target: %v", err)
+		}
+	}
+	if h.Build.Where == model.BuildRemote && !h.Build.Host.IsZero() {
+		if err := h.Build.Host.Validate(); err != nil {
+			return errorf(h.Name, OpBuild, KindOther, "build host: %v", err)
+		}
+	}
+	for _, b := range h.Build.Builders {
+		if err := checkBuilder(b); err != nil {
+			return errorf(h.Name, OpBuild, KindOther, "%v", err)
+		}
+	}
+	return nil
+}
+
+// checkBuilder checks that b fits in one entry of nix's builders setting,
+// which separates builders with ";" and newlines and fields with white
+// space.
+func checkBuilder(b model.Builder) error {
+	if err := b.Target.Validate(); err != nil {
+		return fmt.Errorf("builder: %v", err)
+	}
+	for _, w := range append(append([]string(nil), b.Systems...), b.SupportedFeatures...) {
+		if !model.ValidWord(w) {
+			return fmt.Errorf("builder %s: %q is not a system type or feature name", b.Target.Address, w)
+		}
+	}
+	return nil
 }
 
 // parseKV reads "key=value" lines that start with prefix.
@@ -157,56 +294,45 @@ func parseKV(s, prefix string) map[string]string {
 	return m
 }
 
-// DiffClosures fills in Diff for every host the plan deploys, for a dry
-// run: it builds the host's new system (once: Apply reuses it), fetches the
-// target's current system if the local store lacks it, and runs nix store
-// diff-closures. Hosts built on their target are not built here; their
-// Diff stays empty. Failures are recorded in HostPlan.Err without changing
-// the action.
-func (p *Plan) DiffClosures(ctx context.Context, opts *Options) {
-	d := newDriver(opts)
-	var g errgroup.Group // zero Group: one host's failure must not stop the others
-	g.SetLimit(d.opts.jobs())
-	for i := range p.Hosts {
-		hp := &p.Hosts[i]
-		if hp.Action != ActionDeploy || hp.Host.Build.Where == model.BuildOnTarget {
-			continue
-		}
-		g.Go(func() error {
-			hp.Err = d.diff(ctx, hp)
-			return nil
-		})
-	}
-	g.Wait()
+// A Wave is the hosts of a plan deployed together, by index into
+// Plan.Hosts, in plan order.
+type Wave struct {
+	// Number is the hosts' model.Host.Wave.
+	Number int
+	// Canaries are the hosts deployed first; the rest follow only when
+	// all of them are healthy.
+	Canaries []int
+	// Rest are the other hosts of the wave.
+	Rest []int
 }
 
-func (d *driver) diff(ctx context.Context, hp *HostPlan) error {
-	h := hp.Host
-	if hp.Built == "" {
-		path, err := d.buildHost(ctx, h, hp.Drv)
-		if err != nil {
-			return err
+// Hosts returns every host of w: its canaries, then the rest.
+func (w Wave) Hosts() []int { return append(append([]int(nil), w.Canaries...), w.Rest...) }
+
+// Waves returns p's hosts grouped by wave, lowest wave first.
+func (p *Plan) Waves() []Wave {
+	byNum := map[int]*Wave{}
+	var nums []int
+	for i := range p.Hosts {
+		h := p.Hosts[i].Host
+		w := byNum[h.Wave]
+		if w == nil {
+			w = &Wave{Number: h.Wave}
+			byNum[h.Wave] = w
+			nums = append(nums, h.Wave)
 		}
-		hp.Built = path
+		if h.Canary {
+			w.Canaries = append(w.Canaries, i)
+		} else {
+			w.Rest = append(w.Rest, i)
+		}
 	}
-	if hp.Current == "" {
-		hp.Diff = "(the target runs no system yet)\n"
-		return nil
+	sort.Ints(nums)
+	out := make([]Wave, len(nums))
+	for i, n := range nums {
+		out[i] = *byNum[n]
 	}
-	// The old closure lives on the target; nix copy is a no-op when the
-	// local store has it already, as it does when a cache serves both.
-	if _, err := d.run(ctx, command{host: h.Name, op: OpDiff,
-		argv: d.nix([]string{"copy"}, "--from", storeURI(h.Target), hp.Current),
-		env:  d.nixSSHEnv(h.Target)}); err != nil {
-		return err
-	}
-	out, err := d.run(ctx, command{host: h.Name, op: OpDiff,
-		argv: d.nix([]string{"store", "diff-closures"}, hp.Current, hp.Built)})
-	if err != nil {
-		return err
-	}
-	hp.Diff = string(out)
-	return nil
+	return out
 }
 
 // Ping checks that each host's target answers over ssh, in parallel, with
@@ -215,18 +341,16 @@ func (d *driver) diff(ctx context.Context, hp *HostPlan) error {
 func Ping(ctx context.Context, hosts []*model.Host, opts *Options) []error {
 	d := newDriver(opts)
 	errs := make([]error, len(hosts))
-	var g errgroup.Group // zero Group: an unreachable host must not stop the others
-	g.SetLimit(d.opts.jobs())
-	for i, h := range hosts {
-		g.Go(func() error {
-			if h.Target.IsZero() {
-				errs[i] = errorf(h.Name, OpQuery, KindOther, "no target address")
-				return nil
-			}
-			_, errs[i] = d.run(ctx, command{host: h.Name, op: OpQuery, remote: true, argv: d.ssh(h.Target, "true")})
-			return nil
-		})
-	}
-	g.Wait()
+	d.each(len(hosts), func(i int) {
+		h := hosts[i]
+		if h.Target.IsZero() {
+			errs[i] = errorf(h.Name, OpQuery, KindOther, "no target address")
+			return
+		}
+		if errs[i] = checkHost(h); errs[i] != nil {
+			return
+		}
+		_, errs[i] = d.run(ctx, command{host: h.Name, op: OpQuery, remote: true, argv: d.ssh(h.Target, "true")})
+	})
 	return errs
 }

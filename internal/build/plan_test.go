@@ -99,17 +99,23 @@ func TestPlanUnchanged(t *testing.T) {
 }
 
 // BenchmarkPlanUnchanged plans 50 hosts that already run their new system:
-// one nix eval plus 50 ssh round trips, no build.
+// one nix eval plus 50 ssh round trips, no build. The cases bound the
+// network-bound steps at the old default (the CPU count, capped at 8, that
+// bounded every step before they got their own limit), at the new
+// default, and at twice that.
 func BenchmarkPlanUnchanged(b *testing.B) {
 	hosts, opts := unchangedFleet(b, 50)
-	for _, jobs := range []int{0, 8, 16} {
-		name := "jobs=default"
-		if jobs > 0 {
-			name = fmt.Sprint("jobs=", jobs)
-		}
-		b.Run(name, func(b *testing.B) {
+	for _, c := range []struct {
+		name    string
+		netJobs int
+	}{
+		{fmt.Sprintf("net=%d(old-default)", build.DefaultJobs()), build.DefaultJobs()},
+		{fmt.Sprintf("net=%d(default)", build.DefaultNetJobs), 0},
+		{fmt.Sprintf("net=%d", 2*build.DefaultNetJobs), 2 * build.DefaultNetJobs},
+	} {
+		b.Run(c.name, func(b *testing.B) {
 			o := *opts
-			o.Jobs = jobs
+			o.NetJobs = c.netJobs
 			var ssh, builds int
 			o.Events = func(e build.Event) {
 				if e.Kind == build.EventExec {

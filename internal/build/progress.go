@@ -14,10 +14,11 @@ import (
 )
 
 // A Progress renders Events for a person. On a terminal it keeps one live
-// status line per host, redrawn in place; anywhere else it writes one plain
-// line per step, which reads well in a log. Use its Event method as
-// Options.Events and call Close when the run is over. A Progress is safe
-// for concurrent use.
+// line per host, redrawn in place: its wave, its step, how long it has
+// been worked on and the last line its commands printed. Anywhere else it
+// writes one plain line per step, which reads well in a log. Use its Event
+// method as Options.Events and call Close when the run is over. A Progress
+// is safe for concurrent use.
 type Progress struct {
 	mu    sync.Mutex
 	w     io.Writer
@@ -25,26 +26,59 @@ type Progress struct {
 	width int // terminal width; 0 when unknown
 	hosts []string
 	index map[string]int
-	state []string // the live line of each host
-	drawn int      // lines drawn by the last redraw
-	name  int      // width of the host column
+	rows  []progressRow
+	drawn int // lines drawn by the last redraw
+	name  int // width of the host column
+	now   func() time.Time
+	done  chan struct{} // closed by Close; stops the clock
+}
+
+// A progressRow is the live state of one host.
+type progressRow struct {
+	wave  int
+	phase string    // "build", "copy done", "deployed", …
+	start time.Time // first step started; zero before
+	last  time.Time // last event
+	busy  bool      // a step is under way
+	line  string    // last line of output or note
 }
 
 // NewProgress returns a Progress writing to w about hosts, in that order.
 func NewProgress(w io.Writer, hosts []string) *Progress {
-	p := &Progress{w: w, hosts: hosts, index: map[string]int{}, state: make([]string, len(hosts))}
+	p := &Progress{w: w, hosts: hosts, index: map[string]int{}, rows: make([]progressRow, len(hosts)),
+		now: time.Now, done: make(chan struct{})}
 	for i, h := range hosts {
 		p.index[h] = i
 		p.name = max(p.name, len(h))
-		p.state[i] = "waiting"
+		p.rows[i].phase = "waiting"
 	}
 	if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 		p.live = true
 		if wd, _, err := term.GetSize(int(f.Fd())); err == nil {
 			p.width = wd
 		}
+		go p.tick()
 	}
 	return p
+}
+
+// tick redraws the live block every second, so that elapsed times move
+// while nothing else happens.
+func (p *Progress) tick() {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-p.done:
+			return
+		case <-t.C:
+			p.mu.Lock()
+			if p.drawn > 0 {
+				p.redraw()
+			}
+			p.mu.Unlock()
+		}
+	}
 }
 
 // Event records e and updates the output.
@@ -52,11 +86,13 @@ func (p *Progress) Event(e Event) {
 	if e.Kind == EventExec || e.Kind == EventOutput && !p.live {
 		return
 	}
-	line := describe(e)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	i, ok := p.index[e.Host]
 	if !p.live || !ok {
+		if e.Kind == EventOutput {
+			return
+		}
 		if p.live {
 			p.clear()
 		}
@@ -64,13 +100,40 @@ func (p *Progress) Event(e Event) {
 		if host == "" {
 			host = "fleet"
 		}
-		fmt.Fprintf(p.w, "%-*s %s\n", p.name, host, line)
+		fmt.Fprintf(p.w, "%-*s %s\n", p.name, host, describe(e))
 		if p.live {
 			p.redraw()
 		}
 		return
 	}
-	p.state[i] = line
+	r := &p.rows[i]
+	at := e.Time
+	if at.IsZero() {
+		at = p.now()
+	}
+	if e.Wave != 0 {
+		r.wave = e.Wave
+	}
+	switch e.Kind {
+	case EventStart:
+		if r.start.IsZero() {
+			r.start = at
+		}
+		r.phase, r.busy, r.line = string(e.Op), true, e.Msg
+	case EventDone:
+		r.phase, r.busy = string(e.Op)+" done", false
+		if e.Op == OpConfirm {
+			r.phase = "deployed"
+		}
+		r.line = e.Msg
+	case EventFail:
+		r.phase, r.busy, r.line = string(e.Op)+" failed", false, e.Msg
+	default:
+		if e.Msg != "" {
+			r.line = e.Msg
+		}
+	}
+	r.last = at
 	p.redraw()
 }
 
@@ -103,16 +166,42 @@ func (p *Progress) clear() {
 	}
 }
 
+// line returns the live line of host i: "alpha  w1  activate      0:12  …".
+func (p *Progress) line(i int) string {
+	r := &p.rows[i]
+	wave := "  "
+	if r.wave != 0 {
+		wave = fmt.Sprintf("w%d", r.wave)
+	}
+	elapsed := ""
+	if !r.start.IsZero() {
+		end := r.last
+		if r.busy {
+			end = p.now()
+		}
+		d := end.Sub(r.start).Round(time.Second)
+		elapsed = fmt.Sprintf("%d:%02d", int(d/time.Minute), int(d%time.Minute/time.Second))
+	}
+	text := strings.Map(func(c rune) rune {
+		if c < ' ' || c == 0x7f {
+			return ' '
+		}
+		return c
+	}, r.line)
+	l := fmt.Sprintf("%-*s  %-3s %-16s %5s  %s", p.name, p.hosts[i], wave, r.phase, elapsed, text)
+	if rs := []rune(l); p.width > 1 && len(rs) >= p.width {
+		// One column short of the width: a full line would wrap.
+		l = string(rs[:p.width-1])
+	}
+	return strings.TrimRight(l, " ")
+}
+
 // redraw draws the live block again, one line per host.
 func (p *Progress) redraw() {
 	p.clear()
 	var b strings.Builder
-	for i, h := range p.hosts {
-		line := fmt.Sprintf("%-*s %s", p.name, h, p.state[i])
-		if p.width > 1 && len(line) >= p.width {
-			line = line[:p.width-1]
-		}
-		b.WriteString(line)
+	for i := range p.hosts {
+		b.WriteString(p.line(i))
 		b.WriteString("\x1b[K\n")
 	}
 	io.WriteString(p.w, b.String())
@@ -124,39 +213,74 @@ func (p *Progress) redraw() {
 func (p *Progress) Close() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	select {
+	case <-p.done:
+	default:
+		close(p.done)
+	}
+	if p.drawn > 0 {
+		p.redraw()
+	}
 	p.drawn = 0
 }
 
-// WriteSummary writes a table of results to w: host, result, store path
-// and time, in the order given, followed by every failure with the tail of
-// its command's standard error, so that all failures are reported
-// together.
+// WriteSummary writes a table of results to w: host, result, store path,
+// time and rollout wave, in the order given, followed by every failure with
+// the tail of its command's standard error, so that all failures are
+// reported together. Hosts left alone because the rollout stopped are
+// reported in one line per reason.
 func WriteSummary(w io.Writer, results []Result) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "HOST\tRESULT\tSTORE PATH\tTIME")
+	waves := false
+	for _, r := range results {
+		waves = waves || r.Wave != 0
+	}
+	head := "HOST\tRESULT\tSTORE PATH\tTIME"
+	if waves {
+		head += "\tWAVE"
+	}
+	fmt.Fprintln(tw, head)
 	for _, r := range results {
 		path := r.StorePath
 		if path == "" {
 			path = "-"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.Host, r.Status, path, r.Duration.Round(time.Millisecond))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s", r.Host, r.Status, path, r.Duration.Round(time.Millisecond))
+		if waves {
+			fmt.Fprintf(tw, "\t%d", r.Wave)
+		}
+		fmt.Fprintln(tw)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	// Hosts the rollout did not reach, grouped by why.
+	var whys []string
+	notDeployed := map[string][]string{}
 	for _, r := range results {
+		var e *Error
+		if r.Status == Skipped && errors.As(r.Err, &e) && e.Op == OpRollout && e.Err != nil {
+			why := e.Err.Error()
+			if notDeployed[why] == nil {
+				whys = append(whys, why)
+			}
+			notDeployed[why] = append(notDeployed[why], r.Host)
+			continue
+		}
 		for _, err := range []error{r.Err, r.RollbackErr} {
 			if err == nil {
 				continue
 			}
 			fmt.Fprintf(w, "\n%s\n", err)
-			var e *Error
 			if errors.As(err, &e) && strings.TrimSpace(e.Stderr) != "" {
 				for _, l := range tailLines(e.Stderr, 10) {
 					fmt.Fprintf(w, "    %s\n", l)
 				}
 			}
 		}
+	}
+	for _, why := range whys {
+		fmt.Fprintf(w, "\n%s: %s\n", strings.Join(notDeployed[why], ", "), why)
 	}
 	return nil
 }

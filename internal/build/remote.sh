@@ -4,19 +4,27 @@
 #   sh <file> ACTION ROOT TOKEN [ARGS...]
 #
 # ACTION is one of
-#   activate NEW MODE CONFIRM ROLLBACK
-#       record the old generation, start the watchdog (CONFIRM > 0 seconds),
-#       start the runner, wait for it and print its outcome
+#   activate NEW MODE CONFIRM LIMIT ROLLBACK
+#       record the old generation, start the watchdog, start the runner,
+#       wait for the runner's outcome and print it
 #   run         (detached) set the profile, switch, roll back on failure
-#   watchdog    (detached) roll back unless confirmed within CONFIRM seconds
+#   watchdog    (detached) started before the runner: rolls back an
+#               activation that dies, or that still runs after LIMIT
+#               seconds (0: no limit), and, with CONFIRM > 0 seconds, one
+#               not confirmed within CONFIRM seconds of its end
 #   confirm     keep the new generation, unless the watchdog already decided
 #   rollback    go back to the old generation, unless already decided;
 #               waits for the runner, unless activate never got to start it
+#   revert      take a confirmed deployment back to the old generation
 #   status      print what is known about this deployment
 #
 # The runner and the watchdog run in sessions of their own, so a lost ssh
 # connection interrupts neither. The deployer and the watchdog decide with
 # one atomic mkdir of $base.lock: whoever creates it decides the outcome.
+# Every change fleet makes to the running system (activate, rollback, and
+# deploy once confirmed) is appended to $root/var/lib/fleet/deployments, so
+# `fleetgen status` can tell a system fleet activated from one switched to
+# by other means.
 # Output lines starting with "fleet: " are for the deployer.
 set -u
 action=$1 root=$2 token=$3
@@ -26,8 +34,36 @@ current=$root/run/current-system
 state=$root/run/fleet
 self=$state/$token.sh
 base=$state/$token
+journal=$root/var/lib/fleet/deployments
 
 get() { cat "$base.$1" 2>/dev/null || true; }
+
+# record appends what the running system and the boot default now are.
+record() {
+  mkdir -p "${journal%/*}" &&
+    printf '%s %s %s %s %s\n' "$(date +%s)" "$1" \
+      "$(readlink "$current" 2>/dev/null || echo -)" \
+      "$(readlink -f "$profile" 2>/dev/null || echo -)" "$token" >> "$journal"
+}
+
+# report writes the runner's outcome; the status file appears whole.
+report() {
+  printf 'fleet: status=%s\nfleet: result=%s\nfleet: ended=%s\n' "$1" "$2" "$3" > "$base.status.tmp"
+  mv "$base.status.tmp" "$base.status"
+}
+
+# alive succeeds while process $1 runs; a zombie, whose parent has not
+# reaped it yet, has ended.
+alive() {
+  st=$(sed -n 's/^.*) \(.\).*$/\1/p' "/proc/$1/stat" 2>/dev/null)
+  [ -n "$st" ] && [ "$st" != Z ]
+}
+
+# runner_gone succeeds when the runner has exited without reporting.
+runner_gone() {
+  pid=$(get pid)
+  [ -n "$pid" ] && ! alive "$pid" && [ ! -e "$base.status" ]
+}
 
 wait_runner() {
   while [ ! -e "$base.status" ]; do sleep 0.1; done
@@ -59,22 +95,36 @@ rollback_now() {
   return $rb_rc
 }
 
+# reap reports for a runner that ended without reporting (killed, or
+# killed by the watchdog as hung) with status $1, and rolls back.
+reap() {
+  result=
+  if [ "$(get rollback)" = 1 ] && mkdir "$base.lock" 2>/dev/null; then
+    echo "fleet: activation failed: it $3; rolling back"
+    if rollback_now; then result=rolled-back; else result=rollback-failed; fi
+    printf '%s\n' "$result" > "$base.result"
+    record rollback
+  fi
+  report "$1" "$result" "$2"
+}
+
 case $action in
 activate)
-  new=$1 mode=$2 confirm=$3 rollback=$4
+  new=$1 mode=$2 confirm=$3 limit=$4 rollback=$5
   old=$(readlink "$current" 2>/dev/null || true)
   oldgen=$(readlink "$profile" 2>/dev/null || true)
   printf '%s\n' "$old" > "$base.old"
   printf '%s\n' "$oldgen" > "$base.oldgen"
-  printf '%s\n' "$new" > "$base.new"
   printf '%s\n' "$mode" > "$base.mode"
   printf '%s\n' "$rollback" > "$base.rollback"
-  # Nothing is written to the session before the runner is started: a
-  # write to a connection that is gone would kill this shell with SIGPIPE
-  # between recording the old generation and starting the runner.
-  if [ "$confirm" -gt 0 ]; then
-    setsid sh "$self" watchdog "$root" "$token" "$confirm" </dev/null >>"$base.log" 2>&1 &
-  fi
+  printf '%s\n' "$new" > "$base.new"
+  # The watchdog starts first, so its clock runs from before activation:
+  # an activation that hangs or dies is rolled back even when the
+  # deployer is gone. Nothing is written to the session before the runner
+  # is started: a write to a connection that is gone would kill this
+  # shell with SIGPIPE between recording the old generation and starting
+  # the runner.
+  setsid sh "$self" watchdog "$root" "$token" "$confirm" "$limit" </dev/null >>"$base.log" 2>&1 &
   setsid sh "$self" run "$root" "$token" </dev/null >>"$base.log" 2>&1 &
   echo "fleet: old=$old"
   echo "fleet: oldgen=$oldgen"
@@ -85,6 +135,7 @@ activate)
   fi
   ;;
 run)
+  echo $$ > "$base.pid.tmp" && mv "$base.pid.tmp" "$base.pid"
   new=$(get new) mode=$(get mode)
   rc=0
   if [ "$mode" != test ]; then
@@ -93,19 +144,48 @@ run)
   fi
   if [ $rc = 0 ]; then
     "$new/bin/switch-to-configuration" "$mode" || rc=$?
+    record activate
   fi
   result=
   if [ $rc != 0 ] && [ "$(get rollback)" = 1 ] && mkdir "$base.lock" 2>/dev/null; then
     echo "fleet: activation failed with status $rc; rolling back"
     if rollback_now; then result=rolled-back; else result=rollback-failed; fi
     printf '%s\n' "$result" > "$base.result"
+    record rollback
   fi
-  printf 'fleet: status=%s\nfleet: result=%s\n' "$rc" "$result" > "$base.status.tmp"
-  mv "$base.status.tmp" "$base.status"
+  report "$rc" "$result" exited
   ;;
 watchdog)
-  confirm=$1
-  wait_runner
+  confirm=$1 limit=$2
+  # Activation: counted from before the runner starts.
+  n=0
+  while [ ! -e "$base.status" ]; do
+    if runner_gone; then
+      reap 137 killed "was killed before it finished"
+      break
+    fi
+    if [ ! -e "$base.pid" ] && [ $n -ge 300 ]; then
+      # The runner never started: activate's session died first.
+      report 125 not-started not-started
+      break
+    fi
+    if [ "$limit" -gt 0 ] && [ $n -ge $((limit * 10)) ]; then
+      pid=$(get pid)
+      kill -s TERM -- "-$pid" 2>/dev/null
+      m=0
+      while alive "$pid" && [ $m -lt 50 ]; do sleep 0.1; m=$((m + 1)); done
+      kill -s KILL -- "-$pid" 2>/dev/null
+      if [ ! -e "$base.status" ]; then
+        reap 124 hung "was still running after ${limit}s and was killed"
+      fi
+      break
+    fi
+    sleep 0.1
+    n=$((n + 1))
+  done
+  [ "$confirm" -gt 0 ] || exit 0
+  [ "$(get status | sed -n 's/^fleet: status=//p')" = 0 ] || exit 0
+  # Confirmation: counted from the end of activation.
   n=0
   while [ $n -lt $((confirm * 10)) ]; do
     [ -e "$base.lock" ] && exit 0
@@ -116,11 +196,13 @@ watchdog)
     echo "fleet: not confirmed within ${confirm}s; rolling back"
     if rollback_now; then result=magic-rolled-back; else result=rollback-failed; fi
     printf '%s\n' "$result" > "$base.result"
+    record rollback
   fi
   ;;
 confirm)
   if mkdir "$base.lock" 2>/dev/null; then
     echo confirmed > "$base.result"
+    record deploy
     echo "fleet: result=confirmed"
   else
     while [ ! -e "$base.result" ]; do sleep 0.1; done
@@ -138,8 +220,25 @@ rollback)
   if mkdir "$base.lock" 2>/dev/null; then
     if rollback_now; then result=rolled-back; else result=rollback-failed; fi
     printf '%s\n' "$result" > "$base.result"
+    record rollback
   else
     while [ ! -e "$base.result" ]; do sleep 0.1; done
+    # A confirmation the deployer never heard back from (its connection
+    # was cut, or it was interrupted): it wants the old generation now.
+    if [ "$(get result)" = confirmed ]; then
+      if rollback_now; then result=rolled-back; else result=rollback-failed; fi
+      printf '%s\n' "$result" > "$base.result"
+      record rollback
+    fi
+  fi
+  echo "fleet: result=$(get result)"
+  echo "fleet: current=$(readlink "$current" 2>/dev/null || true)"
+  ;;
+revert)
+  if [ "$(get result)" = confirmed ]; then
+    if rollback_now; then result=reverted; else result=rollback-failed; fi
+    printf '%s\n' "$result" > "$base.result"
+    record rollback
   fi
   echo "fleet: result=$(get result)"
   echo "fleet: current=$(readlink "$current" 2>/dev/null || true)"

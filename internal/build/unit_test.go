@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -95,17 +96,37 @@ func TestProgressLive(t *testing.T) {
 	var buf bytes.Buffer
 	p := NewProgress(&buf, []string{"alpha", "beta"})
 	p.live = true // as on a terminal
-	p.Event(Event{Host: "alpha", Op: OpBuild, Kind: EventStart})
-	p.Event(Event{Host: "beta", Op: OpCopy, Kind: EventDone})
+	t0 := time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
+	p.now = func() time.Time { return t0.Add(75 * time.Second) }
+	p.Event(Event{Time: t0, Host: "alpha", Wave: 1, Op: OpBuild, Kind: EventStart, Msg: "building x"})
+	p.Event(Event{Time: t0.Add(time.Second), Host: "alpha", Wave: 1, Op: OpBuild, Kind: EventOutput, Msg: "copying path '/nix/store/x'\r"})
+	p.Event(Event{Time: t0, Host: "beta", Wave: 2, Op: OpCopy, Kind: EventStart})
+	p.Event(Event{Time: t0.Add(5 * time.Second), Host: "beta", Wave: 2, Op: OpCopy, Kind: EventDone})
+	p.Event(Event{Wave: 1, Op: OpRollout, Kind: EventStart, Msg: "wave 1: alpha"})
 	p.Close()
 	out := buf.String()
-	// The second redraw moves up over the two lines of the first.
-	if strings.Count(out, "\x1b[2A") != 1 {
-		t.Errorf("no redraw in place: %q", out)
+	// Every frame but the first starts by moving up over the last one.
+	frames := strings.Split(out, "\x1b[2A\x1b[J")
+	if len(frames) != 6 {
+		t.Fatalf("%d frames, want 6: %q", len(frames), out)
 	}
-	last := out[strings.LastIndex(out, "\x1b[2A"):]
-	if !strings.Contains(last, "alpha build: started\x1b[K\nbeta  copy: done\x1b[K\n") {
-		t.Errorf("last frame is %q", last)
+	want := "alpha  w1  build             1:15  copying path '/nix/store/x'\x1b[K\n" +
+		"beta   w2  copy done         0:05\x1b[K\n"
+	if last := frames[len(frames)-1]; last != want {
+		t.Errorf("last frame:\n got %q\nwant %q", last, want)
+	}
+	// A line is cut to the terminal's width, never inside a character.
+	p.width = 33
+	if l := p.line(0); l != "alpha  w1  build             1:1" {
+		t.Errorf("cut line %q", l)
+	}
+	p.rows[0].line, p.width = "…", 40
+	if l := p.line(0); l != "alpha  w1  build             1:15  …" {
+		t.Errorf("line %q", l)
+	}
+	// A line about the fleet is written above the live block, once.
+	if !strings.HasPrefix(frames[4], "fleet rollout: started wave 1: alpha\n") || strings.Count(out, "fleet rollout") != 1 {
+		t.Errorf("the wave line is not above the block: %q", frames[4])
 	}
 }
 
@@ -128,6 +149,49 @@ gamma: activate: exit status 4: units failed
 `
 	if buf.String() != want {
 		t.Errorf("got\n%s\nwant\n%s", buf.String(), want)
+	}
+}
+
+// TestWriteSummaryWaves shows the wave column and one line for the hosts
+// a stopped rollout did not reach.
+func TestWriteSummaryWaves(t *testing.T) {
+	var buf bytes.Buffer
+	stop := func(h string) error {
+		return &Error{Host: h, Op: OpRollout, Kind: KindOther, ExitCode: -1, Err: errors.New("not deployed: wave 2 failed: canary beta rolled back")}
+	}
+	WriteSummary(&buf, []Result{
+		{Host: "alpha", Wave: 1, Status: Deployed, StorePath: "/nix/store/a-alpha", Duration: time.Second},
+		{Host: "beta", Wave: 2, Status: RolledBack, StorePath: "/nix/store/b-beta",
+			Err: &Error{Host: "beta", Op: OpActivate, Kind: KindExit, ExitCode: 4, Stderr: "units failed\n"}},
+		{Host: "gamma", Wave: 2, Status: Skipped, StorePath: "/nix/store/g-gamma", Err: stop("gamma")},
+		{Host: "delta", Wave: 3, Status: Skipped, StorePath: "/nix/store/d-delta", Err: stop("delta")},
+	})
+	want := `HOST   RESULT       STORE PATH          TIME  WAVE
+alpha  deployed     /nix/store/a-alpha  1s    1
+beta   rolled back  /nix/store/b-beta   0s    2
+gamma  skipped      /nix/store/g-gamma  0s    2
+delta  skipped      /nix/store/d-delta  0s    3
+
+beta: activate: exit status 4: units failed
+    units failed
+
+gamma, delta: not deployed: wave 2 failed: canary beta rolled back
+`
+	if buf.String() != want {
+		t.Errorf("got\n%s\nwant\n%s", buf.String(), want)
+	}
+}
+
+// TestSSHArgv pins how a remote command reaches ssh: options first, "--"
+// ending them before the destination, and one shell-quoted command line.
+func TestSSHArgv(t *testing.T) {
+	d := newDriver(&Options{SSHArgs: []string{"-i", "key"}})
+	got := d.ssh(model.Target{Address: "web.example", User: "deploy", Port: 2222}, shellLine("sh", "/run/fleet/a b.sh", "it's", "$(x)"))
+	want := []string{"ssh", "-o", "BatchMode=yes", "-o", "ConnectTimeout=10", "-o", "ServerAliveInterval=5",
+		"-o", "ServerAliveCountMax=3", "-p", "2222", "-i", "key", "--", "deploy@web.example",
+		`sh '/run/fleet/a b.sh' 'it'\''s' '$(x)'`}
+	if strings.Join(got, "\x00") != strings.Join(want, "\x00") {
+		t.Errorf("ssh argv:\n got %q\nwant %q", got, want)
 	}
 }
 
@@ -205,5 +269,134 @@ func TestBuildersLine(t *testing.T) {
 	}
 	if p, err := buildersPort([]model.Builder{{Target: model.Target{Port: 2222}}, {Target: model.Target{Port: 2222}}}); p != 2222 || err != nil {
 		t.Errorf("buildersPort = %d, %v; want 2222, nil", p, err)
+	}
+}
+
+// TestParseDryActivate reads what NixOS's switch-to-configuration prints
+// in dry-activate, in its own words and order.
+func TestParseDryActivate(t *testing.T) {
+	out := `would stop swap device: /dev/disk/by-uuid/1234
+would stop the following units: accounts-daemon.service, old-app.service
+would NOT stop the following changed units: -.mount
+would activate the configuration...
+setting up /etc...
+would restart systemd
+would reload the following units: dbus.service
+would restart the following units: polkit.service, sshd.service
+would start the following units: accounts-daemon.service
+`
+	u := parseDryActivate(out)
+	got := fmt.Sprintf("%q %q %q %q %q %q %v", u.StopSwap, u.Stop, u.Skip, u.Reload, u.Restart, u.Start, u.RestartSystemd)
+	want := `["/dev/disk/by-uuid/1234"] ["accounts-daemon.service" "old-app.service"] ["-.mount"] ["dbus.service"] ["polkit.service" "sshd.service"] ["accounts-daemon.service"] true`
+	if got != want {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
+	if !parseDryActivate("would activate the configuration...\n").IsZero() {
+		t.Error("no unit changes is not zero")
+	}
+}
+
+// TestParseDiffClosures reads nix store diff-closures output, colours and
+// all, as Nix 2.8 prints it even to a pipe.
+func TestParseDiffClosures(t *testing.T) {
+	out := "curl: ∅ → 8.1\n" +
+		"hello: 2.12 → 2.13, \x1b[31;1m+20.0 KiB\x1b[0m\n" +
+		"glibc: 2.39-52, 2.39-52-bin → 2.40-36, 2.40-36-bin, \x1b[32;1m-1024.5 KiB\x1b[0m\n" +
+		"nixos-system-beta-v1: ε → ∅\n" +
+		"firmware: \x1b[31;1m+8.0 KiB\x1b[0m\n"
+	cd := parseDiffClosures(out)
+	var got []string
+	for _, a := range cd.Added {
+		got = append(got, fmt.Sprintf("+%s %q %d", a.Name, a.Versions, a.SizeDelta))
+	}
+	for _, r := range cd.Removed {
+		got = append(got, fmt.Sprintf("-%s %q %d", r.Name, r.Versions, r.SizeDelta))
+	}
+	for _, c := range cd.Changed {
+		got = append(got, fmt.Sprintf("~%s %q→%q %d", c.Name, c.From, c.To, c.SizeDelta))
+	}
+	want := []string{
+		`+curl ["8.1"] 0`,
+		`-nixos-system-beta-v1 [""] 0`,
+		`~hello ["2.12"]→["2.13"] 20480`,
+		`~glibc ["2.39-52" "2.39-52-bin"]→["2.40-36" "2.40-36-bin"] -1049088`,
+		`~firmware []→[] 8192`,
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if s := FormatVersions([]string{"", "1.0"}); s != "ε, 1.0" {
+		t.Errorf("FormatVersions = %q", s)
+	}
+	for n, want := range map[int64]string{512: "512 B", 20480: "20.0 KiB", -1049088: "-1.0 MiB", 3 << 30: "3.0 GiB"} {
+		if got := FormatSize(n); got != want {
+			t.Errorf("FormatSize(%d) = %q, want %q", n, got, want)
+		}
+	}
+}
+
+func TestRedactURL(t *testing.T) {
+	for in, want := range map[string]string{
+		"https://user:s3cret@mon.example/health?x=1": "https://***@mon.example/health?x=1",
+		"http://TOKEN@10.0.0.1:8080/":                "http://***@10.0.0.1:8080/",
+		"http://mon.example/metrics":                 "http://mon.example/metrics",
+		"http://us er:pa%zz@host/":                   "***@host/",
+	} {
+		if got := RedactURL(in); got != want {
+			t.Errorf("RedactURL(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestHealthErrorsRedacted checks that a failing HTTP check with
+// credentials in its URL says so without them, in its event and error.
+func TestHealthErrorsRedacted(t *testing.T) {
+	var events []string
+	d := newDriver(&Options{Events: func(e Event) { events = append(events, e.Msg) }})
+	h := &model.Host{Name: "h", Health: model.HealthChecks{
+		HTTP:    []model.HTTPCheck{{URL: "http://admin:hunter2@127.0.0.1:1/health"}},
+		Timeout: 300 * time.Millisecond, Interval: 100 * time.Millisecond}}
+	err := d.checkHealth(context.Background(), h)
+	if err == nil {
+		t.Fatal("a check of a closed port passed")
+	}
+	all := err.Error() + "\n" + strings.Join(events, "\n")
+	if strings.Contains(all, "hunter2") || strings.Contains(all, "admin") {
+		t.Errorf("credentials shown:\n%s", all)
+	}
+	if !strings.Contains(err.Error(), "http http://***@127.0.0.1:1/health: still failing") {
+		t.Errorf("error %q does not name the check", err)
+	}
+}
+
+// TestHostsValidated refuses targets, build hosts and builders that would
+// reach ssh or nix's builders setting as options or extra entries, before
+// running anything.
+func TestHostsValidated(t *testing.T) {
+	ok := model.Target{Address: "web.example", User: "root"}
+	for name, h := range map[string]*model.Host{
+		"option":       {Target: model.Target{Address: "-oProxyCommand=touch /tmp/x"}},
+		"space":        {Target: model.Target{Address: "a b"}},
+		"semicolon":    {Target: model.Target{Address: "web;evil"}},
+		"user":         {Target: model.Target{Address: "web", User: "-l"}},
+		"build host":   {Target: ok, Build: model.BuildPlacement{Where: model.BuildRemote, Host: model.Target{Address: "b;c"}}},
+		"builder":      {Target: ok, Build: model.BuildPlacement{Builders: []model.Builder{{Target: model.Target{Address: "b c"}}}}},
+		"builder word": {Target: ok, Build: model.BuildPlacement{Builders: []model.Builder{{Target: ok, Systems: []string{"x86_64-linux;ssh://evil"}}}}},
+	} {
+		h.Name = "h"
+		var ran []string
+		opts := &Options{Events: func(e Event) {
+			if e.Kind == EventExec {
+				ran = append(ran, e.Msg)
+			}
+		}}
+		errs := Ping(context.Background(), []*model.Host{h}, opts)
+		if errs[0] == nil || len(ran) > 0 {
+			t.Errorf("%s: ping: %v, ran %q", name, errs[0], ran)
+		}
+		rs := Build(context.Background(), []*model.Host{h}, opts)
+		if rs[0].Err == nil || len(ran) > 0 {
+			t.Errorf("%s: build: %v, ran %q", name, rs[0].Err, ran)
+		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -14,28 +15,31 @@ import (
 )
 
 const (
-	buildArgs  = "[HOST...|@TAG] [-j N] [--keep-going] [--flake REF]"
-	deployArgs = "[HOST...|@TAG] [-j N] [--dry-run] [--emergency] [--mode switch|boot|test] [--fail-fast] [--skip-check KIND] [--health-timeout D] [--flake REF]"
-	pingArgs   = "[HOST...|@TAG] [-j N]"
-	statusArgs = "[HOST...|@TAG] [-j N] [--flake REF]"
+	buildArgs  = "[HOST...|@TAG] [-j N] [--net-jobs N] [--keep-going] [--json] [--flake REF]"
+	deployArgs = "[HOST...|@TAG] [-j N] [--net-jobs N] [--dry-run] [--format text|json] [--json] [--emergency] [--force-lockout-risk] [--mode switch|boot|test] [--fail-fast] [--skip-check KIND] [--health-timeout D] [--flake REF]"
+	pingArgs   = "[HOST...|@TAG] [--net-jobs N]"
+	statusArgs = "[HOST...|@TAG] [-j N] [--net-jobs N] [--json] [--flake REF]"
 )
 
 func init() {
 	register(&command{name: "build", args: buildArgs, short: "build hosts' systems with nix build, in parallel; a table of results", run: runBuild})
-	register(&command{name: "deploy", args: deployArgs, short: "plan, build, copy, activate, health-check and roll back hosts, in parallel", run: runDeploy})
+	register(&command{name: "deploy", args: deployArgs, short: "plan, then build, copy, activate, health-check and roll back hosts in waves, refusing lockouts", run: runDeploy})
 	register(&command{name: "ping", args: pingArgs, short: "check that hosts answer over ssh", run: runPing})
-	register(&command{name: "status", args: statusArgs, short: "show each host's generation and whether it runs what the fleet generates", run: runStatus})
+	register(&command{name: "status", args: statusArgs, short: "show each host's drift: generation, since when, reboot pending, changed outside fleet", run: runStatus})
 }
 
 // driverFlags are the flags build, deploy, ping and status share.
 type driverFlags struct {
-	jobs       int
-	flake      string
-	targetRoot string
+	jobs, netJobs int
+	flake         string
+	targetRoot    string
 }
 
 func (d *driverFlags) register(fs *flag.FlagSet, flake bool) {
-	fs.IntVar(&d.jobs, "j", 0, fmt.Sprintf("work on at most `N` hosts at once (default %d: min(CPUs, 8))", fleet.DefaultJobs()))
+	if flake {
+		fs.IntVar(&d.jobs, "j", 0, fmt.Sprintf("run at most `N` evaluations and builds at once (default %d: min(CPUs, 8))", fleet.DefaultJobs()))
+	}
+	fs.IntVar(&d.netJobs, "net-jobs", 0, fmt.Sprintf("run at most `N` network-bound steps (queries, copies, activations, health checks) at once (default %d)", fleet.DefaultNetJobs))
 	if flake {
 		fs.StringVar(&d.flake, "flake", "", "take each host's system from nixosConfigurations.<host>.config.system.build.toplevel of flake `REF` instead of the generated flake (which is then not regenerated)")
 	}
@@ -48,6 +52,7 @@ func (d *driverFlags) options(e *env, hosts []string) fleet.DriverOptions {
 	return fleet.DriverOptions{
 		Hosts:      hosts,
 		Jobs:       d.jobs,
+		NetJobs:    d.netJobs,
 		Flake:      d.flake,
 		SSHOptions: strings.Fields(os.Getenv("NIX_SSHOPTS")),
 		TargetRoot: d.targetRoot,
@@ -74,22 +79,34 @@ func runBuild(e *env, args []string) int {
 	var d driverFlags
 	d.register(fs, true)
 	keepGoing := fs.Bool("keep-going", false, "build every host even after one failed (default: start no new host once one failed)")
+	asJSON := fs.Bool("json", false, "write a stream of JSON events to stdout instead of the live view and summary (see docs/events.md)")
 	hosts, ok := parse(fs, args)
 	if !ok {
 		return exitUsage
 	}
-	if d.jobs < 0 {
-		return e.usageErr("build", "-j must be positive")
+	if d.jobs < 0 || d.netJobs < 0 {
+		return e.usageErr("build", "-j and --net-jobs must be positive")
 	}
 	f, code := e.loadForDriver()
 	if f == nil {
 		return code
 	}
-	rs, err := f.Build(e.ctx, fleet.BuildOptions{DriverOptions: d.options(e, hosts), KeepGoing: *keepGoing})
+	opts := fleet.BuildOptions{DriverOptions: d.options(e, hosts), KeepGoing: *keepGoing}
+	var js *eventStream
+	if *asJSON {
+		js = newEventStream(e.stdout)
+		opts.Progress, opts.Events = nil, js.event
+	}
+	rs, err := f.Build(e.ctx, opts)
 	if err != nil {
 		return e.report(err)
 	}
-	fleet.WriteSummary(e.stdout, rs)
+	if js != nil {
+		js.results(rs)
+	} else {
+		fleet.WriteSummary(e.stdout, rs)
+		e.printNixProblems(rs)
+	}
 	e.interrupted("build")
 	return resultsCode(rs)
 }
@@ -127,10 +144,13 @@ func runDeploy(e *env, args []string) int {
 	fs := e.flags("deploy", deployArgs)
 	var d driverFlags
 	d.register(fs, true)
-	dryRun := fs.Bool("dry-run", false, "plan, build and print the closure diff against each target's system; change nothing")
+	dryRun := fs.Bool("dry-run", false, "plan and preview each host (waves, closure diff, units activation would stop, start, restart or reload, reboot needed); activate nothing")
+	format := fs.String("format", "text", "print a dry run's plan as `text` or json")
+	asJSON := fs.Bool("json", false, "write a stream of JSON events to stdout instead of the live view and summary (see docs/events.md)")
 	emergency := fs.Bool("emergency", false, "deploy even when lint finds errors (the plan still runs)")
+	force := fs.Bool("force-lockout-risk", false, "deploy hosts whose new configuration would lock the deployer out (refused by default)")
 	mode := fs.String("mode", "", "activate with switch, boot or test instead of each host's deploy.activation")
-	failFast := fs.Bool("fail-fast", false, "start no new host once one has failed (default: every host is attempted)")
+	failFast := fs.Bool("fail-fast", false, "build or activate no further host once one has failed; activations under way finish (default: every host of a wave is attempted)")
 	healthTimeout := fs.Duration("health-timeout", 0, "give each health check at most `D`, retries included (default: each host's deploy.health.timeout, 1m)")
 	var skip checkKinds
 	fs.Var(&skip, "skip-check", "do not run the derived health checks of `KIND` (system-state, ports, endpoints; repeatable)")
@@ -143,8 +163,19 @@ func runDeploy(e *env, args []string) int {
 	default:
 		return e.usageErr("deploy", "unknown --mode %q (want switch, boot or test)", *mode)
 	}
-	if d.jobs < 0 {
-		return e.usageErr("deploy", "-j must be positive")
+	switch *format {
+	case "text", "json":
+	default:
+		return e.usageErr("deploy", "unknown --format %q (want text or json)", *format)
+	}
+	if *format == "json" && !*dryRun {
+		return e.usageErr("deploy", "--format json is for --dry-run; a deployment's machine-readable form is --json")
+	}
+	if *asJSON && *dryRun {
+		return e.usageErr("deploy", "--json is an event stream for a deployment; a dry run's plan as JSON is --format json")
+	}
+	if d.jobs < 0 || d.netJobs < 0 {
+		return e.usageErr("deploy", "-j and --net-jobs must be positive")
 	}
 	// The vet gate is the load itself: without a valid fleet there are
 	// no hosts to deploy, emergency or not.
@@ -156,18 +187,40 @@ func runDeploy(e *env, args []string) int {
 		return code
 	}
 	opts := fleet.DeployOptions{DriverOptions: d.options(e, hosts), DryRun: *dryRun, Mode: *mode,
-		FailFast: *failFast, SkipChecks: skip, HealthTimeout: *healthTimeout}
+		FailFast: *failFast, SkipChecks: skip, HealthTimeout: *healthTimeout, ForceLockoutRisk: *force}
+	var js *eventStream
+	switch {
+	case *asJSON:
+		js = newEventStream(e.stdout)
+		opts.Progress, opts.Events = nil, js.event
+		opts.OnPlan = js.plan
+	case !*dryRun:
+		opts.OnPlan = func(plan []fleet.HostPlan, took time.Duration) {
+			fmt.Fprintf(e.stderr, "%s\n", planLine(plan, took))
+			writeWaves(e.stderr, plan)
+		}
+	}
 	rep, err := f.Deploy(e.ctx, opts)
 	if err != nil {
 		return e.report(err)
 	}
 	if *dryRun {
-		code := writePlan(e.stdout, e.cwd, rep.Plan)
+		var code int
+		if *format == "json" {
+			code = writePlanJSON(e, rep.Plan)
+		} else {
+			fmt.Fprintf(e.stderr, "%s\n", planLine(rep.Plan, rep.PlanDuration))
+			code = writePlan(e.stdout, rep.Plan)
+		}
 		e.interrupted("deploy")
 		return code
 	}
-	fmt.Fprintf(e.stderr, "%s\n", planLine(rep))
-	fleet.WriteSummary(e.stdout, rep.Results)
+	if js != nil {
+		js.results(rep.Results)
+	} else {
+		fleet.WriteSummary(e.stdout, rep.Results)
+		e.printNixProblems(rep.Results)
+	}
 	e.interrupted("deploy")
 	return resultsCode(rep.Results)
 }
@@ -199,32 +252,94 @@ func (e *env) lintGate(f *fleet.Fleet, emergency bool) int {
 }
 
 // planLine summarises a plan in one line.
-func planLine(rep *fleet.DeployReport) string {
+func planLine(plan []fleet.HostPlan, took time.Duration) string {
 	n := map[fleet.PlanAction]int{}
-	for _, hp := range rep.Plan {
+	for _, hp := range plan {
 		n[hp.Action]++
 	}
-	return fmt.Sprintf("plan: %d to deploy, %d up to date, %d failed to plan (%s)",
-		n[fleet.ActionDeploy], n[fleet.ActionSkip], n[fleet.ActionFail], rep.PlanDuration.Round(time.Millisecond))
+	return fmt.Sprintf("plan: %d to deploy, %d up to date, %d failed to plan, %d refused (%s)",
+		n[fleet.ActionDeploy], n[fleet.ActionSkip], n[fleet.ActionFail], n[fleet.ActionRefuse], took.Round(time.Millisecond))
 }
 
-// writePlan prints a dry run's plan: a table, then each host's closure
-// diff, then every failure. It returns exitFail when any host could not be
-// planned or diffed.
-func writePlan(w io.Writer, cwd string, plan []fleet.HostPlan) int {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "HOST\tACTION\tGENERATION\tCURRENT\tNEW")
+// A planWave is the hosts of one wave, in plan order.
+type planWave struct {
+	number int
+	hosts  []fleet.HostPlan
+}
+
+// wavesOf groups plan by wave, lowest first, canaries first in each.
+func wavesOf(plan []fleet.HostPlan) []planWave {
+	byNum := map[int]*planWave{}
+	var nums []int
 	for _, hp := range plan {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", hp.Host, hp.Action, dash(hp.Generation), dash(hp.Current), dash(hp.New))
+		w := byNum[hp.Wave]
+		if w == nil {
+			w = &planWave{number: hp.Wave}
+			byNum[hp.Wave] = w
+			nums = append(nums, hp.Wave)
+		}
+		w.hosts = append(w.hosts, hp)
+	}
+	sort.Ints(nums)
+	out := make([]planWave, len(nums))
+	for i, n := range nums {
+		out[i] = *byNum[n]
+		sort.SliceStable(out[i].hosts, func(a, b int) bool { return out[i].hosts[a].Canary && !out[i].hosts[b].Canary })
+	}
+	return out
+}
+
+// writeWaves prints the order a deployment goes in, one line per wave:
+// "wave 1: p620 (cache), builder (builder)", the canaries first and marked.
+// Hosts the plan leaves alone are left out.
+func writeWaves(w io.Writer, plan []fleet.HostPlan) {
+	for _, wv := range wavesOf(plan) {
+		var names []string
+		for _, hp := range wv.hosts {
+			if hp.Action != fleet.ActionDeploy {
+				continue
+			}
+			var notes []string
+			if hp.WaveReason != "clients" {
+				notes = append(notes, hp.WaveReason)
+			}
+			if hp.Canary {
+				notes = append(notes, "canary")
+			}
+			name := hp.Host
+			if len(notes) > 0 {
+				name += " (" + strings.Join(notes, ", ") + ")"
+			}
+			names = append(names, name)
+		}
+		if len(names) > 0 {
+			fmt.Fprintf(w, "wave %d: %s\n", wv.number, strings.Join(names, ", "))
+		}
+	}
+}
+
+// writePlan prints a dry run's plan: the waves, a table, then what
+// deploying each host would change, then every failure. It returns
+// exitFail when any host could not be planned or previewed, or was
+// refused.
+func writePlan(w io.Writer, plan []fleet.HostPlan) int {
+	writeWaves(w, plan)
+	fmt.Fprintln(w)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "HOST\tWAVE\tACTION\tGENERATION\tCURRENT\tNEW")
+	for _, hp := range plan {
+		action := string(hp.Action)
+		if hp.Canary && hp.Action == fleet.ActionDeploy {
+			action += " (canary)"
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\n", hp.Host, hp.Wave, action, dash(hp.Generation), dash(hp.Current), dash(hp.New))
 	}
 	tw.Flush()
 	code := exitOK
 	for _, hp := range plan {
-		if hp.Action == fleet.ActionDeploy && hp.Diff != "" {
-			fmt.Fprintf(w, "\n%s: closure diff\n", hp.Host)
-			for _, l := range strings.Split(strings.TrimRight(hp.Diff, "\n"), "\n") {
-				fmt.Fprintf(w, "    %s\n", l)
-			}
+		if hp.Action == fleet.ActionDeploy && hp.Preview != nil {
+			fmt.Fprintf(w, "\n%s:\n", hp.Host)
+			writePreview(w, hp.Preview)
 		}
 	}
 	for _, hp := range plan {
@@ -235,6 +350,66 @@ func writePlan(w io.Writer, cwd string, plan []fleet.HostPlan) int {
 		}
 	}
 	return code
+}
+
+// writePreview prints what deploying a host would change.
+func writePreview(w io.Writer, pv *fleet.Preview) {
+	if c := pv.Closure; c == nil {
+		fmt.Fprintf(w, "    closure: no running system to compare with\n")
+	} else {
+		fmt.Fprintf(w, "    closure: %d added, %d removed, %d changed; %s → %s (%s)\n",
+			len(c.Added), len(c.Removed), len(c.Changed), fleet.FormatSize(c.SizeBefore), fleet.FormatSize(c.SizeAfter),
+			signed(fleet.FormatSize(c.SizeAfter-c.SizeBefore)))
+		size := func(d int64) string {
+			if d == 0 {
+				return ""
+			}
+			return " (" + signed(fleet.FormatSize(d)) + ")"
+		}
+		for _, p := range c.Added {
+			fmt.Fprintf(w, "      + %s %s%s\n", p.Name, fleet.FormatVersions(p.Versions), size(p.SizeDelta))
+		}
+		for _, p := range c.Removed {
+			fmt.Fprintf(w, "      - %s %s%s\n", p.Name, fleet.FormatVersions(p.Versions), size(p.SizeDelta))
+		}
+		for _, p := range c.Changed {
+			fmt.Fprintf(w, "      ~ %s %s → %s%s\n", p.Name, fleet.FormatVersions(p.From), fleet.FormatVersions(p.To), size(p.SizeDelta))
+		}
+	}
+	u := pv.Units
+	lines := []struct {
+		verb  string
+		units []string
+	}{{"stop", u.Stop}, {"start", u.Start}, {"restart", u.Restart}, {"reload", u.Reload}, {"leave running (changed)", u.Skip}, {"turn off swap", u.StopSwap}}
+	changed := u.RestartSystemd
+	for _, l := range lines {
+		if len(l.units) > 0 {
+			fmt.Fprintf(w, "    activation would %s: %s\n", l.verb, strings.Join(l.units, ", "))
+			changed = true
+		}
+	}
+	if u.RestartSystemd {
+		fmt.Fprintf(w, "    activation would restart systemd\n")
+	}
+	if !changed {
+		fmt.Fprintf(w, "    activation would change no unit\n")
+	}
+	switch {
+	case pv.KernelChanged && pv.InitrdChanged:
+		fmt.Fprintf(w, "    reboot needed: new kernel and initrd\n")
+	case pv.KernelChanged:
+		fmt.Fprintf(w, "    reboot needed: new kernel\n")
+	case pv.InitrdChanged:
+		fmt.Fprintf(w, "    reboot needed: new initrd\n")
+	}
+}
+
+// signed puts a "+" in front of a size that has no sign.
+func signed(s string) string {
+	if strings.HasPrefix(s, "-") {
+		return s
+	}
+	return "+" + s
 }
 
 // writeTail prints the end of a failed command's standard error.
@@ -301,6 +476,7 @@ func runStatus(e *env, args []string) int {
 	fs := e.flags("status", statusArgs)
 	var d driverFlags
 	d.register(fs, true)
+	asJSON := fs.Bool("json", false, "print a JSON array instead of a table")
 	hosts, ok := parse(fs, args)
 	if !ok {
 		return exitUsage
@@ -315,21 +491,48 @@ func runStatus(e *env, args []string) int {
 	if err != nil {
 		return e.report(err)
 	}
-	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "HOST\tSTATUS\tGENERATION\tCURRENT\tGENERATED")
 	code = exitOK
 	for _, s := range st {
-		what := "out of date"
-		switch {
-		case s.Err != nil:
-			what = "unknown"
+		if s.Err != nil {
 			code = exitFail
-		case s.UpToDate:
-			what = "up to date"
-		case s.Current == "":
-			what = "no system"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.Host, what, dash(s.Generation), dash(storeName(s.Current)), dash(storeName(s.Want)))
+	}
+	if *asJSON {
+		type row struct {
+			Host          string  `json:"host"`
+			Status        string  `json:"status"`
+			Generation    string  `json:"generation"`
+			Since         *string `json:"since"`
+			Current       string  `json:"current"`
+			Generated     string  `json:"generated"`
+			RebootPending bool    `json:"rebootPending"`
+			SetBy         string  `json:"setBy"`
+			LastChange    *string `json:"lastChange"`
+			Error         *string `json:"error"`
+		}
+		rows := []row{}
+		for _, s := range st {
+			rows = append(rows, row{Host: s.Host, Status: statusWord(s), Generation: s.Generation, Since: timeOrNil(s.Since),
+				Current: s.Current, Generated: s.Want, RebootPending: s.RebootPending, SetBy: string(s.SetBy),
+				LastChange: timeOrNil(s.LastChange), Error: errString(s.Err)})
+		}
+		e.writeJSON(rows)
+		e.interrupted("status")
+		return code
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "HOST\tSTATUS\tGENERATION\tSINCE\tREBOOT\tSET BY\tCURRENT\tGENERATED")
+	for _, s := range st {
+		since := "-"
+		if !s.Since.IsZero() {
+			since = s.Since.Local().Format("2006-01-02 15:04")
+		}
+		reboot := "-"
+		if s.RebootPending {
+			reboot = "pending"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.Host, statusWord(s), dash(s.Generation), since, reboot,
+			dash(string(s.SetBy)), dash(storeName(s.Current)), dash(storeName(s.Want)))
 	}
 	tw.Flush()
 	for _, s := range st {
@@ -340,6 +543,29 @@ func runStatus(e *env, args []string) int {
 	}
 	e.interrupted("status")
 	return code
+}
+
+// statusWord says in a word or three how a host stands against the fleet.
+func statusWord(s fleet.HostStatus) string {
+	switch {
+	case s.Err != nil:
+		return "unknown"
+	case s.UpToDate:
+		return "up to date"
+	case s.Current == "":
+		return "no system"
+	case s.SetBy == fleet.SetOutsideFleet:
+		return "changed outside fleet"
+	}
+	return "out of date"
+}
+
+func timeOrNil(t time.Time) *string {
+	if t.IsZero() {
+		return nil
+	}
+	s := jsonTime(t)
+	return &s
 }
 
 // storeName shortens a store path to its name, for tables.

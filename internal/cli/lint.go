@@ -85,7 +85,9 @@ func runLint(e *env, args []string) int {
 	var res *fleet.LintResult
 	var err error
 	if fleetMode(pos) {
-		f, code := e.load(pos)
+		// With the hosts' NixOS configurations, which rules such as
+		// FV14 (deploy-lockout) read.
+		f, code := e.loadWith(e.config(pos, true))
 		if f == nil {
 			return code
 		}

@@ -27,10 +27,12 @@ type HostSwap struct {
 }
 
 // Check compares a valid layout with the host's filesystems (keyed by
-// mount point) and swap (keyed by device). Errors: a filesystem of the
-// layout that the host does not mount, or mounts with another type or
-// from another partition label; a host root filesystem the layout does
-// not make; a different number of swap partitions. Warnings: mount
+// mount point) and swap (keyed by device). The host need not list the
+// layout's filesystems, which disko's NixOS module mounts; those it lists
+// must agree. Errors: a filesystem of the layout that the host mounts
+// with another type or from another partition label; a host root
+// filesystem the layout does not make; a different number of swap
+// partitions. Warnings: mount
 // options that differ, and host filesystems on block devices the layout
 // does not make (the installer leaves them alone). Diagnostics carry the
 // layout's data path, or the host's ("fileSystems", "/data").
@@ -53,7 +55,8 @@ func Check(l Layout, fileSystems map[string]HostFileSystem, swap map[string]Host
 			fp := append(pp, "filesystem")
 			host, ok := fileSystems[m]
 			if !ok {
-				errAt(&errs, append(fp, "mountpoint"), "the layout makes a filesystem for %s, which the host does not mount (add hardware.fileSystems.%q)", m, m)
+				// disko's NixOS module mounts it: the host need not
+				// repeat it.
 				continue
 			}
 			if host.FSType != fs.Format {

@@ -85,7 +85,6 @@ func TestCheck(t *testing.T) {
 		"/tmp":      {Device: "none", FSType: "tmpfs"},
 	}
 	matchAll(t, summaries(Check(l, bad, map[string]HostSwap{"/dev/disk/by-uuid/1234": {}, "/dev/sdc2": {}})), []string{
-		"error: disks.main.partitions.esp.filesystem.mountpoint: the layout makes a filesystem for /boot, which the host does not mount",
 		"error: disks.main.partitions.root.filesystem.format: the layout formats / as ext4, the host mounts it as btrfs",
 		"error: fileSystems./.device: the host mounts / from /dev/disk/by-partlabel/disk-main-root, the layout makes it on /dev/mapper/crypted",
 		"warning: fileSystems./mnt/data: /mnt/data (/dev/sdb1) is not on the disk layout",
@@ -110,4 +109,43 @@ func TestCheck(t *testing.T) {
 		"warning: disks.main.partitions.esp.filesystem.mountOptions: mount options of /boot differ: the layout has [umask=0077], the host []",
 		"error: swap./dev/disk/by-partlabel/disk-main-other: the host swaps on /dev/disk/by-partlabel/disk-main-other, which the layout does not make",
 	})
+}
+
+func TestCheckBoot(t *testing.T) {
+	fs := func(format, m string) *Filesystem { return &Filesystem{Format: format, Mountpoint: m} }
+	layout := Layout{Disks: []Disk{
+		{Name: "main", Device: "/dev/sda", Partitions: []Partition{
+			{Name: "esp", Size: "1G", Type: "EF00", Filesystem: fs("vfat", "/boot")},
+			{Name: "root", Size: "100%", Filesystem: fs("ext4", "/")},
+		}},
+		{Name: "data", Device: "/dev/sdb", Partitions: []Partition{
+			{Name: "bios", Size: "1M", Type: "EF02"},
+			{Name: "data", Size: "100%", Filesystem: fs("xfs", "/data")},
+		}},
+	}}
+	for _, tc := range []struct {
+		name string
+		boot Boot
+		want []string
+	}{
+		{"systemd-boot", Boot{Loader: "systemd-boot", ESP: "/boot"}, nil},
+		{"nothing needed", Boot{}, nil},
+		{"esp elsewhere", Boot{Loader: "systemd-boot", ESP: "/boot/efi"}, []string{
+			"error: disks.main.partitions: systemd-boot boots from the EFI system partition at /boot/efi, which the disk layout does not make",
+		}},
+		{"esp is data", Boot{Loader: "GRUB", ESP: "/data"}, []string{
+			"error: disks.data.partitions.data.type: GRUB boots from the EFI system partition at /data, but the layout gives the partition mounted there GPT type 8300",
+		}},
+		{"bios on a disk with EF02", Boot{Loader: "GRUB", BIOS: true, Devices: []string{"/dev/sdb"}}, nil},
+		{"bios on a disk without", Boot{Loader: "GRUB", BIOS: true, Devices: []string{"/dev/sda", "/dev/sdc"}}, []string{
+			"error: disks.main.partitions: GRUB is installed to the boot sector of /dev/sda, but the layout gives that GPT disk no BIOS boot partition",
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			matchAll(t, summaries(CheckBoot(layout, tc.boot)), tc.want)
+		})
+	}
+	if got := CheckBoot(Layout{}, Boot{Loader: "systemd-boot", ESP: "/boot"}); len(got) != 0 {
+		t.Errorf("a host without a layout: %v", summaries(got))
+	}
 }

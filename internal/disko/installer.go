@@ -16,6 +16,14 @@ type InstallerOptions struct {
 	// AuthorizedKeys are the SSH public keys (the fleet's admin keys) that
 	// may log in to the installer as root or nixos. There is no password.
 	AuthorizedKeys []string
+	// Loader is the host's boot loader, which nixos-install installs with
+	// the host's system ("systemd-boot", "grub" or "none"; "" is "none").
+	Loader string
+	// EFIVariables is set when installing the loader writes the firmware's
+	// boot entries (boot.loader.efi.canTouchEfiVariables): install-<host>
+	// then refuses to run on an installer booted without UEFI, where that
+	// fails after the disks are already formatted.
+	EFIVariables bool
 }
 
 // Installer returns the NixOS module of a host's live installer (an ISO
@@ -27,7 +35,8 @@ type InstallerOptions struct {
 // partitions, encrypts, formats and mounts the disks with the host's disko
 // script
 // (host.config.system.build.diskoScript) and installs the host's system
-// closure, built into the image, with nixos-install.
+// closure, built into the image, with nixos-install, which installs the
+// host's boot loader too.
 func Installer(o InstallerOptions) ([]byte, error) {
 	if !nameRx.MatchString(o.Host) {
 		return nil, errors.New("disko.Installer: host name " + o.Host + " is not a name")
@@ -40,12 +49,31 @@ func Installer(o InstallerOptions) ([]byte, error) {
 			return nil, errors.New("disko.Installer: not an SSH public key: " + k)
 		}
 	}
+	loader := o.Loader
+	switch loader {
+	case "systemd-boot", "grub":
+	case "", "none":
+		loader = "none"
+	default:
+		return nil, errors.New("disko.Installer: unknown boot loader " + o.Loader)
+	}
+	check := ""
+	if o.EFIVariables {
+		check = "if [ ! -d /sys/firmware/efi ]; then\n" +
+			"  echo '" + o.Host + " boots by UEFI (" + loader + ") and its installation writes the firmware boot entries: boot this installer in UEFI mode, not legacy BIOS.' >&2\n" +
+			"  exit 1\n" +
+			"fi\n"
+	}
+	done := o.Host + " is installed with boot loader " + loader + "; reboot into it."
+	if loader == "none" {
+		done = o.Host + " is installed without a boot loader (it has none): something else must boot it."
+	}
 	script := syntax.Interpolated(
-		"set -eu\n",
+		"set -eu\n"+check,
 		syntax.Ref("host.config.system.build.diskoScript"),
 		"\nnixos-install --no-root-passwd --no-channel-copy --system ",
 		syntax.Ref("host.config.system.build.toplevel"),
-		"\necho '"+o.Host+" is installed; reboot into it.'\n",
+		"\necho '"+done+"'\n",
 	)
 	keys := strList(o.AuthorizedKeys)
 	body := syntax.Attrs(

@@ -16,7 +16,7 @@ import (
 var testKeys = []string{"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFleetAdminKeyForTestsOnly000000000000000 admin@fleet"}
 
 func TestInstaller(t *testing.T) {
-	got, err := Installer(InstallerOptions{Host: "p620", AuthorizedKeys: testKeys})
+	got, err := Installer(InstallerOptions{Host: "p620", AuthorizedKeys: testKeys, Loader: "systemd-boot", EFIVariables: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,7 +37,7 @@ func TestInstaller(t *testing.T) {
 	if again, err := format.Source(got); err != nil || !bytes.Equal(again, got) {
 		t.Errorf("not stable under formatting: %v", err)
 	}
-	for _, o := range []InstallerOptions{{Host: "p620"}, {Host: "P 620", AuthorizedKeys: testKeys}, {Host: "p620", AuthorizedKeys: []string{"hunter2"}}} {
+	for _, o := range []InstallerOptions{{Host: "p620"}, {Host: "P 620", AuthorizedKeys: testKeys}, {Host: "p620", AuthorizedKeys: []string{"hunter2"}}, {Host: "p620", AuthorizedKeys: testKeys, Loader: "lilo"}} {
 		if _, err := Installer(o); err == nil {
 			t.Errorf("Installer(%+v) gave no error", o)
 		}
@@ -49,7 +49,27 @@ func TestInstaller(t *testing.T) {
 // writeShellScriptBin returns its arguments.
 func TestInstallerEvaluates(t *testing.T) {
 	nix := needNix(t)
-	src, err := Installer(InstallerOptions{Host: "p620", AuthorizedKeys: testKeys})
+	for _, tc := range []struct {
+		opts InstallerOptions
+		text string
+	}{
+		{InstallerOptions{Host: "p620", AuthorizedKeys: testKeys, Loader: "systemd-boot", EFIVariables: true},
+			"set -eu\nif [ ! -d /sys/firmware/efi ]; then\n  echo 'p620 boots by UEFI (systemd-boot) and its installation writes the firmware boot entries: boot this installer in UEFI mode, not legacy BIOS.' >&2\n  exit 1\nfi\n/nix/store/aaaa-disko-p620\nnixos-install --no-root-passwd --no-channel-copy --system /nix/store/bbbb-nixos-system-p620\necho 'p620 is installed with boot loader systemd-boot; reboot into it.'\n"},
+		{InstallerOptions{Host: "p620", AuthorizedKeys: testKeys, Loader: "grub"},
+			"set -eu\n/nix/store/aaaa-disko-p620\nnixos-install --no-root-passwd --no-channel-copy --system /nix/store/bbbb-nixos-system-p620\necho 'p620 is installed with boot loader grub; reboot into it.'\n"},
+		{InstallerOptions{Host: "p620", AuthorizedKeys: testKeys},
+			"set -eu\n/nix/store/aaaa-disko-p620\nnixos-install --no-root-passwd --no-channel-copy --system /nix/store/bbbb-nixos-system-p620\necho 'p620 is installed without a boot loader (it has none): something else must boot it.'\n"},
+	} {
+		name := tc.opts.Loader
+		if name == "" {
+			name = "none"
+		}
+		t.Run(name, func(t *testing.T) { installerEvaluates(t, nix, tc.opts, tc.text) })
+	}
+}
+
+func installerEvaluates(t *testing.T, nix string, opts InstallerOptions, text string) {
+	src, err := Installer(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,7 +117,7 @@ func TestInstallerEvaluates(t *testing.T) {
 		}},
 		"environment": map[string]any{"systemPackages": []any{map[string]any{
 			"name": "install-p620",
-			"text": "set -eu\n/nix/store/aaaa-disko-p620\nnixos-install --no-root-passwd --no-channel-copy --system /nix/store/bbbb-nixos-system-p620\necho 'p620 is installed; reboot into it.'\n",
+			"text": text,
 		}}},
 	}
 	if !reflect.DeepEqual(got, any(want)) {

@@ -59,6 +59,11 @@ type Fleet struct {
 	// SecretsDir is the directory of the .age files relative to the
 	// fleet's root, slash-separated.
 	SecretsDir string
+	// Locate, when set, says where the user wrote what produced a value
+	// of the generated files; Generate then writes the source map,
+	// SourceMapFile, with the tree. It is called once per value, in file
+	// order, on the goroutine that called Generate.
+	Locate func(*Value) Origin
 }
 
 // An Input is a flake input.
@@ -100,6 +105,12 @@ type Host struct {
 	// AdminKeys are the SSH public keys that may log in to the host's
 	// installer; a host with Disks needs at least one.
 	AdminKeys []string
+	// Loader is the host's boot loader ("systemd-boot", "grub", "none"),
+	// which its installer installs; EFIVariables says whether installing
+	// it writes the firmware's boot entries, so the installer must run on
+	// a machine booted by UEFI.
+	Loader       string
+	EFIVariables bool
 }
 
 // A User is one user's home-manager configuration on one host.
@@ -159,19 +170,28 @@ func Generate(f *Fleet) ([]File, error) {
 	hosts := append([]Host(nil), f.Hosts...)
 	sort.Slice(hosts, func(i, j int) bool { return hosts[i].Name < hosts[j].Name })
 	var files []File
-	add := func(p string, comment []string, e syntax.Expr) error {
+	var sm *sourceMap
+	if f.Locate != nil {
+		sm = newSourceMap(f.Locate)
+	}
+	// add renders a file; describe, when the source map is written, says
+	// what produced the value at a path of the file.
+	add := func(p string, comment []string, e syntax.Expr, describe func([]string) Value) error {
 		b, err := render(comment, e)
 		if err != nil {
 			return fmt.Errorf("%s: %v", p, err)
 		}
 		files = append(files, File{Path: p, Data: b})
-		return nil
+		return sm.add(p, b, describe)
+	}
+	otherFile := func(host string) func([]string) Value {
+		return func(p []string) Value { return Value{Host: host, Part: PartFile, Path: p} }
 	}
 	flake, err := flakeExpr(f, hosts)
 	if err != nil {
 		return nil, err
 	}
-	if err := add("flake.nix", []string{"The fleet's flake: one nixosConfigurations entry per host."}, flake); err != nil {
+	if err := add("flake.nix", []string{"The fleet's flake: one nixosConfigurations entry per host."}, flake, otherFile("")); err != nil {
 		return nil, err
 	}
 	for _, h := range hosts {
@@ -184,9 +204,20 @@ func Generate(f *Fleet) ([]File, error) {
 				return nil, err
 			}
 			files = append(files, df...)
+			for _, d := range df {
+				if err := sm.add(d.Path, d.Data, otherFile(h.Name)); err != nil {
+					return nil, err
+				}
+			}
 			dropLayoutMounts(nixos, h.Disks)
 			imports = append(imports, syntax.PathLit(relPath(path.Dir(hf), df[0].Path)),
 				syntax.Sel(syntax.Id("inputs"), DiskoInput, "nixosModules", "disko"))
+		}
+		genImports := len(imports)
+		var layers []layer
+		if sm != nil {
+			// The parts as they are before overlay merges them in place.
+			layers = []layer{{PartComputed, copyMap(nixos)}, {PartFleet, copyMap(h.Derived)}, {PartNixOS, copyMap(h.Extra)}}
 		}
 		data, err := overlay(nixos, h.Derived, nil)
 		if err == nil {
@@ -205,7 +236,11 @@ func Generate(f *Fleet) ([]File, error) {
 			if uc.err != nil {
 				return nil, uc.err
 			}
-			if err := add(uf, u.Comment, module(ubody)); err != nil {
+			home := u.Home
+			if err := add(uf, u.Comment, module(ubody), func(p []string) Value {
+				d, _ := DataAt(home, p)
+				return Value{Host: h.Name, User: u.Name, Part: PartHome, Path: p, Data: d}
+			}); err != nil {
 				return nil, err
 			}
 			setPath(data, []string{"home-manager", "users", u.Name},
@@ -241,7 +276,28 @@ func Generate(f *Fleet) ([]File, error) {
 		if len(imports) > 0 {
 			body = append([]syntax.Binding{syntax.Bind("imports", syntax.ListOf(imports...))}, body...)
 		}
-		if err := add(hf, h.Comment, module(body)); err != nil {
+		if err := add(hf, h.Comment, module(body), func(p []string) Value {
+			v := Value{Host: h.Name, Part: PartGenerated, Path: p}
+			if len(p) >= 2 && p[0] == "imports" {
+				i, _ := strconv.Atoi(p[1])
+				if i < genImports {
+					return v
+				}
+				p = append([]string{"imports", strconv.Itoa(i - genImports)}, p[2:]...)
+			}
+			part, local, ok := attribute(layers, p)
+			if !ok {
+				v.Data, _ = DataAt(data, p)
+				return v
+			}
+			v.Part, v.Path = part, local
+			for _, l := range layers {
+				if l.part == part {
+					v.Data, _ = DataAt(l.data, local)
+				}
+			}
+			return v
+		}); err != nil {
 			return nil, err
 		}
 	}
@@ -249,9 +305,16 @@ func Generate(f *Fleet) ([]File, error) {
 		if err := add("secrets/secrets.nix", []string{
 			"agenix rules: who may decrypt each secret. Run agenix with",
 			"RULES pointing at this file.",
-		}, rulesExpr(f)); err != nil {
+		}, rulesExpr(f), otherFile("")); err != nil {
 			return nil, err
 		}
+	}
+	if sm != nil {
+		b, err := sm.bytes()
+		if err != nil {
+			return nil, err
+		}
+		files = append(files, File{Path: SourceMapFile, Data: b})
 	}
 	sort.Slice(files, func(i, j int) bool { return files[i].Path < files[j].Path })
 	return files, nil
@@ -318,7 +381,8 @@ func (h *Host) diskFiles() ([]File, error) {
 		return nil, &Error{File: df, Err: err}
 	}
 	inf := "installers/" + h.Name + ".nix"
-	inst, err := disko.Installer(disko.InstallerOptions{Host: h.Name, AuthorizedKeys: h.AdminKeys})
+	inst, err := disko.Installer(disko.InstallerOptions{Host: h.Name, AuthorizedKeys: h.AdminKeys,
+		Loader: h.Loader, EFIVariables: h.EFIVariables})
 	if err != nil {
 		return nil, &Error{File: inf, Err: err}
 	}

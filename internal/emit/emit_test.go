@@ -18,8 +18,10 @@ var update = os.Getenv("FLEET_UPDATE") != ""
 
 // TestGolden runs testdata/*.txtar: the archive's fleet.json section is a
 // Fleet; every out/<path> section is a file Generate must write, and an
-// error section is the error it must return instead. FLEET_UPDATE=1
-// rewrites the expected sections.
+// error section is the error it must return instead. With a locate
+// section, Generate writes the source map, each value's origin saying what
+// Generate asked (describeOrigin). FLEET_UPDATE=1 rewrites the expected
+// sections.
 func TestGolden(t *testing.T) {
 	files, _ := filepath.Glob("testdata/*.txtar")
 	if len(files) == 0 {
@@ -44,6 +46,8 @@ func TestGolden(t *testing.T) {
 					}
 				case f.Name == "error":
 					wantErr = strings.TrimSpace(string(f.Data))
+				case f.Name == "locate":
+					in.Locate = describeOrigin
 				case strings.HasPrefix(f.Name, "out/"):
 					want[strings.TrimPrefix(f.Name, "out/")] = string(f.Data)
 				}
@@ -86,6 +90,10 @@ func TestGolden(t *testing.T) {
 				delete(want, g.Path)
 				if string(g.Data) != w {
 					t.Errorf("%s:\ngot:\n%s\nwant:\n%s", g.Path, g.Data, w)
+				}
+				if g.Path == SourceMapFile {
+					checkSourceMap(t, got, g)
+					continue
 				}
 				checkGenerated(t, g)
 			}

@@ -60,6 +60,14 @@ func overlay(base, extra map[string]any, path []string) (map[string]any, error) 
 	return base, nil
 }
 
+// Overlay merges a host's free-form NixOS configuration (extra) over the
+// configuration its features compute (base) as the host file holds them
+// (see overlay), for readers of a host's final NixOS configuration such as
+// the lockout guard. base is modified in place and returned.
+func Overlay(base, extra map[string]any) (map[string]any, error) {
+	return overlay(base, extra, nil)
+}
+
 // An OverlayError is a free-form NixOS value that conflicts with the value
 // the host's features compute for the same option.
 type OverlayError struct {

@@ -77,8 +77,28 @@ type FlakeSettings struct {
 	// Broken names hosts whose toplevel fails to build.
 	Broken []string `json:"broken"`
 	// ExtraHosts is the number of hosts bench-0 … bench-<n-1> besides
-	// alpha, beta, gamma and delta; 0 means the flake's default, 50.
+	// alpha, beta, gamma, delta and epsilon; 0 means the flake's default,
+	// 50.
 	ExtraHosts int `json:"extraHosts,omitempty"`
+	// Kernel is the version of every host's kernel; empty means the
+	// flake's default.
+	Kernel string `json:"kernel,omitempty"`
+	// Packages are the packages in every host's closure, name to
+	// "version" or "version:KiB".
+	Packages map[string]string `json:"packages,omitempty"`
+	// Units are the systemd units of every host, name to unit text; a
+	// text with a line X-ReloadIfChanged=true is reloaded when it
+	// changes, not restarted.
+	Units map[string]string `json:"units,omitempty"`
+	// Hosts override Kernel, Packages and Units per host.
+	Hosts map[string]HostSettings `json:"hosts,omitempty"`
+}
+
+// HostSettings are the settings of the fixture flake for one host.
+type HostSettings struct {
+	Kernel   string            `json:"kernel,omitempty"`
+	Packages map[string]string `json:"packages,omitempty"`
+	Units    map[string]string `json:"units,omitempty"`
 }
 
 // Flake copies the fixture flake in src to a fresh directory, writes s to
@@ -176,4 +196,22 @@ func trimNL(b []byte) []byte {
 		b = b[:len(b)-1]
 	}
 	return b
+}
+
+// MiniNixpkgs returns the absolute path of the miniature nixpkgs written
+// for the tests (testdata/mininixpkgs at the repository's root), found
+// from the calling test's directory.
+func MiniNixpkgs(t testing.TB) string {
+	t.Helper()
+	for dir, _ := filepath.Abs("."); ; {
+		p := filepath.Join(dir, "testdata", "mininixpkgs")
+		if _, err := os.Stat(filepath.Join(p, "flake.nix")); err == nil {
+			return p
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("testdata/mininixpkgs not found above the test's directory")
+		}
+		dir = parent
+	}
 }

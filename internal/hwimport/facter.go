@@ -52,6 +52,9 @@ type facterReport struct {
 	Virtualisation string                     `json:"virtualisation"`
 	Hardware       map[string]json.RawMessage `json:"hardware"`
 	Swap           []facterSwap               `json:"swap"`
+	UEFI           *struct {
+		Supported *bool `json:"supported"`
+	} `json:"uefi"`
 }
 
 type facterCPU struct {
@@ -61,10 +64,12 @@ type facterCPU struct {
 }
 
 type facterDevice struct {
-	Model         string          `json:"model"`
-	Device        json.RawMessage `json:"device"`
-	DriverModule  string          `json:"driver_module"`
-	DriverModules []string        `json:"driver_modules"`
+	Model           string          `json:"model"`
+	UnixDeviceName  string          `json:"unix_device_name"`
+	UnixDeviceNames []string        `json:"unix_device_names"`
+	Device          json.RawMessage `json:"device"`
+	DriverModule    string          `json:"driver_module"`
+	DriverModules   []string        `json:"driver_modules"`
 }
 
 type facterSwap struct {
@@ -82,8 +87,9 @@ var initrdClasses = []string{"storage_controller", "usb_controller", "firewire_c
 // filename. The report is first validated against FacterSchema; every
 // problem is reported at its place in the file. It yields the platform,
 // the CPU vendor and model, the GPUs by driver, the initrd modules of
-// storage, USB and FireWire controllers, and the swap partitions in use.
-// A report has no filesystems.
+// storage, USB and FireWire controllers, the swap partitions in use,
+// whether the firmware supports UEFI, and the disks. A report has no
+// filesystems.
 func FromFacter(filename string, src []byte) (*Facts, diag.List) {
 	var errs diag.List
 	var raw any
@@ -226,6 +232,15 @@ func (r *facterReader) read(rep *facterReport) {
 				continue
 			}
 			f.Where["gpu."+m] = r.x.rng(fmt.Sprintf("/hardware/graphics_card/%d", i))
+		}
+	}
+	if rep.UEFI != nil && rep.UEFI.Supported != nil {
+		f.Boot.UEFI = rep.UEFI.Supported
+		f.Where["uefi"] = r.x.rng("/uefi/supported")
+	}
+	for _, d := range r.devices(rep.Hardware, "disk") {
+		if n := diskName(d.UnixDeviceNames, d.UnixDeviceName); n != "" {
+			f.Boot.Disks = union(f.Boot.Disks, []string{n})
 		}
 	}
 	for i, s := range rep.Swap {

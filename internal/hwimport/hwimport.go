@@ -50,6 +50,9 @@ type Facts struct {
 	FileSystems map[string]FileSystem
 	// Swap holds the swap devices keyed by device path.
 	Swap map[string]Swap
+	// Boot is what the input says about how the machine boots; BootLoader
+	// turns it, with the file systems, into the loader to write.
+	Boot BootFacts
 	// Extra are literal NixOS settings of the input that are not hardware
 	// facts, sorted by path. fleet carries them as the host's free-form
 	// `nixos` configuration.
@@ -198,6 +201,23 @@ func (f *Facts) NixOS() map[string]any {
 		}
 		set(l, "swapDevices")
 	}
+	flag := func(b *bool, path ...string) {
+		if b != nil {
+			set(*b, path...)
+		}
+	}
+	flag(f.Boot.SystemdBoot, "boot", "loader", "systemd-boot", "enable")
+	flag(f.Boot.GRUB, "boot", "loader", "grub", "enable")
+	flag(f.Boot.GRUBEFI, "boot", "loader", "grub", "efiSupport")
+	flag(f.Boot.GRUBRemovable, "boot", "loader", "grub", "efiInstallAsRemovable")
+	flag(f.Boot.CanTouchEFIVariables, "boot", "loader", "efi", "canTouchEfiVariables")
+	if f.Boot.GRUBDevice != "" {
+		set(f.Boot.GRUBDevice, "boot", "loader", "grub", "device")
+	}
+	list(f.Boot.GRUBDevices, "boot", "loader", "grub", "devices")
+	if f.Boot.ESP != "" {
+		set(f.Boot.ESP, "boot", "loader", "efi", "efiSysMountPoint")
+	}
 	for _, s := range f.Extra {
 		set(s.Value, s.Path...)
 	}
@@ -284,6 +304,16 @@ func Merge(a, b *Facts) diag.List {
 			errs.Add(conflict(key, old, s, a.Where[key], b.Where[key]))
 		}
 	}
+	boolean("boot.loader.systemd-boot.enable", &a.Boot.SystemdBoot, b.Boot.SystemdBoot)
+	boolean("boot.loader.grub.enable", &a.Boot.GRUB, b.Boot.GRUB)
+	boolean("boot.loader.grub.efiSupport", &a.Boot.GRUBEFI, b.Boot.GRUBEFI)
+	boolean("boot.loader.grub.efiInstallAsRemovable", &a.Boot.GRUBRemovable, b.Boot.GRUBRemovable)
+	boolean("boot.loader.efi.canTouchEfiVariables", &a.Boot.CanTouchEFIVariables, b.Boot.CanTouchEFIVariables)
+	boolean("uefi", &a.Boot.UEFI, b.Boot.UEFI)
+	scalar("boot.loader.efi.efiSysMountPoint", &a.Boot.ESP, b.Boot.ESP)
+	a.Boot.GRUBDevices = union(a.Boot.GRUBDevices, b.Boot.GRUBDevices)
+	scalar("boot.loader.grub.device", &a.Boot.GRUBDevice, b.Boot.GRUBDevice)
+	a.Boot.Disks = union(a.Boot.Disks, b.Boot.Disks)
 	a.Extra = append(a.Extra, b.Extra...)
 	sortSettings(a.Extra)
 	errs.Sort()

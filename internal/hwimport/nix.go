@@ -202,22 +202,91 @@ func (r *nixReader) leaf(p []string, a *syntax.Attr) {
 			f.Where["redistributableFirmware"] = r.rng(a)
 		}
 	case is(p, "nixpkgs", "hostPlatform"):
-		v, _, bad := r.value(a.Value)
-		s, isStr := v.(string)
-		switch {
-		case bad != nil:
-			r.notLiteral(p, bad)
-		case !isStr || !slices.Contains(Systems, s):
-			r.errorf(a.Value, "fleet's hosts run on "+strings.Join(Systems, " or "), "unsupported platform %s", r.text(a.Value))
-		default:
+		if s, ok := r.oneOf(p, a, Systems, "fleet's hosts run on", "platform"); ok {
 			f.System = s
 			f.Where["system"] = r.rng(a)
 		}
 	case len(p) == 4 && p[0] == "hardware" && p[1] == "cpu" && (p[2] == "amd" || p[2] == "intel") && p[3] == "updateMicrocode":
 		r.microcode(p, a)
+	case is(p, "boot", "loader", "systemd-boot", "enable"):
+		r.bootFlag(p, a, &f.Boot.SystemdBoot)
+	case is(p, "boot", "loader", "grub", "enable"):
+		r.bootFlag(p, a, &f.Boot.GRUB)
+	case is(p, "boot", "loader", "grub", "efiSupport"):
+		r.bootFlag(p, a, &f.Boot.GRUBEFI)
+	case is(p, "boot", "loader", "grub", "efiInstallAsRemovable"):
+		r.bootFlag(p, a, &f.Boot.GRUBRemovable)
+	case is(p, "boot", "loader", "efi", "canTouchEfiVariables"):
+		r.bootFlag(p, a, &f.Boot.CanTouchEFIVariables)
+	case is(p, "boot", "loader", "grub", "device"), is(p, "boot", "loader", "grub", "devices"):
+		r.grubDevices(p, a)
+	case is(p, "boot", "loader", "efi", "efiSysMountPoint"):
+		if s, ok := r.oneOf(p, a, espMounts, "fleet mounts the EFI system partition at", "EFI system partition mount point"); ok {
+			f.Boot.ESP = s
+			f.Where[strings.Join(p, ".")] = r.rng(a)
+		}
 	default:
 		r.extra(p, a)
 	}
+}
+
+// oneOf reads a string that must be one of allowed; what names it in the
+// error, and detail (completed with the allowed values) says what fleet
+// accepts.
+func (r *nixReader) oneOf(p []string, a *syntax.Attr, allowed []string, detail, what string) (string, bool) {
+	v, _, bad := r.value(a.Value)
+	s, isStr := v.(string)
+	switch {
+	case bad != nil:
+		r.notLiteral(p, bad)
+	case !isStr || !slices.Contains(allowed, s):
+		r.errorf(a.Value, detail+" "+strings.Join(allowed, " or "), "unsupported %s %s", what, r.text(a.Value))
+	default:
+		return s, true
+	}
+	return "", false
+}
+
+// bootFlag reads a boolean boot.loader setting into dst.
+func (r *nixReader) bootFlag(p []string, a *syntax.Attr, dst **bool) {
+	if v, ok := r.boolean(p, a); ok {
+		*dst = &v
+		r.facts.Where[strings.Join(p, ".")] = r.rng(a)
+	}
+}
+
+// grubDevices reads boot.loader.grub.device (a string) or devices (a
+// list): absolute device paths, or "nodev".
+func (r *nixReader) grubDevices(p []string, a *syntax.Attr) {
+	f := r.facts
+	var devs []string
+	if p[len(p)-1] == "device" {
+		v, _, bad := r.value(a.Value)
+		s, ok := v.(string)
+		switch {
+		case bad != nil:
+			r.notLiteral(p, bad)
+			return
+		case !ok:
+			r.errorf(a.Value, "", "%s must be a string, found %s", strings.Join(p, "."), r.text(a.Value))
+			return
+		}
+		devs = []string{s}
+	} else {
+		devs = r.strings(p, a, nil)
+	}
+	for _, d := range devs {
+		if d != "" && d != "nodev" && !strings.HasPrefix(d, "/dev/") {
+			r.errorf(a.Value, `GRUB is installed to disks under /dev, or to "nodev"`, "unsupported GRUB device %q", d)
+			return
+		}
+	}
+	if p[len(p)-1] == "device" {
+		f.Boot.GRUBDevice = devs[0]
+	} else {
+		f.Boot.GRUBDevices = union(f.Boot.GRUBDevices, devs)
+	}
+	f.Where[strings.Join(p, ".")] = r.rng(a)
 }
 
 func (r *nixReader) notLiteral(p []string, bad syntax.Node) {

@@ -13,7 +13,10 @@ type Host struct {
 	Name  string
 	Value map[string]any
 	// Where returns the source range that set the value at path, and a
-	// description of the layer (`template "server"`), when known.
+	// description of the layer (`template "server"`), when known. For a
+	// value no layer set (the schema's default) the layer is "" and the
+	// range is where the user would set it: the nearest struct above it
+	// they wrote, else the host.
 	Where func(path []string) (diag.Range, string)
 	// Recorded holds values the host's previously generated NixOS
 	// configuration set, keyed by option path ("system.stateVersion"),
@@ -28,6 +31,11 @@ type Host struct {
 	// Listeners are the sockets the host's enabled services listen on,
 	// as the schema computes them (#Host.#listeners), sorted by port.
 	Listeners []Listener
+	// NixOS is the host's NixOS configuration as fleet computes it
+	// (features and free-form nixos together), as plain data with fleet's
+	// markers ({$force: …}, {$nix: …}) kept; nil when the fleet was loaded
+	// without it.
+	NixOS map[string]any
 }
 
 // A Listener is a socket a service of a host listens on.

@@ -31,6 +31,7 @@ import (
 	"cuelang.org/go/cue/cuecontext"
 	cueerrors "cuelang.org/go/cue/errors"
 	"cuelang.org/go/cue/load"
+	"cuelang.org/go/cue/token"
 	"golang.org/x/sync/errgroup"
 
 	"fleetnix.dev/fleet/internal/diag"
@@ -75,10 +76,14 @@ const (
 	nameField            = "name"
 	tagsField            = "tags"
 	nixosDef             = "#nixos"
+	nixosField           = "nixos"
+	inputsField          = "inputs"
 	factsDef             = "#facts"
 	listenersDef         = "#listeners"
 	inputsDef            = "#inputs"
 	homeDef              = "#hm"
+	checksDef            = "#checks"
+	stateVersionField    = "stateVersion"
 )
 
 // A Config says what to load.
@@ -161,6 +166,14 @@ type Host struct {
 	// set.
 	NixOS []byte
 	Home  map[string][]byte
+	// Fragments say which part of the host computes which NixOS and
+	// home-manager values, when Config.NixOS is set: for every struct of
+	// the host's value with a #nixos or #hm definition, or a pool of
+	// values several parts add to (#packages, #groups, #tcpPorts,
+	// #udpPorts), those definitions as JSON, by the struct's path (as
+	// FormatPath writes it). The emitter's source map uses them to put
+	// each computed value at the user's field that caused it.
+	Fragments []byte
 	// Inputs are the flake inputs the host's features need (#inputs), as
 	// JSON, when the schema says.
 	Inputs []byte
@@ -500,10 +513,10 @@ func initErr(ws []worker) error {
 }
 
 // parts lists, for the cache, what unification records of h: JSON,
-// NixOS, Inputs, Facts, Listeners and, when Home is set, a marker
-// followed by each user's name and configuration.
+// NixOS, Inputs, Facts, Listeners, Fragments and, when Home is set, a
+// marker followed by each user's name and configuration.
 func (h *Host) parts() [][]byte {
-	out := [][]byte{h.JSON, h.NixOS, h.Inputs, h.Facts, h.Listeners}
+	out := [][]byte{h.JSON, h.NixOS, h.Inputs, h.Facts, h.Listeners, h.Fragments}
 	if h.Home != nil {
 		out = append(out, []byte{})
 		for _, u := range slices.Sorted(maps.Keys(h.Home)) {
@@ -516,13 +529,14 @@ func (h *Host) parts() [][]byte {
 // setParts records what parts lists; it changes nothing and reports false
 // when p is not such a list.
 func (h *Host) setParts(p [][]byte) bool {
-	if len(p) < 5 || len(p) > 5 && len(p)%2 == 1 {
+	const fixed = 6 // the parts before Home's marker
+	if len(p) < fixed || len(p) > fixed && len(p)%2 == 0 {
 		return false
 	}
-	h.JSON, h.NixOS, h.Inputs, h.Facts, h.Listeners, h.Home = p[0], p[1], p[2], p[3], p[4], nil
-	if len(p) > 5 {
+	h.JSON, h.NixOS, h.Inputs, h.Facts, h.Listeners, h.Fragments, h.Home = p[0], p[1], p[2], p[3], p[4], p[5], nil
+	if len(p) > fixed {
 		h.Home = map[string][]byte{}
-		for i := 6; i < len(p); i += 2 {
+		for i := fixed + 1; i < len(p); i += 2 {
 			h.Home[string(p[i])] = p[i+1]
 		}
 	}
@@ -535,7 +549,7 @@ func (h *Host) setParts(p [][]byte) bool {
 func (h *Host) unify(ctx *cue.Context, hostDef cue.Value, data any, nixos bool) error {
 	v := hostDef.Unify(ctx.Encode(data))
 	if err := v.Validate(cue.Concrete(true)); err != nil {
-		return err
+		return withMissing(v, err)
 	}
 	b, err := v.MarshalJSON()
 	if err != nil {
@@ -561,6 +575,61 @@ func (h *Host) unify(ctx *cue.Context, hostDef cue.Value, data any, nixos bool) 
 		return h.nixos(v)
 	}
 	return nil
+}
+
+// withMissing adds to err, the errors of validating v, the required
+// fields v lacks: CUE leaves them out once a check has failed (a missing
+// stateVersion hides behind a missing boot loader), yet they are
+// independent of it, and the user fixes both at once.
+func withMissing(v cue.Value, err error) error {
+	all := cueerrors.Errors(err)
+	for _, e := range all {
+		if format, _ := e.Msg(); strings.Contains(format, "required but not present") {
+			return err // CUE reported them
+		}
+	}
+	var base []string
+	for _, s := range v.Path().Selectors() {
+		base = append(base, s.String())
+	}
+	out := cueerrors.Error(nil)
+	for _, e := range all {
+		out = cueerrors.Append(out, e)
+	}
+	it, ierr := v.Fields(cue.Optional(true))
+	if ierr != nil {
+		return err
+	}
+	for it.Next() {
+		sel := it.Selector()
+		if sel.ConstraintType() == cue.RequiredConstraint && sel.IsString() {
+			if !it.Value().IsConcrete() || it.Value().Validate(cue.Concrete(true)) != nil {
+				path := append(base[:len(base):len(base)], sel.Unquoted())
+				out = cueerrors.Append(out, &missingField{path: path, pos: it.Value().Pos()})
+			}
+			continue
+		}
+		for _, e := range cueerrors.Errors(it.Value().Validate(cue.Concrete(true))) {
+			if format, _ := e.Msg(); strings.Contains(format, "required but not present") {
+				out = cueerrors.Append(out, e)
+			}
+		}
+	}
+	return out
+}
+
+// A missingField is a required field without a value.
+type missingField struct {
+	path []string
+	pos  token.Pos
+}
+
+func (e *missingField) Position() token.Pos         { return e.pos }
+func (e *missingField) InputPositions() []token.Pos { return nil }
+func (e *missingField) Path() []string              { return e.path }
+func (e *missingField) Msg() (string, []any)        { return "field is required but not present", nil }
+func (e *missingField) Error() string {
+	return strings.Join(e.path, ".") + ": field is required but not present"
 }
 
 // parallel calls work(w, i) for every i in [0, n) on workers goroutines;
@@ -602,7 +671,8 @@ func (h *Host) nixos(v cue.Value) error {
 		}
 		h.Home[u.Name] = b
 	}
-	return nil
+	h.Fragments, err = fragments(v, h.JSON)
+	return err
 }
 
 // fleetValues records the fleet's settings and secrets with the schema's
@@ -637,6 +707,7 @@ func (f *Fleet) fleetValues(ctx *cue.Context, schema cue.Value, fleets []cue.Val
 	for _, fv := range fleets {
 		if s := fv.LookupPath(cue.ParsePath(string(SettingsPath))); s.Exists() {
 			settings = s
+			f.settingsDecls(s)
 			break
 		}
 	}
@@ -693,6 +764,23 @@ func valueDiags(err error, v cue.Value, at []string) diag.List {
 	return out
 }
 
+// settingsDecls records where the fleet's settings and each of its flake
+// inputs are declared, as "settings" and "settings.inputs.<name>".
+func (f *Fleet) settingsDecls(s cue.Value) {
+	if p := userPos(s); p.IsValid() && label(p.Filename()) != "schema" {
+		f.Decls[string(SettingsPath)] = merge.Range(p)
+	}
+	it, err := s.LookupPath(cue.MakePath(cue.Str(inputsField))).Fields()
+	if err != nil {
+		return
+	}
+	for it.Next() {
+		if p := userPos(it.Value()); p.IsValid() && label(p.Filename()) != "schema" {
+			f.Decls[FormatPath([]string{string(SettingsPath), inputsField, it.Selector().Unquoted()})] = merge.Range(p)
+		}
+	}
+}
+
 // Value returns the unified value of h in the fleet's CUE context, for
 // looking up where schema defaults came from. It is not safe for
 // concurrent use.
@@ -738,8 +826,14 @@ func hostDiags(h *Host, err error) diag.List {
 		if len(path) > 0 && path[0] == string(HostDef) {
 			path = path[1:]
 		}
-		node, depth := h.Tree.Nearest(path)
 		format, args := e.Msg()
+		if len(path) == 2 && path[0] == checksDef {
+			if msg, ok := checkMessage(args); ok {
+				out = append(out, checkDiag(h, path[1], msg))
+				continue
+			}
+		}
+		node, depth := h.Tree.Nearest(path)
 		r := h.Decl
 		var related []diag.Related
 		switch {
@@ -784,7 +878,14 @@ func hostDiags(h *Host, err error) diag.List {
 			Summary:  fmt.Sprintf("%s: %s", FormatPath(append([]string{string(HostsPath), h.Name}, path...)), msg),
 			Related:  related,
 		}
+		required := strings.Contains(format, "required but not present")
+		if len(path) == 1 && path[0] == stateVersionField && required {
+			d.Detail = `stateVersion is the NixOS release the host is first installed with ("25.05" for a new host); never change it afterwards: NixOS keeps the formats of the host's stateful data by it`
+		}
 		for _, p := range cueerrors.Positions(e) {
+			if required && label(p.Filename()) == "schema" {
+				continue // where the schema requires it says nothing more
+			}
 			r := merge.Range(p)
 			if r.File != "" && r != d.Range {
 				d.Related = append(d.Related, diag.Related{Range: r, Message: label(r.File)})
@@ -793,6 +894,55 @@ func hostDiags(h *Host, err error) diag.List {
 		out = append(out, d)
 	}
 	return collapse(out)
+}
+
+// checkMessage returns the message of a failed #checks entry: the string
+// among the conflicting values.
+func checkMessage(args []any) (string, bool) {
+	for _, a := range args {
+		if s, err := strconv.Unquote(fmt.Sprint(a)); err == nil {
+			return s, true
+		}
+	}
+	return "", false
+}
+
+// checkDiag places a problem the schema found about the field at subject
+// (a #checks entry, see #Host): where the host itself wrote that field or
+// the struct it is missing from, or else at the host's declaration, with the place a lower layer wrote
+// it (or the struct around it) as a related position. The message's first
+// line is the summary; the rest, how to fix it, is the detail. Schema
+// positions are left out: the schema only carries the message.
+func checkDiag(h *Host, subject, msg string) diag.Diagnostic {
+	var path []string
+	for _, sel := range cue.ParsePath(subject).Selectors() {
+		path = append(path, sel.Unquoted())
+	}
+	full := append([]string{string(HostsPath), h.Name}, path...)
+	summary, detail, _ := strings.Cut(msg, "\n")
+	d := diag.Diagnostic{
+		Severity: diag.Error,
+		Range:    h.Decl,
+		Path:     full,
+		Summary:  FormatPath(full) + ": " + summary,
+		Detail:   detail,
+	}
+	node, depth := h.Tree.Nearest(path)
+	o := node.Leaf()
+	if o == nil {
+		o = node.Decl()
+	}
+	if o == nil || depth == 0 || !o.Range.Start.IsValid() {
+		return d
+	}
+	if o.Source.Layer == merge.Host && depth >= len(path)-1 {
+		// The host wrote the field, or the struct it is missing from.
+		d.Range = o.Range
+	} else if o.Source.Layer != merge.Host {
+		d.Related = append(d.Related, diag.Related{Range: o.Range,
+			Message: fmt.Sprintf("%s is set by %s", FormatPath(path[:depth]), o.Source)})
+	}
+	return d
 }
 
 // namedEntries finds, below n, the user's entries whose names are the

@@ -16,6 +16,7 @@ import (
 	"cuelang.org/go/cue/cuecontext"
 	"cuelang.org/go/cue/format"
 	"cuelang.org/go/cue/load"
+	"cuelang.org/go/cue/token"
 
 	"fleetnix.dev/fleet/internal/diag"
 )
@@ -62,6 +63,8 @@ type Field struct {
 	// layer (`network: ssh: port: 2222`), or "" for a struct; ExampleValue
 	// is the value it sets (`2222`).
 	Example, ExampleValue string
+	// exampleKey is the key of a map's example entry.
+	exampleKey string
 	// Defs are the named definitions the type uses (#Port), for the
 	// reference's list of types.
 	Defs []string
@@ -97,6 +100,8 @@ type Reference struct {
 	// values are the schema values of the fields, for Accepts.
 	values map[*Field]cue.Value
 	ctx    *cue.Context
+	// messages are the sentences the schema states its rules in.
+	messages *messages
 }
 
 // Accepts reports whether the field f takes the CUE value src (`"25.05"`,
@@ -234,7 +239,11 @@ func buildReference(schemaFS fs.FS) (*Reference, error) {
 	if d != nil {
 		return nil, d.Err()
 	}
-	b := &refBuilder{ctx: ctx, schema: s, ref: &Reference{byPath: map[string]*Field{}, values: map[*Field]cue.Value{}, ctx: ctx}, defs: map[string]Def{}}
+	msgs, err := schemaMessages(schemaFS)
+	if err != nil {
+		return nil, err
+	}
+	b := &refBuilder{ctx: ctx, schema: s, ref: &Reference{byPath: map[string]*Field{}, values: map[*Field]cue.Value{}, ctx: ctx, messages: msgs}, defs: map[string]Def{}}
 	for _, ld := range layerDefs {
 		v := s.LookupPath(cue.ParsePath(string(ld.def)))
 		if !v.Exists() {
@@ -518,12 +527,93 @@ func docText(v cue.Value) string {
 
 // cueText formats v's constraint as the schema writes it, on one line.
 func cueText(v cue.Value) string {
-	b, err := format.Node(v.Syntax(cue.Raw()))
+	b, err := format.Node(withoutChecks(v.Syntax(cue.Raw())))
 	if err != nil {
 		return fmt.Sprint(v)
 	}
 	s := strings.Join(strings.Fields(string(b)), " ")
 	return strings.ReplaceAll(strings.ReplaceAll(s, "{ ", "{"), " }", "}")
+}
+
+// withoutChecks returns the type n says without the schema's checks: a
+// check is [if cond {T}, "message"][0], which is T where cond holds and a
+// message (a string, so an error with a bool or a number) where not; a
+// reader wants T. A struct that only embeds T is T.
+func withoutChecks(n ast.Node) ast.Node {
+	e, ok := n.(ast.Expr)
+	if !ok {
+		return n
+	}
+	switch x := e.(type) {
+	case *ast.ParenExpr:
+		return withoutChecks(x.X)
+	case *ast.StructLit:
+		if len(x.Elts) == 1 {
+			if em, ok := x.Elts[0].(*ast.EmbedDecl); ok {
+				return withoutChecks(em.Expr)
+			}
+		}
+	case *ast.IndexExpr:
+		if t, ok := checkedType(x); ok {
+			return withoutChecks(t)
+		}
+	case *ast.BinaryExpr:
+		if x.Op != token.AND {
+			return x
+		}
+		l, r := withoutChecks(x.X), withoutChecks(x.Y)
+		switch {
+		case isCheck(x.X):
+			return r
+		case isCheck(x.Y):
+			return l
+		}
+		le, lok := l.(ast.Expr)
+		re, rok := r.(ast.Expr)
+		if lok && rok {
+			return &ast.BinaryExpr{X: le, Op: x.Op, Y: re}
+		}
+	}
+	return e
+}
+
+// checkedType returns T of a check [if cond {T}, "message"][0].
+func checkedType(x *ast.IndexExpr) (ast.Expr, bool) {
+	l, ok := x.X.(*ast.ListLit)
+	if !ok || len(l.Elts) != 2 {
+		return nil, false
+	}
+	switch m := l.Elts[1].(type) {
+	case *ast.BasicLit:
+		if m.Kind != token.STRING {
+			return nil, false
+		}
+	case *ast.Interpolation:
+	default:
+		return nil, false
+	}
+	c, ok := l.Elts[0].(*ast.Comprehension)
+	if !ok {
+		return nil, false
+	}
+	body, ok := c.Value.(*ast.StructLit)
+	if !ok || len(body.Elts) != 1 {
+		return nil, false
+	}
+	em, ok := body.Elts[0].(*ast.EmbedDecl)
+	if !ok {
+		return nil, false
+	}
+	return em.Expr, true
+}
+
+func isCheck(e ast.Expr) bool {
+	x, ok := e.(*ast.IndexExpr)
+	if !ok {
+		return false
+	}
+	_, ok = checkedType(x)
+	return ok
 }
 
 // defNames returns the names of the schema definitions v refers to
@@ -669,6 +759,13 @@ func (b *refBuilder) words(v cue.Value) string {
 	case kind != "":
 		return kind + " (" + t + ")"
 	}
+	// A type that depends on the key of its entry (a check of the key)
+	// has no kind of its own: the words of the kind it names.
+	for _, n := range kinds {
+		if n[0] != "" && n[0] == t {
+			return n[1]
+		}
+	}
 	return t
 }
 
@@ -736,18 +833,30 @@ func (b *refBuilder) example(f *Field, v cue.Value) string {
 	switch f.Kind {
 	case "map":
 		entry := "true"
+		var key cue.Value // the keys' constraint, if any
 		for _, p := range fieldsOf(v) {
 			if p.pattern {
 				entry = b.valueExample(p.v, f.Path, "")
+				key = p.key
 				break
 			}
 		}
 		keys := docStrings(f.Doc)
 		keys = append(keys, keyExamples[f.Key]...)
 		for _, k := range keys {
+			if key.Exists() && !b.valid(key, strconv.Quote(k)) {
+				continue
+			}
 			c := "{" + cueLabel(k) + ": " + entry + "}"
+			if !b.valid(v, c) {
+				// The entry's type may depend on its key (a check of
+				// the key): an entry made for this key.
+				e := v.Unify(b.ctx.CompileString("{" + cueLabel(k) + ": _}")).LookupPath(cue.MakePath(cue.Str(k)))
+				c = "{" + cueLabel(k) + ": " + b.valueExample(e, f.Path, "") + "}"
+			}
 			if b.valid(v, c) {
-				return renderExample(f, c)
+				f.exampleKey = k
+				return b.renderExample(f, c)
 			}
 		}
 		return ""
@@ -755,12 +864,12 @@ func (b *refBuilder) example(f *Field, v cue.Value) string {
 		el := v.LookupPath(cue.MakePath(cue.AnyIndex))
 		for _, s := range docStrings(f.Doc) {
 			if c := "[" + strconv.Quote(s) + "]"; b.valid(v, c) {
-				return renderExample(f, c)
+				return b.renderExample(f, c)
 			}
 		}
 		if el.Exists() {
 			if c := "[" + b.valueExample(el, f.Path, "") + "]"; b.valid(v, c) {
-				return renderExample(f, c)
+				return b.renderExample(f, c)
 			}
 		}
 		return ""
@@ -768,17 +877,38 @@ func (b *refBuilder) example(f *Field, v cue.Value) string {
 	cands = append(cands, b.valueExample(v, f.Path, f.Default))
 	for _, c := range cands {
 		if b.valid(v, c) {
-			return renderExample(f, c)
+			return b.renderExample(f, c)
 		}
 	}
-	return ""
+	return b.entryExample(f)
+}
+
+// entryExample returns the example of f, an entry of a map, when its type
+// depends on its key: the map's example entry, under the map's example key.
+func (b *refBuilder) entryExample(f *Field) string {
+	n := len(f.Path)
+	if n < 2 || !isPlaceholder(f.Path[n-1]) {
+		return ""
+	}
+	m := b.ref.byPath[strings.Join(f.Path[:n-1], ".")]
+	if m == nil || m.exampleKey == "" {
+		return ""
+	}
+	v := b.ref.values[m]
+	e := v.Unify(b.ctx.CompileString("{" + cueLabel(m.exampleKey) + ": _}")).LookupPath(cue.MakePath(cue.Str(m.exampleKey)))
+	c := b.valueExample(e, f.Path, "")
+	if !b.valid(v, "{"+cueLabel(m.exampleKey)+": "+c+"}") {
+		return ""
+	}
+	f.ExampleValue = c
+	return b.exampleLine(f.Path, c)
 }
 
 // keyExamples are keys tried for a map's entries when its doc quotes none.
 var keyExamples = map[string][]string{
 	"<user>": {"alice"}, "<host>": {"web"}, "<secret>": {"api-key"}, "<path>": {"/data"},
 	"<name>": {"main", "example"}, "<cidr>": {"192.168.1.0/24"}, "<package>": {"hello"},
-	"<input>": {"nixpkgs"}, "<key>": {"example", "/data", "EXAMPLE"},
+	"<input>": {"nixpkgs"}, "<key>": {"example", "/data", "EXAMPLE", "/dev/sda"},
 }
 
 // valueExample returns a CUE value for the scalar or marker v whose
@@ -810,28 +940,36 @@ func (b *refBuilder) valueExample(v cue.Value, path []string, def string) string
 			docs = append(docs, docStrings(d.Doc)...)
 		}
 	}
-	switch v.IncompleteKind() {
-	case cue.BoolKind:
-		return "true"
-	case cue.IntKind, cue.NumberKind, cue.FloatKind:
-		if def != "" {
-			cands = append(cands, def)
+	// A field may take more than one kind ((int & >=1) | #Percent): the
+	// quoted strings first, then the default, numbers and strings.
+	k := v.IncompleteKind()
+	if k&cue.BoolKind != 0 {
+		if k == cue.BoolKind || b.valid(v, "true") {
+			return "true"
 		}
+	}
+	if k&cue.StringKind != 0 {
+		for _, s := range docs {
+			cands = append(cands, strconv.Quote(s))
+		}
+	}
+	if def != "" {
+		cands = append(cands, def)
+	}
+	if k&cue.NumberKind != 0 {
 		if slices.Contains(names, "#Port") {
 			cands = append(cands, "8080")
 		}
 		cands = append(cands, "1", "10", "200", "1000", "0")
-	case cue.StringKind:
-		for _, s := range docs {
-			cands = append(cands, strconv.Quote(s))
-		}
-		if def != "" {
-			cands = append(cands, def)
-		}
+	}
+	if k&cue.StringKind != 0 {
 		cands = append(cands, stringExamples...)
-	default:
+	}
+	if k&(cue.NumberKind|cue.StringKind|cue.BoolKind) == 0 {
 		cands = append(cands, "true")
 	}
+	// Last, the values of a disjunction the field names (#EFIMountPoint).
+	cands = append(cands, enumValues(cue.Dereference(v))...)
 	for _, c := range cands {
 		if b.valid(v, c) {
 			return c
@@ -896,12 +1034,24 @@ func kebab(s string) string {
 
 // renderExample writes the CUE line that sets f to value, from the root of
 // the layer that writes it, placeholders replaced by example keys.
-func renderExample(f *Field, value string) string {
+func (b *refBuilder) renderExample(f *Field, value string) string {
 	f.ExampleValue = value
+	return b.exampleLine(f.Path, value)
+}
+
+// exampleLine writes the CUE line that sets path to value, placeholders
+// replaced by example keys.
+func (b *refBuilder) exampleLine(path []string, value string) string {
 	var labels []string
-	for _, l := range f.Path {
+	for i, l := range path {
 		if isPlaceholder(l) {
-			l = keyExamples[l][0]
+			// The key of the map's own example, which its keys'
+			// constraint accepts, else the first example key.
+			if m := b.ref.byPath[strings.Join(path[:i], ".")]; m != nil && m.exampleKey != "" {
+				l = m.exampleKey
+			} else {
+				l = keyExamples[l][0]
+			}
 		}
 		labels = append(labels, cueLabel(l))
 	}

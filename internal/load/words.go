@@ -70,6 +70,28 @@ func schemaRule(args []any, user any) (string, bool) {
 	return "", false
 }
 
+// ruleOf returns the rule the schema states as one side of the conflict
+// msg, when it does.
+func ruleOf(msg string, m *messages) (string, bool) {
+	vals, ok := strings.CutPrefix(msg, "conflicting values ")
+	if !ok {
+		return "", false
+	}
+	if x := reMismatch.FindStringSubmatch(msg); x != nil {
+		vals = x[1]
+	}
+	a, b, ok := splitValues(vals)
+	if !ok {
+		return "", false
+	}
+	for _, x := range []string{a, b} {
+		if u, err := strconv.Unquote(x); err == nil && m.has(u) {
+			return u, true
+		}
+	}
+	return "", false
+}
+
 // messageSummary marks a summary that states a rule of the schema.
 const messageSummary = "\x00rule"
 
@@ -131,10 +153,15 @@ var (
 // its field takes. It reports whether the error is about one value the
 // user wrote (rather than two that conflict).
 func rewrite(d *diag.Diagnostic, msg string, f *Field, ref *Reference) bool {
+	path := FormatPath(d.Path)
+	if rule, ok := ruleOf(msg, ref.messages); ok {
+		d.Summary = path + ": " + rule + messageSummary
+		d.Detail = ""
+		return true
+	}
 	if f == nil {
 		return false
 	}
-	path := FormatPath(d.Path)
 	name := d.Path[len(d.Path)-1]
 	switch {
 	case msg == "field is required but not present":
@@ -142,7 +169,7 @@ func rewrite(d *diag.Diagnostic, msg string, f *Field, ref *Reference) bool {
 		if f.Section == "host" {
 			d.Summary += ", and no layer sets it"
 		}
-		d.Detail = requiredDetail(d.Path, f)
+		d.Detail = requiredDetail(d.Path, f, d.Detail)
 		return true
 	case reMismatch.MatchString(msg):
 		m := reMismatch.FindStringSubmatch(msg)
@@ -212,11 +239,15 @@ var valueWords = map[string]string{
 }
 
 // requiredDetail says what the missing field at path is and how to write
-// it, from the root of the layer the path is in.
-func requiredDetail(path []string, f *Field) string {
+// it, from the root of the layer the path is in. what, when set, says
+// what the field is instead of its doc's first sentence.
+func requiredDetail(path []string, f *Field, what string) string {
 	var lines []string
-	if doc := firstSentence(f.Doc); doc != "" {
-		lines = append(lines, doc)
+	if what == "" {
+		what = firstSentence(f.Doc)
+	}
+	if what != "" {
+		lines = append(lines, what)
 	}
 	if f.ExampleValue != "" {
 		where := "set it"
@@ -365,4 +396,104 @@ func schemaEmbeds(files []*ast.File) map[diag.Range]bool {
 		}
 	}
 	return out
+}
+
+// messages are the sentences the schema states its rules in: a broken
+// rule unifies a field with one ("health.units: \(K) is not a systemd
+// unit name"), which CUE reports as a conflict with the user's value.
+type messages struct {
+	exact    map[string]bool
+	patterns []*regexp.Regexp
+}
+
+// schemaMessages collects the string literals of the schema's files that
+// read as sentences: three words or more, outside any Nix code.
+func schemaMessages(schemaFS fs.FS) (*messages, error) {
+	m := &messages{exact: map[string]bool{}}
+	names, err := fs.Glob(schemaFS, "*.cue")
+	if err != nil {
+		return nil, err
+	}
+	for _, name := range names {
+		src, err := fs.ReadFile(schemaFS, name)
+		if err != nil {
+			return nil, err
+		}
+		f, err := parser.ParseFile(name, src)
+		if err != nil {
+			return nil, err
+		}
+		ast.Walk(f, func(n ast.Node) bool {
+			switch x := n.(type) {
+			case *ast.Interpolation:
+				if re := interpolationPattern(x); re != nil {
+					m.patterns = append(m.patterns, re)
+				}
+				return false
+			case *ast.BasicLit:
+				if x.Kind != token.STRING {
+					return true
+				}
+				if s, err := strconv.Unquote(x.Value); err == nil && sentence(s) {
+					m.exact[s] = true
+				}
+			}
+			return true
+		}, nil)
+	}
+	return m, nil
+}
+
+// sentence reports whether s reads as a sentence of the schema's rules:
+// at least three words, and none of Nix's or the shell's punctuation that
+// starts code.
+func sentence(s string) bool {
+	return len(strings.Fields(s)) >= 3 && !strings.ContainsAny(s, "{};\n$")
+}
+
+// interpolationPattern returns a pattern matching what the interpolation
+// x evaluates to when its fixed text reads as a sentence, else nil.
+func interpolationPattern(x *ast.Interpolation) *regexp.Regexp {
+	var fixed []string
+	for _, e := range x.Elts {
+		l, ok := e.(*ast.BasicLit)
+		if !ok {
+			continue
+		}
+		// The fixed parts are written `"text\(`, `)text\(` and `)text"`.
+		t := strings.TrimPrefix(strings.TrimPrefix(l.Value, `"`), ")")
+		t = strings.TrimSuffix(strings.TrimSuffix(t, `\(`), `"`)
+		u, err := strconv.Unquote(`"` + t + `"`)
+		if err != nil {
+			return nil
+		}
+		fixed = append(fixed, u)
+	}
+	if !sentence(strings.Join(fixed, " ")) {
+		return nil
+	}
+	for i, f := range fixed {
+		fixed[i] = regexp.QuoteMeta(f)
+	}
+	re, err := regexp.Compile(`^(?s)` + strings.Join(fixed, ".*") + `$`)
+	if err != nil {
+		return nil
+	}
+	return re
+}
+
+// has reports whether s is one of the schema's sentences.
+func (m *messages) has(s string) bool {
+	if m == nil {
+		return false
+	}
+	if m.exact[s] {
+		return true
+	}
+	for _, re := range m.patterns {
+		if re.MatchString(s) {
+			return true
+		}
+	}
+	return false
 }

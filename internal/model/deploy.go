@@ -4,6 +4,8 @@
 package model
 
 import (
+	"fmt"
+	"net"
 	"strings"
 	"time"
 )
@@ -37,6 +39,16 @@ type Host struct {
 	Health HealthChecks
 	// Rollback configures automatic rollback on the target.
 	Rollback Rollback
+	// Wave is the rollout wave the host is deployed in: every host of a
+	// wave is healthy before the next wave starts. Lower waves go first;
+	// hosts of one wave go together.
+	Wave int
+	// WaveReason says why the host is in its wave, such as "cache" or
+	// "deploy.wave", for plans and summaries.
+	WaveReason string
+	// Canary makes the host one of its wave's canaries: the canaries of a
+	// wave are deployed, and must come up healthy, before the rest of it.
+	Canary bool
 }
 
 // HasTag reports whether h carries tag t.
@@ -137,6 +149,73 @@ func (t Target) Dest() string {
 
 // IsZero reports whether t is unset.
 func (t Target) IsZero() bool { return t.Address == "" }
+
+// Validate reports whether t can be handed to ssh and nix as it is: its
+// address is a host name or an IP address, its user a plain login name,
+// its port in range. Anything else could be read as an option ("-o…"),
+// split into two arguments or, in nix's builders setting, into two
+// builders. Root is not checked: it is for tests.
+func (t Target) Validate() error {
+	if !ValidAddress(t.Address) {
+		return fmt.Errorf("%q is not a host name or an IP address", t.Address)
+	}
+	if t.User != "" && !validUser(t.User) {
+		return fmt.Errorf("%q is not a user name (lower-case letters, digits, '_' and '-', not starting with '-')", t.User)
+	}
+	if t.Port < 0 || t.Port > 65535 {
+		return fmt.Errorf("port %d is out of range", t.Port)
+	}
+	return nil
+}
+
+// ValidAddress reports whether s is a DNS host name or an IPv4 or IPv6
+// address: what a target, a builder or a build host may be.
+func ValidAddress(s string) bool {
+	if s == "" || len(s) > 253 {
+		return false
+	}
+	if ip := net.ParseIP(s); ip != nil {
+		return true
+	}
+	for _, label := range strings.Split(strings.TrimSuffix(s, "."), ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for _, r := range label {
+			if !(r == '-' || r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func validUser(s string) bool {
+	if len(s) > 32 || s == "" || s[0] == '-' {
+		return false
+	}
+	for _, r := range s {
+		if !(r == '-' || r == '_' || r == '.' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// ValidWord reports whether s can stand as one word of nix's builders
+// setting (a system type or a system feature): letters, digits and
+// "_.+-", not starting with "-".
+func ValidWord(s string) bool {
+	if s == "" || s[0] == '-' {
+		return false
+	}
+	for _, r := range s {
+		if !(r == '-' || r == '_' || r == '.' || r == '+' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
+			return false
+		}
+	}
+	return true
+}
 
 // A BuildWhere says where a host's toplevel is built.
 type BuildWhere string
@@ -281,4 +360,54 @@ type Rollback struct {
 	// Disabled turns off the deployer-driven rollback too, leaving a host
 	// whose activation or health checks failed on the new generation.
 	Disabled bool
+	// ActivationTimeout bounds activation itself when Magic is on: the
+	// target's watchdog starts counting before activation begins, and an
+	// activation still running after ActivationTimeout is killed and
+	// rolled back, as is one that dies; 0 means ten minutes.
+	ActivationTimeout time.Duration
+}
+
+// A FailurePolicy says what a rollout does when a wave fails.
+type FailurePolicy string
+
+// The failure policies of a rollout.
+const (
+	// StopRollout deploys no further wave; hosts of the failed wave that
+	// were deployed stay on their new generation (the zero value).
+	StopRollout FailurePolicy = ""
+	// RollbackWave deploys no further wave and returns the hosts of the
+	// failed wave that were deployed to their previous generation.
+	RollbackWave FailurePolicy = "rollback"
+)
+
+// A Rollout is the fleet-wide policy of a deployment's waves. The zero
+// value stops at the first failed wave and activates any number of a
+// wave's hosts at once.
+type Rollout struct {
+	// MaxUnavailable bounds how many hosts of a wave activate at once
+	// (from the start of activation until confirmed or rolled back); 0
+	// means no bound.
+	MaxUnavailable int
+	// MaxUnavailablePercent bounds it as a percentage of the wave's hosts,
+	// rounded up and at least one; 0 means no bound. With both set, the
+	// smaller bound holds.
+	MaxUnavailablePercent int
+	// OnFailure is what happens when a host of a wave fails.
+	OnFailure FailurePolicy
+}
+
+// Limit returns how many of a wave of n hosts may activate at once; 0
+// means all of them.
+func (r Rollout) Limit(n int) int {
+	limit := r.MaxUnavailable
+	if p := r.MaxUnavailablePercent; p > 0 {
+		byPercent := max((n*p+99)/100, 1)
+		if limit == 0 || byPercent < limit {
+			limit = byPercent
+		}
+	}
+	if limit >= n {
+		return 0
+	}
+	return limit
 }

@@ -234,7 +234,11 @@ _base: {
 	users: alice: {}
 }
 
-_root: hardware: fileSystems: "/": {device: "/dev/disk/by-label/root", fsType: "ext4"}
+_root: hardware: boot: loader: "systemd-boot"
+_root: hardware: fileSystems: {
+	"/": {device: "/dev/disk/by-label/root", fsType: "ext4"}
+	"/boot": {device: "/dev/disk/by-label/ESP", fsType: "vfat"}
+}
 
 // full is every home-manager option of the schema.
 _full: {
@@ -284,6 +288,7 @@ hosts: {
 	disks: _base & {
 		deploy: targetHost: "disks.example.test"
 		hardware: fileSystems: "/": {device: "/dev/mapper/crypted", fsType: "ext4"}
+		hardware: boot: loader: "grub"
 		hardware: swap: "/dev/disk/by-partlabel/disk-main-swap": {}
 		disks: main: {
 			device: "/dev/disk/by-id/test-disk"

@@ -45,6 +45,16 @@
       kernelModules = [ ];
     };
     kernelModules = [ "kvm-intel" ];
+    loader = {
+      efi = {
+        canTouchEfiVariables = true;
+        efiSysMountPoint = "/boot";
+      };
+      systemd-boot = {
+        editor = false;
+        enable = true;
+      };
+    };
   };
   console.keyMap = "us";
   environment = {

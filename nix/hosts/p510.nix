@@ -52,6 +52,16 @@
     };
     kernelModules = [ "kvm-intel" ];
     kernelParams = [ "module_blacklist=nouveau,v4l2loopback" ];
+    loader = {
+      efi = {
+        canTouchEfiVariables = true;
+        efiSysMountPoint = "/boot";
+      };
+      systemd-boot = {
+        editor = false;
+        enable = true;
+      };
+    };
   };
   console.keyMap = "us";
   environment.systemPackages = [

@@ -31,7 +31,7 @@
     (
       pkgs.writeShellScriptBin
         "install-dex5550"
-        "set -eu\n${host.config.system.build.diskoScript}\nnixos-install --no-root-passwd --no-channel-copy --system ${host.config.system.build.toplevel}\necho 'dex5550 is installed; reboot into it.'\n"
+        "set -eu\nif [ ! -d /sys/firmware/efi ]; then\n  echo 'dex5550 boots by UEFI (systemd-boot) and its installation writes the firmware boot entries: boot this installer in UEFI mode, not legacy BIOS.' >&2\n  exit 1\nfi\n${host.config.system.build.diskoScript}\nnixos-install --no-root-passwd --no-channel-copy --system ${host.config.system.build.toplevel}\necho 'dex5550 is installed with boot loader systemd-boot; reboot into it.'\n"
     )
   ];
 }

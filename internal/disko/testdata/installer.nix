@@ -29,7 +29,7 @@
     (
       pkgs.writeShellScriptBin
         "install-p620"
-        "set -eu\n${host.config.system.build.diskoScript}\nnixos-install --no-root-passwd --no-channel-copy --system ${host.config.system.build.toplevel}\necho 'p620 is installed; reboot into it.'\n"
+        "set -eu\nif [ ! -d /sys/firmware/efi ]; then\n  echo 'p620 boots by UEFI (systemd-boot) and its installation writes the firmware boot entries: boot this installer in UEFI mode, not legacy BIOS.' >&2\n  exit 1\nfi\n${host.config.system.build.diskoScript}\nnixos-install --no-root-passwd --no-channel-copy --system ${host.config.system.build.toplevel}\necho 'p620 is installed with boot loader systemd-boot; reboot into it.'\n"
     )
   ];
 }

@@ -23,5 +23,5 @@ var All = []*lint.Rule{
 	SecretInStore, UnhardenedService, FirewallDisabled, NoAutomaticGC, ImperativeNixEnv, WeakSSH,
 	LiteralSecret, FirewallOff, OpenPortUnused, PortCollision, UnhardenedFleetService, NoGC,
 	DanglingReference, UnscrapedExporter, WorldReadableSecret, InsecureCache, OverrideOfFixed, StateVersionChanged,
-	PlainHTTPCache,
+	PlainHTTPCache, DeployLockout,
 }

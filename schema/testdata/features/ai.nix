@@ -18,6 +18,16 @@
       kernelModules = [ ];
     };
     kernelModules = [ ];
+    loader = {
+      efi = {
+        canTouchEfiVariables = true;
+        efiSysMountPoint = "/boot";
+      };
+      systemd-boot = {
+        editor = false;
+        enable = true;
+      };
+    };
   };
   console.keyMap = "us";
   environment = {
@@ -33,9 +43,15 @@
     };
     systemPackages = [ pkgs.gemini-cli ];
   };
-  fileSystems."/" = {
-    device = "/dev/disk/by-label/root";
-    fsType = "ext4";
+  fileSystems = {
+    "/" = {
+      device = "/dev/disk/by-label/root";
+      fsType = "ext4";
+    };
+    "/boot" = {
+      device = "/dev/disk/by-label/boot";
+      fsType = "vfat";
+    };
   };
   hardware = {
     enableRedistributableFirmware = true;

@@ -11,6 +11,16 @@
       kernelModules = [ ];
     };
     kernelModules = [ ];
+    loader = {
+      efi = {
+        canTouchEfiVariables = true;
+        efiSysMountPoint = "/boot";
+      };
+      systemd-boot = {
+        editor = false;
+        enable = true;
+      };
+    };
   };
   console.keyMap = "us";
   environment.systemPackages = [
@@ -22,9 +32,15 @@
     pkgs.kubernetes-helm
     pkgs.terraform
   ];
-  fileSystems."/" = {
-    device = "/dev/disk/by-label/root";
-    fsType = "ext4";
+  fileSystems = {
+    "/" = {
+      device = "/dev/disk/by-label/root";
+      fsType = "ext4";
+    };
+    "/boot" = {
+      device = "/dev/disk/by-label/boot";
+      fsType = "vfat";
+    };
   };
   hardware.enableRedistributableFirmware = true;
   home-manager = {

@@ -18,12 +18,28 @@
       "kvm-amd"
     ];
     kernelParams = [ "amd_pstate=active" ];
+    loader = {
+      efi = {
+        canTouchEfiVariables = true;
+        efiSysMountPoint = "/boot";
+      };
+      systemd-boot = {
+        editor = false;
+        enable = true;
+      };
+    };
   };
   console.keyMap = "us";
   environment.sessionVariables.HSA_OVERRIDE_GFX_VERSION = "11.0.0";
-  fileSystems."/" = {
-    device = "/dev/disk/by-label/root";
-    fsType = "ext4";
+  fileSystems = {
+    "/" = {
+      device = "/dev/disk/by-label/root";
+      fsType = "ext4";
+    };
+    "/boot" = {
+      device = "/dev/disk/by-label/boot";
+      fsType = "vfat";
+    };
   };
   hardware = {
     amdgpu.opencl.enable = true;

@@ -13,12 +13,26 @@
     };
     kernelModules = [ "kvm-intel" ];
     kernelParams = [ "module_blacklist=nouveau" ];
+    loader = {
+      efi = {
+        canTouchEfiVariables = true;
+        efiSysMountPoint = "/boot";
+      };
+      systemd-boot = {
+        editor = false;
+        enable = true;
+      };
+    };
   };
   console.keyMap = "us";
   fileSystems = {
     "/" = {
       device = "/dev/disk/by-label/root";
       fsType = "ext4";
+    };
+    "/boot" = {
+      device = "/dev/disk/by-label/boot";
+      fsType = "vfat";
     };
     "/mnt/media" = {
       device = "/dev/disk/by-label/media";

@@ -12,6 +12,16 @@
       kernelModules = [ ];
     };
     kernelModules = [ ];
+    loader = {
+      efi = {
+        canTouchEfiVariables = true;
+        efiSysMountPoint = "/boot";
+      };
+      systemd-boot = {
+        editor = false;
+        enable = true;
+      };
+    };
   };
   console.keyMap = "us";
   environment.systemPackages = [
@@ -22,9 +32,15 @@
     pkgs.v4l-utils
     inputs.yt-x.packages.${pkgs.stdenv.hostPlatform.system}.default
   ];
-  fileSystems."/" = {
-    device = "/dev/disk/by-label/root";
-    fsType = "ext4";
+  fileSystems = {
+    "/" = {
+      device = "/dev/disk/by-label/root";
+      fsType = "ext4";
+    };
+    "/boot" = {
+      device = "/dev/disk/by-label/boot";
+      fsType = "vfat";
+    };
   };
   hardware.enableRedistributableFirmware = true;
   home-manager = {

@@ -38,6 +38,16 @@
       kernelModules = [ ];
     };
     kernelModules = [ "kvm-intel" ];
+    loader = {
+      efi = {
+        canTouchEfiVariables = true;
+        efiSysMountPoint = "/boot";
+      };
+      systemd-boot = {
+        editor = false;
+        enable = true;
+      };
+    };
   };
   console.keyMap = "us";
   environment = {
@@ -290,21 +300,24 @@
     };
   };
   time.timeZone = "UTC";
-  users.users.alice = {
-    description = "Alice";
-    extraGroups = [
-      "audio"
-      "networkmanager"
-      "video"
-      "wheel"
-    ];
-    hashedPasswordFile = config.age.secrets.alice-password.path;
-    isNormalUser = true;
-    openssh.authorizedKeys.keys = [
-      "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeKeyForTheHomelabExampleOnlyNotReal0000001 alice@laptop"
-    ];
-    shell = pkgs.zsh;
-    uid = 1000;
+  users = {
+    mutableUsers = false;
+    users.alice = {
+      description = "Alice";
+      extraGroups = [
+        "audio"
+        "networkmanager"
+        "video"
+        "wheel"
+      ];
+      hashedPasswordFile = config.age.secrets.alice-password.path;
+      isNormalUser = true;
+      openssh.authorizedKeys.keys = [
+        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeKeyForTheHomelabExampleOnlyNotReal0000001 alice@laptop"
+      ];
+      shell = pkgs.zsh;
+      uid = 1000;
+    };
   };
   xdg.portal.enable = true;
 }

@@ -34,6 +34,10 @@
       kernelModules = [ ];
     };
     kernelModules = [ "kvm-intel" ];
+    loader.grub = {
+      devices = [ "/dev/disk/by-id/ata-MINI_SSD_0001" ];
+      enable = true;
+    };
   };
   console.keyMap = "us";
   environment = {
@@ -49,15 +53,9 @@
     };
     sessionVariables.LIBVA_DRIVER_NAME = "iHD";
   };
-  fileSystems = {
-    "/" = {
-      device = "/dev/disk/by-label/nixos";
-      fsType = "ext4";
-    };
-    "/boot" = {
-      device = "/dev/disk/by-label/boot";
-      fsType = "vfat";
-    };
+  fileSystems."/" = {
+    device = "/dev/disk/by-label/nixos";
+    fsType = "ext4";
   };
   hardware = {
     cpu.intel.updateMicrocode = true;
@@ -410,19 +408,22 @@
     };
   };
   time.timeZone = "UTC";
-  users.users.alice = {
-    description = "Alice";
-    extraGroups = [
-      "audio"
-      "video"
-      "wheel"
-    ];
-    hashedPasswordFile = config.age.secrets.alice-password.path;
-    isNormalUser = true;
-    openssh.authorizedKeys.keys = [
-      "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeKeyForTheHomelabExampleOnlyNotReal0000001 alice@laptop"
-    ];
-    shell = pkgs.zsh;
-    uid = 1000;
+  users = {
+    mutableUsers = false;
+    users.alice = {
+      description = "Alice";
+      extraGroups = [
+        "audio"
+        "video"
+        "wheel"
+      ];
+      hashedPasswordFile = config.age.secrets.alice-password.path;
+      isNormalUser = true;
+      openssh.authorizedKeys.keys = [
+        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeKeyForTheHomelabExampleOnlyNotReal0000001 alice@laptop"
+      ];
+      shell = pkgs.zsh;
+      uid = 1000;
+    };
   };
 }

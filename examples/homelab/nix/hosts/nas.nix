@@ -47,6 +47,16 @@
     };
     kernelModules = [ "kvm-intel" ];
     kernelParams = [ "module_blacklist=nouveau" ];
+    loader = {
+      efi = {
+        canTouchEfiVariables = true;
+        efiSysMountPoint = "/boot";
+      };
+      systemd-boot = {
+        editor = false;
+        enable = true;
+      };
+    };
   };
   console.keyMap = "us";
   fileSystems = {
@@ -385,19 +395,22 @@
     };
   };
   time.timeZone = "UTC";
-  users.users.alice = {
-    description = "Alice";
-    extraGroups = [
-      "audio"
-      "video"
-      "wheel"
-    ];
-    hashedPasswordFile = config.age.secrets.alice-password.path;
-    isNormalUser = true;
-    openssh.authorizedKeys.keys = [
-      "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeKeyForTheHomelabExampleOnlyNotReal0000001 alice@laptop"
-    ];
-    shell = pkgs.zsh;
-    uid = 1000;
+  users = {
+    mutableUsers = false;
+    users.alice = {
+      description = "Alice";
+      extraGroups = [
+        "audio"
+        "video"
+        "wheel"
+      ];
+      hashedPasswordFile = config.age.secrets.alice-password.path;
+      isNormalUser = true;
+      openssh.authorizedKeys.keys = [
+        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeKeyForTheHomelabExampleOnlyNotReal0000001 alice@laptop"
+      ];
+      shell = pkgs.zsh;
+      uid = 1000;
+    };
   };
 }

@@ -60,6 +60,16 @@
     };
     kernelModules = [ "kvm-amd" ];
     kernelParams = [ "amd_pstate=active" ];
+    loader = {
+      efi = {
+        canTouchEfiVariables = true;
+        efiSysMountPoint = "/boot";
+      };
+      systemd-boot = {
+        editor = false;
+        enable = true;
+      };
+    };
   };
   console.keyMap = "us";
   environment = {
@@ -622,39 +632,42 @@
     };
   };
   time.timeZone = "UTC";
-  users.users = {
-    alice = {
-      description = "Alice";
-      extraGroups = [
-        "audio"
-        "incus-admin"
-        "libvirtd"
-        "networkmanager"
-        "video"
-        "wheel"
-      ];
-      hashedPasswordFile = config.age.secrets.alice-password.path;
-      isNormalUser = true;
-      openssh.authorizedKeys.keys = [
-        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeKeyForTheHomelabExampleOnlyNotReal0000001 alice@laptop"
-      ];
-      shell = pkgs.zsh;
-      uid = 1000;
-    };
-    bob = {
-      description = "Bob";
-      extraGroups = [
-        "incus-admin"
-        "libvirtd"
-        "networkmanager"
-      ];
-      hashedPasswordFile = config.age.secrets.bob-password.path;
-      isNormalUser = true;
-      openssh.authorizedKeys.keys = [
-        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeKeyForTheHomelabExampleOnlyNotReal0000002 bob@desk"
-      ];
-      shell = pkgs.fish;
-      uid = 1001;
+  users = {
+    mutableUsers = false;
+    users = {
+      alice = {
+        description = "Alice";
+        extraGroups = [
+          "audio"
+          "incus-admin"
+          "libvirtd"
+          "networkmanager"
+          "video"
+          "wheel"
+        ];
+        hashedPasswordFile = config.age.secrets.alice-password.path;
+        isNormalUser = true;
+        openssh.authorizedKeys.keys = [
+          "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeKeyForTheHomelabExampleOnlyNotReal0000001 alice@laptop"
+        ];
+        shell = pkgs.zsh;
+        uid = 1000;
+      };
+      bob = {
+        description = "Bob";
+        extraGroups = [
+          "incus-admin"
+          "libvirtd"
+          "networkmanager"
+        ];
+        hashedPasswordFile = config.age.secrets.bob-password.path;
+        isNormalUser = true;
+        openssh.authorizedKeys.keys = [
+          "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeKeyForTheHomelabExampleOnlyNotReal0000002 bob@desk"
+        ];
+        shell = pkgs.fish;
+        uid = 1001;
+      };
     };
   };
   virtualisation = {

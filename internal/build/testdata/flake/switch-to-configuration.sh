@@ -6,10 +6,54 @@
 #                                       when units fail to start
 #   $FLEET_TEST_ROOT/inject/hold-<gen>  after switching, create held-<gen> and
 #                                       wait until the inject file is removed
+#
+# dry-activate changes nothing and prints, to standard error and in the
+# words and order of NixOS's switch-to-configuration, what activation would
+# do to the units under etc/systemd/system, comparing the running system's
+# with this one's: a unit only the running system has is stopped, a new one
+# started, a changed one restarted, or reloaded when its new text has
+# X-ReloadIfChanged=true.
 set -eu
 root=${FLEET_TEST_ROOT:?FLEET_TEST_ROOT is not set}
-mode=${1:?usage: switch-to-configuration switch|boot|test}
+mode=${1:?usage: switch-to-configuration switch|boot|test|dry-activate}
 log=$root/activations.log
+
+# would VERB UNITS prints NixOS's line for a non-empty list of units.
+would() {
+  if [ -n "$2" ]; then
+    echo "would $1 the following units: $(echo $2 | sed 's/ /, /g')" >&2
+  fi
+}
+
+if [ "$mode" = dry-activate ]; then
+  cur=$root/run/current-system/etc/systemd/system
+  new=$out/etc/systemd/system
+  stop= start= restart= reload=
+  for f in "$cur"/*; do
+    [ -e "$f" ] || continue
+    u=${f##*/}
+    [ -e "$new/$u" ] || stop="$stop $u"
+  done
+  for f in "$new"/*; do
+    [ -e "$f" ] || continue
+    u=${f##*/}
+    if [ ! -e "$cur/$u" ]; then
+      start="$start $u"
+    elif ! cmp -s "$cur/$u" "$f"; then
+      if grep -q '^X-ReloadIfChanged=true' "$f"; then
+        reload="$reload $u"
+      else
+        restart="$restart $u"
+      fi
+    fi
+  done
+  would stop "$stop"
+  echo "would activate the configuration..." >&2
+  would reload "$reload"
+  would restart "$restart"
+  would start "$start"
+  exit 0
+fi
 echo "$host $gen $mode begin" >> "$log"
 case $mode in
 switch|test)

@@ -1,0 +1,815 @@
+package fleet
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+
+	"fleetnix.dev/fleet/internal/diag"
+	"fleetnix.dev/fleet/internal/emit"
+	"fleetnix.dev/fleet/internal/merge"
+)
+
+// A locator tells the emitter where the user wrote what produced each
+// generated value, for the source map:
+//
+//   - a free-form `nixos` value is where the merge says it was set;
+//   - a value a feature's CUE mapping computes is put at the feature's
+//     most specific user field that explains it: the deepest part of the
+//     host (hardware, network.tailscale, features.media, users.alice, ...)
+//     whose #nixos, #hm or pool (#packages, #tcpPorts, ...) produced the
+//     value, and within it the user's field whose name or value matches
+//     the option (network.ssh.port for services.openssh.ports), else the
+//     part's enable, else where the part was written;
+//   - a fleet-pass value (a scrape target, a substituter) is put at the
+//     field of the host whose facts it comes from;
+//   - what the emitter adds itself (age.secrets, home-manager glue) at
+//     the declaration it comes from.
+//
+// Positions are never inside the schema: only the user's layers are
+// consulted.
+type locator struct {
+	f     *Fleet
+	hosts map[string]*hostSources
+	facts *factIndex
+	// rel memoizes the user's files relative to the fleet's root.
+	rel map[string]string
+}
+
+func (f *Fleet) newLocator() *locator {
+	return &locator{f: f, hosts: map[string]*hostSources{}, rel: map[string]string{}}
+}
+
+// hostSources indexes one host's fragments.
+type hostSources struct {
+	h *Host
+	// nixos maps a computed value's path (joined with \x00) to the
+	// deepest part of the host whose #nixos gives it.
+	nixos map[string][]string
+	// home maps, by user, a home value's path to the deepest part whose
+	// #hm gives it.
+	home map[string]map[string][]string
+	// pools maps a pool (#packages, ...) and a key to the parts that add
+	// it, with the name they add it under.
+	pools map[string]map[string][]poolEntry
+	// leaves are the user's leaves of the host, read once for all its
+	// values.
+	leaves *leafSet
+	// derived is what the fleet pass gives the host, decoded once.
+	derived    any
+	hasDerived bool
+	// normal memoizes norm.
+	normal map[string]string
+}
+
+// norm is norm, memoized: the same labels come back for every value.
+func (s *hostSources) norm(label string) string {
+	n, ok := s.normal[label]
+	if !ok {
+		n = norm(label)
+		s.normal[label] = n
+	}
+	return n
+}
+
+// A leafSet is the user's leaves below a node, as bestLeaf compares
+// them, indexed.
+type leafSet struct {
+	leaves []leafInfo
+	// labels are the distinct normalized labels of the leaves' paths;
+	// byLabel lists the leaves whose path has each.
+	labels  []string
+	byLabel map[string][]int
+	// byValue lists the leaves with each value.
+	byValue map[string][]int
+	// similar memoizes, by word, the labels similar to it.
+	similar map[string][]string
+	// Scratch space of bestLeaf.
+	words   []string
+	matched map[string]bool
+	cands   []int
+}
+
+// isIndex reports whether a label is a list index.
+func isIndex(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// A leafInfo is one user's leaf.
+type leafInfo struct {
+	path   []string
+	labels []string // normalized
+	value  string
+	isBool bool
+}
+
+// allLeaves returns the host's leaves.
+func (s *hostSources) allLeaves() *leafSet {
+	if s.leaves != nil {
+		return s.leaves
+	}
+	ls := &leafSet{byLabel: map[string][]int{}, byValue: map[string][]int{}, similar: map[string][]string{}, matched: map[string]bool{}}
+	s.h.h.Tree.Leaves(nil, func(p []string, leaf *merge.Node) {
+		i := len(ls.leaves)
+		li := leafInfo{path: p, labels: make([]string, len(p)), value: scalarString(leaf.Leaf().Value)}
+		for j, l := range p {
+			w := s.norm(l)
+			li.labels[j] = w
+			if ls.byLabel[w] == nil {
+				ls.labels = append(ls.labels, w)
+			}
+			if k := ls.byLabel[w]; len(k) == 0 || k[len(k)-1] != i {
+				ls.byLabel[w] = append(k, i)
+			}
+		}
+		_, li.isBool = leaf.Leaf().Value.(bool)
+		if li.value != "" {
+			ls.byValue[li.value] = append(ls.byValue[li.value], i)
+		}
+		ls.leaves = append(ls.leaves, li)
+	})
+	s.leaves = ls
+	return ls
+}
+
+// similarLabels returns the labels of the set similar to word.
+func (ls *leafSet) similarLabels(word string) []string {
+	if out, ok := ls.similar[word]; ok {
+		return out
+	}
+	var out []string
+	for _, l := range ls.labels {
+		if similar(l, word) {
+			out = append(out, l)
+		}
+	}
+	ls.similar[word] = out
+	return out
+}
+
+type poolEntry struct {
+	part []string
+	name string
+}
+
+// A pooledList is a NixOS list #Host collects from a pool.
+type pooledList struct {
+	def  string
+	path []string // "*" matches any label
+}
+
+var pooledLists = []pooledList{
+	{"#packages", []string{"environment", "systemPackages"}},
+	{"#tcpPorts", []string{"networking", "firewall", "allowedTCPPorts"}},
+	{"#udpPorts", []string{"networking", "firewall", "allowedUDPPorts"}},
+	{"#groups", []string{"users", "users", "*", "extraGroups"}},
+}
+
+func joinKey(p []string) string { return strings.Join(p, "\x00") }
+
+func (l *locator) sources(h *Host) *hostSources {
+	if s := l.hosts[h.Name]; s != nil {
+		return s
+	}
+	s := &hostSources{h: h, nixos: map[string][]string{}, home: map[string]map[string][]string{},
+		pools: map[string]map[string][]poolEntry{}, normal: map[string]string{}}
+	l.hosts[h.Name] = s
+	var frags map[string]map[string]json.RawMessage
+	if len(h.h.Fragments) == 0 || json.Unmarshal(h.h.Fragments, &frags) != nil {
+		return s
+	}
+	paths := make([][]string, 0, len(frags))
+	for p := range frags {
+		if pp, err := ParsePath(p); err == nil {
+			paths = append(paths, pp)
+		}
+	}
+	// Shallow parts first, so that a deeper part's entry wins.
+	sort.Slice(paths, func(i, j int) bool {
+		if len(paths[i]) != len(paths[j]) {
+			return len(paths[i]) < len(paths[j])
+		}
+		return formatPath(paths[i]) < formatPath(paths[j])
+	})
+	for _, part := range paths {
+		defs := frags[formatPath(part)]
+		if b, ok := defs["#nixos"]; ok {
+			// A user's #nixos is the user's entry of users.users; every
+			// other part's is a NixOS configuration of its own.
+			var mount []string
+			if len(part) == 2 && part[0] == "users" {
+				mount = []string{"users", "users", part[1]}
+			}
+			leafPaths(decode(b), mount, func(p []string) { s.nixos[joinKey(p)] = part })
+		}
+		if b, ok := defs["#hm"]; ok {
+			var users []string
+			switch {
+			case len(part) == 2 && part[0] == "users":
+				// A user's whole home configuration: no more specific
+				// than the user.
+				continue
+			case len(part) > 2 && part[0] == "users":
+				users = []string{part[1]}
+			default:
+				for _, u := range h.Users {
+					users = append(users, u.Name)
+				}
+			}
+			for _, u := range users {
+				if s.home[u] == nil {
+					s.home[u] = map[string][]string{}
+				}
+				leafPaths(decode(b), nil, func(p []string) { s.home[u][joinKey(p)] = part })
+			}
+		}
+		for _, pl := range pooledLists {
+			b, ok := defs[pl.def]
+			if !ok {
+				continue
+			}
+			m, _ := decode(b).(map[string]any)
+			for name, v := range m {
+				key := name
+				if pl.def == "#tcpPorts" || pl.def == "#udpPorts" {
+					key = fmt.Sprint(v)
+				}
+				if s.pools[pl.def] == nil {
+					s.pools[pl.def] = map[string][]poolEntry{}
+				}
+				s.pools[pl.def][key] = append(s.pools[pl.def][key], poolEntry{part, name})
+			}
+		}
+	}
+	return s
+}
+
+func decode(b []byte) any {
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.UseNumber()
+	var v any
+	if d.Decode(&v) != nil {
+		return nil
+	}
+	return v
+}
+
+// leafPaths calls f with the path of every leaf of data: scalars, lists'
+// elements and marker structs.
+func leafPaths(data any, prefix []string, f func([]string)) {
+	switch x := data.(type) {
+	case map[string]any:
+		if isMarker(x) {
+			f(prefix)
+			return
+		}
+		for k, v := range x {
+			leafPaths(v, append(prefix[:len(prefix):len(prefix)], k), f)
+		}
+	case []any:
+		if len(x) == 0 {
+			f(prefix)
+		}
+		for i, v := range x {
+			leafPaths(v, append(prefix[:len(prefix):len(prefix)], strconv.Itoa(i)), f)
+		}
+	default:
+		f(prefix)
+	}
+}
+
+// locate is the emitter's Locate.
+func (l *locator) locate(v *emit.Value) emit.Origin {
+	if v.Host == "" {
+		return l.fleetFile(v)
+	}
+	h := l.f.byName[v.Host]
+	if h == nil {
+		return emit.Origin{}
+	}
+	tree := h.h.Tree
+	switch v.Part {
+	case emit.PartNixOS:
+		p := append([]string{"nixos"}, v.Path...)
+		n, depth := tree.Nearest(p)
+		return l.origin(h, n, p[:depth])
+	case emit.PartComputed:
+		s := l.sources(h)
+		part, hint := s.computedPart(v.Path, v.Data)
+		return l.explain(h, part, v.Path, v.Data, hint)
+	case emit.PartHome:
+		s := l.sources(h)
+		if p, ok := s.home[v.User][joinKey(v.Path)]; ok {
+			return l.explain(h, p, v.Path, v.Data, "")
+		}
+		// What the user's whole home configuration sets (home.username,
+		// home.stateVersion) belongs to the user on the host.
+		p := []string{"users", v.User}
+		n, depth := tree.Nearest(p)
+		return l.origin(h, n, p[:depth])
+	case emit.PartFleet:
+		return l.fleetPass(h, v)
+	case emit.PartGenerated:
+		return l.generated(h, v.Path)
+	case emit.PartFile:
+		if n := tree.Lookup("disks"); n != nil {
+			return l.origin(h, n, []string{"disks"})
+		}
+	}
+	return l.origin(h, tree, nil)
+}
+
+// computedPart returns the part of the host that computes the value at
+// path of its computed configuration, and the name a pool adds it under.
+func (s *hostSources) computedPart(path []string, data any) ([]string, string) {
+	for _, pl := range pooledLists {
+		if len(path) != len(pl.path)+1 || !matchPath(pl.path, path[:len(pl.path)]) {
+			continue
+		}
+		key := scalarString(data)
+		if es := s.pools[pl.def][key]; len(es) > 0 {
+			best := es[0]
+			for _, e := range es[1:] {
+				if len(e.part) > len(best.part) || len(e.part) == len(best.part) && formatPath(e.part) < formatPath(best.part) {
+					best = e
+				}
+			}
+			return best.part, best.name
+		}
+	}
+	if p, ok := s.nixos[joinKey(path)]; ok {
+		return p, ""
+	}
+	return nil, ""
+}
+
+func matchPath(pattern, path []string) bool {
+	for i, p := range pattern {
+		if p != "*" && p != path[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// scalarString is a leaf value as a string: a string itself, a number or
+// bool as written, a marker's value.
+func scalarString(v any) string {
+	switch x := v.(type) {
+	case string:
+		return x
+	case nil:
+		return ""
+	case map[string]any:
+		if isMarker(x) {
+			for _, mv := range x {
+				return scalarString(mv)
+			}
+		}
+		return ""
+	case []any:
+		return ""
+	}
+	return fmt.Sprint(v)
+}
+
+// explain returns the origin of a value the part of host h at part
+// produced, for the option at opt with value data: the user's field under
+// part that best explains it (see locator), else the part's enable, else
+// the part itself, else the nearest field above it that the user wrote.
+func (l *locator) explain(h *Host, part, opt []string, data any, hint string) emit.Origin {
+	tree := h.h.Tree
+	n, depth := tree.Nearest(part)
+	if depth == len(part) && !n.IsLeaf() {
+		s := l.sources(h)
+		if p, ok := bestLeaf(s.allLeaves(), part, s.norm, opt, data, hint); ok {
+			return l.origin(h, tree.Lookup(p...), p)
+		}
+		if e := n.Field("enable"); e != nil && e.IsLeaf() {
+			return l.origin(h, e, append(part[:len(part):len(part)], "enable"))
+		}
+	}
+	return l.origin(h, n, part[:depth])
+}
+
+// bestLeaf returns the path of the user's leaf below part (of the
+// host's leaves, set) that best explains the value data of the option at
+// opt: the more of its labels below part
+// name the option (or the value, or the pool's name for it), and the
+// closer its value is to the option's, the better. A leaf that matches
+// neither by name nor by a telling value (a string or number equal to the
+// option's) explains nothing.
+func bestLeaf(set *leafSet, part []string, norm func(string) string, opt []string, data any, hint string) ([]string, bool) {
+	// The option's first label names a namespace (services, programs,
+	// nix), not the thing: it explains nothing.
+	words := set.words[:0]
+	for i, o := range opt {
+		if i > 0 && !isIndex(o) {
+			words = append(words, norm(o))
+		}
+	}
+	value := scalarString(data)
+	if value != "" {
+		words = append(words, norm(value))
+	}
+	if hint != "" {
+		words = append(words, norm(hint))
+	}
+	// The labels that name something the option names, and the leaves
+	// that have one or the option's value: the candidates.
+	matched := set.matched
+	clear(matched)
+	cands := set.cands[:0]
+	defer func() { set.words, set.cands = words[:0], cands[:0] }()
+	for _, w := range words {
+		for _, l := range set.similarLabels(w) {
+			if !matched[l] {
+				matched[l] = true
+				cands = append(cands, set.byLabel[l]...)
+			}
+		}
+	}
+	if value != "" {
+		cands = append(cands, set.byValue[value]...)
+	}
+	sort.Ints(cands)
+	var best []string
+	bestScore := 0
+	for i, c := range cands {
+		if i > 0 && cands[i-1] == c {
+			continue
+		}
+		leaf := set.leaves[c]
+		if !hasPrefix(leaf.path, part) || len(leaf.path) == len(part) {
+			continue
+		}
+		// An enable matching tells something only beside another match.
+		names, enables := 0, 0
+		for _, l := range leaf.labels[len(part):] {
+			switch {
+			case !matched[l]:
+			case l == "enable":
+				enables++
+			default:
+				names++
+			}
+		}
+		if names > 0 {
+			names += enables
+		}
+		values := 0
+		switch {
+		case value != "" && leaf.value == value && leaf.isBool:
+			values = 1
+		case value != "" && leaf.value == value:
+			values = 3
+		case len(leaf.value) >= 3 && strings.Contains(value, leaf.value):
+			values = 1
+		}
+		if names == 0 && values < 3 {
+			continue
+		}
+		score := 2*names + values
+		if score > bestScore || score == bestScore && len(leaf.path) > len(best) {
+			best, bestScore = leaf.path, score
+		}
+	}
+	return best, best != nil
+}
+
+// hasPrefix reports whether path starts with prefix.
+func hasPrefix(path, prefix []string) bool {
+	if len(path) < len(prefix) {
+		return false
+	}
+	for i, p := range prefix {
+		if path[i] != p {
+			return false
+		}
+	}
+	return true
+}
+
+// norm lower-cases a label and drops all but letters and digits, so that
+// "PermitRootLogin" and "permitRootLogin", or "copilotCli" and
+// "github-copilot-cli", can be compared.
+func norm(s string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(s) {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// similar reports whether two normalized words name the same thing: one
+// is the other, or contains it and is at least four letters long
+// ("port" and "ports", "copilotcli" and "githubcopilotcli"); enable,
+// which many names contain, only names itself.
+func similar(a, b string) bool {
+	if a == "" || b == "" {
+		return false
+	}
+	if a == b {
+		return true
+	}
+	if len(a) < 4 || len(b) < 4 || a == "enable" || b == "enable" {
+		return false
+	}
+	return strings.Contains(a, b) || strings.Contains(b, a)
+}
+
+// origin returns the origin of node n of host h at path: a leaf's
+// position, a struct's declaration, or (for a struct fleet made) its
+// first leaf's; the host's declaration when there is none, or when the
+// position would be in the schema.
+func (l *locator) origin(h *Host, n *merge.Node, path []string) emit.Origin {
+	o := emit.Origin{Path: formatPath(append([]string{"hosts", h.Name}, path...))}
+	var src merge.Source
+	var r diag.Range
+	if n != nil && len(path) > 0 {
+		switch {
+		case n.Leaf() != nil:
+			r, src = n.Leaf().Range, n.Leaf().Source
+		case n.Decl() != nil && n.Decl().Range.Start.IsValid():
+			r, src = n.Decl().Range, n.Decl().Source
+		default:
+			n.Leaves(nil, func(_ []string, leaf *merge.Node) {
+				if !r.Start.IsValid() {
+					r, src = leaf.Leaf().Range, leaf.Leaf().Source
+				}
+			})
+		}
+	}
+	// A position in the schema (where the merge keeps none of the
+	// user's) gives way to the nearest struct above that the user
+	// declared, else the host.
+	for i := len(path) - 1; !l.userFile(r) && i > 0; i-- {
+		if d := h.h.Tree.Lookup(path[:i]...).Decl(); d != nil && l.userFile(d.Range) {
+			r, src = d.Range, d.Source
+			o.Path = formatPath(append([]string{"hosts", h.Name}, path[:i]...))
+		}
+	}
+	if !l.userFile(r) {
+		r, src = h.h.Decl, merge.Source{Layer: merge.Host, Name: h.Name}
+		o.Path = formatPath([]string{"hosts", h.Name})
+	}
+	return l.at(o, r, src.String())
+}
+
+// at completes o with the position r, relative to the fleet's root.
+func (l *locator) at(o emit.Origin, r diag.Range, by string) emit.Origin {
+	if !r.Start.IsValid() || r.File == "" {
+		return emit.Origin{}
+	}
+	file, ok := l.rel[r.File]
+	if !ok {
+		file = r.File
+		if rel, err := filepath.Rel(l.f.l.ModRoot, file); err == nil && !strings.HasPrefix(rel, "..") {
+			file = rel
+		}
+		file = filepath.ToSlash(file)
+		l.rel[r.File] = file
+	}
+	o.File, o.Line, o.Col, o.Source = file, r.Start.Line, r.Start.Col, by
+	return o
+}
+
+// userFile reports whether r is in the user's files: not in the schema
+// (under cue.mod).
+func (l *locator) userFile(r diag.Range) bool {
+	if !r.Start.IsValid() || r.File == "" {
+		return false
+	}
+	rel, err := filepath.Rel(l.f.l.ModRoot, r.File)
+	if err != nil {
+		return true
+	}
+	rel = filepath.ToSlash(rel)
+	return rel != "cue.mod" && !strings.HasPrefix(rel, "cue.mod/")
+}
+
+// generated locates what the emitter adds to a host's module: an
+// age.secrets entry at the secret's declaration, the home-manager glue
+// at the host's users, imports at its disk layout.
+func (l *locator) generated(h *Host, path []string) emit.Origin {
+	tree := h.h.Tree
+	switch {
+	case len(path) >= 3 && path[0] == "age" && path[1] == "secrets":
+		if r, ok := l.f.l.Decls[formatPath([]string{"secrets", path[2]})]; ok {
+			return l.at(emit.Origin{Path: formatPath([]string{"secrets", path[2]})}, r, "secrets")
+		}
+	case len(path) >= 3 && path[0] == "home-manager" && path[1] == "users":
+		if n := tree.Lookup("users", path[2]); n != nil {
+			return l.origin(h, n, []string{"users", path[2]})
+		}
+	case len(path) >= 1 && path[0] == "home-manager":
+		if n := tree.Lookup("users"); n != nil {
+			return l.origin(h, n, []string{"users"})
+		}
+	case len(path) >= 1 && path[0] == "imports":
+		if n := tree.Lookup("disks"); n != nil {
+			return l.origin(h, n, []string{"disks"})
+		}
+	}
+	return l.origin(h, tree, nil)
+}
+
+// fleetFile locates a value of a file that belongs to no host: the
+// flake's inputs at settings.inputs, its configurations at the hosts,
+// the agenix rules at the secrets.
+func (l *locator) fleetFile(v *emit.Value) emit.Origin {
+	decl := func(path ...string) (emit.Origin, bool) {
+		p := formatPath(path)
+		r, ok := l.f.l.Decls[p]
+		if !ok {
+			return emit.Origin{}, false
+		}
+		return l.at(emit.Origin{Path: p}, r, path[0]), true
+	}
+	p := v.Path
+	switch v.File {
+	case "flake.nix":
+		switch {
+		case len(p) >= 2 && p[0] == "inputs":
+			if o, ok := decl("settings", "inputs", p[1]); ok {
+				return o
+			}
+		case len(p) >= 3 && p[0] == "outputs" && p[1] == "nixosConfigurations":
+			name := strings.TrimSuffix(p[2], "-installer")
+			if h := l.f.byName[name]; h != nil {
+				if name != p[2] {
+					if n := h.h.Tree.Lookup("disks"); n != nil {
+						return l.origin(h, n, []string{"disks"})
+					}
+				}
+				return l.origin(h, nil, nil)
+			}
+		}
+		if o, ok := decl("settings"); ok {
+			return o
+		}
+	case "secrets/secrets.nix":
+		if len(p) >= 1 {
+			for _, name := range sortedNames(l.f.l.Secrets) {
+				sv, err := l.f.secret(name)
+				if err == nil && strings.HasSuffix(p[0], "/"+sv.File) || err == nil && p[0] == sv.File {
+					if o, ok := decl("secrets", name); ok {
+						return o
+					}
+				}
+			}
+		}
+	}
+	return emit.Origin{}
+}
+
+// A factIndex finds the host whose facts a fleet-pass value comes from.
+type factIndex struct {
+	// unique maps a fact's value to the one host that has it (values
+	// several hosts share, such as a common port, tell nothing).
+	unique map[string]factLeaf
+	// byHost lists each host's facts.
+	byHost map[string][]factLeaf
+}
+
+type factLeaf struct {
+	host  string
+	path  []string
+	value string
+}
+
+func (l *locator) factIndex() *factIndex {
+	if l.facts != nil {
+		return l.facts
+	}
+	fi := &factIndex{unique: map[string]factLeaf{}, byHost: map[string][]factLeaf{}}
+	shared := map[string]bool{}
+	for _, h := range l.f.hosts {
+		var leaves []factLeaf
+		walkScalars(decode(h.h.Facts), nil, func(p []string, v string) {
+			leaves = append(leaves, factLeaf{h.Name, p, v})
+		})
+		fi.byHost[h.Name] = leaves
+		for _, fl := range leaves {
+			if fl.value == "" || fl.value == "true" || fl.value == "false" {
+				continue
+			}
+			if old, ok := fi.unique[fl.value]; ok && old.host != h.Name {
+				shared[fl.value] = true
+			} else if !ok {
+				fi.unique[fl.value] = fl
+			}
+		}
+	}
+	for v := range shared {
+		delete(fi.unique, v)
+	}
+	l.facts = fi
+	return fi
+}
+
+// walkScalars calls f for every scalar leaf of data, in sorted order, with
+// its value as a string.
+func walkScalars(data any, prefix []string, f func([]string, string)) {
+	switch x := data.(type) {
+	case map[string]any:
+		if isMarker(x) {
+			f(prefix, scalarString(x))
+			return
+		}
+		for _, k := range sortedNames(x) {
+			walkScalars(x[k], append(prefix[:len(prefix):len(prefix)], k), f)
+		}
+	case []any:
+		for i, v := range x {
+			walkScalars(v, append(prefix[:len(prefix):len(prefix)], strconv.Itoa(i)), f)
+		}
+	default:
+		f(prefix, scalarString(x))
+	}
+}
+
+// fleetPass locates a value the fleet pass gave host h: at the field of
+// the host whose facts it carries (a scrape target at the scraped host's
+// monitoring, a substituter at the cache host's), found by the value
+// itself, a name or address in it, or a value beside it (a target's host
+// label); at h itself when none is found.
+func (l *locator) fleetPass(h *Host, v *emit.Value) emit.Origin {
+	fi := l.factIndex()
+	value := scalarString(v.Data)
+	ref, ok := fi.unique[value]
+	for _, t := range tokens(value) {
+		if ok {
+			break
+		}
+		ref, ok = fi.unique[t]
+	}
+	if !ok {
+		s := l.sources(h)
+		if !s.hasDerived {
+			s.derived, s.hasDerived = decode(h.h.Derived), true
+		}
+		derived := s.derived
+		for depth := len(v.Path) - 1; depth >= 0 && !ok; depth-- {
+			at, found := emit.DataAt(derived, v.Path[:depth])
+			if !found {
+				continue
+			}
+			walkScalars(at, nil, func(_ []string, s string) {
+				if !ok {
+					ref, ok = fi.unique[s]
+				}
+			})
+		}
+	}
+	if !ok {
+		return l.origin(h, nil, nil)
+	}
+	provider := l.f.byName[ref.host]
+	// The provider's fact the value carries: the value itself, else the
+	// most specific fact written in it.
+	fact := ref
+	best := -1
+	for _, fl := range fi.byHost[ref.host] {
+		switch {
+		case fl.value == value:
+			fact, best = fl, 1<<30
+		case len(fl.value) >= 2 && strings.Contains(value, fl.value) && len(fl.path)*1000+len(fl.value) > best:
+			fact, best = fl, len(fl.path)*1000+len(fl.value)
+		}
+	}
+	return l.explain(provider, nil, fact.path, fact.value, "")
+}
+
+// tokens returns the names and addresses written in a value: the parts
+// between separators, each also without a :port suffix or brackets.
+func tokens(s string) []string {
+	var out []string
+	for _, f := range strings.FieldsFunc(s, func(r rune) bool { return strings.ContainsRune(" /@,=\"'", r) }) {
+		out = append(out, f)
+		if i := strings.LastIndexByte(f, ':'); i > 0 {
+			if _, err := strconv.Atoi(f[i+1:]); err == nil {
+				f = f[:i]
+				out = append(out, f)
+			}
+		}
+		if t := strings.Trim(f, "[]"); t != f {
+			out = append(out, t)
+		}
+	}
+	return out
+}

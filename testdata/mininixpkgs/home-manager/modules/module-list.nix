@@ -1,0 +1,5 @@
+[
+  ./assertions.nix
+  ./home.nix
+  ./programs.nix
+]

@@ -1,0 +1,18 @@
+[
+  ./misc/assertions.nix
+  ./misc/nixpkgs.nix
+  ./system/top-level.nix
+  ./system/boot.nix
+  ./system/systemd.nix
+  ./tasks/filesystems.nix
+  ./tasks/network.nix
+  ./config/locale.nix
+  ./config/users.nix
+  ./config/environment.nix
+  ./config/nix.nix
+  ./hardware/cpu.nix
+  ./programs/shells.nix
+  ./services/openssh.nix
+  ./services/fail2ban.nix
+  ./services/plex.nix
+]
