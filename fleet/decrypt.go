@@ -130,12 +130,13 @@ func (f *Fleet) checkDecryptable(patterns []string) error {
 			case !ok:
 				out.Add(diag.Diagnostic{Severity: diag.Error, Range: deployRange(h), Path: []string{"hosts", name, "deploy", "hostKey"},
 					Summary: fmt.Sprintf("%s uses secret %s but has no deploy.hostKey, so it cannot decrypt it", name, s.Name),
-					Detail:  "set deploy.hostKey to the host's /etc/ssh/ssh_host_ed25519_key.pub (ssh-keyscan -t ed25519 prints it), run fleetgen ./..., then agenix --rekey"})
+					Detail:  "set deploy.hostKey to the host's /etc/ssh/ssh_host_ed25519_key.pub (ssh-keyscan -t ed25519 prints it), then re-encrypt: " + f.rekeyHint()})
 				continue
 			case !s.Present:
+				dir, key := f.agenixRules(s.File)
 				out.Add(diag.Diagnostic{Severity: diag.Error, Range: decl, Path: []string{"secrets", s.Name},
 					Summary: fmt.Sprintf("secret %s has no encrypted file %s; %s cannot decrypt it", s.Name, s.File, name),
-					Detail:  "encrypt it with agenix -e (its rules are nix/secrets/secrets.nix, which fleetgen writes)"})
+					Detail:  fmt.Sprintf("encrypt it: run fleetgen ./..., then in %s: agenix -e %s", dir, key)})
 				continue
 			}
 			hd, seen := headers[s.File]
@@ -157,7 +158,7 @@ func (f *Fleet) checkDecryptable(patterns []string) error {
 			if err != nil || !hd.sshTags[tag] {
 				out.Add(diag.Diagnostic{Severity: diag.Error, Range: decl, Path: []string{"secrets", s.Name},
 					Summary: fmt.Sprintf("%s is not encrypted to %s's host key, so %s cannot decrypt it", s.File, name, name),
-					Detail:  "re-encrypt it to its recipients: run fleetgen ./..., then agenix --rekey (the rules are nix/secrets/secrets.nix)"})
+					Detail:  "re-encrypt it to its recipients: " + f.rekeyHint()})
 			}
 		}
 	}

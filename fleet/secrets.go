@@ -435,12 +435,11 @@ func (f *Fleet) SecretWarnings() (Errors, error) {
 		}
 		decl := f.l.Decls[formatPath([]string{"secrets", s.Name})]
 		if s.Missing() && len(s.Hosts) > 0 {
-			file := strings.TrimPrefix(s.File, path.Dir(s.File)+"/")
+			dir, key := f.agenixRules(s.File)
 			out.Add(diag.Diagnostic{
 				Severity: diag.Warning, Range: decl, Path: []string{"secrets", s.Name},
 				Summary: fmt.Sprintf("secrets.%s: the encrypted file %s does not exist; %s cannot decrypt it", cueLabel(s.Name), s.File, strings.Join(s.Hosts, ", ")),
-				Detail: fmt.Sprintf("create it once its recipients are right: run fleetgen ./..., then in %s: RULES=%s agenix -e %s",
-					path.Dir(s.File), f.rulesFromSecretsDir(path.Dir(s.File)), file),
+				Detail:  fmt.Sprintf("create it once its recipients are right: run fleetgen ./..., then in %s: agenix -e %s", dir, key),
 			})
 		}
 		if len(s.Recipients) == 0 && len(s.Hosts) > 0 {
@@ -471,29 +470,42 @@ func (f *Fleet) SecretWarnings() (Errors, error) {
 			Severity: diag.Warning, Range: deployRange(h), Path: []string{"hosts", name, "deploy", "hostKey"},
 			Summary: fmt.Sprintf("hosts.%s.deploy.hostKey is not set: %s uses %s but cannot decrypt %s", cueLabel(name), name,
 				plural(len(noKey[name]), "secret", "secrets")+" "+strings.Join(noKey[name], ", "), plural(len(noKey[name]), "it", "them")),
-			Detail: fmt.Sprintf("set deploy.hostKey to the host's /etc/ssh/ssh_host_ed25519_key.pub (ssh-keyscan -t ed25519 %s prints it),\nthen run fleetgen ./... and re-encrypt: agenix --rekey", target),
+			Detail: fmt.Sprintf("set deploy.hostKey to the host's /etc/ssh/ssh_host_ed25519_key.pub (ssh-keyscan -t ed25519 %s prints it),\nthen re-encrypt: %s", target, f.rekeyHint()),
 		})
 	}
 	out.Sort()
 	return fromDiag(out), nil
 }
 
-// rulesFromSecretsDir returns the generated agenix rules file relative to
-// the secrets directory dir (relative to the module's root), for RULES=.
-func (f *Fleet) rulesFromSecretsDir(dir string) string {
-	s, err := f.settings()
-	if err != nil {
-		return "secrets.nix"
+// agenixRules returns where agenix runs for the secret file (relative to
+// the module's root, as SecretStatus.File): the directory of the
+// generated rules, nix/secrets, where RULES is agenix's default
+// ./secrets.nix, and the file as those rules name it, relative to that
+// directory (../../secrets/x.age), which is what agenix -e must be given.
+func (f *Fleet) agenixRules(file string) (dir, key string) {
+	out := "nix"
+	if s, err := f.settings(); err == nil && s.Output != "" {
+		out = s.Output
 	}
-	out := s.Output
-	if out == "" {
-		out = "nix"
+	if !filepath.IsAbs(out) {
+		out = filepath.Join(f.l.ModRoot, out)
 	}
-	rel, err := filepath.Rel(filepath.Join(f.l.ModRoot, filepath.FromSlash(dir)), filepath.Join(f.l.ModRoot, filepath.FromSlash(out), "secrets", "secrets.nix"))
-	if err != nil {
-		return path.Join(out, "secrets", "secrets.nix")
+	rules := filepath.Join(out, "secrets")
+	dir, key = filepath.ToSlash(rules), file
+	if rel, err := filepath.Rel(f.l.ModRoot, rules); err == nil {
+		dir = filepath.ToSlash(rel)
 	}
-	return filepath.ToSlash(rel)
+	if rel, err := filepath.Rel(rules, filepath.Join(f.l.ModRoot, filepath.FromSlash(file))); err == nil {
+		key = filepath.ToSlash(rel)
+	}
+	return dir, key
+}
+
+// rekeyHint says how to re-encrypt the fleet's secrets to their
+// recipients after fleetgen wrote the rules.
+func (f *Fleet) rekeyHint() string {
+	dir, _ := f.agenixRules("")
+	return fmt.Sprintf("run fleetgen ./..., then in %s: agenix --rekey", dir)
 }
 
 func plural(n int, one, many string) string {
