@@ -15,7 +15,6 @@ func init() {
 	register(&command{name: "hosts", args: hostsArgs, short: "list hosts: template, hardware, users and profiles, tags", run: runHosts})
 	register(&command{name: "export", args: exportArgs, short: "print hosts' final values (CUE, or JSON with --json)", run: runExport})
 	register(&command{name: "explain", args: "HOST PATH", short: "say which layer and file:line:col set a value, and what it overrode", run: runExplain})
-	register(&command{name: "init", args: "[DIR]", short: "start a new fleet: CUE module, vendored schema, one example host", run: runInit})
 	register(&command{name: "schema sync", args: "[DIR]", short: "refresh the vendored schema from the one fleetgen embeds", run: runSchemaSync})
 	register(&command{name: "schema", args: "--jsonschema", short: "print the JSON Schema of an exported host", run: runSchema})
 }
@@ -279,28 +278,6 @@ func show(v any) string {
 		return fmt.Sprint(v)
 	}
 	return string(b)
-}
-
-func runInit(e *env, args []string) int {
-	fs := e.flags("init", "[DIR]")
-	rest, ok := parse(fs, args)
-	if !ok {
-		return exitUsage
-	}
-	dir := "."
-	switch len(rest) {
-	case 0:
-	case 1:
-		dir = rest[0]
-	default:
-		fs.Usage()
-		return exitUsage
-	}
-	if err := fleet.Init(dir); err != nil {
-		return e.report(err)
-	}
-	fmt.Fprintf(e.stdout, "created a fleet in %s: cue.mod/module.cue, the schema in cue.mod/pkg/%s, fleet.cue, hosts.cue\n", dir, fleet.SchemaImportPath)
-	return exitOK
 }
 
 func runSchemaSync(e *env, args []string) int {
