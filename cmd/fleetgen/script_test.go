@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -270,9 +271,14 @@ func waitFile(ts *testscript.TestScript, neg bool, args []string) {
 // fleet", so that a script can run it as a newcomer would:
 //
 //	readmewalk walk.sh
+//	readmewalk walk.sh -before 'fleetgen check' 'cp "$WORK/inputs.cue" inputs.cue'
+//
+// -before puts a command of the test's before the block's first line that
+// starts with the given text (the fixture nixpkgs in place of the
+// network's), and fails when there is no such line.
 func readmeWalk(ts *testscript.TestScript, neg bool, args []string) {
-	if neg || len(args) != 1 {
-		ts.Fatalf("usage: readmewalk FILE")
+	if neg || (len(args) != 1 && (len(args) != 4 || args[1] != "-before")) {
+		ts.Fatalf("usage: readmewalk FILE [-before LINE COMMAND]")
 	}
 	b, err := os.ReadFile("../../README.md")
 	if err != nil {
@@ -289,6 +295,14 @@ func readmeWalk(ts *testscript.TestScript, neg bool, args []string) {
 	block, _, ok := strings.Cut(rest, "\n```\n")
 	if !ok {
 		ts.Fatalf("README.md's sh block does not end")
+	}
+	if len(args) == 4 {
+		lines := strings.Split(block, "\n")
+		i := slices.IndexFunc(lines, func(l string) bool { return strings.HasPrefix(l, args[2]) })
+		if i < 0 {
+			ts.Fatalf("README.md's sh block has no line starting with %q", args[2])
+		}
+		block = strings.Join(slices.Insert(lines, i, args[3]), "\n")
 	}
 	if err := os.WriteFile(ts.MkAbs(args[0]), []byte("set -ex\n"+block+"\n"), 0o644); err != nil {
 		ts.Fatalf("%v", err)
