@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 
@@ -94,6 +95,9 @@ func runImportHardware(e *env, args []string) int {
 	}
 	if *into == "" {
 		e.printNotes(notes)
+		if *host == "" {
+			fmt.Fprintf(e.stderr, "fleetgen import hardware: without --host this is a host's fields, to paste into hosts: <name>: {...}; --host NAME writes a CUE file of its own\n")
+		}
 		e.stdout.Write(res.CUE)
 		return exitOK
 	}
