@@ -150,9 +150,9 @@ hosts: web: {
 }
 `
 
-// cueString returns s as a CUE string literal; raw writes s between
+// fuzzString returns s as a CUE string literal; raw writes s between
 // quotes as it is, so the CUE scanner meets every byte of it.
-func cueString(s string, raw bool) string {
+func fuzzString(s string, raw bool) string {
 	if raw {
 		return `"` + s + `"`
 	}
@@ -166,18 +166,18 @@ func cueString(s string, raw bool) string {
 // slotSource returns CUE that puts value at the slot, k standing for any
 // name the slot's path leaves open; at a name slot, value is the name.
 func slotSource(sl stringSlot, k, value string, raw bool) string {
-	path, lit, keyAt := sl.path, cueString(value, raw), -1
+	path, lit, keyAt := sl.path, fuzzString(value, raw), -1
 	if sl.keyValue != "" {
 		keyAt, lit = len(path)-1, sl.keyValue
 	}
 	name := func(i int, e string) string {
 		switch {
 		case i == keyAt:
-			return cueString(value, raw)
+			return fuzzString(value, raw)
 		case e == "*":
-			return cueString(k, raw)
+			return fuzzString(k, raw)
 		}
-		return cueString(e, false)
+		return fuzzString(e, false)
 	}
 	labels := func(p []string) string {
 		var b strings.Builder

@@ -211,7 +211,7 @@ func (f *Fleet) emitFleet(outOverride string, only func(*Host) bool) (*emit.Flee
 		ef.Inputs = append(ef.Inputs, emit.Input{Name: name, URL: in.URL, Follows: in.Follows})
 	}
 	modules := s.flakeModules()
-	users := map[string]map[string]any{}
+	users := f.fleetUsers()
 	for _, h := range f.hosts {
 		if only != nil && !only(h) {
 			continue

@@ -34,9 +34,15 @@ type HardwareSource struct {
 // Facter must be set; with both, their facts are joined and must agree.
 type HardwareInput struct {
 	// Host, when set, is the host the facts belong to: the output is then
-	// `hosts: <Host>: { ... }`, ready to sit beside the fleet's hosts.cue.
-	// Without it the output holds the host's fields at the top level.
+	// a CUE file of its own, `package <Package>` and `hosts: <Host>: {
+	// ... }`, ready to sit beside the fleet's hosts.cue, and the import
+	// can be merged into an existing file (MergeInto). Without it the
+	// output holds the host's fields at the top level, to paste into a
+	// host.
 	Host string
+	// Package is the package clause of the file written for Host: the
+	// fleet's CUE package, "fleet" when empty (as fleetgen init writes).
+	Package string
 	// Nix is a hardware-configuration.nix as nixos-generate-config writes
 	// it, possibly edited.
 	Nix *HardwareSource
@@ -48,13 +54,18 @@ type HardwareInput struct {
 type HardwareImport struct {
 	// CUE is the host's hardware facts as formatted CUE source: system,
 	// network.dhcp, hardware, and under nixos the literal settings of the
-	// input that are not hardware facts. The same facts always give the
-	// same bytes, however the input spelled them.
+	// input that are not hardware facts; with HardwareInput.Host, a whole
+	// file. The same facts always give the same bytes, however the input
+	// spelled them.
 	CUE []byte
 	// Warnings name, with their position, the parts of the input that are
 	// not hardware facts: settings carried over under nixos and imports
 	// fleet cannot follow. Their Severity is Warning.
 	Warnings []Diagnostic
+
+	host   string
+	pkg    string
+	fields func() []*ast.Field // the host's imported fields, built anew each call
 }
 
 // ImportHardware reads the hardware facts of a machine and returns them as
@@ -91,17 +102,55 @@ func ImportHardware(in HardwareInput) (*HardwareImport, error) {
 	if errs := checkImport(facts, in.firstFile()); len(errs) > 0 {
 		return nil, fromDiag(errs)
 	}
-	file := hardwareFile(in.Host, facts)
+	if in.Host != "" && !hostNameRx.MatchString(in.Host) {
+		return nil, fmt.Errorf("host name %q: lower-case letters, digits and '-', at most 63, not starting or ending with '-'", in.Host)
+	}
+	pkg := in.Package
+	if pkg == "" {
+		pkg = "fleet"
+	}
+	if !ast.IsValidIdent(pkg) || strings.HasPrefix(pkg, "#") || strings.HasPrefix(pkg, "_") {
+		return nil, fmt.Errorf("package %q is not a CUE package name", pkg)
+	}
+	r := &HardwareImport{Warnings: fromDiag(all), host: in.Host, pkg: pkg,
+		fields: func() []*ast.Field { return hostFields(facts) }}
+	file := &ast.File{}
+	if in.Host == "" {
+		for _, f := range r.fields() {
+			file.Decls = append(file.Decls, f)
+		}
+		ast.AddComment(file.Decls[0], importedComment())
+	} else {
+		d := hostDecl(in.Host, r.fields())
+		ast.AddComment(d, importedComment())
+		file.Decls = []ast.Decl{&ast.Package{Name: ast.NewIdent(pkg)}, d}
+	}
 	src, err := format.Node(file)
 	if err != nil {
 		return nil, err
 	}
-	return &HardwareImport{CUE: src, Warnings: fromDiag(all)}, nil
+	r.CUE = src
+	return r, nil
 }
 
-// hardwareFile builds the CUE file of the facts.
-func hardwareFile(host string, f *hwimport.Facts) *ast.File {
-	var fields []any
+// importedComment says where a value came from.
+func importedComment() *ast.CommentGroup {
+	return &ast.CommentGroup{Doc: true, List: []*ast.Comment{{Text: "// Hardware facts imported by fleetgen import hardware."}}}
+}
+
+// hostDecl returns hosts: <host>: { fields }.
+func hostDecl(host string, fields []*ast.Field) *ast.Field {
+	var fs []any
+	for _, f := range fields {
+		fs = append(fs, f)
+	}
+	return &ast.Field{Label: ast.NewIdent("hosts"), Value: ast.NewStruct(field(host, ast.NewStruct(fs...)))}
+}
+
+// hostFields builds the host's fields of the facts: system, network.dhcp,
+// hardware and nixos, those the facts have.
+func hostFields(f *hwimport.Facts) []*ast.Field {
+	var fields []*ast.Field
 	if f.System != "" {
 		fields = append(fields, field("system", ast.NewString(f.System)))
 	}
@@ -129,17 +178,7 @@ func hardwareFile(host string, f *hwimport.Facts) *ast.File {
 		}
 		fields = append(fields, field("nixos", cueValue(tree)))
 	}
-	if host != "" {
-		fields = []any{&ast.Field{Label: ast.NewIdent("hosts"), Value: ast.NewStruct(field(host, ast.NewStruct(fields...)))}}
-	}
-	file := &ast.File{}
-	for _, x := range fields {
-		file.Decls = append(file.Decls, x.(*ast.Field))
-	}
-	ast.AddComment(file.Decls[0], &ast.CommentGroup{Doc: true, List: []*ast.Comment{
-		{Text: "// Hardware facts imported by fleetgen import hardware."},
-	}})
-	return file
+	return fields
 }
 
 func field(name string, v ast.Expr) *ast.Field {
@@ -392,7 +431,11 @@ func checkImport(f *hwimport.Facts, input string) diag.List {
 	if len(errs) > 0 {
 		return errs
 	}
-	src, err := format.Node(hardwareFile("", f))
+	hf := &ast.File{}
+	for _, fd := range hostFields(f) {
+		hf.Decls = append(hf.Decls, fd)
+	}
+	src, err := format.Node(hf)
 	if err != nil {
 		return diag.List{{Severity: diag.Error, Range: at(nil), Summary: err.Error()}}
 	}

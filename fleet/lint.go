@@ -711,15 +711,88 @@ func leavesOf(h *Host, p []string) []lint.Leaf {
 // where returns the position that set the value at p in h, from Explain's
 // provenance, or the host's declaration.
 func (f *Fleet) where(h *Host, p []string) (diag.Range, string) {
+	if node, depth := h.h.Tree.Nearest(p); node != nil && depth > 0 && depth < len(p) {
+		// The value is the schema's default: the place to change it is
+		// the nearest struct above it the user wrote, and no layer set
+		// it.
+		if o := node.Decl(); o != nil && o.Range.Start.IsValid() {
+			return o.Range, ""
+		}
+	}
 	for len(p) > 0 {
 		prov, err := f.Explain(h.Name, formatPath(p))
-		if err == nil && len(prov) > 0 && prov[0].Set.Pos.Line > 0 {
-			s := prov[0].Set
-			return diag.Range{File: s.Pos.File, Start: toPos(s.Pos), End: toPos(s.Pos)}, s.Source
+		for _, pr := range prov {
+			// A schema default is written in the schema, not by the
+			// user: the place to change it is the nearest one above
+			// that the user wrote.
+			if s := pr.Set; err == nil && s.Pos.Line > 0 && s.Layer != merge.Schema.String() {
+				return diag.Range{File: s.Pos.File, Start: toPos(s.Pos), End: toPos(s.Pos)}, s.Source
+			}
 		}
 		p = p[:len(p)-1]
 	}
 	return h.h.Decl, ""
+}
+
+// listenersOf returns the sockets h's enabled services listen on, as the
+// schema computes them, sorted by port, protocol and service.
+func listenersOf(h *Host) ([]lint.Listener, error) {
+	if len(h.h.Listeners) == 0 {
+		return nil, nil
+	}
+	var m map[string]struct {
+		Service  string `json:"service"`
+		Port     int    `json:"port"`
+		Protocol string `json:"protocol"`
+		Address  string `json:"address"`
+		Field    string `json:"field"`
+	}
+	if err := json.Unmarshal(h.h.Listeners, &m); err != nil {
+		return nil, fmt.Errorf("hosts.%s: reading #listeners: %v", h.Name, err)
+	}
+	out := make([]lint.Listener, 0, len(m))
+	for _, name := range sortedNames(m) {
+		l := m[name]
+		out = append(out, lint.Listener{Service: l.Service, Port: l.Port, Protocol: l.Protocol, Address: l.Address,
+			Path: strings.Split(l.Field, ".")})
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].Port != out[j].Port {
+			return out[i].Port < out[j].Port
+		}
+		return out[i].Protocol < out[j].Protocol
+	})
+	return out, nil
+}
+
+// checkPorts reports, as vet errors, two services of one host that listen
+// on one port and address: lint's FV04 over the schema's listener table.
+func (f *Fleet) checkPorts() diag.List {
+	var hosts []*lint.Host
+	var diags diag.List
+	for _, h := range f.hosts {
+		ls, err := listenersOf(h)
+		if err != nil {
+			diags.Errorf(h.h.Decl, "%v", err)
+			continue
+		}
+		h := h
+		hosts = append(hosts, &lint.Host{Name: h.Name, Listeners: ls,
+			Where:  func(p []string) (diag.Range, string) { return f.where(h, p) },
+			Leaves: func(p []string) []lint.Leaf { return leavesOf(h, p) }})
+	}
+	for _, d := range lint.RunFleet([]*lint.Rule{rules.PortCollision}, hosts, nil, nil) {
+		var related []diag.Related
+		for _, r := range d.Related {
+			if r.Range != d.Range {
+				related = append(related, r)
+			}
+		}
+		diags.Add(diag.Diagnostic{Severity: diag.Error, Range: d.Range, Summary: "hosts." + d.Message, Path: append([]string{"hosts", d.Host}, d.Path...),
+			Detail:  "the second fails to start (address already in use): give one of them another port",
+			Related: related})
+	}
+	return diags
 }
 
 // LintGenerated lints, in memory, the Nix files Generate would write, with

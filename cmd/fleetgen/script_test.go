@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -78,6 +79,7 @@ func TestScript(t *testing.T) {
 			"fixtureflake": fixtureFlake,
 			"mininixpkgs":  miniNixpkgs,
 			"waitfile":     waitFile,
+			"readmewalk":   readmeWalk,
 			"nohash":       noHash,
 			"jsonschema":   jsonSchema,
 			"readonly":     readOnly,
@@ -285,6 +287,48 @@ func waitFile(ts *testscript.TestScript, neg bool, args []string) {
 			ts.Fatalf("waitfile: %s did not appear within a minute", args[0])
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// readmeWalk writes to FILE the shell block of README.md's "Your first
+// fleet", so that a script can run it as a newcomer would:
+//
+//	readmewalk walk.sh
+//	readmewalk walk.sh -before 'fleetgen check' 'cp "$WORK/inputs.cue" inputs.cue'
+//
+// -before puts a command of the test's before the block's first line that
+// starts with the given text (the fixture nixpkgs in place of the
+// network's), and fails when there is no such line.
+func readmeWalk(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || (len(args) != 1 && (len(args) != 4 || args[1] != "-before")) {
+		ts.Fatalf("usage: readmewalk FILE [-before LINE COMMAND]")
+	}
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		ts.Fatalf("%v", err)
+	}
+	_, rest, ok := strings.Cut(string(b), "\n## Your first fleet\n")
+	if !ok {
+		ts.Fatalf("README.md has no section \"Your first fleet\"")
+	}
+	_, rest, ok = strings.Cut(rest, "\n```sh\n")
+	if !ok {
+		ts.Fatalf("README.md's \"Your first fleet\" has no sh block")
+	}
+	block, _, ok := strings.Cut(rest, "\n```\n")
+	if !ok {
+		ts.Fatalf("README.md's sh block does not end")
+	}
+	if len(args) == 4 {
+		lines := strings.Split(block, "\n")
+		i := slices.IndexFunc(lines, func(l string) bool { return strings.HasPrefix(l, args[2]) })
+		if i < 0 {
+			ts.Fatalf("README.md's sh block has no line starting with %q", args[2])
+		}
+		block = strings.Join(slices.Insert(lines, i, args[3]), "\n")
+	}
+	if err := os.WriteFile(ts.MkAbs(args[0]), []byte("set -ex\n"+block+"\n"), 0o644); err != nil {
+		ts.Fatalf("%v", err)
 	}
 }
 

@@ -107,7 +107,6 @@ func writeCheckTable(e *env, res *fleet.CheckResult) {
 	tw.Flush()
 }
 
-
 // checkJSON is the result of check for machines.
 func checkJSON(e *env, res *fleet.CheckResult) any {
 	type problem struct {

@@ -22,6 +22,9 @@ func runGen(e *env, args []string) int {
 	if f == nil {
 		return code
 	}
+	if code := e.secretWarnings(f); code != exitOK {
+		return code
+	}
 	res, err := f.Generate(fleet.GenerateOptions{OutDir: *out, Check: *check})
 	if err != nil {
 		return e.report(err)

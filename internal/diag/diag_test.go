@@ -17,6 +17,9 @@ func TestNearest(t *testing.T) {
 		{"Server", []string{"server"}, "server"},
 		{"xyz", []string{"server", "laptop"}, ""},
 		{"a", nil, ""},
+		// A swap of two letters is one typo, nearer than a substitution
+		// and a deletion.
+		{"wbe", []string{"db", "laptop", "web"}, "web"},
 	} {
 		if got := Nearest(c.name, c.cands); got != c.want {
 			t.Errorf("Nearest(%q, %v) = %q, want %q", c.name, c.cands, got, c.want)

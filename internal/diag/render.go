@@ -17,7 +17,29 @@ import (
 type Printer struct {
 	Cwd    string
 	Source func(file string) ([]byte, bool)
+	// Color marks the severity (error in red, warning in yellow, info in
+	// cyan) and the position (bold) with ANSI escapes, for a terminal.
+	Color bool
 }
+
+// ANSI escapes of Printer.Color.
+const (
+	ansiBold   = "\x1b[1m"
+	ansiRed    = "\x1b[1;31m"
+	ansiYellow = "\x1b[1;33m"
+	ansiCyan   = "\x1b[1;36m"
+	ansiReset  = "\x1b[0m"
+)
+
+// paint wraps s in the escape code when p.Color is set.
+func (p *Printer) paint(code, s string) string {
+	if !p.Color {
+		return s
+	}
+	return code + s + ansiReset
+}
+
+var severityColor = map[Severity]string{Error: ansiRed, Warning: ansiYellow, Info: ansiCyan}
 
 // Fprint writes every diagnostic of l to w, each once, in order:
 //
@@ -70,7 +92,7 @@ func (p *Printer) Position(r Range) string {
 }
 
 func (p *Printer) one(w *bytes.Buffer, d Diagnostic, files map[string]*source) {
-	fmt.Fprintf(w, "%s: %s: %s\n", p.Position(d.Range), d.Severity, d.Summary)
+	fmt.Fprintf(w, "%s: %s: %s\n", p.paint(ansiBold, p.Position(d.Range)), p.paint(severityColor[d.Severity], d.Severity.String()), d.Summary)
 	p.snippet(w, d.Range, files)
 	if d.Detail != "" {
 		for _, line := range strings.Split(strings.TrimRight(d.Detail, "\n"), "\n") {

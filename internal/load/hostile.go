@@ -117,7 +117,7 @@ func (l *layers) checkNames(schema cue.Value) diag.List {
 				Range:    merge.Range(userPos(it.Value())),
 				Path:     path,
 				Summary:  fmt.Sprintf("%s: not a %s name", FormatPath(path), k.what),
-				Detail:   docText(def),
+				Detail:   docWords(def),
 			})
 		}
 	}
@@ -136,15 +136,15 @@ func (l *layers) checkNames(schema cue.Value) diag.List {
 				Range:    merge.Range(userPos(entries[name])),
 				Path:     []string{string(k.path), name},
 				Summary:  fmt.Sprintf("%s: not a %s name", FormatPath([]string{string(k.path), name}), k.what),
-				Detail:   docText(def),
+				Detail:   docWords(def),
 			})
 		}
 	}
 	return out
 }
 
-// docText returns the doc comment of v as one paragraph.
-func docText(v cue.Value) string {
+// docWords returns the doc comment of v as one paragraph.
+func docWords(v cue.Value) string {
 	var words []string
 	for _, g := range v.Doc() {
 		words = append(words, strings.Fields(g.Text())...)

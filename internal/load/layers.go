@@ -32,6 +32,23 @@ type layers struct {
 	diags diag.List
 	// decls says where each entry is declared, by "kind.name".
 	decls map[string]diag.Range
+	// broken are the entries, by "kind.name" ("templates.server",
+	// "settings"), whose values the package reported in error; failed
+	// are the layers whose decoding failed. Hosts using either are left
+	// out: their errors are reported already.
+	broken map[string]bool
+	failed map[merge.Source]bool
+}
+
+// brokenValues reports whether the fleet's settings or a secret are in
+// error.
+func (l *layers) brokenValues() bool {
+	for k := range l.broken {
+		if k == string(SettingsPath) || strings.HasPrefix(k, string(SecretsPath)+".") {
+			return true
+		}
+	}
+	return false
 }
 
 // tree decodes v as src once, without its top-level fields named in drop,
@@ -46,6 +63,12 @@ func (l *layers) tree(src merge.Source, v cue.Value, drop ...string) *merge.Tree
 	t, d := merge.Decode(src, v, l.hooks())
 	t.Drop(drop...)
 	l.diags = append(l.diags, d...)
+	if d.HasErrors() {
+		if l.failed == nil {
+			l.failed = map[merge.Source]bool{}
+		}
+		l.failed[src] = true
+	}
 	if l.decoded == nil {
 		l.decoded = map[merge.Source]*merge.Tree{}
 	}
@@ -56,18 +79,24 @@ func (l *layers) tree(src merge.Source, v cue.Value, drop ...string) *merge.Tree
 // collect gathers the layers of every fleet instance. With "./...", CUE
 // puts the files of ancestor directories into every instance below them,
 // so the same host can appear in several instances: it is taken once, and
-// two different definitions of one name are an error.
-func collect(fleets []cue.Value, files []*ast.File) (*layers, diag.List) {
+// two different definitions of one name are an error. invalid says the
+// packages had errors: the entries in error are then recorded as broken.
+func collect(fleets []cue.Value, files []*ast.File, invalid bool) (*layers, diag.List) {
 	l := &layers{
 		docs:  newDocIndex(files),
 		hosts: map[string]cue.Value{}, templates: map[string]cue.Value{},
 		hardware: map[string]cue.Value{}, profiles: map[string]cue.Value{}, users: map[string]cue.Value{},
-		secrets: map[string]cue.Value{}, decls: map[string]diag.Range{},
+		secrets: map[string]cue.Value{}, decls: map[string]diag.Range{}, broken: map[string]bool{},
 	}
 	var diags diag.List
 	for _, v := range fleets {
-		if s := v.LookupPath(cue.ParsePath(string(SettingsPath))); s.Exists() && !l.settings.Exists() {
-			l.settings = s
+		if s := v.LookupPath(cue.ParsePath(string(SettingsPath))); s.Exists() {
+			if !l.settings.Exists() {
+				l.settings = s
+			}
+			if invalid && s.Validate() != nil {
+				l.broken[string(SettingsPath)] = true
+			}
 		}
 		for _, kind := range []struct {
 			path Path
@@ -100,6 +129,9 @@ func collect(fleets []cue.Value, files []*ast.File) (*layers, diag.List) {
 					continue
 				}
 				kind.into[name] = nv
+				if invalid && nv.Validate() != nil {
+					l.broken[string(kind.path)+"."+name] = true
+				}
 				if kind.path != HostsPath {
 					l.decls[FormatPath([]string{string(kind.path), name})] = merge.Range(userPos(nv))
 				}
@@ -209,6 +241,20 @@ func (l *layers) mergeHost(name string) (*Host, diag.List) {
 	if diags.HasErrors() {
 		return nil, diags
 	}
+	// A host whose own value or one of whose layers is in error has its
+	// errors reported already; what it would add now is noise.
+	uses := []string{"hosts." + name, "templates." + h.Template, "hardware." + h.HardwareProfile}
+	for _, u := range users {
+		uses = append(uses, "users."+u.name)
+		for _, p := range u.profiles {
+			uses = append(uses, "profiles."+p)
+		}
+	}
+	for _, k := range uses {
+		if l.broken[k] {
+			return nil, nil
+		}
+	}
 
 	m := merge.Merger{Hooks: l.hooks()}
 	if hwv.Exists() {
@@ -241,6 +287,23 @@ func (l *layers) mergeHost(name string) (*Host, diag.List) {
 	if diags.HasErrors() {
 		return nil, diags
 	}
+	// A layer that failed to decode left out what it says; its errors
+	// are reported once, for every host that uses it.
+	srcs := []merge.Source{{Layer: merge.Hardware, Name: h.HardwareProfile}, {Layer: merge.Template, Name: h.Template}}
+	for _, u := range users {
+		srcs = append(srcs, merge.Source{Layer: merge.User, Name: u.name})
+		for _, p := range u.profiles {
+			srcs = append(srcs, merge.Source{Layer: merge.Profile, Name: p})
+		}
+	}
+	l.mu.Lock()
+	for _, s := range srcs {
+		if l.failed[s] {
+			l.mu.Unlock()
+			return nil, diags
+		}
+	}
+	l.mu.Unlock()
 	// The tree is copied out of the Merger: a pointer into it would keep
 	// the Merger, and through its hooks the syntax of every file, alive
 	// for as long as the host.
@@ -319,13 +382,45 @@ func stringField(v cue.Value, name string) (string, diag.Range, bool) {
 	return s, merge.Range(f.Pos()), true
 }
 
-func keys(m map[string]cue.Value) []string {
+func keys[V any](m map[string]V) []string {
 	out := make([]string, 0, len(m))
 	for k := range m {
 		out = append(out, k)
 	}
 	sort.Strings(out)
 	return out
+}
+
+// checkRecipients reports the recipients of secrets that name no user or
+// host of the fleet: agenix would encrypt the secret to nobody by that
+// name, silently.
+func (l *layers) checkRecipients() diag.List {
+	var diags diag.List
+	for _, name := range keys(l.secrets) {
+		if l.broken[string(SecretsPath)+"."+name] {
+			continue
+		}
+		for _, kind := range []struct {
+			field, what string
+			known       map[string]cue.Value
+		}{{"users", "user", l.users}, {"hosts", "host", l.hosts}} {
+			it, err := l.secrets[name].LookupPath(cue.MakePath(cue.Str("recipients"), cue.Str(kind.field))).Fields()
+			if err != nil {
+				continue
+			}
+			for it.Next() {
+				r := it.Selector().Unquoted()
+				if _, ok := kind.known[r]; ok {
+					continue
+				}
+				path := FormatPath([]string{string(SecretsPath), name, "recipients", kind.field, r})
+				d := unknownRef(merge.Range(l.docs.declPos(it.Value())), kind.what, r, keys(kind.known), path)
+				d.Detail += fmt.Sprintf("\nagenix would encrypt %q to no %s by that name", name, kind.what)
+				diags.Add(d)
+			}
+		}
+	}
+	return diags
 }
 
 // unknownRef reports a reference to a layer that does not exist, with the

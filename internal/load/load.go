@@ -12,6 +12,7 @@ package load
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io/fs"
 	"maps"
@@ -30,6 +31,7 @@ import (
 	"cuelang.org/go/cue/cuecontext"
 	cueerrors "cuelang.org/go/cue/errors"
 	"cuelang.org/go/cue/load"
+	"cuelang.org/go/cue/token"
 	"golang.org/x/sync/errgroup"
 
 	"fleetnix.dev/fleet/internal/diag"
@@ -77,6 +79,7 @@ const (
 	nixosField           = "nixos"
 	inputsField          = "inputs"
 	factsDef             = "#facts"
+	listenersDef         = "#listeners"
 	inputsDef            = "#inputs"
 	homeDef              = "#hm"
 	checksDef            = "#checks"
@@ -104,6 +107,13 @@ type Config struct {
 	// CacheDir, when set, is where the results of each host's evaluation
 	// are kept for later loads (see cache). Empty means no cache.
 	CacheDir string
+	// Partial asks Load to return, along with errors, the hosts that
+	// loaded without error, so the caller can check them further and
+	// report every independent error in one run.
+	Partial bool
+	// Progress, when not nil, is told how many hosts are unified of how
+	// many, from the goroutines that unify them.
+	Progress func(done, total int)
 }
 
 // A Fleet is a loaded, merged and unified fleet.
@@ -120,9 +130,17 @@ type Fleet struct {
 	// Secrets are the declared secrets as JSON, defaults filled in, by
 	// name.
 	Secrets map[string][]byte
+	// Users are the fleet's user accounts as declared (users.<name>),
+	// as JSON, by name: the keys a secret's recipients name, whether or
+	// not the user is on a host.
+	Users map[string][]byte
 	// Decls says where each fleet-level entry is declared, by its path
 	// ("secrets.api-openai", "templates.server").
 	Decls map[string]diag.Range
+	// Partial says that errors left some hosts out (Config.Partial), or
+	// the fleet pass undone; ValuesOK, that Settings and Secrets are
+	// complete all the same.
+	Partial, ValuesOK bool
 
 	// ctx and schema serve Value after the load. The package evaluated
 	// during the load is not kept: for a large fleet it is most of the
@@ -166,6 +184,9 @@ type Host struct {
 	// facts (#Derive.#nixos, pass 2), as JSON; both empty when the schema
 	// has no fleet pass.
 	Facts, Derived []byte
+	// Listeners are the sockets the host's enabled services listen on
+	// (#listeners), as JSON, when the schema says.
+	Listeners []byte
 	// Decl is where the host is declared.
 	Decl diag.Range
 	// Doc is the doc comment of the host's declaration, one line per
@@ -183,8 +204,33 @@ type HostUser struct {
 }
 
 // Load reads, checks, merges and unifies the fleet cfg names. It returns
-// every problem it found; the Fleet is nil when any is an error.
+// every problem it found, in plain words at the user's own positions; the
+// Fleet is nil when any is an error, unless cfg.Partial asks for the hosts
+// that loaded.
+//
+// Problems of one host do not hide those of another: a host whose own
+// value, or a layer it uses, is in error is left out of the later stages,
+// and the others go on to be merged and unified. The fleet pass, which
+// needs every host, runs only when all loaded.
 func Load(ctx context.Context, cfg *Config) (*Fleet, diag.List) {
+	embeds := map[diag.Range]bool{}
+	f, diags := loadFleet(ctx, cfg, embeds)
+	if diags.HasErrors() && f != nil {
+		f.Partial = true
+		if !cfg.Partial {
+			f = nil
+		}
+	}
+	diags = plainWords(diags, cfg.Schema, embeds)
+	// Rewording makes the errors CUE reports once per branch of a
+	// disjunction the same: sorting drops the copies.
+	diags.Sort()
+	return f, diags
+}
+
+// loadFleet is Load, in CUE's words; it records in embeds where the user's
+// files embed the schema.
+func loadFleet(ctx context.Context, cfg *Config, embeds map[diag.Range]bool) (*Fleet, diag.List) {
 	var diags diag.List
 	dir, err := filepath.Abs(cfg.Dir)
 	if err != nil {
@@ -210,6 +256,11 @@ func Load(ctx context.Context, cfg *Config) (*Fleet, diag.List) {
 	args := cfg.Args
 	if len(args) == 0 {
 		args = []string{"."}
+		if dir != root && !hasCUEFiles(dir) {
+			// As go finds go.mod: from a directory of the module that
+			// holds no CUE, the fleet is the module's.
+			dir = root
+		}
 	}
 	// The schema the fleet's settings and secrets are completed with is
 	// built in a context of its own, on another core, while the fleet's
@@ -230,9 +281,18 @@ func Load(ctx context.Context, cfg *Config) (*Fleet, diag.List) {
 	insts := load.Instances(args, lcfg)
 	var fleets []cue.Value
 	var files []*ast.File
+	// invalid says that a fleet package has errors in some of its
+	// entries: those are left out of the later stages.
+	invalid, unreadable := false, false
 	for _, inst := range insts {
+		maps.Copy(embeds, schemaEmbeds(inst.Files))
 		if inst.Err != nil {
-			diags = append(diags, cueDiags(inst.Err, nil)...)
+			if d, ok := noPackages(inst.Err, dir, root); ok {
+				diags.Add(d)
+			} else {
+				diags = append(diags, cueDiags(inst.Err, nil)...)
+			}
+			unreadable = true
 			continue
 		}
 		if !importsSchema(inst) {
@@ -245,13 +305,18 @@ func Load(ctx context.Context, cfg *Config) (*Fleet, diag.List) {
 		v := pctx.BuildInstance(inst)
 		if d := validate(v); len(d) > 0 {
 			diags = append(diags, d...)
-			continue
+			if _, err := v.Fields(); err != nil {
+				continue // the package as a whole is in error
+			}
+			invalid = true
 		}
 		fleets = append(fleets, v)
 		files = append(files, inst.Files...)
 	}
 	diags = append(diags, nulDiags(files)...)
-	if diags.HasErrors() {
+	if unreadable || len(fleets) == 0 && diags.HasErrors() {
+		// Files that do not parse or packages that do not load say
+		// nothing reliable about any host.
 		diags.Sort()
 		return nil, diags
 	}
@@ -261,8 +326,9 @@ func Load(ctx context.Context, cfg *Config) (*Fleet, diag.List) {
 	}
 	f.schemaCfg = schemaCfg
 
-	layers, d := collect(fleets, files)
+	layers, d := collect(fleets, files, invalid)
 	diags = append(diags, d...)
+	diags = append(diags, layers.checkRecipients()...)
 	f.Decls = layers.decls
 	// Hosts are merged in parallel: CUE values may be read concurrently,
 	// and decoding each host's own layer is most of the merge.
@@ -287,32 +353,37 @@ func Load(ctx context.Context, cfg *Config) (*Fleet, diag.List) {
 		return nil, schema.d
 	}
 	diags = append(diags, layers.checkNames(schema.v)...)
-	if diags.HasErrors() {
-		diags.Sort()
-		return nil, diags
+	if !layers.brokenValues() {
+		vd := f.fleetValues(schema.ctx, schema.v, fleets, layers)
+		diags = append(diags, vd...)
+		f.ValuesOK = !vd.HasErrors()
 	}
-	diags = append(diags, f.fleetValues(schema.ctx, schema.v, fleets, layers)...)
 	c := openCache(cfg.CacheDir, cfg.Schema)
 	f.cache = c
-	errs, err := unifyAll(ctx, schemaCfg, c, f.Hosts, cfg.NixOS)
+	errs, err := unifyAll(ctx, schemaCfg, c, f.Hosts, cfg.NixOS, cfg.Progress)
 	if err != nil {
 		diags.Errorf(diag.Range{}, "%v", err)
 		return nil, diags
 	}
+	unified := f.Hosts[:0:0]
 	for i, h := range f.Hosts {
 		if errs[i] != nil {
 			diags = append(diags, hostDiags(h, errs[i])...)
+			continue
 		}
+		unified = append(unified, h)
 	}
+	f.Hosts = unified
 	diags.Sort()
 	if diags.HasErrors() {
-		return nil, diags
+		// The fleet pass needs every host's facts.
+		return f, append(diags, f.Warnings...)
 	}
 	if d := derive(ctx, schemaCfg, c, f.Hosts); len(d) > 0 {
 		diags = append(diags, d...)
 		diags.Sort()
 		if diags.HasErrors() {
-			return nil, diags
+			return f, diags
 		}
 	}
 	return f, append(diags, f.Warnings...)
@@ -348,7 +419,7 @@ func buildSchema(ctx *cue.Context, cfg *load.Config) (cue.Value, diag.List) {
 // cache c. The error of host i, if any, is errs[i]; the caller turns it
 // into diagnostics on one goroutine, because that reads the shared
 // provenance trees.
-func unifyAll(ctx context.Context, schemaCfg *load.Config, c *cache, hosts []*Host, nixos bool) ([]error, error) {
+func unifyAll(ctx context.Context, schemaCfg *load.Config, c *cache, hosts []*Host, nixos bool, progress func(done, total int)) ([]error, error) {
 	// One worker per CPU, at most 8: unification is CPU-bound, and each
 	// worker holds an evaluated schema of its own.
 	n := min(runtime.NumCPU(), 8, len(hosts))
@@ -361,7 +432,11 @@ func unifyAll(ctx context.Context, schemaCfg *load.Config, c *cache, hosts []*Ho
 		flag = []byte("nixos")
 	}
 	errs := make([]error, len(hosts))
+	var done atomic.Int64
 	err := parallel(ctx, len(workers), len(hosts), func(wi, i int) {
+		if progress != nil {
+			defer func() { progress(int(done.Add(1)), len(hosts)) }()
+		}
 		h := hosts[i]
 		data := h.Tree.Data()
 		var key string
@@ -443,10 +518,10 @@ func initErr(ws []worker) error {
 }
 
 // parts lists, for the cache, what unification records of h: JSON,
-// NixOS, Inputs, Facts, Fragments and, when Home is set, a marker
-// followed by each user's name and configuration.
+// NixOS, Inputs, Facts, Listeners, Fragments and, when Home is set, a
+// marker followed by each user's name and configuration.
 func (h *Host) parts() [][]byte {
-	out := [][]byte{h.JSON, h.NixOS, h.Inputs, h.Facts, h.Fragments}
+	out := [][]byte{h.JSON, h.NixOS, h.Inputs, h.Facts, h.Listeners, h.Fragments}
 	if h.Home != nil {
 		out = append(out, []byte{})
 		for _, u := range slices.Sorted(maps.Keys(h.Home)) {
@@ -459,13 +534,14 @@ func (h *Host) parts() [][]byte {
 // setParts records what parts lists; it changes nothing and reports false
 // when p is not such a list.
 func (h *Host) setParts(p [][]byte) bool {
-	if len(p) < 5 || len(p) > 5 && len(p)%2 == 1 {
+	const fixed = 6 // the parts before Home's marker
+	if len(p) < fixed || len(p) > fixed && len(p)%2 == 0 {
 		return false
 	}
-	h.JSON, h.NixOS, h.Inputs, h.Facts, h.Fragments, h.Home = p[0], p[1], p[2], p[3], p[4], nil
-	if len(p) > 5 {
+	h.JSON, h.NixOS, h.Inputs, h.Facts, h.Listeners, h.Fragments, h.Home = p[0], p[1], p[2], p[3], p[4], p[5], nil
+	if len(p) > fixed {
 		h.Home = map[string][]byte{}
-		for i := 6; i < len(p); i += 2 {
+		for i := fixed + 1; i < len(p); i += 2 {
 			h.Home[string(p[i])] = p[i+1]
 		}
 	}
@@ -478,7 +554,7 @@ func (h *Host) setParts(p [][]byte) bool {
 func (h *Host) unify(ctx *cue.Context, hostDef cue.Value, data any, nixos bool) error {
 	v := hostDef.Unify(ctx.Encode(data))
 	if err := v.Validate(cue.Concrete(true)); err != nil {
-		return err
+		return withMissing(v, err)
 	}
 	b, err := v.MarshalJSON()
 	if err != nil {
@@ -495,10 +571,70 @@ func (h *Host) unify(ctx *cue.Context, hostDef cue.Value, data any, nixos bool) 
 			return err
 		}
 	}
+	if l := v.LookupPath(cue.MakePath(cue.Def(listenersDef))); l.Exists() {
+		if h.Listeners, err = l.MarshalJSON(); err != nil {
+			return err
+		}
+	}
 	if nixos {
 		return h.nixos(v)
 	}
 	return nil
+}
+
+// withMissing adds to err, the errors of validating v, the required
+// fields v lacks: CUE leaves them out once a check has failed (a missing
+// stateVersion hides behind a missing boot loader), yet they are
+// independent of it, and the user fixes both at once.
+func withMissing(v cue.Value, err error) error {
+	all := cueerrors.Errors(err)
+	for _, e := range all {
+		if format, _ := e.Msg(); strings.Contains(format, "required but not present") {
+			return err // CUE reported them
+		}
+	}
+	var base []string
+	for _, s := range v.Path().Selectors() {
+		base = append(base, s.String())
+	}
+	out := cueerrors.Error(nil)
+	for _, e := range all {
+		out = cueerrors.Append(out, e)
+	}
+	it, ierr := v.Fields(cue.Optional(true))
+	if ierr != nil {
+		return err
+	}
+	for it.Next() {
+		sel := it.Selector()
+		if sel.ConstraintType() == cue.RequiredConstraint && sel.IsString() {
+			if !it.Value().IsConcrete() || it.Value().Validate(cue.Concrete(true)) != nil {
+				path := append(base[:len(base):len(base)], sel.Unquoted())
+				out = cueerrors.Append(out, &missingField{path: path, pos: it.Value().Pos()})
+			}
+			continue
+		}
+		for _, e := range cueerrors.Errors(it.Value().Validate(cue.Concrete(true))) {
+			if format, _ := e.Msg(); strings.Contains(format, "required but not present") {
+				out = cueerrors.Append(out, e)
+			}
+		}
+	}
+	return out
+}
+
+// A missingField is a required field without a value.
+type missingField struct {
+	path []string
+	pos  token.Pos
+}
+
+func (e *missingField) Position() token.Pos         { return e.pos }
+func (e *missingField) InputPositions() []token.Pos { return nil }
+func (e *missingField) Path() []string              { return e.path }
+func (e *missingField) Msg() (string, []any)        { return "field is required but not present", nil }
+func (e *missingField) Error() string {
+	return strings.Join(e.path, ".") + ": field is required but not present"
 }
 
 // parallel calls work(w, i) for every i in [0, n) on workers goroutines;
@@ -548,7 +684,7 @@ func (h *Host) nixos(v cue.Value) error {
 // defaults filled in.
 func (f *Fleet) fleetValues(ctx *cue.Context, schema cue.Value, fleets []cue.Value, l *layers) diag.List {
 	var diags diag.List
-	full := func(def Path, at []string, v cue.Value, extra map[string]any) ([]byte, bool) {
+	full := func(def Path, v cue.Value, extra map[string]any, at ...string) ([]byte, bool) {
 		// The user's value is closed by the partial schema it was checked
 		// against; the full definition adds fields, so unify its data.
 		data, err := merge.Data(v)
@@ -562,7 +698,7 @@ func (f *Fleet) fleetValues(ctx *cue.Context, schema cue.Value, fleets []cue.Val
 		}
 		u := schema.LookupPath(cue.ParsePath(string(def))).Unify(ctx.Encode(m))
 		if err := u.Validate(cue.Concrete(true)); err != nil {
-			diags = append(diags, atUser(cueDiags(err, &v), string(def), at, v)...)
+			diags = append(diags, valueDiags(err, v, at)...)
 			return nil, false
 		}
 		b, err := u.MarshalJSON()
@@ -580,16 +716,57 @@ func (f *Fleet) fleetValues(ctx *cue.Context, schema cue.Value, fleets []cue.Val
 			break
 		}
 	}
-	if b, ok := full(SettingsDef, []string{string(SettingsPath)}, settings, nil); ok {
+	if b, ok := full(SettingsDef, settings, nil, string(SettingsPath)); ok {
 		f.Settings = b
+	}
+	f.Users = map[string][]byte{}
+	for _, name := range keys(l.users) {
+		// A user in error is reported where hosts merge it.
+		if data, err := merge.Data(l.users[name]); err == nil && !l.broken[string(UsersPath)+"."+name] {
+			if b, err := json.Marshal(data); err == nil {
+				f.Users[name] = b
+			}
+		}
 	}
 	f.Secrets = map[string][]byte{}
 	for _, name := range keys(l.secrets) {
-		if b, ok := full(SecretDef, []string{string(SecretsPath), name}, l.secrets[name], map[string]any{nameField: name}); ok {
+		if b, ok := full(SecretDef, l.secrets[name], map[string]any{nameField: name}, string(SecretsPath), name); ok {
 			f.Secrets[name] = b
 		}
 	}
 	return diags
+}
+
+// valueDiags converts the errors of completing v, a fleet-level value at
+// path at (settings, secrets.<name>), with its full definition: the
+// definition's name leaves the path, which starts at at, and each error
+// is placed where the user wrote the nearest part of v, never in the
+// schema (the completion works on v's data, whose positions are lost).
+func valueDiags(err error, v cue.Value, at []string) diag.List {
+	var out diag.List
+	for _, d := range cueDiags(err, nil) {
+		rel := d.Path
+		if len(rel) > 0 && strings.HasPrefix(rel[0], "#") {
+			rel = rel[1:]
+		}
+		path := append(append([]string(nil), at...), rel...)
+		d.Summary = strings.Replace(d.Summary, FormatPath(d.Path), FormatPath(path), 1)
+		d.Path = path
+		// The nearest part of v the user wrote.
+		pos := userPos(v)
+		for i := len(rel); i > 0; i-- {
+			if x := v.LookupPath(cuePath(rel[:i])); x.Exists() {
+				pos = userPos(x)
+				break
+			}
+		}
+		if r := merge.Range(pos); r.Start.IsValid() && label(r.File) != "schema" {
+			d.Range = r
+		}
+		d.Related = nil
+		out = append(out, d)
+	}
+	return out
 }
 
 // settingsDecls records where the fleet's settings and each of its flake
@@ -678,22 +855,37 @@ func hostDiags(h *Host, err error) diag.List {
 				break
 			}
 			if o := node.Decl(); o != nil && depth > 0 && o.Range.Start.IsValid() {
+				if o.Source.Layer == merge.Host {
+					// The host's own struct: what is missing goes there.
+					r = o.Range
+					break
+				}
 				related = append(related, diag.Related{Range: o.Range,
 					Message: fmt.Sprintf("%s is set by %s", FormatPath(path[:depth]), o.Source)})
 			}
 		case node.Decl() != nil && node.Decl().Range.Start.IsValid():
 			r = node.Decl().Range
 		}
+		msg := fmt.Sprintf(format, args...)
+		if strings.HasPrefix(format, "conflicting values") {
+			var user any
+			if l := node.Leaf(); l != nil && depth == len(path) {
+				user = l.Value
+			}
+			if rule, ok := schemaRule(args, user); ok {
+				msg = rule + messageSummary
+			}
+		}
 		d := diag.Diagnostic{
 			Severity: diag.Error,
 			Range:    r,
 			Path:     append([]string{string(HostsPath), h.Name}, path...),
-			Summary:  fmt.Sprintf("%s: %s", FormatPath(append([]string{string(HostsPath), h.Name}, path...)), fmt.Sprintf(format, args...)),
+			Summary:  fmt.Sprintf("%s: %s", FormatPath(append([]string{string(HostsPath), h.Name}, path...)), msg),
 			Related:  related,
 		}
 		required := strings.Contains(format, "required but not present")
 		if len(path) == 1 && path[0] == stateVersionField && required {
-			d.Detail = `set stateVersion to the NixOS release the host is first installed with ("25.05" for a new host) and never change it afterwards: NixOS keeps the formats of the host's stateful data by it`
+			d.Detail = `stateVersion is the NixOS release the host is first installed with ("25.05" for a new host); never change it afterwards: NixOS keeps the formats of the host's stateful data by it`
 		}
 		for _, p := range cueerrors.Positions(e) {
 			if required && label(p.Filename()) == "schema" {
@@ -869,6 +1061,41 @@ func importsSchema(inst *build.Instance) bool {
 		}
 	}
 	return false
+}
+
+// hasCUEFiles reports whether dir holds a .cue file.
+func hasCUEFiles(dir string) bool {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return false
+	}
+	for _, e := range ents {
+		if !e.IsDir() && strings.HasSuffix(e.Name(), ".cue") {
+			return true
+		}
+	}
+	return false
+}
+
+// noPackages rewords CUE's error for package patterns that match nothing
+// ("cue: "./..." matched no packages"), saying where the fleet's module is.
+func noPackages(err error, dir, root string) (diag.Diagnostic, bool) {
+	msg := err.Error()
+	i := strings.Index(msg, "matched no packages")
+	if i < 0 {
+		return diag.Diagnostic{}, false
+	}
+	pattern := strings.TrimSpace(strings.TrimPrefix(msg[:i], "cue:"))
+	where := "the module's root"
+	if rel, err := filepath.Rel(dir, root); err == nil {
+		where = filepath.ToSlash(rel)
+	}
+	return diag.Diagnostic{
+		Severity: diag.Error,
+		Range:    diag.Range{File: dir},
+		Summary:  fmt.Sprintf("no CUE package matches %s here", pattern),
+		Detail:   fmt.Sprintf("the fleet's module is at %s: run fleetgen there, or here without package arguments", where),
+	}, true
 }
 
 func findModRoot(dir string) (string, bool) {
