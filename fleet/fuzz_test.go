@@ -349,7 +349,7 @@ func FuzzImportHardware(f *testing.F) {
 		}
 		overlay := map[string][]byte{
 			filepath.Join(dir, "fleet.cue"):    []byte(hardwareBase),
-			filepath.Join(dir, "hardware.cue"): append([]byte("package fleet\n\n"), imp.CUE...),
+			filepath.Join(dir, "hardware.cue"): imp.CUE,
 		}
 		if bytes.Contains(imp.CUE, []byte(nameGRUBDisk)) {
 			// The import could not tell which disk GRUB goes to and says

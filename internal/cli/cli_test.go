@@ -31,7 +31,7 @@ func TestHelpEveryCommand(t *testing.T) {
 			if errb.Len() > 0 {
 				t.Errorf("fleetgen %s wrote to stderr:\n%s", strings.Join(args, " "), errb.String())
 			}
-			if !strings.HasPrefix(out.String(), "usage: fleetgen "+n+" ") {
+			if u := "usage: fleetgen " + n; !strings.HasPrefix(out.String(), u+" ") && !strings.HasPrefix(out.String(), u+"\n") {
 				t.Errorf("fleetgen %s: stdout does not start with its usage:\n%s", strings.Join(args, " "), out.String())
 			}
 			if strings.Contains(out.String(), testOnly) || strings.Contains(out.String(), "target-root") {

@@ -982,7 +982,7 @@ func (b *refBuilder) valueExample(v cue.Value, path []string, def string) string
 // no valid example.
 var stringExamples = []string{
 	`"example"`, `"/data"`, `"/dev/sda"`, `"192.168.1.10"`, `"https://cache.example.com"`,
-	`"alice@example.com"`, `"30s"`, `"PCI:1:0:0"`,
+	`"alice@example.com"`, `"30s"`, `"PCI:1:0:0"`, `"secrets/api-key.age"`,
 	`"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExampleKeyOnlyForTheReferenceNotAReal0000 alice@laptop"`,
 	`"cache.example.com-1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="`,
 }
