@@ -218,27 +218,6 @@ func (w *walker) module(e syntax.Expr) {
 	}
 }
 
-// staticNames returns the names of an attribute path, or false when one
-// is computed.
-func staticNames(ap *syntax.AttrPath) ([]string, bool) {
-	out := make([]string, 0, len(ap.Names))
-	for _, n := range ap.Names {
-		switch n := n.(type) {
-		case *syntax.Ident:
-			out = append(out, n.Tok.Text)
-		case *syntax.String:
-			s, err := syntax.StringValue(n)
-			if err != nil {
-				return nil, false
-			}
-			out = append(out, s)
-		default:
-			return nil, false
-		}
-	}
-	return out, len(out) > 0
-}
-
 // at handles the definition path+names = v where n is the node of path
 // (nil outside the manifest's options) and open the type of the
 // attributes a freeform submodule above admits.
@@ -334,7 +313,7 @@ func (w *walker) bindings(n *node, path []string, set *syntax.AttrSet, open *Typ
 func eachAttr(bs []syntax.Binding, f func(a *syntax.Attr, names []string)) {
 	for _, b := range bs {
 		if a, ok := b.(*syntax.Attr); ok {
-			if names, ok := staticNames(a.Path); ok {
+			if names, ok := syntax.StaticNames(a.Path); ok {
 				f(a, names)
 			}
 		}
@@ -671,7 +650,7 @@ func isRef(e syntax.Expr, x string, names ...string) bool {
 	if !ok || id.Tok.Text != x {
 		return false
 	}
-	got, ok := staticNames(s.Path)
+	got, ok := syntax.StaticNames(s.Path)
 	if !ok || len(got) != len(names) {
 		return false
 	}
@@ -749,7 +728,7 @@ func (w *walker) refs(e syntax.Expr, path []string) {
 				w.refsIn(b, path)
 				continue
 			}
-			names, ok := staticNames(a.Path)
+			names, ok := syntax.StaticNames(a.Path)
 			if !ok {
 				w.refsIn(b, path)
 				continue
