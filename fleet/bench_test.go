@@ -392,3 +392,26 @@ func BenchmarkGenerateCheck(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkVetNixOS measures what vet adds to a load with NixOS: the
+// generated modules built in memory and checked against the manifest
+// (VetNixOS), on fleets already loaded with their NixOS configurations.
+func BenchmarkVetNixOS(b *testing.B) {
+	for _, n := range []int{10, 100} {
+		b.Run(fmt.Sprintf("hosts=%d", n), func(b *testing.B) {
+			dir := b.TempDir()
+			writeBenchFleet(b, dir, n)
+			f, err := fleet.Load(context.Background(), &fleet.Config{Dir: dir, NixOS: true})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if _, err := f.VetNixOS(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -3,6 +3,7 @@ package fleet
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -10,51 +11,133 @@ import (
 
 	"fleetnix.dev/fleet/internal/diag"
 	"fleetnix.dev/fleet/internal/emit"
+	"fleetnix.dev/fleet/internal/lint/rules"
 	"fleetnix.dev/fleet/internal/merge"
 	"fleetnix.dev/fleet/internal/nix/syntax"
 )
 
-// checkMarkers checks what the schema cannot: every raw Nix expression
-// ({$nix: ...}) parses, and every secret reference ({$secret: ...}) names
-// a declared secret. Problems are reported where the user wrote the
-// value, once per place even when several hosts share the layer.
-func (f *Fleet) checkMarkers() diag.List {
+// checkValues checks what the schema cannot, in every value of every
+// host, free-form nixos included, wherever it sits (in a list, under
+// {$force: ...}): every raw Nix expression ({$nix: ...}) parses, every
+// secret reference ({$secret: ...}) names a declared secret, no secret is
+// a literal string (rules.LiteralSecrets, which lint's FV01 uses too), and
+// no string or field name holds a NUL character, which Nix would cut the
+// string at. Problems are reported where the user wrote the value, once
+// per place even when several hosts share the layer.
+func (f *Fleet) checkValues() diag.List {
 	var diags diag.List
 	seen := map[diag.Range]bool{}
 	// The diagnostics are sorted at the end: the leaves need no order.
 	for _, h := range f.hosts {
 		h.tree().Walk(nil, func(path []string, n *merge.Node) {
 			o := n.Leaf()
-			m, ok := o.Value.(map[string]any)
-			if !ok || len(m) != 1 || seen[o.Range] {
+			if o.Range.Start.IsValid() {
+				if seen[o.Range] {
+					return
+				}
+				seen[o.Range] = true
+			}
+			at := func(p []string) (diag.Range, []string, string) {
+				full := append([]string{"hosts", h.Name}, p...)
+				return o.Range, full, formatPath(full)
+			}
+			if i := slices.IndexFunc(path, func(k string) bool { return strings.ContainsRune(k, 0) }); i >= 0 {
+				r, full, name := at(path[:i+1])
+				diags.Add(diag.Diagnostic{Severity: diag.Error, Range: r, Path: full,
+					Summary: name + ": a field name holds a NUL character", Detail: "Nix cuts a string at NUL; remove it"})
 				return
 			}
-			if src, ok := m["$nix"].(string); ok {
-				seen[o.Range] = true
-				if d := checkNix(o.Range, "hosts."+h.Name+"."+strings.Join(path, "."), src); d != nil {
-					diags.Add(*d)
-				}
-			}
-			if name, ok := m["$secret"].(string); ok {
-				seen[o.Range] = true
-				if _, ok := f.l.Secrets[name]; !ok {
-					d := diag.Diagnostic{
-						Severity: diag.Error,
-						Range:    o.Range,
-						Path:     append([]string{"hosts", h.Name}, path...),
-						Summary:  fmt.Sprintf("hosts.%s.%s: secret %q is not declared", h.Name, strings.Join(path, "."), name),
-						Detail:   "declare it under secrets, with its owner, group and mode",
+			walkData(path, formatPath(append([]string{"hosts", h.Name}, path...)), o.Value, func(p []string, name string, v any) {
+				r, full, _ := at(p)
+				switch v := v.(type) {
+				case string:
+					if strings.ContainsRune(v, 0) || strings.ContainsRune(p[len(p)-1], 0) {
+						diags.Add(diag.Diagnostic{Severity: diag.Error, Range: r, Path: full,
+							Summary: name + ": a string or field name holds a NUL character", Detail: "Nix cuts a string at NUL; remove it"})
 					}
-					if s := diag.Nearest(name, sortedNames(f.l.Secrets)); s != "" {
-						d.Detail = fmt.Sprintf("did you mean %q? Otherwise declare it under secrets.", s)
+				case map[string]any:
+					if src, ok := v["$nix"].(string); ok && len(v) == 1 {
+						if d := checkNix(r, name, src); d != nil {
+							diags.Add(*d)
+						}
 					}
-					diags.Add(d)
+					if sname, ok := v["$secret"].(string); ok && len(v) == 1 {
+						if _, ok := f.l.Secrets[sname]; !ok {
+							d := diag.Diagnostic{
+								Severity: diag.Error,
+								Range:    r,
+								Path:     full,
+								Summary:  fmt.Sprintf("%s: secret %q is not declared", name, sname),
+								Detail:   "declare it under secrets, with its owner, group and mode",
+							}
+							if s := diag.Nearest(sname, sortedNames(f.l.Secrets)); s != "" {
+								d.Detail = fmt.Sprintf("did you mean %q? Otherwise declare it under secrets.", s)
+							}
+							diags.Add(d)
+						}
+					}
 				}
-			}
+			})
+			rules.LiteralSecrets(path, o.Value, func(p []string) {
+				p = trimMarkers(p)
+				r, full, _ := at(p)
+				name := dataName(formatPath(append([]string{"hosts", h.Name}, path...)), o.Value, p[len(path):])
+				diags.Add(diag.Diagnostic{
+					Severity: diag.Error,
+					Range:    r,
+					Path:     full,
+					Summary:  name + ": a literal secret, which would be copied into the world-readable Nix store",
+					Detail:   "a secret is never a literal; declare it under secrets and name it: {$secret: \"name\"} (with the option's ...File variant)",
+				})
+			})
 		})
 	}
 	diags.Sort()
 	return diags
+}
+
+// walkData calls f for every value inside v, at path p and below: each
+// struct, list element and scalar, parents before their contents, with the
+// path as users read it (services.a.x[0]).
+func walkData(p []string, name string, v any, f func(p []string, name string, v any)) {
+	f(p, name, v)
+	switch x := v.(type) {
+	case map[string]any:
+		for _, k := range sortedNames(x) {
+			walkData(append(p[:len(p):len(p)], k), name+"."+formatPath([]string{k}), x[k], f)
+		}
+	case []any:
+		for i, e := range x {
+			walkData(append(p[:len(p):len(p)], strconv.Itoa(i)), name+"["+strconv.Itoa(i)+"]", e, f)
+		}
+	}
+}
+
+// dataName returns the path rel inside v, a value named name, as users
+// read it: list elements as [i].
+func dataName(name string, v any, rel []string) string {
+	for _, k := range rel {
+		switch x := v.(type) {
+		case []any:
+			name += "[" + k + "]"
+			if i, err := strconv.Atoi(k); err == nil && i < len(x) {
+				v = x[i]
+			}
+		case map[string]any:
+			name += "." + formatPath([]string{k})
+			v = x[k]
+		}
+	}
+	return name
+}
+
+// trimMarkers drops the marker keys that end a path ($force, $nix), so a
+// finding names the field the user set.
+func trimMarkers(p []string) []string {
+	for len(p) > 0 && strings.HasPrefix(p[len(p)-1], "$") {
+		p = p[:len(p)-1]
+	}
+	return p
 }
 
 // checkNix parses a raw Nix expression written at r.

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -305,6 +304,9 @@ func (f *Fleet) Build(ctx context.Context, opts BuildOptions) ([]HostResult, err
 	if err != nil {
 		return nil, err
 	}
+	if err := f.checkTracked(ctx, &opts.DriverOptions); err != nil {
+		return nil, err
+	}
 	bo, done := driverOptions(&opts.DriverOptions, hosts)
 	bo.FailFast = !opts.KeepGoing
 	rs := build.Build(ctx, hosts, bo)
@@ -431,12 +433,18 @@ func (f *Fleet) Deploy(ctx context.Context, opts DeployOptions) (*DeployReport, 
 			return nil, fmt.Errorf("unknown health check kind %q (want %s)", k, checkKindList())
 		}
 	}
+	if err := f.checkDecryptable(opts.Hosts); err != nil {
+		return nil, err
+	}
 	sel, hosts, err := f.driverHosts(&opts.DriverOptions, &opts)
 	if err != nil {
 		return nil, err
 	}
 	rollout, canaries, err := f.rollout()
 	if err != nil {
+		return nil, err
+	}
+	if err := f.checkTracked(ctx, &opts.DriverOptions); err != nil {
 		return nil, err
 	}
 	bo, done := driverOptions(&opts.DriverOptions, hosts)
@@ -596,6 +604,9 @@ func (f *Fleet) Status(ctx context.Context, opts DriverOptions) ([]HostStatus, e
 	if err != nil {
 		return nil, err
 	}
+	if err := f.checkTracked(ctx, &opts); err != nil {
+		return nil, err
+	}
 	bo, done := driverOptions(&opts, hosts)
 	p := build.PlanDeploy(ctx, hosts, bo)
 	done()
@@ -738,20 +749,15 @@ func flakeRef(s string) (string, error) {
 // tracks, as with any flake in git. Elsewhere it is outDir as a "path:"
 // flake (Nix 2.8 takes dir= only for git and tarball flakes).
 func generatedFlakeRef(outDir string) string {
-	for d := outDir; ; {
-		if _, err := os.Stat(filepath.Join(d, ".git")); err == nil {
-			rel, err := filepath.Rel(d, outDir)
-			if err != nil || rel == "." {
-				return "git+file://" + d
-			}
-			return "git+file://" + d + "?dir=" + filepath.ToSlash(rel)
-		}
-		parent := filepath.Dir(d)
-		if parent == d {
-			return "path:" + outDir
-		}
-		d = parent
+	d, ok := gitRoot(outDir)
+	if !ok {
+		return "path:" + outDir
 	}
+	rel, err := filepath.Rel(d, outDir)
+	if err != nil || rel == "." {
+		return "git+file://" + d
+	}
+	return "git+file://" + d + "?dir=" + filepath.ToSlash(rel)
 }
 
 // deploySettings are the fields of a host's value the driver needs.

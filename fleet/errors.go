@@ -3,7 +3,6 @@ package fleet
 import (
 	"errors"
 	"io"
-	"os"
 
 	"fleetnix.dev/fleet/internal/diag"
 )
@@ -113,11 +112,23 @@ func fromDiag(l diag.List) Errors {
 // slashes and the offending source line under it. It reports whether it
 // printed; for any other error it writes nothing and returns false.
 func PrintErrors(w io.Writer, cwd string, err error) bool {
+	return PrintErrorsWith(w, cwd, err, PrintOptions{})
+}
+
+// PrintOptions say how PrintErrorsWith writes.
+type PrintOptions struct {
+	// Color marks severities and positions with ANSI escapes, for a
+	// terminal that shows colour.
+	Color bool
+}
+
+// PrintErrorsWith is PrintErrors with options.
+func PrintErrorsWith(w io.Writer, cwd string, err error, o PrintOptions) bool {
 	var l Errors
 	if !errors.As(err, &l) {
 		return false
 	}
-	p := &diag.Printer{Cwd: cwd, Source: readSource}
+	p := &diag.Printer{Cwd: cwd, Source: readSource, Color: o.Color}
 	p.Fprint(w, toDiag(l))
 	return true
 }
@@ -125,7 +136,7 @@ func PrintErrors(w io.Writer, cwd string, err error) bool {
 // readSource reads a file for a diagnostic snippet. Embedded schema files
 // and overlays have no file on disk; they simply get no snippet.
 func readSource(file string) ([]byte, bool) {
-	b, err := os.ReadFile(file)
+	b, err := readRegular(file, true) // a named pipe is not waited on
 	return b, err == nil
 }
 

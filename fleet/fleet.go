@@ -40,6 +40,9 @@ type Config struct {
 	// kept, and entries unused for five days are removed. Empty means no
 	// cache.
 	CacheDir string
+	// Progress, when not nil, is told how many hosts are evaluated of
+	// how many, as the load goes; it is called from several goroutines.
+	Progress func(done, total int)
 }
 
 // A Fleet is a loaded and checked fleet. Its methods are not safe for
@@ -98,24 +101,34 @@ func Load(ctx context.Context, cfg *Config) (*Fleet, error) {
 	}
 	lf, diags := load.Load(ctx, &load.Config{
 		Dir: dir, Args: cfg.Packages, Overlay: cfg.Overlay, Tags: cfg.Tags, Schema: schema.FS, NixOS: cfg.NixOS,
-		CacheDir: cfg.CacheDir,
+		CacheDir: cfg.CacheDir, Partial: true, Progress: cfg.Progress,
 	})
-	if diags.HasErrors() {
+	if lf == nil {
 		return nil, fromDiag(diags)
 	}
 	f := &Fleet{l: lf, byName: map[string]*Host{}}
+	if diags.HasErrors() {
+		// The hosts that loaded are checked further all the same, so one
+		// run reports every error that does not depend on another.
+		f.addHosts()
+		diags = append(diags, f.checkPorts()...)
+		if lf.ValuesOK {
+			diags = append(diags, f.checkValues()...)
+			diags = append(diags, f.checkInputs()...)
+			for _, d := range f.checkDisks() {
+				if d.Severity == diag.Error {
+					diags = append(diags, d)
+				}
+			}
+		}
+		diags.Sort()
+		return nil, fromDiag(diags)
+	}
 	for _, d := range diags {
 		f.warnings = append(f.warnings, fromDiag(diag.List{d})...)
 	}
-	for _, lh := range lf.Hosts {
-		h := &Host{Name: lh.Name, Template: lh.Template, HardwareProfile: lh.HardwareProfile, Tags: lh.Tags, h: lh, lf: lf}
-		for _, u := range lh.Users {
-			h.Users = append(h.Users, User{Name: u.Name, Profiles: u.Profiles})
-		}
-		f.hosts = append(f.hosts, h)
-		f.byName[h.Name] = h
-	}
-	if d := append(f.checkMarkers(), f.checkInputs()...); len(d) > 0 {
+	f.addHosts()
+	if d := append(append(f.checkValues(), f.checkInputs()...), f.checkPorts()...); len(d) > 0 {
 		d.Sort()
 		return nil, fromDiag(d)
 	}
@@ -140,6 +153,19 @@ func (h *Host) tree() *merge.Node {
 		h.t = h.lf.Tree(h.h)
 	}
 	return h.t
+}
+
+// addHosts makes the fleet's hosts from those load returned.
+func (f *Fleet) addHosts() {
+	lf := f.l
+	for _, lh := range lf.Hosts {
+		h := &Host{Name: lh.Name, Template: lh.Template, HardwareProfile: lh.HardwareProfile, Tags: lh.Tags, h: lh, lf: lf}
+		for _, u := range lh.Users {
+			h.Users = append(h.Users, User{Name: u.Name, Profiles: u.Profiles})
+		}
+		f.hosts = append(f.hosts, h)
+		f.byName[h.Name] = h
+	}
 }
 
 // Hosts returns the fleet's hosts sorted by name.
@@ -172,7 +198,7 @@ func (f *Fleet) Select(patterns ...string) ([]*Host, error) {
 				}
 			}
 			if n == 0 {
-				return nil, fmt.Errorf("no host has tag %q", tag)
+				return nil, fmt.Errorf("no host has tag %q%s", tag, f.suggestTag(tag))
 			}
 			continue
 		}
@@ -195,7 +221,31 @@ func (f *Fleet) suggestHost(name string) string {
 	for i, h := range f.hosts {
 		names[i] = h.Name
 	}
+	if s := diag.Nearest(name, names); s != "" {
+		return fmt.Sprintf("; did you mean %q?", s)
+	}
 	return " (hosts: " + strings.Join(names, ", ") + ")"
+}
+
+func (f *Fleet) suggestTag(tag string) string {
+	seen := map[string]bool{}
+	var tags []string
+	for _, h := range f.hosts {
+		for _, t := range h.Tags {
+			if !seen[t] {
+				seen[t] = true
+				tags = append(tags, t)
+			}
+		}
+	}
+	sort.Strings(tags)
+	if s := diag.Nearest(tag, tags); s != "" {
+		return fmt.Sprintf("; did you mean @%s?", s)
+	}
+	if len(tags) == 0 {
+		return " (no host has tags)"
+	}
+	return " (tags: " + strings.Join(tags, ", ") + ")"
 }
 
 // JSON returns the host's final value as JSON, schema defaults filled in

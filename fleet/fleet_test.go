@@ -184,7 +184,8 @@ func TestStockCueVet(t *testing.T) {
 	cue := cueBinary(t)
 	cueVet(t, cue, repoRoot)
 	dir := filepath.Join(t.TempDir(), "myfleet")
-	if err := fleet.Init(dir); err != nil {
+	if err := fleet.InitWith(dir, fleet.InitOptions{Host: "web", User: "alice",
+		SSHKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJP6FPYh+17QXVum+Hs1KG7YiYy59yEl7SZ9lb7ayyU4 alice@laptop"}); err != nil {
 		t.Fatal(err)
 	}
 	cueVet(t, cue, dir)
@@ -192,7 +193,7 @@ func TestStockCueVet(t *testing.T) {
 		t.Errorf("fleetgen cannot load the fleet fleetgen init wrote: %v", err)
 	}
 	// The same check must fail on a typo, or it proves nothing.
-	os.WriteFile(filepath.Join(dir, "typo.cue"), []byte("package fleet\n\nhosts: example: deploi: {}\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "typo.cue"), []byte("package fleet\n\nhosts: web: deploi: {}\n"), 0o644)
 	cmd := exec.Command(cue, "vet", "./...")
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "CUE_REGISTRY=none", "CUE_CACHE_DIR="+t.TempDir())

@@ -7,9 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
+	"regexp"
 	"runtime"
+	"sort"
 	"strings"
 	"sync"
 
@@ -38,6 +42,8 @@ type GenerateResult struct {
 	// Written are files created or rewritten; Removed are generated files
 	// that no longer belong to the fleet. Unchanged files are left alone.
 	Written, Removed []string
+	// Warnings are what VetNixOS warned about.
+	Warnings Errors
 }
 
 // Stale reports whether the tree on disk differs from the fleet.
@@ -48,31 +54,80 @@ func (r *GenerateResult) Stale() bool { return len(r.Written)+len(r.Removed) > 0
 // host with a disk layout (disks), its disko configuration
 // (disks/<host>.nix) and live installer (installers/<host>.nix, the flake
 // output "<host>-installer"), whose SSH logins are the keys of the host's
-// users in the wheel group. It is
-// all or nothing: files are generated in memory, then the new tree
+// users in the wheel group.
+//
+// It is all or nothing: files are generated in memory, then the new tree
 // replaces the old one in a single rename, so an error or an interruption
-// leaves the previous tree as it was. Files whose bytes do not change keep
-// their inode and modification time; files without the generated header
-// are never touched. The fleet must be loaded with Config.NixOS.
+// (kill -9 included) leaves the previous tree as it was; staging
+// directories an interrupted run left beside it are removed by the next.
+// Files whose bytes do not change keep their inode and modification time,
+// directories keep their modes.
+//
+// Generate owns only what it wrote: a file without the generated header
+// where it would write is an error naming it, and so are a symbolic link
+// or a special file (a FIFO) in the way, an output directory that is the
+// module root, sits under cue.mod, is reached through a symbolic link or
+// holds CUE files, and an old tree it could not remove; in every case
+// nothing changes. Files of the user's own elsewhere in the tree are kept
+// as they are and never opened unless they are regular files. Two runs on
+// one tree take turns (the second waits for the first). The fleet must be
+// loaded with Config.NixOS.
+//
+// Generate first checks what the modules define against NixOS's option
+// surface, as VetNixOS does, and writes nothing when that finds an error
+// (the Errors then hold its warnings too).
 func (f *Fleet) Generate(opts GenerateOptions) (*GenerateResult, error) {
-	return f.generate(opts)
-}
-
-// generate is Generate: the files stream into a new tree staged beside
-// the old one.
-func (f *Fleet) generate(opts GenerateOptions) (*GenerateResult, error) {
-	outDir, err := f.outputDir(opts.OutDir)
+	warnings, err := f.VetNixOS()
+	var errs Errors
+	if errors.As(err, &errs) {
+		return nil, append(warnings, errs...)
+	}
 	if err != nil {
 		return nil, err
 	}
-	sink := newTreeSink(outDir, opts.Check)
-	if err := f.generateTo(outDir, sink); err != nil {
-		if sink.staging != "" {
-			os.RemoveAll(sink.staging)
-		}
-		return nil, err
+	res, _, err := f.generate(opts)
+	if res != nil {
+		res.Warnings = warnings
 	}
-	return sink.finish()
+	return res, err
+}
+
+// generate is Generate, also returning the generated files.
+func (f *Fleet) generate(opts GenerateOptions) (*GenerateResult, []emit.File, error) {
+	files, outDir, err := f.files(opts.OutDir)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := checkOutDir(f.l.ModRoot, outDir); err != nil {
+		return nil, nil, err
+	}
+	parent := filepath.Dir(outDir)
+	if !opts.Check {
+		if err := os.MkdirAll(parent, 0o755); err != nil {
+			return nil, nil, err
+		}
+	}
+	if _, err := os.Stat(parent); err == nil {
+		unlock, err := lockDir(parent, !opts.Check)
+		if err != nil {
+			return nil, nil, err
+		}
+		defer unlock()
+	}
+	if !opts.Check {
+		if err := removeLeftovers(outDir); err != nil {
+			return nil, nil, err
+		}
+	}
+	plan, err := planTree(outDir, files)
+	if err != nil {
+		return nil, nil, err
+	}
+	res := &GenerateResult{OutDir: outDir, Written: plan.written, Removed: plan.removed}
+	if opts.Check || !res.Stale() {
+		return res, files, nil
+	}
+	return res, files, plan.apply()
 }
 
 // settings is the part of the fleet's settings Generate reads.
@@ -86,6 +141,20 @@ type settings struct {
 		Follows      map[string]string `json:"follows"`
 		NixOSModules map[string]bool   `json:"nixosModules"`
 	} `json:"inputs"`
+}
+
+// flakeModules returns the NixOS modules of the flake's inputs every host
+// imports, as attribute paths of the inputs ("agenix.nixosModules.default").
+func (s *settings) flakeModules() []string {
+	var modules []string
+	for _, name := range sortedNames(s.Inputs) {
+		for _, m := range sortedNames(s.Inputs[name].NixOSModules) {
+			if s.Inputs[name].NixOSModules[m] {
+				modules = append(modules, name+"."+m)
+			}
+		}
+	}
+	return modules
 }
 
 type secretValue struct {
@@ -121,6 +190,11 @@ func (f *Fleet) outputDir(outOverride string) (string, error) {
 	if err := json.Unmarshal(f.l.Settings, &s); err != nil {
 		return "", fmt.Errorf("reading settings: %v", err)
 	}
+	return f.outputDirOf(&s, outOverride)
+}
+
+// outputDirOf is outputDir with the settings read.
+func (f *Fleet) outputDirOf(s *settings, outOverride string) (string, error) {
 	out := s.Output
 	if outOverride != "" {
 		out = outOverride
@@ -135,13 +209,58 @@ func (f *Fleet) outputDir(outOverride string) (string, error) {
 	return out, nil
 }
 
-// generateTo generates the fleet's files, for the output directory out,
-// into sink.
-func (f *Fleet) generateTo(out string, sink fileSink) error {
+// emitFleet returns what the emitter needs to write the fleet's tree,
+// and the absolute output directory. With only, the hosts only says
+// yes to: enough for their modules (emit.Modules), not for the agenix
+// rules, whose recipients come from every host.
+func (f *Fleet) emitFleet(outOverride string, only func(*Host) bool) (*emit.Fleet, string, error) {
 	var s settings
 	if err := json.Unmarshal(f.l.Settings, &s); err != nil {
-		return fmt.Errorf("reading settings: %v", err)
+		return nil, "", fmt.Errorf("reading settings: %v", err)
 	}
+	out, err := f.outputDirOf(&s, outOverride)
+	if err != nil {
+		return nil, "", err
+	}
+	ef := f.emitBase(&s, out)
+	modules := s.flakeModules()
+	users := f.fleetUsers()
+	for _, h := range f.hosts {
+		if only != nil && !only(h) {
+			continue
+		}
+		var hf hostFiles
+		eh, err := f.emitHost(h, modules, &hf)
+		if err != nil {
+			return nil, "", err
+		}
+		ef.Hosts = append(ef.Hosts, *eh)
+		for n, u := range hf.users {
+			users[n] = u
+		}
+	}
+	// Recipients: the users a secret declares, the hosts whose
+	// configuration uses it (or that it names), the administrators.
+	usedBy := secretsUsedBy(ef.Hosts)
+	hostKeys, err := f.hostKeys()
+	if err != nil {
+		return nil, "", err
+	}
+	for _, name := range sortedNames(f.l.Secrets) {
+		sv, err := f.secret(name)
+		if err != nil {
+			return nil, "", err
+		}
+		es := emit.Secret{Name: name, File: sv.File, Owner: sv.Owner, Group: sv.Group, Mode: sv.Mode,
+			Recipients: recipientsOf(sv, users, usedBy[name], hostKeys, s.AdminKeys)}
+		ef.Secrets = append(ef.Secrets, es)
+	}
+	return ef, out, nil
+}
+
+// emitBase returns the emitter's fleet without hosts and secrets, for the
+// absolute output directory out.
+func (f *Fleet) emitBase(s *settings, out string) *emit.Fleet {
 	outRel, _ := filepath.Rel(f.l.ModRoot, out)
 	ef := &emit.Fleet{
 		Description: s.Description,
@@ -152,14 +271,18 @@ func (f *Fleet) generateTo(out string, sink fileSink) error {
 		in := s.Inputs[name]
 		ef.Inputs = append(ef.Inputs, emit.Input{Name: name, URL: in.URL, Follows: in.Follows})
 	}
-	var modules []string
-	for _, name := range sortedNames(s.Inputs) {
-		for _, m := range sortedNames(s.Inputs[name].NixOSModules) {
-			if s.Inputs[name].NixOSModules[m] {
-				modules = append(modules, name+"."+m)
-			}
-		}
+	return ef
+}
+
+// generateTo generates the fleet's files, for the output directory out,
+// into sink.
+func (f *Fleet) generateTo(out string, sink fileSink) error {
+	var s settings
+	if err := json.Unmarshal(f.l.Settings, &s); err != nil {
+		return fmt.Errorf("reading settings: %v", err)
 	}
+	ef := f.emitBase(&s, out)
+	modules := s.flakeModules()
 	for _, name := range sortedNames(f.l.Secrets) {
 		sv, err := f.secret(name)
 		if err != nil {
@@ -210,7 +333,7 @@ func (f *Fleet) generateTo(out string, sink fileSink) error {
 	}
 	// Recipients: the users a secret declares, the hosts whose
 	// configuration uses it (or that it names), the administrators.
-	users := map[string]map[string]any{}
+	users := f.fleetUsers()
 	usedBy := map[string]map[string]bool{}
 	hostKeys := map[string]string{}
 	for i, h := range f.hosts {
@@ -274,33 +397,50 @@ type hostFiles struct {
 	hostKey string
 }
 
-// generate generates the files of host h into out.
+// generateHost generates the files of host h into out.
 func (f *Fleet) generateHost(ef *emit.Fleet, h *Host, modules []string, locate func(*emit.Value) emit.Origin, out *hostFiles) error {
+	eh, err := f.emitHost(h, modules, out)
+	if err != nil {
+		return err
+	}
+	files, err := ef.Host(eh, locate)
+	if err != nil {
+		return f.emitError(err)
+	}
+	out.files = files.Files
+	out.part, err = files.Map.MarshalBinary()
+	return err
+}
+
+// emitHost returns what the emitter needs of host h, and records in out
+// what the fleet-wide files need of it: its users' final values, the
+// secrets its configuration uses, its SSH host key.
+func (f *Fleet) emitHost(h *Host, modules []string, out *hostFiles) (*emit.Host, error) {
 	if h.h.NixOS == nil {
-		return errors.New("the fleet was loaded without Config.NixOS; Generate needs the hosts' NixOS configurations")
+		return nil, errors.New("the fleet was loaded without Config.NixOS; Generate needs the hosts' NixOS configurations")
 	}
 	nixos, err := decodeObject(h.h.NixOS)
 	if err != nil {
-		return fmt.Errorf("host %s: %v", h.Name, err)
+		return nil, fmt.Errorf("host %s: %v", h.Name, err)
 	}
-	eh := emit.Host{Name: h.Name, NixOS: nixos, Modules: modules, Comment: hostComment(h), Disks: h.layout, AdminKeys: h.adminKeys,
+	eh := &emit.Host{Name: h.Name, NixOS: nixos, Modules: modules, Comment: hostComment(h), Disks: h.layout, AdminKeys: h.adminKeys,
 		Loader: h.loader, EFIVariables: h.efiVariables}
 	v, err := h.Value()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if extra, ok := v["nixos"].(map[string]any); ok {
 		eh.Extra = extra
 	}
 	if h.h.Derived != nil {
 		if eh.Derived, err = decodeObject(h.h.Derived); err != nil {
-			return fmt.Errorf("host %s: %v", h.Name, err)
+			return nil, fmt.Errorf("host %s: %v", h.Name, err)
 		}
 	}
 	for _, u := range h.Users {
 		home, err := decodeObject(h.h.Home[u.Name])
 		if err != nil {
-			return fmt.Errorf("host %s, user %s: %v", h.Name, u.Name, err)
+			return nil, fmt.Errorf("host %s, user %s: %v", h.Name, u.Name, err)
 		}
 		c := fmt.Sprintf("Home of %s on %s.", u.Name, h.Name)
 		switch len(u.Profiles) {
@@ -324,16 +464,10 @@ func (f *Fleet) generateHost(ef *emit.Fleet, h *Host, modules []string, locate f
 		out.hostKey, _ = d["hostKey"].(string)
 	}
 	out.secrets = map[string]bool{}
-	for s, by := range secretsUsedBy([]emit.Host{eh}) {
+	for s, by := range secretsUsedBy([]emit.Host{*eh}) {
 		out.secrets[s] = by[h.Name]
 	}
-	files, err := ef.Host(&eh, locate)
-	if err != nil {
-		return f.emitError(err)
-	}
-	out.files = files.Files
-	out.part, err = files.Map.MarshalBinary()
-	return err
+	return eh, nil
 }
 
 // eachHost calls work(i, l) for every host index i in [0, n), on
@@ -393,17 +527,321 @@ func decodeObject(b []byte) (map[string]any, error) {
 	return m, nil
 }
 
-func isGenerated(path string) (bool, error) {
-	f, err := os.Open(path)
+// A treePlan is a new output tree staged next to the old one.
+type treePlan struct {
+	outDir           string
+	files            map[string][]byte // slash path -> content
+	keep             map[string]bool   // entries of the old tree kept as they are
+	dirs             map[string]bool   // directories of the old tree ("." is outDir)
+	modes            map[string]fs.FileMode
+	written, removed []string
+}
+
+// treeProblem is a problem with an entry of the output tree, which
+// Generate reports instead of touching it.
+func treeProblem(path, summary, detail string) diag.Diagnostic {
+	return diag.Diagnostic{Severity: diag.Error, Range: diag.Range{File: path}, Summary: summary, Detail: detail}
+}
+
+// checkOutDir refuses an output directory Generate must not replace as a
+// whole: the module root, anything under cue.mod, a path through a
+// symbolic link (which could lead out of the module), or a file.
+func checkOutDir(root, out string) error {
+	rel, err := filepath.Rel(root, out)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return fmt.Errorf("output directory %s is outside the fleet's module %s", out, root)
+	}
+	const fix = "fleetgen replaces the output directory as a whole; give it one of its own (settings.output or -o), such as nix"
+	if rel == "." {
+		return fromDiag(diag.List{treeProblem(out, "the output directory is the fleet's module root", fix)})
+	}
+	parts := strings.Split(rel, string(filepath.Separator))
+	if parts[0] == "cue.mod" {
+		return fromDiag(diag.List{treeProblem(out, "the output directory is inside cue.mod, the CUE module's own directory", fix)})
+	}
+	dir := root
+	for _, p := range parts {
+		dir = filepath.Join(dir, p)
+		st, err := os.Lstat(dir)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		switch {
+		case st.Mode()&fs.ModeSymlink != 0:
+			return fromDiag(diag.List{treeProblem(dir, "the output directory is reached through a symbolic link",
+				"fleetgen writes only into real directories inside the module, so a link cannot take it elsewhere; name the directory itself")})
+		case !st.IsDir():
+			return fromDiag(diag.List{treeProblem(dir, "not a directory, where the output directory goes", fix)})
+		}
+	}
+	return nil
+}
+
+// planTree compares the generated files with the tree on disk. Entries in
+// the way of a generated file that are not fleetgen's (no header, a link,
+// a FIFO, a directory) and CUE sources in the tree are problems, all
+// reported at once.
+func planTree(outDir string, files []emit.File) (*treePlan, error) {
+	p := &treePlan{outDir: outDir, files: map[string][]byte{}, keep: map[string]bool{},
+		dirs: map[string]bool{}, modes: map[string]fs.FileMode{}}
+	need := map[string]bool{} // directories generated files go in
+	for _, f := range files {
+		p.files[f.Path] = f.Data
+		for d := path.Dir(f.Path); d != "."; d = path.Dir(d) {
+			need[d] = true
+		}
+	}
+	var problems diag.List
+	const notOurs = "move it away (or delete it) and run fleetgen again, or choose another output directory (settings.output or -o)"
+	sources := false
+	err := filepath.WalkDir(outDir, func(file string, d fs.DirEntry, err error) error {
+		if errors.Is(err, fs.ErrNotExist) && file == outDir {
+			return fs.SkipAll
+		}
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(outDir, file)
+		rel = filepath.ToSlash(rel)
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			p.dirs[rel] = true
+			p.modes[rel] = info.Mode().Perm()
+			if d.Name() == "cue.mod" || d.Name() == ".git" {
+				sources = true
+				return fs.SkipDir
+			}
+			if _, ok := p.files[rel]; ok {
+				problems.Add(treeProblem(file, "a directory where fleetgen writes a file", notOurs))
+				return fs.SkipDir
+			}
+			return nil
+		}
+		if strings.HasSuffix(d.Name(), ".cue") {
+			sources = true
+		}
+		want, generated := p.files[rel]
+		inTheWay := generated || need[rel]
+		switch {
+		case d.Type()&fs.ModeSymlink != 0:
+			if inTheWay {
+				problems.Add(treeProblem(file, "a symbolic link where fleetgen writes", "fleetgen never writes through a link, which could lead out of the tree; "+notOurs))
+			}
+			p.keep[rel] = true
+			return nil
+		case !d.Type().IsRegular():
+			if inTheWay {
+				problems.Add(treeProblem(file, "not a regular file (a FIFO, socket or device) where fleetgen writes", notOurs))
+			}
+			p.keep[rel] = true // never opened
+			return nil
+		}
+		old, ours, err := readGenerated(file, generated)
+		if err != nil {
+			return err
+		}
+		switch {
+		case inTheWay && !ours:
+			problems.Add(treeProblem(file, "not written by fleetgen (its first line is not the generated header), where fleetgen writes", notOurs))
+		case generated && bytes.Equal(old, want):
+			p.keep[rel] = true
+		case generated:
+			p.modes[rel] = info.Mode().Perm()
+		case ours:
+			p.removed = append(p.removed, file)
+		default:
+			p.keep[rel] = true // the user's own file
+		}
+		return nil
+	})
 	if err != nil {
-		return false, err
+		return nil, err
+	}
+	if sources {
+		problems.Add(treeProblem(outDir, "the output directory holds the fleet's own files (CUE sources, cue.mod or .git)",
+			"fleetgen replaces the output directory as a whole; give it one of its own (settings.output or -o), such as nix"))
+	}
+	if len(problems) > 0 {
+		problems.Sort()
+		return nil, fromDiag(problems)
+	}
+	for _, f := range files {
+		if !p.keep[f.Path] {
+			p.written = append(p.written, filepath.Join(outDir, filepath.FromSlash(f.Path)))
+		}
+	}
+	sort.Strings(p.written)
+	sort.Strings(p.removed)
+	return p, nil
+}
+
+// readGenerated reports whether the regular file path starts with the
+// generated header, and returns its whole contents when all is set. It
+// never follows a link nor waits on a FIFO.
+func readGenerated(path string, all bool) ([]byte, bool, error) {
+	f, err := openRegular(path)
+	if err != nil {
+		return nil, false, err
 	}
 	defer f.Close()
-	line, err := bufio.NewReader(f).ReadString('\n')
-	if err != nil && line == "" {
-		return false, nil
+	if all {
+		b, err := io.ReadAll(f)
+		if err != nil {
+			return nil, false, err
+		}
+		line, _, _ := bytes.Cut(b, []byte("\n"))
+		return b, emit.IsGenerated(string(bytes.TrimRight(line, "\r"))), nil
 	}
-	return emit.IsGenerated(strings.TrimRight(line, "\r\n")), nil
+	// A header is a short first line; more is not read.
+	line, err := bufio.NewReader(io.LimitReader(f, 256)).ReadString('\n')
+	if err != nil && line == "" {
+		return nil, false, nil
+	}
+	return nil, emit.IsGenerated(strings.TrimRight(line, "\r\n")), nil
+}
+
+// stagingRx matches the directories Generate stages a tree in beside the
+// output directory (.nix.new123456789, and .nix.new123456789.old where
+// the system has no atomic exchange).
+func stagingRx(outDir string) *regexp.Regexp {
+	return regexp.MustCompile(`^\.` + regexp.QuoteMeta(filepath.Base(outDir)) + `\.new[0-9]+(\.old)?$`)
+}
+
+// removeLeftovers removes the staging directories a run that was killed
+// left beside outDir. The caller holds the lock, so none is in use.
+func removeLeftovers(outDir string) error {
+	parent := filepath.Dir(outDir)
+	ents, err := os.ReadDir(parent)
+	if err != nil {
+		return err
+	}
+	rx := stagingRx(outDir)
+	for _, e := range ents {
+		if !e.IsDir() || !rx.MatchString(e.Name()) {
+			continue
+		}
+		if err := os.RemoveAll(filepath.Join(parent, e.Name())); err != nil {
+			return fromDiag(diag.List{treeProblem(filepath.Join(parent, e.Name()),
+				fmt.Sprintf("cannot remove what an interrupted fleetgen left here: %v", err), "make it writable, or remove it by hand")})
+		}
+	}
+	return nil
+}
+
+// checkWritable refuses, before anything changes, a tree Generate could
+// not replace: the parent of the output directory, where the new tree is
+// staged and renamed, and every directory of the old tree, which is
+// removed afterwards, must be writable.
+func (p *treePlan) checkWritable() error {
+	var problems diag.List
+	const fix = "fleetgen replaces the output tree as a whole; make it writable (chmod -R u+w) or choose another output directory"
+	if err := writable(filepath.Dir(p.outDir)); err != nil {
+		problems.Add(treeProblem(filepath.Dir(p.outDir), "not writable, so the new tree could not be staged beside the old one", fix))
+	}
+	for _, rel := range sortedNames(p.dirs) {
+		if err := writable(filepath.Join(p.outDir, filepath.FromSlash(rel))); err != nil {
+			problems.Add(treeProblem(filepath.Join(p.outDir, filepath.FromSlash(rel)), "not writable, so the old tree could not be removed once replaced", fix))
+		}
+	}
+	if len(problems) > 0 {
+		return fromDiag(problems)
+	}
+	return nil
+}
+
+// applyStep, when set (by tests only), is called at each step of apply
+// where an interrupted run leaves something behind: "staged" once the
+// new tree is complete beside the old one, "exchanged" once the two have
+// changed places and the old tree waits to be removed.
+var applyStep func(step string)
+
+// apply builds the new tree in a directory beside the old one, linking
+// kept entries (so they keep inode and mtime) and writing changed files,
+// gives its directories the modes of the old ones, then puts it in place
+// with one rename (an atomic exchange where the system has one) and
+// removes the old tree.
+func (p *treePlan) apply() (err error) {
+	if err := p.checkWritable(); err != nil {
+		return err
+	}
+	parent := filepath.Dir(p.outDir)
+	tmp, err := os.MkdirTemp(parent, "."+filepath.Base(p.outDir)+".new*")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			os.RemoveAll(tmp)
+		}
+	}()
+	for rel := range p.keep {
+		dst := filepath.Join(tmp, filepath.FromSlash(rel))
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			return err
+		}
+		if err := os.Link(filepath.Join(p.outDir, filepath.FromSlash(rel)), dst); err != nil {
+			return err
+		}
+	}
+	for rel, data := range p.files {
+		if p.keep[rel] {
+			continue
+		}
+		dst := filepath.Join(tmp, filepath.FromSlash(rel))
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			return err
+		}
+		mode, ok := p.modes[rel]
+		if !ok {
+			mode = 0o644
+		}
+		if err := os.WriteFile(dst, data, mode); err != nil {
+			return err
+		}
+		if err := os.Chmod(dst, mode); err != nil { // past the umask, as before
+			return err
+		}
+	}
+	// Directories keep their modes; new ones get 0755. Deepest first, so
+	// a directory made read-only does not stop the ones below it.
+	dirs := sortedNames(p.dirs)
+	sort.Sort(sort.Reverse(sort.StringSlice(dirs)))
+	for _, rel := range dirs {
+		if rel == "." {
+			continue
+		}
+		if err := os.Chmod(filepath.Join(tmp, filepath.FromSlash(rel)), p.modes[rel]); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+	}
+	rootMode, ok := p.modes["."]
+	if !ok {
+		rootMode = 0o755
+	}
+	if err := os.Chmod(tmp, rootMode); err != nil {
+		return err
+	}
+	if applyStep != nil {
+		applyStep("staged")
+	}
+	if _, err := os.Lstat(p.outDir); errors.Is(err, fs.ErrNotExist) {
+		return os.Rename(tmp, p.outDir)
+	}
+	if err := exchange(tmp, p.outDir); err != nil {
+		return err
+	}
+	if applyStep != nil {
+		applyStep("exchanged")
+	}
+	// tmp now holds the old tree. Should removing it fail after all, the
+	// next run removes it.
+	return os.RemoveAll(tmp)
 }
 
 // emitError places an error of the emitter at the user's CUE line where

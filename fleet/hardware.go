@@ -1,18 +1,24 @@
 package fleet
 
 import (
+	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 
+	"cuelang.org/go/cue"
 	"cuelang.org/go/cue/ast"
+	cueerrors "cuelang.org/go/cue/errors"
 	"cuelang.org/go/cue/format"
 	"cuelang.org/go/cue/token"
 
 	"fleetnix.dev/fleet/internal/diag"
 	"fleetnix.dev/fleet/internal/hwimport"
+	"fleetnix.dev/fleet/internal/lint/rules"
 )
 
 // A HardwareSource is one input of ImportHardware: a file's name (for
@@ -28,9 +34,15 @@ type HardwareSource struct {
 // Facter must be set; with both, their facts are joined and must agree.
 type HardwareInput struct {
 	// Host, when set, is the host the facts belong to: the output is then
-	// `hosts: <Host>: { ... }`, ready to sit beside the fleet's hosts.cue.
-	// Without it the output holds the host's fields at the top level.
+	// a CUE file of its own, `package <Package>` and `hosts: <Host>: {
+	// ... }`, ready to sit beside the fleet's hosts.cue, and the import
+	// can be merged into an existing file (MergeInto). Without it the
+	// output holds the host's fields at the top level, to paste into a
+	// host.
 	Host string
+	// Package is the package clause of the file written for Host: the
+	// fleet's CUE package, "fleet" when empty (as fleetgen init writes).
+	Package string
 	// Nix is a hardware-configuration.nix as nixos-generate-config writes
 	// it, possibly edited.
 	Nix *HardwareSource
@@ -42,13 +54,18 @@ type HardwareInput struct {
 type HardwareImport struct {
 	// CUE is the host's hardware facts as formatted CUE source: system,
 	// network.dhcp, hardware, and under nixos the literal settings of the
-	// input that are not hardware facts. The same facts always give the
-	// same bytes, however the input spelled them.
+	// input that are not hardware facts; with HardwareInput.Host, a whole
+	// file. The same facts always give the same bytes, however the input
+	// spelled them.
 	CUE []byte
 	// Warnings name, with their position, the parts of the input that are
 	// not hardware facts: settings carried over under nixos and imports
 	// fleet cannot follow. Their Severity is Warning.
 	Warnings []Diagnostic
+
+	host   string
+	pkg    string
+	fields func() []*ast.Field // the host's imported fields, built anew each call
 }
 
 // ImportHardware reads the hardware facts of a machine and returns them as
@@ -82,17 +99,58 @@ func ImportHardware(in HardwareInput) (*HardwareImport, error) {
 	if all.HasErrors() || facts == nil {
 		return nil, fromDiag(all)
 	}
-	file := hardwareFile(in.Host, facts)
+	if errs := checkImport(facts, in.firstFile()); len(errs) > 0 {
+		return nil, fromDiag(errs)
+	}
+	if in.Host != "" && !hostNameRx.MatchString(in.Host) {
+		return nil, fmt.Errorf("host name %q: lower-case letters, digits and '-', at most 63, not starting or ending with '-'", in.Host)
+	}
+	pkg := in.Package
+	if pkg == "" {
+		pkg = "fleet"
+	}
+	if !ast.IsValidIdent(pkg) || strings.HasPrefix(pkg, "#") || strings.HasPrefix(pkg, "_") {
+		return nil, fmt.Errorf("package %q is not a CUE package name", pkg)
+	}
+	r := &HardwareImport{Warnings: fromDiag(all), host: in.Host, pkg: pkg,
+		fields: func() []*ast.Field { return hostFields(facts) }}
+	file := &ast.File{}
+	if in.Host == "" {
+		for _, f := range r.fields() {
+			file.Decls = append(file.Decls, f)
+		}
+		ast.AddComment(file.Decls[0], importedComment())
+	} else {
+		d := hostDecl(in.Host, r.fields())
+		ast.AddComment(d, importedComment())
+		file.Decls = []ast.Decl{&ast.Package{Name: ast.NewIdent(pkg)}, d}
+	}
 	src, err := format.Node(file)
 	if err != nil {
 		return nil, err
 	}
-	return &HardwareImport{CUE: src, Warnings: fromDiag(all)}, nil
+	r.CUE = src
+	return r, nil
 }
 
-// hardwareFile builds the CUE file of the facts.
-func hardwareFile(host string, f *hwimport.Facts) *ast.File {
-	var fields []any
+// importedComment says where a value came from.
+func importedComment() *ast.CommentGroup {
+	return &ast.CommentGroup{Doc: true, List: []*ast.Comment{{Text: "// Hardware facts imported by fleetgen import hardware."}}}
+}
+
+// hostDecl returns hosts: <host>: { fields }.
+func hostDecl(host string, fields []*ast.Field) *ast.Field {
+	var fs []any
+	for _, f := range fields {
+		fs = append(fs, f)
+	}
+	return &ast.Field{Label: ast.NewIdent("hosts"), Value: ast.NewStruct(field(host, ast.NewStruct(fs...)))}
+}
+
+// hostFields builds the host's fields of the facts: system, network.dhcp,
+// hardware and nixos, those the facts have.
+func hostFields(f *hwimport.Facts) []*ast.Field {
+	var fields []*ast.Field
 	if f.System != "" {
 		fields = append(fields, field("system", ast.NewString(f.System)))
 	}
@@ -120,17 +178,7 @@ func hardwareFile(host string, f *hwimport.Facts) *ast.File {
 		}
 		fields = append(fields, field("nixos", cueValue(tree)))
 	}
-	if host != "" {
-		fields = []any{&ast.Field{Label: ast.NewIdent("hosts"), Value: ast.NewStruct(field(host, ast.NewStruct(fields...)))}}
-	}
-	file := &ast.File{}
-	for _, x := range fields {
-		file.Decls = append(file.Decls, x.(*ast.Field))
-	}
-	ast.AddComment(file.Decls[0], &ast.CommentGroup{Doc: true, List: []*ast.Comment{
-		{Text: "// Hardware facts imported by fleetgen import hardware."},
-	}})
-	return file
+	return fields
 }
 
 func field(name string, v ast.Expr) *ast.Field {
@@ -326,4 +374,100 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// firstFile names the input diagnostics fall back to.
+func (in HardwareInput) firstFile() string {
+	if in.Nix != nil {
+		return in.Nix.File
+	}
+	return in.Facter.File
+}
+
+// checkImport checks the facts as vet would check the host value they
+// become, and reports what it would refuse where the input says it: a
+// value out of the schema's bounds, a NUL character (which Nix cuts a
+// string at), a field name starting with $ (a marker in fleet's CUE), a
+// number CUE cannot write, a literal secret among the carried-over
+// settings.
+func checkImport(f *hwimport.Facts, input string) diag.List {
+	var errs diag.List
+	at := func(path []string) diag.Range {
+		for _, s := range f.Extra {
+			if len(path) > len(s.Path) && path[0] == "nixos" && slices.Equal(path[1:len(s.Path)+1], s.Path) {
+				return s.Range
+			}
+		}
+		p := path
+		if len(p) > 0 && p[0] == "hardware" {
+			p = p[1:]
+		}
+		for n := len(p); n > 0; n-- {
+			if r, ok := f.Where[strings.Join(p[:n], ".")]; ok && r.Start.IsValid() {
+				return r
+			}
+		}
+		return diag.Range{File: input, Start: diag.Pos{Line: 1, Col: 1}, End: diag.Pos{Line: 1, Col: 1}}
+	}
+	add := func(path []string, summary string) {
+		errs.Add(diag.Diagnostic{Severity: diag.Error, Range: at(path), Path: path,
+			Summary: formatPath(path) + ": " + summary,
+			Detail:  "fix it in the input, or leave it out and set it in CUE"})
+	}
+	for _, s := range f.Extra {
+		p := append([]string{"nixos"}, s.Path...)
+		walkData(p, "", s.Value, func(p []string, _ string, v any) {
+			if k := p[len(p)-1]; strings.HasPrefix(k, "$") {
+				add(p, "a setting whose name starts with $, which fleet's CUE reads as a marker")
+			}
+			if x, ok := v.(float64); ok && (math.IsInf(x, 0) || math.IsNaN(x)) {
+				add(p, "a number out of range")
+			}
+		})
+		rules.LiteralSecrets(p, s.Value, func(q []string) {
+			add(q, "a literal secret, which would be copied into the world-readable Nix store")
+		})
+	}
+	if len(errs) > 0 {
+		return errs
+	}
+	hf := &ast.File{}
+	for _, fd := range hostFields(f) {
+		hf.Decls = append(hf.Decls, fd)
+	}
+	src, err := format.Node(hf)
+	if err != nil {
+		return diag.List{{Severity: diag.Error, Range: at(nil), Summary: err.Error()}}
+	}
+	ctx, schema, err := compileSchema()
+	if err != nil {
+		return diag.List{{Severity: diag.Error, Range: at(nil), Summary: err.Error()}}
+	}
+	v := ctx.CompileBytes(src)
+	var data any
+	if b, err := v.MarshalJSON(); err == nil {
+		json.Unmarshal(b, &data)
+	}
+	walkData(nil, "", data, func(p []string, _ string, v any) {
+		s, _ := v.(string)
+		if len(p) > 0 && strings.ContainsRune(p[len(p)-1], 0) || strings.ContainsRune(s, 0) {
+			add(p, "a string or name holds a NUL character, which Nix cuts a string at")
+		}
+	})
+	if len(errs) > 0 {
+		return errs
+	}
+	u := schema.LookupPath(cue.ParsePath("#HostSpec")).Unify(v)
+	for _, e := range cueerrors.Errors(u.Validate()) {
+		format, args := e.Msg()
+		var path []string
+		for _, l := range e.Path() {
+			if !strings.HasPrefix(l, "#") {
+				path = append(path, strings.Trim(l, `"`))
+			}
+		}
+		add(path, fmt.Sprintf(format, args...))
+	}
+	errs.Sort()
+	return errs
 }

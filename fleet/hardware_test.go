@@ -10,9 +10,6 @@ import (
 
 	"cuelang.org/go/cue"
 	"cuelang.org/go/cue/cuecontext"
-	"cuelang.org/go/cue/load"
-
-	iload "fleetnix.dev/fleet/internal/load"
 )
 
 const hwFixtures = "../internal/hwimport/testdata"
@@ -41,24 +38,9 @@ func importFile(t *testing.T, host, nixFile, facterFile string) (*HardwareImport
 // hostSpec returns the schema's #HostSpec.
 func hostSpec(t *testing.T) cue.Value {
 	t.Helper()
-	files, err := schemaFiles()
+	_, v, err := compileSchema()
 	if err != nil {
 		t.Fatal(err)
-	}
-	root := "/fleetnix-schema"
-	ov := map[string]load.Source{
-		root + "/cue.mod/module.cue": load.FromString("module: \"fleetnix.dev/hwtest@v0\"\nlanguage: version: \"v0.17.0\"\n"),
-	}
-	for name, b := range files {
-		ov[filepath.Join(iload.SchemaDir(root), name)] = load.FromBytes(b)
-	}
-	insts := load.Instances([]string{SchemaImportPath}, &load.Config{Dir: root, Overlay: ov})
-	if insts[0].Err != nil {
-		t.Fatal(insts[0].Err)
-	}
-	v := cuecontext.New().BuildInstance(insts[0])
-	if v.Err() != nil {
-		t.Fatal(v.Err())
 	}
 	return v.LookupPath(cue.ParsePath("#HostSpec"))
 }

@@ -72,6 +72,9 @@ func (f *Fleet) BuildInstaller(ctx context.Context, host string, opts InstallerO
 	if err != nil {
 		return nil, err
 	}
+	if err := f.checkTracked(ctx, &do); err != nil {
+		return nil, err
+	}
 	mh := hosts[0]
 	mh.Toplevel.Attr = installerAttr(host)
 	mh.Build = model.BuildPlacement{Where: model.BuildLocal}

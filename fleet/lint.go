@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
@@ -20,6 +19,7 @@ import (
 	"fleetnix.dev/fleet/internal/lint"
 	"fleetnix.dev/fleet/internal/lint/rules"
 	"fleetnix.dev/fleet/internal/merge"
+	"fleetnix.dev/fleet/internal/nix/format"
 	"fleetnix.dev/fleet/internal/nix/syntax"
 )
 
@@ -78,10 +78,17 @@ type RuleConfig struct {
 
 // LintOptions configure a lint run.
 type LintOptions struct {
-	// Fix applies safe fixes, and guarded fixes whose guard holds, and
-	// returns the fixed files in LintResult.Fixed; findings are those of
-	// the fixed files.
+	// Fix applies safe fixes, and guarded fixes whose guard holds, of
+	// findings at least as severe as FixLevel, and returns the fixed
+	// files in LintResult.Fixed; findings are those of the fixed files.
+	// What a fix wrote is laid out canonically: the whole file when it
+	// was canonical before, else the bindings the fixes wrote in. Files
+	// that say they are generated ("# Code generated … DO NOT EDIT.",
+	// nixos-generate-config's "Do not modify this file!") are not fixed.
 	Fix bool
+	// FixLevel is the least severity whose findings Fix fixes; the zero
+	// value, Info, fixes every finding. fleetgen lint --fix uses Warning.
+	FixLevel Severity
 	// Rules configures rules by ID or name.
 	Rules map[string]RuleConfig
 }
@@ -96,13 +103,18 @@ type LintResult struct {
 	Fixed []FixedFile
 	// Files is the number of Nix files linted.
 	Files int
+	// Skipped are the files left alone (not regular, a symlink out of
+	// the tree, too large) or, with Fix, left unfixed, and why.
+	Skipped []SkippedFile
 }
 
 // A FixedFile is a Nix file changed by fixes.
 type FixedFile struct {
-	Name  string
-	Src   []byte
-	Fixes int
+	// Name is the file as found; Path the regular file to write, which
+	// differs when Name is a symlink (inside the tree) to it.
+	Name, Path string
+	Src        []byte
+	Fixes      int
 }
 
 // config is LintOptions resolved against the rules.
@@ -163,21 +175,26 @@ func (c *config) applies(d lint.Diagnostic) bool {
 	return false
 }
 
+// severity returns the severity of d as configured.
+func (c *config) severity(d lint.Diagnostic) diag.Severity {
+	switch c.by[d.Rule].Severity {
+	case "error":
+		return diag.Error
+	case "warning":
+		return diag.Warning
+	case "info":
+		return diag.Info
+	}
+	return d.Severity
+}
+
 func (c *config) convert(ds []lint.Diagnostic) Errors {
 	var out diag.List
 	for _, d := range ds {
 		if !c.applies(d) {
 			continue
 		}
-		sev := d.Severity
-		switch c.by[d.Rule].Severity {
-		case "error":
-			sev = diag.Error
-		case "warning":
-			sev = diag.Warning
-		case "info":
-			sev = diag.Info
-		}
+		sev := c.severity(d)
 		detail := "rule " + d.Rule.ID + " (" + d.Rule.Name + "); fleetgen lint --explain " + d.Rule.ID
 		for _, fx := range d.Fixes {
 			detail += "\nfix (" + fx.Kind.String() + "): " + fx.Message
@@ -195,128 +212,97 @@ func (c *config) convert(ds []lint.Diagnostic) Errors {
 }
 
 // LintNix lints the Nix files named by paths (files, or directories walked
-// for *.nix, hidden directories skipped) with every configured source
-// rule. Unreadable paths are an error; findings are not.
+// for *.nix, hidden files and directories skipped) with every configured
+// source rule. A symlink is followed only to a file inside the directory
+// walked or, for a file named directly, inside the working directory;
+// files that are not regular are never opened. What is left alone is in
+// LintResult.Skipped. A path that does not exist is an error; findings
+// are not.
 func LintNix(ctx context.Context, paths []string, opts LintOptions) (*LintResult, error) {
-	cwd, _ := os.Getwd()
+	cwd, err := os.Getwd()
+	if err != nil {
+		return nil, err
+	}
 	c, err := newConfig(cwd, opts.Rules)
 	if err != nil {
 		return nil, err
 	}
-	files, err := nixFiles(paths, false)
+	files, skipped, err := NixFiles(cwd, paths)
 	if err != nil {
 		return nil, err
 	}
-	return c.lintFiles(ctx, files, opts.Fix)
-}
-
-// nixFiles expands paths into .nix files. With skipGenerated, files that
-// start with fleet's "Code generated" header are left out.
-func nixFiles(paths []string, skipGenerated bool) ([]string, error) {
-	var out []string
-	for _, p := range paths {
-		info, err := os.Stat(p)
-		if err != nil {
-			return nil, err
-		}
-		if !info.IsDir() {
-			out = append(out, p)
-			continue
-		}
-		err = filepath.WalkDir(p, func(name string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			if d.IsDir() {
-				if name != p && (strings.HasPrefix(d.Name(), ".") || d.Name() == "cue.mod") {
-					return filepath.SkipDir
-				}
-				// Walking a whole fleet, skip what is not the fleet's own,
-				// as CUE's ./... does: test fixtures, _-prefixed
-				// directories and nested modules (an example fleet).
-				if skipGenerated && name != p && (d.Name() == "testdata" || strings.HasPrefix(d.Name(), "_") || isModule(name)) {
-					return filepath.SkipDir
-				}
-				return nil
-			}
-			if !strings.HasSuffix(name, ".nix") {
-				return nil
-			}
-			if skipGenerated && hasGeneratedHeader(name) {
-				return nil
-			}
-			out = append(out, name)
-			return nil
-		})
-		if err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
-}
-
-func hasGeneratedHeader(name string) bool {
-	f, err := os.Open(name)
+	res, err := c.lintFiles(ctx, files, opts)
 	if err != nil {
-		return false
+		return nil, err
 	}
-	defer f.Close()
-	buf := make([]byte, 64)
-	n, _ := f.Read(buf)
-	return bytes.HasPrefix(buf[:n], []byte("# Code generated"))
+	res.Skipped = append(skipped, res.Skipped...)
+	return res, nil
 }
 
-// lintFiles lints the files names. Files stream through read, fix,
-// parse and rules on several goroutines (one per CPU, at most 8), each
-// file dropped once linted, so memory follows the files in flight, not
-// the tree; findings and fixes come out in the same order whatever the
-// timing.
-func (c *config) lintFiles(ctx context.Context, names []string, fix bool) (*LintResult, error) {
+// lintFiles lints the files. Files stream through read, fix, parse and
+// rules on several goroutines (one per CPU, at most 8), each file dropped
+// once linted, so memory follows the files in flight, not the tree;
+// findings, fixes and skipped files come out in the same order whatever
+// the timing.
+func (c *config) lintFiles(ctx context.Context, nixFiles []NixFile, opts LintOptions) (*LintResult, error) {
 	type result struct {
-		diags []lint.Diagnostic
-		fixed *FixedFile
-		err   error
+		diags   []lint.Diagnostic
+		fixed   *FixedFile
+		skipped *SkippedFile
+		parsed  bool
+		err     error
 	}
-	results := make([]result, len(names))
+	results := make([]result, len(nixFiles))
 	next := make(chan int)
 	var wg sync.WaitGroup
-	for range min(runtime.NumCPU(), 8, max(len(names), 1)) {
+	for range min(runtime.NumCPU(), 8, max(len(nixFiles), 1)) {
 		wg.Go(func() {
 			for i := range next {
 				r := &results[i]
 				if r.err = ctx.Err(); r.err != nil {
 					continue
 				}
-				src, err := os.ReadFile(names[i])
+				nf := nixFiles[i]
+				src, err := ReadNixFile(nf.Path)
 				if err != nil {
-					r.err = err
+					r.skipped = &SkippedFile{Name: nf.Name, Reason: err.Error()}
 					continue
 				}
-				if fix {
-					out, applied, err := lint.FixSource(c.rules, names[i], src)
+				if opts.Fix {
+					fixed, n, err := c.fix(nf.Name, src, opts.FixLevel)
 					if err != nil {
 						r.err = err
 						continue
 					}
-					if len(applied) > 0 {
-						r.fixed = &FixedFile{Name: names[i], Src: out, Fixes: len(applied)}
-						src = out
+					if line, gen := generatedBy(src); gen && n > 0 {
+						r.skipped = &SkippedFile{Name: nf.Name,
+							Reason: fmt.Sprintf("not fixed: it says it is generated (%q)", line)}
+					} else if n > 0 {
+						r.fixed = &FixedFile{Name: nf.Name, Path: nf.Path, Src: fixed, Fixes: n}
+						src = fixed
 					}
 				}
-				r.diags = lint.RunFile(c.rules, lint.Parse(names[i], src))
+				r.diags = lint.RunFile(c.rules, lint.Parse(nf.Name, src))
+				r.parsed = true
 			}
 		})
 	}
-	for i := range names {
+	for i := range nixFiles {
 		next <- i
 	}
 	close(next)
 	wg.Wait()
-	res := &LintResult{Files: len(names)}
+	res := &LintResult{}
 	var diags []lint.Diagnostic
 	for _, r := range results {
 		if r.err != nil {
 			return nil, r.err
+		}
+		if r.skipped != nil {
+			res.Skipped = append(res.Skipped, *r.skipped)
+		}
+		if r.parsed {
+			res.Files++
 		}
 		if r.fixed != nil {
 			res.Fixed = append(res.Fixed, *r.fixed)
@@ -326,6 +312,44 @@ func (c *config) lintFiles(ctx context.Context, names []string, fix bool) (*Lint
 	lint.Sort(diags)
 	res.Diagnostics = c.convert(diags)
 	return res, nil
+}
+
+// fix applies the fixes of the findings in src, the Nix file name, that
+// are at least as severe as level and that the configuration reports,
+// and lays out what they wrote: the whole file when it was in canonical
+// layout before (so that it stays so), else only the bindings the fixes
+// wrote in (so that a file laid out by hand keeps its layout). It
+// returns the fixed source and how many fixes it applied.
+func (c *config) fix(name string, src []byte, level Severity) ([]byte, int, error) {
+	res, err := lint.FixFile(c.rules, name, src, lint.FixOptions{Apply: func(d lint.Diagnostic) bool {
+		return c.applies(d) && Severity(c.severity(d)) >= level
+	}})
+	if err != nil {
+		return nil, 0, err
+	}
+	if len(res.Applied) == 0 {
+		return src, 0, nil
+	}
+	out := res.Src
+	f, errs := syntax.Parse(name, out)
+	if len(grammarErrors(errs)) > 0 {
+		return out, len(res.Applied), nil // a broken file is fixed, not laid out
+	}
+	if canon, err := format.Source(src); err == nil && bytes.Equal(canon, src) {
+		var b bytes.Buffer
+		if format.Node(&b, f) == nil {
+			out = b.Bytes()
+		}
+	} else {
+		spans := make([]format.Span, len(res.Touched))
+		for i, t := range res.Touched {
+			spans[i] = format.Span{Pos: t.Pos, End: t.End}
+		}
+		if laid, err := format.Regions(f, spans); err == nil {
+			out = laid
+		}
+	}
+	return out, len(res.Applied), nil
 }
 
 // Lint checks the fleet. It runs the fleet value rules over every host's
@@ -414,30 +438,45 @@ func (f *Fleet) Lint(ctx context.Context, opts LintOptions) (*LintResult, error)
 		return a.Start.Col < b.Start.Col
 	})
 	// Referenced files first, then the rest of the module's own files.
-	files, err := nixFiles([]string{dir}, true)
+	// A referenced file is read where it is, as the fleet names it; a
+	// symlink only to a file inside the module.
+	files, skipped, err := nixFiles(dir, []string{dir}, true)
+	if err != nil {
+		return nil, err
+	}
+	root, err := realDir(dir)
 	if err != nil {
 		return nil, err
 	}
 	seen := map[string]bool{}
-	var all []string
+	var all []NixFile
 	for _, sn := range snippets {
 		for _, r := range sn.refs {
-			if !seen[r] {
-				seen[r] = true
-				all = append(all, r)
+			info, err := os.Lstat(r)
+			if err != nil {
+				continue
+			}
+			nf, why := resolveNix(r, root, "the module", info.Mode().Type())
+			switch {
+			case why != "":
+				skipped = append(skipped, SkippedFile{Name: r, Reason: why})
+			case !seen[nf.Path]:
+				seen[nf.Path] = true
+				all = append(all, nf)
 			}
 		}
 	}
-	for _, name := range files {
-		if abs, err := filepath.Abs(name); err == nil && !seen[abs] {
-			seen[abs] = true
-			all = append(all, name)
+	for _, nf := range files {
+		if !seen[nf.Path] {
+			seen[nf.Path] = true
+			all = append(all, nf)
 		}
 	}
-	res, err := c.lintFiles(ctx, all, opts.Fix)
+	res, err := c.lintFiles(ctx, all, opts)
 	if err != nil {
 		return nil, err
 	}
+	res.Skipped = append(skipped, res.Skipped...)
 	res.Diagnostics = append(append(values, c.convert(inSnippets)...), res.Diagnostics...)
 	return res, nil
 }
@@ -635,11 +674,8 @@ func pathRefs(f *syntax.File, dir string) []string {
 // recorded reads the values FV12 compares from name, a host's generated
 // configuration, if fleet generated it.
 func recorded(name string) map[string]lint.Recorded {
-	if !hasGeneratedHeader(name) {
-		return nil
-	}
-	src, err := os.ReadFile(name)
-	if err != nil {
+	src, err := ReadNixFile(name)
+	if err != nil || !bytes.HasPrefix(src, []byte(generatedHeader)) {
 		return nil
 	}
 	sf, errs := syntax.Parse(name, src)
@@ -720,15 +756,88 @@ func leavesOf(h *Host, p []string) []lint.Leaf {
 // where returns the position that set the value at p in h, from Explain's
 // provenance, or the host's declaration.
 func (f *Fleet) where(h *Host, p []string) (diag.Range, string) {
+	if node, depth := h.tree().Nearest(p); node != nil && depth > 0 && depth < len(p) {
+		// The value is the schema's default: the place to change it is
+		// the nearest struct above it the user wrote, and no layer set
+		// it.
+		if o := node.Decl(); o != nil && o.Range.Start.IsValid() {
+			return o.Range, ""
+		}
+	}
 	for len(p) > 0 {
 		prov, err := f.Explain(h.Name, formatPath(p))
-		if err == nil && len(prov) > 0 && prov[0].Set.Pos.Line > 0 {
-			s := prov[0].Set
-			return diag.Range{File: s.Pos.File, Start: toPos(s.Pos), End: toPos(s.Pos)}, s.Source
+		for _, pr := range prov {
+			// A schema default is written in the schema, not by the
+			// user: the place to change it is the nearest one above
+			// that the user wrote.
+			if s := pr.Set; err == nil && s.Pos.Line > 0 && s.Layer != merge.Schema.String() {
+				return diag.Range{File: s.Pos.File, Start: toPos(s.Pos), End: toPos(s.Pos)}, s.Source
+			}
 		}
 		p = p[:len(p)-1]
 	}
 	return h.h.Decl, ""
+}
+
+// listenersOf returns the sockets h's enabled services listen on, as the
+// schema computes them, sorted by port, protocol and service.
+func listenersOf(h *Host) ([]lint.Listener, error) {
+	if len(h.h.Listeners) == 0 {
+		return nil, nil
+	}
+	var m map[string]struct {
+		Service  string `json:"service"`
+		Port     int    `json:"port"`
+		Protocol string `json:"protocol"`
+		Address  string `json:"address"`
+		Field    string `json:"field"`
+	}
+	if err := json.Unmarshal(h.h.Listeners, &m); err != nil {
+		return nil, fmt.Errorf("hosts.%s: reading #listeners: %v", h.Name, err)
+	}
+	out := make([]lint.Listener, 0, len(m))
+	for _, name := range sortedNames(m) {
+		l := m[name]
+		out = append(out, lint.Listener{Service: l.Service, Port: l.Port, Protocol: l.Protocol, Address: l.Address,
+			Path: strings.Split(l.Field, ".")})
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].Port != out[j].Port {
+			return out[i].Port < out[j].Port
+		}
+		return out[i].Protocol < out[j].Protocol
+	})
+	return out, nil
+}
+
+// checkPorts reports, as vet errors, two services of one host that listen
+// on one port and address: lint's FV04 over the schema's listener table.
+func (f *Fleet) checkPorts() diag.List {
+	var hosts []*lint.Host
+	var diags diag.List
+	for _, h := range f.hosts {
+		ls, err := listenersOf(h)
+		if err != nil {
+			diags.Errorf(h.h.Decl, "%v", err)
+			continue
+		}
+		h := h
+		hosts = append(hosts, &lint.Host{Name: h.Name, Listeners: ls,
+			Where:  func(p []string) (diag.Range, string) { return f.where(h, p) },
+			Leaves: func(p []string) []lint.Leaf { return leavesOf(h, p) }})
+	}
+	for _, d := range lint.RunFleet([]*lint.Rule{rules.PortCollision}, hosts, nil, nil) {
+		var related []diag.Related
+		for _, r := range d.Related {
+			if r.Range != d.Range {
+				related = append(related, r)
+			}
+		}
+		diags.Add(diag.Diagnostic{Severity: diag.Error, Range: d.Range, Summary: "hosts." + d.Message, Path: append([]string{"hosts", d.Host}, d.Path...),
+			Detail:  "the second fails to start (address already in use): give one of them another port",
+			Related: related})
+	}
+	return diags
 }
 
 // LintGenerated lints, in memory, the Nix files Generate would write, with
@@ -760,5 +869,13 @@ func (f *Fleet) LintGenerated(ctx context.Context) (*LintResult, error) {
 // isModule reports whether dir is the root of a CUE module of its own.
 func isModule(dir string) bool {
 	_, err := os.Stat(filepath.Join(dir, "cue.mod", "module.cue"))
+	return err == nil
+}
+
+// InModule reports whether dir is inside a CUE module (a directory at or
+// above it holds cue.mod/module.cue), as fleet commands that load a
+// fleet need.
+func InModule(dir string) bool {
+	_, err := moduleRoot(dir)
 	return err == nil
 }

@@ -118,15 +118,11 @@ func (f *Fleet) Check(ctx context.Context, opts CheckOptions) (*CheckResult, err
 	if _, err := exec.LookPath("nix"); err != nil {
 		return nil, errors.New("nix is not installed: check evaluates the hosts with Nix (2.8 or later, with flakes)")
 	}
-	gen, err := f.Generate(GenerateOptions{})
+	gen, files, err := f.generate(GenerateOptions{})
 	if err != nil {
 		return nil, err
 	}
-	b, err := os.ReadFile(filepath.Join(gen.OutDir, emit.SourceMapFile))
-	if err != nil {
-		return nil, fmt.Errorf("the generated tree has no source map: %v", err)
-	}
-	m, err := emit.ReadSourceMap(b)
+	m, err := sourceMapOf(files)
 	if err != nil {
 		return nil, err
 	}

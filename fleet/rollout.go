@@ -243,9 +243,13 @@ func (f *Fleet) lintHost(h *Host) (*lint.Host, error) {
 	if err != nil {
 		return nil, err
 	}
+	ls, err := listenersOf(h)
+	if err != nil {
+		return nil, err
+	}
 	lh := &lint.Host{Name: h.Name, Value: v, Where: func(p []string) (diag.Range, string) {
 		return f.where(h, p)
-	}}
+	}, Listeners: ls}
 	if h.h.NixOS == nil {
 		return lh, nil
 	}

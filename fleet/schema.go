@@ -2,13 +2,10 @@ package fleet
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
-	"regexp"
-
 	"strings"
 
 	"cuelang.org/go/cue"
@@ -123,88 +120,13 @@ func writeFileAtomic(name string, b []byte) error {
 	return os.Rename(tmp.Name(), name)
 }
 
-var moduleNameRx = regexp.MustCompile(`[^a-z0-9-]+`)
-
-// Init creates a new fleet in dir: cue.mod/module.cue, the vendored
-// schema, and a starter fleet of one host that passes fleetgen vet and cue
-// vet. It refuses to touch a directory that already holds a CUE module.
-func Init(dir string) error {
-	abs, err := filepath.Abs(dir)
-	if err != nil {
-		return err
-	}
-	if _, err := os.Stat(filepath.Join(abs, "cue.mod")); err == nil {
-		return fmt.Errorf("%s already holds a CUE module (cue.mod exists); use \"fleetgen schema sync\" to refresh its schema", dir)
-	} else if !errors.Is(err, fs.ErrNotExist) {
-		return err
-	}
-	for _, f := range []string{"fleet.cue", "hosts.cue"} {
-		if _, err := os.Stat(filepath.Join(abs, f)); err == nil {
-			return fmt.Errorf("%s already exists; fleetgen init writes only into a new directory", filepath.Join(dir, f))
-		}
-	}
-	name := strings.Trim(moduleNameRx.ReplaceAllString(strings.ToLower(filepath.Base(abs)), "-"), "-")
-	if name == "" {
-		name = "fleet"
-	}
-	if err := os.MkdirAll(filepath.Join(abs, "cue.mod"), 0o755); err != nil {
-		return err
-	}
-	module := fmt.Sprintf("module: %q\nlanguage: version: \"v0.17.0\"\n", "fleet.local/"+name+"@v0")
-	files := []struct{ name, text string }{
-		{"cue.mod/module.cue", module},
-		{"fleet.cue", starterFleet},
-		{"hosts.cue", starterHosts},
-	}
-	for _, f := range files {
-		if err := writeFileAtomic(filepath.Join(abs, filepath.FromSlash(f.name)), []byte(f.text)); err != nil {
-			return err
-		}
-	}
-	return writeSchema(abs)
-}
-
-const starterFleet = `// The fleet: hosts, templates, hardware profiles, home-manager profiles
-// and users, checked against the fleet schema by cue vet and fleetgen.
-package fleet
-
-import "` + SchemaImportPath + `"
-
-schema.#Fleet
-`
-
-const starterHosts = `package fleet
-
-// hosts are the machines of the fleet, by host name.
-hosts: example: {
-	// stateVersion is the NixOS release the host was first installed with;
-	// never change it on an installed host.
-	stateVersion: "25.05"
-	// deploy says how fleetgen reaches the host.
-	deploy: targetHost: "example.internal"
-	// hardware describes the machine; fleetgen import hardware writes it
-	// from the hardware-configuration.nix of an installed host.
-	hardware: {
-		// boot: a UEFI machine boots with systemd-boot from its EFI system
-		// partition (mounted at /boot); a BIOS machine uses "grub" with
-		// grub: devices: "/dev/disk/by-id/<disk>": true.
-		boot: loader: "systemd-boot"
-		fileSystems: {
-			"/": {device: "/dev/disk/by-label/nixos", fsType: "ext4"}
-			"/boot": {device: "/dev/disk/by-label/boot", fsType: "vfat"}
-		}
-	}
-}
-`
-
-// JSONSchema returns a JSON Schema (draft 2020-12) of a host's final value,
-// as fleetgen export prints it, generated from the CUE schema.
-func JSONSchema() ([]byte, error) {
+// compileSchema compiles the embedded schema on its own, in a throwaway
+// module, and returns its package value.
+func compileSchema() (*cue.Context, cue.Value, error) {
 	files, err := schemaFiles()
 	if err != nil {
-		return nil, err
+		return nil, cue.Value{}, err
 	}
-	// Compile the embedded schema on its own, in a throwaway module.
 	root := "/fleetnix-schema"
 	ov := map[string]load.Source{
 		root + "/cue.mod/module.cue": load.FromString("module: \"fleetnix.dev/jsonschema@v0\"\nlanguage: version: \"v0.17.0\"\n"),
@@ -214,11 +136,18 @@ func JSONSchema() ([]byte, error) {
 	}
 	insts := load.Instances([]string{SchemaImportPath}, &load.Config{Dir: root, Overlay: ov})
 	if len(insts) != 1 || insts[0].Err != nil {
-		return nil, fmt.Errorf("loading the schema: %v", insts[0].Err)
+		return nil, cue.Value{}, fmt.Errorf("loading the schema: %v", insts[0].Err)
 	}
 	ctx := cuecontext.New()
 	v := ctx.BuildInstance(insts[0])
-	if err := v.Err(); err != nil {
+	return ctx, v, v.Err()
+}
+
+// JSONSchema returns a JSON Schema (draft 2020-12) of a host's final value,
+// as fleetgen export prints it, generated from the CUE schema.
+func JSONSchema() ([]byte, error) {
+	ctx, v, err := compileSchema()
+	if err != nil {
 		return nil, err
 	}
 	def := v.LookupPath(cue.ParsePath(string(iload.HostExportDef)))

@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strings"
 
+	"fleetnix.dev/fleet/internal/diag"
 	"fleetnix.dev/fleet/internal/emit"
 	"fleetnix.dev/fleet/internal/nix/syntax"
 )
@@ -235,10 +236,22 @@ func (f *Fleet) settings() (settings, error) {
 	return s, err
 }
 
-// userValues returns the final value of each user of the fleet, from
-// the hosts that have them.
-func (f *Fleet) userValues() (map[string]map[string]any, error) {
+// fleetUsers returns the fleet's user accounts as declared, by name.
+func (f *Fleet) fleetUsers() map[string]map[string]any {
 	users := map[string]map[string]any{}
+	for name, b := range f.l.Users {
+		var m map[string]any
+		if json.Unmarshal(b, &m) == nil {
+			users[name] = m
+		}
+	}
+	return users
+}
+
+// userValues returns the value of each user of the fleet: as declared,
+// and as merged on the hosts that have them (which may add keys).
+func (f *Fleet) userValues() (map[string]map[string]any, error) {
+	users := f.fleetUsers()
 	for _, h := range f.hosts {
 		v, err := h.Value()
 		if err != nil {
@@ -398,4 +411,106 @@ func sameKeys(a, b []string) bool {
 		}
 	}
 	return true
+}
+
+// SecretWarnings returns what keeps hosts from decrypting their secrets,
+// as warnings at the user's lines: a declared secret used by a host whose
+// encrypted file does not exist; a host that uses secrets and has no
+// deploy.hostKey, so agenix cannot encrypt to it; a secret with no
+// recipient at all. None stops generation: the files and keys come from
+// outside the fleet, and fleetgen secrets status lists the same. The
+// fleet must be loaded with Config.NixOS, so that every secret a host's
+// configuration uses is known.
+func (f *Fleet) SecretWarnings() (Errors, error) {
+	sts, err := f.SecretsStatus()
+	if err != nil {
+		return nil, err
+	}
+	var out diag.List
+	noKey := map[string][]string{}
+	for i := range sts {
+		s := &sts[i]
+		if !s.Declared {
+			continue
+		}
+		decl := f.l.Decls[formatPath([]string{"secrets", s.Name})]
+		if s.Missing() && len(s.Hosts) > 0 {
+			dir, key := f.agenixRules(s.File)
+			out.Add(diag.Diagnostic{
+				Severity: diag.Warning, Range: decl, Path: []string{"secrets", s.Name},
+				Summary: fmt.Sprintf("secrets.%s: the encrypted file %s does not exist; %s cannot decrypt it", cueLabel(s.Name), s.File, strings.Join(s.Hosts, ", ")),
+				Detail:  fmt.Sprintf("create it once its recipients are right: run fleetgen ./..., then in %s: agenix -e %s", dir, key),
+			})
+		}
+		if len(s.Recipients) == 0 && len(s.Hosts) > 0 {
+			out.Add(diag.Diagnostic{
+				Severity: diag.Warning, Range: decl, Path: []string{"secrets", s.Name},
+				Summary: fmt.Sprintf("secrets.%s has no recipient: agenix can encrypt it to no key", cueLabel(s.Name)),
+				Detail:  "give the hosts that use it a deploy.hostKey, or name users with sshKeys in its recipients, or set settings.adminKeys",
+			})
+		}
+		for _, h := range s.NoHostKey {
+			noKey[h] = append(noKey[h], s.Name)
+		}
+	}
+	for _, name := range sortedNames(noKey) {
+		h := f.byName[name]
+		if h == nil {
+			continue
+		}
+		target := name
+		if v, err := h.Value(); err == nil {
+			if d, ok := v["deploy"].(map[string]any); ok {
+				if t, ok := d["targetHost"].(string); ok {
+					target = t
+				}
+			}
+		}
+		out.Add(diag.Diagnostic{
+			Severity: diag.Warning, Range: deployRange(h), Path: []string{"hosts", name, "deploy", "hostKey"},
+			Summary: fmt.Sprintf("hosts.%s.deploy.hostKey is not set: %s uses %s but cannot decrypt %s", cueLabel(name), name,
+				plural(len(noKey[name]), "secret", "secrets")+" "+strings.Join(noKey[name], ", "), plural(len(noKey[name]), "it", "them")),
+			Detail: fmt.Sprintf("set deploy.hostKey to the host's /etc/ssh/ssh_host_ed25519_key.pub (ssh-keyscan -t ed25519 %s prints it),\nthen re-encrypt: %s", target, f.rekeyHint()),
+		})
+	}
+	out.Sort()
+	return fromDiag(out), nil
+}
+
+// agenixRules returns where agenix runs for the secret file (relative to
+// the module's root, as SecretStatus.File): the directory of the
+// generated rules, nix/secrets, where RULES is agenix's default
+// ./secrets.nix, and the file as those rules name it, relative to that
+// directory (../../secrets/x.age), which is what agenix -e must be given.
+func (f *Fleet) agenixRules(file string) (dir, key string) {
+	out := "nix"
+	if s, err := f.settings(); err == nil && s.Output != "" {
+		out = s.Output
+	}
+	if !filepath.IsAbs(out) {
+		out = filepath.Join(f.l.ModRoot, out)
+	}
+	rules := filepath.Join(out, "secrets")
+	dir, key = filepath.ToSlash(rules), file
+	if rel, err := filepath.Rel(f.l.ModRoot, rules); err == nil {
+		dir = filepath.ToSlash(rel)
+	}
+	if rel, err := filepath.Rel(rules, filepath.Join(f.l.ModRoot, filepath.FromSlash(file))); err == nil {
+		key = filepath.ToSlash(rel)
+	}
+	return dir, key
+}
+
+// rekeyHint says how to re-encrypt the fleet's secrets to their
+// recipients after fleetgen wrote the rules.
+func (f *Fleet) rekeyHint() string {
+	dir, _ := f.agenixRules("")
+	return fmt.Sprintf("run fleetgen ./..., then in %s: agenix --rekey", dir)
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }

@@ -907,8 +907,11 @@ func (l *locator) fleetPass(h *Host, v *emit.Value) emit.Origin {
 func (l *locator) provision(key string) (emit.Origin, bool) {
 	o, ok := l.provided[key]
 	if !ok {
+		// The path is joined with the same separator: the value is
+		// after the last one.
 		host, rest, _ := strings.Cut(key, "\x00")
-		path, value, _ := strings.Cut(rest, "\x00")
+		i := strings.LastIndexByte(rest, 0)
+		path, value := rest[:max(i, 0)], rest[i+1:]
 		provider := l.f.byName[host]
 		if provider == nil {
 			return emit.Origin{}, false

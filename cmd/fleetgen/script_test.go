@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -36,7 +37,8 @@ func TestMain(m *testing.M) {
 // Nix start with "[!nix] skip"; the nix condition is true when
 // nix-instantiate is on PATH, and with CI set a missing Nix fails the run
 // instead of skipping. Scripts that start OpenSSH servers (the sshd
-// command) start with "[!sshd] skip" likewise.
+// command) start with "[!sshd] skip" likewise, and scripts that make a
+// directory read-only (the readonly command) with "[!readonly] skip".
 func TestScript(t *testing.T) {
 	_, nixErr := exec.LookPath("nix-instantiate")
 	if nixErr != nil && os.Getenv("CI") != "" {
@@ -51,6 +53,13 @@ func TestScript(t *testing.T) {
 	}
 	if sshdMissing != "" {
 		t.Logf("%s: scripts needing sshd are skipped", sshdMissing)
+	}
+	roMissing := readOnlyMissing()
+	if roMissing != "" && os.Getenv("CI") != "" {
+		t.Fatalf("CI is set but the readonly command cannot work: %s", roMissing)
+	}
+	if roMissing != "" {
+		t.Logf("%s: scripts needing a read-only directory are skipped", roMissing)
 	}
 	testscript.Run(t, testscript.Params{
 		Dir:                 "../../testdata/script",
@@ -70,8 +79,10 @@ func TestScript(t *testing.T) {
 			"fixtureflake": fixtureFlake,
 			"mininixpkgs":  miniNixpkgs,
 			"waitfile":     waitFile,
+			"readmewalk":   readmeWalk,
 			"nohash":       noHash,
 			"jsonschema":   jsonSchema,
+			"readonly":     readOnly,
 		},
 		Condition: func(cond string) (bool, error) {
 			switch cond {
@@ -79,6 +90,8 @@ func TestScript(t *testing.T) {
 				return nixErr == nil, nil
 			case "sshd":
 				return sshdMissing == "", nil
+			case "readonly":
+				return roMissing == "", nil
 			}
 			return false, fmt.Errorf("unknown condition %q", cond)
 		},
@@ -222,18 +235,30 @@ const miniNixpkgsDir = "../../testdata/mininixpkgs"
 // miniNixpkgs points the fleet's flake inputs at the miniature nixpkgs,
 // so that fleetgen check evaluates its hosts for real, offline:
 //
-//	mininixpkgs inputs.cue
+//	mininixpkgs [-copy DIR] inputs.cue
 //
 // writes inputs.cue (package fleet) with settings.inputs nixpkgs,
 // home-manager (with its NixOS module) and agenix (likewise) at the
-// miniature's absolute path, and sets up Nix as fixtureflake does.
+// miniature's absolute path, and sets up Nix as fixtureflake does. With
+// -copy, the inputs are a copy of the miniature in DIR, which the script
+// may change (and lock again).
 func miniNixpkgs(ts *testscript.TestScript, neg bool, args []string) {
+	copyTo := ""
+	if len(args) == 3 && args[0] == "-copy" {
+		copyTo, args = args[1], args[2:]
+	}
 	if neg || len(args) != 1 {
-		ts.Fatalf("usage: mininixpkgs FILE.cue")
+		ts.Fatalf("usage: mininixpkgs [-copy DIR] FILE.cue")
 	}
 	dir, err := filepath.Abs(miniNixpkgsDir)
 	if err != nil {
 		ts.Fatalf("%v", err)
+	}
+	if copyTo != "" {
+		if err := fleettest.CopyDir(ts.MkAbs(copyTo), dir); err != nil {
+			ts.Fatalf("%v", err)
+		}
+		dir = ts.MkAbs(copyTo)
 	}
 	url := strconv.Quote("path:" + dir)
 	src := "package fleet\n\n// Written by the testscript command mininixpkgs.\nsettings: inputs: {\n" +
@@ -262,6 +287,48 @@ func waitFile(ts *testscript.TestScript, neg bool, args []string) {
 			ts.Fatalf("waitfile: %s did not appear within a minute", args[0])
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// readmeWalk writes to FILE the shell block of README.md's "Your first
+// fleet", so that a script can run it as a newcomer would:
+//
+//	readmewalk walk.sh
+//	readmewalk walk.sh -before 'fleetgen check' 'cp "$WORK/inputs.cue" inputs.cue'
+//
+// -before puts a command of the test's before the block's first line that
+// starts with the given text (the fixture nixpkgs in place of the
+// network's), and fails when there is no such line.
+func readmeWalk(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || (len(args) != 1 && (len(args) != 4 || args[1] != "-before")) {
+		ts.Fatalf("usage: readmewalk FILE [-before LINE COMMAND]")
+	}
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		ts.Fatalf("%v", err)
+	}
+	_, rest, ok := strings.Cut(string(b), "\n## Your first fleet\n")
+	if !ok {
+		ts.Fatalf("README.md has no section \"Your first fleet\"")
+	}
+	_, rest, ok = strings.Cut(rest, "\n```sh\n")
+	if !ok {
+		ts.Fatalf("README.md's \"Your first fleet\" has no sh block")
+	}
+	block, _, ok := strings.Cut(rest, "\n```\n")
+	if !ok {
+		ts.Fatalf("README.md's sh block does not end")
+	}
+	if len(args) == 4 {
+		lines := strings.Split(block, "\n")
+		i := slices.IndexFunc(lines, func(l string) bool { return strings.HasPrefix(l, args[2]) })
+		if i < 0 {
+			ts.Fatalf("README.md's sh block has no line starting with %q", args[2])
+		}
+		block = strings.Join(slices.Insert(lines, i, args[3]), "\n")
+	}
+	if err := os.WriteFile(ts.MkAbs(args[0]), []byte("set -ex\n"+block+"\n"), 0o644); err != nil {
+		ts.Fatalf("%v", err)
 	}
 }
 

@@ -10,12 +10,18 @@ import (
 
 // An Evaluation asks nix to evaluate one host: the flake attribute
 // Installable ("path:/fleet/nix#nixosConfigurations.web"), with the
-// function Apply applied to it, as JSON.
+// function Apply applied to it, as JSON; or the expression Expr.
 type Evaluation struct {
 	Host        string
 	Installable string
 	// Apply is a Nix function, a constant of the caller's: never data.
 	Apply string
+	// Expr, when set, is evaluated instead of Installable, impurely (nix
+	// eval --impure --expr): a constant Nix expression of the caller's,
+	// never data, which reads its data from Env with builtins.getEnv.
+	Expr string
+	// Env are NAME=value pairs added to nix's environment.
+	Env []string
 }
 
 // An Evaluated is the outcome of one Evaluation.
@@ -46,11 +52,11 @@ func Evaluate(ctx context.Context, evals []Evaluation, opts *Options) []Evaluate
 			start := time.Now()
 			d.emit(ev.Host, OpEval, EventStart, "", nil)
 			var tail string
-			stdout, err := d.run(ctx, command{
-				host: ev.Host, op: OpEval, tail: &tail,
-				argv: d.nix([]string{"eval"}, "--json", "--offline", "--no-update-lock-file",
-					ev.Installable, "--apply", ev.Apply),
-			})
+			argv := d.nix([]string{"eval"}, "--json", "--offline", "--no-update-lock-file", ev.Installable, "--apply", ev.Apply)
+			if ev.Expr != "" {
+				argv = d.nix([]string{"eval"}, "--json", "--offline", "--no-update-lock-file", "--impure", "--expr", ev.Expr)
+			}
+			stdout, err := d.run(ctx, command{host: ev.Host, op: OpEval, tail: &tail, argv: argv, env: ev.Env})
 			out[i] = Evaluated{Host: ev.Host, Stderr: tail, Err: err, Duration: time.Since(start)}
 			if err == nil {
 				if !json.Valid(stdout) {

@@ -98,20 +98,13 @@ func writeCheckTable(e *env, res *fleet.CheckResult) {
 		result := "ok"
 		switch {
 		case errs > 0:
-			result = plural(errs, "error")
+			result = plural(errs, "error", "errors")
 		case warns > 0:
-			result = "ok, " + plural(warns, "warning")
+			result = "ok, " + plural(warns, "warning", "warnings")
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", h.Host, result, dash(h.Toplevel), h.Duration.Round(1e6))
 	}
 	tw.Flush()
-}
-
-func plural(n int, what string) string {
-	if n == 1 {
-		return "1 " + what
-	}
-	return fmt.Sprintf("%d %ss", n, what)
 }
 
 // checkJSON is the result of check for machines.

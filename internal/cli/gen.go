@@ -22,9 +22,15 @@ func runGen(e *env, args []string) int {
 	if f == nil {
 		return code
 	}
+	if code := e.secretWarnings(f); code != exitOK {
+		return code
+	}
 	res, err := f.Generate(fleet.GenerateOptions{OutDir: *out, Check: *check})
 	if err != nil {
 		return e.report(err)
+	}
+	if len(res.Warnings) > 0 {
+		fleet.PrintErrors(e.stderr, e.cwd, res.Warnings)
 	}
 	verb, gone := "wrote", "removed"
 	if *check {

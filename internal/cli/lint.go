@@ -2,7 +2,6 @@ package cli
 
 import (
 	"fmt"
-	"os"
 	"strings"
 
 	"fleetnix.dev/fleet/fleet"
@@ -11,7 +10,7 @@ import (
 func init() {
 	register(&command{
 		name:  "lint",
-		args:  "[--format text|json|sarif] [--severity S] [--fix] [--explain RULE] [--rules] [./... | PATH...]",
+		args:  lintArgs,
 		short: "find anti-patterns in fleet values and hand-written Nix; --fix applies safe fixes",
 		run:   runLint,
 	})
@@ -28,11 +27,25 @@ are; and over every other .nix file under the module that fleetgen did
 not generate. settings.lint in the fleet configures rules (off,
 severity, paths); --disable wins over it.
 
+Outside a CUE module, ".", "./..." and "DIR/..." name the Nix files of
+those directories.
+
 With paths, lint checks those Nix files, and the .nix files of those
-directories.
+directories (hidden ones skipped). A symlink is followed only to a file
+inside the directory given (for a file named directly, the working
+directory); a file that is not regular, such as a named pipe, is never
+opened. What is left alone is said on standard error.
+
+--fix applies the fixes of findings at least as severe as --fix-level
+(default warning: info-level restructurings are only suggested unless
+asked for), then lays out what the fixes wrote in fleetgen fmt's style:
+the whole file when it was already formatted, else only the bindings the
+fixes wrote in. Files that say they are generated ("# Code generated ...
+DO NOT EDIT.", nixos-generate-config's "Do not modify this file!") are
+not fixed.
 `
 
-const lintArgs = "[--format text|json|sarif] [--severity S] [--fix] [--explain RULE] [--rules] [./... | PATH...]"
+const lintArgs = "[--format text|json|sarif] [--severity S] [--fix] [--fix-level L] [--explain RULE] [--rules] [./... | PATH...]"
 
 func runLint(e *env, args []string) int {
 	fs := e.flags("lint", lintArgs)
@@ -44,6 +57,7 @@ func runLint(e *env, args []string) int {
 	format := fs.String("format", "text", "output format: text, json or sarif (SARIF 2.1.0)")
 	severity := fs.String("severity", "warning", "exit 1 when a finding is at least this severe: info, warning or error")
 	fix := fs.Bool("fix", false, "apply safe fixes, and guarded fixes whose guard holds, to the Nix files")
+	fixLevel := fs.String("fix-level", "warning", "with --fix, fix findings at least this severe: info, warning or error")
 	explain := fs.String("explain", "", "print the documentation of a rule (by ID or name) and exit")
 	list := fs.Bool("rules", false, "list the rules and exit")
 	var off multiFlag
@@ -78,13 +92,18 @@ func runLint(e *env, args []string) int {
 	default:
 		return e.usageErr("lint", "unknown format %q (want text, json or sarif)", *format)
 	}
-	opts := fleet.LintOptions{Fix: *fix, Rules: map[string]fleet.RuleConfig{}}
+	level, ok := parseSeverity(*fixLevel)
+	if !ok {
+		return e.usageErr("lint", "unknown --fix-level %q (want info, warning or error)", *fixLevel)
+	}
+	opts := fleet.LintOptions{Fix: *fix, FixLevel: level, Rules: map[string]fleet.RuleConfig{}}
 	for _, r := range off {
 		opts.Rules[r] = fleet.RuleConfig{Off: true}
 	}
 	var res *fleet.LintResult
 	var err error
-	if fleetMode(pos) {
+	switch {
+	case fleetMode(pos) && fleet.InModule(e.cwd):
 		// With the hosts' NixOS configurations, which rules such as
 		// FV14 (deploy-lockout) read.
 		f, code := e.loadWith(e.config(pos, true))
@@ -92,17 +111,25 @@ func runLint(e *env, args []string) int {
 			return code
 		}
 		res, err = f.Lint(e.ctx, opts)
-	} else {
+	case fleetMode(pos):
+		// No fleet here: the patterns name the Nix tree.
+		res, err = fleet.LintNix(e.ctx, nixDirs(pos), opts)
+	default:
 		res, err = fleet.LintNix(e.ctx, pos, opts)
 	}
 	if err != nil {
 		return e.report(err)
 	}
+	var other []error
+	e.reportSkipped(res.Skipped, &other)
+	for _, err := range other {
+		e.report(err)
+	}
 	for _, fx := range res.Fixed {
-		if err := writeFixed(fx); err != nil {
+		if err := writeKeepingMode(fx.Path, fx.Src); err != nil {
 			return e.report(err)
 		}
-		fmt.Fprintf(e.stderr, "fixed %s (%d fixes)\n", fleet.RelPath(e.cwd, fx.Name), fx.Fixes)
+		fmt.Fprintf(e.stderr, "fixed %s (%s)\n", fleet.RelPath(e.cwd, fx.Name), plural(fx.Fixes, "fix", "fixes"))
 	}
 	switch *format {
 	case "json":
@@ -124,7 +151,27 @@ func runLint(e *env, args []string) int {
 			return exitFail
 		}
 	}
+	if len(other) > 0 {
+		return exitFail
+	}
 	return exitOK
+}
+
+// nixDirs turns package patterns (".", "./...", "dir/...") into the
+// directories they name, for lint outside a CUE module.
+func nixDirs(pkgs []string) []string {
+	if len(pkgs) == 0 {
+		return []string{"."}
+	}
+	var dirs []string
+	for _, p := range pkgs {
+		d := strings.TrimSuffix(strings.TrimSuffix(p, "..."), "/")
+		if d == "" {
+			d = "."
+		}
+		dirs = append(dirs, d)
+	}
+	return dirs
 }
 
 // fleetMode reports whether the arguments name CUE packages (no
@@ -151,20 +198,6 @@ func parseSeverity(s string) (fleet.Severity, bool) {
 		return fleet.Error, true
 	}
 	return 0, false
-}
-
-// writeFixed replaces a file's contents, keeping its mode, through a
-// temporary file renamed over it.
-func writeFixed(fx fleet.FixedFile) error {
-	info, err := os.Stat(fx.Name)
-	if err != nil {
-		return err
-	}
-	tmp := fx.Name + ".fleetgen-tmp"
-	if err := os.WriteFile(tmp, fx.Src, info.Mode().Perm()); err != nil {
-		return err
-	}
-	return os.Rename(tmp, fx.Name)
 }
 
 type jsonFinding struct {
@@ -255,4 +288,12 @@ func sarif(e *env, ds fleet.Errors) map[string]any {
 			"results": results,
 		}},
 	}
+}
+
+// plural returns "1 fix" or "n fixes".
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }

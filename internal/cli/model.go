@@ -11,11 +11,10 @@ import (
 )
 
 func init() {
-	register(&command{name: "vet", args: "[packages]", short: "check the fleet: schema, layers, references; write nothing", run: runVet})
-	register(&command{name: "hosts", args: "[--json] [packages]", short: "list hosts: template, hardware, users and profiles, tags", run: runHosts})
-	register(&command{name: "export", args: "[-host H] [--json] [packages]", short: "print hosts' final values (CUE, or JSON with --json)", run: runExport})
+	register(&command{name: "vet", args: "[packages]", short: "check the fleet: schema, layers, references, NixOS options and packages; write nothing", run: runVet})
+	register(&command{name: "hosts", args: hostsArgs, short: "list hosts: template, hardware, users and profiles, tags", run: runHosts})
+	register(&command{name: "export", args: exportArgs, short: "print hosts' final values (CUE, or JSON with --json)", run: runExport})
 	register(&command{name: "explain", args: "HOST PATH", short: "say which layer and file:line:col set a value, and what it overrode", run: runExplain})
-	register(&command{name: "init", args: "[DIR]", short: "start a new fleet: CUE module, vendored schema, one example host", run: runInit})
 	register(&command{name: "schema sync", args: "[DIR]", short: "refresh the vendored schema from the one fleetgen embeds", run: runSchemaSync})
 	register(&command{name: "schema", args: "--jsonschema", short: "print the JSON Schema of an exported host", run: runSchema})
 }
@@ -33,12 +32,15 @@ func (e *env) config(pkgs []string, nixos bool) *fleet.Config {
 
 // loadWith loads the fleet cfg names and prints its warnings.
 func (e *env) loadWith(cfg *fleet.Config) (*fleet.Fleet, int) {
+	progress, done := e.loadProgress()
+	cfg.Progress = progress
 	f, err := fleet.Load(e.ctx, cfg)
+	done()
 	if err != nil {
 		return nil, e.report(err)
 	}
 	if w := f.Warnings(); len(w) > 0 {
-		fleet.PrintErrors(e.stderr, e.cwd, w)
+		e.printErrors(e.stderr, w)
 	}
 	return f, exitOK
 }
@@ -49,20 +51,66 @@ func runVet(e *env, args []string) int {
 	if !ok {
 		return exitUsage
 	}
-	_, code := e.load(pkgs)
-	return code
+	// vet checks what gen does: the hosts' NixOS configurations too.
+	f, code := e.loadWith(e.config(pkgs, true))
+	if f == nil {
+		return code
+	}
+	warnings, err := f.VetNixOS()
+	if len(warnings) > 0 {
+		fleet.PrintErrors(e.stderr, e.cwd, warnings)
+	}
+	if err != nil {
+		return e.report(err)
+	}
+	return e.secretWarnings(f)
 }
 
+// secretWarnings prints what keeps hosts from decrypting their secrets
+// (missing .age files, hosts without deploy.hostKey). They do not change
+// the exit status.
+func (e *env) secretWarnings(f *fleet.Fleet) int {
+	w, err := f.SecretWarnings()
+	if err != nil {
+		return e.report(err)
+	}
+	if len(w) > 0 {
+		e.printErrors(e.stderr, w)
+	}
+	return exitOK
+}
+
+// splitTargets splits positional arguments into CUE package patterns
+// (".", "./...", anything with a slash) and host selectors (a host's name,
+// or @tag), as commands that take both read them.
+func splitTargets(args []string) (pkgs, hosts []string) {
+	for _, a := range args {
+		if a == "." || a == ".." || strings.Contains(a, "/") || strings.HasSuffix(a, "...") {
+			pkgs = append(pkgs, a)
+		} else {
+			hosts = append(hosts, a)
+		}
+	}
+	return pkgs, hosts
+}
+
+const hostsArgs = "[--json] [HOST...|@TAG] [packages]"
+
 func runHosts(e *env, args []string) int {
-	fs := e.flags("hosts", "[--json] [packages]")
+	fs := e.flags("hosts", hostsArgs)
 	asJSON := fs.Bool("json", false, "print a JSON array instead of a table")
-	pkgs, ok := parse(fs, args)
+	rest, ok := parse(fs, args)
 	if !ok {
 		return exitUsage
 	}
+	pkgs, sel := splitTargets(rest)
 	f, code := e.load(pkgs)
 	if f == nil {
 		return code
+	}
+	hosts, err := f.Select(sel...)
+	if err != nil {
+		return e.report(err)
 	}
 	type row struct {
 		Name            string       `json:"name"`
@@ -73,14 +121,14 @@ func runHosts(e *env, args []string) int {
 	}
 	if *asJSON {
 		rows := []row{}
-		for _, h := range f.Hosts() {
+		for _, h := range hosts {
 			rows = append(rows, row{h.Name, h.Template, h.HardwareProfile, nonNil(h.Users), nonNil(h.Tags)})
 		}
 		return e.writeJSON(rows)
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "HOST\tTEMPLATE\tHARDWARE\tUSERS (PROFILES)\tTAGS")
-	for _, h := range f.Hosts() {
+	for _, h := range hosts {
 		var users []string
 		for _, u := range h.Users {
 			if len(u.Profiles) > 0 {
@@ -120,15 +168,19 @@ func (e *env) writeJSON(v any) int {
 	return exitOK
 }
 
+const exportArgs = "[--json] [HOST...|@TAG] [packages]"
+
 func runExport(e *env, args []string) int {
-	fs := e.flags("export", "[-host H] [--json] [packages]")
+	fs := e.flags("export", exportArgs)
 	var hosts multiFlag
-	fs.Var(&hosts, "host", "export only this host (a name or @tag; repeatable)")
+	fs.Var(&hosts, "host", "export only this host (a name or @tag; repeatable); the same as naming it without the flag")
 	asJSON := fs.Bool("json", false, "print JSON (an object keyed by host name) instead of CUE")
-	pkgs, ok := parse(fs, args)
+	rest, ok := parse(fs, args)
 	if !ok {
 		return exitUsage
 	}
+	pkgs, named := splitTargets(rest)
+	hosts = append(hosts, named...)
 	f, code := e.load(pkgs)
 	if f == nil {
 		return code
@@ -233,28 +285,6 @@ func show(v any) string {
 		return fmt.Sprint(v)
 	}
 	return string(b)
-}
-
-func runInit(e *env, args []string) int {
-	fs := e.flags("init", "[DIR]")
-	rest, ok := parse(fs, args)
-	if !ok {
-		return exitUsage
-	}
-	dir := "."
-	switch len(rest) {
-	case 0:
-	case 1:
-		dir = rest[0]
-	default:
-		fs.Usage()
-		return exitUsage
-	}
-	if err := fleet.Init(dir); err != nil {
-		return e.report(err)
-	}
-	fmt.Fprintf(e.stdout, "created a fleet in %s: cue.mod/module.cue, the schema in cue.mod/pkg/%s, fleet.cue, hosts.cue\n", dir, fleet.SchemaImportPath)
-	return exitOK
 }
 
 func runSchemaSync(e *env, args []string) int {

@@ -23,10 +23,26 @@ func init() {
 	register(&command{
 		name:  "fmt",
 		args:  "[-l] [-w] [-d] [PATH...]",
-		short: "format Nix files in the canonical layout (like gofmt)",
+		short: "format Nix files in the RFC 166 style of nixfmt (like gofmt)",
 		run:   runFmt,
 	})
 }
+
+// fmtDoc explains fmt beyond its flags.
+const fmtDoc = `
+fmt lays Nix out in one canonical style, that of RFC 166 (the standard
+Nix format, which nixfmt implements and Nixpkgs uses): two spaces of
+indentation, lines up to 100 columns, one binding per line in a set laid
+out on several lines, comments where they were, empty lines kept (several
+in a row become one). It has no options. Only whitespace changes, never
+the meaning; a file that does not parse is reported and left alone.
+
+With directories, fmt formats their .nix files (hidden ones skipped). A
+symlink is followed only to a file inside the directory given (for a file
+named directly, the working directory), and -w writes through it, so the
+symlink stays a symlink; a file that is not regular, such as a named
+pipe, is never opened. -w keeps each file's mode.
+`
 
 func runParse(e *env, args []string) int {
 	fs := e.flags("parse", "[--show] FILE...")
@@ -40,8 +56,14 @@ func runParse(e *env, args []string) int {
 	}
 	var all fleet.Errors
 	var other []error
-	for _, file := range files {
-		src, err := os.ReadFile(file)
+	nixFiles, skipped, err := fleet.NixFiles(e.cwd, files)
+	if err != nil {
+		return e.report(err)
+	}
+	e.reportSkipped(skipped, &other)
+	for _, nf := range nixFiles {
+		file := nf.Name
+		src, err := fleet.ReadNixFile(nf.Path)
 		if err != nil {
 			other = append(other, err)
 			continue
@@ -86,6 +108,11 @@ func (e *env) finish(all fleet.Errors, other []error) int {
 
 func runFmt(e *env, args []string) int {
 	flags := e.flags("fmt", "[-l] [-w] [-d] [PATH...]")
+	usage := flags.Usage
+	flags.Usage = func() {
+		usage()
+		fmt.Fprint(e.stderr, fmtDoc)
+	}
 	list := flags.Bool("l", false, "list files whose formatting differs; exit 1 when there are any")
 	write := flags.Bool("w", false, "write the result to the file instead of standard output")
 	diff := flags.Bool("d", false, "print a unified diff instead of the formatted file")
@@ -93,54 +120,34 @@ func runFmt(e *env, args []string) int {
 	if !ok {
 		return exitUsage
 	}
+	var all fleet.Errors
+	var other []error
+	changedAny := false
 	if len(paths) == 0 {
 		if *write {
 			return e.usageErr("fmt", "cannot use -w with standard input")
 		}
-		src, err := io.ReadAll(os.Stdin)
+		src, err := io.ReadAll(io.LimitReader(os.Stdin, fleet.MaxNixFileSize+1))
 		if err != nil {
 			return e.report(err)
 		}
-		var all fleet.Errors
-		var other []error
-		changed := e.fmtOne("<stdin>", src, *list, false, *diff, &all, &other)
-		code := e.finish(all, other)
-		if code == exitOK && *list && changed {
-			code = exitFail
+		if len(src) > fleet.MaxNixFileSize {
+			return e.report(fmt.Errorf("standard input: too large (fleetgen reads at most %d MiB of Nix)", fleet.MaxNixFileSize>>20))
 		}
-		return code
-	}
-	var all fleet.Errors
-	var other []error
-	changedAny := false
-	for _, p := range paths {
-		info, err := os.Stat(p)
+		changedAny = e.fmtOne(fleet.NixFile{Name: "<stdin>"}, src, *list, false, *diff, &all, &other)
+	} else {
+		files, skipped, err := fleet.NixFiles(e.cwd, paths)
 		if err != nil {
-			other = append(other, err)
-			continue
+			return e.report(err)
 		}
-		if !info.IsDir() {
-			changedAny = e.fmtFile(p, *list, *write, *diff, &all, &other) || changedAny
-			continue
-		}
-		err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
+		e.reportSkipped(skipped, &other)
+		for _, nf := range files {
+			src, err := fleet.ReadNixFile(nf.Path)
 			if err != nil {
 				other = append(other, err)
-				return nil
+				continue
 			}
-			if d.IsDir() {
-				if path != p && strings.HasPrefix(d.Name(), ".") {
-					return filepath.SkipDir
-				}
-				return nil
-			}
-			if strings.HasSuffix(path, ".nix") && !strings.HasPrefix(d.Name(), ".") {
-				changedAny = e.fmtFile(path, *list, *write, *diff, &all, &other) || changedAny
-			}
-			return nil
-		})
-		if err != nil {
-			other = append(other, err)
+			changedAny = e.fmtOne(nf, src, *list, *write, *diff, &all, &other) || changedAny
 		}
 	}
 	code := e.finish(all, other)
@@ -150,18 +157,23 @@ func runFmt(e *env, args []string) int {
 	return code
 }
 
-func (e *env) fmtFile(path string, list, write, diff bool, all *fleet.Errors, other *[]error) bool {
-	src, err := os.ReadFile(path)
-	if err != nil {
-		*other = append(*other, err)
-		return false
+// reportSkipped says which files were left alone. A file named on the
+// command line that was left alone is an error; one found in a directory
+// is not.
+func (e *env) reportSkipped(skipped []fleet.SkippedFile, other *[]error) {
+	for _, sk := range skipped {
+		if sk.Named {
+			*other = append(*other, fmt.Errorf("%s: %s", fleet.RelPath(e.cwd, sk.Name), sk.Reason))
+			continue
+		}
+		fmt.Fprintf(e.stderr, "%s: skipped: %s\n", fleet.RelPath(e.cwd, sk.Name), sk.Reason)
 	}
-	return e.fmtOne(path, src, list, write, diff, all, other)
 }
 
 // fmtOne formats one file's source as the flags ask and reports whether
 // its formatting differs.
-func (e *env) fmtOne(path string, src []byte, list, write, diff bool, all *fleet.Errors, other *[]error) bool {
+func (e *env) fmtOne(nf fleet.NixFile, src []byte, list, write, diff bool, all *fleet.Errors, other *[]error) bool {
+	path := nf.Name
 	out, err := fleet.FormatNix(path, src)
 	if err != nil {
 		collect(all, other, err)
@@ -172,7 +184,7 @@ func (e *env) fmtOne(path string, src []byte, list, write, diff bool, all *fleet
 		fmt.Fprintln(e.stdout, filepath.ToSlash(path))
 	}
 	if write && changed {
-		if err := writeAtomic(path, out); err != nil {
+		if err := writeKeepingMode(nf.Path, out); err != nil {
 			*other = append(*other, err)
 		}
 	}
@@ -187,15 +199,20 @@ func (e *env) fmtOne(path string, src []byte, list, write, diff bool, all *fleet
 	return changed
 }
 
-// writeAtomic replaces path with data through a temporary file in the
-// same directory, keeping the file's permissions, so that readers see
-// either the old or the new file, never a part.
-func writeAtomic(path string, data []byte) error {
-	info, err := os.Stat(path)
+// writeKeepingMode replaces the regular file path with data through a
+// temporary file in the same directory, keeping the file's mode (set-id
+// and sticky bits included), so that readers see either the old or the
+// new file, never a part. path is never a symlink: fleet.NixFiles gives
+// the target, so a symlink stays one.
+func writeKeepingMode(path string, data []byte) error {
+	info, err := os.Lstat(path)
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".fmt-*")
+	if !info.Mode().IsRegular() {
+		return fmt.Errorf("%s: not writing: not a regular file", path)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".fleetgen-*")
 	if err != nil {
 		return err
 	}
@@ -204,7 +221,7 @@ func writeAtomic(path string, data []byte) error {
 		tmp.Close()
 		return err
 	}
-	if err := tmp.Chmod(info.Mode().Perm()); err != nil {
+	if err := tmp.Chmod(info.Mode() & (fs.ModePerm | fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky)); err != nil {
 		tmp.Close()
 		return err
 	}
@@ -219,24 +236,40 @@ func writeAtomic(path string, data []byte) error {
 }
 
 // unifiedDiff returns a unified diff with three lines of context between
-// a and b, or "" when they are equal. It uses a longest-common-subsequence
-// table over lines, which is fine for source files.
+// a and b, or "" when they are equal. Lines a and b share at either end
+// are matched first; the lines between are matched by a longest common
+// subsequence when there are at most maxDiffCells pairs of them, and
+// otherwise are all replaced, so that a diff of a large file whose
+// every line changed costs time in proportion to its size, not to its
+// square.
 func unifiedDiff(nameA, nameB, a, b string) string {
 	if a == b {
 		return ""
 	}
 	x, y := splitLines(a), splitLines(b)
 	n, m := len(x), len(y)
-	lcs := make([][]int, n+1)
-	for i := range lcs {
-		lcs[i] = make([]int, m+1)
+	pre := 0
+	for pre < n && pre < m && x[pre] == y[pre] {
+		pre++
 	}
-	for i := n - 1; i >= 0; i-- {
-		for j := m - 1; j >= 0; j-- {
-			if x[i] == y[j] {
-				lcs[i][j] = lcs[i+1][j+1] + 1
-			} else {
-				lcs[i][j] = max(lcs[i+1][j], lcs[i][j+1])
+	suf := 0
+	for suf < n-pre && suf < m-pre && x[n-1-suf] == y[m-1-suf] {
+		suf++
+	}
+	mx, my := n-pre-suf, m-pre-suf // the middle lines of each
+	var lcs [][]int
+	if mx*my <= maxDiffCells {
+		lcs = make([][]int, mx+1)
+		for i := range lcs {
+			lcs[i] = make([]int, my+1)
+		}
+		for i := mx - 1; i >= 0; i-- {
+			for j := my - 1; j >= 0; j-- {
+				if x[pre+i] == y[pre+j] {
+					lcs[i][j] = lcs[i+1][j+1] + 1
+				} else {
+					lcs[i][j] = max(lcs[i+1][j], lcs[i][j+1])
+				}
 			}
 		}
 	}
@@ -247,19 +280,26 @@ func unifiedDiff(nameA, nameB, a, b string) string {
 	}
 	var ops []op
 	i, j := 0, 0
-	for i < n || j < m {
+	for ; i < pre; i, j = i+1, j+1 {
+		ops = append(ops, op{' ', x[i], i, j})
+	}
+	for i < pre+mx || j < pre+my {
+		di, dj := i-pre, j-pre
 		switch {
-		case i < n && j < m && x[i] == y[j]:
+		case lcs != nil && i < pre+mx && j < pre+my && x[i] == y[j]:
 			ops = append(ops, op{' ', x[i], i, j})
 			i++
 			j++
-		case i < n && (j == m || lcs[i+1][j] >= lcs[i][j+1]):
+		case i < pre+mx && (j == pre+my || lcs == nil || lcs[di+1][dj] >= lcs[di][dj+1]):
 			ops = append(ops, op{'-', x[i], i, j})
 			i++
 		default:
 			ops = append(ops, op{'+', y[j], i, j})
 			j++
 		}
+	}
+	for ; i < n; i, j = i+1, j+1 {
+		ops = append(ops, op{' ', x[i], i, j})
 	}
 	var out strings.Builder
 	fmt.Fprintf(&out, "--- %s\n+++ %s\n", nameA, nameB)
@@ -307,6 +347,9 @@ func unifiedDiff(nameA, nameB, a, b string) string {
 	}
 	return out.String()
 }
+
+// maxDiffCells bounds the table of unifiedDiff: 16 MB of ints.
+const maxDiffCells = 2 << 20
 
 func hunkRange(start, n int) string {
 	if n == 0 {

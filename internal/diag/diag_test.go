@@ -17,6 +17,9 @@ func TestNearest(t *testing.T) {
 		{"Server", []string{"server"}, "server"},
 		{"xyz", []string{"server", "laptop"}, ""},
 		{"a", nil, ""},
+		// A swap of two letters is one typo, nearer than a substitution
+		// and a deletion.
+		{"wbe", []string{"db", "laptop", "web"}, "web"},
 	} {
 		if got := Nearest(c.name, c.cands); got != c.want {
 			t.Errorf("Nearest(%q, %v) = %q, want %q", c.name, c.cands, got, c.want)
@@ -65,6 +68,29 @@ func TestPrinterSnippet(t *testing.T) {
     did you mean "deploy"?
     sub/schema.cue:9:2: schema
 `
+	if b.String() != want {
+		t.Errorf("got:\n%s\nwant:\n%s", b.String(), want)
+	}
+}
+
+// TestPrinterSnippetWindow checks that a snippet of a long line shows a
+// window around the range, and that bytes a terminal would act on are
+// shown as ?.
+func TestPrinterSnippetWindow(t *testing.T) {
+	long := strings.Repeat("a", 5000) + "BAD" + strings.Repeat("b", 5000)
+	src := []byte("x\n" + long + "\nesc \x1b[31m\xff here\n")
+	p := &Printer{Source: func(string) ([]byte, bool) { return src, true }}
+	var b bytes.Buffer
+	p.Fprint(&b, List{
+		{Severity: Error, Range: Range{File: "f.nix", Start: Pos{Line: 2, Col: 5001}, End: Pos{Line: 2, Col: 5004}}, Summary: "long"},
+		{Severity: Error, Range: Range{File: "f.nix", Start: Pos{Line: 3, Col: 5}, End: Pos{Line: 3, Col: 10}}, Summary: "escape"},
+	})
+	want := "f.nix:2:5001: error: long\n" +
+		"    2 | …" + strings.Repeat("a", 33) + "BAD" + strings.Repeat("b", 64) + "…\n" +
+		"      | " + strings.Repeat(" ", 34) + "^^^\n" +
+		"f.nix:3:5: error: escape\n" +
+		"    3 | esc ?[31m? here\n" +
+		"      |     ^^^^^\n"
 	if b.String() != want {
 		t.Errorf("got:\n%s\nwant:\n%s", b.String(), want)
 	}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // A Printer renders diagnostics as text for a terminal or a log.
@@ -15,7 +17,29 @@ import (
 type Printer struct {
 	Cwd    string
 	Source func(file string) ([]byte, bool)
+	// Color marks the severity (error in red, warning in yellow, info in
+	// cyan) and the position (bold) with ANSI escapes, for a terminal.
+	Color bool
 }
+
+// ANSI escapes of Printer.Color.
+const (
+	ansiBold   = "\x1b[1m"
+	ansiRed    = "\x1b[1;31m"
+	ansiYellow = "\x1b[1;33m"
+	ansiCyan   = "\x1b[1;36m"
+	ansiReset  = "\x1b[0m"
+)
+
+// paint wraps s in the escape code when p.Color is set.
+func (p *Printer) paint(code, s string) string {
+	if !p.Color {
+		return s
+	}
+	return code + s + ansiReset
+}
+
+var severityColor = map[Severity]string{Error: ansiRed, Warning: ansiYellow, Info: ansiCyan}
 
 // Fprint writes every diagnostic of l to w, each once, in order:
 //
@@ -24,13 +48,40 @@ type Printer struct {
 //	       |            ^
 //	  detail
 //	  file:line:col: related message
+//
+// A snippet shows at most SnippetWidth columns of its line, around the
+// start of the range, with … where the line was cut; control characters
+// and bytes that are not UTF-8 are shown as ?, so that a hostile file
+// cannot write to the terminal through a snippet. Each file is read once
+// per call.
 func (p *Printer) Fprint(w io.Writer, l List) error {
 	var buf bytes.Buffer
+	files := map[string]*source{}
 	for _, d := range l {
-		p.one(&buf, d)
+		p.one(&buf, d, files)
 	}
 	_, err := w.Write(buf.Bytes())
 	return err
+}
+
+// SnippetWidth is the most columns of a source line a snippet shows.
+const SnippetWidth = 100
+
+// A source is a file read for snippets, with the offsets of its lines.
+type source struct {
+	src   []byte
+	lines []int // offset of the start of each line
+}
+
+func (s *source) line(n int) []byte {
+	if n < 1 || n > len(s.lines) {
+		return nil
+	}
+	start, end := s.lines[n-1], len(s.src)
+	if n < len(s.lines) {
+		end = s.lines[n] - 1
+	}
+	return bytes.TrimRight(s.src[start:end], "\r")
 }
 
 // Position returns r formatted as file:line:col with the file relative to
@@ -40,9 +91,9 @@ func (p *Printer) Position(r Range) string {
 	return r.String()
 }
 
-func (p *Printer) one(w *bytes.Buffer, d Diagnostic) {
-	fmt.Fprintf(w, "%s: %s: %s\n", p.Position(d.Range), d.Severity, d.Summary)
-	p.snippet(w, d.Range)
+func (p *Printer) one(w *bytes.Buffer, d Diagnostic, files map[string]*source) {
+	fmt.Fprintf(w, "%s: %s: %s\n", p.paint(ansiBold, p.Position(d.Range)), p.paint(severityColor[d.Severity], d.Severity.String()), d.Summary)
+	p.snippet(w, d.Range, files)
 	if d.Detail != "" {
 		for _, line := range strings.Split(strings.TrimRight(d.Detail, "\n"), "\n") {
 			fmt.Fprintf(w, "    %s\n", line)
@@ -53,42 +104,90 @@ func (p *Printer) one(w *bytes.Buffer, d Diagnostic) {
 	}
 }
 
-func (p *Printer) snippet(w *bytes.Buffer, r Range) {
+func (p *Printer) snippet(w *bytes.Buffer, r Range, files map[string]*source) {
 	if p.Source == nil || r.File == "" || !r.Start.IsValid() {
 		return
 	}
-	src, ok := p.Source(r.File)
-	if !ok {
+	f, seen := files[r.File]
+	if !seen {
+		if src, ok := p.Source(r.File); ok {
+			f = &source{src: src, lines: []int{0}}
+			for i, c := range src {
+				if c == '\n' {
+					f.lines = append(f.lines, i+1)
+				}
+			}
+		}
+		files[r.File] = f
+	}
+	if f == nil {
 		return
 	}
-	line := lineAt(src, r.Start.Line)
-	if line == "" {
+	line := f.line(r.Start.Line)
+	if len(line) == 0 {
 		return
 	}
+	start := min(max(r.Start.Col-1, 0), len(line))
+	end := start + 1
+	if r.End.Line == r.Start.Line && r.End.Col > r.Start.Col {
+		end = min(r.End.Col-1, len(line))
+	}
+	text, caret, width := window(line, start, end)
 	num := fmt.Sprint(r.Start.Line)
 	pad := strings.Repeat(" ", len(num))
-	fmt.Fprintf(w, "    %s | %s\n", num, strings.ReplaceAll(line, "\t", " "))
-	col := r.Start.Col - 1
-	if col > len(line) {
-		col = len(line)
-	}
-	width := 1
-	if r.End.Line == r.Start.Line && r.End.Col > r.Start.Col {
-		width = r.End.Col - r.Start.Col
-	}
-	fmt.Fprintf(w, "    %s | %s%s\n", pad, strings.Repeat(" ", col), strings.Repeat("^", width))
+	fmt.Fprintf(w, "    %s | %s\n", num, text)
+	fmt.Fprintf(w, "    %s | %s%s\n", pad, strings.Repeat(" ", caret), strings.Repeat("^", max(width, 1)))
 }
 
-func lineAt(src []byte, n int) string {
-	for i := 1; i < n; i++ {
-		j := bytes.IndexByte(src, '\n')
-		if j < 0 {
-			return ""
+// window returns the part of line shown around the bytes [start, end),
+// made printable, with the column of start in it and the columns of the
+// range that it shows.
+func window(line []byte, start, end int) (text string, caret, width int) {
+	// Cut at most SnippetWidth bytes, starting a third of the way before
+	// start, on rune boundaries.
+	from := 0
+	if len(line) > SnippetWidth && start > SnippetWidth/3 {
+		from = min(start-SnippetWidth/3, len(line)-SnippetWidth)
+	}
+	to := min(from+SnippetWidth, len(line))
+	for from > 0 && !utf8.RuneStart(line[from]) {
+		from--
+	}
+	for to < len(line) && !utf8.RuneStart(line[to]) {
+		to++
+	}
+	var b strings.Builder
+	col := 0
+	if from > 0 {
+		b.WriteString("…")
+		col++
+	}
+	caret, width = -1, 0
+	for i := from; i < to; {
+		if i == start {
+			caret = col
 		}
-		src = src[j+1:]
+		r, n := utf8.DecodeRune(line[i:])
+		switch {
+		case r == '\t':
+			b.WriteByte(' ')
+		case r == utf8.RuneError && n <= 1, !unicode.IsPrint(r):
+			b.WriteByte('?')
+			n = max(n, 1)
+		default:
+			b.Write(line[i : i+n])
+		}
+		if i >= start && i < end {
+			width++
+		}
+		col++
+		i += n
 	}
-	if j := bytes.IndexByte(src, '\n'); j >= 0 {
-		src = src[:j]
+	if caret < 0 {
+		caret = col
 	}
-	return strings.TrimRight(string(src), "\r")
+	if to < len(line) {
+		b.WriteString("…")
+	}
+	return b.String(), caret, width
 }

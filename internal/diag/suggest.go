@@ -15,8 +15,12 @@ func Nearest(name string, candidates []string) string {
 	return best
 }
 
-// EditDistance is the Levenshtein distance between a and b in bytes.
+// EditDistance is the edit distance between a and b in bytes: the
+// insertions, deletions, substitutions and swaps of two adjacent bytes
+// (the commonest typo, "wbe" for "web") that turn a into b.
 func EditDistance(a, b string) int {
+	// d[i][j] is the distance between a[:i] and b[:j]; three rows suffice.
+	prev2 := make([]int, len(b)+1)
 	prev := make([]int, len(b)+1)
 	cur := make([]int, len(b)+1)
 	for j := range prev {
@@ -30,8 +34,11 @@ func EditDistance(a, b string) int {
 				cost = 0
 			}
 			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				cur[j] = min(cur[j], prev2[j-2]+1)
+			}
 		}
-		prev, cur = cur, prev
+		prev2, prev, cur = prev, cur, prev2
 	}
 	return prev[len(b)]
 }

@@ -22,7 +22,6 @@
 package emit
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -34,7 +33,6 @@ import (
 	"strings"
 
 	"fleetnix.dev/fleet/internal/disko"
-	"fleetnix.dev/fleet/internal/nix/format"
 	"fleetnix.dev/fleet/internal/nix/syntax"
 )
 
@@ -200,19 +198,81 @@ func Generate(f *Fleet) ([]File, error) {
 	return files, nil
 }
 
+// A Module is one module file of the generated tree (a host's NixOS
+// module, a user's home-manager module, a disk layout, an installer), as
+// Modules returns it.
+type Module struct {
+	// Path is the file's path relative to the output directory,
+	// slash-separated.
+	Path string
+	// Host is the host whose file it is; User the user of a home file.
+	Host, User string
+	// Expr is the module as a syntax tree, not printed: its nodes have no
+	// positions. It is nil for the files of a disk layout, which are only
+	// text (Data).
+	Expr syntax.Expr
+	// Data is the file's text when Expr is nil.
+	Data []byte
+
+	describe func([]string) Value
+}
+
+// Describe says what produced the value at path of the module: a path as
+// the source map's entries have it (for a host's module an option path,
+// list elements by decimal index), a leaf or a struct. Value.File is
+// the module's path.
+func (m *Module) Describe(path []string) Value {
+	v := m.describe(path)
+	v.File = m.Path
+	return v
+}
+
+// Modules returns the module files of the fleet's tree in file order, as
+// syntax trees: what Generate writes under hosts/, users/, disks/ and
+// installers/, without printing it, without the flake, the agenix rules
+// and the source map. It is the cheaper way to look at what the modules
+// define; f.NewLocate is not used.
+func Modules(f *Fleet) ([]Module, error) {
+	if err := checkNames(f); err != nil {
+		return nil, err
+	}
+	hosts := append([]Host(nil), f.Hosts...)
+	sort.Slice(hosts, func(i, j int) bool { return hosts[i].Name < hosts[j].Name })
+	var mods []Module
+	for i := range hosts {
+		out, err := f.host(&hosts[i], nil, true)
+		if err != nil {
+			return nil, err
+		}
+		mods = append(mods, out.modules...)
+	}
+	sort.Slice(mods, func(i, j int) bool { return mods[i].Path < mods[j].Path })
+	return mods, nil
+}
+
 // Files are some generated files and, when a locate function was given,
 // their part of the source map.
 type Files struct {
 	Files []File
 	Map   *MapPart
+
+	// trees keeps the modules' trees (modules) instead of printing them.
+	trees   bool
+	modules []Module
 }
 
 // add renders a file into out; describe, when the source map is written,
-// says what produced the value at a path of the file.
+// says what produced the value at a path of the file. With trees, it
+// keeps the module's tree instead.
 func (out *Files) add(p string, comment []string, e syntax.Expr, describe func([]string) Value) error {
-	b, err := render(comment, e)
+	if out.trees {
+		v := describe(nil)
+		out.modules = append(out.modules, Module{Path: p, Host: v.Host, User: v.User, Expr: e, describe: describe})
+		return nil
+	}
+	b, err := render(p, comment, e)
 	if err != nil {
-		return fmt.Errorf("%s: %v", p, err)
+		return err
 	}
 	out.Files = append(out.Files, File{Path: p, Data: b})
 	return out.Map.add(p, b, describe)
@@ -234,8 +294,13 @@ func otherFile(host string) func([]string) Value {
 }
 
 // Flake returns flake.nix, which wires every host of hosts; locate, when
-// set, says where the user wrote what produced its values.
+// set, says where the user wrote what produced its values. It first
+// checks the names of every host of f and its users, which become file
+// names.
 func Flake(f *Fleet, hosts []Host, locate func(*Value) Origin) (*Files, error) {
+	if err := checkNames(f); err != nil {
+		return nil, err
+	}
 	out := newFiles(locate)
 	flake, err := flakeExpr(f, hosts)
 	if err != nil {
@@ -268,7 +333,16 @@ func Secrets(f *Fleet, locate func(*Value) Origin) (*Files, error) {
 // reads f's secrets and directories, not its hosts, and may be called
 // for several hosts at once, each with a locate function of its own.
 func (f *Fleet) Host(h *Host, locate func(*Value) Origin) (*Files, error) {
+	return f.host(h, locate, false)
+}
+
+// host is Host, or with trees the modules' trees (Files.modules).
+func (f *Fleet) host(h *Host, locate func(*Value) Origin, trees bool) (*Files, error) {
+	if err := checkNames(&Fleet{Hosts: []Host{*h}}); err != nil {
+		return nil, err
+	}
 	out := newFiles(locate)
+	out.trees = trees
 	secrets := make(map[string]Secret, len(f.Secrets))
 	for _, s := range f.Secrets {
 		secrets[s.Name] = s
@@ -281,19 +355,26 @@ func (f *Fleet) Host(h *Host, locate func(*Value) Origin) (*Files, error) {
 		if err != nil {
 			return nil, err
 		}
-		out.Files = append(out.Files, df...)
 		for _, d := range df {
+			if trees {
+				out.modules = append(out.modules, Module{Path: d.Path, Host: h.Name, Data: d.Data, describe: otherFile(h.Name)})
+				continue
+			}
+			out.Files = append(out.Files, d)
 			if err := out.Map.add(d.Path, d.Data, otherFile(h.Name)); err != nil {
 				return nil, err
 			}
 		}
 		dropLayoutMounts(nixos, h.Disks)
-		imports = append(imports, syntax.PathLit(relPath(path.Dir(hf), df[0].Path)),
-			syntax.Sel(syntax.Id("inputs"), DiskoInput, "nixosModules", "disko"))
+		p, err := pathLit(relPath(path.Dir(hf), df[0].Path))
+		if err != nil {
+			return nil, &Error{File: hf, Path: []string{"imports"}, Err: err}
+		}
+		imports = append(imports, p, syntax.Sel(syntax.Id("inputs"), DiskoInput, "nixosModules", "disko"))
 	}
 	genImports := len(imports)
 	var layers []layer
-	if out.Map != nil {
+	if out.Map != nil || trees {
 		// The parts as they are before overlay merges them in place.
 		layers = []layer{{PartComputed, copyMap(nixos)}, {PartFleet, copyMap(h.Derived)}, {PartNixOS, copyMap(h.Extra)}}
 	}
@@ -321,8 +402,11 @@ func (f *Fleet) Host(h *Host, locate func(*Value) Origin) (*Files, error) {
 		}); err != nil {
 			return nil, err
 		}
-		setPath(data, []string{"home-manager", "users", u.Name},
-			map[string]any{"$nix": "import " + relPath(path.Dir(hf), uf)})
+		p, err := pathLit(relPath(path.Dir(hf), uf))
+		if err != nil {
+			return nil, &Error{File: hf, Path: []string{"home-manager", "users", u.Name}, Err: err}
+		}
+		setPath(data, []string{"home-manager", "users", u.Name}, syntax.Call(syntax.Id("import"), p))
 	}
 	if len(h.Users) > 0 {
 		setPath(data, []string{"home-manager", "useGlobalPkgs"}, true)
@@ -333,7 +417,11 @@ func (f *Fleet) Host(h *Host, locate func(*Value) Origin) (*Files, error) {
 		return nil, err
 	}
 	for _, s := range secretsUsed {
-		setPath(data, []string{"age", "secrets", s.Name}, secretEntry(f, hf, s))
+		e, err := secretEntry(f, hf, s)
+		if err != nil {
+			return nil, err
+		}
+		setPath(data, []string{"age", "secrets", s.Name}, e)
 	}
 	c := &conv{file: hf}
 	if own, ok := data["imports"]; ok && len(imports) > 0 {
@@ -417,17 +505,10 @@ func module(body []syntax.Binding) syntax.Expr {
 	return syntax.FnArgs(syntax.Args(true, args...), set)
 }
 
-func render(comment []string, e syntax.Expr) ([]byte, error) {
+// render prints the file p: the header, the comment lines, then e.
+func render(p string, comment []string, e syntax.Expr) ([]byte, error) {
 	lines := append([]string{strings.TrimPrefix(Header, "# ")}, comment...)
-	f := syntax.NewFile(syntax.WithComment(e, lines...))
-	var b bytes.Buffer
-	if err := format.Node(&b, f); err != nil {
-		return nil, err
-	}
-	out := b.Bytes()
-	// The header must be the very first line.
-	out = bytes.TrimLeft(out, "\n")
-	return out, nil
+	return printFile(p, syntax.NewFile(syntax.WithComment(e, lines...)))
 }
 
 // diskFiles returns the disko configuration (first) and the installer
@@ -437,15 +518,19 @@ func (h *Host) diskFiles() ([]File, error) {
 	if errs := disko.Validate(*h.Disks); len(errs) > 0 {
 		return nil, &Error{File: df, Path: errs[0].Path, Err: errors.New(errs[0].Summary)}
 	}
-	cfg, err := disko.Config(*h.Disks)
+	cfg, err := printFile(df, disko.ConfigFile(*h.Disks))
 	if err != nil {
-		return nil, &Error{File: df, Err: err}
+		return nil, err
 	}
 	inf := "installers/" + h.Name + ".nix"
-	inst, err := disko.Installer(disko.InstallerOptions{Host: h.Name, AuthorizedKeys: h.AdminKeys,
+	tree, err := disko.InstallerFile(disko.InstallerOptions{Host: h.Name, AuthorizedKeys: h.AdminKeys,
 		Loader: h.Loader, EFIVariables: h.EFIVariables})
 	if err != nil {
 		return nil, &Error{File: inf, Err: err}
+	}
+	inst, err := printFile(inf, tree)
+	if err != nil {
+		return nil, err
 	}
 	return []File{{Path: df, Data: cfg}, {Path: inf, Data: inst}}, nil
 }
@@ -518,17 +603,20 @@ func usedSecrets(used map[string]bool, declared map[string]Secret, file string) 
 }
 
 // secretEntry is the age.secrets entry of s in the file at from, as data.
-func secretEntry(f *Fleet, from string, s Secret) map[string]any {
-	file := path.Join(f.SecretsDir, s.File)
-	e := map[string]any{
-		"file": map[string]any{"$nix": relPath(path.Dir(path.Join(f.OutDir, from)), file)},
+// The file is a path literal built from the names of the secrets
+// directory and the secret's file, never parsed from them.
+func secretEntry(f *Fleet, from string, s Secret) (map[string]any, error) {
+	file, err := pathLit(relPath(path.Dir(path.Join(f.OutDir, from)), path.Join(f.SecretsDir, s.File)))
+	if err != nil {
+		return nil, &Error{File: from, Path: []string{"age", "secrets", s.Name, "file"}, Err: fmt.Errorf("secret %s: %v", s.Name, err)}
 	}
+	e := map[string]any{"file": file}
 	for k, v := range map[string]string{"owner": s.Owner, "group": s.Group, "mode": s.Mode} {
 		if v != "" {
 			e[k] = v
 		}
 	}
-	return e
+	return e, nil
 }
 
 // copyMap copies the structs of m deeply; other values are shared.
@@ -624,6 +712,10 @@ func (c *conv) bindings(m map[string]any, p []string) []syntax.Binding {
 	sort.Strings(keys)
 	out := make([]syntax.Binding, 0, len(keys))
 	for _, k := range keys {
+		if strings.IndexByte(k, 0) >= 0 {
+			c.fail(append(p, k), "the name holds a NUL character, which Nix cannot represent")
+			continue
+		}
 		names := []string{k}
 		v := m[k]
 		for {
@@ -659,6 +751,9 @@ func (c *conv) value(v any, p []string) syntax.Expr {
 	case bool:
 		return syntax.Bool(x)
 	case string:
+		if strings.IndexByte(x, 0) >= 0 {
+			return c.fail(p, "the string holds a NUL character, which Nix cannot represent")
+		}
 		return syntax.Str(x)
 	case json.Number:
 		if i, err := x.Int64(); err == nil {
@@ -689,6 +784,9 @@ func (c *conv) value(v any, p []string) syntax.Expr {
 			return c.marker(x, p)
 		}
 		return syntax.Attrs(c.bindings(x, p)...)
+	case syntax.Expr:
+		// Built by emit itself (a path, an import), never from text.
+		return x
 	}
 	return c.fail(p, "unsupported value of type %T", v)
 }

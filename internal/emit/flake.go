@@ -42,7 +42,11 @@ func flakeExpr(f *Fleet, hosts []Host) (syntax.Expr, error) {
 		if h.Disks != nil && !hasDisko {
 			return nil, &Error{File: "flake.nix", Err: fmt.Errorf("host %s has a disk layout, but the flake has no %q input to take disko's NixOS module from", h.Name, DiskoInput)}
 		}
-		mods := []syntax.Expr{syntax.PathLit("./hosts/" + h.Name + ".nix")}
+		hp, err := pathLit("./hosts/" + h.Name + ".nix")
+		if err != nil {
+			return nil, &Error{File: "flake.nix", Err: err}
+		}
+		mods := []syntax.Expr{hp}
 		for _, m := range h.Modules {
 			mods = append(mods, syntax.Sel(syntax.Id("inputs"), strings.Split(m, ".")...))
 		}
@@ -52,11 +56,15 @@ func flakeExpr(f *Fleet, hosts []Host) (syntax.Expr, error) {
 				syntax.Bind("specialArgs", syntax.Attrs(syntax.InheritNames("inputs"))),
 			))))
 		if h.Disks != nil {
+			ip, err := pathLit("./installers/" + h.Name + ".nix")
+			if err != nil {
+				return nil, &Error{File: "flake.nix", Err: err}
+			}
 			// The installer gets the host's own configuration as the
 			// special argument host, through the flake's self.
 			configs = append(configs, syntax.BindPath([]string{h.Name + "-installer"},
 				syntax.Call(syntax.Sel(syntax.Id("inputs"), "nixpkgs", "lib", "nixosSystem"), syntax.Attrs(
-					syntax.Bind("modules", syntax.ListOf(syntax.PathLit("./installers/"+h.Name+".nix"))),
+					syntax.Bind("modules", syntax.ListOf(ip)),
 					syntax.Bind("specialArgs", syntax.Attrs(
 						syntax.InheritNames("inputs"),
 						syntax.Bind("host", syntax.Sel(syntax.Id("inputs"), "self", "nixosConfigurations", h.Name)),

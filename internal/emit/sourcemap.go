@@ -137,7 +137,7 @@ func spans(name string, src []byte) ([]span, error) {
 					if !ok {
 						continue
 					}
-					names, ok := attrNames(a.Path)
+					names, ok := syntax.StaticNames(a.Path)
 					if !ok {
 						continue
 					}
@@ -164,26 +164,6 @@ func spans(name string, src []byte) ([]span, error) {
 	}
 	walk(f.Expr, f.Expr, nil, nil)
 	return out, nil
-}
-
-// attrNames returns the names of a static attribute path.
-func attrNames(p *syntax.AttrPath) ([]string, bool) {
-	out := make([]string, 0, len(p.Names))
-	for _, n := range p.Names {
-		switch n := n.(type) {
-		case *syntax.Ident:
-			out = append(out, n.Tok.Text)
-		case *syntax.String:
-			s, err := syntax.StringValue(n)
-			if err != nil {
-				return nil, false
-			}
-			out = append(out, s)
-		default:
-			return nil, false
-		}
-	}
-	return out, true
 }
 
 // showPath prints a path as NixOS prints option paths (names that are not

@@ -131,6 +131,9 @@ func WriteFlakeSettings(t testing.TB, ref string, s FlakeSettings) {
 	}
 }
 
+// CopyDir copies the directory tree src to dst.
+func CopyDir(dst, src string) error { return copyDir(dst, src) }
+
 func copyDir(dst, src string) error {
 	return filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {

@@ -13,7 +13,10 @@ type Host struct {
 	Name  string
 	Value map[string]any
 	// Where returns the source range that set the value at path, and a
-	// description of the layer (`template "server"`), when known.
+	// description of the layer (`template "server"`), when known. For a
+	// value no layer set (the schema's default) the layer is "" and the
+	// range is where the user would set it: the nearest struct above it
+	// they wrote, else the host.
 	Where func(path []string) (diag.Range, string)
 	// Recorded holds values the host's previously generated NixOS
 	// configuration set, keyed by option path ("system.stateVersion"),
@@ -25,11 +28,44 @@ type Host struct {
 	// Leaves returns, when known, what the merge of the host's layers
 	// recorded of every leaf at or below path.
 	Leaves func(path []string) []Leaf
+	// Listeners are the sockets the host's enabled services listen on,
+	// as the schema computes them (#Host.#listeners), sorted by port.
+	Listeners []Listener
 	// NixOS is the host's NixOS configuration as fleet computes it
 	// (features and free-form nixos together), as plain data with fleet's
 	// markers ({$force: …}, {$nix: …}) kept; nil when the fleet was loaded
 	// without it.
 	NixOS map[string]any
+}
+
+// A Listener is a socket a service of a host listens on.
+type Listener struct {
+	// Service names the service for people ("Loki (gRPC)").
+	Service string
+	// Port and Protocol ("tcp" or "udp") say where it listens.
+	Port     int
+	Protocol string
+	// Address is the address it binds; "", "0.0.0.0" or "::" for every
+	// address of the host.
+	Address string
+	// Path is the host's field that sets the port, or that turns the
+	// service on when its port is fixed.
+	Path []string
+}
+
+// Wildcard reports whether l listens on every address of the host.
+func (l Listener) Wildcard() bool {
+	switch l.Address {
+	case "", "0.0.0.0", "::", "[::]", "*":
+		return true
+	}
+	return false
+}
+
+// Overlaps reports whether l and m cannot both bind: one port and
+// protocol, on one address or with either on every address.
+func (l Listener) Overlaps(m Listener) bool {
+	return l.Port == m.Port && l.Protocol == m.Protocol && (l.Address == m.Address || l.Wildcard() || m.Wildcard())
 }
 
 // A Fixed is a path of a host's value a layer marks as fixed.

@@ -21,6 +21,11 @@ type File struct {
 	nodes   []syntax.Node
 	parents map[syntax.Node]syntax.Node
 	supp    *suppressions
+	// comments are the starts of the file's comments, and idents the
+	// starts of its identifier tokens by name, both in source order;
+	// built on first use.
+	comments []syntax.Pos
+	idents   map[string][]syntax.Pos
 }
 
 // Parse parses src, the contents of the Nix file name, for linting.
@@ -78,6 +83,45 @@ func (f *File) preorder() []syntax.Node {
 		})
 	}
 	return f.nodes
+}
+
+// index records the positions of the file's comments and identifiers.
+func (f *File) index() {
+	if f.idents != nil {
+		return
+	}
+	f.idents = map[string][]syntax.Pos{}
+	syntax.Tokens(f.Syntax, func(t *syntax.Token) {
+		for i := range t.Leading {
+			if k := t.Leading[i].Kind; k == syntax.LINECOMMENT || k == syntax.BLOCKCOMMENT {
+				f.comments = append(f.comments, t.Leading[i].Start)
+			}
+		}
+		if t.Kind == syntax.IDENT {
+			f.idents[t.Text] = append(f.idents[t.Text], t.Start)
+		}
+	})
+}
+
+// within reports whether any of the sorted positions ps lies in (pos,
+// end).
+func within(ps []syntax.Pos, pos, end syntax.Pos) bool {
+	i := sort.Search(len(ps), func(i int) bool { return ps[i] > pos })
+	return i < len(ps) && ps[i] < end
+}
+
+// HasComments reports whether a comment lies inside n: before any of its
+// tokens but the first. It costs the same for a node of any size.
+func (p *Pass) HasComments(n syntax.Node) bool {
+	p.file.index()
+	return within(p.file.comments, n.Pos(), n.End())
+}
+
+// Mentions reports whether an identifier token of n is name, whether a
+// variable or an attribute name.
+func (p *Pass) Mentions(n syntax.Node, name string) bool {
+	p.file.index()
+	return within(p.file.idents[name], n.Pos()-1, n.End())
 }
 
 // Text returns the source text of [pos, end).

@@ -169,6 +169,27 @@ func (c *cache) put(key string, e cacheable) {
 	writeFileAtomic(p, encodeParts(e.parts()))
 }
 
+// A mark is an entry with no parts: a result that is only a fact.
+type mark struct{}
+
+func (mark) parts() [][]byte          { return nil }
+func (mark) setParts(p [][]byte) bool { return len(p) == 0 }
+
+// Known reports whether an earlier load recorded, with Remember, a result
+// of kind computed from parts: work the layers above need not do again
+// when its inputs did not change (a host whose generated modules were
+// checked and found clean). Without a cache it is always false.
+func (f *Fleet) Known(kind string, parts ...[]byte) bool {
+	return f.cache.get(f.cache.key(kind, parts...), mark{})
+}
+
+// Remember records the result of kind computed from parts, for Known;
+// without a cache it does nothing. The entry depends on the program and
+// the schema, as every entry does.
+func (f *Fleet) Remember(kind string, parts ...[]byte) {
+	f.cache.put(f.cache.key(kind, parts...), mark{})
+}
+
 // entryMagic starts every entry; a file without it is not one.
 const entryMagic = "fleet-cache-1\n"
 

@@ -163,7 +163,7 @@ func TestCanonical(t *testing.T) {
 // TestEntryEncoding checks that an entry reads back as written, nil and
 // empty parts apart, and that no truncation of it reads as an entry.
 func TestEntryEncoding(t *testing.T) {
-	in := &Host{JSON: []byte(`{"a":1}`), Facts: []byte{}, Fragments: []byte(`{}`), Home: map[string][]byte{"alice": []byte(`{}`), "bob": nil}}
+	in := &Host{JSON: []byte(`{"a":1}`), Facts: []byte{}, Listeners: []byte(`{}`), Fragments: []byte(`{"f":1}`), Home: map[string][]byte{"alice": []byte(`{}`), "bob": nil}}
 	b := encodeParts(in.parts())
 	parts, ok := decodeParts(b)
 	if !ok {
@@ -173,12 +173,12 @@ func TestEntryEncoding(t *testing.T) {
 	if !out.setParts(parts) {
 		t.Fatal("decoded parts do not make a result")
 	}
-	want := &Host{Name: "kept", Derived: []byte("kept"), JSON: in.JSON, Facts: in.Facts, Fragments: in.Fragments, Home: in.Home}
+	want := &Host{Name: "kept", Derived: []byte("kept"), JSON: in.JSON, Facts: in.Facts, Listeners: in.Listeners, Fragments: in.Fragments, Home: in.Home}
 	if diff := cmp.Diff(want, out, cmpopts.IgnoreUnexported(Host{})); diff != "" || out.NixOS != nil || out.Facts == nil {
 		t.Errorf("round trip (-want +got):\n%s", diff)
 	}
 	// A list that is not a host's changes nothing.
-	if out.setParts(parts[:7]) || string(out.JSON) != `{"a":1}` || out.Home == nil {
+	if out.setParts(parts[:8]) || string(out.JSON) != `{"a":1}` || out.Home == nil {
 		t.Error("a malformed entry was taken, or changed the host")
 	}
 	for i := range len(b) {

@@ -11,7 +11,7 @@ import (
 // (record), its tree and its data, each encoded by package merge.
 
 // entryVersion names the layout of a kept entry.
-const entryVersion = "entry-1"
+const entryVersion = "entry-2"
 
 // An entryRecord is an entry's fields as JSON keeps them, with where its
 // declarations were when it was kept (so that positions can follow them

@@ -62,8 +62,10 @@ func (s *sources) parse(name string, src any, cfg parser.Config) (*ast.File, err
 	sf := &srcFile{name: name, src: b, full: f}
 	if err == nil {
 		sf.idx = indexFile(f, b)
-		if bytes.Contains(b, []byte("@tag(")) {
-			// A tag injects values the index cannot see.
+		if bytes.Contains(b, []byte("@tag(")) || len(nulDiags([]*ast.File{f})) > 0 {
+			// A tag injects values the index cannot see; a string that
+			// spells NUL is an error the package evaluated whole
+			// reports.
 			sf.idx = &fileIndex{}
 		}
 		s.c.put(key, &indexEntry{sf.idx})

@@ -70,6 +70,9 @@ func cueDiags(err error, root *cue.Value) diag.List {
 		if strings.Contains(msg, "field not allowed") && root != nil && len(path) > 0 {
 			d.Detail = suggestField(*root, path)
 		}
+		if d.Detail == "" && strings.Contains(msg, "out of bound") {
+			d.Detail = schemaDoc(schema)
+		}
 		if hint := secretHint(msg); hint != "" {
 			d.Summary = FormatPath(path) + ": " + hint
 			d.Detail = "a secret is never a literal; name a declared secret: {$secret: \"name\"}"
@@ -131,19 +134,33 @@ func contributors(v cue.Value) []token.Pos {
 }
 
 // suggestField names the allowed fields next to an unknown one, nearest
-// first.
+// first, or, where the names are free but constrained (kernel modules,
+// mount points), says what a name must be.
 func suggestField(root cue.Value, path []string) string {
 	parent := root.LookupPath(cuePath(path[:len(path)-1]))
-	it, err := parent.Fields(cue.Optional(true))
+	it, err := parent.Fields(cue.Optional(true), cue.Patterns(true))
 	if err != nil {
 		return ""
 	}
 	bad := path[len(path)-1]
-	var names []string
+	var names, patterns []string
 	for it.Next() {
-		if n := it.Selector().Unquoted(); n != bad {
+		sel := it.Selector()
+		if sel.ConstraintType() == cue.PatternConstraint {
+			if doc := schemaDoc(contributors(sel.Pattern())); doc != "" {
+				patterns = append(patterns, doc)
+			}
+			continue
+		}
+		if sel.LabelType() != cue.StringLabel {
+			continue
+		}
+		if n := sel.Unquoted(); n != bad {
 			names = append(names, n)
 		}
+	}
+	if len(patterns) > 0 {
+		return "the name does not fit: " + strings.Join(patterns, " ")
 	}
 	if s := diag.Nearest(bad, names); s != "" {
 		return fmt.Sprintf("did you mean %q?", s)

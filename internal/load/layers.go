@@ -32,8 +32,27 @@ type layers struct {
 	// only when a host does.
 	reported map[*entry]bool
 	diags    diag.List
+	// docs index the syntax of the files, when the package was evaluated
+	// whole; nil otherwise.
+	docs *docIndex
 	// decls says where each entry is declared, by "kind.name".
 	decls map[string]diag.Range
+	// broken are the entries, by "kind.name" ("templates.server",
+	// "settings"), whose values the package reported in error. Hosts
+	// using them, or a layer whose decoding failed, are left out: their
+	// errors are reported already.
+	broken map[string]bool
+}
+
+// brokenValues reports whether the fleet's settings or a secret are in
+// error.
+func (l *layers) brokenValues() bool {
+	for k := range l.broken {
+		if k == string(SettingsPath) || strings.HasPrefix(k, string(SecretsPath)+".") {
+			return true
+		}
+	}
+	return false
 }
 
 // An entry is one named value of a fleet package (hosts.web,
@@ -42,6 +61,9 @@ type entry struct {
 	// decl is where it is declared; doc its doc comment's lines.
 	decl diag.Range
 	doc  []string
+	// start is where its value starts (its label), for problems with its
+	// name; it is not kept in the cache.
+	start diag.Range
 	// tree is the layer it gives a host: a host's, template's (without
 	// its description and fixed paths), hardware profile's or user's
 	// value, a profile's home; nil for a profile without home, and for
@@ -113,6 +135,7 @@ func newLayers() *layers {
 		hosts: map[string]*entry{}, templates: map[string]*entry{},
 		hardware: map[string]*entry{}, profiles: map[string]*entry{}, users: map[string]*entry{},
 		secrets: map[string]*entry{}, decls: map[string]diag.Range{}, reported: map[*entry]bool{},
+		broken: map[string]bool{},
 	}
 }
 
@@ -121,10 +144,13 @@ func newLayers() *layers {
 // below them, so the same host can appear in several instances: it is
 // taken once, and two different definitions of one name are an error.
 // Entries are decoded on several goroutines: CUE values may be read
-// concurrently, and decoding is most of the cost of a merge.
-func collect(ctx context.Context, fleets []cue.Value, files []*ast.File) (*layers, diag.List) {
+// concurrently, and decoding is most of the cost of a merge. invalid says
+// the packages had errors: the entries in error are then recorded as
+// broken.
+func collect(ctx context.Context, fleets []cue.Value, files []*ast.File, invalid bool) (*layers, diag.List) {
 	l := newLayers()
 	docs := newDocIndex(files)
+	l.docs = docs
 	var diags diag.List
 	type todo struct {
 		kind Path
@@ -135,6 +161,9 @@ func collect(ctx context.Context, fleets []cue.Value, files []*ast.File) (*layer
 	var work []todo
 	seen := map[Path]map[string]cue.Value{}
 	for _, v := range fleets {
+		if s := v.LookupPath(cue.ParsePath(string(SettingsPath))); s.Exists() && invalid && s.Validate() != nil {
+			l.broken[string(SettingsPath)] = true
+		}
 		for _, kind := range l.kinds() {
 			s := v.LookupPath(cue.ParsePath(string(kind.path)))
 			if !s.Exists() {
@@ -164,6 +193,9 @@ func collect(ctx context.Context, fleets []cue.Value, files []*ast.File) (*layer
 				}
 				seen[kind.path][name] = nv
 				work = append(work, todo{kind.path, name, nv, kind.into})
+				if invalid && nv.Validate() != nil {
+					l.broken[string(kind.path)+"."+name] = true
+				}
 			}
 		}
 	}
@@ -215,6 +247,7 @@ func (l *layers) declare() {
 // syntax of the files v comes from.
 func readEntry(docs *docIndex, kind Path, name string, v cue.Value) *entry {
 	e := &entry{decl: merge.Range(userPos(v))}
+	e.start = e.decl
 	hooks := merge.Hooks{
 		Pos:        userPos,
 		Documented: func(v cue.Value) bool { return len(docLines(v)) > 0 },
@@ -241,6 +274,10 @@ func readEntry(docs *docIndex, kind Path, name string, v cue.Value) *entry {
 		decode(merge.Source{Layer: merge.Hardware, Name: name}, v)
 	case UsersPath:
 		decode(merge.Source{Layer: merge.User, Name: name}, v)
+		// The user as declared, for the recipients of secrets.
+		if data, err := merge.Data(v); err == nil {
+			e.data = data
+		}
 	case ProfilesPath:
 		src := merge.Source{Layer: merge.Profile, Name: name}
 		if home := v.LookupPath(cue.MakePath(cue.Str(homeField))); home.Exists() {
@@ -411,6 +448,20 @@ func (l *layers) mergeHost(name string) (*Host, diag.List) {
 	if diags.HasErrors() {
 		return nil, diags
 	}
+	// A host whose own value or one of whose layers is in error has its
+	// errors reported already; what it would add now is noise.
+	uses := []string{"hosts." + name, "templates." + h.Template, "hardware." + h.HardwareProfile}
+	for _, u := range users {
+		uses = append(uses, "users."+u.name)
+		for _, p := range u.profiles {
+			uses = append(uses, "profiles."+p)
+		}
+	}
+	for _, k := range uses {
+		if l.broken[k] {
+			return nil, nil
+		}
+	}
 
 	prov := provenance{ok: true}
 	var m merge.Merger
@@ -445,6 +496,20 @@ func (l *layers) mergeHost(name string) (*Host, diag.List) {
 	diags = append(diags, m.Finish()...)
 	if diags.HasErrors() {
 		return nil, diags
+	}
+	// A layer that failed to decode left out what it says; its errors
+	// are reported once, for every host that uses it.
+	used := []*entry{hwe, te}
+	for _, u := range users {
+		used = append(used, l.users[u.name])
+		for _, p := range u.profiles {
+			used = append(used, l.profiles[p])
+		}
+	}
+	for _, e := range used {
+		if e != nil && e.diags.HasErrors() {
+			return nil, diags
+		}
 	}
 	// The tree is copied out of the Merger.
 	root := m.Root
@@ -546,6 +611,59 @@ func keys[V any](m map[string]V) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// checkRecipients reports the recipients of secrets that name no user or
+// host of the fleet: agenix would encrypt the secret to nobody by that
+// name, silently. A secret read from the cache has no CUE value: its
+// problems are found by name, without a position, and the package is then
+// read whole (see loadFleet).
+func (l *layers) checkRecipients() diag.List {
+	var diags diag.List
+	for _, name := range keys(l.secrets) {
+		if l.broken[string(SecretsPath)+"."+name] {
+			continue
+		}
+		e := l.secrets[name]
+		for _, kind := range []struct {
+			field, what string
+			known       map[string]*entry
+		}{{"users", "user", l.users}, {"hosts", "host", l.hosts}} {
+			report := func(r string, at diag.Range) {
+				path := FormatPath([]string{string(SecretsPath), name, "recipients", kind.field, r})
+				d := unknownRef(at, kind.what, r, keys(kind.known), path)
+				d.Detail += fmt.Sprintf("\nagenix would encrypt %q to no %s by that name", name, kind.what)
+				diags.Add(d)
+			}
+			if !e.value.Exists() {
+				data, _ := e.data.(map[string]any)
+				rs, _ := data["recipients"].(map[string]any)
+				named, _ := rs[kind.field].(map[string]any)
+				for _, r := range keys(named) {
+					if kind.known[r] == nil {
+						report(r, diag.Range{})
+					}
+				}
+				continue
+			}
+			it, err := e.value.LookupPath(cue.MakePath(cue.Str("recipients"), cue.Str(kind.field))).Fields()
+			if err != nil {
+				continue
+			}
+			for it.Next() {
+				r := it.Selector().Unquoted()
+				if kind.known[r] != nil {
+					continue
+				}
+				at := merge.Range(userPos(it.Value()))
+				if l.docs != nil {
+					at = merge.Range(l.docs.declPos(it.Value()))
+				}
+				report(r, at)
+			}
+		}
+	}
+	return diags
 }
 
 // unknownRef reports a reference to a layer that does not exist, with the

@@ -13,6 +13,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/json"
 	"fmt"
 	"io/fs"
 	"maps"
@@ -31,6 +32,7 @@ import (
 	"cuelang.org/go/cue/cuecontext"
 	cueerrors "cuelang.org/go/cue/errors"
 	"cuelang.org/go/cue/load"
+	"cuelang.org/go/cue/token"
 	"golang.org/x/sync/errgroup"
 
 	"fleetnix.dev/fleet/internal/diag"
@@ -78,6 +80,7 @@ const (
 	nixosField           = "nixos"
 	inputsField          = "inputs"
 	factsDef             = "#facts"
+	listenersDef         = "#listeners"
 	inputsDef            = "#inputs"
 	homeDef              = "#hm"
 	checksDef            = "#checks"
@@ -105,6 +108,13 @@ type Config struct {
 	// CacheDir, when set, is where the results of each host's evaluation
 	// are kept for later loads (see cache). Empty means no cache.
 	CacheDir string
+	// Partial asks Load to return, along with errors, the hosts that
+	// loaded without error, so the caller can check them further and
+	// report every independent error in one run.
+	Partial bool
+	// Progress, when not nil, is told how many hosts are unified of how
+	// many, from the goroutines that unify them.
+	Progress func(done, total int)
 }
 
 // A Fleet is a loaded, merged and unified fleet.
@@ -121,9 +131,17 @@ type Fleet struct {
 	// Secrets are the declared secrets as JSON, defaults filled in, by
 	// name.
 	Secrets map[string][]byte
+	// Users are the fleet's user accounts as declared (users.<name>),
+	// as JSON, by name: the keys a secret's recipients name, whether or
+	// not the user is on a host.
+	Users map[string][]byte
 	// Decls says where each fleet-level entry is declared, by its path
 	// ("secrets.api-openai", "templates.server").
 	Decls map[string]diag.Range
+	// Partial says that errors left some hosts out (Config.Partial), or
+	// the fleet pass undone; ValuesOK, that Settings and Secrets are
+	// complete all the same.
+	Partial, ValuesOK bool
 
 	// ctx and schema serve Value after the load. The package evaluated
 	// during the load is not kept: for a large fleet it is most of the
@@ -131,7 +149,8 @@ type Fleet struct {
 	ctx       *cue.Context
 	schema    cue.Value
 	schemaCfg *load.Config
-	// cache is the evaluation cache, nil without one.
+	// cache keeps results for later loads, and for Known and Remember;
+	// nil without one.
 	cache *cache
 	// layers are the fleet's entries, which Tree merges a released
 	// host's tree from again.
@@ -176,6 +195,9 @@ type Host struct {
 	// facts (#Derive.#nixos, pass 2), as JSON; both empty when the schema
 	// has no fleet pass.
 	Facts, Derived []byte
+	// Listeners are the sockets the host's enabled services listen on
+	// (#listeners), as JSON, when the schema says.
+	Listeners []byte
 	// Decl is where the host is declared.
 	Decl diag.Range
 	// Doc is the doc comment of the host's declaration, one line per
@@ -193,25 +215,64 @@ type HostUser struct {
 }
 
 // Load reads, checks, merges and unifies the fleet cfg names. It returns
-// every problem it found; the Fleet is nil when any is an error.
+// every problem it found, in plain words at the user's own positions; the
+// Fleet is nil when any is an error, unless cfg.Partial asks for the hosts
+// that loaded.
+//
+// Problems of one host do not hide those of another: a host whose own
+// value, or a layer it uses, is in error is left out of the later stages,
+// and the others go on to be merged and unified. The fleet pass, which
+// needs every host, runs only when all loaded.
 func Load(ctx context.Context, cfg *Config) (*Fleet, diag.List) {
+	embeds := map[diag.Range]bool{}
+	f, diags := loadFleet(ctx, cfg, embeds)
+	if diags.HasErrors() && f != nil {
+		f.Partial = true
+		if !cfg.Partial {
+			f = nil
+		}
+	}
+	diags = plainWords(diags, cfg.Schema, embeds)
+	// Rewording makes the errors CUE reports once per branch of a
+	// disjunction the same: sorting drops the copies.
+	diags.Sort()
+	return f, diags
+}
+
+// loadFleet is Load, in CUE's words; it records in embeds where the user's
+// files embed the schema. A fleet read entry by entry (see entryLayers)
+// that has errors is read again whole, so that its errors are those of
+// the package evaluated whole, at the same positions, every entry with
+// its CUE value.
+func loadFleet(ctx context.Context, cfg *Config, embeds map[diag.Range]bool) (*Fleet, diag.List) {
+	f, diags, byEntry := loadFleetAs(ctx, cfg, embeds, wholePackage)
+	if byEntry && diags.HasErrors() {
+		clear(embeds)
+		f, diags, _ = loadFleetAs(ctx, cfg, embeds, true)
+	}
+	return f, diags
+}
+
+// loadFleetAs is loadFleet, reading the package whole when whole is set;
+// byEntry says that it was read entry by entry.
+func loadFleetAs(ctx context.Context, cfg *Config, embeds map[diag.Range]bool, whole bool) (_ *Fleet, _ diag.List, byEntry bool) {
 	var diags diag.List
 	dir, err := filepath.Abs(cfg.Dir)
 	if err != nil {
 		diags.Errorf(diag.Range{}, "%v", err)
-		return nil, diags
+		return nil, diags, false
 	}
 	root, ok := findModRoot(dir)
 	if !ok {
 		diags.Errorf(diag.Range{File: dir}, "no CUE module here or above (no cue.mod/module.cue); run \"fleetgen init\"")
-		return nil, diags
+		return nil, diags, false
 	}
 	f := &Fleet{ModRoot: root}
 	pctx := cuecontext.New()
 	overlay, warn, err := schemaOverlay(root, cfg.Schema)
 	if err != nil {
 		diags.Errorf(diag.Range{}, "reading the embedded schema: %v", err)
-		return nil, diags
+		return nil, diags, false
 	}
 	f.Warnings = warn
 	for name, b := range cfg.Overlay {
@@ -220,6 +281,11 @@ func Load(ctx context.Context, cfg *Config) (*Fleet, diag.List) {
 	args := cfg.Args
 	if len(args) == 0 {
 		args = []string{"."}
+		if dir != root && !hasCUEFiles(dir) {
+			// As go finds go.mod: from a directory of the module that
+			// holds no CUE, the fleet is the module's.
+			dir = root
+		}
 	}
 	// The schema the fleet's settings and secrets are completed with is
 	// built in a context of its own, on another core, while the fleet's
@@ -242,13 +308,14 @@ func Load(ctx context.Context, cfg *Config) (*Fleet, diag.List) {
 	// only the entries that changed are evaluated; without, all of them,
 	// in batches. When the fleet cannot be read so, or has errors, the
 	// package is evaluated whole.
-	srcs := &sources{c: c, headers: c != nil, files: map[string]*srcFile{}}
+	srcs := &sources{c: c, headers: c != nil && !whole, files: map[string]*srcFile{}}
 	lcfg := &load.Config{Dir: dir, Overlay: overlay, Tags: cfg.Tags, ParseFile: srcs.parse}
 	insts := load.Instances(args, lcfg)
 	var layers *layers
 	var divided *packageEntries
-	if !wholePackage && len(insts) == 1 && insts[0].Err == nil && importsSchema(insts[0]) {
+	if !whole && len(insts) == 1 && insts[0].Err == nil && importsSchema(insts[0]) {
 		layers, divided = entryLayers(ctx, c, insts[0], srcs, cfg.Tags)
+		byEntry = layers != nil
 	}
 	if layers == nil {
 		if srcs.headerOnly() {
@@ -257,19 +324,24 @@ func Load(ctx context.Context, cfg *Config) (*Fleet, diag.List) {
 			insts = load.Instances(args, lcfg)
 		}
 		var d diag.List
-		if layers, d = f.wholeLayers(ctx, pctx, insts, args, dir); layers == nil {
-			return nil, d
+		if layers, d = wholeLayers(ctx, pctx, insts, args, dir, root, embeds); layers == nil {
+			return nil, d, false
 		}
 		diags = append(diags, d...)
-		if c != nil && len(insts) == 1 && divided == nil {
+		if c != nil && len(insts) == 1 && divided == nil && !d.HasErrors() {
 			if p, ok := srcs.divide(insts[0], cfg.Tags); ok {
 				entries := entriesOf(layers)
 				p.provenance(entries)
 				p.keep(c, entries)
 			}
 		}
+	} else {
+		for _, inst := range insts {
+			maps.Copy(embeds, schemaEmbeds(inst.Files))
+		}
 	}
 	f.schemaCfg = schemaCfg
+	diags = append(diags, layers.checkRecipients()...)
 	f.Decls = layers.decls
 	f.layers = layers
 	// Hosts are merged in parallel.
@@ -280,7 +352,7 @@ func Load(ctx context.Context, cfg *Config) (*Fleet, diag.List) {
 		merged[i], mdiags[i] = layers.mergeHost(names[i])
 	}); err != nil {
 		diags.Errorf(diag.Range{}, "%v", err)
-		return nil, diags
+		return nil, diags, byEntry
 	}
 	for i, h := range merged {
 		diags = append(diags, mdiags[i]...)
@@ -289,53 +361,73 @@ func Load(ctx context.Context, cfg *Config) (*Fleet, diag.List) {
 		}
 	}
 	diags = append(diags, layers.diags...)
-	if diags.HasErrors() {
-		diags.Sort()
-		return nil, diags
-	}
 	schema := <-schemaDone
 	if schema.d != nil {
-		return nil, schema.d
+		return nil, schema.d, byEntry
 	}
-	diags = append(diags, f.fleetValues(schema.ctx, schema.v, layers)...)
-	// The values were kept for placing the errors fleetValues finds; they
+	diags = append(diags, layers.checkNames(schema.v)...)
+	if !layers.brokenValues() {
+		vd := f.fleetValues(schema.ctx, schema.v, layers)
+		diags = append(diags, vd...)
+		f.ValuesOK = !vd.HasErrors()
+	}
+	if byEntry && diags.HasErrors() {
+		return nil, diags, true
+	}
+	// The values were kept for placing the errors found so far; they
 	// keep what CUE evaluated them in alive.
 	for _, e := range entriesOf(layers) {
 		e.value = cue.Value{}
 	}
-	errs, err := unifyAll(ctx, schemaCfg, c, f.Hosts, cfg.NixOS)
+	errs, err := unifyAll(ctx, schemaCfg, c, f.Hosts, cfg.NixOS, cfg.Progress)
 	if err != nil {
 		diags.Errorf(diag.Range{}, "%v", err)
-		return nil, diags
+		return nil, diags, byEntry
 	}
+	unified := f.Hosts[:0:0]
 	for i, h := range f.Hosts {
 		if errs[i] != nil {
 			diags = append(diags, hostDiags(h, errs[i])...)
+			continue
 		}
+		unified = append(unified, h)
 	}
+	f.Hosts = unified
 	diags.Sort()
 	if diags.HasErrors() {
-		return nil, diags
+		// The fleet pass needs every host's facts.
+		return f, append(diags, f.Warnings...), byEntry
 	}
 	if d := derive(ctx, schemaCfg, c, f.Hosts); len(d) > 0 {
 		diags = append(diags, d...)
 		diags.Sort()
 		if diags.HasErrors() {
-			return nil, diags
+			return f, diags, byEntry
 		}
 	}
-	return f, append(diags, f.Warnings...)
+	return f, append(diags, f.Warnings...), byEntry
 }
 
 // wholeLayers evaluates the fleet packages insts whole and reads their
-// entries. It returns nil layers when there are errors.
-func (f *Fleet) wholeLayers(ctx context.Context, pctx *cue.Context, insts []*build.Instance, args []string, dir string) (*layers, diag.List) {
+// entries; it records in embeds where the files embed the schema. It
+// returns nil layers when no host can be read; a package with errors in
+// some entries gives the others, those entries recorded as broken.
+func wholeLayers(ctx context.Context, pctx *cue.Context, insts []*build.Instance, args []string, dir, root string, embeds map[diag.Range]bool) (*layers, diag.List) {
 	var diags diag.List
 	var fleets []cue.Value
 	var files []*ast.File
+	// invalid says that a fleet package has errors in some of its
+	// entries: those are left out of the later stages.
+	invalid, unreadable := false, false
 	for _, inst := range insts {
+		maps.Copy(embeds, schemaEmbeds(inst.Files))
 		if inst.Err != nil {
-			diags = append(diags, cueDiags(inst.Err, nil)...)
+			if d, ok := noPackages(inst.Err, dir, root); ok {
+				diags.Add(d)
+			} else {
+				diags = append(diags, cueDiags(inst.Err, nil)...)
+			}
+			unreadable = true
 			continue
 		}
 		if !importsSchema(inst) {
@@ -348,12 +440,18 @@ func (f *Fleet) wholeLayers(ctx context.Context, pctx *cue.Context, insts []*bui
 		v := pctx.BuildInstance(inst)
 		if d := validate(v); len(d) > 0 {
 			diags = append(diags, d...)
-			continue
+			if _, err := v.Fields(); err != nil {
+				continue // the package as a whole is in error
+			}
+			invalid = true
 		}
 		fleets = append(fleets, v)
 		files = append(files, inst.Files...)
 	}
-	if diags.HasErrors() {
+	diags = append(diags, nulDiags(files)...)
+	if unreadable || len(fleets) == 0 && diags.HasErrors() {
+		// Files that do not parse or packages that do not load say
+		// nothing reliable about any host.
 		diags.Sort()
 		return nil, diags
 	}
@@ -361,7 +459,7 @@ func (f *Fleet) wholeLayers(ctx context.Context, pctx *cue.Context, insts []*bui
 		diags.Errorf(diag.Range{File: dir}, "no fleet package in %s: no CUE package here imports %q", strings.Join(args, " "), SchemaImportPath)
 		return nil, diags
 	}
-	layers, d := collect(ctx, fleets, files)
+	layers, d := collect(ctx, fleets, files, invalid)
 	return layers, append(diags, d...)
 }
 
@@ -400,7 +498,7 @@ func buildSchema(ctx *cue.Context, cfg *load.Config) (cue.Value, diag.List) {
 // cache c. The error of host i, if any, is errs[i]; the caller turns it
 // into diagnostics on one goroutine, because that reads the shared
 // provenance trees.
-func unifyAll(ctx context.Context, schemaCfg *load.Config, c *cache, hosts []*Host, nixos bool) ([]error, error) {
+func unifyAll(ctx context.Context, schemaCfg *load.Config, c *cache, hosts []*Host, nixos bool, progress func(done, total int)) ([]error, error) {
 	// One worker per CPU, at most 8: unification is CPU-bound, and each
 	// worker holds an evaluated schema of its own.
 	n := min(runtime.NumCPU(), 8, len(hosts))
@@ -414,7 +512,11 @@ func unifyAll(ctx context.Context, schemaCfg *load.Config, c *cache, hosts []*Ho
 	}
 	errs := make([]error, len(hosts))
 	var memo hostMemo
+	var done atomic.Int64
 	err := parallel(ctx, len(workers), len(hosts), func(wi, i int) {
+		if progress != nil {
+			defer func() { progress(int(done.Add(1)), len(hosts)) }()
+		}
 		h := hosts[i]
 		data := h.Tree.Data()
 		if parts := unifyShared(&memo, c, &workers[wi], flag, h, data, nixos); parts != nil {
@@ -536,10 +638,10 @@ func initErr(ws []worker) error {
 }
 
 // parts lists, for the cache, what unification records of h: JSON,
-// NixOS, Inputs, Facts, Fragments and, when Home is set, a marker
-// followed by each user's name and configuration.
+// NixOS, Inputs, Facts, Listeners, Fragments and, when Home is set, a
+// marker followed by each user's name and configuration.
 func (h *Host) parts() [][]byte {
-	out := [][]byte{h.JSON, h.NixOS, h.Inputs, h.Facts, h.Fragments}
+	out := [][]byte{h.JSON, h.NixOS, h.Inputs, h.Facts, h.Listeners, h.Fragments}
 	if h.Home != nil {
 		out = append(out, []byte{})
 		for _, u := range slices.Sorted(maps.Keys(h.Home)) {
@@ -552,13 +654,14 @@ func (h *Host) parts() [][]byte {
 // setParts records what parts lists; it changes nothing and reports false
 // when p is not such a list.
 func (h *Host) setParts(p [][]byte) bool {
-	if len(p) < 5 || len(p) > 5 && len(p)%2 == 1 {
+	const fixed = 6 // the parts before Home's marker
+	if len(p) < fixed || len(p) > fixed && len(p)%2 == 0 {
 		return false
 	}
-	h.JSON, h.NixOS, h.Inputs, h.Facts, h.Fragments, h.Home = p[0], p[1], p[2], p[3], p[4], nil
-	if len(p) > 5 {
+	h.JSON, h.NixOS, h.Inputs, h.Facts, h.Listeners, h.Fragments, h.Home = p[0], p[1], p[2], p[3], p[4], p[5], nil
+	if len(p) > fixed {
 		h.Home = map[string][]byte{}
-		for i := 6; i < len(p); i += 2 {
+		for i := fixed + 1; i < len(p); i += 2 {
 			h.Home[string(p[i])] = p[i+1]
 		}
 	}
@@ -571,7 +674,7 @@ func (h *Host) setParts(p [][]byte) bool {
 func (h *Host) unify(ctx *cue.Context, hostDef cue.Value, data any, nixos bool) error {
 	v := hostDef.Unify(ctx.Encode(data))
 	if err := v.Validate(cue.Concrete(true)); err != nil {
-		return err
+		return withMissing(v, err)
 	}
 	b, err := v.MarshalJSON()
 	if err != nil {
@@ -588,10 +691,70 @@ func (h *Host) unify(ctx *cue.Context, hostDef cue.Value, data any, nixos bool) 
 			return err
 		}
 	}
+	if l := v.LookupPath(cue.MakePath(cue.Def(listenersDef))); l.Exists() {
+		if h.Listeners, err = l.MarshalJSON(); err != nil {
+			return err
+		}
+	}
 	if nixos {
 		return h.nixos(v)
 	}
 	return nil
+}
+
+// withMissing adds to err, the errors of validating v, the required
+// fields v lacks: CUE leaves them out once a check has failed (a missing
+// stateVersion hides behind a missing boot loader), yet they are
+// independent of it, and the user fixes both at once.
+func withMissing(v cue.Value, err error) error {
+	all := cueerrors.Errors(err)
+	for _, e := range all {
+		if format, _ := e.Msg(); strings.Contains(format, "required but not present") {
+			return err // CUE reported them
+		}
+	}
+	var base []string
+	for _, s := range v.Path().Selectors() {
+		base = append(base, s.String())
+	}
+	out := cueerrors.Error(nil)
+	for _, e := range all {
+		out = cueerrors.Append(out, e)
+	}
+	it, ierr := v.Fields(cue.Optional(true))
+	if ierr != nil {
+		return err
+	}
+	for it.Next() {
+		sel := it.Selector()
+		if sel.ConstraintType() == cue.RequiredConstraint && sel.IsString() {
+			if !it.Value().IsConcrete() || it.Value().Validate(cue.Concrete(true)) != nil {
+				path := append(base[:len(base):len(base)], sel.Unquoted())
+				out = cueerrors.Append(out, &missingField{path: path, pos: it.Value().Pos()})
+			}
+			continue
+		}
+		for _, e := range cueerrors.Errors(it.Value().Validate(cue.Concrete(true))) {
+			if format, _ := e.Msg(); strings.Contains(format, "required but not present") {
+				out = cueerrors.Append(out, e)
+			}
+		}
+	}
+	return out
+}
+
+// A missingField is a required field without a value.
+type missingField struct {
+	path []string
+	pos  token.Pos
+}
+
+func (e *missingField) Position() token.Pos         { return e.pos }
+func (e *missingField) InputPositions() []token.Pos { return nil }
+func (e *missingField) Path() []string              { return e.path }
+func (e *missingField) Msg() (string, []any)        { return "field is required but not present", nil }
+func (e *missingField) Error() string {
+	return strings.Join(e.path, ".") + ": field is required but not present"
 }
 
 // parallel calls work(w, i) for every i in [0, n) on workers goroutines;
@@ -641,7 +804,7 @@ func (h *Host) nixos(v cue.Value) error {
 // defaults filled in.
 func (f *Fleet) fleetValues(ctx *cue.Context, schema cue.Value, l *layers) diag.List {
 	var diags diag.List
-	full := func(def Path, e *entry, extra map[string]any) ([]byte, bool) {
+	full := func(def Path, e *entry, extra map[string]any, at ...string) ([]byte, bool) {
 		// The user's value is closed by the partial schema it was checked
 		// against; the full definition adds fields, so unify its data.
 		data := map[string]any{}
@@ -663,7 +826,13 @@ func (f *Fleet) fleetValues(ctx *cue.Context, schema cue.Value, l *layers) diag.
 		}
 		u := schema.LookupPath(cue.ParsePath(string(def))).Unify(ctx.Encode(data))
 		if err := u.Validate(cue.Concrete(true)); err != nil {
-			diags = append(diags, cueDiags(err, root)...)
+			// A value read from the cache has no CUE value; its errors
+			// are found again when the package is read whole.
+			v := ctx.CompileString("{}")
+			if root != nil {
+				v = *root
+			}
+			diags = append(diags, valueDiags(err, v, at)...)
 			return nil, false
 		}
 		b, err := u.MarshalJSON()
@@ -673,16 +842,57 @@ func (f *Fleet) fleetValues(ctx *cue.Context, schema cue.Value, l *layers) diag.
 		}
 		return b, true
 	}
-	if b, ok := full(SettingsDef, l.settings, nil); ok {
+	if b, ok := full(SettingsDef, l.settings, nil, string(SettingsPath)); ok {
 		f.Settings = b
+	}
+	f.Users = map[string][]byte{}
+	for _, name := range keys(l.users) {
+		// A user in error is reported where hosts merge it.
+		if e := l.users[name]; e.data != nil && !l.broken[string(UsersPath)+"."+name] {
+			if b, err := json.Marshal(e.data); err == nil {
+				f.Users[name] = b
+			}
+		}
 	}
 	f.Secrets = map[string][]byte{}
 	for _, name := range keys(l.secrets) {
-		if b, ok := full(SecretDef, l.secrets[name], map[string]any{nameField: name}); ok {
+		if b, ok := full(SecretDef, l.secrets[name], map[string]any{nameField: name}, string(SecretsPath), name); ok {
 			f.Secrets[name] = b
 		}
 	}
 	return diags
+}
+
+// valueDiags converts the errors of completing v, a fleet-level value at
+// path at (settings, secrets.<name>), with its full definition: the
+// definition's name leaves the path, which starts at at, and each error
+// is placed where the user wrote the nearest part of v, never in the
+// schema (the completion works on v's data, whose positions are lost).
+func valueDiags(err error, v cue.Value, at []string) diag.List {
+	var out diag.List
+	for _, d := range cueDiags(err, nil) {
+		rel := d.Path
+		if len(rel) > 0 && strings.HasPrefix(rel[0], "#") {
+			rel = rel[1:]
+		}
+		path := append(append([]string(nil), at...), rel...)
+		d.Summary = strings.Replace(d.Summary, FormatPath(d.Path), FormatPath(path), 1)
+		d.Path = path
+		// The nearest part of v the user wrote.
+		pos := userPos(v)
+		for i := len(rel); i > 0; i-- {
+			if x := v.LookupPath(cuePath(rel[:i])); x.Exists() {
+				pos = userPos(x)
+				break
+			}
+		}
+		if r := merge.Range(pos); r.Start.IsValid() && label(r.File) != "schema" {
+			d.Range = r
+		}
+		d.Related = nil
+		out = append(out, d)
+	}
+	return out
 }
 
 // ReleaseTrees drops every host's Tree, keeping only what Tree needs to
@@ -780,22 +990,37 @@ func hostDiags(h *Host, err error) diag.List {
 				break
 			}
 			if o := node.Decl(); o != nil && depth > 0 && o.Range.Start.IsValid() {
+				if o.Source.Layer == merge.Host {
+					// The host's own struct: what is missing goes there.
+					r = o.Range
+					break
+				}
 				related = append(related, diag.Related{Range: o.Range,
 					Message: fmt.Sprintf("%s is set by %s", FormatPath(path[:depth]), o.Source)})
 			}
 		case node.Decl() != nil && node.Decl().Range.Start.IsValid():
 			r = node.Decl().Range
 		}
+		msg := fmt.Sprintf(format, args...)
+		if strings.HasPrefix(format, "conflicting values") {
+			var user any
+			if l := node.Leaf(); l != nil && depth == len(path) {
+				user = l.Value
+			}
+			if rule, ok := schemaRule(args, user); ok {
+				msg = rule + messageSummary
+			}
+		}
 		d := diag.Diagnostic{
 			Severity: diag.Error,
 			Range:    r,
 			Path:     append([]string{string(HostsPath), h.Name}, path...),
-			Summary:  fmt.Sprintf("%s: %s", FormatPath(append([]string{string(HostsPath), h.Name}, path...)), fmt.Sprintf(format, args...)),
+			Summary:  fmt.Sprintf("%s: %s", FormatPath(append([]string{string(HostsPath), h.Name}, path...)), msg),
 			Related:  related,
 		}
 		required := strings.Contains(format, "required but not present")
 		if len(path) == 1 && path[0] == stateVersionField && required {
-			d.Detail = `set stateVersion to the NixOS release the host is first installed with ("25.05" for a new host) and never change it afterwards: NixOS keeps the formats of the host's stateful data by it`
+			d.Detail = `stateVersion is the NixOS release the host is first installed with ("25.05" for a new host); never change it afterwards: NixOS keeps the formats of the host's stateful data by it`
 		}
 		for _, p := range cueerrors.Positions(e) {
 			if required && label(p.Filename()) == "schema" {
@@ -973,6 +1198,41 @@ func importsSchema(inst *build.Instance) bool {
 	return false
 }
 
+// hasCUEFiles reports whether dir holds a .cue file.
+func hasCUEFiles(dir string) bool {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return false
+	}
+	for _, e := range ents {
+		if !e.IsDir() && strings.HasSuffix(e.Name(), ".cue") {
+			return true
+		}
+	}
+	return false
+}
+
+// noPackages rewords CUE's error for package patterns that match nothing
+// ("cue: "./..." matched no packages"), saying where the fleet's module is.
+func noPackages(err error, dir, root string) (diag.Diagnostic, bool) {
+	msg := err.Error()
+	i := strings.Index(msg, "matched no packages")
+	if i < 0 {
+		return diag.Diagnostic{}, false
+	}
+	pattern := strings.TrimSpace(strings.TrimPrefix(msg[:i], "cue:"))
+	where := "the module's root"
+	if rel, err := filepath.Rel(dir, root); err == nil {
+		where = filepath.ToSlash(rel)
+	}
+	return diag.Diagnostic{
+		Severity: diag.Error,
+		Range:    diag.Range{File: dir},
+		Summary:  fmt.Sprintf("no CUE package matches %s here", pattern),
+		Detail:   fmt.Sprintf("the fleet's module is at %s: run fleetgen there, or here without package arguments", where),
+	}, true
+}
+
 func findModRoot(dir string) (string, bool) {
 	for {
 		if fi, err := os.Stat(filepath.Join(dir, "cue.mod", "module.cue")); err == nil && !fi.IsDir() {
@@ -1014,6 +1274,7 @@ func schemaOverlay(root string, schema fs.FS) (map[string]load.Source, diag.List
 		embedded[e.Name()] = b
 		ov[filepath.Join(dir, e.Name())] = load.FromBytes(b)
 	}
+	registerSchemaDocs(dir, embedded)
 	differs, present := compareVendored(dir, embedded)
 	var warn diag.List
 	for _, name := range differs.stray {

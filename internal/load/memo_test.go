@@ -85,8 +85,15 @@ func nameUses(h string, e ast.Expr) []nameUse {
 			return ok && id.Name == h && l == nameField
 		case *ast.Ident:
 			// A bare `name` inside #Host refers to its name field unless
-			// a nearer field is called so; count it either way.
-			return x.Name == nameField && x.Node != nil
+			// a nearer field is called so; count it either way. A
+			// comprehension's variable of that name (for name, x in ...)
+			// is not the host's name: it resolves to the clause's
+			// identifier.
+			switch x.Node.(type) {
+			case nil, *ast.Ident, *ast.ForClause, *ast.LetClause:
+				return false
+			}
+			return x.Name == nameField
 		}
 		return false
 	}

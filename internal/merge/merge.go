@@ -378,7 +378,9 @@ func (d *decoder) structure(n *Node, f *field, doc, top bool) {
 			continue
 		}
 		if val, ok := d.value(f.v); ok {
-			c.leaf = &Origin{Source: d.src, Range: Range(f.v.Pos()), Value: val, Doc: doc || f.doc}
+			// d.pos, not f.v.Pos(): the Pos of a value right under a
+			// pattern constraint (nixos: [string]: _) is the schema's.
+			c.leaf = &Origin{Source: d.src, Range: d.pos(f.v), Value: val, Doc: doc || f.doc}
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"regexp"
 	"slices"
 	"sort"
 	"strconv"
@@ -30,6 +31,15 @@ const (
 	CodeConflict = "nixos-conflicting-definition"
 	// CodeNotModule: a file that is not a module.
 	CodeNotModule = "nixos-not-a-module"
+	// CodeRenamedOption: an alias of a renamed option (a warning: NixOS
+	// still accepts it, and warns).
+	CodeRenamedOption = "nixos-renamed-option"
+	// CodeRemovedOption: an option nixpkgs removed.
+	CodeRemovedOption = "nixos-removed-option"
+	// CodeUnindexedPackage: a package an index cannot say anything of,
+	// because the fleet did not use it when the index was read (a
+	// warning).
+	CodeUnindexedPackage = "nixos-unindexed-package"
 )
 
 // A Kind is the kind of a generated file, which says which option tree
@@ -85,6 +95,13 @@ type Options struct {
 	// checks that need them are skipped: options and packages from
 	// flakes, references to inputs.
 	Inputs map[string]string
+	// TyposOnly is for a manifest that lists only part of the surface,
+	// such as the one checked in with fleet, against which a user's
+	// free-form values are checked: an option path or a package it lacks
+	// is reported only when it is a likely typo of one it has (one edit
+	// away from a name of at least five characters). Without it every
+	// path the manifest lacks is reported, as it must be for an index.
+	TyposOnly bool
 }
 
 // Check checks the module in f, a generated file of kind k, against m:
@@ -118,12 +135,20 @@ type walker struct {
 	diags    diag.List
 	defs     map[string][]def
 	reported map[string]bool
-	dry      bool // a trial: no definitions recorded
+	dry      bool     // a trial: no definitions recorded
+	pkgNames []string // the manifest's packages, for suggestions
 }
 
 func (w *walker) report(at syntax.Node, code string, path []string, detail, format string, args ...any) {
+	w.reportAs(diag.Error, at, code, path, detail, format, args...)
+}
+
+func (w *walker) reportAs(sev diag.Severity, at syntax.Node, code string, path []string, detail, format string, args ...any) {
+	if w.dry && sev < diag.Error {
+		return
+	}
 	w.diags.Add(diag.Diagnostic{
-		Severity: diag.Error,
+		Severity: sev,
 		Range:    w.f.Range(at),
 		Summary:  fmt.Sprintf(format, args...),
 		Detail:   detail,
@@ -132,15 +157,30 @@ func (w *walker) report(at syntax.Node, code string, path []string, detail, form
 	})
 }
 
-// release names the release of a tree for messages.
+// release names the release of a tree for messages: "NixOS
+// nixos-25.05", or for an index "the locked nixpkgs (1a2b3c4)".
 func (w *walker) release(tree string) string {
 	if t, ok := w.m.Trees[tree]; ok {
 		tree = t.Extends
 	}
 	if tree == "home-manager" {
-		return "home-manager " + w.m.Sources["home-manager"].Release
+		return w.m.sourceName("home-manager", "home-manager")
 	}
-	return "NixOS " + w.m.Sources["nixpkgs"].Release
+	return w.m.sourceName("nixpkgs", "NixOS")
+}
+
+// sourceName names a source for messages: the product and the
+// manifest's release, or for an index the locked input and the start of
+// its revision.
+func (m *Manifest) sourceName(name, product string) string {
+	if m.Index != nil {
+		s := "the locked " + name
+		if l := m.Index.Inputs[name]; l.Rev != "" {
+			s += " (" + l.Rev[:min(7, len(l.Rev))] + ")"
+		}
+		return s
+	}
+	return product + " " + m.Sources[name].Release
 }
 
 func unparen(e syntax.Expr) syntax.Expr {
@@ -178,31 +218,29 @@ func (w *walker) module(e syntax.Expr) {
 	}
 }
 
-// staticNames returns the names of an attribute path, or false when one
-// is computed.
-func staticNames(ap *syntax.AttrPath) ([]string, bool) {
-	out := make([]string, 0, len(ap.Names))
-	for _, n := range ap.Names {
-		switch n := n.(type) {
-		case *syntax.Ident:
-			out = append(out, n.Tok.Text)
-		case *syntax.String:
-			s, err := syntax.StringValue(n)
-			if err != nil {
-				return nil, false
-			}
-			out = append(out, s)
-		default:
-			return nil, false
-		}
-	}
-	return out, len(out) > 0
-}
-
 // at handles the definition path+names = v where n is the node of path
 // (nil outside the manifest's options) and open the type of the
 // attributes a freeform submodule above admits.
 func (w *walker) at(n *node, path, names []string, v syntax.Expr, at syntax.Node, open *Type, tree string) {
+	if n != nil && n.opt != nil && n.opt.Removed {
+		detail := "remove the definition"
+		if n.opt.Instead != "" {
+			detail = n.opt.Instead
+		}
+		w.report(nameNode(at, 0), CodeRemovedOption, path, detail, "%s: the option was removed from %s", JoinPath(path), w.release(tree))
+		return
+	}
+	if n != nil && n.opt != nil && n.opt.RenamedTo != "" {
+		w.reportAs(diag.Warning, nameNode(at, 0), CodeRenamedOption, path, "set "+n.opt.RenamedTo+" instead",
+			"%s was renamed to %s", JoinPath(path), n.opt.RenamedTo)
+		// The definition is the new option's: check it as one.
+		target := w.alias(n.opt, tree)
+		if target == nil {
+			return
+		}
+		w.at(target, path, names, v, at, open, tree)
+		return
+	}
 	if n != nil && n.opt != nil {
 		w.useOption(n.opt, path, at)
 		w.typed(n, n.opt.Type, path, names, v, 100, at, tree)
@@ -224,6 +262,44 @@ func (w *walker) at(n *node, path, names []string, v syntax.Expr, at syntax.Node
 	}
 }
 
+// alias returns the node of the option the alias o stands for, following
+// aliases of aliases a few steps, or nil.
+func (w *walker) alias(o *Option, tree string) *node {
+	for range 8 {
+		names, err := SplitPath(o.RenamedTo)
+		if err != nil {
+			return nil
+		}
+		n := w.m.roots[tree]
+		for _, c := range names {
+			if n == nil {
+				return nil
+			}
+			n = n.child(c)
+		}
+		if n == nil || n.opt == nil || n.opt.RenamedTo == "" {
+			return n
+		}
+		o = n.opt
+	}
+	return nil
+}
+
+// likelyTypo returns the candidate one edit away from name, when both
+// are at least five characters long: a likely typo, which names that
+// short or further apart are not reliably.
+func likelyTypo(name string, cands []string) string {
+	if len(name) < 5 {
+		return ""
+	}
+	for _, c := range cands {
+		if len(c) >= 5 && diag.EditDistance(strings.ToLower(name), strings.ToLower(c)) == 1 {
+			return c
+		}
+	}
+	return ""
+}
+
 // bindings handles each definition of an attribute set at node n.
 func (w *walker) bindings(n *node, path []string, set *syntax.AttrSet, open *Type, tree string) {
 	eachAttr(set.Bindings, func(a *syntax.Attr, names []string) {
@@ -237,7 +313,7 @@ func (w *walker) bindings(n *node, path []string, set *syntax.AttrSet, open *Typ
 func eachAttr(bs []syntax.Binding, f func(a *syntax.Attr, names []string)) {
 	for _, b := range bs {
 		if a, ok := b.(*syntax.Attr); ok {
-			if names, ok := staticNames(a.Path); ok {
+			if names, ok := syntax.StaticNames(a.Path); ok {
 				f(a, names)
 			}
 		}
@@ -267,7 +343,13 @@ func (w *walker) step(n *node, path, names []string, v syntax.Expr, at syntax.No
 			}
 		}
 		sort.Strings(cands)
-		if s := diag.Nearest(names[0], cands); s != "" {
+		s := diag.Nearest(names[0], cands)
+		if w.opts.TyposOnly {
+			if s = likelyTypo(names[0], cands); s == "" {
+				return // an option the manifest does not list
+			}
+		}
+		if s != "" {
 			detail = "did you mean " + JoinPath(append(append([]string(nil), path...), s)) + "?"
 		}
 		w.report(nameNode(at, len(path)), CodeUnknownOption, p, detail, "%s: no such option in %s", JoinPath(p), w.release(tree))
@@ -296,10 +378,30 @@ func (w *walker) useOption(o *Option, path []string, at syntax.Node) {
 	if src.Flake == "" || w.inputFor(src.Flake) != "" {
 		return
 	}
+	if _, ok := w.opts.Inputs[o.From]; ok {
+		return // an input of the source's name: a fork or a mirror
+	}
 	w.reported["source:"+o.From] = true
-	w.report(nameNode(at, 0), CodeMissingInput, path, "add the input to settings.inputs with the module that declares its options",
+	label := o.From // as a CUE label
+	if !cueIdent.MatchString(label) {
+		label = strconv.Quote(label)
+	}
+	example := fmt.Sprintf("%s: url: %q", label, src.Flake)
+	if len(src.Modules) > 0 {
+		mod := src.Modules[0]
+		for _, m := range src.Modules {
+			if strings.HasSuffix(m, "."+o.From) {
+				mod = m
+			}
+		}
+		example = fmt.Sprintf("%s: {url: %q, nixosModules: %q: true}", label, src.Flake, mod)
+	}
+	w.report(nameNode(at, 0), CodeMissingInput, path, "add the input to settings.inputs, e.g. "+example,
 		"%s: the option comes from %s (%s), which the generated flake has no input for", JoinPath(path), o.From, src.Flake)
 }
+
+// cueIdent matches the input names CUE takes as labels unquoted.
+var cueIdent = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 // inputFor returns the name of the flake input whose url is flake (up
 // to a branch or revision), or "".
@@ -548,7 +650,7 @@ func isRef(e syntax.Expr, x string, names ...string) bool {
 	if !ok || id.Tok.Text != x {
 		return false
 	}
-	got, ok := staticNames(s.Path)
+	got, ok := syntax.StaticNames(s.Path)
 	if !ok || len(got) != len(names) {
 		return false
 	}
@@ -597,56 +699,144 @@ func selectPrefix(e syntax.Expr) (string, []string, bool) {
 	return id.Tok.Text, names, true
 }
 
-// references checks every pkgs.… and inputs.… selection of the file.
+// references checks every pkgs.… and inputs.… selection of the file,
+// each reported at the option path of the value it is in (list elements
+// by decimal index).
 func (w *walker) references(e syntax.Expr) {
-	var all []string
+	w.refs(e, nil)
+}
+
+// refs checks the references in e, a value at path.
+func (w *walker) refs(e syntax.Expr, path []string) {
+	switch x := e.(type) {
+	case *syntax.Paren:
+		w.refs(x.X, path)
+	case *syntax.Lambda:
+		w.refs(x.Body, path)
+	case *syntax.Let:
+		for _, b := range x.Bindings {
+			w.refsIn(b, path)
+		}
+		w.refs(x.Body, path)
+	case *syntax.Apply:
+		w.refs(x.Fn, path)
+		w.refs(x.Arg, path)
+	case *syntax.AttrSet:
+		for _, b := range x.Bindings {
+			a, ok := b.(*syntax.Attr)
+			if !ok {
+				w.refsIn(b, path)
+				continue
+			}
+			names, ok := syntax.StaticNames(a.Path)
+			if !ok {
+				w.refsIn(b, path)
+				continue
+			}
+			if len(path) == 0 && names[0] == "imports" {
+				w.refsIn(a.Value, names)
+				continue
+			}
+			w.refs(a.Value, append(append([]string(nil), path...), names...))
+		}
+	case *syntax.List:
+		for i, el := range x.Elems {
+			w.refs(el, append(append([]string(nil), path...), strconv.Itoa(i)))
+		}
+	default:
+		w.refsIn(e, path)
+	}
+}
+
+// refsIn checks the references anywhere in n, all at path.
+func (w *walker) refsIn(n syntax.Node, path []string) {
+	syntax.Inspect(n, func(n syntax.Node) bool {
+		s, ok := n.(*syntax.Select)
+		return !ok || !w.ref(s, path)
+	})
+}
+
+// ref checks the selection s at path, and reports whether it was a
+// reference of pkgs or inputs (whose parts need no further look).
+func (w *walker) ref(s *syntax.Select, path []string) bool {
+	head, names, static := selectPrefix(s)
+	if len(names) == 0 {
+		return false
+	}
+	switch head {
+	case "pkgs":
+		if !static {
+			return true // pkgs.${x}: nothing to look up
+		}
+		w.pkg(s, strings.Join(names, "."), path)
+		return true
+	case "inputs":
+		if w.opts.Inputs != nil {
+			if _, ok := w.opts.Inputs[names[0]]; !ok && names[0] != "self" {
+				w.report(s, CodeMissingInput, path, "add it to settings.inputs", "inputs.%s: the generated flake has no input %s", names[0], names[0])
+			}
+		}
+		return true
+	}
+	return false
+}
+
+// PackagesIn returns the pkgs attribute paths e refers to statically
+// (pkgs.python3Packages.requests is "python3Packages.requests"), sorted,
+// without duplicates.
+func PackagesIn(e syntax.Node) []string {
+	var out []string
 	syntax.Inspect(e, func(n syntax.Node) bool {
 		s, ok := n.(*syntax.Select)
 		if !ok {
 			return true
 		}
-		head, names, static := selectPrefix(s)
-		if len(names) == 0 {
-			return true
-		}
-		switch head {
-		case "pkgs":
-			if !static {
-				return true // pkgs.${x}: nothing to look up
-			}
-			attr := strings.Join(names, ".")
-			p := w.m.pkgs[attr]
-			if p == nil {
-				if all == nil {
-					all = make([]string, 0, len(w.m.Packages))
-					for _, p := range w.m.Packages {
-						all = append(all, p.Attr)
-					}
-				}
-				detail := ""
-				if s := diag.Nearest(attr, all); s != "" {
-					detail = "did you mean pkgs." + s + "?"
-				}
-				w.report(s, CodeUnknownPackage, names, detail, "pkgs.%s: no such package in nixpkgs %s", attr, w.m.Sources["nixpkgs"].Release)
-				return false
-			}
-			if p.Input != "" && !w.overlayFrom(p.Input) {
-				src := w.m.Sources[p.Input]
-				w.report(s, CodeMissingInput, names,
-					fmt.Sprintf("take it from a flake input of the fleet with url %s (inputs.<name>.packages.<system>.%s), or apply that input's overlay", src.Flake, attr),
-					"pkgs.%s: not a package of nixpkgs %s; the flake %s provides it", attr, w.m.Sources["nixpkgs"].Release, src.Flake)
-			}
-			return false
-		case "inputs":
-			if w.opts.Inputs != nil {
-				if _, ok := w.opts.Inputs[names[0]]; !ok && names[0] != "self" {
-					w.report(s, CodeMissingInput, names, "add it to settings.inputs", "inputs.%s: the generated flake has no input %s", names[0], names[0])
-				}
-			}
+		if head, names, static := selectPrefix(s); head == "pkgs" && static && len(names) > 0 {
+			out = append(out, strings.Join(names, "."))
 			return false
 		}
 		return true
 	})
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// pkg checks the package pkgs.<attr>, referred to at s, a value at path.
+func (w *walker) pkg(s *syntax.Select, attr string, path []string) {
+	nixpkgs := w.m.sourceName("nixpkgs", "nixpkgs")
+	p := w.m.pkgs[attr]
+	switch {
+	case p == nil && w.m.Index != nil:
+		w.reportAs(diag.Warning, s, CodeUnindexedPackage, path, "run fleetgen nixos sync to read it from the locked nixpkgs",
+			"pkgs.%s: the option index does not know the package: the fleet did not use it when the index was read", attr)
+	case p == nil || p.Missing:
+		detail := ""
+		if p != nil && p.Suggest != "" {
+			detail = "did you mean pkgs." + p.Suggest + "?"
+		} else if p == nil {
+			if w.pkgNames == nil {
+				w.pkgNames = make([]string, 0, len(w.m.Packages))
+				for _, p := range w.m.Packages {
+					w.pkgNames = append(w.pkgNames, p.Attr)
+				}
+			}
+			sug := diag.Nearest(attr, w.pkgNames)
+			if w.opts.TyposOnly {
+				if sug = likelyTypo(attr, w.pkgNames); sug == "" {
+					return // a package the manifest does not list
+				}
+			}
+			if sug != "" {
+				detail = "did you mean pkgs." + sug + "?"
+			}
+		}
+		w.report(s, CodeUnknownPackage, path, detail, "pkgs.%s: no such package in %s", attr, nixpkgs)
+	case p.Input != "" && !w.overlayFrom(p.Input):
+		src := w.m.Sources[p.Input]
+		w.report(s, CodeMissingInput, path,
+			fmt.Sprintf("take it from a flake input of the fleet with url %s (inputs.<name>.packages.<system>.%s), or apply that input's overlay", src.Flake, attr),
+			"pkgs.%s: not a package of %s; the flake %s provides it", attr, nixpkgs, src.Flake)
+	}
 }
 
 // overlayFrom says whether the file applies an overlay of a flake input

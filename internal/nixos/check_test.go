@@ -122,7 +122,7 @@ var checkCases = map[string]checkCase{
   environment.systemPackages = [ pkgs.gitt pkgs.python3Packages.nonesuch ];
 }
 `, kind: NixOSModule, want: []string{
-		`2:34: pkgs.gitt: no such package in nixpkgs nixos-25.05 \[nixos-unknown-package\] path=gitt`,
+		`2:34: pkgs.gitt: no such package in nixpkgs nixos-25.05 \[nixos-unknown-package\] path=environment.systemPackages.0`,
 		`2:44: pkgs.python3Packages.nonesuch: no such package`,
 	}},
 	"package from an input": {src: `{ pkgs, ... }: {

@@ -7,9 +7,11 @@
 // and known renames; every pkgs attribute path; and the values nixpkgs'
 // own modules define that fleet must not contradict. The manifest checked
 // in here (manifest.json, embedded) covers the pinned releases; Parse
-// reads any index of the same format, such as one read from a real
-// nixpkgs option tree. Check walks a generated module's attribute set into
-// option paths and values and reports what the manifest rejects.
+// reads any manifest of the same format, such as an option index: the
+// real option trees of a fleet's locked nixpkgs and home-manager, which
+// `fleetgen nixos sync` reads with Nix (ReadIndex; see Index). Check
+// walks a generated module's attribute set into option paths and values
+// and reports what the manifest rejects.
 package nixos
 
 import (
@@ -55,6 +57,11 @@ func Embedded() (*Manifest, error) {
 type Manifest struct {
 	// Format is the format version, Format.
 	Format int `json:"format"`
+	// Index, when set, says that the manifest is an option index read
+	// from a fleet's locked inputs: it lists every option of its trees,
+	// so that a path it lacks is no option, and the packages the fleet
+	// used when it was read. The manifest checked in with fleet has none.
+	Index *Index `json:"index,omitempty"`
 	// Trees are the option trees beyond "nixos" and "home-manager" that
 	// extend another ("microvm-guest", the NixOS configuration of a
 	// MicroVM: NixOS with microvm.nix's guest options), by name.
@@ -73,6 +80,32 @@ type Manifest struct {
 	roots map[string]*node
 	pkgs  map[string]*Package
 	defs  map[string][]*Define
+}
+
+// An Index says what an option index was read from.
+type Index struct {
+	// System is the platform of the configuration read.
+	System string `json:"system"`
+	// Modules are the flake modules it was made of, every module a host
+	// of the fleet imports, as attribute paths of the inputs
+	// ("disko.nixosModules.disko"), sorted: the index has their options.
+	Modules []string `json:"modules"`
+	// Inputs are the generated flake's inputs as its lock file pinned
+	// them when the index was read, by input name.
+	Inputs map[string]Locked `json:"inputs"`
+}
+
+// A Locked is a flake input as a lock file pins it.
+type Locked struct {
+	// URL is the input's reference as the flake declares it.
+	URL string `json:"url,omitempty"`
+	// Rev is the locked revision, for inputs that have one.
+	Rev string `json:"rev,omitempty"`
+	// NarHash is the hash of the locked source.
+	NarHash string `json:"narHash"`
+	// LastModified is the time of the locked revision, in seconds since
+	// the epoch.
+	LastModified int64 `json:"lastModified,omitempty"`
 }
 
 // A TreeInfo describes an option tree that extends another.
@@ -106,14 +139,25 @@ type Option struct {
 	// options.json. A component that contains a dot is quoted ("\"a.b\"").
 	Path string `json:"path"`
 	// Tree is the option tree: "nixos", "home-manager" or a tree of
-	// Manifest.Trees.
-	Tree string `json:"tree"`
-	// From is the source declaring it, a key of Manifest.Sources.
-	From string `json:"from"`
-	// Declared is the declaring file within the source.
-	Declared string `json:"declared"`
-	// Type is the option's type.
-	Type *Type `json:"type"`
+	// Manifest.Trees. An index leaves out "nixos".
+	Tree string `json:"tree,omitempty"`
+	// From is the source declaring it, a key of Manifest.Sources. An
+	// index leaves out "nixpkgs".
+	From string `json:"from,omitempty"`
+	// Declared is the declaring file within the source. An index leaves
+	// it out when it is the same as the entry's before it.
+	Declared string `json:"declared,omitempty"`
+	// Type is the option's type; nil for an alias or a removed option.
+	Type *Type `json:"type,omitempty"`
+	// RenamedTo is, for an alias of another option (nixpkgs'
+	// mkRenamedOptionModule), the option it stands for: its definitions
+	// are that option's, and NixOS warns about them.
+	RenamedTo string `json:"renamedTo,omitempty"`
+	// Removed says that the option was removed (mkRemovedOptionModule):
+	// a definition of it fails the evaluation; Instead is what nixpkgs
+	// says to do instead, when it says it.
+	Removed bool   `json:"removed,omitempty"`
+	Instead string `json:"instead,omitempty"`
 	// Later tells of renames and removals in later releases.
 	Later string `json:"later,omitempty"`
 	// Note records doubts about the entry (existence in the release,
@@ -134,6 +178,11 @@ type Package struct {
 	Later string `json:"later,omitempty"`
 	// Note records doubts and explanations.
 	Note string `json:"note,omitempty"`
+	// Missing says, in an index, that the locked nixpkgs has no such
+	// package (or that evaluating it fails); Suggest is the closest
+	// attribute it has, if one is close.
+	Missing bool   `json:"missing,omitempty"`
+	Suggest string `json:"suggest,omitempty"`
 }
 
 // A Define is a value a nixpkgs module defines at normal priority.
@@ -170,6 +219,47 @@ func (n *node) child(name string) *node {
 // Parse reads a manifest and checks it: the format version, known trees
 // and sources, well-formed types, no path listed twice.
 func Parse(data []byte) (*Manifest, error) {
+	m, err := decode(data)
+	if err != nil {
+		return nil, err
+	}
+	if err := m.index(); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// ParseIndex reads an option index, a manifest with an Index, and
+// completes it with what base (the embedded manifest) knows that an
+// index read from Nix cannot: the values nixpkgs' modules define, and
+// the trees that extend others when the index lacks them.
+func ParseIndex(data []byte, base *Manifest) (*Manifest, error) {
+	m, err := decode(data)
+	if err != nil {
+		return nil, err
+	}
+	if m.Index == nil {
+		return nil, fmt.Errorf("not an option index: no index header")
+	}
+	if base != nil {
+		m.Defines = append(m.Defines, base.Defines...)
+		for name, t := range base.Trees {
+			if _, ok := m.Trees[name]; !ok {
+				if m.Trees == nil {
+					m.Trees = map[string]TreeInfo{}
+				}
+				m.Trees[name] = t
+			}
+		}
+	}
+	if err := m.index(); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// decode reads a manifest without checking it.
+func decode(data []byte) (*Manifest, error) {
 	var m Manifest
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
@@ -180,11 +270,24 @@ func Parse(data []byte) (*Manifest, error) {
 	if m.Format != Format {
 		return nil, fmt.Errorf("manifest format %d; this fleetgen reads format %d", m.Format, Format)
 	}
+	if m.Index != nil {
+		prev := ""
+		for i := range m.Options {
+			o := &m.Options[i]
+			if o.Tree == "" {
+				o.Tree = "nixos"
+			}
+			if o.From == "" {
+				o.From = "nixpkgs"
+			}
+			if o.Declared == "" {
+				o.Declared = prev
+			}
+			prev = o.Declared
+		}
+	}
 	for i := range m.Defines {
 		m.Defines[i].Value = normValue(m.Defines[i].Value)
-	}
-	if err := m.index(); err != nil {
-		return nil, err
 	}
 	return &m, nil
 }
@@ -234,11 +337,25 @@ func (m *Manifest) index() error {
 		if _, ok := m.Sources[o.From]; !ok {
 			bad("option %s: unknown source %q", o.Path, o.From)
 		}
-		if err := o.Type.validate(); err != nil {
-			bad("option %s: %v", o.Path, err)
+		switch {
+		case (o.RenamedTo != "" || o.Removed) && o.Type != nil:
+			bad("option %s: an alias or a removed option has no type", o.Path)
 			continue
+		case o.RenamedTo != "" && o.Removed:
+			bad("option %s: both renamed and removed", o.Path)
+			continue
+		case o.RenamedTo != "":
+			if _, err := SplitPath(o.RenamedTo); err != nil {
+				bad("option %s: renamed to %q: %v", o.Path, o.RenamedTo, err)
+			}
+		case o.Removed:
+		default:
+			if err := o.Type.validate(); err != nil {
+				bad("option %s: %v", o.Path, err)
+				continue
+			}
 		}
-		if o.Type.Kind == "module" && !trees[o.Type.Tree] {
+		if o.Type != nil && o.Type.Kind == "module" && !trees[o.Type.Tree] {
 			bad("option %s: module of unknown tree %q", o.Path, o.Type.Tree)
 		}
 		names, err := SplitPath(o.Path)
@@ -335,6 +452,25 @@ func (m *Manifest) Marshal() ([]byte, error) {
 		}
 		return opts[i].Path < opts[j].Path
 	})
+	if m.Index != nil {
+		// An index, some 25,000 entries read from Nix, leaves out what
+		// Parse fills in: the usual tree and source, and a declaring file
+		// the entry before has too.
+		prev := ""
+		for i := range opts {
+			d := opts[i].Declared
+			if d == prev {
+				opts[i].Declared = ""
+			}
+			prev = d
+			if opts[i].Tree == "nixos" {
+				opts[i].Tree = ""
+			}
+			if opts[i].From == "nixpkgs" {
+				opts[i].From = ""
+			}
+		}
+	}
 	pkgs := append([]Package(nil), m.Packages...)
 	sort.SliceStable(pkgs, func(i, j int) bool { return pkgs[i].Attr < pkgs[j].Attr })
 	defs := append([]Define(nil), m.Defines...)
@@ -352,6 +488,13 @@ func (m *Manifest) Marshal() ([]byte, error) {
 		return nil
 	}
 	fmt.Fprintf(&b, "{\"format\": %d,\n", m.Format)
+	if m.Index != nil {
+		b.WriteString("\"index\": ")
+		if err := line(m.Index); err != nil {
+			return nil, err
+		}
+		b.WriteString(",\n")
+	}
 	// object writes "name": { "key": value, ... } with one key per line.
 	object := func(name string, keys []string, at func(string) any) error {
 		fmt.Fprintf(&b, "%q: {\n", name)

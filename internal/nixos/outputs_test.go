@@ -105,7 +105,8 @@ func TestFeatureGoldens(t *testing.T) {
 // tree.
 func TestInitFleet(t *testing.T) {
 	dir := t.TempDir()
-	if err := fleet.Init(dir); err != nil {
+	if err := fleet.InitWith(dir, fleet.InitOptions{Host: "web", User: "alice",
+		SSHKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJP6FPYh+17QXVum+Hs1KG7YiYy59yEl7SZ9lb7ayyU4 alice@laptop"}); err != nil {
 		t.Fatal(err)
 	}
 	f, err := fleet.Load(context.Background(), &fleet.Config{Dir: dir, NixOS: true})

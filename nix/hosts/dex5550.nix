@@ -173,6 +173,17 @@
     virt-manager.enable = true;
     zsh.enable = true;
   };
+  security.sudo.extraRules = [
+    {
+      commands = [
+        {
+          command = "ALL";
+          options = [ "NOPASSWD" ];
+        }
+      ];
+      users = [ "olafkfreund" ];
+    }
+  ];
   services = {
     fail2ban = {
       bantime = "1h";

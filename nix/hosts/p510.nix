@@ -192,6 +192,17 @@
     virt-manager.enable = true;
     zsh.enable = true;
   };
+  security.sudo.extraRules = [
+    {
+      commands = [
+        {
+          command = "ALL";
+          options = [ "NOPASSWD" ];
+        }
+      ];
+      users = [ "olafkfreund" ];
+    }
+  ];
   services = {
     fail2ban = {
       bantime = "1h";

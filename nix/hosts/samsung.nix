@@ -191,7 +191,20 @@
     virt-manager.enable = true;
     zsh.enable = true;
   };
-  security.rtkit.enable = true;
+  security = {
+    rtkit.enable = true;
+    sudo.extraRules = [
+      {
+        commands = [
+          {
+            command = "ALL";
+            options = [ "NOPASSWD" ];
+          }
+        ];
+        users = [ "olafkfreund" ];
+      }
+    ];
+  };
   services = {
     avahi = {
       enable = true;

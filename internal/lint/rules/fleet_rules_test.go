@@ -47,6 +47,18 @@ func TestFleetRules(t *testing.T) {
 		"users": {"a": {"token": {"$secret": "used"}}}
 	}`)
 	bad.Value["stateVersion"] = "25.05"
+	bad.Listeners = []lint.Listener{
+		{Service: "sshd", Port: 22, Protocol: "tcp", Path: []string{"network", "ssh", "port"}},
+		{Service: "NZBGet", Port: 22, Protocol: "tcp", Path: []string{"features", "media", "nzbget", "port"}},
+		{Service: "the node exporter", Port: 9100, Protocol: "tcp", Path: []string{"features", "monitoring", "ports", "node"}},
+		// One port, another protocol: no collision.
+		{Service: "tailscaled", Port: 9100, Protocol: "udp", Path: []string{"network", "tailscale", "enable"}},
+		// One port on two loopback and LAN addresses: no collision.
+		{Service: "Ollama", Port: 11434, Protocol: "tcp", Address: "127.0.0.1", Path: []string{"features", "ai", "ollama", "port"}},
+		{Service: "a VM's port", Port: 11434, Protocol: "tcp", Address: "192.168.1.10", Path: []string{"features", "microvms", "vms", "a", "forwardPorts", "x", "host"}},
+		// Loopback against every address: a collision.
+		{Service: "Prometheus", Port: 11434, Protocol: "tcp", Path: []string{"features", "monitoring", "ports", "prometheus"}},
+	}
 	bad.Recorded = map[string]lint.Recorded{"system.stateVersion": {Value: "24.11",
 		Range: diag.Range{File: "nix/hosts/bad.nix", Start: diag.Pos{Line: 9, Col: 3}}}}
 	good := host(t, "good", `{
@@ -60,7 +72,8 @@ func TestFleetRules(t *testing.T) {
 		"FV01 error bad nixos.services.nzbget.settings.ControlPassword: bad: nixos.services.nzbget.settings.ControlPassword is a literal secret; use a #SecretRef",
 		"FV02 warning bad network.firewall.enable: bad: the firewall is disabled",
 		"FV03 warning bad network.firewall.allowedTCPPorts.old-web: bad: port 8080 (old-web) is open but no enabled service listens on it",
-		"FV04 error bad features.media.nzbget.port: bad: ssh and nzbget both listen on port 22",
+		"FV04 error bad features.media.nzbget.port: bad: sshd and NZBGet both listen on TCP port 22",
+		"FV04 error bad features.monitoring.ports.prometheus: bad: Ollama and Prometheus both listen on TCP port 11434 (Ollama on 127.0.0.1, Prometheus on every address)",
 		"FV05 warning bad nixos.systemd.services.x.serviceConfig: bad: service x runs as root and has no hardening",
 		"FV06 warning bad nix.gc.enable: bad: automatic garbage collection is off",
 		"FV07 error bad features.monitoring.serverHost: bad: monitoring server \"good\" does not run the monitoring server",
@@ -72,6 +85,7 @@ func TestFleetRules(t *testing.T) {
 		"FV10 warning bad nix.substituters.http://cache.example.org: bad: substituter http://cache.example.org has no public key",
 		"FV12 error bad stateVersion: bad: stateVersion is \"25.05\" but the host was generated with \"24.11\"; it must not change once installed",
 	}
+	good.Listeners = []lint.Listener{{Service: "sshd", Port: 22, Protocol: "tcp", Path: []string{"network", "ssh", "port"}}}
 	// good was generated with the stateVersion it still has.
 	good.Value["stateVersion"] = "24.11"
 	good.Recorded = map[string]lint.Recorded{"system.stateVersion": {Value: "24.11"}}

@@ -46,49 +46,6 @@ func walkValue(path []string, v any, f func(path []string, v any)) {
 	}
 }
 
-// A listener is a service fleet knows listens on a port.
-type listener struct {
-	service string
-	port    int
-	path    []string
-}
-
-// listeners returns the ports the enabled services of h listen on.
-func listeners(h *lint.Host) []listener {
-	var out []listener
-	add := func(service string, on bool, path ...string) {
-		if !on {
-			return
-		}
-		v, _ := h.Get(path...)
-		if n, ok := num(v); ok {
-			out = append(out, listener{service, n, path})
-		}
-	}
-	add("ssh", h.Bool("network", "ssh", "enable"), "network", "ssh", "port")
-	ai := h.Bool("features", "ai", "enable")
-	add("ollama", ai && h.Bool("features", "ai", "ollama", "enable") && strOf(h, "features", "ai", "ollama", "host") != "127.0.0.1", "features", "ai", "ollama", "port")
-	media := h.Bool("features", "media", "enable")
-	add("nzbget", media && h.Bool("features", "media", "nzbget", "enable"), "features", "media", "nzbget", "port")
-	add("tautulli", media && h.Bool("features", "media", "tautulli", "enable"), "features", "media", "tautulli", "port")
-	for _, ex := range []string{"plex", "nzbget"} {
-		add(ex+"-exporter", media && h.Bool("features", "media", "exporters", ex, "enable"), "features", "media", "exporters", ex, "port")
-	}
-	if media && h.Bool("features", "media", "plex", "enable") {
-		out = append(out, listener{"plex", 32400, []string{"features", "media", "plex", "enable"}})
-	}
-	mon := h.Bool("features", "monitoring", "enable")
-	for _, ex := range []string{"node", "systemd"} {
-		add(ex+"-exporter", mon && h.Bool("features", "monitoring", "exporters", ex), "features", "monitoring", "ports", ex)
-	}
-	server := mon && strOf(h, "features", "monitoring", "role") == "server"
-	for _, s := range []string{"prometheus", "grafana", "alertmanager"} {
-		add(s, server, "features", "monitoring", "ports", s)
-	}
-	add("nix-serve", h.Bool("nix", "serve", "enable"), "nix", "serve", "port")
-	return out
-}
-
 func strOf(h *lint.Host, path ...string) string {
 	v, _ := h.Get(path...)
 	s, _ := v.(string)

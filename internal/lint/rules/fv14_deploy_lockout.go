@@ -111,7 +111,7 @@ func (c *lockoutCheck) written(path []string) bool {
 		return true
 	}
 	r, layer := c.h.Where(path)
-	return r.File != "" && layer != "schema default"
+	return r.File != "" && layer != "" && layer != "schema default"
 }
 
 // opt returns the NixOS option at path, its markers ($force, $default)

@@ -157,6 +157,14 @@ func TestDeployLockout(t *testing.T) {
 	if r := rules.LockoutRisks(h, 0); len(r) != 1 || r[0].Path != nil {
 		t.Errorf("sshd off by default: %+v, want one risk at the host", r)
 	}
+	// Nor is one the fleet places at the user's struct above it, naming
+	// no layer.
+	h.Where = func(p []string) (diag.Range, string) {
+		return diag.Range{File: "/fleet/hosts.cue", Start: diag.Pos{Line: 3, Col: 8}}, ""
+	}
+	if r := rules.LockoutRisks(h, 0); len(r) != 1 || r[0].Path != nil {
+		t.Errorf("sshd off by default, placed at the host's struct: %+v, want one risk at the host", r)
+	}
 	// Without a NixOS configuration there is nothing to check.
 	if r := rules.LockoutRisks(&lint.Host{Name: "x"}, 22); r != nil {
 		t.Errorf("no configuration: %v", r)

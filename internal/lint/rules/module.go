@@ -114,7 +114,15 @@ func unwrapDef(x syntax.Expr) syntax.Expr {
 	}
 }
 
+// maxDefDepth bounds the option paths flatten records. The rules look at
+// paths of at most five names; the bound keeps a set nested thousands
+// deep from costing the square of its depth in paths.
+const maxDefDepth = 32
+
 func flatten(out *[]def, path []string, a *syntax.Attr, x syntax.Expr) {
+	if len(path) > maxDefDepth {
+		return
+	}
 	x = unwrapDef(x)
 	if len(path) > 0 {
 		*out = append(*out, def{path: path, value: x, attr: a})

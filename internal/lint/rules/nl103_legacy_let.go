@@ -80,15 +80,24 @@ func legacyLetFix(p *lint.Pass, r *Resolution, l *syntax.LegacyLet) *lint.Fix {
 	}
 	// The fix removes the body binding and any comment trailing on its
 	// line; those comments would be lost.
-	if body == nil || body.Value == nil || hasComments(body) || trailingComment(p, body) {
+	if body == nil || body.Value == nil || p.HasComments(body) || trailingComment(p, body) {
 		return nil
 	}
-	for _, b := range r.Bindings {
-		if b.Owner == syntax.Node(l) && b.Name == "body" && len(b.Uses) > 0 {
+	for _, b := range r.BindingsOf(l) {
+		if b.Name == "body" && len(b.Uses) > 0 {
 			return nil
 		}
 	}
 	open, closing := "let", "in "+p.Source(body.Value)
+	// let{ and ;} need a space where the braces stood, or the words run
+	// into their neighbours (letin).
+	src := p.File.Src
+	if off := l.Open.End().Offset(); off < len(src) && !isSpace(src[off]) {
+		open += " "
+	}
+	if off := l.Close.Pos().Offset(); off > 0 && !isSpace(src[off-1]) {
+		closing = " " + closing
+	}
 	if !letPosition(p, l) {
 		open, closing = "(let", closing+")"
 	}
@@ -118,3 +127,5 @@ func letPosition(p *lint.Pass, n syntax.Expr) bool {
 	}
 	return false
 }
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }

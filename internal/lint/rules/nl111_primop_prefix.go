@@ -49,7 +49,7 @@ func runPrimopPrefix(p *lint.Pass) error {
 			case inPrelude(name) && name != "builtins":
 				d := lint.Diagnostic{Pos: n.Pos(), End: n.Path.Names[0].End(),
 					Message: "`builtins." + name + "` can be written `" + name + "`"}
-				if !r.Shadowed(id, name) && len(n.Path.Names) == 1 && n.Or == nil && !hasComments(n) {
+				if !r.Shadowed(id, name) && len(n.Path.Names) == 1 && n.Or == nil && !p.HasComments(n) {
 					d.Fixes = []lint.Fix{{Message: "drop the builtins. prefix", Kind: lint.Guarded,
 						Edits: []lint.TextEdit{{Pos: n.Pos(), End: n.End(), NewText: name}}}}
 				}

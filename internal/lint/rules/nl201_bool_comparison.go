@@ -79,7 +79,7 @@ func runBoolComparison(p *lint.Pass) error {
 			text = "!" + notOperand(p, other)
 		}
 		kind := lint.Suggested
-		if provablyBool(r, other) && !hasComments(b) {
+		if provablyBool(r, other) && !p.HasComments(b) {
 			kind = lint.Guarded
 		}
 		p.Report(lint.Diagnostic{Pos: b.Pos(), End: b.End(),

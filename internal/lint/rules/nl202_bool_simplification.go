@@ -21,7 +21,7 @@ withheld for !true and !false when true or false is rebound.`,
 		r := resolution(p)
 		for _, n := range p.Nodes() {
 			u, ok := n.(*syntax.Unary)
-			if !ok || u.Op.Kind != syntax.NOT || hasComments(u) {
+			if !ok || u.Op.Kind != syntax.NOT || p.HasComments(u) {
 				continue
 			}
 			if v, ok := isBoolLit(r, u.X); ok {

@@ -38,7 +38,7 @@ d unless d is a single operand, since a default after "or" binds tightly.`,
 				text = p.Source(s) + " or (" + p.Source(unparen(e.Else)) + ")"
 			}
 			d := lint.Diagnostic{Pos: e.Pos(), End: e.End(), Message: "`if … ? … then … else` can be written `" + text + "`"}
-			if !hasComments(e) {
+			if !p.HasComments(e) {
 				d.Fixes = []lint.Fix{{Message: "use or", Kind: lint.Safe, Edits: []lint.TextEdit{replace(e, text)}}}
 			}
 			p.Report(d)

@@ -65,7 +65,7 @@ func runUselessParens(p *lint.Pass) error {
 		if id, ok := inner.(*syntax.Ident); ok && id.Tok.Kind == syntax.OR {
 			continue
 		}
-		d := lint.Diagnostic{Pos: par.Pos(), End: par.End(), Message: "useless parentheses around `" + clip(p.Source(inner)) + "`"}
+		d := lint.Diagnostic{Pos: par.Pos(), End: par.End(), Message: "useless parentheses around `" + clipSource(p, inner) + "`"}
 		before, after := byte(' '), byte(' ')
 		if off := par.Pos().Offset(); off > 0 {
 			before = src[off-1]
@@ -73,7 +73,8 @@ func runUselessParens(p *lint.Pass) error {
 		if off := par.End().Offset(); off < len(src) {
 			after = src[off]
 		}
-		if !hasComments(par) && !joins(before, p.Source(inner)[0]) && !joins(p.Source(inner)[len(p.Source(inner))-1], after) {
+		first, last := src[inner.Pos().Offset()], src[inner.End().Offset()-1]
+		if !p.HasComments(par) && !joins(before, first) && !joins(last, after) {
 			d.Fixes = []lint.Fix{{Message: "remove the parentheses", Kind: lint.Safe, Edits: []lint.TextEdit{
 				{Pos: par.Open.Pos(), End: inner.Pos()},
 				{Pos: inner.End(), End: par.Close.End()},

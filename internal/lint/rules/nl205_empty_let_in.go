@@ -23,7 +23,7 @@ The fix removes let and in and keeps any comment written between them.`,
 				continue
 			}
 			var comments []string
-			for _, t := range []*syntax.Token{l.In, firstTok(l.Body)} {
+			for _, t := range []*syntax.Token{l.In, syntax.FirstToken(l.Body)} {
 				for _, c := range t.Leading {
 					if c.Kind != syntax.SPACE {
 						sep := " "

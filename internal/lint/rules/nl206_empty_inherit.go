@@ -22,7 +22,7 @@ changes.`,
 				continue
 			}
 			d := lint.Diagnostic{Pos: in.Pos(), End: in.End(), Message: "`inherit` of nothing"}
-			if !hasComments(in) {
+			if !p.HasComments(in) {
 				d.Fixes = []lint.Fix{{Message: "remove the empty inherit", Kind: lint.Safe, Edits: []lint.TextEdit{removal(p, in)}}}
 			}
 			p.Report(d)

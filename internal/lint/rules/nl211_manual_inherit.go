@@ -48,7 +48,7 @@ func runManualInherit(p *lint.Pass) error {
 				continue
 			}
 			d := lint.Diagnostic{Pos: a.Pos(), End: a.End(), Message: "`" + name + " = " + name + ";` can be written `inherit " + name + ";`"}
-			if !hasComments(a) {
+			if !p.HasComments(a) {
 				d.Fixes = []lint.Fix{{Message: "use inherit", Kind: lint.Guarded, Edits: []lint.TextEdit{replace(a, "inherit "+name+";")}}}
 			}
 			p.Report(d)

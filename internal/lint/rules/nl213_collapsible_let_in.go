@@ -55,13 +55,11 @@ func runCollapsibleLetIn(p *lint.Pass) error {
 // canJoinLets is the guard of NL213.
 func canJoinLets(r *Resolution, outer, inner *syntax.Let) bool {
 	innerNames := map[string]bool{}
-	for _, b := range r.Bindings {
-		if b.Owner == syntax.Node(inner) {
-			innerNames[b.Name] = true
-		}
+	for _, b := range r.BindingsOf(inner) {
+		innerNames[b.Name] = true
 	}
-	for _, b := range r.Bindings {
-		if b.Owner == syntax.Node(outer) && innerNames[b.Name] {
+	for _, b := range r.BindingsOf(outer) {
+		if innerNames[b.Name] {
 			return false
 		}
 	}

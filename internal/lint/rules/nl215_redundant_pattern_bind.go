@@ -47,7 +47,7 @@ func runRedundantPatternBind(p *lint.Pass) error {
 		if strictInSet(r, b, l.Body) {
 			kind = lint.Guarded
 		}
-		if !hasComments(l.Formals) {
+		if !p.HasComments(l.Formals) {
 			d.Fixes = []lint.Fix{{Message: "drop the empty pattern", Kind: kind,
 				Edits: []lint.TextEdit{{Pos: l.Pos(), End: l.Colon.Pos(), NewText: name}}}}
 		}
@@ -58,8 +58,8 @@ func runRedundantPatternBind(p *lint.Pass) error {
 
 // lambdaParam returns the binding of l's parameter.
 func lambdaParam(r *Resolution, l *syntax.Lambda) *Binding {
-	for _, b := range r.Bindings {
-		if b.Owner == syntax.Node(l) && b.Kind == ParamBinding {
+	for _, b := range r.BindingsOf(l) {
+		if b.Kind == ParamBinding {
 			return b
 		}
 	}

@@ -92,13 +92,13 @@ func runRepeatedKeys(p *lint.Pass) error {
 // broken.
 func anyComments(p *lint.Pass, as []*syntax.Attr) bool {
 	for i, a := range as {
-		if hasComments(a) || i > 0 && trailingComment(p, a) {
+		if p.HasComments(a) || i > 0 && trailingComment(p, a) {
 			return true
 		}
 		if a.Semi == nil {
 			return true // broken binding: not understood
 		}
-		for _, c := range firstTok(a).Leading {
+		for _, c := range syntax.FirstToken(a).Leading {
 			if c.Kind != syntax.SPACE {
 				return true
 			}

@@ -25,12 +25,12 @@ depends on the surrounding code.`,
 			if !ok {
 				continue
 			}
+			if _, nested := p.Parent(a).(*syntax.Apply); nested {
+				continue // mkIf c e x: not a plain definition
+			}
 			fn, args := call(a)
 			if len(args) != 2 || !isLibFn(fn, "mkIf") {
 				continue
-			}
-			if _, nested := p.Parent(a).(*syntax.Apply); nested {
-				continue // mkIf c e x: not a plain definition
 			}
 			v, ok := isBoolLit(r, args[0])
 			if !ok {
@@ -41,7 +41,7 @@ depends on the surrounding code.`,
 				continue
 			}
 			d := lint.Diagnostic{Pos: a.Pos(), End: a.End(), Message: "`mkIf true e` is e"}
-			if !hasComments(a) {
+			if !p.HasComments(a) {
 				d.Fixes = []lint.Fix{{Message: "drop mkIf true", Kind: lint.Safe, Edits: []lint.TextEdit{replace(a, p.Source(args[1]))}}}
 			}
 			p.Report(d)

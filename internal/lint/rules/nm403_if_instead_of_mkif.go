@@ -45,14 +45,14 @@ func runIfInsteadOfMkIf(p *lint.Pass) error {
 			d := lint.Diagnostic{Pos: v.Pos(), End: v.End(), Message: "`config = if …` hides every definition behind the condition; use mkIf"}
 			es, ok := unparen(v.Else).(*syntax.AttrSet)
 			libOK := lam != nil && formalNamed(lam, "lib") && libBound(r, v, lam)
-			if ok && len(es.Bindings) == 0 && libOK && !hasComments(v.Cond) {
+			if ok && len(es.Bindings) == 0 && libOK && !p.HasComments(v.Cond) {
 				text := "lib.mkIf " + paren(p, unparen(v.Cond)) + " " + paren(p, unparen(v.Then))
 				d.Fixes = []lint.Fix{{Message: "use lib.mkIf", Kind: lint.Guarded, Edits: []lint.TextEdit{replace(v, text)}}}
 			}
 			p.Report(d)
 		case *syntax.Apply:
 			fn, args := call(v)
-			if len(args) == 2 && isLibFn(fn, "optionalAttrs") && mentionsConfig(args[0]) {
+			if len(args) == 2 && isLibFn(fn, "optionalAttrs") && p.Mentions(args[0], "config") {
 				p.ReportRangef(v, "`config = optionalAttrs …` on a config condition; use mkIf")
 			}
 		}
@@ -87,6 +87,3 @@ func libBound(r *Resolution, x syntax.Node, lam *syntax.Lambda) bool {
 	b, _ := r.Lookup(probe, "lib")
 	return b != nil && b.Owner == syntax.Node(lam)
 }
-
-// mentionsConfig reports whether x reads config.
-func mentionsConfig(x syntax.Node) bool { return mentions(x, "config") }

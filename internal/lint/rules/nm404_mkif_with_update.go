@@ -77,7 +77,7 @@ func runMkIfWithUpdate(p *lint.Pass) error {
 		d := lint.Diagnostic{Pos: b.Pos(), End: b.End(), Message: "`" + op + "` with the result of " + m + " does not merge definitions"}
 		root := rootIdent(fn)
 		switch {
-		case hasComments(b) || root == nil:
+		case p.HasComments(b) || root == nil:
 		case b.Op.Kind == syntax.UPDATE:
 			if sameBinding(r, root, rootName(prefix, "mkMerge")) {
 				text := prefix + "mkMerge [ " + paren(p, unparen(b.X)) + " " + paren(p, unparen(b.Y)) + " ]"

@@ -3,6 +3,7 @@ package rules
 import (
 	"regexp"
 	"strings"
+	"unicode/utf8"
 
 	"fleetnix.dev/fleet/internal/diag"
 	"fleetnix.dev/fleet/internal/lint"
@@ -70,18 +71,45 @@ func rootIdent(x syntax.Expr) *syntax.Ident {
 	}
 }
 
-// call splits an application f a b into f and its arguments.
+// maxCallArgs is the most arguments call looks at. The rules match
+// functions of one to three arguments; stopping there keeps the cost of a
+// chain of 100,000 applications, each of which a rule may look at,
+// linear.
+const maxCallArgs = 8
+
+// call splits an application f a b into f and its arguments. For an
+// application of more than maxCallArgs arguments it returns x itself and
+// no arguments.
 func call(x syntax.Expr) (syntax.Expr, []syntax.Expr) {
 	var args []syntax.Expr
+	fn := x
 	for {
-		a, ok := x.(*syntax.Apply)
+		a, ok := fn.(*syntax.Apply)
 		if !ok {
 			break
 		}
-		args = append([]syntax.Expr{a.Arg}, args...)
+		if len(args) == maxCallArgs {
+			return x, nil
+		}
+		args = append(args, a.Arg)
+		fn = a.Fn
+	}
+	for i, j := 0, len(args)-1; i < j; i, j = i+1, j-1 {
+		args[i], args[j] = args[j], args[i]
+	}
+	return fn, args
+}
+
+// callee returns the function an application of any number of arguments
+// applies.
+func callee(x syntax.Expr) syntax.Expr {
+	for {
+		a, ok := x.(*syntax.Apply)
+		if !ok {
+			return x
+		}
 		x = a.Fn
 	}
-	return x, args
 }
 
 // lastName returns the last component of a dotted name.
@@ -151,17 +179,6 @@ func isBoolLit(r *Resolution, x syntax.Expr) (val, ok bool) {
 	return n == "true", true
 }
 
-// firstTok returns the first token of n.
-func firstTok(n syntax.Node) *syntax.Token {
-	var first *syntax.Token
-	syntax.Tokens(n, func(t *syntax.Token) {
-		if first == nil {
-			first = t
-		}
-	})
-	return first
-}
-
 // sameTokens reports whether a and b are the same tokens, trivia aside.
 func sameTokens(a, b syntax.Node) bool {
 	var ta, tb []string
@@ -176,25 +193,6 @@ func sameTokens(a, b syntax.Node) bool {
 		}
 	}
 	return true
-}
-
-// hasComments reports whether any token of n, after its first, carries a
-// comment.
-func hasComments(n syntax.Node) bool {
-	found := false
-	first := true
-	syntax.Tokens(n, func(t *syntax.Token) {
-		if first {
-			first = false
-			return
-		}
-		for i := range t.Leading {
-			if t.Leading[i].Kind != syntax.SPACE {
-				found = true
-			}
-		}
-	})
-	return found
 }
 
 // removal returns the edit deleting n. When n stands alone on its lines
@@ -226,12 +224,21 @@ func removal(p *lint.Pass, n syntax.Node) lint.TextEdit {
 		}
 	}
 	start := n.Pos()
-	if t := firstTok(n); t != nil && len(t.Leading) > 0 {
+	if t := syntax.FirstToken(n); t != nil && len(t.Leading) > 0 {
 		if last := t.Leading[len(t.Leading)-1]; last.Kind == syntax.SPACE {
 			start = last.Start
+			// A line comment before it keeps the newline that ends it.
+			if i := strings.LastIndexByte(last.Text, '\n'); i >= 0 && len(t.Leading) > 1 && t.Leading[len(t.Leading)-2].Kind == syntax.LINECOMMENT {
+				start = last.Start + syntax.Pos(i+1)
+			}
 		}
 	}
-	return lint.TextEdit{Pos: start, End: n.End()}
+	edit := lint.TextEdit{Pos: start, End: n.End()}
+	// let a=1;b=2; without a=1; must not read letb=2;.
+	if before, after := start.Offset(), n.End().Offset(); before > 0 && after < len(src) && joins(src[before-1], src[after]) {
+		edit.NewText = " "
+	}
+	return edit
 }
 
 // replace returns the edit replacing n by text.
@@ -308,17 +315,6 @@ func precOf(x syntax.Expr) int {
 // within reports whether pos lies in n.
 func within(n syntax.Node, pos syntax.Pos) bool { return n.Pos() <= pos && pos < n.End() }
 
-// mentions reports whether any identifier token of n is name.
-func mentions(n syntax.Node, name string) bool {
-	found := false
-	syntax.Tokens(n, func(t *syntax.Token) {
-		if t.Kind == syntax.IDENT && t.Text == name {
-			found = true
-		}
-	})
-	return found
-}
-
 // isDivisionLike reports whether the path pe, an argument, reads like the
 // right operand of a division: a single component after a space, as in
 // a /b.
@@ -365,7 +361,7 @@ func emptyOperand(p *lint.Pass, op syntax.Kind, empty func(syntax.Expr) bool, wh
 			continue
 		}
 		d := lint.Diagnostic{Pos: b.Pos(), End: b.End(), Message: what}
-		if !hasComments(b) {
+		if !p.HasComments(b) {
 			d.Fixes = []lint.Fix{{Message: fix, Kind: lint.Safe, Edits: keepOperand(b, keep)}}
 		}
 		p.Report(d)
@@ -381,13 +377,27 @@ func identName2(n syntax.AttrName) string {
 	return ""
 }
 
+// clipSource returns the start of n's source, shortened for a message
+// by clip, without copying the whole of a large node.
+func clipSource(p *lint.Pass, n syntax.Node) string {
+	end := n.End()
+	if end-n.Pos() > 64 {
+		end = n.Pos() + 64
+	}
+	return clip(p.Text(n.Pos(), end))
+}
+
 // clip shortens s for a message.
 func clip(s string) string {
 	if i := strings.IndexByte(s, '\n'); i >= 0 {
 		s = s[:i] + " …"
 	}
 	if len(s) > 40 {
-		s = s[:37] + "…"
+		i := 37
+		for i > 0 && !utf8.RuneStart(s[i]) {
+			i--
+		}
+		s = s[:i] + "…"
 	}
 	return s
 }

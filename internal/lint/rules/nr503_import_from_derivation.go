@@ -55,8 +55,7 @@ func derivationLike(x syntax.Expr) bool {
 	case *syntax.Select:
 		return strings.HasPrefix(dotted(x), "pkgs.")
 	case *syntax.Apply:
-		fn, _ := call(x)
-		d := dotted(unparen(fn))
+		d := dotted(unparen(callee(x)))
 		if strings.HasPrefix(d, "builtins.") {
 			return false
 		}

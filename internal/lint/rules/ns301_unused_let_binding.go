@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"sort"
 	"strings"
 
 	"fleetnix.dev/fleet/internal/diag"
@@ -40,40 +41,11 @@ func runUnusedLet(p *lint.Pass) error {
 	}
 	for _, l := range lets {
 		bs := byLet[l]
-		live := map[*Binding]bool{}
-		var work []*Binding
-		// defines reports whether use u lies inside a definition of c.
-		defines := func(c *Binding, u *syntax.Ident) bool {
-			for _, a := range c.Attrs {
-				if within(a, u.Pos()) {
-					return true
-				}
-			}
-			return c.Inherit != nil && c.Inherit.From != nil && within(c.Inherit.From, u.Pos())
-		}
+		live := liveBindings(l, bs)
+		inherited := map[syntax.AttrName]*Binding{}
 		for _, b := range bs {
-			for _, u := range b.Uses {
-				if l.Body != nil && within(l.Body, u.Pos()) {
-					live[b] = true
-					work = append(work, b)
-					break
-				}
-			}
-		}
-		for len(work) > 0 {
-			c := work[len(work)-1]
-			work = work[:len(work)-1]
-			for _, b := range bs {
-				if live[b] {
-					continue
-				}
-				for _, u := range b.Uses {
-					if defines(c, u) {
-						live[b] = true
-						work = append(work, b)
-						break
-					}
-				}
+			if b.InheritAt != nil {
+				inherited[b.InheritAt] = b
 			}
 		}
 		dead := 0
@@ -100,7 +72,7 @@ func runUnusedLet(p *lint.Pass) error {
 			if dead == len(bs) && onlyBindings(l, bs) {
 				edits = []lint.TextEdit{{Pos: l.Pos(), End: l.Body.Pos(), NewText: keptComments(l)}}
 			} else {
-				edits = removeBinding(p, b, live)
+				edits = removeBinding(p, b, live, inherited)
 			}
 			if edits != nil {
 				d.Fixes = []lint.Fix{{Message: "remove the unused binding", Kind: lint.Safe, Edits: edits}}
@@ -145,7 +117,7 @@ func keptComments(l *syntax.Let) string {
 			}
 		})
 	}
-	for _, c := range append(append([]syntax.Token(nil), l.In.Leading...), firstTok(l.Body).Leading...) {
+	for _, c := range append(append([]syntax.Token(nil), l.In.Leading...), syntax.FirstToken(l.Body).Leading...) {
 		if c.Kind == syntax.LINECOMMENT {
 			out.WriteString(c.Text + "\n")
 		} else if c.Kind == syntax.BLOCKCOMMENT {
@@ -157,7 +129,7 @@ func keptComments(l *syntax.Let) string {
 
 // removeBinding returns the edits removing b's definitions. A name of an
 // inherit whose other names are all dead takes the whole inherit.
-func removeBinding(p *lint.Pass, b *Binding, live map[*Binding]bool) []lint.TextEdit {
+func removeBinding(p *lint.Pass, b *Binding, live map[*Binding]bool, inherited map[syntax.AttrName]*Binding) []lint.TextEdit {
 	var edits []lint.TextEdit
 	for _, a := range b.Attrs {
 		edits = append(edits, removal(p, a))
@@ -169,7 +141,7 @@ func removeBinding(p *lint.Pass, b *Binding, live map[*Binding]bool) []lint.Text
 		// Other names of this inherit that are alive keep it.
 		alive := false
 		for _, n := range in.Names {
-			if n != b.InheritAt && isLiveName(n, live) {
+			if o := inherited[n]; n != b.InheritAt && o != nil && live[o] {
 				alive = true
 			}
 		}
@@ -181,11 +153,58 @@ func removeBinding(p *lint.Pass, b *Binding, live map[*Binding]bool) []lint.Text
 	return edits
 }
 
-func isLiveName(n syntax.AttrName, live map[*Binding]bool) bool {
-	for b, ok := range live {
-		if ok && b.InheritAt == n {
-			return true
+// liveBindings returns which bindings of the let l are live: used by
+// its body, or by the definition of a live binding. It looks each use
+// up among the definitions, sorted by position, so that a let of many
+// bindings costs time in proportion to its uses.
+func liveBindings(l *syntax.Let, bs []*Binding) map[*Binding]bool {
+	type def struct {
+		pos, end syntax.Pos
+		b        *Binding
+	}
+	var defs []def
+	for _, b := range bs {
+		for _, a := range b.Attrs {
+			defs = append(defs, def{a.Pos(), a.End(), b})
+		}
+		if b.Inherit != nil && b.Inherit.From != nil {
+			defs = append(defs, def{b.Inherit.From.Pos(), b.Inherit.From.End(), b})
 		}
 	}
-	return false
+	sort.Slice(defs, func(i, j int) bool { return defs[i].pos < defs[j].pos })
+	// users[c] are the bindings whose definitions c's uses lie in.
+	users := map[*Binding][]*Binding{}
+	live := map[*Binding]bool{}
+	for _, b := range bs {
+		live[b] = false
+	}
+	var work []*Binding
+	for _, b := range bs {
+		for _, u := range b.Uses {
+			at := u.Pos()
+			if l.Body != nil && l.Body.Pos() <= at && at < l.Body.End() {
+				if !live[b] {
+					live[b] = true
+					work = append(work, b)
+				}
+				continue
+			}
+			// The definitions of one let do not overlap: the one
+			// that starts last before the use is the only candidate.
+			if i := sort.Search(len(defs), func(i int) bool { return defs[i].pos > at }) - 1; i >= 0 && at < defs[i].end {
+				users[defs[i].b] = append(users[defs[i].b], b)
+			}
+		}
+	}
+	for len(work) > 0 {
+		c := work[len(work)-1]
+		work = work[:len(work)-1]
+		for _, b := range users[c] {
+			if !live[b] {
+				live[b] = true
+				work = append(work, b)
+			}
+		}
+	}
+	return live
 }

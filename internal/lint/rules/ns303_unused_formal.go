@@ -67,7 +67,7 @@ func isCallPackage(l *syntax.Lambda) bool {
 }
 
 func removeFormal(p *lint.Pass, fs *syntax.Formals, f *syntax.Formal) []lint.TextEdit {
-	if hasComments(f) {
+	if p.HasComments(f) {
 		return nil
 	}
 	for i, it := range fs.Items {

@@ -20,10 +20,10 @@ is never evaluated. The fix removes "with e;", keeping comments.`,
 	Run: func(p *lint.Pass) error {
 		r := resolution(p)
 		for _, w := range r.Withs {
-			if len(r.WithUses[w]) > 0 || w.Semi == nil || w.Body == nil {
+			if len(r.UsesOf(w)) > 0 || w.Semi == nil || w.Body == nil {
 				continue
 			}
-			d := lint.Diagnostic{Pos: w.Pos(), End: w.Semi.End(), Message: "`with " + clip(p.Source(w.X)) + ";` provides no name"}
+			d := lint.Diagnostic{Pos: w.Pos(), End: w.Semi.End(), Message: "`with " + clipSource(p, w.X) + ";` provides no name"}
 			if !hasCommentsBefore(w.Body) {
 				d.Fixes = []lint.Fix{{Message: "remove the with", Kind: lint.Safe, Edits: []lint.TextEdit{{Pos: w.Pos(), End: w.Body.Pos()}}}}
 			}
@@ -34,7 +34,7 @@ is never evaluated. The fix removes "with e;", keeping comments.`,
 }
 
 func hasCommentsBefore(n syntax.Node) bool {
-	for _, c := range firstTok(n).Leading {
+	for _, c := range syntax.FirstToken(n).Leading {
 		if c.Kind != syntax.SPACE {
 			return true
 		}

@@ -21,13 +21,13 @@ closest name in scope when one is a small edit away, or builtins.x when x
 is a builtin that needs the prefix.`,
 	Run: func(p *lint.Pass) error {
 		r := resolution(p)
-		for _, id := range r.Undefined {
+		for i, id := range r.Undefined {
 			name := identName(id)
 			d := lint.Diagnostic{Pos: id.Pos(), End: id.End(), Message: "undefined variable `" + name + "`"}
 			switch {
 			case primops[name]:
 				d.Fixes = []lint.Fix{{Message: "use builtins." + name, Kind: lint.Suggested, Edits: []lint.TextEdit{replace(id, "builtins."+name)}}}
-			default:
+			case i < maxSuggestions:
 				if s := closest(name, r.visible(id)); s != "" {
 					d.Message += "; did you mean `" + s + "`?"
 					d.Fixes = []lint.Fix{{Message: "use " + s, Kind: lint.Suggested, Edits: []lint.TextEdit{replace(id, s)}}}
@@ -39,13 +39,29 @@ is a builtin that needs the prefix.`,
 	},
 }
 
-// visible returns the names in scope where the variable at is.
+// maxSuggestions is how many undefined variables of a file get a
+// suggestion, and maxCandidates how many names in scope one looks at:
+// enough for a file people write, and a bound on the cost of one that a
+// generator wrote.
+const (
+	maxSuggestions = 100
+	maxCandidates  = 10000
+)
+
+// visible returns the names in scope where the variable at is, at most
+// maxCandidates of them.
 func (r *Resolution) visible(at *syntax.Ident) []string {
 	var out []string
-	for e := r.envOf[at]; e != nil; e = e.parent {
+	for e := r.envOf[at]; e != nil && len(out) < maxCandidates; e = e.parent {
+		names := make([]string, 0, len(e.names))
 		for n := range e.names {
-			out = append(out, n)
+			names = append(names, n)
 		}
+		sort.Strings(names) // which are kept must not depend on map order
+		out = append(out, names...)
+	}
+	if len(out) > maxCandidates {
+		out = out[:maxCandidates]
 	}
 	for n := range primops {
 		if inPrelude(n) {

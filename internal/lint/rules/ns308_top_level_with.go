@@ -25,7 +25,12 @@ file-level with e; into let inherit (e) a b …; in, naming exactly the names
 the body takes from it. It is guarded: applied only when no other with
 encloses or is nested in the body (which could supply those names instead),
 when e itself uses none of those names, and when every name is a plain
-identifier.`,
+identifier.
+
+A file-level with lib; is reported at info: it is the habit of most NixOS
+modules, and lib's names rarely collide with a module's own. Any other
+file-level with, and every nested with, is a warning. The severity is
+configurable like every rule's.`,
 	Run: runTopLevelWith,
 }
 
@@ -48,20 +53,17 @@ func runTopLevelWith(p *lint.Pass) error {
 	r := resolution(p)
 	top, _ := fileBody(p.File).(*syntax.With)
 	for _, w := range r.Withs {
-		nested := false
-		for q := p.Parent(w); q != nil; q = p.Parent(q) {
-			if _, ok := q.(*syntax.With); ok {
-				nested = true
-				break
-			}
-		}
 		switch {
-		case nested:
-			p.ReportRangef(w.With, "`with %s;` inside another with: which set a name comes from depends on both", clip(p.Source(w.X)))
+		case r.Nested(w):
+			p.ReportRangef(w.With, "`with %s;` inside another with: which set a name comes from depends on both", clipSource(p, w.X))
 		case w == top:
-			d := lint.Diagnostic{Pos: w.With.Pos(), End: w.Semi.End(), Message: "`with " + clip(p.Source(w.X)) + ";` over the whole file"}
+			d := lint.Diagnostic{Pos: w.With.Pos(), End: w.Semi.End(), Message: "`with " + clipSource(p, w.X) + ";` over the whole file"}
 			if fix := withToLet(p, r, w); fix != nil {
 				d.Fixes = []lint.Fix{*fix}
+			}
+			if dotted(unparen(w.X)) == "lib" {
+				// The common module header: a habit, not a hazard.
+				d = d.WithSeverity(diag.Info)
 			}
 			p.Report(d)
 		}
@@ -79,7 +81,7 @@ func withToLet(p *lint.Pass, r *Resolution, w *syntax.With) *lint.Fix {
 		}
 	}
 	names := map[string]bool{}
-	for _, id := range r.WithUses[w] {
+	for _, id := range r.UsesOf(w) {
 		if id.Tok.Kind != syntax.IDENT {
 			return nil
 		}
@@ -88,7 +90,7 @@ func withToLet(p *lint.Pass, r *Resolution, w *syntax.With) *lint.Fix {
 	if len(names) == 0 {
 		return nil // NS306
 	}
-	if hasComments(w.X) {
+	if p.HasComments(w.X) {
 		return nil
 	}
 	clash := false

@@ -34,7 +34,7 @@ writes inherit a;, which reads the outer one.`,
 					continue
 				}
 				d := lint.Diagnostic{Pos: a.Pos(), End: a.End(), Message: "`" + b.Name + "` is defined as itself: infinite recursion"}
-				if unparen(a.Value) == syntax.Expr(root) && r.outer(root, b) {
+				if unparen(a.Value) == syntax.Expr(root) && r.outer(b) {
 					d.Fixes = []lint.Fix{{Message: "inherit the outer " + b.Name, Kind: lint.Suggested,
 						Edits: []lint.TextEdit{replace(a, "inherit "+b.Name+";")}}}
 				}
@@ -46,17 +46,7 @@ writes inherit a;, which reads the outer one.`,
 }
 
 // outer reports whether a binding of b's name exists outside the scope
-// that binds b, seen from the variable at.
-func (r *Resolution) outer(at *syntax.Ident, b *Binding) bool {
-	e := r.envOf[at]
-	for ; e != nil; e = e.parent {
-		if e.names[b.Name] == b {
-			break
-		}
-	}
-	if e == nil {
-		return false
-	}
-	ob, _ := r.lookup(e.parent, b.Name)
-	return ob != nil && ob.Kind != BuiltinBinding
+// that binds b.
+func (r *Resolution) outer(b *Binding) bool {
+	return b.shadows != nil && b.shadows.Kind != BuiltinBinding
 }

@@ -1,6 +1,8 @@
 package rules
 
 import (
+	"sort"
+
 	"fleetnix.dev/fleet/internal/lint"
 	"fleetnix.dev/fleet/internal/nix/syntax"
 )
@@ -62,6 +64,10 @@ type Binding struct {
 	Formal *syntax.Formal
 	// Uses are the variables (and plain-inherit names) that name it.
 	Uses []*syntax.Ident
+
+	// shadows is the lexical binding of the same name around the scope
+	// that binds this one, if any.
+	shadows *Binding
 }
 
 // A Resolution is the result of Scope over one file.
@@ -76,14 +82,52 @@ type Resolution struct {
 	Undefined []*syntax.Ident
 	// Bindings are the file's own bindings in source order.
 	Bindings []*Binding
-	// WithUses maps each with to the variables it may supply: those in
-	// its body that no lexical scope binds.
-	WithUses map[*syntax.With][]*syntax.Ident
 	// Withs are the file's with expressions in source order.
 	Withs []*syntax.With
 
 	envOf    map[*syntax.Ident]*env
 	builtins map[string]*Binding
+
+	// viaWith are the keys of ViaWith in source order, for UsesOf.
+	viaWith []*syntax.Ident
+	// nestedWith holds the withs inside another with (in its body or
+	// its expression).
+	nestedWith map[*syntax.With]bool
+	// owned are the bindings by the node that binds them, built on
+	// first use.
+	owned map[syntax.Node][]*Binding
+	// During the walk: the bindings in scope by name, innermost last,
+	// and the withs around the current expression, innermost last.
+	inScope   map[string][]*Binding
+	withs     []*syntax.With
+	withDepth int
+}
+
+// Nested reports whether the with w is inside another with.
+func (r *Resolution) Nested(w *syntax.With) bool { return r.nestedWith[w] }
+
+// BindingsOf returns the bindings the let, rec set, legacy let or lambda
+// owner binds, in source order.
+func (r *Resolution) BindingsOf(owner syntax.Node) []*Binding {
+	if r.owned == nil {
+		r.owned = map[syntax.Node][]*Binding{}
+		for _, b := range r.Bindings {
+			r.owned[b.Owner] = append(r.owned[b.Owner], b)
+		}
+	}
+	return r.owned[owner]
+}
+
+// UsesOf returns the variables the with w may supply: those in its body
+// that no lexical scope or builtin binds, in source order.
+func (r *Resolution) UsesOf(w *syntax.With) []*syntax.Ident {
+	if w.Body == nil {
+		return nil
+	}
+	start, end := w.Body.Pos(), w.Body.End()
+	i := sort.Search(len(r.viaWith), func(i int) bool { return r.viaWith[i].Pos() >= start })
+	j := sort.Search(len(r.viaWith), func(i int) bool { return r.viaWith[i].Pos() >= end })
+	return r.viaWith[i:j]
 }
 
 // Lookup returns what name would denote if written where the variable at
@@ -102,34 +146,68 @@ func (r *Resolution) Shadowed(at *syntax.Ident, name string) bool {
 	return b == nil || b.Kind != BuiltinBinding
 }
 
+// An env is one scope, kept after the walk for Lookup.
 type env struct {
 	parent *env
 	names  map[string]*Binding
 	with   *syntax.With
+	// found caches what Lookup found for a name from this scope.
+	found map[string]found
 }
 
+type found struct {
+	b    *Binding
+	with *syntax.With
+}
+
+// lookup returns what name denotes in scope e: a lexical binding, else a
+// builtin, else the innermost with, else nothing. Each scope remembers
+// its answers, so that asking again from it or from a scope inside it
+// costs no walk.
 func (r *Resolution) lookup(e *env, name string) (*Binding, *syntax.With) {
-	var with *syntax.With
-	for ; e != nil; e = e.parent {
-		if e.with != nil {
-			if with == nil {
-				with = e.with
-			}
-			continue
+	var path []*env
+	var res found
+	for x := e; ; x = x.parent {
+		if x == nil {
+			res = found{b: r.builtin(name)}
+			break
 		}
-		if b := e.names[name]; b != nil {
-			return b, nil
+		if f, ok := x.found[name]; ok {
+			res = f
+			break
 		}
+		if b := x.names[name]; b != nil {
+			res = found{b: b}
+			break
+		}
+		path = append(path, x)
 	}
-	if isGlobal(name) {
-		b := r.builtins[name]
-		if b == nil {
-			b = &Binding{Name: name, Kind: BuiltinBinding}
-			r.builtins[name] = b
+	// Unwind: a with on the way supplies the name when nothing outside
+	// binds it.
+	for i := len(path) - 1; i >= 0; i-- {
+		x := path[i]
+		if x.with != nil && res.b == nil {
+			res.with = x.with
 		}
-		return b, nil
+		if x.found == nil {
+			x.found = map[string]found{}
+		}
+		x.found[name] = res
 	}
-	return nil, with
+	return res.b, res.with
+}
+
+// builtin returns the binding of a builtin name, or nil.
+func (r *Resolution) builtin(name string) *Binding {
+	if !isGlobal(name) {
+		return nil
+	}
+	b := r.builtins[name]
+	if b == nil {
+		b = &Binding{Name: name, Kind: BuiltinBinding}
+		r.builtins[name] = b
+	}
+	return b
 }
 
 // ResolveIn computes the Resolution of f placed where the names bound
@@ -139,9 +217,11 @@ func ResolveIn(f *syntax.File, bound ...string) *Resolution {
 	r := &Resolution{
 		Refs:     map[*syntax.Ident]*Binding{},
 		ViaWith:  map[*syntax.Ident]*syntax.With{},
-		WithUses: map[*syntax.With][]*syntax.Ident{},
 		envOf:    map[*syntax.Ident]*env{},
 		builtins: map[string]*Binding{},
+		inScope:  map[string][]*Binding{},
+
+		nestedWith: map[*syntax.With]bool{},
 	}
 	var root *env
 	if len(bound) > 0 {
@@ -149,29 +229,78 @@ func ResolveIn(f *syntax.File, bound ...string) *Resolution {
 		for _, n := range bound {
 			root.names[n] = &Binding{Name: n, Kind: OuterBinding}
 		}
+		r.enter(root)
 	}
 	r.expr(f.Expr, root)
+	r.inScope, r.withs = nil, nil
+	sort.SliceStable(r.viaWith, func(i, j int) bool { return r.viaWith[i].Pos() < r.viaWith[j].Pos() })
 	return r
 }
 
-func (r *Resolution) ref(id *syntax.Ident, e *env) {
+// enter and exit open and close the scope e during the walk.
+func (r *Resolution) enter(e *env) {
+	if e.with != nil {
+		r.withs = append(r.withs, e.with)
+		return
+	}
+	for name, b := range e.names {
+		stack := r.inScope[name]
+		if len(stack) > 0 {
+			b.shadows = stack[len(stack)-1]
+		}
+		r.inScope[name] = append(stack, b)
+	}
+}
+
+func (r *Resolution) exit(e *env) {
+	if e.with != nil {
+		r.withs = r.withs[:len(r.withs)-1]
+		return
+	}
+	for name := range e.names {
+		stack := r.inScope[name]
+		r.inScope[name] = stack[:len(stack)-1]
+	}
+}
+
+// current returns what name denotes during the walk, with outer set when
+// the name is looked up around the scope e that is being entered (a
+// plain inherit of a let or rec).
+func (r *Resolution) current(name string, skip *env) (*Binding, *syntax.With) {
+	stack := r.inScope[name]
+	if n := len(stack); n > 0 {
+		b := stack[n-1]
+		if skip == nil || skip.names[name] != b {
+			return b, nil
+		}
+		if n > 1 {
+			return stack[n-2], nil
+		}
+	}
+	if b := r.builtin(name); b != nil {
+		return b, nil
+	}
+	if n := len(r.withs); n > 0 {
+		return nil, r.withs[n-1]
+	}
+	return nil, nil
+}
+
+// ref resolves the variable id in scope e, which is the current scope
+// of the walk unless skip is set: then e is the scope around skip.
+func (r *Resolution) ref(id *syntax.Ident, e, skip *env) {
 	if id == nil || id.Tok == nil {
 		return
 	}
 	r.envOf[id] = e
-	name := id.Tok.Text
-	b, with := r.lookup(e, name)
+	b, with := r.current(id.Tok.Text, skip)
 	switch {
 	case b != nil:
 		r.Refs[id] = b
 		b.Uses = append(b.Uses, id)
 	case with != nil:
 		r.ViaWith[id] = with
-		for x := e; x != nil; x = x.parent {
-			if x.with != nil {
-				r.WithUses[x.with] = append(r.WithUses[x.with], id)
-			}
-		}
+		r.viaWith = append(r.viaWith, id)
 	default:
 		r.Undefined = append(r.Undefined, id)
 	}
@@ -233,6 +362,10 @@ func (r *Resolution) declare(owner syntax.Node, kind BindKind, bindings []syntax
 // bindings resolves the right-hand sides of bindings: values and dynamic
 // names in inner, plain inherits in outer.
 func (r *Resolution) bindings(bs []syntax.Binding, inner, outer *env) {
+	var skip *env
+	if inner != outer {
+		skip = inner
+	}
 	for _, bd := range bs {
 		switch bd := bd.(type) {
 		case *syntax.Attr:
@@ -247,7 +380,7 @@ func (r *Resolution) bindings(bs []syntax.Binding, inner, outer *env) {
 			}
 			for _, n := range bd.Names {
 				if id, ok := n.(*syntax.Ident); ok {
-					r.ref(id, outer)
+					r.ref(id, outer, skip)
 				}
 			}
 		case *syntax.Bad:
@@ -292,7 +425,7 @@ func (r *Resolution) expr(x syntax.Expr, e *env) {
 		if x == nil {
 			return
 		}
-		r.ref(x, e)
+		r.ref(x, e, nil)
 	case *syntax.String:
 		if x != nil {
 			r.parts(x.Parts, e)
@@ -313,14 +446,20 @@ func (r *Resolution) expr(x syntax.Expr, e *env) {
 			return
 		}
 		inner := r.declare(x, RecBinding, x.Bindings, e)
+		r.enter(inner)
 		r.bindings(x.Bindings, inner, e)
+		r.exit(inner)
 	case *syntax.LegacyLet:
 		inner := r.declare(x, LegacyLetBinding, x.Bindings, e)
+		r.enter(inner)
 		r.bindings(x.Bindings, inner, e)
+		r.exit(inner)
 	case *syntax.Let:
 		inner := r.declare(x, LetBinding, x.Bindings, e)
+		r.enter(inner)
 		r.bindings(x.Bindings, inner, e)
 		r.expr(x.Body, inner)
+		r.exit(inner)
 	case *syntax.Select:
 		r.expr(x.X, e)
 		if x.Path != nil {
@@ -349,8 +488,16 @@ func (r *Resolution) expr(x syntax.Expr, e *env) {
 		r.expr(x.Body, e)
 	case *syntax.With:
 		r.Withs = append(r.Withs, x)
+		if r.withDepth > 0 {
+			r.nestedWith[x] = true
+		}
+		r.withDepth++
 		r.expr(x.X, e)
-		r.expr(x.Body, &env{parent: e, with: x})
+		inner := &env{parent: e, with: x}
+		r.enter(inner)
+		r.expr(x.Body, inner)
+		r.exit(inner)
+		r.withDepth--
 	case *syntax.Lambda:
 		inner := &env{parent: e, names: map[string]*Binding{}}
 		if x.Param != nil && x.Param.Tok != nil {
@@ -369,11 +516,15 @@ func (r *Resolution) expr(x syntax.Expr, e *env) {
 				}
 				r.Bindings = append(r.Bindings, b)
 			}
+		}
+		r.enter(inner)
+		if x.Formals != nil {
 			for _, f := range x.Formals.Items {
 				r.expr(f.Default, inner)
 			}
 		}
 		r.expr(x.Body, inner)
+		r.exit(inner)
 	case *syntax.Bad:
 		if x != nil {
 			r.bad(x, e)

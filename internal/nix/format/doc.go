@@ -20,6 +20,11 @@ type (
 	groupDoc struct {
 		d     []doc
 		force bool // break even when it fits
+		// The measures of d, when no text precedes it [0] and when some
+		// does [1].
+		measured [2]bool
+		width    [2]int
+		hasText  [2]bool
 	}
 	trailDoc string // a comment that stays at the end of the current line
 	// leadDoc holds the comments before a token. At the start of a group
@@ -41,73 +46,71 @@ func nest(ds ...doc) doc { return nestDoc(ds) }
 
 const width = 100
 
-// flatWidth returns the width of d laid out flat, or -1 when d cannot be
-// flat (it holds a hard break, a forced group or a multi-line text).
-func flatWidth(d doc, limit int) int {
-	w := 0
-	seenText := false
-	var walk func(d doc) bool
-	walk = func(d doc) bool {
-		if w > limit {
-			return true
+// maxIndent is the deepest indentation, in levels of two spaces.
+const maxIndent = 64
+
+// tooWide is any width past the line: measure saturates there.
+const tooWide = width + 1
+
+// measure returns the width of d laid out flat, at most tooWide, or -1
+// when d cannot be flat (it holds a hard break, a forced group, a
+// trailing comment or a multi-line text), and whether d holds text. The
+// comments before a token do not count while no text has been seen:
+// they are printed before the group begins. A group's measures are
+// computed once, so that laying out nested groups costs time in
+// proportion to their size, not to its square.
+func measure(d doc, seen bool) (w int, hasText bool) {
+	switch d := d.(type) {
+	case nil:
+		return 0, false
+	case text:
+		if strings.IndexByte(string(d), '\n') >= 0 {
+			return -1, true
 		}
-		switch d := d.(type) {
-		case leadDoc:
-			if !seenText {
-				return true
-			}
-			for _, c := range d {
-				if !walk(c) {
-					return false
-				}
-			}
-		case text:
-			if strings.IndexByte(string(d), '\n') >= 0 {
-				return false
-			}
-			if d != "" {
-				seenText = true
-			}
-			w += len(d)
-		case lineDoc:
-			if !d.soft {
-				w++
-			}
-		case hardDoc:
-			return false
-		case trailDoc:
-			return false
-		case nestDoc:
-			for _, c := range d {
-				if !walk(c) {
-					return false
-				}
-			}
-		case []doc:
-			for _, c := range d {
-				if !walk(c) {
-					return false
-				}
-			}
-		case *groupDoc:
-			if d.force {
-				return false
-			}
-			for _, c := range d.d {
-				if !walk(c) {
-					return false
-				}
-			}
-		case nil:
-		default:
-			panic("format: unknown doc")
+		return min(len(d), tooWide), d != ""
+	case lineDoc:
+		if d.soft {
+			return 0, false
 		}
-		return true
+		return 1, false
+	case hardDoc, trailDoc:
+		return -1, false
+	case leadDoc:
+		if !seen {
+			return 0, false
+		}
+		return measureAll(d, seen)
+	case nestDoc:
+		return measureAll(d, seen)
+	case []doc:
+		return measureAll(d, seen)
+	case *groupDoc:
+		if d.force {
+			return -1, false
+		}
+		i := 0
+		if seen {
+			i = 1
+		}
+		if !d.measured[i] {
+			d.width[i], d.hasText[i] = measureAll(d.d, seen)
+			d.measured[i] = true
+		}
+		return d.width[i], d.hasText[i]
 	}
-	if !walk(d) {
-		return -1
+	panic("format: unknown doc")
+}
+
+func measureAll(ds []doc, seen bool) (w int, hasText bool) {
+	for _, c := range ds {
+		cw, ct := measure(c, seen || hasText)
+		if cw < 0 {
+			return -1, hasText || ct
+		}
+		w = min(w+cw, tooWide)
+		hasText = hasText || ct
 	}
-	return w
+	return w, hasText
 }
 
 type printer struct {
@@ -185,7 +188,7 @@ func (p *printer) print(d doc, indent int, flat bool) {
 		}
 	case nestDoc:
 		for _, c := range d {
-			p.print(c, indent+2, flat)
+			p.print(c, min(indent+2, 2*maxIndent), flat)
 		}
 	case leadDoc:
 		for _, c := range d {
@@ -203,7 +206,7 @@ func (p *printer) print(d doc, indent int, flat bool) {
 			} else if p.pendingSp {
 				col++
 			}
-			if w := flatWidth(d.d, width); !d.force && w >= 0 && col+w <= width {
+			if w, _ := measure(d, false); w >= 0 && col+w <= width {
 				flat = true
 			}
 		}

@@ -1,11 +1,17 @@
 // Package format prints Nix syntax trees in fleet's one canonical layout,
-// in the manner of nixfmt's RFC 166 style: two-space indentation, lines
-// up to 100 columns, one binding per line in expanded sets, the operator
-// leading a broken line, and comments kept where they were.
+// which follows the standard Nix format of RFC 166 (the style of nixfmt,
+// which Nixpkgs uses): two-space indentation, lines up to 100 columns,
+// one binding per line in expanded sets, the operator leading a broken
+// line, `with e; [` kept on the line of its binding, comments kept where
+// they were, and empty lines kept, several in a row becoming one.
 //
 // Like go/format it has no options. Formatting changes only whitespace:
 // the tokens and their order are kept, so the formatted file means what
 // the input meant, and formatting is idempotent.
+//
+// Indentation stops growing after maxIndent levels, which no file people
+// write reaches: it keeps the output of deeply nested input (Nix parses
+// 9,995 nested parentheses) from growing with the square of its depth.
 package format
 
 import (
@@ -55,6 +61,8 @@ func Node(w io.Writer, n syntax.Node) error {
 	var d doc
 	switch n := n.(type) {
 	case *syntax.File:
+		f.file = n
+		f.blankNext = true // after the file's first comments
 		if n.Expr == nil {
 			return errors.New("format: empty file")
 		}
@@ -81,6 +89,19 @@ func Node(w io.Writer, n syntax.Node) error {
 type formatter struct {
 	err     error
 	started bool // a token or comment has been rendered
+	// blankNext allows an empty line before the next token rendered,
+	// where the source had one: the start of an item (a binding, a list
+	// element, a function's body).
+	blankNext bool
+	// hug keeps the body of the with or assert rendered next on its
+	// line: it is a binding's value, and bracketed.
+	hug bool
+	// skipLead is a token whose comments are not rendered: the first
+	// token of a region laid out alone, whose comments stay in place.
+	skipLead *syntax.Token
+	// file is the parsed file being formatted, if any, whose line table
+	// tells cheaply whether a node spans lines.
+	file *syntax.File
 }
 
 // tok renders a token with the comments before it. blank allows a blank
@@ -96,6 +117,8 @@ func (f *formatter) tok(t *syntax.Token, blank bool) doc {
 // (with a blank line before when the source had one); the others stay at
 // the end of the line they followed.
 func (f *formatter) split(t *syntax.Token, blank bool) (leadDoc, doc) {
+	blank = blank || f.blankNext
+	f.blankNext = false
 	if t == nil {
 		if f.err == nil {
 			f.err = errors.New("format: the tree has a missing token")
@@ -104,7 +127,11 @@ func (f *formatter) split(t *syntax.Token, blank bool) (leadDoc, doc) {
 	}
 	var ds leadDoc
 	newlines := 0
-	for i, tr := range t.Leading {
+	leading := t.Leading
+	if t == f.skipLead {
+		leading = nil
+	}
+	for i, tr := range leading {
 		switch tr.Kind {
 		case syntax.SPACE:
 			newlines += strings.Count(tr.Text, "\n")
@@ -113,7 +140,7 @@ func (f *formatter) split(t *syntax.Token, blank bool) (leadDoc, doc) {
 			ownLine := newlines > 0 || !f.started
 			if ownLine {
 				ds = append(ds, hardDoc{blank: newlines > 1 && f.started}, text(c))
-				if tr.Kind == syntax.LINECOMMENT || i+1 < len(t.Leading) && strings.Contains(t.Leading[i+1].Text, "\n") {
+				if tr.Kind == syntax.LINECOMMENT || i+1 < len(leading) && strings.Contains(leading[i+1].Text, "\n") {
 					ds = append(ds, hardline)
 				} else {
 					ds = append(ds, text(" "))
@@ -150,7 +177,10 @@ func (f *formatter) closing(t *syntax.Token) (inner, tok doc) {
 
 // multiline reports whether the source of n between its first and last
 // token spans lines, and whether n has source positions at all.
-func multiline(n syntax.Node) (multi, positioned bool) {
+func (f *formatter) multiline(n syntax.Node) (multi, positioned bool) {
+	if start, end := n.Pos(), n.End(); f.file != nil && start.IsValid() && end.IsValid() {
+		return f.file.Position(start).Line != f.file.Position(end).Line, true
+	}
 	first := true
 	syntax.Tokens(n, func(t *syntax.Token) {
 		if t.Pos().IsValid() {
@@ -174,8 +204,8 @@ func multiline(n syntax.Node) (multi, positioned bool) {
 // expand decides whether a bracketed construct is laid out one entry per
 // line regardless of width: when the source had it on several lines, or,
 // for built trees, when it has more than one entry.
-func expand(n syntax.Node, entries int) bool {
-	multi, positioned := multiline(n)
+func (f *formatter) expand(n syntax.Node, entries int) bool {
+	multi, positioned := f.multiline(n)
 	if positioned {
 		return multi
 	}
@@ -220,7 +250,7 @@ func (f *formatter) expr(e syntax.Expr) doc {
 			items = append(items, line, f.item(x))
 		}
 		inner, closeTok := f.closing(e.Close)
-		return group(expand(e, len(e.Elems)), open, nest(append(items, inner)...), line, closeTok)
+		return group(f.expand(e, len(e.Elems)), open, nest(append(items, inner)...), line, closeTok)
 	case *syntax.AttrSet:
 		var ds []doc
 		if e.Rec != nil {
@@ -236,7 +266,7 @@ func (f *formatter) expr(e syntax.Expr) doc {
 			items = append(items, hardline, f.binding(b))
 		}
 		inner, inTok := f.closing(e.In)
-		return cat(letDoc, nest(append(items, inner)...), hardline, inTok, hardline, f.expr(e.Body))
+		return cat(letDoc, nest(append(items, inner)...), hardline, inTok, hardline, f.body(e.Body))
 	case *syntax.Select:
 		ds := []doc{f.expr(e.X), f.tok(e.Dot, false), f.attrPath(e.Path)}
 		if e.Or != nil {
@@ -254,13 +284,21 @@ func (f *formatter) expr(e syntax.Expr) doc {
 	case *syntax.If:
 		return f.ifElse(e, false)
 	case *syntax.Assert:
-		return cat(f.tok(e.Assert, false), text(" "), f.expr(e.Cond), f.tok(e.Semi, false), hardline, f.expr(e.Body))
-	case *syntax.With:
-		head := cat(f.tok(e.With, false), text(" "), f.expr(e.X), f.tok(e.Semi, false))
-		if hugs(e.Body) {
+		hug := f.hug
+		f.hug = false
+		head := cat(f.tok(e.Assert, false), text(" "), f.expr(e.Cond), f.tok(e.Semi, false))
+		if hug {
 			return cat(head, text(" "), f.expr(e.Body))
 		}
-		return group(false, head, line, f.expr(e.Body))
+		return cat(head, hardline, f.body(e.Body))
+	case *syntax.With:
+		hug := f.hug
+		f.hug = false
+		head := cat(f.tok(e.With, false), text(" "), f.expr(e.X), f.tok(e.Semi, false))
+		if hug {
+			return cat(head, text(" "), f.expr(e.Body))
+		}
+		return group(false, head, line, f.body(e.Body))
 	case *syntax.Lambda:
 		return f.lambda(e)
 	}
@@ -289,26 +327,11 @@ func (f *formatter) item(x syntax.Expr) doc {
 	return f.withBlank(x, func() doc { return f.expr(x) })
 }
 
-// withBlank renders n with a blank line before it when the source had
-// one, taking the first token's comments into account.
+// withBlank renders n allowing an empty line before it, or before or
+// after the comments before it, where the source had one.
 func (f *formatter) withBlank(n syntax.Node, render func() doc) doc {
-	blank := false
-	var first *syntax.Token
-	syntax.Tokens(n, func(t *syntax.Token) {
-		if first == nil {
-			first = t
-		}
-	})
-	if first != nil && len(first.Leading) > 0 {
-		if sp := first.Leading[0]; sp.Kind == syntax.SPACE && strings.Count(sp.Text, "\n") > 1 {
-			blank = true
-		}
-	}
-	d := render()
-	if blank {
-		return cat(hardDoc{blank: true}, d)
-	}
-	return d
+	f.blankNext = true
+	return render()
 }
 
 func (f *formatter) part(p syntax.StringPart) doc {
@@ -333,7 +356,7 @@ func (f *formatter) bindings(n syntax.Node, open *syntax.Token, bs []syntax.Bind
 		items = append(items, line, f.binding(b))
 	}
 	inner, closeTok := f.closing(close)
-	return group(expand(n, len(bs)), openDoc, nest(append(items, inner)...), line, closeTok)
+	return group(f.expand(n, len(bs)), openDoc, nest(append(items, inner)...), line, closeTok)
 }
 
 func (f *formatter) binding(b syntax.Binding) doc {
@@ -342,6 +365,12 @@ func (f *formatter) binding(b syntax.Binding) doc {
 		case *syntax.Attr:
 			head := cat(f.attrPath(b.Path), text(" "), f.tok(b.Assign, false))
 			if hugs(b.Value) {
+				// foo = with bar; [ … keeps the with on this line
+				// (RFC 166); elsewhere its body starts a line.
+				switch b.Value.(type) {
+				case *syntax.With, *syntax.Assert:
+					f.hug = true
+				}
 				return cat(head, text(" "), f.expr(b.Value), f.tok(b.Semi, false))
 			}
 			return cat(group(false, head, nest(line, f.expr(b.Value))), f.tok(b.Semi, false))
@@ -393,29 +422,42 @@ func (f *formatter) attrPath(ap *syntax.AttrPath) doc {
 // hugs reports whether e may start on the line of what precedes it and
 // break inside itself: bracketed and multi-line forms.
 func hugs(e syntax.Expr) bool {
-	switch e := e.(type) {
-	case *syntax.AttrSet, *syntax.List, *syntax.LegacyLet:
+	if bracketed(e) {
 		return true
-	case *syntax.String:
-		return e.Open.Kind == syntax.INDOPEN
+	}
+	switch e := e.(type) {
+	case *syntax.LegacyLet:
+		return true
 	case *syntax.Lambda:
 		return e.Param != nil && e.Formals == nil
-	case *syntax.Paren:
-		return true
+	case *syntax.With:
+		return bracketed(e.Body)
+	case *syntax.Assert:
+		return bracketed(e.Body)
 	case *syntax.Binary:
 		k := e.Op.Kind
 		return (k == syntax.UPDATE || k == syntax.CONCAT || k == syntax.PLUS) && hugs(e.Y)
 	case *syntax.Apply:
-		// f x { ... } hugs its last argument.
-		args := 0
-		for a, ok := syntax.Expr(e), true; ok; a = a.(*syntax.Apply).Fn {
+		// f x { ... } hugs its last argument, with at most four
+		// arguments.
+		args := 1
+		for a, ok := e.Fn.(*syntax.Apply); ok && args <= 4; a, ok = a.Fn.(*syntax.Apply) {
 			args++
-			_, ok = a.(*syntax.Apply)
-			if !ok {
-				break
-			}
 		}
 		return hugs(e.Arg) && args <= 4
+	}
+	return false
+}
+
+// bracketed reports whether e is a set, a list, a parenthesized
+// expression or an indented string: the bodies that RFC 166 keeps on the
+// line of a with or assert.
+func bracketed(e syntax.Expr) bool {
+	switch e := e.(type) {
+	case *syntax.AttrSet, *syntax.List, *syntax.Paren:
+		return true
+	case *syntax.String:
+		return e.Open.Kind == syntax.INDOPEN
 	}
 	return false
 }
@@ -500,12 +542,19 @@ func (f *formatter) lambda(e *syntax.Lambda) doc {
 		// x: body, and x: y: body chains
 		return cat(cat(head...), text(" "), f.expr(e.Body))
 	}
-	return cat(cat(head...), group(false, line, f.expr(e.Body)))
+	return cat(cat(head...), group(false, line, f.body(e.Body)))
+}
+
+// body renders the body of a function, let, with or assert that starts a
+// line of its own, keeping an empty line before it.
+func (f *formatter) body(e syntax.Expr) doc {
+	f.blankNext = true
+	return f.expr(e)
 }
 
 func (f *formatter) formals(fs *syntax.Formals) doc {
 	if len(fs.Items) == 0 {
-		return cat(f.tok(fs.Open, false), line, f.tok(fs.Close, false))
+		return group(false, f.tok(fs.Open, false), line, f.tok(fs.Close, false))
 	}
 	openDoc := f.tok(fs.Open, false)
 	var items []doc
@@ -525,5 +574,5 @@ func (f *formatter) formals(fs *syntax.Formals) doc {
 		items = append(items, line, cat(d...))
 	}
 	inner, closeTok := f.closing(fs.Close)
-	return group(expand(fs, len(fs.Items)), openDoc, nest(append(items, inner)...), line, closeTok)
+	return group(f.expand(fs, len(fs.Items)), openDoc, nest(append(items, inner)...), line, closeTok)
 }

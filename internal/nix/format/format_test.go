@@ -236,3 +236,26 @@ func grammar(l diag.List) diag.List {
 	}
 	return out
 }
+
+// TestRegions lays out only the bindings that hold the spans, each at its
+// place, and keeps every other byte.
+func TestRegions(t *testing.T) {
+	src := "{\n  keep   =   [ 1   2 ];\n  # about x\n  x   =   {  a = 1;   b = [ 3   4 ]; };\n  args = { a,   b }: a;\n}\n"
+	f, errs := syntax.Parse("r.nix", []byte(src))
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	at := func(s string) syntax.Pos { return syntax.Pos(strings.Index(src, s) + 1) }
+	out, err := Regions(f, []Span{
+		{at("b = [ 3"), at("b = [ 3") + 3}, // inside x.b: the innermost binding
+		{at("b }: a"), at("b }: a")},       // a place in the formals
+		{at("}\n") + 1, at("}\n") + 1},     // a place no binding holds
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "{\n  keep   =   [ 1   2 ];\n  # about x\n  x   =   {  a = 1;   b = [ 3 4 ]; };\n  args = { a, b }: a;\n}\n"
+	if string(out) != want {
+		t.Errorf("got\n%s\nwant\n%s", out, want)
+	}
+}

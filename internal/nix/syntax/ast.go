@@ -69,13 +69,17 @@ type (
 	// A PathExpr is a path, possibly interpolated: ./a, /a/b, ~/c,
 	// ./${name}.nix. Parts[0] is a *Text holding the Path or HPath token;
 	// later parts are PathText texts and interpolations.
-	PathExpr struct{ Parts []StringPart }
+	PathExpr struct {
+		Parts []StringPart
+		span
+	}
 
 	// A String is "..." or ''...''; Open is a Quote or IndOpen token.
 	String struct {
 		Open  *Token
 		Parts []StringPart
 		Close *Token
+		span
 	}
 
 	// A Text is a literal piece of a string or path, escapes included as
@@ -87,6 +91,7 @@ type (
 		Open  *Token
 		X     Expr
 		Close *Token
+		span
 	}
 
 	// A Paren is (X).
@@ -94,6 +99,7 @@ type (
 		Open  *Token
 		X     Expr
 		Close *Token
+		span
 	}
 
 	// A List is [ Elems ].
@@ -101,6 +107,7 @@ type (
 		Open  *Token
 		Elems []Expr
 		Close *Token
+		span
 	}
 
 	// An AttrSet is { Bindings } or, with Rec set, rec { Bindings }.
@@ -109,6 +116,7 @@ type (
 		Open     *Token
 		Bindings []Binding
 		Close    *Token
+		span
 	}
 
 	// A LegacyLet is let { Bindings }, which Nix reads as
@@ -118,6 +126,7 @@ type (
 		Open     *Token
 		Bindings []Binding
 		Close    *Token
+		span
 	}
 
 	// A Let is let Bindings in Body.
@@ -126,6 +135,7 @@ type (
 		Bindings []Binding
 		In       *Token
 		Body     Expr
+		span
 	}
 
 	// An Attr is the binding Path = Value;.
@@ -134,6 +144,7 @@ type (
 		Assign *Token
 		Value  Expr
 		Semi   *Token
+		span
 	}
 
 	// An Inherit is inherit Names; or, with From set, inherit (X) Names;.
@@ -142,6 +153,7 @@ type (
 		From    *Paren // nil for a plain inherit
 		Names   []AttrName
 		Semi    *Token
+		span
 	}
 
 	// An AttrPath is a.b."c".${d}. Dots has one dot between each pair of
@@ -149,6 +161,7 @@ type (
 	AttrPath struct {
 		Names []AttrName
 		Dots  []*Token
+		span
 	}
 
 	// A Select is X.Path, or X.Path or Default when Or is set.
@@ -158,6 +171,7 @@ type (
 		Path    *AttrPath
 		Or      *Token // nil without a default
 		Default Expr
+		span
 	}
 
 	// A HasAttr is X ? Path.
@@ -165,17 +179,20 @@ type (
 		X        Expr
 		Question *Token
 		Path     *AttrPath
+		span
 	}
 
 	// An Apply is the application Fn Arg.
 	Apply struct {
 		Fn, Arg Expr
+		span
 	}
 
 	// A Unary is !X or -X.
 	Unary struct {
 		Op *Token
 		X  Expr
+		span
 	}
 
 	// A Binary is X Op Y for every binary operator, the pipes included.
@@ -183,6 +200,7 @@ type (
 		X  Expr
 		Op *Token
 		Y  Expr
+		span
 	}
 
 	// An If is if Cond then Then else Else.
@@ -193,6 +211,7 @@ type (
 		Then    Expr
 		ElseTok *Token
 		Else    Expr
+		span
 	}
 
 	// An Assert is assert Cond; Body.
@@ -201,6 +220,7 @@ type (
 		Cond   Expr
 		Semi   *Token
 		Body   Expr
+		span
 	}
 
 	// A With is with X; Body.
@@ -209,6 +229,7 @@ type (
 		X    Expr
 		Semi *Token
 		Body Expr
+		span
 	}
 
 	// A Lambda is Param: Body, Formals: Body, or both joined by At. With
@@ -221,6 +242,7 @@ type (
 		ParamFirst bool
 		Colon      *Token
 		Body       Expr
+		span
 	}
 
 	// Formals are the { a, b ? d, ... } of a lambda.
@@ -228,6 +250,7 @@ type (
 		Open  *Token
 		Items []*Formal
 		Close *Token
+		span
 	}
 
 	// A Formal is one entry of Formals: Name, Name ? Default, or the
@@ -238,11 +261,15 @@ type (
 		Question *Token
 		Default  Expr
 		Comma    *Token
+		span
 	}
 
 	// A Bad holds source the parser could not place: the tokens and nodes
 	// in source order. It stands in for an expression, binding or name.
-	Bad struct{ Elems []Node }
+	Bad struct {
+		Elems []Node
+		span
+	}
 )
 
 func (*File) node()          {}

@@ -1,9 +1,12 @@
 package syntax
 
 import (
+	"fmt"
 	"math"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // The constructors below build trees without source positions, for code
@@ -121,10 +124,11 @@ func Null() *Ident { return Id("null") }
 // PathLit returns the path p, such as ./hosts/p620.nix or /etc/nixos. It
 // panics when p is not a complete Nix path.
 func PathLit(p string) *PathExpr {
+	var r runs
 	k := PATH
-	n := matchPath(p, 0)
+	n := r.matchPath(p, 0)
 	if strings.HasPrefix(p, "~") {
-		k, n = HPATH, matchHPath(p, 0)
+		k, n = HPATH, r.matchHPath(p, 0)
 	}
 	if n != len(p) || strings.HasSuffix(p, "/") {
 		panic("syntax.PathLit: not a path: " + strconv.Quote(p))
@@ -323,7 +327,11 @@ func Op(x Expr, op Kind, y Expr) *Binary {
 }
 
 // WithComment returns n with comment lines (without the leading #) placed
-// on their own lines before it.
+// on their own lines before it. A line is split further at every line
+// terminator Nix knows (\n, \r and \r\n: a # comment ends at either),
+// and characters that are not printable (control characters, bidirectional
+// overrides, invalid UTF-8) are written as Go escapes (\x00, \u202e), so
+// text from anywhere can never end a comment early or hide what follows.
 func WithComment[N Node](n N, lines ...string) N {
 	t := firstToken(n)
 	if t == nil {
@@ -331,15 +339,60 @@ func WithComment[N Node](n N, lines ...string) N {
 	}
 	var lead []Token
 	for _, ln := range lines {
-		text := "#"
-		if ln != "" {
-			text += " " + strings.ReplaceAll(ln, "\n", " ")
+		for _, part := range commentLines(ln) {
+			text := "#"
+			if part != "" {
+				text += " " + part
+			}
+			lead = append(lead, Token{Kind: SPACE, Text: "\n"}, Token{Kind: LINECOMMENT, Text: text})
 		}
-		lead = append(lead, Token{Kind: SPACE, Text: "\n"}, Token{Kind: LINECOMMENT, Text: text})
 	}
 	lead = append(lead, Token{Kind: SPACE, Text: "\n"})
 	t.Leading = append(lead, t.Leading...)
 	return n
+}
+
+// commentLines returns the lines of text as WithComment writes them: split
+// at \n, \r and \r\n, each line with its unprintable characters escaped
+// and its trailing blanks removed.
+func commentLines(text string) []string {
+	text = strings.ReplaceAll(text, "\r\n", "\n")
+	parts := strings.Split(strings.ReplaceAll(text, "\r", "\n"), "\n")
+	for i, p := range parts {
+		parts[i] = strings.TrimRight(escapeUnprintable(p), " ")
+	}
+	return parts
+}
+
+// escapeUnprintable writes the characters of s a reader could not see, or
+// that could change how the rest of a line reads, as Go escapes.
+func escapeUnprintable(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			fmt.Fprintf(&b, "\\x%02x", s[i])
+		case r == ' ' || unicode.IsGraphic(r) && !bidiControl(r):
+			b.WriteString(s[i : i+size])
+		case r < 0x80:
+			fmt.Fprintf(&b, "\\x%02x", r)
+		default:
+			fmt.Fprintf(&b, "\\u%04x", r)
+		}
+		i += size
+	}
+	return b.String()
+}
+
+// bidiControl reports whether r changes the direction of the text around
+// it, which lets a line display differently from what it says.
+func bidiControl(r rune) bool {
+	switch {
+	case r == 0x061c, r == 0x200e, r == 0x200f, 0x202a <= r && r <= 0x202e, 0x2066 <= r && r <= 0x2069:
+		return true
+	}
+	return false
 }
 
 // NewFile returns a file holding e, for printing with package format.

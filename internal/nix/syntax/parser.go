@@ -49,9 +49,36 @@ func ParseIn(filename string, src []byte, names ...string) (*File, diag.List) {
 func parseIn(filename string, src []byte, mode Mode, bound map[string]bool) (*File, diag.List) {
 	f := &File{Name: filename, Src: src}
 	f.lines = lineStarts(src)
-	p := &parser{f: f, mode: mode}
+	p := &parser{f: f, mode: mode, stack: 1}
 	sc := &scanner{src: string(src), pipes: mode&PipeOperators != 0, errorf: p.errorfOff}
 	p.toks = sc.scan()
+	if !p.parseFile() || p.links > maxTreeDepth-3*maxStack && !p.checkTreeDepth(f.Expr) {
+		// Too deep: keep every token, in a Bad node, for WriteTo.
+		bad := &Bad{Elems: make([]Node, 0, len(p.toks)-1)}
+		for i := range p.toks[:len(p.toks)-1] {
+			bad.Elems = append(bad.Elems, &p.toks[i])
+		}
+		f.Expr, f.EOF = bad, &p.toks[len(p.toks)-1]
+	}
+	fillSpans(f)
+	checkSemantics(f, p)
+	p.undefined = true
+	checkScopes(f, bound, p.errorf)
+	return f, p.errors()
+}
+
+// parseFile parses the whole file into p.f. It returns false when the
+// input is nested more deeply than Nix can parse; the error is reported.
+func (p *parser) parseFile() (ok bool) {
+	defer func() {
+		if r := recover(); r != nil {
+			if _, deep := r.(tooDeep); !deep {
+				panic(r)
+			}
+			ok = false
+		}
+	}()
+	f := p.f
 	f.Expr = p.parseExpr()
 	if p.cur().Kind != EOF {
 		bad := &Bad{Elems: []Node{f.Expr}}
@@ -62,14 +89,7 @@ func parseIn(filename string, src []byte, mode Mode, bound map[string]bool) (*Fi
 		f.Expr = bad
 	}
 	f.EOF = p.next()
-	checkSemantics(f, p)
-	n := len(p.errs)
-	checkScopes(f, bound, p.errorf)
-	for i := n; i < len(p.errs); i++ {
-		p.errs[i].Code = UndefinedVariable
-	}
-	p.errs.Sort()
-	return f, p.errs
+	return true
 }
 
 func lineStarts(src []byte) []int {
@@ -83,9 +103,10 @@ func lineStarts(src []byte) []int {
 }
 
 // Position returns the line and column of p for display. Columns count
-// bytes from 1.
+// bytes from 1. A file that was built rather than parsed (NewFile) has
+// no positions: its nodes' are the zero Pos.
 func (f *File) Position(p Pos) diag.Pos {
-	if !p.IsValid() {
+	if !p.IsValid() || len(f.lines) == 0 {
 		return diag.Pos{}
 	}
 	off := p.Offset()
@@ -120,26 +141,125 @@ type parser struct {
 	f    *File
 	toks []Token
 	i    int
-	errs diag.List
 	mode Mode
+
+	// The errors found so far: syntax errors and, once undefined is
+	// set, undefined variables, each kind capped at MaxErrors.
+	syntaxErrs, undefErrs errorSet
+	undefined             bool
+	// deep is the error that stopped the parse, if the input was nested
+	// more deeply than Nix can parse.
+	deep *diag.Diagnostic
 	// errAt records the offsets that have an error: one error per place
 	// is enough, the rest are usually its echoes.
 	errAt map[int]bool
 	// pending is an attribute path recovered from the value of the
 	// previous binding when its `;` was missing.
 	pending *AttrPath
+
+	// stack is the height Nix 2.8's parser stack would have before the
+	// construct being parsed, and tail what depth.go needs to know of the
+	// constructs that end where the current expression ends; links counts
+	// the nodes of left-nested chains (applications, operators).
+	stack, tail, links int
+}
+
+// MaxErrors is the number of syntax errors, and separately of undefined
+// variables, that Parse reports for one file: the first ones by
+// position, and then one more error saying that there were more. It
+// bounds the cost of hostile input (a binary file has an error on almost
+// every byte), as go/scanner's limit does.
+const MaxErrors = 10
+
+// An errorSet keeps the MaxErrors errors at the smallest offsets.
+type errorSet struct {
+	kept    diag.List
+	offs    []int
+	dropped bool
+	// minDropped is the smallest offset of an error left out.
+	minDropped int
+}
+
+// full reports whether an error at off would be left out.
+func (s *errorSet) full(off int) bool {
+	if len(s.kept) < MaxErrors {
+		return false
+	}
+	m := 0
+	for _, o := range s.offs {
+		m = max(m, o)
+	}
+	return off >= m
+}
+
+func (s *errorSet) drop(off int) {
+	if !s.dropped || off < s.minDropped {
+		s.minDropped = off
+	}
+	s.dropped = true
+}
+
+func (s *errorSet) add(off int, d diag.Diagnostic) {
+	s.kept = append(s.kept, d)
+	s.offs = append(s.offs, off)
+	if len(s.kept) <= MaxErrors {
+		return
+	}
+	m := 0
+	for i, o := range s.offs {
+		if o > s.offs[m] {
+			m = i
+		}
+	}
+	s.drop(s.offs[m])
+	s.kept = append(s.kept[:m], s.kept[m+1:]...)
+	s.offs = append(s.offs[:m], s.offs[m+1:]...)
+}
+
+// errors returns every error kept, sorted, with a last one for each kind
+// that had more.
+func (p *parser) errors() diag.List {
+	var l diag.List
+	l = append(l, p.syntaxErrs.kept...)
+	l = append(l, p.undefErrs.kept...)
+	if p.deep != nil {
+		l = append(l, *p.deep)
+	}
+	more := func(s *errorSet, what, code string) {
+		if !s.dropped {
+			return
+		}
+		at := p.f.Position(posAt(s.minDropped))
+		l = append(l, diag.Diagnostic{Severity: diag.Error, Code: code,
+			Range:   diag.Range{File: p.f.Name, Start: at, End: at},
+			Summary: fmt.Sprintf("too many %s: only the first %d are reported", what, MaxErrors)})
+	}
+	more(&p.syntaxErrs, "errors", "")
+	more(&p.undefErrs, "undefined variables", UndefinedVariable)
+	l.Sort()
+	return l
 }
 
 func (p *parser) errorfOff(start, end int, format string, args ...any) {
-	if p.errAt == nil {
-		p.errAt = map[int]bool{}
+	set := &p.syntaxErrs
+	code := ""
+	if p.undefined {
+		set, code = &p.undefErrs, UndefinedVariable
 	}
 	if p.errAt[start] {
 		return
 	}
+	if set.full(start) {
+		set.drop(start)
+		return
+	}
+	if p.errAt == nil {
+		p.errAt = map[int]bool{}
+	}
 	p.errAt[start] = true
-	p.errs.Add(diag.Diagnostic{
+	set.add(start, diag.Diagnostic{
 		Severity: diag.Error,
+		Code:     code,
 		Range:    diag.Range{File: p.f.Name, Start: p.f.Position(posAt(start)), End: p.f.Position(posAt(end))},
 		Summary:  fmt.Sprintf(format, args...),
 	})
@@ -263,6 +383,10 @@ func pathText(ap *AttrPath) string {
 }
 
 // ---- expressions ----
+//
+// The calls of check, enter and leave count the items Nix's parser stack
+// would hold (depth.go): check(k) where the construct holds k items on
+// top of its base, enter(k) around a part parsed with k items before it.
 
 // parseExpr parses expr_function: lambdas, assert, with, let and below.
 func (p *parser) parseExpr() Expr {
@@ -270,58 +394,85 @@ func (p *parser) parseExpr() Expr {
 	case IDENT:
 		switch p.peek(1) {
 		case COLON:
+			p.check(2)
 			param := p.ident(p.next())
-			return p.lambdaBody(&Lambda{Param: param})
+			return p.lambdaBody(&Lambda{Param: param}, 2)
 		case AT:
+			p.check(2)
 			lam := &Lambda{Param: p.ident(p.next()), ParamFirst: true}
 			lam.At = p.next()
 			if p.cur().Kind != LBRACE {
 				p.errorf(p.cur(), "expected `{` after `@`, found %s", describe(p.cur()))
-				return p.lambdaBody(lam)
+				return p.lambdaBody(lam, 2)
 			}
-			lam.Formals = p.parseFormals()
-			return p.lambdaBody(lam)
+			lam.Formals = p.parseFormals(2)
+			return p.lambdaBody(lam, 6)
 		}
 	case LBRACE:
+		p.splitPeak()
 		if p.isFormals() {
-			lam := &Lambda{Formals: p.parseFormals()}
+			lam := &Lambda{Formals: p.parseFormals(0)}
 			if at := p.got(AT); at != nil {
+				p.check(4)
 				lam.At = at
 				if p.cur().Kind == IDENT {
+					p.check(5)
 					lam.Param = p.ident(p.next())
 				} else {
 					p.errorf(p.cur(), "expected a name after `@`, found %s", describe(p.cur()))
 				}
+				return p.lambdaBody(lam, 6)
 			}
-			return p.lambdaBody(lam)
+			return p.lambdaBody(lam, 4)
 		}
 	case ASSERT:
+		p.check(1)
 		n := &Assert{Assert: p.next()}
-		n.Cond = p.parseExpr()
+		p.enter(1)
+		n.Cond = p.sub()
+		p.leave(1)
+		p.check(3)
 		n.Semi = p.expect(SEMI, "after the condition of `assert`")
-		n.Body = p.parseExpr()
+		p.enter(3)
+		n.Body = p.body(1)
+		p.leave(3)
 		return n
 	case WITH:
+		p.check(1)
 		n := &With{With: p.next()}
-		n.X = p.parseExpr()
+		p.enter(1)
+		n.X = p.sub()
+		p.leave(1)
+		p.check(3)
 		n.Semi = p.expect(SEMI, "after the expression of `with`")
-		n.Body = p.parseExpr()
+		p.enter(3)
+		n.Body = p.body(1)
+		p.leave(3)
 		return n
 	case LET:
 		if p.peek(1) != LBRACE {
+			p.check(1)
 			n := &Let{Let: p.next()}
-			n.Bindings = p.parseBindings(IN)
+			n.Bindings = p.parseBindings(IN, 1)
+			p.check(3)
 			n.In = p.expect(IN, "after the bindings of `let`")
-			n.Body = p.parseExpr()
+			p.enter(3)
+			n.Body = p.body(1)
+			p.leave(3)
 			return n
 		}
 	}
 	return p.parseIf()
 }
 
-func (p *parser) lambdaBody(lam *Lambda) Expr {
+// lambdaBody parses the colon and the body of a function whose head
+// takes k items of Nix's stack with the colon.
+func (p *parser) lambdaBody(lam *Lambda, k int) Expr {
+	p.check(k)
 	lam.Colon = p.expect(COLON, "before the body of the function")
-	lam.Body = p.parseExpr()
+	p.enter(k)
+	lam.Body = p.body(1)
+	p.leave(k)
 	return lam
 }
 
@@ -341,28 +492,50 @@ func (p *parser) isFormals() bool {
 	return false
 }
 
-func (p *parser) parseFormals() *Formals {
+// parseFormals parses { formals } with base items before the {. Nix
+// 2.8's formals are right-recursive: each formal and its comma stay on
+// the stack until the }.
+func (p *parser) parseFormals(base int) *Formals {
+	p.check(base + 1)
 	fs := &Formals{Open: p.next()}
+	at := base + 1 // the { and the formals with their commas so far
+	closeFormals := func() {
+		p.check(at + 1)
+		fs.Close = p.expect(RBRACE, "after `...`, which must come last")
+		if fs.Close != nil {
+			p.check(base + 3)
+		}
+	}
 	for {
 		switch p.cur().Kind {
 		case ELLIPSIS:
+			p.check(at + 1)
 			fs.Items = append(fs.Items, &Formal{Ellipsis: p.next()})
-			fs.Close = p.expect(RBRACE, "after `...`, which must come last")
+			closeFormals()
 			return fs
 		case IDENT:
+			p.check(at + 1)
 			f := &Formal{Name: p.ident(p.next())}
 			fs.Items = append(fs.Items, f)
 			if q := p.got(QUESTION); q != nil {
+				p.check(at + 2)
 				f.Question = q
-				f.Default = p.parseExpr()
+				p.enter(at + 2)
+				f.Default = p.sub()
+				p.leave(at + 2)
 			}
 			if c := p.got(COMMA); c != nil {
+				p.check(at + 2)
 				f.Comma = c
+				at += 2
 				continue
 			}
+			p.check(base + 3)
 			fs.Close = p.expect(RBRACE, "or `,` after the argument `"+f.Name.Tok.Text+"`")
 			return fs
 		case RBRACE:
+			p.check(at + 1) // the empty formals after the last comma
+			p.check(base + 3)
 			fs.Close = p.next()
 			return fs
 		default:
@@ -376,12 +549,21 @@ func (p *parser) parseFormals() *Formals {
 // mode, over expr_op.
 func (p *parser) parseIf() Expr {
 	if p.cur().Kind == IF {
+		p.check(1)
 		n := &If{If: p.next()}
-		n.Cond = p.parseExpr()
+		p.enter(1)
+		n.Cond = p.sub()
+		p.leave(1)
+		p.check(3)
 		n.ThenTok = p.expect(THEN, "after the condition of `if`")
-		n.Then = p.parseExpr()
+		p.enter(3)
+		n.Then = p.sub()
+		p.leave(3)
+		p.check(5)
 		n.ElseTok = p.expect(ELSE, "after the `then` branch of `if`")
-		n.Else = p.parseExpr()
+		p.enter(5)
+		n.Else = p.body(3)
+		p.leave(5)
 		return n
 	}
 	x := p.parseOp(0)
@@ -391,8 +573,11 @@ func (p *parser) parseIf() Expr {
 	switch p.cur().Kind {
 	case PIPERIGHT: // left-associative
 		for p.cur().Kind == PIPERIGHT {
+			p.links++
 			op := p.next()
+			p.enter(2)
 			x = &Binary{X: x, Op: op, Y: p.parseOp(0)}
+			p.leave(2)
 		}
 		if p.cur().Kind == PIPELEFT {
 			p.errorf(p.cur(), "`|>` and `<|` cannot be mixed without parentheses")
@@ -403,8 +588,10 @@ func (p *parser) parseIf() Expr {
 		xs = append(xs, x)
 		for p.cur().Kind == PIPELEFT {
 			ops = append(ops, p.next())
+			p.enter(2)
 			xs = append(xs, p.parseOp(0))
 		}
+		p.leave(2 * len(ops))
 		if p.cur().Kind == PIPERIGHT {
 			p.errorf(p.cur(), "`|>` and `<|` cannot be mixed without parentheses")
 		}
@@ -467,16 +654,24 @@ func binaryPrec(k Kind) (int, assoc) {
 }
 
 // parseOp parses expr_op, absorbing binary operators that bind at least
-// as tightly as min.
+// as tightly as min. While an operand is parsed, Nix's stack holds the
+// operator and what is left of it (two items); a unary operator holds
+// one.
 func (p *parser) parseOp(min int) Expr {
 	var x Expr
 	switch p.cur().Kind {
 	case NOT:
+		p.check(1)
 		op := p.next()
+		p.enter(1)
 		x = &Unary{Op: op, X: p.parseOp(precNot + 1)}
+		p.leave(1)
 	case MINUS:
+		p.check(1)
 		op := p.next()
+		p.enter(1)
 		x = &Unary{Op: op, X: p.parseOp(precNegate + 1)}
+		p.leave(1)
 	default:
 		x = p.parseApp()
 	}
@@ -487,22 +682,27 @@ func (p *parser) parseOp(min int) Expr {
 		if prec == 0 || prec < min {
 			return x
 		}
+		p.links++
 		if k == QUESTION {
+			p.check(2)
 			q := p.next()
-			x = &HasAttr{X: x, Question: q, Path: p.parseAttrPath("after `?`")}
+			x = &HasAttr{X: x, Question: q, Path: p.parseAttrPath("after `?`", 2)}
 			continue
 		}
 		if as == nonassoc && prec == lastNonassoc {
 			p.errorf(p.cur(), "operator `%s` is not associative: add parentheses", p.cur().Text)
 		}
+		p.check(2)
 		op := p.next()
 		var y Expr
+		p.enter(2)
 		switch as {
 		case right:
 			y = p.parseOp(prec)
 		default:
 			y = p.parseOp(prec + 1)
 		}
+		p.leave(2)
 		x = &Binary{X: x, Op: op, Y: y}
 		if as == nonassoc {
 			lastNonassoc = prec
@@ -522,10 +722,14 @@ func canStartSimple(k Kind) bool {
 }
 
 // parseApp parses expr_app: left-associative application of selects.
+// Nix's stack holds the application so far while an argument is parsed.
 func (p *parser) parseApp() Expr {
 	fn := p.parseSelect()
 	for canStartSimple(p.cur().Kind) {
+		p.links++
+		p.enter(1)
 		fn = &Apply{Fn: fn, Arg: p.parseSelect()}
+		p.leave(1)
 	}
 	return fn
 }
@@ -536,18 +740,23 @@ func (p *parser) parseSelect() Expr {
 	x := p.parseSimple()
 	switch p.cur().Kind {
 	case DOT:
+		p.check(2)
 		n := &Select{X: x, Dot: p.next()}
-		n.Path = p.parseAttrPath("after `.`")
+		n.Path = p.parseAttrPath("after `.`", 2)
 		if or := p.got(OR); or != nil {
+			p.check(4)
 			n.Or = or
 			if !canStartSimple(p.cur().Kind) {
 				p.errorf(p.cur(), "expected a default value after `or`, found %s", describe(p.cur()))
 				return n
 			}
+			p.enter(4)
 			n.Default = p.parseSelect()
+			p.leave(4)
 		}
 		return n
 	case OR:
+		p.check(2)
 		return &Apply{Fn: x, Arg: p.ident(p.next())}
 	}
 	return x
@@ -557,26 +766,37 @@ func (p *parser) parseSimple() Expr {
 	t := p.cur()
 	switch t.Kind {
 	case IDENT:
+		p.check(1)
 		return p.ident(p.next())
 	case INT:
+		p.check(1)
 		return &Int{Tok: p.next()}
 	case FLOAT:
+		p.check(1)
 		return &Float{Tok: p.next()}
 	case URILIT:
+		p.check(1)
 		return &URI{Tok: p.next()}
 	case SPATH:
+		p.check(1)
 		return &SearchPath{Tok: p.next()}
 	case PATH, HPATH:
 		return p.parsePath()
 	case QUOTE, INDOPEN:
-		return p.parseString()
+		return p.parseString(0)
 	case LPAREN:
+		p.check(1)
 		n := &Paren{Open: p.next()}
-		n.X = p.parseExpr()
+		p.enter(1)
+		n.X = p.sub()
+		p.leave(1)
+		p.check(3)
 		n.Close = p.expect(RPAREN, "to close `(`")
 		return n
 	case LBRACK:
+		p.check(2)
 		n := &List{Open: p.next()}
+		p.enter(2)
 		for {
 			for canStartSimple(p.cur().Kind) {
 				n.Elems = append(n.Elems, p.parseSelect())
@@ -597,6 +817,7 @@ func (p *parser) parseSimple() Expr {
 			}
 			break
 		}
+		p.leave(2)
 		if p.cur().Kind != RBRACK {
 			msg := "expected `]` to close the list, found %s"
 			switch p.cur().Kind {
@@ -606,29 +827,38 @@ func (p *parser) parseSimple() Expr {
 			p.errorf(p.cur(), msg, describe(p.cur()))
 			return n
 		}
+		p.check(3)
 		n.Close = p.next()
 		return n
 	case LBRACE:
+		p.check(1)
 		n := &AttrSet{Open: p.next()}
-		n.Bindings = p.parseBindings(RBRACE)
+		n.Bindings = p.parseBindings(RBRACE, 1)
+		p.check(3)
 		n.Close = p.expect(RBRACE, "to close the attribute set")
 		return n
 	case REC:
+		p.check(1)
 		n := &AttrSet{Rec: p.next()}
+		p.check(2)
 		n.Open = p.expect(LBRACE, "after `rec`")
 		if n.Open == nil {
 			return n
 		}
-		n.Bindings = p.parseBindings(RBRACE)
+		n.Bindings = p.parseBindings(RBRACE, 2)
+		p.check(4)
 		n.Close = p.expect(RBRACE, "to close the attribute set")
 		return n
 	case LET:
+		p.check(1)
 		n := &LegacyLet{Let: p.next()}
+		p.check(2)
 		n.Open = p.expect(LBRACE, "after `let` here; `let ... in` cannot be an operand without parentheses")
 		if n.Open == nil {
 			return n
 		}
-		n.Bindings = p.parseBindings(RBRACE)
+		n.Bindings = p.parseBindings(RBRACE, 2)
+		p.check(4)
 		n.Close = p.expect(RBRACE, "to close `let {`")
 		return n
 	}
@@ -636,7 +866,10 @@ func (p *parser) parseSimple() Expr {
 	return &Bad{}
 }
 
+// parsePath parses a path, which Nix's parser holds as path_start, the
+// interpolated parts so far (one item) and the part being parsed.
 func (p *parser) parsePath() Expr {
+	p.check(2) // path_start PATH_END
 	n := &PathExpr{Parts: []StringPart{&Text{Tok: p.next()}}}
 	end := n.Parts[0].(*Text).Tok.End()
 	texts, interps := 0, 0
@@ -653,10 +886,15 @@ func (p *parser) parsePath() Expr {
 					p.errorf(t, "expected `${` in the path before %s", describe(t))
 				}
 			}
+			p.check(3)
 			n.Parts = append(n.Parts, &Text{Tok: p.next()})
 		case INTERP:
+			base := 1
+			if interps > 0 || texts > 0 {
+				base = 2
+			}
 			interps++
-			n.Parts = append(n.Parts, p.parseInterpolation())
+			n.Parts = append(n.Parts, p.parseInterpolation(base))
 		default:
 			goto done
 		}
@@ -669,10 +907,15 @@ done:
 	return n
 }
 
-func (p *parser) parseInterpolation() *Interpolation {
+// parseInterpolation parses ${ expr } with base items before the ${.
+func (p *parser) parseInterpolation(base int) *Interpolation {
+	p.check(base + 1)
 	n := &Interpolation{Open: p.next()}
-	n.X = p.parseExpr()
+	p.enter(base + 1)
+	n.X = p.sub()
+	p.leave(base + 1)
 	if c := p.got(RBRACE); c != nil {
+		p.check(base + 3)
 		n.Close = c
 		return n
 	}
@@ -701,22 +944,42 @@ func (p *parser) parseInterpolation() *Interpolation {
 	}
 }
 
-func (p *parser) parseString() *String {
+// parseString parses a string with base items before its opening quote.
+// Nix's parser holds the quote, the parts so far (one item) and the part
+// being parsed; a "..." string holds its first text with the
+// interpolation that follows it.
+func (p *parser) parseString(base int) *String {
+	p.check(base + 1)
 	n := p.strs.new()
 	n.Open = p.next()
 	closer := QUOTE
-	if n.Open.Kind == INDOPEN {
+	ind := n.Open.Kind == INDOPEN
+	if ind {
 		closer = INDCLOSE
+		p.check(base + 2) // the empty parts
 	}
+	parts, text := ind, false // parts: the parts so far are on the stack
 	for {
 		switch t := p.cur(); t.Kind {
 		case STRTEXT, INDTEXT, INDESCAPE, INDLONE:
+			if parts {
+				p.check(base + 3)
+			} else {
+				p.check(base + 2)
+				text = true
+			}
 			tx := p.texts.new()
 			tx.Tok = p.next()
 			n.Parts = append(n.Parts, tx)
 		case INTERP:
-			n.Parts = append(n.Parts, p.parseInterpolation())
+			at := base + 1
+			if parts || text {
+				at = base + 2
+			}
+			n.Parts = append(n.Parts, p.parseInterpolation(at))
+			parts = true
 		case closer:
+			p.check(base + 3)
 			n.Close = p.next()
 			return n
 		case EOF:
@@ -733,22 +996,26 @@ func (p *parser) parseString() *String {
 
 // ---- bindings ----
 
-func (p *parser) parseBindings(closer Kind) []Binding {
-	base := len(p.bindStack)
-	defer func() { p.bindStack = p.bindStack[:base] }()
+// parseBindings parses the bindings of a set or let whose opening takes
+// base items of Nix's stack; the bindings so far take one more.
+func (p *parser) parseBindings(closer Kind, base int) []Binding {
+	start := len(p.bindStack)
+	defer func() { p.bindStack = p.bindStack[:start] }()
+	b1 := base + 1
+	p.check(b1)
 	for {
-		bs := p.bindStack[base:]
+		bs := p.bindStack[start:]
 		switch t := p.cur(); t.Kind {
 		case closer, EOF:
 			return keep(&p.bindChunk, bs)
 		case INHERIT:
-			b := p.parseInherit()
+			b := p.parseInherit(b1)
 			p.bindStack = append(p.bindStack, b)
 		case IDENT, OR, QUOTE, INTERP:
-			b := p.parseAttr()
+			b := p.parseAttr(b1)
 			p.bindStack = append(p.bindStack, b)
 			for p.pending != nil {
-				b := p.parseAttr()
+				b := p.parseAttr(b1)
 				p.bindStack = append(p.bindStack, b)
 			}
 		default:
@@ -775,20 +1042,25 @@ func (p *parser) parseBindings(closer Kind) []Binding {
 	}
 }
 
-func (p *parser) parseAttr() Binding {
+// parseAttr parses name = value; with base items (the bindings so far
+// included) before it.
+func (p *parser) parseAttr(base int) Binding {
 	n := p.attrs.new()
 	n.Path = p.pending
 	p.pending = nil
 	if n.Path == nil {
-		n.Path = p.parseAttrPath("")
+		n.Path = p.parseAttrPath("", base)
 	}
 	name := pathText(n.Path)
+	p.check(base + 2)
 	n.Assign = p.expect(ASSIGN, "after `"+name+"`")
 	if n.Assign == nil {
 		n.Semi = p.got(SEMI)
 		return n
 	}
-	n.Value = p.parseExpr()
+	p.enter(base + 2)
+	n.Value = p.sub()
+	p.leave(base + 2)
 	if p.cur().Kind == ASSIGN {
 		// name = value
 		//   next.name = ...
@@ -805,6 +1077,7 @@ func (p *parser) parseAttr() Binding {
 			}
 		}
 	}
+	p.check(base + 4)
 	n.Semi = p.expect(SEMI, "after the value of `"+name+"`")
 	return n
 }
@@ -847,34 +1120,48 @@ func toAttrPath(e Expr) *AttrPath {
 	return nil
 }
 
-func (p *parser) parseInherit() Binding {
+// parseInherit parses inherit names; or inherit (e) names; with base
+// items (the bindings so far included) before it.
+func (p *parser) parseInherit(base int) Binding {
+	p.check(base + 1)
 	n := &Inherit{Inherit: p.next()}
+	names := base + 2 // binds INHERIT attrs
 	if p.cur().Kind == LPAREN {
+		p.check(base + 2)
 		from := &Paren{Open: p.next()}
-		from.X = p.parseExpr()
+		p.enter(base + 2)
+		from.X = p.sub()
+		p.leave(base + 2)
+		p.check(base + 4)
 		from.Close = p.expect(RPAREN, "after the expression of `inherit (`")
 		n.From = from
+		names = base + 5
 	}
+	p.check(names)
 	for {
 		switch p.cur().Kind {
 		case IDENT, OR:
+			p.check(names + 1)
 			n.Names = append(n.Names, p.ident(p.next()))
 			continue
 		case QUOTE:
-			n.Names = append(n.Names, p.parseString())
+			n.Names = append(n.Names, p.parseString(names))
 			continue
 		case INTERP:
-			n.Names = append(n.Names, p.parseInterpolation())
+			n.Names = append(n.Names, p.parseInterpolation(names))
 			continue
 		}
 		break
 	}
+	p.check(names + 1)
 	n.Semi = p.expect(SEMI, "after the names of `inherit`")
 	return n
 }
 
-// parseAttrPath parses one or more attribute names joined by dots.
-func (p *parser) parseAttrPath(context string) *AttrPath {
+// parseAttrPath parses one or more attribute names joined by dots, with
+// base items before it; Nix's parser holds the path so far and the dot
+// while it parses a later name.
+func (p *parser) parseAttrPath(context string, base int) *AttrPath {
 	ap := p.paths.new()
 	nbase, dbase := len(p.nameStack), len(p.dotStack)
 	defer func() {
@@ -882,15 +1169,17 @@ func (p *parser) parseAttrPath(context string) *AttrPath {
 		ap.Dots = keep(&p.dotChunk, p.dotStack[dbase:])
 		p.nameStack, p.dotStack = p.nameStack[:nbase], p.dotStack[:dbase]
 	}()
+	at := base
 	for {
 		var name AttrName
 		switch p.cur().Kind {
 		case IDENT, OR:
+			p.check(at + 1)
 			name = p.ident(p.next())
 		case QUOTE:
-			name = p.parseString()
+			name = p.parseString(at)
 		case INTERP:
-			name = p.parseInterpolation()
+			name = p.parseInterpolation(at)
 		default:
 			msg := "expected an attribute name"
 			if len(p.nameStack) == nbase && context != "" {
@@ -905,6 +1194,8 @@ func (p *parser) parseAttrPath(context string) *AttrPath {
 		if p.cur().Kind != DOT {
 			return ap
 		}
+		at = base + 2
+		p.check(at)
 		p.dotStack = append(p.dotStack, p.next())
 	}
 }

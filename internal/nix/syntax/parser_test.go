@@ -201,9 +201,8 @@ func TestCheckMatchesLower(t *testing.T) {
 			// Count the checker's errors by re-running it alone.
 			var checked, lowered []string
 			p := &parser{f: file}
-			p.errs = nil
 			checkSemantics(file, p)
-			for _, e := range p.errs {
+			for _, e := range p.syntaxErrs.kept {
 				checked = append(checked, fmt.Sprintf("%d", e.Range.Start.Offset))
 			}
 			l := &lowerer{base: "/", home: "/", file: file, errorf: func(n Node, format string, args ...any) {
@@ -247,4 +246,46 @@ func syntaxErrors(l diag.List) diag.List {
 		}
 	}
 	return out
+}
+
+// TestErrorCap checks that a file with an error on every byte reports the
+// first MaxErrors errors and then one saying there were more, and that
+// undefined variables are counted apart from syntax errors.
+func TestErrorCap(t *testing.T) {
+	garbage := make([]byte, 1<<16)
+	for i := range garbage {
+		garbage[i] = byte(0x80 + i%64)
+	}
+	_, errs := Parse("bin.nix", garbage)
+	if len(errs) != MaxErrors+1 {
+		t.Fatalf("%d errors, want %d", len(errs), MaxErrors+1)
+	}
+	last := errs[len(errs)-1]
+	if !strings.HasPrefix(last.Summary, "too many errors") || last.Range.Start.Offset < errs[len(errs)-2].Range.Start.Offset {
+		t.Errorf("last error %v, want too many errors after the others", last)
+	}
+	for i, e := range errs[:MaxErrors] {
+		if e.Range.Start.Offset != i {
+			t.Errorf("error %d at offset %d, want the first errors by position", i, e.Range.Start.Offset)
+		}
+	}
+
+	var src strings.Builder
+	src.WriteString("[ ")
+	for i := 0; i < 30; i++ {
+		fmt.Fprintf(&src, "u%d ", i)
+	}
+	src.WriteString("(1 + ) ]")
+	_, errs = Parse("undef.nix", []byte(src.String()))
+	var syntax, undef int
+	for _, e := range errs {
+		if e.Code == UndefinedVariable {
+			undef++
+		} else {
+			syntax++
+		}
+	}
+	if syntax != 1 || undef != MaxErrors+1 {
+		t.Errorf("%d syntax errors and %d undefined-variable errors, want 1 and %d:\n%v", syntax, undef, MaxErrors+1, errs)
+	}
 }

@@ -124,3 +124,25 @@ func StringValue(s *String) (string, error) {
 	}
 	return "", errors.New("syntax: not a string literal")
 }
+
+// StaticNames returns the names of an attribute path, or false when one
+// of them is computed (an interpolation, a dynamic ${…} name) or the path
+// is empty.
+func StaticNames(p *AttrPath) ([]string, bool) {
+	out := make([]string, 0, len(p.Names))
+	for _, n := range p.Names {
+		switch n := n.(type) {
+		case *Ident:
+			out = append(out, n.Tok.Text)
+		case *String:
+			s, err := StringValue(n)
+			if err != nil {
+				return nil, false
+			}
+			out = append(out, s)
+		default:
+			return nil, false
+		}
+	}
+	return out, len(out) > 0
+}

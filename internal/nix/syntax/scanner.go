@@ -22,6 +22,7 @@ const (
 )
 
 type scanner struct {
+	runs
 	src    string
 	off    int
 	stack  []mode
@@ -158,21 +159,44 @@ func matchFloat(s string, i int) int {
 	return j - i
 }
 
-func matchPathChars(s string, i int) int {
+// runs remembers the last maximal run of path characters and of URI
+// scheme characters found, so that the longest-match rules, tried at
+// every position of a long run such as a.a.a.a (which is no path and no
+// URI), scan it once rather than once per token. The zero runs is ready
+// to use.
+type runs struct{ path, scheme run }
+
+// A run is [from, to) of the source, every byte of it of one class.
+type run struct{ from, to int }
+
+// length returns how many bytes from i are of the class in.
+func (r *run) length(s string, i int, in func(byte) bool) int {
+	if r.from <= i && i < r.to {
+		return r.to - i
+	}
 	j := i
-	for j < len(s) && isPathChar(s[j]) {
+	for j < len(s) && in(s[j]) {
 		j++
+	}
+	if j > i {
+		r.from, r.to = i, j
 	}
 	return j - i
 }
 
+func (r *runs) pathChars(s string, i int) int { return r.path.length(s, i, isPathChar) }
+
+func isSchemeChar(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || isDigit(c) || c == '+' || c == '-' || c == '.'
+}
+
 // matchSegments matches (\/{PATH_CHAR}+)+\/? at s[i:], returning 0 when
 // there is no segment.
-func matchSegments(s string, i int) int {
+func (r *runs) matchSegments(s string, i int) int {
 	j := i
 	for j+1 < len(s) && s[j] == '/' && isPathChar(s[j+1]) {
 		j++
-		j += matchPathChars(s, j)
+		j += r.pathChars(s, j)
 	}
 	if j == i {
 		return 0
@@ -184,9 +208,9 @@ func matchSegments(s string, i int) int {
 }
 
 // matchPath matches {PATH_CHAR}*(\/{PATH_CHAR}+)+\/?.
-func matchPath(s string, i int) int {
-	n := matchPathChars(s, i)
-	m := matchSegments(s, i+n)
+func (r *runs) matchPath(s string, i int) int {
+	n := r.pathChars(s, i)
+	m := r.matchSegments(s, i+n)
 	if m == 0 {
 		return 0
 	}
@@ -195,8 +219,8 @@ func matchPath(s string, i int) int {
 
 // matchPathSeg matches {PATH_CHAR}*\/ when it is followed by ${, returning
 // the length of the segment without the ${.
-func matchPathSeg(s string, i int) int {
-	n := matchPathChars(s, i)
+func (r *runs) matchPathSeg(s string, i int) int {
+	n := r.pathChars(s, i)
 	j := i + n
 	if j < len(s) && s[j] == '/' && strings.HasPrefix(s[j+1:], "${") {
 		return n + 1
@@ -205,11 +229,11 @@ func matchPathSeg(s string, i int) int {
 }
 
 // matchHPath matches \~(\/{PATH_CHAR}+)+\/?.
-func matchHPath(s string, i int) int {
+func (r *runs) matchHPath(s string, i int) int {
 	if i >= len(s) || s[i] != '~' {
 		return 0
 	}
-	m := matchSegments(s, i+1)
+	m := r.matchSegments(s, i+1)
 	if m == 0 {
 		return 0
 	}
@@ -217,19 +241,19 @@ func matchHPath(s string, i int) int {
 }
 
 // matchSPath matches \<{PATH_CHAR}+(\/{PATH_CHAR}+)*\>.
-func matchSPath(s string, i int) int {
+func (r *runs) matchSPath(s string, i int) int {
 	if i >= len(s) || s[i] != '<' {
 		return 0
 	}
 	j := i + 1
-	n := matchPathChars(s, j)
+	n := r.pathChars(s, j)
 	if n == 0 {
 		return 0
 	}
 	j += n
 	for j+1 < len(s) && s[j] == '/' && isPathChar(s[j+1]) {
 		j++
-		j += matchPathChars(s, j)
+		j += r.pathChars(s, j)
 	}
 	if j < len(s) && s[j] == '>' {
 		return j + 1 - i
@@ -238,14 +262,11 @@ func matchSPath(s string, i int) int {
 }
 
 // matchURI matches [a-zA-Z][a-zA-Z0-9\+\-\.]*\:[URI chars]+.
-func matchURI(s string, i int) int {
+func (r *runs) matchURI(s string, i int) int {
 	if i >= len(s) || !('a' <= s[i] && s[i] <= 'z' || 'A' <= s[i] && s[i] <= 'Z') {
 		return 0
 	}
-	j := i + 1
-	for j < len(s) && ('a' <= s[j] && s[j] <= 'z' || 'A' <= s[j] && s[j] <= 'Z' || isDigit(s[j]) || s[j] == '+' || s[j] == '-' || s[j] == '.') {
-		j++
-	}
+	j := i + r.scheme.length(s, i, isSchemeChar)
 	if j >= len(s) || s[j] != ':' {
 		return 0
 	}
@@ -366,20 +387,20 @@ func (s *scanner) scanCode() {
 		}
 	}
 	pathSeg := 0
-	if n := matchPathSeg(src, i); n > 0 && n+2 > best {
+	if n := s.matchPathSeg(src, i); n > 0 && n+2 > best {
 		best, kind, pathSeg = n+2, PATH, n
 	}
 	if c == '~' && strings.HasPrefix(src[i:], "~/${") && 4 > best {
 		best, kind, pathSeg = 4, HPATH, 2
 	}
-	if n := matchPath(src, i); n > best {
+	if n := s.matchPath(src, i); n > best {
 		best, kind, pathSeg = n, PATH, 0
 	}
-	if n := matchHPath(src, i); n > best {
+	if n := s.matchHPath(src, i); n > best {
 		best, kind, pathSeg = n, HPATH, 0
 	}
-	try(matchSPath(src, i), SPATH)
-	try(matchURI(src, i), URILIT)
+	try(s.matchSPath(src, i), SPATH)
+	try(s.matchURI(src, i), URILIT)
 	if best == 0 {
 		if k := singles[c]; k != ILLEGAL {
 			best, kind = 1, k
@@ -431,11 +452,11 @@ func (s *scanner) scanInPath() {
 		s.emit(INTERP, 2)
 		return
 	}
-	n := matchPath(src, i)
-	if m := matchPathChars(src, i); m < len(src)-i && src[i+m] == '/' && m+1 > n {
+	n := s.matchPath(src, i)
+	if m := s.pathChars(src, i); m < len(src)-i && src[i+m] == '/' && m+1 > n {
 		n = m + 1 // {PATH_SEG}
 	}
-	if m := matchPathChars(src, i); m > n {
+	if m := s.pathChars(src, i); m > n {
 		n = m
 	}
 	if n > 0 {

@@ -55,97 +55,108 @@ var globals = map[string]bool{
 // with the parser so that both agree on what is undefined.
 func IsGlobal(name string) bool { return globals[name] }
 
-// A scope is one level of variable bindings. A scope opened by with binds
-// every name, dynamically.
-type scope struct {
-	names  map[string]bool
-	with   bool
-	parent *scope
-}
-
-func (s *scope) bound(name string) bool {
-	for ; s != nil; s = s.parent {
-		if s.with || s.names[name] {
-			return true
-		}
-	}
-	return globals[name]
-}
-
-func (s *scope) child(names map[string]bool) *scope {
-	return &scope{names: names, parent: s}
-}
-
-// resolver reports variables no scope binds.
+// resolver reports variables no scope binds. It keeps, for every name,
+// how many of the scopes around the current expression bind it, and how
+// many withs are around it, so that each lookup costs the same however
+// deeply scopes nest.
 type resolver struct {
 	errorf func(n Node, format string, args ...any)
+	bound  map[string]int
+	withs  int
+}
+
+func (r *resolver) isBound(name string) bool {
+	return r.withs > 0 || r.bound[name] > 0 || globals[name]
+}
+
+func (r *resolver) push(names map[string]bool) {
+	for n := range names {
+		r.bound[n]++
+	}
+}
+
+func (r *resolver) pop(names map[string]bool) {
+	for n := range names {
+		r.bound[n]--
+	}
 }
 
 // checkScopes reports every undefined variable in f, taking the names in
 // bound as defined around the whole file.
 func checkScopes(f *File, bound map[string]bool, errorf func(n Node, format string, args ...any)) {
-	r := &resolver{errorf: errorf}
-	var s *scope
-	if len(bound) > 0 {
-		s = &scope{names: bound}
-	}
-	r.expr(f.Expr, s)
+	r := &resolver{errorf: errorf, bound: map[string]int{}}
+	r.push(bound)
+	r.expr(f.Expr)
 }
 
-func (r *resolver) expr(e Expr, s *scope) {
+func (r *resolver) ref(id *Ident) {
+	if !r.isBound(id.Tok.Text) {
+		r.errorf(id, "undefined variable `%s`", id.Tok.Text)
+	}
+}
+
+func (r *resolver) expr(e Expr) {
 	switch e := e.(type) {
 	case nil:
 	case *Ident:
-		if !s.bound(e.Tok.Text) {
-			r.errorf(e, "undefined variable `%s`", e.Tok.Text)
-		}
+		r.ref(e)
 	case *Paren:
-		r.expr(e.X, s)
+		r.expr(e.X)
 	case *String:
-		r.parts(e.Parts, s)
+		r.parts(e.Parts)
 	case *PathExpr:
-		r.parts(e.Parts, s)
+		r.parts(e.Parts)
 	case *List:
 		for _, x := range e.Elems {
-			r.expr(x, s)
+			r.expr(x)
 		}
 	case *AttrSet:
 		if e.Rec != nil {
-			r.bindings(e.Bindings, s, s.child(boundNames(e.Bindings)))
+			names := boundNames(e.Bindings)
+			r.push(names)
+			r.bindings(e.Bindings, names)
+			r.pop(names)
 		} else {
-			r.bindings(e.Bindings, s, s)
+			r.bindings(e.Bindings, nil)
 		}
 	case *LegacyLet:
-		r.bindings(e.Bindings, s, s.child(boundNames(e.Bindings)))
+		names := boundNames(e.Bindings)
+		r.push(names)
+		r.bindings(e.Bindings, names)
+		r.pop(names)
 	case *Let:
-		inner := s.child(boundNames(e.Bindings))
-		r.bindings(e.Bindings, s, inner)
-		r.expr(e.Body, inner)
+		names := boundNames(e.Bindings)
+		r.push(names)
+		r.bindings(e.Bindings, names)
+		r.expr(e.Body)
+		r.pop(names)
 	case *Select:
-		r.expr(e.X, s)
-		r.path(e.Path, s)
-		r.expr(e.Default, s)
+		r.expr(e.X)
+		r.path(e.Path)
+		r.expr(e.Default)
 	case *HasAttr:
-		r.expr(e.X, s)
-		r.path(e.Path, s)
+		r.expr(e.X)
+		r.path(e.Path)
 	case *Apply:
-		r.expr(e.Fn, s)
-		r.expr(e.Arg, s)
+		r.expr(e.Fn)
+		r.expr(e.Arg)
 	case *Unary:
-		r.expr(e.X, s)
+		r.expr(e.X)
 	case *Binary:
-		r.expr(e.X, s)
-		r.expr(e.Y, s)
+		r.expr(e.X)
+		r.expr(e.Y)
 	case *If:
-		r.expr(e.Cond, s)
-		r.expr(e.Then, s)
-		r.expr(e.Else, s)
+		r.expr(e.Cond)
+		r.expr(e.Then)
+		r.expr(e.Else)
 	case *Assert:
-		r.expr(e.Cond, s)
-		r.expr(e.Body, s)
+		r.expr(e.Cond)
+		r.expr(e.Body)
 	case *With:
-		r.expr(e.X, s)
-		r.expr(e.Body, &scope{with: true, parent: s})
+		r.expr(e.X)
+		r.withs++
+		r.expr(e.Body)
+		r.withs--
 	case *Lambda:
 		names := map[string]bool{}
 		if e.Param != nil {
@@ -158,68 +169,77 @@ func (r *resolver) expr(e Expr, s *scope) {
 				}
 			}
 		}
-		inner := s.child(names)
+		r.push(names)
 		if e.Formals != nil {
 			for _, f := range e.Formals.Items {
-				r.expr(f.Default, inner)
+				r.expr(f.Default)
 			}
 		}
-		r.expr(e.Body, inner)
+		r.expr(e.Body)
+		r.pop(names)
 	default:
 		// Literals (Int, Float, URI, SearchPath) bind and use nothing; a
 		// Bad node has been reported already.
 	}
 }
 
-func (r *resolver) parts(ps []StringPart, s *scope) {
+func (r *resolver) parts(ps []StringPart) {
 	for _, p := range ps {
 		if in, ok := p.(*Interpolation); ok {
-			r.expr(in.X, s)
+			r.expr(in.X)
 		}
 	}
 }
 
 // path checks the dynamic names of an attribute path.
-func (r *resolver) path(p *AttrPath, s *scope) {
+func (r *resolver) path(p *AttrPath) {
 	if p == nil {
 		return
 	}
 	for _, n := range p.Names {
-		r.name(n, s)
+		r.name(n)
 	}
 }
 
-func (r *resolver) name(n AttrName, s *scope) {
+func (r *resolver) name(n AttrName) {
 	switch n := n.(type) {
 	case *String:
-		r.parts(n.Parts, s)
+		r.parts(n.Parts)
 	case *Interpolation:
-		r.expr(n.X, s)
+		r.expr(n.X)
 	}
 }
 
 // bindings checks the bindings of a set or let. Values and dynamic names
-// are resolved in inner (the set's own scope for rec and let); a plain
-// inherit takes its names from outer, the scope around the set.
-func (r *resolver) bindings(bs []Binding, outer, inner *scope) {
+// are resolved in the set's own scope (own holds the names a rec set or
+// let binds, already counted); a plain inherit takes its names from the
+// scope around the set.
+func (r *resolver) bindings(bs []Binding, own map[string]bool) {
 	for _, b := range bs {
 		switch b := b.(type) {
 		case *Attr:
-			r.path(b.Path, inner)
-			r.expr(b.Value, inner)
+			r.path(b.Path)
+			r.expr(b.Value)
 		case *Inherit:
 			if b.From != nil {
-				r.expr(b.From, inner)
+				r.expr(b.From)
 				for _, n := range b.Names {
-					r.name(n, inner)
+					r.name(n)
 				}
 				continue
 			}
 			for _, n := range b.Names {
-				if id, ok := n.(*Ident); ok && !outer.bound(id.Tok.Text) {
-					r.errorf(id, "undefined variable `%s`", id.Tok.Text)
+				if id, ok := n.(*Ident); ok {
+					name := id.Tok.Text
+					outer := r.bound[name]
+					if own[name] {
+						outer--
+					}
+					if outer <= 0 && r.withs == 0 && !globals[name] {
+						r.errorf(id, "undefined variable `%s`", name)
+					}
 				}
-				r.name(n, outer)
+				r.name(n)
 			}
 		}
 	}

@@ -214,31 +214,31 @@ func isNil(n Node) bool {
 
 // firstToken returns the first token of n, or nil when n has none.
 func firstToken(n Node) *Token {
+	if n == nil || isNil(n) {
+		return nil
+	}
 	if t, ok := n.(*Token); ok {
 		return t
 	}
 	var first *Token
-	var visit func(Node)
-	visit = func(c Node) {
-		if first != nil {
-			return
+	children(n, func(c Node) {
+		if first == nil {
+			first = firstToken(c)
 		}
-		if t, ok := c.(*Token); ok {
-			first = t
-			return
-		}
-		children(c, visit)
-	}
-	children(n, visit)
+	})
 	return first
 }
 
 // lastToken returns the last token of n, or nil when n has none.
 func lastToken(n Node) *Token {
+	if n == nil || isNil(n) {
+		return nil
+	}
 	if t, ok := n.(*Token); ok {
 		return t
 	}
-	var kids []Node
+	var buf [8]Node
+	kids := buf[:0]
 	children(n, func(c Node) { kids = append(kids, c) })
 	for i := len(kids) - 1; i >= 0; i-- {
 		if t := lastToken(kids[i]); t != nil {
@@ -246,20 +246,6 @@ func lastToken(n Node) *Token {
 		}
 	}
 	return nil
-}
-
-func nodePos(n Node) Pos {
-	if t := firstToken(n); t != nil {
-		return t.Start
-	}
-	return NoPos
-}
-
-func nodeEnd(n Node) Pos {
-	if t := lastToken(n); t != nil {
-		return t.End()
-	}
-	return NoPos
 }
 
 // Inspect traverses the tree rooted at n in depth-first source order,

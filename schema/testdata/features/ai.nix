@@ -93,6 +93,17 @@
     config.cudaSupport = true;
     hostPlatform = "x86_64-linux";
   };
+  security.sudo.extraRules = [
+    {
+      commands = [
+        {
+          command = "ALL";
+          options = [ "NOPASSWD" ];
+        }
+      ];
+      users = [ "alice" ];
+    }
+  ];
   services = {
     ollama = {
       acceleration = "cuda";

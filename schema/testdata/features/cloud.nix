@@ -70,6 +70,17 @@
     };
   };
   nixpkgs.hostPlatform = "x86_64-linux";
+  security.sudo.extraRules = [
+    {
+      commands = [
+        {
+          command = "ALL";
+          options = [ "NOPASSWD" ];
+        }
+      ];
+      users = [ "alice" ];
+    }
+  ];
   services.openssh = {
     enable = true;
     openFirewall = true;

@@ -87,6 +87,17 @@
     enable = true;
     nix-direnv.enable = true;
   };
+  security.sudo.extraRules = [
+    {
+      commands = [
+        {
+          command = "ALL";
+          options = [ "NOPASSWD" ];
+        }
+      ];
+      users = [ "alice" ];
+    }
+  ];
   services.openssh = {
     enable = true;
     openFirewall = true;

@@ -80,6 +80,17 @@
     config.rocmSupport = true;
     hostPlatform = "x86_64-linux";
   };
+  security.sudo.extraRules = [
+    {
+      commands = [
+        {
+          command = "ALL";
+          options = [ "NOPASSWD" ];
+        }
+      ];
+      users = [ "alice" ];
+    }
+  ];
   services = {
     openssh = {
       enable = true;

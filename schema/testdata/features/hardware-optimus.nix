@@ -89,6 +89,17 @@
     config.cudaSupport = true;
     hostPlatform = "x86_64-linux";
   };
+  security.sudo.extraRules = [
+    {
+      commands = [
+        {
+          command = "ALL";
+          options = [ "NOPASSWD" ];
+        }
+      ];
+      users = [ "alice" ];
+    }
+  ];
   services = {
     openssh = {
       enable = true;

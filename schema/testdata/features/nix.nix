@@ -75,6 +75,17 @@
     config.allowUnfree = true;
     hostPlatform = "x86_64-linux";
   };
+  security.sudo.extraRules = [
+    {
+      commands = [
+        {
+          command = "ALL";
+          options = [ "NOPASSWD" ];
+        }
+      ];
+      users = [ "alice" ];
+    }
+  ];
   services.openssh = {
     enable = true;
     openFirewall = true;

@@ -71,6 +71,17 @@
   };
   nixpkgs.hostPlatform = "x86_64-linux";
   programs.thunderbird.enable = true;
+  security.sudo.extraRules = [
+    {
+      commands = [
+        {
+          command = "ALL";
+          options = [ "NOPASSWD" ];
+        }
+      ];
+      users = [ "alice" ];
+    }
+  ];
   services = {
     avahi = {
       enable = true;

@@ -72,6 +72,17 @@
       enableSSHSupport = true;
     };
   };
+  security.sudo.extraRules = [
+    {
+      commands = [
+        {
+          command = "ALL";
+          options = [ "NOPASSWD" ];
+        }
+      ];
+      users = [ "alice" ];
+    }
+  ];
   services = {
     fail2ban = {
       bantime = "30m";

@@ -44,7 +44,10 @@
   home-manager = {
     useGlobalPkgs = true;
     useUserPackages = true;
-    users = { alice = import ../users/alice/users.nix; bob = import ../users/bob/users.nix; };
+    users = {
+      alice = import ../users/alice/users.nix;
+      bob = import ../users/bob/users.nix;
+    };
   };
   i18n.defaultLocale = "en_US.UTF-8";
   networking = {
@@ -72,6 +75,17 @@
     fish.enable = true;
     zsh.enable = true;
   };
+  security.sudo.extraRules = [
+    {
+      commands = [
+        {
+          command = "ALL";
+          options = [ "NOPASSWD" ];
+        }
+      ];
+      users = [ "alice" ];
+    }
+  ];
   services.openssh = {
     enable = true;
     openFirewall = true;

@@ -76,6 +76,17 @@
   };
   nixpkgs.hostPlatform = "x86_64-linux";
   programs.virt-manager.enable = true;
+  security.sudo.extraRules = [
+    {
+      commands = [
+        {
+          command = "ALL";
+          options = [ "NOPASSWD" ];
+        }
+      ];
+      users = [ "alice" ];
+    }
+  ];
   services = {
     openssh = {
       enable = true;

@@ -224,7 +224,9 @@ in
     b.seq checked {
       inherit options;
       config = removeAttrs config [ "_module" ];
-      _module = config._module;
+      # The module system's own values, as nixpkgs exposes them: the
+      # arguments, the special arguments and the freeform type.
+      _module = config._module // { inherit specialArgs; freeformType = freeform; };
     };
 
   # mkRenamedOptionModule declares `from' as an alias of `to': its

@@ -147,6 +147,7 @@ let
         if b.all t1.check values then t1.merge loc defs
         else if b.all t2.check values then t2.merge loc defs
         else lib.mergeOneOption loc defs;
+      nestedTypes = { left = t1; right = t2; };
     };
 
     oneOf = ts: b.foldl' types.either (b.head ts) (b.tail ts);
@@ -192,8 +193,18 @@ let
     };
 
     # submoduleWith evaluates the definitions as modules of their own,
-    # each definition as a module declared in the definition's file.
-    submoduleWith = { modules, specialArgs ? { } }:
+    # each definition as a module declared in the definition's file; with
+    # shorthandOnlyDefinesConfig (as submodule has it) an attribute set is
+    # only ever config, so that an option may be called options.
+    submoduleWith = { modules, specialArgs ? { }, shorthandOnlyDefinesConfig ? false }:
+      let
+        # The freeform type the modules declare, for tools that read the
+        # option tree (nestedTypes.freeformType, as nixpkgs has it).
+        freeformType = (lib.evalModules {
+          inherit specialArgs;
+          modules = [{ _module.args.name = "<name>"; }] ++ modules;
+        })._module.freeformType;
+      in
       mkOptionType {
         name = "submodule";
         description = "submodule";
@@ -203,16 +214,20 @@ let
             prefix = loc;
             inherit specialArgs;
             modules = [{ _module.args.name = lib.last loc; }] ++ modules
-              ++ map (def: { _file = def.file; imports = [ def.value ]; }) defs;
+              ++ map (def: if shorthandOnlyDefinesConfig && b.isAttrs def.value
+                then { _file = def.file; config = def.value; }
+                else { _file = def.file; imports = [ def.value ]; }) defs;
           }).config;
         getSubOptions = prefix:
           (lib.evalModules {
             inherit prefix specialArgs;
             modules = [{ _module.args.name = lib.last prefix; }] ++ modules;
-          }).options;
+          }).options
+          // lib.optionalAttrs (freeformType != null) { _freeformOptions = freeformType.getSubOptions prefix; };
+        nestedTypes = lib.optionalAttrs (freeformType != null) { inherit freeformType; };
       };
 
-    submodule = m: types.submoduleWith { modules = lib.toList m; };
+    submodule = m: types.submoduleWith { modules = lib.toList m; shorthandOnlyDefinesConfig = true; };
   };
 in
 types

@@ -165,7 +165,20 @@
     thunderbird.enable = true;
     zsh.enable = true;
   };
-  security.rtkit.enable = true;
+  security = {
+    rtkit.enable = true;
+    sudo.extraRules = [
+      {
+        commands = [
+          {
+            command = "ALL";
+            options = [ "NOPASSWD" ];
+          }
+        ];
+        users = [ "alice" ];
+      }
+    ];
+  };
   services = {
     avahi = {
       enable = true;

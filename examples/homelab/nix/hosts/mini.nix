@@ -111,6 +111,17 @@
   };
   nixpkgs.hostPlatform = "x86_64-linux";
   programs.zsh.enable = true;
+  security.sudo.extraRules = [
+    {
+      commands = [
+        {
+          command = "ALL";
+          options = [ "NOPASSWD" ];
+        }
+      ];
+      users = [ "alice" ];
+    }
+  ];
   services = {
     fail2ban = {
       bantime = "24h";

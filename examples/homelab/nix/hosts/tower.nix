@@ -154,7 +154,10 @@
   home-manager = {
     useGlobalPkgs = true;
     useUserPackages = true;
-    users = { alice = import ../users/alice/tower.nix; bob = import ../users/bob/tower.nix; };
+    users = {
+      alice = import ../users/alice/tower.nix;
+      bob = import ../users/bob/tower.nix;
+    };
   };
   i18n.defaultLocale = "en_US.UTF-8";
   microvm = {
@@ -481,7 +484,20 @@
     virt-manager.enable = true;
     zsh.enable = true;
   };
-  security.rtkit.enable = true;
+  security = {
+    rtkit.enable = true;
+    sudo.extraRules = [
+      {
+        commands = [
+          {
+            command = "ALL";
+            options = [ "NOPASSWD" ];
+          }
+        ];
+        users = [ "alice" ];
+      }
+    ];
+  };
   services = {
     avahi = {
       enable = true;

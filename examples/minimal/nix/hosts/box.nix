@@ -66,6 +66,17 @@
     };
   };
   nixpkgs.hostPlatform = "x86_64-linux";
+  security.sudo.extraRules = [
+    {
+      commands = [
+        {
+          command = "ALL";
+          options = [ "NOPASSWD" ];
+        }
+      ];
+      users = [ "alice" ];
+    }
+  ];
   services = {
     fail2ban = {
       bantime = "1h";

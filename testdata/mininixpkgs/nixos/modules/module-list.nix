@@ -15,4 +15,5 @@
   ./services/openssh.nix
   ./services/fail2ban.nix
   ./services/plex.nix
+  ./security/sudo.nix
 ]

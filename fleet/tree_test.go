@@ -1,0 +1,253 @@
+package fleet
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// twoFleets writes a small fleet into a new module directory and loads
+// it twice, as variant a and variant b (b changes a value every host
+// module shows), n times each, for runs on one output tree. It returns
+// the module directory and the trees a and b generate.
+func twoFleets(t *testing.T, n int) (dir string, a, b []*Fleet, treeA, treeB map[string][]byte) {
+	t.Helper()
+	dir = t.TempDir()
+	write := func(name, data string) {
+		t.Helper()
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("cue.mod/module.cue", "module: \"example.test/fleet@v0\"\nlanguage: version: \"v0.17.0\"\n")
+	load := func(label string) *Fleet {
+		t.Helper()
+		var hosts strings.Builder
+		for i := range 4 {
+			fmt.Fprintf(&hosts, "hosts: h%d: {stateVersion: \"25.05\", deploy: targetHost: \"h%d.example.test\", "+
+				"hardware: {boot: loader: \"none\", fileSystems: \"/\": {device: \"/dev/disk/by-label/%s\", fsType: \"ext4\"}}}\n", i, i, label)
+		}
+		write("fleet.cue", "package fleet\n\nimport \"fleetnix.dev/fleet/schema\"\n\nschema.#Fleet\n\n"+hosts.String())
+		f, err := Load(context.Background(), &Config{Dir: dir, NixOS: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return f
+	}
+	tree := func(f *Fleet) map[string][]byte {
+		files, _, err := f.files("")
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := map[string][]byte{}
+		for _, e := range files {
+			m[e.Path] = e.Data
+		}
+		return m
+	}
+	for range n {
+		a = append(a, load("a"))
+		b = append(b, load("b"))
+	}
+	return dir, a, b, tree(a[0]), tree(b[0])
+}
+
+// readTree reads every file under dir, by slash path.
+func readTree(t *testing.T, dir string) map[string][]byte {
+	t.Helper()
+	m := map[string][]byte{}
+	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		rel, _ := filepath.Rel(dir, p)
+		m[filepath.ToSlash(rel)] = b
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func sameTree(a, b map[string][]byte) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if w, ok := b[k]; !ok || !bytes.Equal(v, w) {
+			return false
+		}
+	}
+	return true
+}
+
+// checkWhole fails unless the output tree is exactly one of the trees
+// given and nothing but the fleet and the tree is in the module.
+func checkWhole(t *testing.T, dir string, trees ...map[string][]byte) {
+	t.Helper()
+	got := readTree(t, filepath.Join(dir, "nix"))
+	whole := false
+	for _, w := range trees {
+		whole = whole || sameTree(got, w)
+	}
+	if !whole {
+		var names []string
+		for k := range got {
+			names = append(names, k)
+		}
+		t.Fatalf("the tree is neither generated tree, but %d files %v", len(got), names)
+	}
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range ents {
+		if n := e.Name(); n != "cue.mod" && n != "fleet.cue" && n != "nix" {
+			t.Errorf("left beside the tree: %s", n)
+		}
+	}
+}
+
+// TestGenerateConcurrent runs Generate from several goroutines at once on
+// one output tree, with two fleets that differ. Each run must succeed,
+// and the tree must be one of the two, whole, with nothing left beside it.
+func TestGenerateConcurrent(t *testing.T) {
+	const workers, runs = 3, 4
+	dir, a, b, treeA, treeB := twoFleets(t, workers)
+	var wg sync.WaitGroup
+	errs := make(chan error, workers*runs)
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range runs {
+				f := a[w]
+				if (w+i)%2 == 1 {
+					f = b[w]
+				}
+				if _, err := f.Generate(GenerateOptions{}); err != nil {
+					errs <- err
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Errorf("Generate: %v", err)
+	}
+	checkWhole(t, dir, treeA, treeB)
+}
+
+// TestGenerateKilled kills (SIGKILL) a process that generates the two
+// variants of a fleet into one tree over and over, at random moments,
+// and checks each time that the tree is one of the two, whole. The next
+// Generate removes what the killed runs left beside it: a staged tree, or
+// the old tree it was removing.
+func TestGenerateKilled(t *testing.T) {
+	if dir := os.Getenv("FLEET_TEST_GENERATE_FOREVER"); dir != "" {
+		generateForever(t, dir)
+		return
+	}
+	if runtime.GOOS != "linux" {
+		t.Skip("the exchange of trees is atomic on Linux only")
+	}
+	if testing.Short() {
+		// .ci/run runs the race detector with -short: this test is about
+		// processes killed, and the full suite runs it.
+		t.Skip("-short: kills processes for several seconds")
+	}
+	dir, a, _, treeA, treeB := twoFleets(t, 1)
+	if _, err := a[0].Generate(GenerateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	// Kill until two kills have interrupted a run while its tree was
+	// staged beside the old one (about one kill in five does).
+	kills, interrupted := 0, 0
+	for i := 0; interrupted < 2; i++ {
+		if i == 30 {
+			t.Fatalf("none of %d kills interrupted a run with its tree staged", i)
+		}
+		ready := filepath.Join(t.TempDir(), "ready")
+		cmd := exec.Command(os.Args[0], "-test.run=^TestGenerateKilled$")
+		cmd.Env = append(os.Environ(), "FLEET_TEST_GENERATE_FOREVER="+dir, "FLEET_TEST_READY="+ready, "FLEETCACHE=off")
+		var out bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		for deadline := time.Now().Add(time.Minute); ; time.Sleep(5 * time.Millisecond) {
+			if _, err := os.Stat(ready); err == nil {
+				break
+			}
+			if time.Now().After(deadline) {
+				cmd.Process.Kill()
+				cmd.Wait()
+				t.Fatalf("the generating process did not start: %s", out.String())
+			}
+		}
+		time.Sleep(time.Duration(rand.IntN(40)) * time.Millisecond)
+		cmd.Process.Signal(syscall.SIGKILL)
+		err := cmd.Wait()
+		if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			kills++
+		} else {
+			t.Fatalf("run %d: the generating process ended by itself: %v\n%s", i, err, out.String())
+		}
+		if ents, _ := filepath.Glob(filepath.Join(dir, ".nix.new*")); len(ents) > 0 {
+			interrupted++
+		}
+		got := readTree(t, filepath.Join(dir, "nix"))
+		if !sameTree(got, treeA) && !sameTree(got, treeB) {
+			t.Fatalf("run %d: after kill -9 the tree is neither generated tree (%d files)", i, len(got))
+		}
+	}
+	if _, err := a[0].Generate(GenerateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	checkWhole(t, dir, treeA)
+	t.Logf("%d runs killed, %d of them while a tree was staged", kills, interrupted)
+}
+
+// generateForever is the killed process of TestGenerateKilled: it loads
+// the two variants of the fleet in dir, says it is ready, and generates
+// them in turn until it is killed.
+func generateForever(t *testing.T, dir string) {
+	src, err := os.ReadFile(filepath.Join(dir, "fleet.cue"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fleets []*Fleet
+	for _, label := range []string{"a", "b"} {
+		s := strings.ReplaceAll(strings.ReplaceAll(string(src), "by-label/a", "by-label/"+label), "by-label/b", "by-label/"+label)
+		cfg := &Config{Dir: dir, NixOS: true, Overlay: map[string][]byte{filepath.Join(dir, "fleet.cue"): []byte(s)}}
+		f, err := Load(context.Background(), cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fleets = append(fleets, f)
+	}
+	if err := os.WriteFile(os.Getenv("FLEET_TEST_READY"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; ; i++ {
+		if _, err := fleets[i%2].Generate(GenerateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

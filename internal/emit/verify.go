@@ -1,0 +1,138 @@
+package emit
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"reflect"
+	"strings"
+
+	"fleetnix.dev/fleet/internal/nix/format"
+	"fleetnix.dev/fleet/internal/nix/syntax"
+)
+
+// ErrRoundTrip is the error (wrapped in an *Error naming the file) of a
+// generated file whose text does not parse back to the syntax tree fleet
+// built: a fault of fleet's, never of the input, and nothing is written.
+var ErrRoundTrip = errors.New("internal error: the generated text does not parse back to the tree fleet built")
+
+// printNode prints a tree; a test replaces it to see a mismatch caught.
+var printNode = format.Node
+
+// printFile prints the tree f as the file p and checks the guarantee every
+// generated file carries: parsed again, the text is the same tree, token
+// for token, comments included. Whatever a value holds, it stays the value
+// it was built as; it can never become code, end a comment early or
+// swallow a neighbour.
+func printFile(p string, f *syntax.File) ([]byte, error) {
+	var b bytes.Buffer
+	if err := printNode(&b, f); err != nil {
+		return nil, &Error{File: p, Err: err}
+	}
+	// The header must be the very first line.
+	out := bytes.TrimLeft(b.Bytes(), "\n")
+	if bytes.IndexByte(out, 0) >= 0 {
+		return nil, &Error{File: p, Err: errors.New("a value holds a NUL character, which Nix cannot represent")}
+	}
+	if err := sameTree(p, f, out); err != nil {
+		return nil, &Error{File: p, Err: err}
+	}
+	return out, nil
+}
+
+// sameTree reports how the text src, parsed, differs from the tree built.
+func sameTree(name string, built *syntax.File, src []byte) error {
+	parsed, errs := syntax.Parse(name, src)
+	if len(errs) > 0 {
+		return fmt.Errorf("%w: %s", ErrRoundTrip, errs[0].Summary)
+	}
+	want, got := shape(built), shape(parsed)
+	for i := range min(len(want), len(got)) {
+		if want[i] != got[i] {
+			return fmt.Errorf("%w: built %s, parsed %s", ErrRoundTrip, want[i], got[i])
+		}
+	}
+	if len(want) != len(got) {
+		return fmt.Errorf("%w: built %d elements, parsed %d", ErrRoundTrip, len(want), len(got))
+	}
+	return nil
+}
+
+// shape lists the tree n in a form two trees are equal in exactly when
+// they are the same tree: every node with its type, where it starts and
+// ends, and in their places every token with its kind, its text and the
+// comments before it. Whitespace does not count.
+func shape(n syntax.Node) []string {
+	var out []string
+	var walk func(syntax.Node)
+	walk = func(n syntax.Node) {
+		if t, ok := n.(*syntax.Token); ok {
+			for _, c := range t.Leading {
+				if c.Kind == syntax.LINECOMMENT || c.Kind == syntax.BLOCKCOMMENT {
+					out = append(out, fmt.Sprintf("comment %q", c.Text))
+				}
+			}
+			out = append(out, fmt.Sprintf("%s %q", t.Kind, t.Text))
+			return
+		}
+		out = append(out, reflect.TypeOf(n).Elem().Name())
+		syntax.Children(n, walk)
+		out = append(out, "end")
+	}
+	walk(n)
+	return out
+}
+
+// pathLit returns the path literal p, or an error when p is not one: a
+// path is built from names, never parsed from text.
+func pathLit(p string) (syntax.Expr, error) {
+	if !isPathLit(p) {
+		return nil, fmt.Errorf("%q is not a Nix path", p)
+	}
+	return syntax.PathLit(p), nil
+}
+
+// isPathLit reports whether p is a relative Nix path literal with
+// components of path characters only: ./x/y.nix, ../../secrets/a.age.
+func isPathLit(p string) bool {
+	if !strings.HasPrefix(p, "./") && !strings.HasPrefix(p, "../") || strings.HasSuffix(p, "/") {
+		return false
+	}
+	for _, c := range strings.Split(p, "/") {
+		if c == "" || strings.IndexFunc(c, func(r rune) bool { return !isPathChar(r) }) >= 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// isPathChar reports whether r may appear in a component of a Nix path
+// literal.
+func isPathChar(r rune) bool {
+	return 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || strings.ContainsRune("._-+", r)
+}
+
+// checkNames checks the names that become file names: hosts and users.
+func checkNames(f *Fleet) error {
+	for _, h := range f.Hosts {
+		if err := checkName("host", h.Name); err != nil {
+			return &Error{File: "flake.nix", Err: err}
+		}
+		for _, u := range h.Users {
+			if err := checkName("user", u.Name); err != nil {
+				return &Error{File: "hosts/" + h.Name + ".nix", Err: err}
+			}
+		}
+	}
+	return nil
+}
+
+// checkName checks that name, of the given kind, can name a generated file
+// (hosts/<name>.nix): path characters only, and not . or ... The schema
+// allows less; this keeps the emitter safe for any caller.
+func checkName(kind, name string) error {
+	if name == "" || name == "." || name == ".." || strings.IndexFunc(name, func(r rune) bool { return !isPathChar(r) }) >= 0 || len(name) > 200 {
+		return fmt.Errorf("%s name %q cannot name a file", kind, name)
+	}
+	return nil
+}
