@@ -537,6 +537,12 @@ func (p *treePlan) checkWritable() error {
 	return nil
 }
 
+// applyStep, when set (by tests only), is called at each step of apply
+// where an interrupted run leaves something behind: "staged" once the
+// new tree is complete beside the old one, "exchanged" once the two have
+// changed places and the old tree waits to be removed.
+var applyStep func(step string)
+
 // apply builds the new tree in a directory beside the old one, linking
 // kept entries (so they keep inode and mtime) and writing changed files,
 // gives its directories the modes of the old ones, then puts it in place
@@ -603,11 +609,17 @@ func (p *treePlan) apply() (err error) {
 	if err := os.Chmod(tmp, rootMode); err != nil {
 		return err
 	}
+	if applyStep != nil {
+		applyStep("staged")
+	}
 	if _, err := os.Lstat(p.outDir); errors.Is(err, fs.ErrNotExist) {
 		return os.Rename(tmp, p.outDir)
 	}
 	if err := exchange(tmp, p.outDir); err != nil {
 		return err
+	}
+	if applyStep != nil {
+		applyStep("exchanged")
 	}
 	// tmp now holds the old tree. Should removing it fail after all, the
 	// next run removes it.
