@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -155,10 +156,12 @@ func TestGenerateConcurrent(t *testing.T) {
 }
 
 // TestGenerateKilled kills (SIGKILL) a process that generates the two
-// variants of a fleet into one tree over and over, at random moments,
-// and checks each time that the tree is one of the two, whole. The next
-// Generate removes what the killed runs left beside it: a staged tree, or
-// the old tree it was removing.
+// variants of a fleet into one tree over and over, and checks each time
+// that the tree is one of the two, whole. Some kills come from the
+// process itself at the steps where a run leaves something behind (its
+// staged tree; the old tree it was removing), so that those states are
+// reached on every machine however fast; the others come at random
+// moments. The next Generate removes what the killed runs left.
 func TestGenerateKilled(t *testing.T) {
 	if dir := os.Getenv("FLEET_TEST_GENERATE_FOREVER"); dir != "" {
 		generateForever(t, dir)
@@ -176,52 +179,53 @@ func TestGenerateKilled(t *testing.T) {
 	if _, err := a[0].Generate(GenerateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	// Kill until two kills have interrupted a run while its tree was
-	// staged beside the old one (about one kill in five does).
-	kills, interrupted := 0, 0
-	for i := 0; interrupted < 2; i++ {
-		if i == 30 {
-			t.Fatalf("none of %d kills interrupted a run with its tree staged", i)
-		}
+	// "staged:2" kills the process at the step "staged" of its second
+	// run (which writes variant b); "" kills it from outside at random.
+	kills := []string{"staged:1", "staged:2", "exchanged:1", "exchanged:2", "exchanged:3"}
+	for range 10 {
+		kills = append(kills, "")
+	}
+	for i, at := range kills {
 		ready := filepath.Join(t.TempDir(), "ready")
 		cmd := exec.Command(os.Args[0], "-test.run=^TestGenerateKilled$")
-		cmd.Env = append(os.Environ(), "FLEET_TEST_GENERATE_FOREVER="+dir, "FLEET_TEST_READY="+ready, "FLEETCACHE=off")
+		cmd.Env = append(os.Environ(), "FLEET_TEST_GENERATE_FOREVER="+dir, "FLEET_TEST_READY="+ready,
+			"FLEET_TEST_KILL_AT="+at, "FLEETCACHE=off")
 		var out bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &out, &out
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		for deadline := time.Now().Add(time.Minute); ; time.Sleep(5 * time.Millisecond) {
-			if _, err := os.Stat(ready); err == nil {
-				break
+		if at == "" {
+			for deadline := time.Now().Add(time.Minute); ; time.Sleep(5 * time.Millisecond) {
+				if _, err := os.Stat(ready); err == nil {
+					break
+				}
+				if time.Now().After(deadline) {
+					cmd.Process.Kill()
+					cmd.Wait()
+					t.Fatalf("the generating process did not start: %s", out.String())
+				}
 			}
-			if time.Now().After(deadline) {
-				cmd.Process.Kill()
-				cmd.Wait()
-				t.Fatalf("the generating process did not start: %s", out.String())
-			}
+			time.Sleep(time.Duration(rand.IntN(40)) * time.Millisecond)
+			cmd.Process.Signal(syscall.SIGKILL)
 		}
-		time.Sleep(time.Duration(rand.IntN(40)) * time.Millisecond)
-		cmd.Process.Signal(syscall.SIGKILL)
 		err := cmd.Wait()
-		if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-			kills++
-		} else {
-			t.Fatalf("run %d: the generating process ended by itself: %v\n%s", i, err, out.String())
+		if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
+			t.Fatalf("kill %d (%q): the generating process was not killed: %v\n%s", i, at, err, out.String())
 		}
-		if ents, _ := filepath.Glob(filepath.Join(dir, ".nix.new*")); len(ents) > 0 {
-			interrupted++
+		left, _ := filepath.Glob(filepath.Join(dir, ".nix.new*"))
+		if at != "" && len(left) == 0 {
+			t.Fatalf("kill %d at %q left nothing beside the tree", i, at)
 		}
 		got := readTree(t, filepath.Join(dir, "nix"))
 		if !sameTree(got, treeA) && !sameTree(got, treeB) {
-			t.Fatalf("run %d: after kill -9 the tree is neither generated tree (%d files)", i, len(got))
+			t.Fatalf("kill %d (%q): the tree is neither generated tree (%d files)", i, at, len(got))
 		}
 	}
 	if _, err := a[0].Generate(GenerateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	checkWhole(t, dir, treeA)
-	t.Logf("%d runs killed, %d of them while a tree was staged", kills, interrupted)
 }
 
 // generateForever is the killed process of TestGenerateKilled: it loads
@@ -241,6 +245,20 @@ func generateForever(t *testing.T, dir string) {
 			t.Fatal(err)
 		}
 		fleets = append(fleets, f)
+	}
+	if step, n, ok := strings.Cut(os.Getenv("FLEET_TEST_KILL_AT"), ":"); ok {
+		runs, err := strconv.Atoi(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		applyStep = func(s string) {
+			if s != step {
+				return
+			}
+			if runs--; runs == 0 {
+				syscall.Kill(os.Getpid(), syscall.SIGKILL)
+			}
+		}
 	}
 	if err := os.WriteFile(os.Getenv("FLEET_TEST_READY"), nil, 0o644); err != nil {
 		t.Fatal(err)
