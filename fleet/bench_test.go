@@ -291,7 +291,7 @@ func BenchmarkLoadCached(b *testing.B) {
 // in the cache; each load changes another host (a new tag), which alone is
 // evaluated again.
 func BenchmarkLoadOneChanged(b *testing.B) {
-	for _, n := range []int{10, 100, 1000} {
+	for _, n := range benchSizes(b, 10, 100, 1000) {
 		b.Run(fmt.Sprintf("hosts=%d", n), func(b *testing.B) {
 			dir := b.TempDir()
 			writeBenchFleet(b, dir, n)
@@ -321,10 +321,10 @@ func BenchmarkLoadOneChanged(b *testing.B) {
 }
 
 func benchLoad(b *testing.B, cached bool) {
-	for _, n := range []int{10, 100, 1000} {
+	for _, n := range benchSizes(b, 10, 100, 1000) {
 		b.Run(fmt.Sprintf("hosts=%d", n), func(b *testing.B) {
 			dir := b.TempDir()
-			writeBenchFleet(b, dir, n)
+			writeFleet(b, dir, n, benchDistinct())
 			cfg := &fleet.Config{Dir: dir}
 			if cached {
 				cfg.CacheDir = filepath.Join(b.TempDir(), "cache")
@@ -412,6 +412,160 @@ func BenchmarkVetNixOS(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
+		})
+	}
+}
+
+// benchSizes returns the fleet sizes a benchmark runs: FLEET_BENCH_HOSTS,
+// a comma-separated list ("1000,3000,10000"), or else def.
+func benchSizes(b *testing.B, def ...int) []int {
+	s := os.Getenv("FLEET_BENCH_HOSTS")
+	if s == "" {
+		return def
+	}
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 {
+			b.Fatalf("FLEET_BENCH_HOSTS: %q is not a number of hosts", f)
+		}
+		out = append(out, n)
+	}
+	return out
+}
+
+// benchDistinct reports whether the benchmarks' fleets are the distinct
+// ones (writeDistinctFleet): FLEET_BENCH_DISTINCT is set.
+func benchDistinct() bool { return os.Getenv("FLEET_BENCH_DISTINCT") != "" }
+
+// reportUsage reports the CPU time per operation since start, which on a
+// shared machine says more than the wall time, and the process's peak
+// resident set so far. The peak is the process's: it is the run's own only
+// when the benchmark runs alone in its process (-bench with one size,
+// -count=1), as bench.sh in docs/performance.md does.
+func reportUsage(b *testing.B, start usage) {
+	end := usageNow(b)
+	b.ReportMetric((end.cpu-start.cpu).Seconds()/float64(b.N), "cpu-s/op")
+	b.ReportMetric(float64(end.maxRSS)/(1<<20), "MiB-peak-rss")
+}
+
+// BenchmarkGenerate measures what `fleetgen ./...` does without a cache:
+// load with the NixOS configurations, check the modules and write the
+// tree, for fleets of 10, 100 and 1000 hosts (FLEET_BENCH_HOSTS), the
+// distinct fleet with FLEET_BENCH_DISTINCT. Besides time and allocations
+// it reports the CPU time per run and the peak resident set.
+func BenchmarkGenerate(b *testing.B) {
+	for _, n := range benchSizes(b, 10, 100, 1000) {
+		b.Run(fmt.Sprintf("hosts=%d", n), func(b *testing.B) {
+			dir := b.TempDir()
+			writeFleet(b, dir, n, benchDistinct())
+			cfg := &fleet.Config{Dir: dir, NixOS: true}
+			b.ReportAllocs()
+			runtime.GC()
+			start := usageNow(b)
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				f, err := fleet.Load(context.Background(), cfg)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, err := f.Generate(fleet.GenerateOptions{}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.StopTimer()
+			reportUsage(b, start)
+			if _, err := os.Stat(filepath.Join(dir, "nix", "flake.nix")); err != nil {
+				b.Fatal(err)
+			}
+		})
+	}
+}
+
+// BenchmarkGenerateOneChanged measures the edit loop of `fleetgen ./...`
+// with the cache: every host of the fleet (1000 hosts, FLEET_BENCH_HOSTS)
+// was generated before; each run changes one host (a new tag), loads and
+// writes the tree again.
+func BenchmarkGenerateOneChanged(b *testing.B) {
+	for _, n := range benchSizes(b, 1000) {
+		b.Run(fmt.Sprintf("hosts=%d", n), func(b *testing.B) {
+			dir := b.TempDir()
+			writeFleet(b, dir, n, benchDistinct())
+			abs, err := filepath.Abs(dir)
+			if err != nil {
+				b.Fatal(err)
+			}
+			cfg := &fleet.Config{Dir: dir, NixOS: true, CacheDir: filepath.Join(b.TempDir(), "cache")}
+			gen := func() *fleet.GenerateResult {
+				f, err := fleet.Load(context.Background(), cfg)
+				if err != nil {
+					b.Fatal(err)
+				}
+				res, err := f.Generate(fleet.GenerateOptions{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				return res
+			}
+			gen()
+			b.ReportAllocs()
+			runtime.GC()
+			start := usageNow(b)
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				edit := fmt.Sprintf("package fleet\n\nhosts: p620: tags: \"edit%d\": true\n", i)
+				cfg.Overlay = map[string][]byte{filepath.Join(abs, "edit.cue"): []byte(edit)}
+				if res := gen(); len(res.Written) == 0 {
+					b.Fatal("the edit changed no generated file")
+				}
+			}
+			b.StopTimer()
+			reportUsage(b, start)
+		})
+	}
+}
+
+// BenchmarkLintTree measures linting a tree of Nix files and that tree
+// copied ten times (LintNix, as `fleetgen lint DIR` outside a CUE module),
+// reporting the CPU time and the peak resident set. The tree is
+// FLEET_BENCH_LINT_TREE (docs/performance.md says how the 547-file seed
+// repository is laid out there); without it the benchmark is skipped.
+func BenchmarkLintTree(b *testing.B) {
+	tree := os.Getenv("FLEET_BENCH_LINT_TREE")
+	if tree == "" {
+		b.Skip("FLEET_BENCH_LINT_TREE names no tree of Nix files to lint")
+	}
+	for _, copies := range []int{1, 10} {
+		b.Run(fmt.Sprintf("copies=%d", copies), func(b *testing.B) {
+			dir := b.TempDir()
+			for c := 0; c < copies; c++ {
+				if err := os.CopyFS(filepath.Join(dir, fmt.Sprintf("copy%d", c)), os.DirFS(tree)); err != nil {
+					b.Fatal(err)
+				}
+			}
+			wd, err := os.Getwd()
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := os.Chdir(dir); err != nil {
+				b.Fatal(err)
+			}
+			defer os.Chdir(wd)
+			b.ReportAllocs()
+			runtime.GC()
+			start := usageNow(b)
+			b.ResetTimer()
+			var files int
+			for i := 0; i < b.N; i++ {
+				res, err := fleet.LintNix(context.Background(), []string{"."}, fleet.LintOptions{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				files = res.Files
+			}
+			b.StopTimer()
+			reportUsage(b, start)
+			b.ReportMetric(float64(files), "files")
 		})
 	}
 }
