@@ -262,6 +262,10 @@ func (l *locator) sources(h *Host) *hostSources {
 	}
 	fi := l.frags[key]
 	if fi == nil {
+		if len(l.frags) >= maxSources {
+			// Bounded as the hosts' sources are.
+			clear(l.frags)
+		}
 		fi = newFragIndex(h)
 		l.frags[key] = fi
 	}

@@ -250,6 +250,19 @@ func Modules(f *Fleet) ([]Module, error) {
 	return mods, nil
 }
 
+// HostModules returns the module files of host h in file order, as
+// Modules does for every host: it reads f's secrets and directories, not
+// its hosts, and may be called for several hosts at once.
+func (f *Fleet) HostModules(h *Host) ([]Module, error) {
+	out, err := f.host(h, nil, true)
+	if err != nil {
+		return nil, err
+	}
+	mods := out.modules
+	sort.Slice(mods, func(i, j int) bool { return mods[i].Path < mods[j].Path })
+	return mods, nil
+}
+
 // Files are some generated files and, when a locate function was given,
 // their part of the source map.
 type Files struct {
