@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -482,10 +483,13 @@ func BenchmarkGenerate(b *testing.B) {
 	}
 }
 
+// edits counts the edits of BenchmarkGenerateOneChanged.
+var edits int
+
 // BenchmarkGenerateOneChanged measures the edit loop of `fleetgen ./...`
 // with the cache: every host of the fleet (1000 hosts, FLEET_BENCH_HOSTS)
-// was generated before; each run changes one host (a new tag), loads and
-// writes the tree again.
+// was generated before; each run changes one host's NixOS value, loads
+// and writes the tree again.
 func BenchmarkGenerateOneChanged(b *testing.B) {
 	for _, n := range benchSizes(b, 1000) {
 		b.Run(fmt.Sprintf("hosts=%d", n), func(b *testing.B) {
@@ -513,10 +517,14 @@ func BenchmarkGenerateOneChanged(b *testing.B) {
 			start := usageNow(b)
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
-				edit := fmt.Sprintf("package fleet\n\nhosts: p620: tags: \"edit%d\": true\n", i)
+				// A value of the host's own module, new on every run (the
+				// benchmark's rounds run it again with the same cache).
+				edits++
+				edit := fmt.Sprintf("package fleet\n\nhosts: p620: nixos: environment: etc: \"bench-edit\": text: \"edit %d\"\n", edits)
 				cfg.Overlay = map[string][]byte{filepath.Join(abs, "edit.cue"): []byte(edit)}
-				if res := gen(); len(res.Written) == 0 {
-					b.Fatal("the edit changed no generated file")
+				res := gen()
+				if !slices.Contains(res.Written, filepath.Join(abs, "nix", "hosts", "p620.nix")) {
+					b.Fatalf("the edit did not rewrite p620's module: wrote %v", res.Written)
 				}
 			}
 			b.StopTimer()
