@@ -536,8 +536,8 @@ func BenchmarkGenerateOneChanged(b *testing.B) {
 // BenchmarkLintTree measures linting a tree of Nix files and that tree
 // copied ten times (LintNix, as `fleetgen lint DIR` outside a CUE module),
 // reporting the CPU time and the peak resident set. The tree is
-// FLEET_BENCH_LINT_TREE (docs/performance.md says how the 547-file seed
-// repository is laid out there); without it the benchmark is skipped.
+// FLEET_BENCH_LINT_TREE (docs/performance.md says which tree its figures
+// used); without it the benchmark is skipped.
 func BenchmarkLintTree(b *testing.B) {
 	tree := os.Getenv("FLEET_BENCH_LINT_TREE")
 	if tree == "" {
