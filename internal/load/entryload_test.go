@@ -108,7 +108,8 @@ func loadDump(t *testing.T, dir, cacheDir string, overlay map[string]string) str
 // examples, cold and warm, after a host gains a value in another file
 // (evaluated with its declaration in hosts.cue), after lines are inserted
 // above entries (whose cached positions must move), after a context
-// (templates' hidden fields) changes, and with an error.
+// (templates' hidden fields) changes, and with errors (those the checks
+// across entries find included: the fleet is then read again whole).
 func TestEntriesFromCache(t *testing.T) {
 	hosts, err := os.ReadFile("../../hosts.cue")
 	if err != nil {
@@ -125,22 +126,31 @@ func TestEntriesFromCache(t *testing.T) {
 	for _, tc := range []struct {
 		dir     string
 		overlay map[string]string
+		errors  bool
 	}{
-		{"../..", nil},
-		{"../..", map[string]string{"edit.cue": "package fleet\n\nhosts: p620: tags: edited: true\n"}},
-		{"../..", map[string]string{"hosts.cue": string(shifted)}},
-		{"../..", map[string]string{"hosts.cue": string(shifted), "edit.cue": "package fleet\n\n// A doc.\nhosts: razer: deploy: port: 2222\n"}},
-		{"../..", map[string]string{"templates.cue": string(bindings)}},
-		{"../..", map[string]string{"edit.cue": "package fleet\n\nhosts: p620: deploy: port: \"x\"\n"}},
-		{"../..", map[string]string{"edit.cue": "package fleet\n\nhosts: p620: stateVersion: \"24.11\"\n"}},
-		{"../../examples/homelab", nil},
-		{"../../examples/minimal", nil},
+		{"../..", nil, false},
+		{"../..", map[string]string{"edit.cue": "package fleet\n\nhosts: p620: tags: edited: true\n"}, false},
+		{"../..", map[string]string{"hosts.cue": string(shifted)}, false},
+		{"../..", map[string]string{"hosts.cue": string(shifted), "edit.cue": "package fleet\n\n// A doc.\nhosts: razer: deploy: port: 2222\n"}, false},
+		{"../..", map[string]string{"templates.cue": string(bindings)}, false},
+		{"../..", map[string]string{"edit.cue": "package fleet\n\nhosts: p620: deploy: port: \"x\"\n"}, false},
+		{"../..", map[string]string{"edit.cue": "package fleet\n\nhosts: p620: stateVersion: \"24.11\"\n"}, false},
+		// Errors main's checks find across entries: read again whole.
+		{"../..", map[string]string{"edit.cue": "package fleet\n\nsecrets: \"tailscale-auth-key\": recipients: users: nobody: true\n"}, true},
+		{"../..", map[string]string{"edit.cue": "package fleet\n\nhosts: p620: template: \"nosuch\"\n"}, true},
+		{"../..", map[string]string{"edit.cue": "package fleet\n\nhosts: p620: nixos: environment: etc: x: text: \"a\\u0000b\"\n"}, true},
+		{"../..", map[string]string{"edit.cue": "package fleet\n\nsettings: inputs: \"bad input\": url: \"github:x/y\"\n"}, true},
+		{"../../examples/homelab", nil, false},
+		{"../../examples/minimal", nil, false},
 	} {
 		wholePackage = true
 		want := loadDump(t, tc.dir, "", tc.overlay)
 		wholePackage = false
 		if len(tc.overlay) == 0 && strings.HasPrefix(want, "errors:") {
 			t.Fatalf("%s: %s", tc.dir, want)
+		}
+		if tc.errors && !strings.HasPrefix(want, "errors:") {
+			t.Fatalf("%s %v: no errors", tc.dir, sortedKeys(tc.overlay))
 		}
 		// Without a cache, every entry evaluated.
 		if diff := cmp.Diff(want, loadDump(t, tc.dir, "", tc.overlay)); diff != "" {
