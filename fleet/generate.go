@@ -258,6 +258,19 @@ func (f *Fleet) emitFleet(outOverride string, only func(*Host) bool) (*emit.Flee
 	return ef, out, nil
 }
 
+// addSecrets adds the fleet's secrets to ef, without their recipients:
+// what a host's modules need of them.
+func (f *Fleet) addSecrets(ef *emit.Fleet) error {
+	for _, name := range sortedNames(f.l.Secrets) {
+		sv, err := f.secret(name)
+		if err != nil {
+			return err
+		}
+		ef.Secrets = append(ef.Secrets, emit.Secret{Name: name, File: sv.File, Owner: sv.Owner, Group: sv.Group, Mode: sv.Mode})
+	}
+	return nil
+}
+
 // emitBase returns the emitter's fleet without hosts and secrets, for the
 // absolute output directory out.
 func (f *Fleet) emitBase(s *settings, out string) *emit.Fleet {
@@ -283,12 +296,8 @@ func (f *Fleet) generateTo(out string, sink fileSink) error {
 	}
 	ef := f.emitBase(&s, out)
 	modules := s.flakeModules()
-	for _, name := range sortedNames(f.l.Secrets) {
-		sv, err := f.secret(name)
-		if err != nil {
-			return err
-		}
-		ef.Secrets = append(ef.Secrets, emit.Secret{Name: name, File: sv.File, Owner: sv.Owner, Group: sv.Group, Mode: sv.Mode})
+	if err := f.addSecrets(ef); err != nil {
+		return err
 	}
 	locators := f.newLocators()
 	locate := locators.new().locate

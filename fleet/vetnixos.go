@@ -85,12 +85,8 @@ func (f *Fleet) VetNixOS() (warnings Errors, err error) {
 	// the order of the modules' paths, as if every module were checked
 	// one after the other.
 	ef := f.emitBase(&set, out)
-	for _, name := range sortedNames(f.l.Secrets) {
-		sv, err := f.secret(name)
-		if err != nil {
-			return nil, err
-		}
-		ef.Secrets = append(ef.Secrets, emit.Secret{Name: name, File: sv.File, Owner: sv.Owner, Group: sv.Group, Mode: sv.Mode})
+	if err := f.addSecrets(ef); err != nil {
+		return nil, err
 	}
 	modules := set.flakeModules()
 	var todo []*Host
