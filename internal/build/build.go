@@ -185,8 +185,13 @@ type Event struct {
 	Kind EventKind
 	// Msg is a human-readable line.
 	Msg string
-	// Err is set for EventFail.
+	// Err is set for EventFail, and for an EventNote of something that
+	// went wrong without failing the host.
 	Err error
+	// Preview is what deploying Host will change, on the OpPreview
+	// EventDone a deployment reports before activating the host; nil on
+	// every other event.
+	Preview *Preview
 }
 
 // A Status is what happened to a host.
@@ -245,6 +250,10 @@ type Result struct {
 	RollbackErr error
 	// Duration is the wall time spent on the host.
 	Duration time.Duration
+	// Preview is what deploying the host was to change, found out before
+	// it was activated; nil when the host was not previewed (not
+	// deployed, or its preview failed).
+	Preview *Preview
 }
 
 // emitter serializes calls to Options.Events.

@@ -125,6 +125,110 @@ func (d *driver) preview(ctx context.Context, hp *HostPlan) error {
 	return d.dryActivate(ctx, hp)
 }
 
+// prepare builds hp's new system and copies it to the target, as a
+// deployment must before activating, and finds out on the way what
+// activating it will change (Preview), which it reports in an OpPreview
+// event (EventDone, with Event.Preview) before anything is activated. Only
+// a failed build or copy is an error: a host whose preview fails is
+// deployed all the same, with a note saying why its consequences are
+// unknown. A host whose new system turns out to be what it runs is
+// UpToDate.
+func (d *driver) prepare(ctx context.Context, hp *HostPlan, r *Result) error {
+	h := hp.Host
+	if hp.Built == "" {
+		d.emit(h.Name, OpBuild, EventStart, "building "+h.Toplevel.Installable(), nil)
+		path, err := d.buildHost(ctx, h, hp.Drv)
+		if err != nil {
+			return err
+		}
+		hp.Built = path
+		d.emit(h.Name, OpBuild, EventDone, path, nil)
+	}
+	r.StorePath = hp.Built
+	if hp.Built == hp.Current {
+		r.Status = UpToDate
+		return nil
+	}
+	pv := &Preview{}
+	var unknown error
+	if h.Build.Where != model.BuildOnTarget {
+		if hp.Current != "" {
+			hp.Preview = pv
+			unknown = d.diffClosures(ctx, hp)
+		}
+		d.emit(h.Name, OpCopy, EventStart, "copying to "+h.Target.Dest(), nil)
+		if err := d.copyTo(ctx, h, hp.Built); err != nil {
+			return err
+		}
+		d.emit(h.Name, OpCopy, EventDone, "", nil)
+	}
+	if unknown == nil {
+		d.emit(h.Name, OpPreview, EventStart, "asking switch-to-configuration dry-activate", nil)
+		hp.Preview = pv
+		unknown = d.dryActivate(ctx, hp)
+	}
+	if unknown != nil {
+		hp.Preview = nil
+		if ctx.Err() == nil {
+			d.emit(h.Name, OpPreview, EventNote, "what activation will change is unknown ("+unknown.Error()+"); deploying all the same", unknown)
+		}
+		return nil
+	}
+	r.Preview = pv
+	d.ev.emit(Event{Host: h.Name, Wave: d.waves[h.Name], Op: OpPreview, Kind: EventDone, Msg: pv.Summary(), Preview: pv})
+	return nil
+}
+
+// Summary says in one line what deploying a host changes: its closure's
+// packages and size, the units activation stops, starts, restarts or
+// reloads, and whether a reboot is needed.
+func (pv *Preview) Summary() string {
+	var parts []string
+	if c := pv.Closure; c == nil {
+		parts = append(parts, "no running system to compare with")
+	} else {
+		delta := FormatSize(c.SizeAfter - c.SizeBefore)
+		if !strings.HasPrefix(delta, "-") {
+			delta = "+" + delta
+		}
+		parts = append(parts, fmt.Sprintf("closure: %d added, %d removed, %d changed, %s → %s (%s)",
+			len(c.Added), len(c.Removed), len(c.Changed), FormatSize(c.SizeBefore), FormatSize(c.SizeAfter), delta))
+	}
+	u := pv.Units
+	for _, l := range []struct {
+		verb  string
+		units []string
+	}{{"stop", u.Stop}, {"start", u.Start}, {"restart", u.Restart}, {"reload", u.Reload}, {"leave running (changed)", u.Skip}, {"turn off swap", u.StopSwap}} {
+		if len(l.units) > 0 {
+			parts = append(parts, "would "+l.verb+" "+strings.Join(l.units, ", "))
+		}
+	}
+	if u.RestartSystemd {
+		parts = append(parts, "would restart systemd")
+	}
+	if u.IsZero() {
+		parts = append(parts, "would change no unit")
+	}
+	if why := pv.rebootWhy(); why != "" {
+		parts = append(parts, "reboot needed: "+why)
+	}
+	return strings.Join(parts, "; ")
+}
+
+// rebootWhy says what needs a reboot: "new kernel", "new initrd", "new
+// kernel and initrd"; "" when nothing does.
+func (pv *Preview) rebootWhy() string {
+	switch {
+	case pv.KernelChanged && pv.InitrdChanged:
+		return "new kernel and initrd"
+	case pv.KernelChanged:
+		return "new kernel"
+	case pv.InitrdChanged:
+		return "new initrd"
+	}
+	return ""
+}
+
 // diffClosures diffs the closure of hp's running system against its new
 // one, locally.
 func (d *driver) diffClosures(ctx context.Context, hp *HostPlan) error {
@@ -209,8 +313,9 @@ func (d *driver) dryActivate(ctx context.Context, hp *HostPlan) error {
 	}
 	kv := parseKV(string(out), "")
 	pv := hp.Preview
-	pv.KernelChanged = kv["new-kernel"] != kv["kernel"]
-	pv.InitrdChanged = kv["new-initrd"] != kv["initrd"]
+	// A target that runs no system yet has no kernel to change.
+	pv.KernelChanged = kv["kernel"] != "" && kv["new-kernel"] != kv["kernel"]
+	pv.InitrdChanged = kv["initrd"] != "" && kv["new-initrd"] != kv["initrd"]
 	var dry []string
 	for _, l := range strings.Split(string(out), "\n") {
 		if l, ok := strings.CutPrefix(l, "dry: "); ok {

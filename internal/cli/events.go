@@ -110,15 +110,16 @@ func (s *eventStream) plan(plan []fleet.HostPlan, took time.Duration) {
 
 func (s *eventStream) event(ev fleet.Event) {
 	s.enc.Encode(struct {
-		Type  string  `json:"type"`
-		Time  string  `json:"time"`
-		Host  string  `json:"host"`
-		Wave  int     `json:"wave"`
-		Step  string  `json:"step"`
-		Kind  string  `json:"kind"`
-		Msg   string  `json:"msg"`
-		Error *string `json:"error"`
-	}{"event", jsonTime(ev.Time), ev.Host, ev.Wave, ev.Step, ev.Kind, ev.Msg, errString(ev.Err)})
+		Type    string         `json:"type"`
+		Time    string         `json:"time"`
+		Host    string         `json:"host"`
+		Wave    int            `json:"wave"`
+		Step    string         `json:"step"`
+		Kind    string         `json:"kind"`
+		Msg     string         `json:"msg"`
+		Error   *string        `json:"error"`
+		Preview *fleet.Preview `json:"preview,omitempty"`
+	}{"event", jsonTime(ev.Time), ev.Host, ev.Wave, ev.Step, ev.Kind, ev.Msg, errString(ev.Err), ev.Preview})
 }
 
 // results writes each host's result and the end record.
