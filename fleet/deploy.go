@@ -411,8 +411,13 @@ type DeployReport struct {
 // canaries (settings.rollout.canary, deploy.canary) before the rest of it;
 // a failed wave stops the rollout, or with settings.rollout.onFailure
 // "rollback" also takes its deployed hosts back, and
-// settings.rollout.maxUnavailable bounds a wave's activations at once. Per
-// host it builds (once), copies the closure, activates it
+// settings.rollout.maxUnavailable bounds how many hosts of a wave are down
+// at once (a failed host stays down, so a wave with that many failed hosts
+// activates no further host). Each stage of a wave (its canaries, then the
+// rest) is built, copied and previewed before any host of it activates,
+// and each host's Preview is reported in an Event (Step "preview", Kind
+// "done") and kept in its HostResult. Per host it builds (once), copies
+// the closure, activates it
 // (deploy.activation, or opts.Mode), runs the health checks and confirms;
 // when activation or a check fails the host goes back to the generation it
 // ran before, and with magic rollback a host the deployer loses after

@@ -39,11 +39,15 @@ const (
 // are left alone without failing their wave.
 //
 // For every host it deploys, it builds the new system (unless Preview
-// did), copies it to the target (unless built there), activates it, runs
-// the health checks and confirms it; when activation or a check fails it
-// rolls the host back to the generation it ran before. Builds run at most
-// Options.Jobs at a time, everything else at most Options.NetJobs, and
-// activations of one wave at most as many as Options.Rollout allows.
+// did), copies it to the target (unless built there) and finds out what
+// activating it will change (a Preview, reported in an OpPreview event and
+// kept in Result.Preview), all hosts of a stage (a wave's canaries, or
+// the rest of it) before any of them activates; then it activates each,
+// runs the health checks and confirms it; when activation or a check fails
+// it rolls the host back to the generation it ran before. Builds run at
+// most Options.Jobs at a time, everything else at most Options.NetJobs,
+// and no more hosts of a wave are down at once than Options.Rollout
+// allows (see budget).
 // Skipped hosts come back UpToDate, hosts whose planning failed come back
 // Failed. The results are in plan order.
 //

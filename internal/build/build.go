@@ -19,7 +19,8 @@
 // units switch-to-configuration dry-activate would stop, start, restart or
 // reload, and whether a reboot is needed. Apply deploys wave by wave
 // (model.Host.Wave), canaries first, stopping at the first failed wave;
-// per host: build, copy, activate, health checks, confirm. When activation
+// per host: build, copy, preview (every host of a stage before any of
+// them activates), activate, health checks, confirm. When activation
 // or a health check fails the host is rolled back to the generation it ran
 // before.
 //
