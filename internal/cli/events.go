@@ -144,6 +144,31 @@ func (s *eventStream) results(rs []fleet.HostResult) {
 		}{"result", jsonTime(time.Now()), r.Host, r.Wave, string(r.Status), r.StorePath, r.Previous, r.Current,
 			r.Duration.Milliseconds(), errString(r.Err), errString(r.RollbackErr)})
 	}
+	s.end(ok, counts)
+}
+
+// checks writes each host's result of check and the end record, whose
+// statuses count the hosts that evaluated ("ok", warnings allowed) and
+// those that did not ("failed").
+func (s *eventStream) checks(hosts []jsonCheck) {
+	counts := map[string]int{}
+	ok := true
+	for _, h := range hosts {
+		status := "ok"
+		if !h.OK {
+			status, ok = "failed", false
+		}
+		counts[status]++
+		s.enc.Encode(struct {
+			Type string `json:"type"`
+			Time string `json:"time"`
+			jsonCheck
+		}{"check", jsonTime(time.Now()), h})
+	}
+	s.end(ok, counts)
+}
+
+func (s *eventStream) end(ok bool, counts map[string]int) {
 	s.enc.Encode(struct {
 		Type     string         `json:"type"`
 		Time     string         `json:"time"`
