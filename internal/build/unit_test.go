@@ -130,6 +130,58 @@ func TestProgressLive(t *testing.T) {
 	}
 }
 
+// TestProgressPreview checks that what activating a host will change
+// stays on screen above the live block, while the host's live line moves
+// on, and that it is one plain line elsewhere.
+func TestProgressPreview(t *testing.T) {
+	pv := &Preview{Closure: &ClosureDiff{Added: []Package{{Name: "curl"}}, SizeBefore: 1024, SizeAfter: 3072},
+		Units: UnitChanges{Restart: []string{"web.service", "db.service"}}, KernelChanged: true}
+	const summary = "closure: 1 added, 0 removed, 0 changed, 1.0 KiB → 3.0 KiB (+2.0 KiB); would restart web.service, db.service; reboot needed: new kernel"
+	if got := pv.Summary(); got != summary {
+		t.Errorf("summary\n got %q\nwant %q", got, summary)
+	}
+	ev := Event{Host: "alpha", Wave: 1, Op: OpPreview, Kind: EventDone, Msg: summary, Preview: pv}
+
+	var buf bytes.Buffer
+	p := NewProgress(&buf, []string{"alpha", "beta"})
+	p.Event(ev)
+	p.Close()
+	if want := "alpha preview: " + summary + "\n"; buf.String() != want {
+		t.Errorf("plain:\n got %q\nwant %q", buf.String(), want)
+	}
+
+	buf.Reset()
+	p = NewProgress(&buf, []string{"alpha", "beta"})
+	p.live = true
+	p.Event(Event{Host: "alpha", Wave: 1, Op: OpBuild, Kind: EventStart})
+	p.Event(ev)
+	p.Event(Event{Host: "alpha", Wave: 1, Op: OpActivate, Kind: EventStart})
+	p.Close()
+	out := buf.String()
+	frames := strings.Split(out, "\x1b[2A\x1b[J")
+	if strings.Count(out, summary) != 2 || !strings.HasPrefix(frames[1], "alpha preview: "+summary+"\n") {
+		t.Errorf("the preview line is not kept above the block once: %q", out)
+	}
+	if last := frames[len(frames)-1]; !strings.HasPrefix(last, "alpha  w1  activate") {
+		t.Errorf("the live line did not move on: %q", last)
+	}
+}
+
+// TestWriteSummaryReboot checks that the summary names the deployed hosts
+// whose new kernel or initrd needs a reboot, and only those.
+func TestWriteSummaryReboot(t *testing.T) {
+	var buf bytes.Buffer
+	WriteSummary(&buf, []Result{
+		{Host: "alpha", Status: Deployed, Preview: &Preview{KernelChanged: true, InitrdChanged: true}},
+		{Host: "beta", Status: Deployed, Preview: &Preview{}},
+		{Host: "gamma", Status: RolledBack, Preview: &Preview{InitrdChanged: true}},
+		{Host: "delta", Status: Deployed, Preview: &Preview{InitrdChanged: true}},
+	})
+	if want := "\nreboot needed to run the new system fully: alpha (new kernel and initrd), delta (new initrd)\n"; !strings.HasSuffix(buf.String(), want) {
+		t.Errorf("got\n%s\nwant it to end with%s", buf.String(), want)
+	}
+}
+
 func TestWriteSummary(t *testing.T) {
 	var buf bytes.Buffer
 	WriteSummary(&buf, []Result{
