@@ -252,23 +252,47 @@ func (d *driver) diffClosures(ctx context.Context, hp *HostPlan) error {
 	if err != nil {
 		return err
 	}
-	var infos []struct {
+	sizes, err := parseClosureSizes(out)
+	if err != nil {
+		return errorf(h.Name, OpDiff, KindProtocol, "reading nix path-info output: %v", err)
+	}
+	cd.SizeBefore, cd.SizeAfter = sizes[hp.Current], sizes[hp.Built]
+	hp.Preview.Closure = cd
+	return nil
+}
+
+// parseClosureSizes reads the closure sizes nix path-info --json
+// --closure-size prints, by store path. Nix before 2.19 prints a list of
+// objects with a "path"; from 2.19 on, an object whose keys are the paths
+// (nix PR 9242). A key without the store directory is taken as a path
+// under /nix/store.
+func parseClosureSizes(b []byte) (map[string]int64, error) {
+	type info struct {
 		Path        string `json:"path"`
 		ClosureSize int64  `json:"closureSize"`
 	}
-	if err := json.Unmarshal(out, &infos); err != nil {
-		return errorf(h.Name, OpDiff, KindProtocol, "reading nix path-info output: %v", err)
-	}
-	for _, in := range infos {
-		switch in.Path {
-		case hp.Current:
-			cd.SizeBefore = in.ClosureSize
-		case hp.Built:
-			cd.SizeAfter = in.ClosureSize
+	sizes := map[string]int64{}
+	var list []info
+	if err := json.Unmarshal(b, &list); err == nil {
+		for _, in := range list {
+			sizes[in.Path] = in.ClosureSize
 		}
+		return sizes, nil
 	}
-	hp.Preview.Closure = cd
-	return nil
+	var byPath map[string]*info
+	if err := json.Unmarshal(b, &byPath); err != nil {
+		return nil, err
+	}
+	for p, in := range byPath {
+		if in == nil {
+			continue // an invalid path
+		}
+		if !strings.HasPrefix(p, "/") {
+			p = "/nix/store/" + p
+		}
+		sizes[p] = in.ClosureSize
+	}
+	return sizes, nil
 }
 
 // copyTo copies the closure of path to h's target.

@@ -350,6 +350,32 @@ would start the following units: accounts-daemon.service
 
 // TestParseDiffClosures reads nix store diff-closures output, colours and
 // all, as Nix 2.8 prints it even to a pipe.
+// TestParseClosureSizes reads both shapes of nix path-info --json: the
+// list of Nix 2.8 (Debian's, which the other tests run) and the object by
+// path of Nix 2.19 and later (NixOS 25.05 has 2.28), null for a path that
+// is not valid.
+func TestParseClosureSizes(t *testing.T) {
+	for _, c := range []struct{ name, out string }{
+		{"list", `[{"path":"/nix/store/aaa-old","narHash":"sha256:x","narSize":10,"closureSize":1024,"references":[],"valid":true},` +
+			`{"path":"/nix/store/bbb-new","narSize":20,"closureSize":3072,"references":["/nix/store/aaa-old"],"valid":true}]`},
+		{"object", `{"/nix/store/aaa-old":{"ca":null,"deriver":null,"narHash":"sha256-x","narSize":10,"closureSize":1024,"references":[],"registrationTime":1,"signatures":[],"ultimate":true},` +
+			`"/nix/store/bbb-new":{"narSize":20,"closureSize":3072,"references":["/nix/store/aaa-old"]},"/nix/store/ccc-gone":null}`},
+		{"object without store dir", `{"aaa-old":{"closureSize":1024},"bbb-new":{"closureSize":3072}}`},
+	} {
+		got, err := parseClosureSizes([]byte(c.out))
+		if err != nil {
+			t.Errorf("%s: %v", c.name, err)
+			continue
+		}
+		if got["/nix/store/aaa-old"] != 1024 || got["/nix/store/bbb-new"] != 3072 {
+			t.Errorf("%s: %v", c.name, got)
+		}
+	}
+	if _, err := parseClosureSizes([]byte(`"nope"`)); err == nil {
+		t.Error("a JSON string was read as closure sizes")
+	}
+}
+
 func TestParseDiffClosures(t *testing.T) {
 	out := "curl: ∅ → 8.1\n" +
 		"hello: 2.12 → 2.13, \x1b[31;1m+20.0 KiB\x1b[0m\n" +
