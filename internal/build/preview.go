@@ -83,10 +83,10 @@ func (u UnitChanges) IsZero() bool {
 
 // Preview fills in, for every host the plan deploys, what deploying it
 // would change, and changes no running system: it builds the new system
-// (once: Apply reuses it), diffs its closure against the target's running
-// system (fetching that when the local store lacks it), copies the new
-// system to the target and asks its switch-to-configuration dry-activate
-// which units activation would stop, start, restart or reload, and
+// (once: Apply reuses it), copies it to the target, diffs its closure
+// against the target's running system there, and asks its
+// switch-to-configuration dry-activate which units activation would
+// stop, start, restart or reload, and
 // whether the kernel or initrd change. Hosts built on their target are
 // built there, and get no closure diff. Failures are recorded in
 // HostPlan.Err without changing the action.
@@ -113,12 +113,12 @@ func (d *driver) preview(ctx context.Context, hp *HostPlan) error {
 		hp.Built = path
 	}
 	if h.Build.Where != model.BuildOnTarget {
+		if err := d.copyTo(ctx, h, hp.Built); err != nil {
+			return err
+		}
 		if hp.Current == "" {
 			hp.Diff = "(the target runs no system yet)\n"
 		} else if err := d.diffClosures(ctx, hp); err != nil {
-			return err
-		}
-		if err := d.copyTo(ctx, h, hp.Built); err != nil {
 			return err
 		}
 	}
@@ -152,15 +152,15 @@ func (d *driver) prepare(ctx context.Context, hp *HostPlan, r *Result) error {
 	pv := &Preview{}
 	var unknown error
 	if h.Build.Where != model.BuildOnTarget {
-		if hp.Current != "" {
-			hp.Preview = pv
-			unknown = d.diffClosures(ctx, hp)
-		}
 		d.emit(h.Name, OpCopy, EventStart, "copying to "+h.Target.Dest(), nil)
 		if err := d.copyTo(ctx, h, hp.Built); err != nil {
 			return err
 		}
 		d.emit(h.Name, OpCopy, EventDone, "", nil)
+		if hp.Current != "" {
+			hp.Preview = pv
+			unknown = d.diffClosures(ctx, hp)
+		}
 	}
 	if unknown == nil {
 		d.emit(h.Name, OpPreview, EventStart, "asking switch-to-configuration dry-activate", nil)
@@ -229,29 +229,34 @@ func (pv *Preview) rebootWhy() string {
 	return ""
 }
 
+// diffScript prints the closure diff from the running system ($1) to
+// the new one ($2), a line "fleet: sizes", then both closures' sizes as
+// nix path-info --json prints them; the rest of its arguments are extra
+// arguments for nix.
+const diffScript = `old=$1 new=$2
+shift 2
+nix --extra-experimental-features nix-command store diff-closures "$@" "$old" "$new" || exit
+echo 'fleet: sizes'
+exec nix --extra-experimental-features nix-command path-info "$@" --json --closure-size "$old" "$new"
+`
+
 // diffClosures diffs the closure of hp's running system against its new
-// one, locally.
+// one on the target, where both are once the new one is copied there: no
+// closure travels for the diff, whatever this machine's store holds.
 func (d *driver) diffClosures(ctx context.Context, hp *HostPlan) error {
 	h := hp.Host
-	// The old closure lives on the target; nix copy is a no-op when the
-	// local store has it already, as it does when a cache serves both.
-	if _, err := d.run(ctx, command{host: h.Name, op: OpDiff,
-		argv: d.nix([]string{"copy"}, "--from", storeURI(h.Target), hp.Current),
-		env:  d.nixSSHEnv(h.Target)}); err != nil {
-		return err
-	}
-	out, err := d.run(ctx, command{host: h.Name, op: OpDiff,
-		argv: d.nix([]string{"store", "diff-closures"}, hp.Current, hp.Built)})
+	words := append([]string{"sh", "-c", diffScript, "sh", hp.Current, hp.Built}, d.opts.RemoteNixArgs...)
+	out, err := d.run(ctx, command{host: h.Name, op: OpDiff, remote: true, argv: d.ssh(h.Target, shellLine(words...))})
 	if err != nil {
 		return err
 	}
-	hp.Diff = string(out)
+	diff, sizesOut, ok := strings.Cut(string(out), "fleet: sizes\n")
+	if !ok {
+		return errorf(h.Name, OpDiff, KindProtocol, "the target printed no closure sizes after its closure diff")
+	}
+	hp.Diff = diff
 	cd := parseDiffClosures(hp.Diff)
-	out, err = d.run(ctx, command{host: h.Name, op: OpDiff,
-		argv: d.nix([]string{"path-info"}, "--json", "--closure-size", hp.Current, hp.Built)})
-	if err != nil {
-		return err
-	}
+	out = []byte(sizesOut)
 	sizes, err := parseClosureSizes(out)
 	if err != nil {
 		return errorf(h.Name, OpDiff, KindProtocol, "reading nix path-info output: %v", err)
