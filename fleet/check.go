@@ -27,10 +27,12 @@ import (
 func (f *Fleet) checkValues() diag.List {
 	var diags diag.List
 	seen := map[diag.Range]bool{}
+	seenFiles := map[string]bool{}
 	// The diagnostics are sorted at the end: the leaves need no order.
 	for _, h := range f.hosts {
 		h.h.Tree.Walk(nil, func(path []string, n *merge.Node) {
 			o := n.Leaf()
+			diags = append(diags, fileNameDiags(h.Name, h.h.Tree, path, o, seenFiles)...)
 			if o.Range.Start.IsValid() {
 				if seen[o.Range] {
 					return
@@ -94,6 +96,59 @@ func (f *Fleet) checkValues() diag.List {
 	}
 	diags.Sort()
 	return diags
+}
+
+// fileNameDiags checks the names of the files a host's free-form nixos
+// links into a directory (environment.etc, home-manager's home.file and
+// xdg.configFile; rules.FileEntry), and their targets, in the leaf o at
+// path and in the fields leading to it: a name that is empty, absolute or
+// climbs out with .. is never linked where it says (rules.FileNameProblem,
+// which lint's NO607 uses too). A name is reported at its own field, once
+// (seen holds the names reported).
+func fileNameDiags(host string, tree *merge.Node, path []string, o *merge.Origin, seen map[string]bool) diag.List {
+	if len(path) == 0 || path[0] != "nixos" {
+		return nil
+	}
+	var out diag.List
+	report := func(p []string, r diag.Range, what, value, why, dir string) {
+		full := append([]string{"hosts", host, "nixos"}, p...)
+		key := fmt.Sprint(r, formatPath(full))
+		if seen[key] {
+			return
+		}
+		seen[key] = true
+		out.Add(diag.Diagnostic{Severity: diag.Error, Range: r, Path: full,
+			Summary: fmt.Sprintf("%s: %s %q %s", formatPath(full), what, value, why),
+			Detail:  fmt.Sprintf("the file belongs below %s: write its name as a path relative to it, such as \"app/config.toml\"", dir)})
+	}
+	walkData(path, "", o.Value, func(p []string, _ string, v any) {
+		// The option path, without nixos and the markers ($force) inside
+		// a leaf's value; no marker precedes the leaf's own path.
+		q := slices.DeleteFunc(slices.Clone(p[1:]), func(k string) bool { return k == "$force" || k == "$default" })
+		for i := range q {
+			dir, ok := rules.FileEntry(q[:i+1])
+			if !ok {
+				continue
+			}
+			r := o.Range
+			if i+1 < len(path) { // a field of the tree, not inside the leaf
+				if n := tree.Lookup(path[:i+2]...); n != nil && n.Decl() != nil && n.Decl().Range.Start.IsValid() {
+					r = n.Decl().Range
+				}
+			}
+			if why := rules.FileNameProblem(q[i]); why != "" {
+				report(q[:i+1], r, "file name", q[i], why, dir)
+			}
+		}
+		if s, ok := v.(string); ok && len(q) > 1 && q[len(q)-1] == "target" {
+			if dir, ok := rules.FileEntry(q[:len(q)-1]); ok {
+				if why := rules.FileNameProblem(s); why != "" {
+					report(q, o.Range, "target", s, why, dir)
+				}
+			}
+		}
+	})
+	return out
 }
 
 // walkData calls f for every value inside v, at path p and below: each
