@@ -49,6 +49,13 @@ func (f *Fleet) checkValues() diag.List {
 					Summary: name + ": a field name holds a NUL character", Detail: "Nix cuts a string at NUL; remove it"})
 				return
 			}
+			if i := slices.IndexFunc(path, hasBidi); i >= 0 {
+				r, full, name := at(path[:i+1])
+				if n := h.h.Tree.Lookup(path[:i+1]...); n != nil && n.Decl() != nil && n.Decl().Range.Start.IsValid() {
+					r = n.Decl().Range // the field's own label
+				}
+				diags.Add(bidiDiag(r, full, name, path[i]))
+			}
 			walkData(path, formatPath(append([]string{"hosts", h.Name}, path...)), o.Value, func(p []string, name string, v any) {
 				r, full, _ := at(p)
 				switch v := v.(type) {
@@ -56,6 +63,11 @@ func (f *Fleet) checkValues() diag.List {
 					if strings.ContainsRune(v, 0) || strings.ContainsRune(p[len(p)-1], 0) {
 						diags.Add(diag.Diagnostic{Severity: diag.Error, Range: r, Path: full,
 							Summary: name + ": a string or field name holds a NUL character", Detail: "Nix cuts a string at NUL; remove it"})
+					}
+					if hasBidi(v) {
+						diags.Add(bidiDiag(r, full, name, v))
+					} else if len(p) > len(path) && hasBidi(p[len(p)-1]) {
+						diags.Add(bidiDiag(r, full, name, p[len(p)-1]))
 					}
 				case map[string]any:
 					if src, ok := v["$nix"].(string); ok && len(v) == 1 {
@@ -96,6 +108,21 @@ func (f *Fleet) checkValues() diag.List {
 	}
 	diags.Sort()
 	return diags
+}
+
+// hasBidi reports whether s holds a character that changes the direction
+// of the text around it (U+202E and its kin; syntax.BidiControl).
+func hasBidi(s string) bool { return strings.IndexFunc(s, syntax.BidiControl) >= 0 }
+
+// bidiDiag reports a bidirectional control character in a value or field
+// name. Such a character makes a line display in another order than it
+// is read (as Rust refuses it in literals), and a Nix string has no escape
+// for it, so the generated file would hold it raw.
+func bidiDiag(r diag.Range, full []string, name, s string) diag.Diagnostic {
+	c := s[strings.IndexFunc(s, syntax.BidiControl):]
+	return diag.Diagnostic{Severity: diag.Error, Range: r, Path: full,
+		Summary: fmt.Sprintf("%s: holds the bidirectional control character %U, which makes the text display in another order than it reads", name, []rune(c)[0]),
+		Detail:  "Nix strings have no escape for it, so the generated Nix would hold it as it is; remove it (text in a right-to-left script needs none)"}
 }
 
 // fileNameDiags checks the names of the files a host's free-form nixos
