@@ -28,6 +28,7 @@ func (f *Fleet) checkValues() diag.List {
 	var diags diag.List
 	seen := map[diag.Range]bool{}
 	seenFiles := map[string]bool{}
+	seenDeep := map[string]bool{}
 	// The diagnostics are sorted at the end: the leaves need no order.
 	for _, h := range f.hosts {
 		h.h.Tree.Walk(nil, func(path []string, n *merge.Node) {
@@ -58,6 +59,16 @@ func (f *Fleet) checkValues() diag.List {
 			}
 			walkData(path, formatPath(append([]string{"hosts", h.Name}, path...)), o.Value, func(p []string, name string, v any) {
 				r, full, _ := at(p)
+				if len(p) > maxValueDepth {
+					// Reported once for each value at the bound, at the
+					// first value found below it.
+					if key := strings.Join(p[:maxValueDepth], "\x00"); !seenDeep[key] {
+						seenDeep[key] = true
+						diags.Add(diag.Diagnostic{Severity: diag.Error, Range: r, Path: full,
+							Summary: fmt.Sprintf("%s: the value is nested more than %d levels deep (fields and list elements), more than the generated Nix can hold", clipName(name), maxValueDepth),
+							Detail:  "Nix 2.8's parser holds at most 10000 entries, and each level of the generated Nix can take three; flatten the value, or keep deep data in a file the configuration reads"})
+					}
+				}
 				switch v := v.(type) {
 				case string:
 					if strings.ContainsRune(v, 0) || strings.ContainsRune(p[len(p)-1], 0) {
@@ -108,6 +119,23 @@ func (f *Fleet) checkValues() diag.List {
 	}
 	diags.Sort()
 	return diags
+}
+
+// maxValueDepth bounds how deeply a host's value nests, counting its
+// fields and list elements from the host: deeper values are refused by
+// vet and gen alike, before the emitter makes Nix that Nix 2.8 (and the
+// emitter's own round-trip check, which counts as Nix does) cannot parse.
+// A level of the generated Nix takes at most three entries of Nix's
+// parser stack of 10000 (a list of sets fails at about 3,300 levels), so
+// the bound leaves room for what surrounds the value.
+const maxValueDepth = 1000
+
+// clipName shortens a long path for a message: its start and end.
+func clipName(name string) string {
+	if len(name) <= 120 {
+		return name
+	}
+	return name[:60] + "…" + name[len(name)-60:]
 }
 
 // hasBidi reports whether s holds a character that changes the direction
