@@ -57,32 +57,37 @@ func (f *Fleet) checkValues() diag.List {
 				}
 				diags.Add(bidiDiag(r, full, name, path[i]))
 			}
-			walkData(path, formatPath(append([]string{"hosts", h.Name}, path...)), o.Value, func(p []string, name string, v any) {
-				r, full, _ := at(p)
+			base := formatPath(append([]string{"hosts", h.Name}, path...))
+			walkData(path, o.Value, func(p []string, v any) {
+				// Names and paths are made only for a report: made for
+				// every value, they would cost the square of the depth.
+				r := o.Range
+				name := func() string { return dataName(base, o.Value, p[len(path):]) }
+				full := func() []string { return append([]string{"hosts", h.Name}, p...) }
 				if len(p) > maxValueDepth {
 					// Reported once for each value at the bound, at the
 					// first value found below it.
 					if key := strings.Join(p[:maxValueDepth], "\x00"); !seenDeep[key] {
 						seenDeep[key] = true
-						diags.Add(diag.Diagnostic{Severity: diag.Error, Range: r, Path: full,
-							Summary: fmt.Sprintf("%s: the value is nested more than %d levels deep (fields and list elements), more than the generated Nix can hold", clipName(name), maxValueDepth),
+						diags.Add(diag.Diagnostic{Severity: diag.Error, Range: r, Path: full(),
+							Summary: fmt.Sprintf("%s: the value is nested more than %d levels deep (fields and list elements), more than the generated Nix can hold", clipName(name()), maxValueDepth),
 							Detail:  "Nix 2.8's parser holds at most 10000 entries, and each level of the generated Nix can take three; flatten the value, or keep deep data in a file the configuration reads"})
 					}
 				}
 				switch v := v.(type) {
 				case string:
 					if strings.ContainsRune(v, 0) || strings.ContainsRune(p[len(p)-1], 0) {
-						diags.Add(diag.Diagnostic{Severity: diag.Error, Range: r, Path: full,
-							Summary: name + ": a string or field name holds a NUL character", Detail: "Nix cuts a string at NUL; remove it"})
+						diags.Add(diag.Diagnostic{Severity: diag.Error, Range: r, Path: full(),
+							Summary: name() + ": a string or field name holds a NUL character", Detail: "Nix cuts a string at NUL; remove it"})
 					}
 					if hasBidi(v) {
-						diags.Add(bidiDiag(r, full, name, v))
+						diags.Add(bidiDiag(r, full(), name(), v))
 					} else if len(p) > len(path) && hasBidi(p[len(p)-1]) {
-						diags.Add(bidiDiag(r, full, name, p[len(p)-1]))
+						diags.Add(bidiDiag(r, full(), name(), p[len(p)-1]))
 					}
 				case map[string]any:
 					if src, ok := v["$nix"].(string); ok && len(v) == 1 {
-						if d := checkNix(r, name, src); d != nil {
+						if d := checkNix(r, name(), src); d != nil {
 							diags.Add(*d)
 						}
 					}
@@ -91,8 +96,8 @@ func (f *Fleet) checkValues() diag.List {
 							d := diag.Diagnostic{
 								Severity: diag.Error,
 								Range:    r,
-								Path:     full,
-								Summary:  fmt.Sprintf("%s: secret %q is not declared", name, sname),
+								Path:     full(),
+								Summary:  fmt.Sprintf("%s: secret %q is not declared", name(), sname),
 								Detail:   "declare it under secrets, with its owner, group and mode",
 							}
 							if s := diag.Nearest(sname, sortedNames(f.l.Secrets)); s != "" {
@@ -176,7 +181,10 @@ func fileNameDiags(host string, tree *merge.Node, path []string, o *merge.Origin
 			Summary: fmt.Sprintf("%s: %s %q %s", formatPath(full), what, value, why),
 			Detail:  fmt.Sprintf("the file belongs below %s: write its name as a path relative to it, such as \"app/config.toml\"", dir)})
 	}
-	walkData(path, "", o.Value, func(p []string, _ string, v any) {
+	walkData(path, o.Value, func(p []string, v any) {
+		if len(p) > 10 {
+			return // deeper than any file entry (and its target, and markers)
+		}
 		// The option path, without nixos and the markers ($force) inside
 		// a leaf's value; no marker precedes the leaf's own path.
 		q := slices.DeleteFunc(slices.Clone(p[1:]), func(k string) bool { return k == "$force" || k == "$default" })
@@ -207,18 +215,24 @@ func fileNameDiags(host string, tree *merge.Node, path []string, o *merge.Origin
 }
 
 // walkData calls f for every value inside v, at path p and below: each
-// struct, list element and scalar, parents before their contents, with the
-// path as users read it (services.a.x[0]).
-func walkData(p []string, name string, v any, f func(p []string, name string, v any)) {
-	f(p, name, v)
+// struct, list element and scalar, parents before their contents. The
+// path f is given is valid only during the call (one slice serves the
+// whole walk, so that a walk costs what the value holds and not the square
+// of its depth): f copies what it keeps.
+func walkData(p []string, v any, f func(p []string, v any)) {
+	walkDataIn(append(make([]string, 0, len(p)+16), p...), v, f)
+}
+
+func walkDataIn(p []string, v any, f func(p []string, v any)) {
+	f(p, v)
 	switch x := v.(type) {
 	case map[string]any:
 		for _, k := range sortedNames(x) {
-			walkData(append(p[:len(p):len(p)], k), name+"."+formatPath([]string{k}), x[k], f)
+			walkDataIn(append(p, k), x[k], f)
 		}
 	case []any:
 		for i, e := range x {
-			walkData(append(p[:len(p):len(p)], strconv.Itoa(i)), name+"["+strconv.Itoa(i)+"]", e, f)
+			walkDataIn(append(p, strconv.Itoa(i)), e, f)
 		}
 	}
 }
