@@ -50,6 +50,22 @@ func (f *Fleet) checkValues() diag.List {
 					Summary: name + ": a field name holds a NUL character", Detail: "Nix cuts a string at NUL; remove it"})
 				return
 			}
+			if n := len(path); n > 1 && markers[path[n-1]] {
+				// A marker beside other fields of the tree: the
+				// struct is no marker, and each field would be data.
+				if parent := h.h.Tree.Lookup(path[:n-1]...); parent != nil && len(parent.Fields()) > 1 {
+					r, full, name := at(path[:n-1])
+					if d := parent.Decl(); d != nil && d.Range.Start.IsValid() {
+						r = d.Range
+					}
+					if !seenDeep[name] {
+						seenDeep[name] = true
+						diags.Add(diag.Diagnostic{Severity: diag.Error, Range: r, Path: full,
+							Summary: name + ": " + markerBeside(path[n-1]),
+							Detail:  "a marker ({$nix: …}, {$secret: …}, {$pkg: …}, {$inputPkg: …}, {$force: …}, {$default: …}) is the only field of its struct"})
+					}
+				}
+			}
 			if i := slices.IndexFunc(path, hasBidi); i >= 0 {
 				r, full, name := at(path[:i+1])
 				if n := h.h.Tree.Lookup(path[:i+1]...); n != nil && n.Decl() != nil && n.Decl().Range.Start.IsValid() {
@@ -86,6 +102,11 @@ func (f *Fleet) checkValues() diag.List {
 						diags.Add(bidiDiag(r, full(), name(), p[len(p)-1]))
 					}
 				case map[string]any:
+					if why := markerProblem(v); why != "" {
+						diags.Add(diag.Diagnostic{Severity: diag.Error, Range: r, Path: full(),
+							Summary: name() + ": " + why,
+							Detail:  "a marker ({$nix: …}, {$secret: …}, {$pkg: …}, {$inputPkg: …}, {$force: …}, {$default: …}) is the only field of its struct"})
+					}
 					if src, ok := v["$nix"].(string); ok && len(v) == 1 {
 						if d := checkNix(r, name(), src); d != nil {
 							diags.Add(*d)
@@ -141,6 +162,39 @@ func clipName(name string) string {
 		return name
 	}
 	return name[:60] + "…" + name[len(name)-60:]
+}
+
+// markers are the marker fields emit reads: a struct whose only field is
+// one of them is written as what the marker says.
+var markers = map[string]bool{"$nix": true, "$secret": true, "$pkg": true, "$inputPkg": true, "$force": true, "$default": true}
+
+// markerProblem says what is wrong with the struct m as a marker, or "":
+// a single field that looks like a marker but is none (gen would refuse
+// it without saying where), or a marker among other fields, which would
+// be written as data (a field named "$secret") and not as what it says.
+func markerProblem(m map[string]any) string {
+	if len(m) == 1 {
+		for k := range m {
+			if strings.HasPrefix(k, "$") && !markers[k] {
+				if near := diag.Nearest(k, sortedNames(markers)); near != "" {
+					return fmt.Sprintf("unknown marker %s (did you mean %s?)", formatPath([]string{k}), near)
+				}
+				return fmt.Sprintf("unknown marker %s", formatPath([]string{k}))
+			}
+		}
+		return ""
+	}
+	for _, k := range sortedNames(m) {
+		if markers[k] {
+			return markerBeside(k)
+		}
+	}
+	return ""
+}
+
+// markerBeside says that the marker k has other fields beside it.
+func markerBeside(k string) string {
+	return fmt.Sprintf("the marker %s has other fields beside it, so it would be written as data, not as what it says", k)
 }
 
 // hasBidi reports whether s holds a character that changes the direction
