@@ -62,7 +62,7 @@ func (f *Fleet) checkValues() diag.List {
 						seenDeep[name] = true
 						diags.Add(diag.Diagnostic{Severity: diag.Error, Range: r, Path: full,
 							Summary: name + ": " + markerBeside(path[n-1]),
-							Detail:  "a marker ({$nix: …}, {$secret: …}, {$pkg: …}, {$inputPkg: …}, {$force: …}, {$default: …}) is the only field of its struct"})
+							Detail:  markerDetail})
 					}
 				}
 			}
@@ -103,9 +103,14 @@ func (f *Fleet) checkValues() diag.List {
 					}
 				case map[string]any:
 					if why := markerProblem(v); why != "" {
+						detail := markerDetail
+						if len(v) == 1 {
+							detail = markerForms
+						}
 						diags.Add(diag.Diagnostic{Severity: diag.Error, Range: r, Path: full(),
 							Summary: name() + ": " + why,
-							Detail:  "a marker ({$nix: …}, {$secret: …}, {$pkg: …}, {$inputPkg: …}, {$force: …}, {$default: …}) is the only field of its struct"})
+							Detail:  detail})
+						return
 					}
 					if src, ok := v["$nix"].(string); ok && len(v) == 1 {
 						if d := checkNix(r, name(), src); d != nil {
@@ -168,19 +173,31 @@ func clipName(name string) string {
 // one of them is written as what the marker says.
 var markers = map[string]bool{"$nix": true, "$secret": true, "$pkg": true, "$inputPkg": true, "$force": true, "$default": true}
 
+// markerDetail and markerForms explain what markers are, for a problem
+// with a marker's siblings and with its own field.
+const (
+	markerDetail = "a marker ({$nix: …}, {$secret: …}, {$pkg: …}, {$inputPkg: …}, {$force: …}, {$default: …}) is the only field of its struct"
+	markerForms  = `the markers are {$nix: "<Nix expression>"}, {$secret: "<declared secret>"}, {$pkg: "<package attribute path>"}, {$inputPkg: {input: "<flake input>", attr: "<attribute path>"}}, {$force: <value>} and {$default: <value>}`
+)
+
 // markerProblem says what is wrong with the struct m as a marker, or "":
-// a single field that looks like a marker but is none (gen would refuse
-// it without saying where), or a marker among other fields, which would
-// be written as data (a field named "$secret") and not as what it says.
+// a single field that looks like a marker but is none, or a marker whose
+// value the emitter refuses (emit.MarkerProblem; gen would refuse either
+// without saying where), or a marker among other fields, which would be
+// written as data (a field named "$secret") and not as what it says.
 func markerProblem(m map[string]any) string {
 	if len(m) == 1 {
 		for k := range m {
-			if strings.HasPrefix(k, "$") && !markers[k] {
-				if near := diag.Nearest(k, sortedNames(markers)); near != "" {
-					return fmt.Sprintf("unknown marker %s (did you mean %s?)", formatPath([]string{k}), near)
-				}
-				return fmt.Sprintf("unknown marker %s", formatPath([]string{k}))
+			if !strings.HasPrefix(k, "$") {
+				return ""
 			}
+			if markers[k] {
+				return emit.MarkerProblem(m)
+			}
+			if near := diag.Nearest(k, sortedNames(markers)); near != "" {
+				return fmt.Sprintf("unknown marker %s (did you mean %s?)", formatPath([]string{k}), near)
+			}
+			return fmt.Sprintf("unknown marker %s", formatPath([]string{k}))
 		}
 		return ""
 	}
