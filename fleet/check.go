@@ -3,6 +3,7 @@ package fleet
 import (
 	"encoding/json"
 	"fmt"
+	"math/big"
 	"slices"
 	"strconv"
 	"strings"
@@ -91,6 +92,13 @@ func (f *Fleet) checkValues() diag.List {
 					}
 				}
 				switch v := v.(type) {
+				case *big.Int:
+					if v.IsInt64() {
+						break // -9223372036854775808, which CUE hands over as big
+					}
+					diags.Add(diag.Diagnostic{Severity: diag.Error, Range: r, Path: full(),
+						Summary: fmt.Sprintf("%s: the integer %s does not fit in Nix's 64-bit integers", name(), clip(v.String(), 40)),
+						Detail:  "Nix integers run from -9223372036854775808 to 9223372036854775807; write a string if the program reads one"})
 				case string:
 					if strings.ContainsRune(v, 0) || strings.ContainsRune(p[len(p)-1], 0) {
 						diags.Add(diag.Diagnostic{Severity: diag.Error, Range: r, Path: full(),

@@ -680,6 +680,11 @@ func (c *conv) value(v any, p []string) syntax.Expr {
 		if i, err := x.Int64(); err == nil {
 			return syntax.IntLit(i)
 		}
+		if !strings.ContainsAny(string(x), ".eE") {
+			// An integer Nix's 64 bits cannot hold: as a float it would
+			// be another value, of another type.
+			return c.fail(p, "integer %s does not fit in Nix's 64-bit integers", x)
+		}
 		f, err := x.Float64()
 		if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
 			return c.fail(p, "number %s cannot be written in Nix", x)
