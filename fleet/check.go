@@ -3,6 +3,7 @@ package fleet
 import (
 	"encoding/json"
 	"fmt"
+	"math/big"
 	"slices"
 	"strconv"
 	"strings"
@@ -27,10 +28,13 @@ import (
 func (f *Fleet) checkValues() diag.List {
 	var diags diag.List
 	seen := map[diag.Range]bool{}
+	seenFiles := map[string]bool{}
+	seenDeep := map[string]bool{}
 	// The diagnostics are sorted at the end: the leaves need no order.
 	for _, h := range f.hosts {
 		h.tree().Walk(nil, func(path []string, n *merge.Node) {
 			o := n.Leaf()
+			diags = append(diags, fileNameDiags(h.Name, h.tree(), path, o, seenFiles)...)
 			if o.Range.Start.IsValid() {
 				if seen[o.Range] {
 					return
@@ -47,17 +51,77 @@ func (f *Fleet) checkValues() diag.List {
 					Summary: name + ": a field name holds a NUL character", Detail: "Nix cuts a string at NUL; remove it"})
 				return
 			}
-			walkData(path, formatPath(append([]string{"hosts", h.Name}, path...)), o.Value, func(p []string, name string, v any) {
-				r, full, _ := at(p)
+			if n := len(path); n > 1 && markers[path[n-1]] {
+				// A marker beside other fields of the tree: the
+				// struct is no marker, and each field would be data.
+				if parent := h.tree().Lookup(path[:n-1]...); parent != nil && len(parent.Fields()) > 1 {
+					r, full, name := at(path[:n-1])
+					if d := parent.Decl(); d != nil && d.Range.Start.IsValid() {
+						r = d.Range
+					}
+					if !seenDeep[name] {
+						seenDeep[name] = true
+						diags.Add(diag.Diagnostic{Severity: diag.Error, Range: r, Path: full,
+							Summary: name + ": " + markerBeside(path[n-1]),
+							Detail:  markerDetail})
+					}
+				}
+			}
+			if i := slices.IndexFunc(path, hasBidi); i >= 0 {
+				r, full, name := at(path[:i+1])
+				if n := h.tree().Lookup(path[:i+1]...); n != nil && n.Decl() != nil && n.Decl().Range.Start.IsValid() {
+					r = n.Decl().Range // the field's own label
+				}
+				diags.Add(bidiDiag(r, full, name, path[i]))
+			}
+			base := formatPath(append([]string{"hosts", h.Name}, path...))
+			walkData(path, o.Value, func(p []string, v any) {
+				// Names and paths are made only for a report: made for
+				// every value, they would cost the square of the depth.
+				r := o.Range
+				name := func() string { return dataName(base, o.Value, p[len(path):]) }
+				full := func() []string { return append([]string{"hosts", h.Name}, p...) }
+				if len(p) > maxValueDepth {
+					// Reported once for each value at the bound, at the
+					// first value found below it.
+					if key := strings.Join(p[:maxValueDepth], "\x00"); !seenDeep[key] {
+						seenDeep[key] = true
+						diags.Add(diag.Diagnostic{Severity: diag.Error, Range: r, Path: full(),
+							Summary: fmt.Sprintf("%s: the value is nested more than %d levels deep (fields and list elements), more than the generated Nix can hold", clipName(name()), maxValueDepth),
+							Detail:  "Nix 2.8's parser holds at most 10000 entries, and each level of the generated Nix can take three; flatten the value, or keep deep data in a file the configuration reads"})
+					}
+				}
 				switch v := v.(type) {
+				case *big.Int:
+					if v.IsInt64() {
+						break // -9223372036854775808, which CUE hands over as big
+					}
+					diags.Add(diag.Diagnostic{Severity: diag.Error, Range: r, Path: full(),
+						Summary: fmt.Sprintf("%s: the integer %s does not fit in Nix's 64-bit integers", name(), clip(v.String(), 40)),
+						Detail:  "Nix integers run from -9223372036854775808 to 9223372036854775807; write a string if the program reads one"})
 				case string:
 					if strings.ContainsRune(v, 0) || strings.ContainsRune(p[len(p)-1], 0) {
-						diags.Add(diag.Diagnostic{Severity: diag.Error, Range: r, Path: full,
-							Summary: name + ": a string or field name holds a NUL character", Detail: "Nix cuts a string at NUL; remove it"})
+						diags.Add(diag.Diagnostic{Severity: diag.Error, Range: r, Path: full(),
+							Summary: name() + ": a string or field name holds a NUL character", Detail: "Nix cuts a string at NUL; remove it"})
+					}
+					if hasBidi(v) {
+						diags.Add(bidiDiag(r, full(), name(), v))
+					} else if len(p) > len(path) && hasBidi(p[len(p)-1]) {
+						diags.Add(bidiDiag(r, full(), name(), p[len(p)-1]))
 					}
 				case map[string]any:
+					if why := markerProblem(v); why != "" {
+						detail := markerDetail
+						if len(v) == 1 {
+							detail = markerForms
+						}
+						diags.Add(diag.Diagnostic{Severity: diag.Error, Range: r, Path: full(),
+							Summary: name() + ": " + why,
+							Detail:  detail})
+						return
+					}
 					if src, ok := v["$nix"].(string); ok && len(v) == 1 {
-						if d := checkNix(r, name, src); d != nil {
+						if d := checkNix(r, name(), src); d != nil {
 							diags.Add(*d)
 						}
 					}
@@ -66,8 +130,8 @@ func (f *Fleet) checkValues() diag.List {
 							d := diag.Diagnostic{
 								Severity: diag.Error,
 								Range:    r,
-								Path:     full,
-								Summary:  fmt.Sprintf("%s: secret %q is not declared", name, sname),
+								Path:     full(),
+								Summary:  fmt.Sprintf("%s: secret %q is not declared", name(), sname),
 								Detail:   "declare it under secrets, with its owner, group and mode",
 							}
 							if s := diag.Nearest(sname, sortedNames(f.l.Secrets)); s != "" {
@@ -96,19 +160,158 @@ func (f *Fleet) checkValues() diag.List {
 	return diags
 }
 
+// maxValueDepth bounds how deeply a host's value nests, counting its
+// fields and list elements from the host: deeper values are refused by
+// vet and gen alike, before the emitter makes Nix that Nix 2.8 (and the
+// emitter's own round-trip check, which counts as Nix does) cannot parse.
+// A level of the generated Nix takes at most three entries of Nix's
+// parser stack of 10000 (a list of sets fails at about 3,300 levels), so
+// the bound leaves room for what surrounds the value.
+const maxValueDepth = 1000
+
+// clipName shortens a long path for a message: its start and end.
+func clipName(name string) string {
+	if len(name) <= 120 {
+		return name
+	}
+	return name[:60] + "…" + name[len(name)-60:]
+}
+
+// markers are the marker fields emit reads: a struct whose only field is
+// one of them is written as what the marker says.
+var markers = map[string]bool{"$nix": true, "$secret": true, "$pkg": true, "$inputPkg": true, "$force": true, "$default": true}
+
+// markerDetail and markerForms explain what markers are, for a problem
+// with a marker's siblings and with its own field.
+const (
+	markerDetail = "a marker ({$nix: …}, {$secret: …}, {$pkg: …}, {$inputPkg: …}, {$force: …}, {$default: …}) is the only field of its struct"
+	markerForms  = `the markers are {$nix: "<Nix expression>"}, {$secret: "<declared secret>"}, {$pkg: "<package attribute path>"}, {$inputPkg: {input: "<flake input>", attr: "<attribute path>"}}, {$force: <value>} and {$default: <value>}`
+)
+
+// markerProblem says what is wrong with the struct m as a marker, or "":
+// a single field that looks like a marker but is none, or a marker whose
+// value the emitter refuses (emit.MarkerProblem; gen would refuse either
+// without saying where), or a marker among other fields, which would be
+// written as data (a field named "$secret") and not as what it says.
+func markerProblem(m map[string]any) string {
+	if len(m) == 1 {
+		for k := range m {
+			if !strings.HasPrefix(k, "$") {
+				return ""
+			}
+			if markers[k] {
+				return emit.MarkerProblem(m)
+			}
+			if near := diag.Nearest(k, sortedNames(markers)); near != "" {
+				return fmt.Sprintf("unknown marker %s (did you mean %s?)", formatPath([]string{k}), near)
+			}
+			return fmt.Sprintf("unknown marker %s", formatPath([]string{k}))
+		}
+		return ""
+	}
+	for _, k := range sortedNames(m) {
+		if markers[k] {
+			return markerBeside(k)
+		}
+	}
+	return ""
+}
+
+// markerBeside says that the marker k has other fields beside it.
+func markerBeside(k string) string {
+	return fmt.Sprintf("the marker %s has other fields beside it, so it would be written as data, not as what it says", k)
+}
+
+// hasBidi reports whether s holds a character that changes the direction
+// of the text around it (U+202E and its kin; syntax.BidiControl).
+func hasBidi(s string) bool { return strings.IndexFunc(s, syntax.BidiControl) >= 0 }
+
+// bidiDiag reports a bidirectional control character in a value or field
+// name. Such a character makes a line display in another order than it
+// is read (as Rust refuses it in literals), and a Nix string has no escape
+// for it, so the generated file would hold it raw.
+func bidiDiag(r diag.Range, full []string, name, s string) diag.Diagnostic {
+	c := s[strings.IndexFunc(s, syntax.BidiControl):]
+	return diag.Diagnostic{Severity: diag.Error, Range: r, Path: full,
+		Summary: fmt.Sprintf("%s: holds the bidirectional control character %U, which makes the text display in another order than it reads", name, []rune(c)[0]),
+		Detail:  "Nix strings have no escape for it, so the generated Nix would hold it as it is; remove it (text in a right-to-left script needs none)"}
+}
+
+// fileNameDiags checks the names of the files a host's free-form nixos
+// links into a directory (environment.etc, home-manager's home.file and
+// xdg.configFile; rules.FileEntry), and their targets, in the leaf o at
+// path and in the fields leading to it: a name that is empty, absolute or
+// climbs out with .. is never linked where it says (rules.FileNameProblem,
+// which lint's NO607 uses too). A name is reported at its own field, once
+// (seen holds the names reported).
+func fileNameDiags(host string, tree *merge.Node, path []string, o *merge.Origin, seen map[string]bool) diag.List {
+	if len(path) == 0 || path[0] != "nixos" {
+		return nil
+	}
+	var out diag.List
+	report := func(p []string, r diag.Range, what, value, why, dir string) {
+		full := append([]string{"hosts", host, "nixos"}, p...)
+		key := fmt.Sprint(r, formatPath(full))
+		if seen[key] {
+			return
+		}
+		seen[key] = true
+		out.Add(diag.Diagnostic{Severity: diag.Error, Range: r, Path: full,
+			Summary: fmt.Sprintf("%s: %s %q %s", formatPath(full), what, value, why),
+			Detail:  fmt.Sprintf("the file belongs below %s: write its name as a path relative to it, such as \"app/config.toml\"", dir)})
+	}
+	walkData(path, o.Value, func(p []string, v any) {
+		if len(p) > 10 {
+			return // deeper than any file entry (and its target, and markers)
+		}
+		// The option path, without nixos and the markers ($force) inside
+		// a leaf's value; no marker precedes the leaf's own path.
+		q := slices.DeleteFunc(slices.Clone(p[1:]), func(k string) bool { return k == "$force" || k == "$default" })
+		for i := range q {
+			dir, ok := rules.FileEntry(q[:i+1])
+			if !ok {
+				continue
+			}
+			r := o.Range
+			if i+1 < len(path) { // a field of the tree, not inside the leaf
+				if n := tree.Lookup(path[:i+2]...); n != nil && n.Decl() != nil && n.Decl().Range.Start.IsValid() {
+					r = n.Decl().Range
+				}
+			}
+			if why := rules.FileNameProblem(q[i]); why != "" {
+				report(q[:i+1], r, "file name", q[i], why, dir)
+			}
+		}
+		if s, ok := v.(string); ok && len(q) > 1 && q[len(q)-1] == "target" {
+			if dir, ok := rules.FileEntry(q[:len(q)-1]); ok {
+				if why := rules.FileNameProblem(s); why != "" {
+					report(q, o.Range, "target", s, why, dir)
+				}
+			}
+		}
+	})
+	return out
+}
+
 // walkData calls f for every value inside v, at path p and below: each
-// struct, list element and scalar, parents before their contents, with the
-// path as users read it (services.a.x[0]).
-func walkData(p []string, name string, v any, f func(p []string, name string, v any)) {
-	f(p, name, v)
+// struct, list element and scalar, parents before their contents. The
+// path f is given is valid only during the call (one slice serves the
+// whole walk, so that a walk costs what the value holds and not the square
+// of its depth): f copies what it keeps.
+func walkData(p []string, v any, f func(p []string, v any)) {
+	walkDataIn(append(make([]string, 0, len(p)+16), p...), v, f)
+}
+
+func walkDataIn(p []string, v any, f func(p []string, v any)) {
+	f(p, v)
 	switch x := v.(type) {
 	case map[string]any:
 		for _, k := range sortedNames(x) {
-			walkData(append(p[:len(p):len(p)], k), name+"."+formatPath([]string{k}), x[k], f)
+			walkDataIn(append(p, k), x[k], f)
 		}
 	case []any:
 		for i, e := range x {
-			walkData(append(p[:len(p):len(p)], strconv.Itoa(i)), name+"["+strconv.Itoa(i)+"]", e, f)
+			walkDataIn(append(p, strconv.Itoa(i)), e, f)
 		}
 	}
 }

@@ -161,8 +161,13 @@ type Event struct {
 	Kind string
 	// Msg is a human-readable line.
 	Msg string
-	// Err is set when Kind is "fail".
+	// Err is set when Kind is "fail", and on a "note" of something that
+	// went wrong without failing the host.
 	Err error
+	// Preview is what deploying Host will change, on the "preview" step's
+	// "done" event a deployment reports before activating the host; nil
+	// on every other event.
+	Preview *Preview
 }
 
 // A ResultStatus says what happened to a host. Every status but
@@ -211,6 +216,10 @@ type HostResult struct {
 	RollbackErr error
 	// Duration is the wall time spent on the host.
 	Duration time.Duration
+	// Preview is what deploying the host was to change, found out before
+	// it was activated; nil when it was not previewed (not deployed, or
+	// its preview failed).
+	Preview *Preview
 
 	r build.Result // what the driver returned, for WriteSummary
 }
@@ -262,7 +271,7 @@ func hostError(err error) error {
 func hostResult(r build.Result) HostResult {
 	return HostResult{Host: r.Host, Wave: r.Wave, Status: ResultStatus(r.Status.String()), StorePath: r.StorePath,
 		Previous: r.Previous, Current: r.Current, Err: hostError(r.Err), RollbackErr: hostError(r.RollbackErr),
-		Duration: r.Duration, r: r}
+		Duration: r.Duration, Preview: previewOf(r.Preview), r: r}
 }
 
 // WriteSummary writes a table of results to w (host, result, store path,
@@ -364,7 +373,8 @@ type HostPlan struct {
 	// Diff is the closure diff from Current to New as nix prints it (a
 	// dry run only).
 	Diff string
-	// Preview is what deploying the host would change (a dry run only).
+	// Preview is what deploying the host would change (a dry run only;
+	// a deployment reports it in events and results).
 	Preview *Preview
 	// Err says why Action is ActionFail or ActionRefuse, or why the
 	// preview failed.
@@ -401,8 +411,13 @@ type DeployReport struct {
 // canaries (settings.rollout.canary, deploy.canary) before the rest of it;
 // a failed wave stops the rollout, or with settings.rollout.onFailure
 // "rollback" also takes its deployed hosts back, and
-// settings.rollout.maxUnavailable bounds a wave's activations at once. Per
-// host it builds (once), copies the closure, activates it
+// settings.rollout.maxUnavailable bounds how many hosts of a wave are down
+// at once (a failed host stays down, so a wave with that many failed hosts
+// activates no further host). Each stage of a wave (its canaries, then the
+// rest) is built, copied and previewed before any host of it activates,
+// and each host's Preview is reported in an Event (Step "preview", Kind
+// "done") and kept in its HostResult. Per host it builds (once), copies
+// the closure, activates it
 // (deploy.activation, or opts.Mode), runs the health checks and confirms;
 // when activation or a check fails the host goes back to the generation it
 // ran before, and with magic rollback a host the deployer loses after

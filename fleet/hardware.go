@@ -410,13 +410,13 @@ func checkImport(f *hwimport.Facts, input string) diag.List {
 		return diag.Range{File: input, Start: diag.Pos{Line: 1, Col: 1}, End: diag.Pos{Line: 1, Col: 1}}
 	}
 	add := func(path []string, summary string) {
-		errs.Add(diag.Diagnostic{Severity: diag.Error, Range: at(path), Path: path,
+		errs.Add(diag.Diagnostic{Severity: diag.Error, Range: at(path), Path: slices.Clone(path),
 			Summary: formatPath(path) + ": " + summary,
 			Detail:  "fix it in the input, or leave it out and set it in CUE"})
 	}
 	for _, s := range f.Extra {
 		p := append([]string{"nixos"}, s.Path...)
-		walkData(p, "", s.Value, func(p []string, _ string, v any) {
+		walkData(p, s.Value, func(p []string, v any) {
 			if k := p[len(p)-1]; strings.HasPrefix(k, "$") {
 				add(p, "a setting whose name starts with $, which fleet's CUE reads as a marker")
 			}
@@ -448,7 +448,7 @@ func checkImport(f *hwimport.Facts, input string) diag.List {
 	if b, err := v.MarshalJSON(); err == nil {
 		json.Unmarshal(b, &data)
 	}
-	walkData(nil, "", data, func(p []string, _ string, v any) {
+	walkData(nil, data, func(p []string, v any) {
 		s, _ := v.(string)
 		if len(p) > 0 && strings.ContainsRune(p[len(p)-1], 0) || strings.ContainsRune(s, 0) {
 			add(p, "a string or name holds a NUL character, which Nix cuts a string at")

@@ -191,7 +191,7 @@ func nixOptions(jobs int, nixArgs []string, progress io.Writer, events func(Even
 				p.Event(e)
 			}
 			if events != nil {
-				events(Event{Time: e.Time, Host: e.Host, Wave: e.Wave, Step: string(e.Op), Kind: e.Kind.String(), Msg: e.Msg, Err: hostError(e.Err)})
+				events(Event{Time: e.Time, Host: e.Host, Wave: e.Wave, Step: string(e.Op), Kind: e.Kind.String(), Msg: e.Msg, Err: hostError(e.Err), Preview: previewOf(e.Preview)})
 			}
 		}
 	}

@@ -277,8 +277,9 @@ func (f *Fleet) lintHost(h *Host) (*lint.Host, error) {
 	return lh, nil
 }
 
-// A Preview is what deploying a host would change, found by a dry run
-// before anything is activated.
+// A Preview is what deploying a host would change, found before it is
+// activated: by a dry run for every host, by a deployment for each host
+// just before its stage of its wave activates.
 type Preview struct {
 	// Closure is how the new system's closure differs from the running
 	// one's; nil when the host runs no system yet or builds on itself.

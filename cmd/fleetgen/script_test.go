@@ -83,6 +83,7 @@ func TestScript(t *testing.T) {
 			"nohash":       noHash,
 			"jsonschema":   jsonSchema,
 			"readonly":     readOnly,
+			"downs":        downs,
 		},
 		Condition: func(cond string) (bool, error) {
 			switch cond {
@@ -411,4 +412,43 @@ func jsonSchema(ts *testscript.TestScript, neg bool, args []string) {
 			ts.Fatalf("%s: document %d does not follow %s: %v\n%s", args[1], i+1, args[0], err, d)
 		}
 	}
+}
+
+// downs reads a deployment's JSON event stream and prints how many hosts
+// were down at most at once, as the order of the events tells (no clock
+// is read): a host is down from the start of its activation until it is
+// confirmed, or its activation or rollback ended it:
+//
+//	downs events.jsonl
+//
+// prints "most down at once: 2".
+func downs(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: downs FILE")
+	}
+	b, err := os.ReadFile(ts.MkAbs(args[0]))
+	if err != nil {
+		ts.Fatalf("%v", err)
+	}
+	down := map[string]bool{}
+	most := 0
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		var ev struct{ Type, Host, Step, Kind string }
+		if err := json.Unmarshal([]byte(line), &ev); err != nil {
+			ts.Fatalf("%s: %v", args[0], err)
+		}
+		if ev.Type != "event" || ev.Host == "" {
+			continue
+		}
+		switch {
+		case ev.Step == "activate" && ev.Kind == "start":
+			down[ev.Host] = true
+		case ev.Step == "confirm" && (ev.Kind == "done" || ev.Kind == "fail"),
+			ev.Step == "rollback" && (ev.Kind == "done" || ev.Kind == "fail"),
+			ev.Step == "activate" && ev.Kind == "fail":
+			delete(down, ev.Host)
+		}
+		most = max(most, len(down))
+	}
+	fmt.Fprintf(ts.Stdout(), "most down at once: %d\n", most)
 }

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"fleetnix.dev/fleet/internal/model"
@@ -38,11 +39,15 @@ const (
 // are left alone without failing their wave.
 //
 // For every host it deploys, it builds the new system (unless Preview
-// did), copies it to the target (unless built there), activates it, runs
-// the health checks and confirms it; when activation or a check fails it
-// rolls the host back to the generation it ran before. Builds run at most
-// Options.Jobs at a time, everything else at most Options.NetJobs, and
-// activations of one wave at most as many as Options.Rollout allows.
+// did), copies it to the target (unless built there) and finds out what
+// activating it will change (a Preview, reported in an OpPreview event and
+// kept in Result.Preview), all hosts of a stage (a wave's canaries, or
+// the rest of it) before any of them activates; then it activates each,
+// runs the health checks and confirms it; when activation or a check fails
+// it rolls the host back to the generation it ran before. Builds run at
+// most Options.Jobs at a time, everything else at most Options.NetJobs,
+// and no more hosts of a wave are down at once than Options.Rollout
+// allows (see budget).
 // Skipped hosts come back UpToDate, hosts whose planning failed come back
 // Failed. The results are in plan order.
 //
@@ -71,6 +76,7 @@ func Apply(ctx context.Context, plan *Plan, opts *Options) []Result {
 	}
 	var stopped string // why the rollout stopped; "" while it goes on
 	for _, w := range plan.Waves() {
+		before := stopped
 		stages := [][]int{w.Canaries, w.Rest}
 		act := a.activationLimit(w)
 		for si, stage := range stages {
@@ -81,7 +87,7 @@ func Apply(ctx context.Context, plan *Plan, opts *Options) []Result {
 				a.notStarted(ctx, stage, stopped)
 				continue
 			}
-			if !a.deploys(stage) {
+			if !a.pending(stage) {
 				if failed := a.failed(stage); failed != "" {
 					stopped = fmt.Sprintf("wave %d failed: %s", w.Number, failed)
 				}
@@ -100,7 +106,7 @@ func Apply(ctx context.Context, plan *Plan, opts *Options) []Result {
 				stopped = fmt.Sprintf("wave %d failed: %s", w.Number, failed)
 			}
 		}
-		if stopped == "" || !a.touched(w) || ctx.Err() != nil {
+		if stopped == before || !a.touched(w) || ctx.Err() != nil {
 			if stopped == "" && ctx.Err() == nil && a.deploys(w.Hosts()) {
 				d.ev.emit(Event{Wave: w.Number, Op: OpRollout, Kind: EventDone, Msg: fmt.Sprintf("wave %d healthy", w.Number)})
 			}
@@ -127,9 +133,9 @@ type applier struct {
 	deployID string
 }
 
-// activationLimit returns the limiter of w's activations, or nil when
-// any number may activate at once.
-func (a *applier) activationLimit(w Wave) limiter {
+// activationLimit returns the bound of w's activations, or nil when any
+// number may activate at once.
+func (a *applier) activationLimit(w Wave) *budget {
 	n := 0
 	for _, i := range w.Hosts() {
 		if a.plan.Hosts[i].Action == ActionDeploy {
@@ -139,25 +145,111 @@ func (a *applier) activationLimit(w Wave) limiter {
 	if a.d.opts.Rollout.Limit(n) == 0 {
 		return nil
 	}
-	return make(limiter, a.d.opts.Rollout.Limit(n))
+	return newBudget(w.Number, a.d.opts.Rollout.Limit(n))
 }
 
-// stage deploys the hosts of one stage of a wave, all at once.
-func (a *applier) stage(ctx context.Context, hosts []int, act limiter) {
+// stage deploys the hosts of one stage of a wave: first it builds, copies
+// and previews all of them (prepare), so that what activating each will
+// change is known before any of them activates; then it activates them,
+// all at once or as act allows.
+func (a *applier) stage(ctx context.Context, hosts []int, act *budget) {
 	a.d.each(len(hosts), func(k int) {
 		i := hosts[k]
-		hp := &a.plan.Hosts[i]
-		if hp.Action != ActionDeploy {
+		hp, r := &a.plan.Hosts[i], &a.results[i]
+		if hp.Action != ActionDeploy || ctx.Err() != nil || a.d.stop.stopped() {
 			return
 		}
-		r := &a.results[i]
+		start := time.Now()
+		if err := a.d.prepare(ctx, hp, r); err != nil {
+			r.Status, r.Err = Failed, err
+			if IsKind(err, KindCanceled) {
+				r.Status = Canceled
+			}
+			a.d.emit(hp.Host.Name, opOf(err), EventFail, err.Error(), err)
+			a.d.stop.fail(a.d.opts.FailFast)
+		}
+		r.Duration = time.Since(start)
+	})
+	a.d.each(len(hosts), func(k int) {
+		i := hosts[k]
+		hp, r := &a.plan.Hosts[i], &a.results[i]
+		if hp.Action != ActionDeploy || r.Status != Skipped || r.Err != nil {
+			return
+		}
 		start := time.Now()
 		a.sessions[i] = a.d.deploy(ctx, hp, a.deployID+"-"+tokenSafe(hp.Host.Name), r, act)
-		r.Duration = time.Since(start)
+		r.Duration += time.Since(start)
 		if !r.Status.OK() && r.Status != Skipped {
 			a.d.stop.fail(a.d.opts.FailFast)
 		}
 	})
+}
+
+// pending reports whether any of hosts is still to be deployed: planned
+// for it, and neither failed nor finished.
+func (a *applier) pending(hosts []int) bool {
+	for _, i := range hosts {
+		if a.plan.Hosts[i].Action == ActionDeploy && a.results[i].Status == Skipped && a.results[i].Err == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// A budget bounds the activations of one wave (model.Rollout's
+// MaxUnavailable): a host of the wave is unavailable from the start of
+// its activation until it is confirmed, and for the rest of the
+// deployment once it failed, since it did not come up healthy on its new
+// generation. So at most n hosts of the wave are down at once, and once n
+// of them have failed no further host of the wave activates.
+type budget struct {
+	wave  int
+	slots limiter
+	full  chan struct{} // closed when n hosts failed
+	mu    sync.Mutex
+	down  []string // the hosts that failed
+}
+
+func newBudget(wave, n int) *budget {
+	return &budget{wave: wave, slots: make(limiter, n), full: make(chan struct{})}
+}
+
+// acquire takes a place for one activation, waiting for one. It fails
+// when ctx ends first (a *Error of KindCanceled) or when the wave's
+// failed hosts hold every place (a *Error of OpRollout).
+func (b *budget) acquire(ctx context.Context, host string) error {
+	select {
+	case b.slots <- struct{}{}:
+		b.mu.Lock()
+		full := len(b.down) == cap(b.slots)
+		b.mu.Unlock()
+		if !full {
+			return nil
+		}
+		b.slots.release()
+	case <-b.full:
+	case <-ctx.Done():
+		return &Error{Host: host, Op: OpActivate, Kind: KindCanceled, ExitCode: -1, Err: ctx.Err()}
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return &Error{Host: host, Op: OpRollout, Kind: KindOther, ExitCode: -1,
+		Err: fmt.Errorf("not deployed: %s of wave %d failed, as many hosts as the rollout's maxUnavailable lets be down at once", strings.Join(b.down, ", "), b.wave)}
+}
+
+// release gives back the place of host, whose activation ended: the place
+// is free again unless the host failed.
+func (b *budget) release(host string, failed bool) {
+	if !failed {
+		b.slots.release()
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.down = append(b.down, host)
+	if len(b.down) == cap(b.slots) {
+		close(b.full)
+	}
 }
 
 // failed describes the hosts of a stage that failed, or returns "".
@@ -293,10 +385,12 @@ func (s *session) scriptPath() string {
 	return s.stateDir() + "/" + s.token + ".sh"
 }
 
-// deploy runs the steps for one host and fills in r. act, when not nil,
-// bounds the activations of the host's wave. It returns the host's
-// session once activation began, for rolling the wave back; nil before.
-func (d *driver) deploy(ctx context.Context, hp *HostPlan, token string, r *Result, act limiter) *session {
+// deploy activates the new system of one host, which prepare built and
+// copied, checks its health and confirms it, and fills in r. act, when
+// not nil, bounds the activations of the host's wave. It returns the
+// host's session once activation began, for rolling the wave back; nil
+// before.
+func (d *driver) deploy(ctx context.Context, hp *HostPlan, token string, r *Result, act *budget) *session {
 	h := hp.Host
 	s := &session{d: d, h: h, token: token, mode: h.Activation}
 	if s.mode == "" {
@@ -340,39 +434,20 @@ func (d *driver) deploy(ctx context.Context, hp *HostPlan, token string, r *Resu
 		return nil
 	}
 
-	// Build, unless a dry run's Preview already did.
+	// prepare built the new system and copied it.
 	path := hp.Built
-	if path == "" {
-		d.emit(h.Name, OpBuild, EventStart, "building "+h.Toplevel.Installable(), nil)
-		p, err := d.buildHost(ctx, h, hp.Drv)
-		if err != nil {
-			fail(err)
-			return nil
-		}
-		path = p
-		d.emit(h.Name, OpBuild, EventDone, path, nil)
-	}
-	r.StorePath = path
-	if path == hp.Current {
-		r.Status = UpToDate
-		return nil
-	}
-
-	// Copy, unless it was built on the target.
-	if h.Build.Where != model.BuildOnTarget {
-		d.emit(h.Name, OpCopy, EventStart, "copying to "+h.Target.Dest(), nil)
-		if err := d.copyTo(ctx, h, path); err != nil {
-			fail(err)
-			return nil
-		}
-		d.emit(h.Name, OpCopy, EventDone, "", nil)
-	}
 	if act != nil {
-		if err := act.acquire(ctx); err != nil {
-			fail(&Error{Host: h.Name, Op: OpActivate, Kind: KindCanceled, ExitCode: -1, Err: err})
+		if err := act.acquire(ctx, h.Name); err != nil {
+			r.Err = err
+			if IsKind(err, KindCanceled) {
+				r.Status = Canceled
+			}
+			d.emit(h.Name, opOf(err), EventNote, err.Error(), err)
 			return nil
 		}
-		defer act.release()
+		defer func() {
+			act.release(h.Name, !r.Status.OK() && r.Status != Skipped && r.Status != Canceled)
+		}()
 	}
 	if err := ctx.Err(); err != nil {
 		fail(&Error{Host: h.Name, Op: OpActivate, Kind: KindCanceled, ExitCode: -1, Err: err})

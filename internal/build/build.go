@@ -19,7 +19,8 @@
 // units switch-to-configuration dry-activate would stop, start, restart or
 // reload, and whether a reboot is needed. Apply deploys wave by wave
 // (model.Host.Wave), canaries first, stopping at the first failed wave;
-// per host: build, copy, activate, health checks, confirm. When activation
+// per host: build, copy, preview (every host of a stage before any of
+// them activates), activate, health checks, confirm. When activation
 // or a health check fails the host is rolled back to the generation it ran
 // before.
 //
@@ -185,8 +186,13 @@ type Event struct {
 	Kind EventKind
 	// Msg is a human-readable line.
 	Msg string
-	// Err is set for EventFail.
+	// Err is set for EventFail, and for an EventNote of something that
+	// went wrong without failing the host.
 	Err error
+	// Preview is what deploying Host will change, on the OpPreview
+	// EventDone a deployment reports before activating the host; nil on
+	// every other event.
+	Preview *Preview
 }
 
 // A Status is what happened to a host.
@@ -245,6 +251,10 @@ type Result struct {
 	RollbackErr error
 	// Duration is the wall time spent on the host.
 	Duration time.Duration
+	// Preview is what deploying the host was to change, found out before
+	// it was activated; nil when the host was not previewed (not
+	// deployed, or its preview failed).
+	Preview *Preview
 }
 
 // emitter serializes calls to Options.Events.

@@ -83,10 +83,10 @@ func (u UnitChanges) IsZero() bool {
 
 // Preview fills in, for every host the plan deploys, what deploying it
 // would change, and changes no running system: it builds the new system
-// (once: Apply reuses it), diffs its closure against the target's running
-// system (fetching that when the local store lacks it), copies the new
-// system to the target and asks its switch-to-configuration dry-activate
-// which units activation would stop, start, restart or reload, and
+// (once: Apply reuses it), copies it to the target, diffs its closure
+// against the target's running system there, and asks its
+// switch-to-configuration dry-activate which units activation would
+// stop, start, restart or reload, and
 // whether the kernel or initrd change. Hosts built on their target are
 // built there, and get no closure diff. Failures are recorded in
 // HostPlan.Err without changing the action.
@@ -113,58 +113,191 @@ func (d *driver) preview(ctx context.Context, hp *HostPlan) error {
 		hp.Built = path
 	}
 	if h.Build.Where != model.BuildOnTarget {
+		if err := d.copyTo(ctx, h, hp.Built); err != nil {
+			return err
+		}
 		if hp.Current == "" {
 			hp.Diff = "(the target runs no system yet)\n"
 		} else if err := d.diffClosures(ctx, hp); err != nil {
-			return err
-		}
-		if err := d.copyTo(ctx, h, hp.Built); err != nil {
 			return err
 		}
 	}
 	return d.dryActivate(ctx, hp)
 }
 
+// prepare builds hp's new system and copies it to the target, as a
+// deployment must before activating, and finds out on the way what
+// activating it will change (Preview), which it reports in an OpPreview
+// event (EventDone, with Event.Preview) before anything is activated. Only
+// a failed build or copy is an error: a host whose preview fails is
+// deployed all the same, with a note saying why its consequences are
+// unknown. A host whose new system turns out to be what it runs is
+// UpToDate.
+func (d *driver) prepare(ctx context.Context, hp *HostPlan, r *Result) error {
+	h := hp.Host
+	if hp.Built == "" {
+		d.emit(h.Name, OpBuild, EventStart, "building "+h.Toplevel.Installable(), nil)
+		path, err := d.buildHost(ctx, h, hp.Drv)
+		if err != nil {
+			return err
+		}
+		hp.Built = path
+		d.emit(h.Name, OpBuild, EventDone, path, nil)
+	}
+	r.StorePath = hp.Built
+	if hp.Built == hp.Current {
+		r.Status = UpToDate
+		return nil
+	}
+	pv := &Preview{}
+	var unknown error
+	if h.Build.Where != model.BuildOnTarget {
+		d.emit(h.Name, OpCopy, EventStart, "copying to "+h.Target.Dest(), nil)
+		if err := d.copyTo(ctx, h, hp.Built); err != nil {
+			return err
+		}
+		d.emit(h.Name, OpCopy, EventDone, "", nil)
+		if hp.Current != "" {
+			hp.Preview = pv
+			unknown = d.diffClosures(ctx, hp)
+		}
+	}
+	if unknown == nil {
+		d.emit(h.Name, OpPreview, EventStart, "asking switch-to-configuration dry-activate", nil)
+		hp.Preview = pv
+		unknown = d.dryActivate(ctx, hp)
+	}
+	if unknown != nil {
+		hp.Preview = nil
+		if ctx.Err() == nil {
+			d.emit(h.Name, OpPreview, EventNote, "what activation will change is unknown ("+unknown.Error()+"); deploying all the same", unknown)
+		}
+		return nil
+	}
+	r.Preview = pv
+	d.ev.emit(Event{Host: h.Name, Wave: d.waves[h.Name], Op: OpPreview, Kind: EventDone, Msg: pv.Summary(), Preview: pv})
+	return nil
+}
+
+// Summary says in one line what deploying a host changes: its closure's
+// packages and size, the units activation stops, starts, restarts or
+// reloads, and whether a reboot is needed.
+func (pv *Preview) Summary() string {
+	var parts []string
+	if c := pv.Closure; c == nil {
+		parts = append(parts, "no running system to compare with")
+	} else {
+		delta := FormatSize(c.SizeAfter - c.SizeBefore)
+		if !strings.HasPrefix(delta, "-") {
+			delta = "+" + delta
+		}
+		parts = append(parts, fmt.Sprintf("closure: %d added, %d removed, %d changed, %s → %s (%s)",
+			len(c.Added), len(c.Removed), len(c.Changed), FormatSize(c.SizeBefore), FormatSize(c.SizeAfter), delta))
+	}
+	u := pv.Units
+	for _, l := range []struct {
+		verb  string
+		units []string
+	}{{"stop", u.Stop}, {"start", u.Start}, {"restart", u.Restart}, {"reload", u.Reload}, {"leave running (changed)", u.Skip}, {"turn off swap", u.StopSwap}} {
+		if len(l.units) > 0 {
+			parts = append(parts, "would "+l.verb+" "+strings.Join(l.units, ", "))
+		}
+	}
+	if u.RestartSystemd {
+		parts = append(parts, "would restart systemd")
+	}
+	if u.IsZero() {
+		parts = append(parts, "would change no unit")
+	}
+	if why := pv.rebootWhy(); why != "" {
+		parts = append(parts, "reboot needed: "+why)
+	}
+	return strings.Join(parts, "; ")
+}
+
+// rebootWhy says what needs a reboot: "new kernel", "new initrd", "new
+// kernel and initrd"; "" when nothing does.
+func (pv *Preview) rebootWhy() string {
+	switch {
+	case pv.KernelChanged && pv.InitrdChanged:
+		return "new kernel and initrd"
+	case pv.KernelChanged:
+		return "new kernel"
+	case pv.InitrdChanged:
+		return "new initrd"
+	}
+	return ""
+}
+
+// diffScript prints the closure diff from the running system ($1) to
+// the new one ($2), a line "fleet: sizes", then both closures' sizes as
+// nix path-info --json prints them; the rest of its arguments are extra
+// arguments for nix.
+const diffScript = `old=$1 new=$2
+shift 2
+nix --extra-experimental-features nix-command store diff-closures "$@" "$old" "$new" || exit
+echo 'fleet: sizes'
+exec nix --extra-experimental-features nix-command path-info "$@" --json --closure-size "$old" "$new"
+`
+
 // diffClosures diffs the closure of hp's running system against its new
-// one, locally.
+// one on the target, where both are once the new one is copied there: no
+// closure travels for the diff, whatever this machine's store holds.
 func (d *driver) diffClosures(ctx context.Context, hp *HostPlan) error {
 	h := hp.Host
-	// The old closure lives on the target; nix copy is a no-op when the
-	// local store has it already, as it does when a cache serves both.
-	if _, err := d.run(ctx, command{host: h.Name, op: OpDiff,
-		argv: d.nix([]string{"copy"}, "--from", storeURI(h.Target), hp.Current),
-		env:  d.nixSSHEnv(h.Target)}); err != nil {
-		return err
-	}
-	out, err := d.run(ctx, command{host: h.Name, op: OpDiff,
-		argv: d.nix([]string{"store", "diff-closures"}, hp.Current, hp.Built)})
+	words := append([]string{"sh", "-c", diffScript, "sh", hp.Current, hp.Built}, d.opts.RemoteNixArgs...)
+	out, err := d.run(ctx, command{host: h.Name, op: OpDiff, remote: true, argv: d.ssh(h.Target, shellLine(words...))})
 	if err != nil {
 		return err
 	}
-	hp.Diff = string(out)
+	diff, sizesOut, ok := strings.Cut(string(out), "fleet: sizes\n")
+	if !ok {
+		return errorf(h.Name, OpDiff, KindProtocol, "the target printed no closure sizes after its closure diff")
+	}
+	hp.Diff = diff
 	cd := parseDiffClosures(hp.Diff)
-	out, err = d.run(ctx, command{host: h.Name, op: OpDiff,
-		argv: d.nix([]string{"path-info"}, "--json", "--closure-size", hp.Current, hp.Built)})
+	out = []byte(sizesOut)
+	sizes, err := parseClosureSizes(out)
 	if err != nil {
-		return err
+		return errorf(h.Name, OpDiff, KindProtocol, "reading nix path-info output: %v", err)
 	}
-	var infos []struct {
+	cd.SizeBefore, cd.SizeAfter = sizes[hp.Current], sizes[hp.Built]
+	hp.Preview.Closure = cd
+	return nil
+}
+
+// parseClosureSizes reads the closure sizes nix path-info --json
+// --closure-size prints, by store path. Nix before 2.19 prints a list of
+// objects with a "path"; from 2.19 on, an object whose keys are the paths
+// (nix PR 9242). A key without the store directory is taken as a path
+// under /nix/store.
+func parseClosureSizes(b []byte) (map[string]int64, error) {
+	type info struct {
 		Path        string `json:"path"`
 		ClosureSize int64  `json:"closureSize"`
 	}
-	if err := json.Unmarshal(out, &infos); err != nil {
-		return errorf(h.Name, OpDiff, KindProtocol, "reading nix path-info output: %v", err)
-	}
-	for _, in := range infos {
-		switch in.Path {
-		case hp.Current:
-			cd.SizeBefore = in.ClosureSize
-		case hp.Built:
-			cd.SizeAfter = in.ClosureSize
+	sizes := map[string]int64{}
+	var list []info
+	if err := json.Unmarshal(b, &list); err == nil {
+		for _, in := range list {
+			sizes[in.Path] = in.ClosureSize
 		}
+		return sizes, nil
 	}
-	hp.Preview.Closure = cd
-	return nil
+	var byPath map[string]*info
+	if err := json.Unmarshal(b, &byPath); err != nil {
+		return nil, err
+	}
+	for p, in := range byPath {
+		if in == nil {
+			continue // an invalid path
+		}
+		if !strings.HasPrefix(p, "/") {
+			p = "/nix/store/" + p
+		}
+		sizes[p] = in.ClosureSize
+	}
+	return sizes, nil
 }
 
 // copyTo copies the closure of path to h's target.
@@ -209,8 +342,9 @@ func (d *driver) dryActivate(ctx context.Context, hp *HostPlan) error {
 	}
 	kv := parseKV(string(out), "")
 	pv := hp.Preview
-	pv.KernelChanged = kv["new-kernel"] != kv["kernel"]
-	pv.InitrdChanged = kv["new-initrd"] != kv["initrd"]
+	// A target that runs no system yet has no kernel to change.
+	pv.KernelChanged = kv["kernel"] != "" && kv["new-kernel"] != kv["kernel"]
+	pv.InitrdChanged = kv["initrd"] != "" && kv["new-initrd"] != kv["initrd"]
 	var dry []string
 	for _, l := range strings.Split(string(out), "\n") {
 		if l, ok := strings.CutPrefix(l, "dry: "); ok {

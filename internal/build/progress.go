@@ -89,7 +89,10 @@ func (p *Progress) Event(e Event) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	i, ok := p.index[e.Host]
-	if !p.live || !ok {
+	// What activating a host will change stays on screen: the live line
+	// moves on to the next step.
+	keep := e.Op == OpPreview && e.Kind == EventDone
+	if !p.live || !ok || keep {
 		if e.Kind == EventOutput {
 			return
 		}
@@ -104,7 +107,9 @@ func (p *Progress) Event(e Event) {
 		if p.live {
 			p.redraw()
 		}
-		return
+		if !keep || !ok || !p.live {
+			return
+		}
 	}
 	r := &p.rows[i]
 	at := e.Time
@@ -140,14 +145,16 @@ func (p *Progress) Event(e Event) {
 // describe turns e into a short line: "build: started", "activate: failed: …".
 func describe(e Event) string {
 	var s string
-	switch e.Kind {
-	case EventStart:
+	switch {
+	case e.Op == OpPreview && e.Kind == EventDone:
+		return string(e.Op) + ": " + e.Msg
+	case e.Kind == EventStart:
 		s = string(e.Op) + ": started"
-	case EventDone:
+	case e.Kind == EventDone:
 		s = string(e.Op) + ": done"
-	case EventFail:
+	case e.Kind == EventFail:
 		s = string(e.Op) + ": failed"
-	case EventOutput:
+	case e.Kind == EventOutput:
 		s = string(e.Op) + ": …"
 	default:
 		s = string(e.Op) + ":"
@@ -281,6 +288,16 @@ func WriteSummary(w io.Writer, results []Result) error {
 	}
 	for _, why := range whys {
 		fmt.Fprintf(w, "\n%s: %s\n", strings.Join(notDeployed[why], ", "), why)
+	}
+	// Hosts that run their new system only fully after a reboot.
+	var reboot []string
+	for _, r := range results {
+		if r.Status == Deployed && r.Preview != nil && r.Preview.RebootNeeded() {
+			reboot = append(reboot, r.Host+" ("+r.Preview.rebootWhy()+")")
+		}
+	}
+	if len(reboot) > 0 {
+		fmt.Fprintf(w, "\nreboot needed to run the new system fully: %s\n", strings.Join(reboot, ", "))
 	}
 	return nil
 }

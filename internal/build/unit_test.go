@@ -130,6 +130,58 @@ func TestProgressLive(t *testing.T) {
 	}
 }
 
+// TestProgressPreview checks that what activating a host will change
+// stays on screen above the live block, while the host's live line moves
+// on, and that it is one plain line elsewhere.
+func TestProgressPreview(t *testing.T) {
+	pv := &Preview{Closure: &ClosureDiff{Added: []Package{{Name: "curl"}}, SizeBefore: 1024, SizeAfter: 3072},
+		Units: UnitChanges{Restart: []string{"web.service", "db.service"}}, KernelChanged: true}
+	const summary = "closure: 1 added, 0 removed, 0 changed, 1.0 KiB → 3.0 KiB (+2.0 KiB); would restart web.service, db.service; reboot needed: new kernel"
+	if got := pv.Summary(); got != summary {
+		t.Errorf("summary\n got %q\nwant %q", got, summary)
+	}
+	ev := Event{Host: "alpha", Wave: 1, Op: OpPreview, Kind: EventDone, Msg: summary, Preview: pv}
+
+	var buf bytes.Buffer
+	p := NewProgress(&buf, []string{"alpha", "beta"})
+	p.Event(ev)
+	p.Close()
+	if want := "alpha preview: " + summary + "\n"; buf.String() != want {
+		t.Errorf("plain:\n got %q\nwant %q", buf.String(), want)
+	}
+
+	buf.Reset()
+	p = NewProgress(&buf, []string{"alpha", "beta"})
+	p.live = true
+	p.Event(Event{Host: "alpha", Wave: 1, Op: OpBuild, Kind: EventStart})
+	p.Event(ev)
+	p.Event(Event{Host: "alpha", Wave: 1, Op: OpActivate, Kind: EventStart})
+	p.Close()
+	out := buf.String()
+	frames := strings.Split(out, "\x1b[2A\x1b[J")
+	if strings.Count(out, summary) != 2 || !strings.HasPrefix(frames[1], "alpha preview: "+summary+"\n") {
+		t.Errorf("the preview line is not kept above the block once: %q", out)
+	}
+	if last := frames[len(frames)-1]; !strings.HasPrefix(last, "alpha  w1  activate") {
+		t.Errorf("the live line did not move on: %q", last)
+	}
+}
+
+// TestWriteSummaryReboot checks that the summary names the deployed hosts
+// whose new kernel or initrd needs a reboot, and only those.
+func TestWriteSummaryReboot(t *testing.T) {
+	var buf bytes.Buffer
+	WriteSummary(&buf, []Result{
+		{Host: "alpha", Status: Deployed, Preview: &Preview{KernelChanged: true, InitrdChanged: true}},
+		{Host: "beta", Status: Deployed, Preview: &Preview{}},
+		{Host: "gamma", Status: RolledBack, Preview: &Preview{InitrdChanged: true}},
+		{Host: "delta", Status: Deployed, Preview: &Preview{InitrdChanged: true}},
+	})
+	if want := "\nreboot needed to run the new system fully: alpha (new kernel and initrd), delta (new initrd)\n"; !strings.HasSuffix(buf.String(), want) {
+		t.Errorf("got\n%s\nwant it to end with%s", buf.String(), want)
+	}
+}
+
 func TestWriteSummary(t *testing.T) {
 	var buf bytes.Buffer
 	WriteSummary(&buf, []Result{
@@ -298,6 +350,32 @@ would start the following units: accounts-daemon.service
 
 // TestParseDiffClosures reads nix store diff-closures output, colours and
 // all, as Nix 2.8 prints it even to a pipe.
+// TestParseClosureSizes reads both shapes of nix path-info --json: the
+// list of Nix 2.8 (Debian's, which the other tests run) and the object by
+// path of Nix 2.19 and later (NixOS 25.05 has 2.28), null for a path that
+// is not valid.
+func TestParseClosureSizes(t *testing.T) {
+	for _, c := range []struct{ name, out string }{
+		{"list", `[{"path":"/nix/store/aaa-old","narHash":"sha256:x","narSize":10,"closureSize":1024,"references":[],"valid":true},` +
+			`{"path":"/nix/store/bbb-new","narSize":20,"closureSize":3072,"references":["/nix/store/aaa-old"],"valid":true}]`},
+		{"object", `{"/nix/store/aaa-old":{"ca":null,"deriver":null,"narHash":"sha256-x","narSize":10,"closureSize":1024,"references":[],"registrationTime":1,"signatures":[],"ultimate":true},` +
+			`"/nix/store/bbb-new":{"narSize":20,"closureSize":3072,"references":["/nix/store/aaa-old"]},"/nix/store/ccc-gone":null}`},
+		{"object without store dir", `{"aaa-old":{"closureSize":1024},"bbb-new":{"closureSize":3072}}`},
+	} {
+		got, err := parseClosureSizes([]byte(c.out))
+		if err != nil {
+			t.Errorf("%s: %v", c.name, err)
+			continue
+		}
+		if got["/nix/store/aaa-old"] != 1024 || got["/nix/store/bbb-new"] != 3072 {
+			t.Errorf("%s: %v", c.name, got)
+		}
+	}
+	if _, err := parseClosureSizes([]byte(`"nope"`)); err == nil {
+		t.Error("a JSON string was read as closure sizes")
+	}
+}
+
 func TestParseDiffClosures(t *testing.T) {
 	out := "curl: ∅ → 8.1\n" +
 		"hello: 2.12 → 2.13, \x1b[31;1m+20.0 KiB\x1b[0m\n" +

@@ -40,7 +40,7 @@ func runCheck(e *env, args []string) int {
 		fmt.Fprint(e.stderr, checkHelp)
 	}
 	jobs := fs.Int("j", 0, fmt.Sprintf("evaluate at most `N` hosts at once (default %d: min(CPUs, 8))", fleet.DefaultJobs()))
-	asJSON := fs.Bool("json", false, "print the results as JSON on stdout, problems included, instead of the table")
+	asJSON := fs.Bool("json", false, "write a stream of JSON events to stdout, each host's result with its problems included, instead of the live view, the problems and the table (see docs/events.md)")
 	hosts, ok := parse(fs, args)
 	if !ok {
 		return exitUsage
@@ -52,9 +52,11 @@ func runCheck(e *env, args []string) int {
 	if f == nil {
 		return code
 	}
-	opts := fleet.CheckOptions{Hosts: hosts, Jobs: *jobs}
-	if !*asJSON {
-		opts.Progress = e.stderr
+	opts := fleet.CheckOptions{Hosts: hosts, Jobs: *jobs, Progress: e.stderr}
+	var js *eventStream
+	if *asJSON {
+		js = newEventStream(e.stdout)
+		opts.Progress, opts.Events = nil, js.event
 	}
 	res, err := f.Check(e.ctx, opts)
 	if res == nil {
@@ -64,10 +66,8 @@ func runCheck(e *env, args []string) int {
 		fmt.Fprintf(e.stderr, "created %s: the generated flake's inputs, locked as they are now\n",
 			fleet.RelPath(e.cwd, filepath.Join(res.OutDir, "flake.lock")))
 	}
-	if *asJSON {
-		if c := e.writeJSON(checkJSON(e, res)); c != exitOK {
-			return c
-		}
+	if js != nil {
+		js.checks(checkJSON(e, res))
 	} else {
 		if probs := res.Problems(); len(probs) > 0 {
 			fleet.PrintErrors(e.stderr, e.cwd, probs)
@@ -107,28 +107,39 @@ func writeCheckTable(e *env, res *fleet.CheckResult) {
 	tw.Flush()
 }
 
-// checkJSON is the result of check for machines.
-func checkJSON(e *env, res *fleet.CheckResult) any {
-	type problem struct {
-		Severity  string   `json:"severity"`
-		Pos       string   `json:"pos"`
-		Path      string   `json:"path"`
-		Summary   string   `json:"summary"`
-		Detail    string   `json:"detail,omitempty"`
-		Generated []string `json:"generated,omitempty"`
-	}
-	type host struct {
-		Host     string            `json:"host"`
-		OK       bool              `json:"ok"`
-		Toplevel string            `json:"toplevel,omitempty"`
-		Homes    map[string]string `json:"homes,omitempty"`
-		Problems []problem         `json:"problems"`
-	}
-	out := []host{}
+// A jsonProblem is one of NixOS's errors or warnings about a host, at
+// the user's position, for machines.
+type jsonProblem struct {
+	Severity  string   `json:"severity"`
+	Pos       string   `json:"pos"`
+	Path      string   `json:"path"`
+	Summary   string   `json:"summary"`
+	Detail    string   `json:"detail,omitempty"`
+	Generated []string `json:"generated,omitempty"`
+}
+
+// A jsonCheck is the result of check for one host, for machines.
+type jsonCheck struct {
+	Host       string            `json:"host"`
+	OK         bool              `json:"ok"`
+	Toplevel   string            `json:"toplevel"`
+	Homes      map[string]string `json:"homes"`
+	DurationMS int64             `json:"durationMs"`
+	Problems   []jsonProblem     `json:"problems"`
+}
+
+// checkJSON is the result of check for machines, host by host.
+func checkJSON(e *env, res *fleet.CheckResult) []jsonCheck {
+	out := []jsonCheck{}
 	for _, h := range res.Hosts {
-		j := host{Host: h.Host, OK: true, Toplevel: h.Toplevel, Homes: h.Homes, Problems: []problem{}}
+		homes := h.Homes
+		if homes == nil {
+			homes = map[string]string{}
+		}
+		j := jsonCheck{Host: h.Host, OK: true, Toplevel: h.Toplevel, Homes: homes,
+			DurationMS: h.Duration.Milliseconds(), Problems: []jsonProblem{}}
 		for _, d := range h.Problems {
-			p := problem{Severity: d.Severity.String(), Pos: e.rel(d.Pos), Path: fleet.FormatPath(d.Path), Summary: d.Summary, Detail: d.Detail}
+			p := jsonProblem{Severity: d.Severity.String(), Pos: e.rel(d.Pos), Path: fleet.FormatPath(d.Path), Summary: d.Summary, Detail: d.Detail}
 			for _, r := range d.Related {
 				p.Generated = append(p.Generated, e.rel(r.Pos))
 			}

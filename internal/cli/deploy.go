@@ -149,7 +149,7 @@ func runDeploy(e *env, args []string) int {
 	asJSON := fs.Bool("json", false, "write a stream of JSON events to stdout instead of the live view and summary (see docs/events.md)")
 	emergency := fs.Bool("emergency", false, "deploy even when lint finds errors (the plan still runs)")
 	force := fs.Bool("force-lockout-risk", false, "deploy hosts whose new configuration would lock the deployer out (refused by default)")
-	mode := fs.String("mode", "", "activate with switch, boot or test instead of each host's deploy.activation")
+	mode := fs.String("mode", "", "activate with `MODE` (switch, boot or test) instead of each host's deploy.activation")
 	failFast := fs.Bool("fail-fast", false, "build or activate no further host once one has failed; activations under way finish (default: every host of a wave is attempted)")
 	healthTimeout := fs.Duration("health-timeout", 0, "give each health check at most `D`, retries included (default: each host's deploy.health.timeout, 1m)")
 	var skip checkKinds

@@ -110,15 +110,16 @@ func (s *eventStream) plan(plan []fleet.HostPlan, took time.Duration) {
 
 func (s *eventStream) event(ev fleet.Event) {
 	s.enc.Encode(struct {
-		Type  string  `json:"type"`
-		Time  string  `json:"time"`
-		Host  string  `json:"host"`
-		Wave  int     `json:"wave"`
-		Step  string  `json:"step"`
-		Kind  string  `json:"kind"`
-		Msg   string  `json:"msg"`
-		Error *string `json:"error"`
-	}{"event", jsonTime(ev.Time), ev.Host, ev.Wave, ev.Step, ev.Kind, ev.Msg, errString(ev.Err)})
+		Type    string         `json:"type"`
+		Time    string         `json:"time"`
+		Host    string         `json:"host"`
+		Wave    int            `json:"wave"`
+		Step    string         `json:"step"`
+		Kind    string         `json:"kind"`
+		Msg     string         `json:"msg"`
+		Error   *string        `json:"error"`
+		Preview *fleet.Preview `json:"preview,omitempty"`
+	}{"event", jsonTime(ev.Time), ev.Host, ev.Wave, ev.Step, ev.Kind, ev.Msg, errString(ev.Err), ev.Preview})
 }
 
 // results writes each host's result and the end record.
@@ -143,6 +144,31 @@ func (s *eventStream) results(rs []fleet.HostResult) {
 		}{"result", jsonTime(time.Now()), r.Host, r.Wave, string(r.Status), r.StorePath, r.Previous, r.Current,
 			r.Duration.Milliseconds(), errString(r.Err), errString(r.RollbackErr)})
 	}
+	s.end(ok, counts)
+}
+
+// checks writes each host's result of check and the end record, whose
+// statuses count the hosts that evaluated ("ok", warnings allowed) and
+// those that did not ("failed").
+func (s *eventStream) checks(hosts []jsonCheck) {
+	counts := map[string]int{}
+	ok := true
+	for _, h := range hosts {
+		status := "ok"
+		if !h.OK {
+			status, ok = "failed", false
+		}
+		counts[status]++
+		s.enc.Encode(struct {
+			Type string `json:"type"`
+			Time string `json:"time"`
+			jsonCheck
+		}{"check", jsonTime(time.Now()), h})
+	}
+	s.end(ok, counts)
+}
+
+func (s *eventStream) end(ok bool, counts map[string]int) {
 	s.enc.Encode(struct {
 		Type     string         `json:"type"`
 		Time     string         `json:"time"`

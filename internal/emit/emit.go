@@ -772,6 +772,11 @@ func (c *conv) value(v any, p []string) syntax.Expr {
 		if i, err := x.Int64(); err == nil {
 			return syntax.IntLit(i)
 		}
+		if !strings.ContainsAny(string(x), ".eE") {
+			// An integer Nix's 64 bits cannot hold: as a float it would
+			// be another value, of another type.
+			return c.fail(p, "integer %s does not fit in Nix's 64-bit integers", x)
+		}
 		f, err := x.Float64()
 		if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
 			return c.fail(p, "number %s cannot be written in Nix", x)
@@ -816,9 +821,6 @@ func (c *conv) inputPkg(v any, p []string) syntax.Expr {
 	m, _ := v.(map[string]any)
 	input, _ := m["input"].(string)
 	attr, _ := m["attr"].(string)
-	if len(m) != 2 || !inputNameRx.MatchString(input) || !pkgAttrRx.MatchString(attr) {
-		return c.fail(p, "$inputPkg must be {input: <flake input>, attr: <attribute path>}")
-	}
 	if !strings.HasPrefix(c.file, "hosts/") {
 		return c.fail(p, "a package of a flake input (inputs.%s) can only be used in a host's NixOS module", input)
 	}
@@ -832,30 +834,58 @@ func (c *conv) inputPkg(v any, p []string) syntax.Expr {
 	return &syntax.Select{X: syntax.Id("inputs"), Dot: &syntax.Token{Kind: syntax.DOT, Text: "."}, Path: ap}
 }
 
-// marker converts a marker struct.
-func (c *conv) marker(m map[string]any, p []string) syntax.Expr {
+// MarkerProblem says why the emitter refuses the marker struct m (a
+// struct of one field whose name starts with $), or "": an unknown
+// marker, or a value of the wrong shape. vet asks it too, to report the
+// problem at the user's line.
+func MarkerProblem(m map[string]any) string {
+	if len(m) != 1 {
+		return "empty marker"
+	}
 	for k, v := range m {
 		switch k {
 		case "$pkg":
-			s, ok := v.(string)
-			if !ok || s == "" {
-				return c.fail(p, "$pkg must be a package attribute path")
+			if s, ok := v.(string); !ok || s == "" {
+				return "$pkg must be a package attribute path"
 			}
-			return syntax.Sel(syntax.Id("pkgs"), strings.Split(s, ".")...)
+		case "$inputPkg":
+			in, _ := v.(map[string]any)
+			input, _ := in["input"].(string)
+			attr, _ := in["attr"].(string)
+			if len(in) != 2 || !inputNameRx.MatchString(input) || !pkgAttrRx.MatchString(attr) {
+				return "$inputPkg must be {input: <flake input>, attr: <attribute path>}"
+			}
+		case "$secret":
+			if s, ok := v.(string); !ok || s == "" {
+				return "$secret must name a secret"
+			}
+		case "$nix":
+			if _, ok := v.(string); !ok {
+				return "$nix must be a Nix expression"
+			}
+		case "$force", "$default":
+		default:
+			return "unknown marker " + k
+		}
+	}
+	return ""
+}
+
+// marker converts a marker struct.
+func (c *conv) marker(m map[string]any, p []string) syntax.Expr {
+	if why := MarkerProblem(m); why != "" {
+		return c.fail(p, "%s", why)
+	}
+	for k, v := range m {
+		switch k {
+		case "$pkg":
+			return syntax.Sel(syntax.Id("pkgs"), strings.Split(v.(string), ".")...)
 		case "$inputPkg":
 			return c.inputPkg(v, p)
 		case "$secret":
-			s, ok := v.(string)
-			if !ok || s == "" {
-				return c.fail(p, "$secret must name a secret")
-			}
-			return syntax.Sel(syntax.Id("config"), "age", "secrets", s, "path")
+			return syntax.Sel(syntax.Id("config"), "age", "secrets", v.(string), "path")
 		case "$nix":
-			s, ok := v.(string)
-			if !ok {
-				return c.fail(p, "$nix must be a Nix expression")
-			}
-			f, errs := syntax.ParseIn(c.file+":"+strings.Join(p, "."), []byte(s), ModuleArgs...)
+			f, errs := syntax.ParseIn(c.file+":"+strings.Join(p, "."), []byte(v.(string)), ModuleArgs...)
 			if len(errs) > 0 {
 				return c.fail(p, "raw Nix expression does not parse: %v", errs[0].Summary)
 			}
@@ -865,7 +895,6 @@ func (c *conv) marker(m map[string]any, p []string) syntax.Expr {
 		case "$default":
 			return syntax.Call(syntax.Sel(syntax.Id("lib"), "mkDefault"), c.value(v, p))
 		}
-		return c.fail(p, "unknown marker %s", k)
 	}
 	return c.fail(p, "empty marker")
 }

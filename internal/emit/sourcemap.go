@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -124,6 +125,9 @@ func spans(name string, src []byte) ([]span, error) {
 		return nil, fmt.Errorf("%s: generated file does not parse: %s", name, errs[0].Summary)
 	}
 	var out []span
+	// One path (and list) serves the walk down the tree, copied for a
+	// span only, so that a walk costs the spans' paths and not the square
+	// of the file's depth.
 	var walk func(e syntax.Expr, from syntax.Node, path []string, list []bool)
 	walk = func(e syntax.Expr, from syntax.Node, path []string, list []bool) {
 		switch e := e.(type) {
@@ -141,16 +145,18 @@ func spans(name string, src []byte) ([]span, error) {
 					if !ok {
 						continue
 					}
-					p := append(path[:len(path):len(path)], names...)
-					l := append(list[:len(list):len(list)], make([]bool, len(names))...)
-					walk(a.Value, a, p, l)
+					l := list
+					for range names {
+						l = append(l, false)
+					}
+					walk(a.Value, a, append(path, names...), l)
 				}
 				return
 			}
 		case *syntax.List:
 			if len(e.Elems) > 0 {
 				for i, x := range e.Elems {
-					walk(x, x, append(path[:len(path):len(path)], strconv.Itoa(i)), append(list[:len(list):len(list)], true))
+					walk(x, x, append(path, strconv.Itoa(i)), append(list, true))
 				}
 				return
 			}
@@ -160,7 +166,7 @@ func spans(name string, src []byte) ([]span, error) {
 		if e.End() > e.Pos() {
 			end = f.Position(e.End() - 1)
 		}
-		out = append(out, span{line: start.Line, col: start.Col, end: end.Line, path: path, list: list})
+		out = append(out, span{line: start.Line, col: start.Col, end: end.Line, path: slices.Clone(path), list: slices.Clone(list)})
 	}
 	walk(f.Expr, f.Expr, nil, nil)
 	return out, nil

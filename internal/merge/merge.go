@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"math/big"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -626,29 +627,34 @@ func (n *Node) Data() any {
 	return out
 }
 
-// Walk calls f for every leaf under n, with its path, in the order the
-// fields were first set: cheaper than Leaves where the order does not
-// matter.
+// Walk calls f for every leaf under n, with its path (a slice of f's
+// own), in the order the fields were first set: cheaper than Leaves where
+// the order does not matter.
 func (n *Node) Walk(prefix []string, f func(path []string, n *Node)) {
-	if n.leaf != nil {
-		f(prefix, n)
-		return
-	}
-	for _, name := range n.order {
-		n.fields[name].Walk(append(prefix[:len(prefix):len(prefix)], name), f)
-	}
+	n.walk(append(make([]string, 0, len(prefix)+16), prefix...), false, f)
 }
 
-// Leaves calls f for every leaf under n, in field order, with its path.
+// Leaves calls f for every leaf under n, in field order, with its path
+// (a slice of f's own).
 func (n *Node) Leaves(prefix []string, f func(path []string, n *Node)) {
+	n.walk(append(make([]string, 0, len(prefix)+16), prefix...), true, f)
+}
+
+// walk serves Walk and Leaves. One slice holds the path down the tree and
+// is copied for f at each leaf only, so that a walk costs the leaves'
+// paths and not the square of the tree's depth.
+func (n *Node) walk(path []string, sorted bool, f func(path []string, n *Node)) {
 	if n.leaf != nil {
-		f(prefix, n)
+		f(slices.Clone(path), n)
 		return
 	}
-	names := append([]string(nil), n.order...)
-	sort.Strings(names)
+	names := n.order
+	if sorted {
+		names = append([]string(nil), n.order...)
+		sort.Strings(names)
+	}
 	for _, name := range names {
-		n.fields[name].Leaves(append(prefix[:len(prefix):len(prefix)], name), f)
+		n.fields[name].walk(append(path, name), sorted, f)
 	}
 }
 

@@ -384,9 +384,10 @@ const (
 // value stops at the first failed wave and activates any number of a
 // wave's hosts at once.
 type Rollout struct {
-	// MaxUnavailable bounds how many hosts of a wave activate at once
-	// (from the start of activation until confirmed or rolled back); 0
-	// means no bound.
+	// MaxUnavailable bounds how many hosts of a wave are down at once:
+	// from the start of a host's activation until it is confirmed, and
+	// for the rest of the deployment once it failed (so once that many
+	// failed, no further host of the wave activates); 0 means no bound.
 	MaxUnavailable int
 	// MaxUnavailablePercent bounds it as a percentage of the wave's hosts,
 	// rounded up and at least one; 0 means no bound. With both set, the
@@ -396,7 +397,7 @@ type Rollout struct {
 	OnFailure FailurePolicy
 }
 
-// Limit returns how many of a wave of n hosts may activate at once; 0
+// Limit returns how many of a wave of n hosts may be down at once; 0
 // means all of them.
 func (r Rollout) Limit(n int) int {
 	limit := r.MaxUnavailable

@@ -4,6 +4,7 @@ package rules
 
 import (
 	"encoding/json"
+	"slices"
 	"sort"
 	"strconv"
 
@@ -25,8 +26,14 @@ func num(v any) (int, bool) {
 	return 0, false
 }
 
-// walkValue calls f for every leaf of v with its path.
+// walkValue calls f for every leaf of v with its path, a slice of f's
+// own. One slice serves the walk and is copied only for f, so that a walk
+// costs what v holds and not the square of its depth.
 func walkValue(path []string, v any, f func(path []string, v any)) {
+	walkValueIn(append(make([]string, 0, len(path)+16), path...), v, f)
+}
+
+func walkValueIn(path []string, v any, f func(path []string, v any)) {
 	switch v := v.(type) {
 	case map[string]any:
 		keys := make([]string, 0, len(v))
@@ -35,14 +42,14 @@ func walkValue(path []string, v any, f func(path []string, v any)) {
 		}
 		sort.Strings(keys)
 		for _, k := range keys {
-			walkValue(append(path[:len(path):len(path)], k), v[k], f)
+			walkValueIn(append(path, k), v[k], f)
 		}
 	case []any:
 		for i, e := range v {
-			walkValue(append(path[:len(path):len(path)], strconv.Itoa(i)), e, f)
+			walkValueIn(append(path, strconv.Itoa(i)), e, f)
 		}
 	default:
-		f(path, v)
+		f(slices.Clone(path), v)
 	}
 }
 

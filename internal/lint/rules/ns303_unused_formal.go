@@ -32,14 +32,33 @@ callPackage's automatic arguments. Defaults that use b count as uses.`,
 
 func runUnusedFormal(p *lint.Pass) error {
 	r := resolution(p)
+	// What the fix needs of a function's formals is read once per
+	// function, not once per unused formal: a function of n formals would
+	// cost n².
+	type formals struct {
+		fixable bool
+		index   map[*syntax.Formal]int
+	}
+	seen := map[*syntax.Lambda]*formals{}
 	for _, b := range r.Bindings {
 		if b.Kind != FormalBinding || len(b.Uses) > 0 || strings.HasPrefix(b.Name, "_") {
 			continue
 		}
 		l := b.Owner.(*syntax.Lambda)
+		fs := seen[l]
+		if fs == nil {
+			fs = &formals{fixable: hasEllipsis(l.Formals) && !isCallPackage(l)}
+			if fs.fixable {
+				fs.index = make(map[*syntax.Formal]int, len(l.Formals.Items))
+				for i, it := range l.Formals.Items {
+					fs.index[it] = i
+				}
+			}
+			seen[l] = fs
+		}
 		d := lint.Diagnostic{Pos: b.Ident.Pos(), End: b.Ident.End(), Message: "unused formal argument `" + b.Name + "`"}
-		if hasEllipsis(l.Formals) && !isCallPackage(l) {
-			if e := removeFormal(p, l.Formals, b.Formal); e != nil {
+		if i, ok := fs.index[b.Formal]; ok && fs.fixable {
+			if e := removeFormal(p, l.Formals, i); e != nil {
 				d.Fixes = []lint.Fix{{Message: "remove the formal", Kind: lint.Guarded, Edits: e}}
 			}
 		}
@@ -66,24 +85,22 @@ func isCallPackage(l *syntax.Lambda) bool {
 	return false
 }
 
-func removeFormal(p *lint.Pass, fs *syntax.Formals, f *syntax.Formal) []lint.TextEdit {
+// removeFormal returns the edit that removes the i-th of the formals fs
+// with its comma, or nil.
+func removeFormal(p *lint.Pass, fs *syntax.Formals, i int) []lint.TextEdit {
+	f := fs.Items[i]
 	if p.HasComments(f) {
 		return nil
 	}
-	for i, it := range fs.Items {
-		if it != f {
-			continue
+	if f.Comma != nil {
+		e := removal(p, f)
+		if f.Comma.End() > e.End {
+			e.End = f.Comma.End()
 		}
-		if f.Comma != nil {
-			e := removal(p, f)
-			if f.Comma.End() > e.End {
-				e.End = f.Comma.End()
-			}
-			return []lint.TextEdit{e}
-		}
-		if i > 0 && fs.Items[i-1].Comma != nil {
-			return []lint.TextEdit{{Pos: fs.Items[i-1].Comma.Pos(), End: f.End()}}
-		}
+		return []lint.TextEdit{e}
+	}
+	if i > 0 && fs.Items[i-1].Comma != nil {
+		return []lint.TextEdit{{Pos: fs.Items[i-1].Comma.Pos(), End: f.End()}}
 	}
 	return nil
 }

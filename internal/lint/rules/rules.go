@@ -20,7 +20,7 @@ var All = []*lint.Rule{
 	UndefinedVariable, TopLevelWith, SelfReference, MergeRecAttrset,
 	MkIfConstant, IfInsteadOfMkIf, MkIfWithUpdate, ConfigIfSelfRecursion,
 	LookupPath, ImpureNixpkgsImport, ImportFromDerivation, UnpinnedFetch, ImpureBuiltin,
-	SecretInStore, UnhardenedService, FirewallDisabled, NoAutomaticGC, ImperativeNixEnv, WeakSSH,
+	SecretInStore, UnhardenedService, FirewallDisabled, NoAutomaticGC, ImperativeNixEnv, WeakSSH, FileOutsideDir,
 	LiteralSecret, FirewallOff, OpenPortUnused, PortCollision, UnhardenedFleetService, NoGC,
 	DanglingReference, UnscrapedExporter, WorldReadableSecret, InsecureCache, OverrideOfFixed, StateVersionChanged,
 	PlainHTTPCache, DeployLockout,

@@ -373,7 +373,7 @@ func escapeUnprintable(s string) string {
 		switch {
 		case r == utf8.RuneError && size == 1:
 			fmt.Fprintf(&b, "\\x%02x", s[i])
-		case r == ' ' || unicode.IsGraphic(r) && !bidiControl(r):
+		case r == ' ' || unicode.IsGraphic(r) && !BidiControl(r):
 			b.WriteString(s[i : i+size])
 		case r < 0x80:
 			fmt.Fprintf(&b, "\\x%02x", r)
@@ -385,9 +385,9 @@ func escapeUnprintable(s string) string {
 	return b.String()
 }
 
-// bidiControl reports whether r changes the direction of the text around
+// BidiControl reports whether r changes the direction of the text around
 // it, which lets a line display differently from what it says.
-func bidiControl(r rune) bool {
+func BidiControl(r rune) bool {
 	switch {
 	case r == 0x061c, r == 0x200e, r == 0x200f, 0x202a <= r && r <= 0x202e, 0x2066 <= r && r <= 0x2069:
 		return true

@@ -6,6 +6,8 @@
 #                                       when units fail to start
 #   $FLEET_TEST_ROOT/inject/hold-<gen>  after switching, create held-<gen> and
 #                                       wait until the inject file is removed
+#   $FLEET_TEST_ROOT/inject/fail-dry-activate
+#                                       dry-activate fails (exit 1)
 #
 # dry-activate changes nothing and prints, to standard error and in the
 # words and order of NixOS's switch-to-configuration, what activation would
@@ -26,6 +28,10 @@ would() {
 }
 
 if [ "$mode" = dry-activate ]; then
+  if [ -e "$root/inject/fail-dry-activate" ]; then
+    echo "fixture: dry-activate fails on purpose" >&2
+    exit 1
+  fi
   cur=$root/run/current-system/etc/systemd/system
   new=$out/etc/systemd/system
   stop= start= restart= reload=
