@@ -32,9 +32,9 @@ func (f *Fleet) checkValues() diag.List {
 	seenDeep := map[string]bool{}
 	// The diagnostics are sorted at the end: the leaves need no order.
 	for _, h := range f.hosts {
-		h.h.Tree.Walk(nil, func(path []string, n *merge.Node) {
+		h.tree().Walk(nil, func(path []string, n *merge.Node) {
 			o := n.Leaf()
-			diags = append(diags, fileNameDiags(h.Name, h.h.Tree, path, o, seenFiles)...)
+			diags = append(diags, fileNameDiags(h.Name, h.tree(), path, o, seenFiles)...)
 			if o.Range.Start.IsValid() {
 				if seen[o.Range] {
 					return
@@ -54,7 +54,7 @@ func (f *Fleet) checkValues() diag.List {
 			if n := len(path); n > 1 && markers[path[n-1]] {
 				// A marker beside other fields of the tree: the
 				// struct is no marker, and each field would be data.
-				if parent := h.h.Tree.Lookup(path[:n-1]...); parent != nil && len(parent.Fields()) > 1 {
+				if parent := h.tree().Lookup(path[:n-1]...); parent != nil && len(parent.Fields()) > 1 {
 					r, full, name := at(path[:n-1])
 					if d := parent.Decl(); d != nil && d.Range.Start.IsValid() {
 						r = d.Range
@@ -69,7 +69,7 @@ func (f *Fleet) checkValues() diag.List {
 			}
 			if i := slices.IndexFunc(path, hasBidi); i >= 0 {
 				r, full, name := at(path[:i+1])
-				if n := h.h.Tree.Lookup(path[:i+1]...); n != nil && n.Decl() != nil && n.Decl().Range.Start.IsValid() {
+				if n := h.tree().Lookup(path[:i+1]...); n != nil && n.Decl() != nil && n.Decl().Range.Start.IsValid() {
 					r = n.Decl().Range // the field's own label
 				}
 				diags.Add(bidiDiag(r, full, name, path[i]))
@@ -393,7 +393,7 @@ func (f *Fleet) checkInputs() diag.List {
 			}
 			r := h.h.Decl
 			if path, err := ParsePath(n.Field); err == nil {
-				if node, _ := h.h.Tree.Nearest(path); node != nil {
+				if node, _ := h.tree().Nearest(path); node != nil {
 					if nr, ok := nodeRange(node); ok {
 						r = nr
 					}

@@ -172,7 +172,7 @@ func (f *Fleet) checkDecryptable(patterns []string) error {
 // deployRange returns where h's deploy settings are written, or where h
 // is declared.
 func deployRange(h *Host) diag.Range {
-	if n := h.h.Tree.Lookup("deploy"); n != nil && n.Decl() != nil && n.Decl().Range.Start.IsValid() {
+	if n := h.tree().Lookup("deploy"); n != nil && n.Decl() != nil && n.Decl().Range.Start.IsValid() {
 		return n.Decl().Range
 	}
 	return h.h.Decl

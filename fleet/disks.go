@@ -259,7 +259,7 @@ func (h *Host) layoutDiag(d diag.Diagnostic) diag.Diagnostic {
 // leaf there, or the first written leaf below the deepest struct on the
 // path, or else the host's declaration.
 func (h *Host) rangeOf(path []string) diag.Range {
-	n, _ := h.h.Tree.Nearest(path)
+	n, _ := h.tree().Nearest(path)
 	if o := n.Leaf(); o != nil && o.Range.Start.IsValid() {
 		return o.Range
 	}

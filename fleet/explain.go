@@ -81,7 +81,7 @@ func (f *Fleet) Explain(host, path string) ([]Provenance, error) {
 			return
 		}
 		pr := Provenance{Path: formatPath(p), Value: v}
-		if n := h.h.Tree.Lookup(p...); n != nil && n.IsLeaf() {
+		if n := h.tree().Lookup(p...); n != nil && n.IsLeaf() {
 			pr.Set = origin(*n.Leaf())
 			for i := len(n.Overridden) - 1; i >= 0; i-- {
 				pr.Overridden = append(pr.Overridden, origin(n.Overridden[i]))

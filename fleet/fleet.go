@@ -13,6 +13,7 @@ import (
 	"fleetnix.dev/fleet/internal/diag"
 	"fleetnix.dev/fleet/internal/disko"
 	"fleetnix.dev/fleet/internal/load"
+	"fleetnix.dev/fleet/internal/merge"
 	"fleetnix.dev/fleet/schema"
 )
 
@@ -66,7 +67,10 @@ type Host struct {
 	// Users are the users on the host, in the order they were declared.
 	Users []User
 
-	h *load.Host
+	h  *load.Host
+	lf *load.Fleet
+	// t is the host's merged tree, once asked for (see tree).
+	t *merge.Node
 	// layout is the host's disk layout, checked, or nil; adminKeys may
 	// log in to its installer.
 	layout    *disko.Layout
@@ -133,14 +137,29 @@ func Load(ctx context.Context, cfg *Config) (*Fleet, error) {
 	} else if len(d) > 0 {
 		f.warnings = append(f.warnings, fromDiag(d)...)
 	}
+	// The hosts' trees are merged again when asked for: for a large
+	// fleet they are most of the memory a load keeps.
+	lf.ReleaseTrees()
+	for _, h := range f.hosts {
+		h.t = nil
+	}
 	return f, nil
+}
+
+// tree returns the host's merged tree with the provenance of every leaf,
+// merged again the first time it is asked for after the load and kept.
+func (h *Host) tree() *merge.Node {
+	if h.t == nil {
+		h.t = h.lf.Tree(h.h)
+	}
+	return h.t
 }
 
 // addHosts makes the fleet's hosts from those load returned.
 func (f *Fleet) addHosts() {
 	lf := f.l
 	for _, lh := range lf.Hosts {
-		h := &Host{Name: lh.Name, Template: lh.Template, HardwareProfile: lh.HardwareProfile, Tags: lh.Tags, h: lh}
+		h := &Host{Name: lh.Name, Template: lh.Template, HardwareProfile: lh.HardwareProfile, Tags: lh.Tags, h: lh, lf: lf}
 		for _, u := range lh.Users {
 			h.Users = append(h.Users, User{Name: u.Name, Profiles: u.Profiles})
 		}

@@ -12,8 +12,10 @@ import (
 	"path"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
 
 	"fleetnix.dev/fleet/internal/diag"
 	"fleetnix.dev/fleet/internal/emit"
@@ -167,18 +169,44 @@ type secretValue struct {
 	} `json:"recipients"`
 }
 
-// files returns the generated files and the absolute output directory.
+// files returns the generated files, sorted by path, and the absolute
+// output directory.
 func (f *Fleet) files(outOverride string) ([]emit.File, string, error) {
-	ef, out, err := f.emitFleet(outOverride, nil)
+	out, err := f.outputDir(outOverride)
 	if err != nil {
 		return nil, "", err
 	}
-	ef.Locate = f.newLocator().locate
-	files, err := emit.Generate(ef)
-	if err != nil {
-		return nil, "", f.emitError(err)
+	var sink memSink
+	if err := f.generateTo(out, &sink); err != nil {
+		return nil, "", err
 	}
-	return files, out, nil
+	return sink.sorted(), out, nil
+}
+
+// outputDir returns the absolute output directory: the fleet's
+// settings.output, or outOverride, relative to the module's root.
+func (f *Fleet) outputDir(outOverride string) (string, error) {
+	var s settings
+	if err := json.Unmarshal(f.l.Settings, &s); err != nil {
+		return "", fmt.Errorf("reading settings: %v", err)
+	}
+	return f.outputDirOf(&s, outOverride)
+}
+
+// outputDirOf is outputDir with the settings read.
+func (f *Fleet) outputDirOf(s *settings, outOverride string) (string, error) {
+	out := s.Output
+	if outOverride != "" {
+		out = outOverride
+	}
+	if !filepath.IsAbs(out) {
+		out = filepath.Join(f.l.ModRoot, out)
+	}
+	outRel, err := filepath.Rel(f.l.ModRoot, out)
+	if err != nil || strings.HasPrefix(outRel, "..") {
+		return "", fmt.Errorf("output directory %s is outside the fleet's module %s", out, f.l.ModRoot)
+	}
+	return out, nil
 }
 
 // emitFleet returns what the emitter needs to write the fleet's tree,
@@ -190,75 +218,25 @@ func (f *Fleet) emitFleet(outOverride string, only func(*Host) bool) (*emit.Flee
 	if err := json.Unmarshal(f.l.Settings, &s); err != nil {
 		return nil, "", fmt.Errorf("reading settings: %v", err)
 	}
-	out := s.Output
-	if outOverride != "" {
-		out = outOverride
+	out, err := f.outputDirOf(&s, outOverride)
+	if err != nil {
+		return nil, "", err
 	}
-	if !filepath.IsAbs(out) {
-		out = filepath.Join(f.l.ModRoot, out)
-	}
-	outRel, err := filepath.Rel(f.l.ModRoot, out)
-	if err != nil || strings.HasPrefix(outRel, "..") {
-		return nil, "", fmt.Errorf("output directory %s is outside the fleet's module %s", out, f.l.ModRoot)
-	}
-	ef := &emit.Fleet{
-		Description: s.Description,
-		OutDir:      filepath.ToSlash(outRel),
-		SecretsDir:  filepath.ToSlash(s.SecretsDir),
-	}
-	for _, name := range sortedNames(s.Inputs) {
-		in := s.Inputs[name]
-		ef.Inputs = append(ef.Inputs, emit.Input{Name: name, URL: in.URL, Follows: in.Follows})
-	}
+	ef := f.emitBase(&s, out)
 	modules := s.flakeModules()
 	users := f.fleetUsers()
 	for _, h := range f.hosts {
 		if only != nil && !only(h) {
 			continue
 		}
-		if h.h.NixOS == nil {
-			return nil, "", errors.New("the fleet was loaded without Config.NixOS; Generate needs the hosts' NixOS configurations")
-		}
-		nixos, err := decodeObject(h.h.NixOS)
-		if err != nil {
-			return nil, "", fmt.Errorf("host %s: %v", h.Name, err)
-		}
-		eh := emit.Host{Name: h.Name, NixOS: nixos, Modules: modules, Comment: hostComment(h), Disks: h.layout, AdminKeys: h.adminKeys,
-			Loader: h.loader, EFIVariables: h.efiVariables}
-		v, err := h.Value()
+		var hf hostFiles
+		eh, err := f.emitHost(h, modules, &hf)
 		if err != nil {
 			return nil, "", err
 		}
-		if extra, ok := v["nixos"].(map[string]any); ok {
-			eh.Extra = extra
-		}
-		if h.h.Derived != nil {
-			if eh.Derived, err = decodeObject(h.h.Derived); err != nil {
-				return nil, "", fmt.Errorf("host %s: %v", h.Name, err)
-			}
-		}
-		for _, u := range h.Users {
-			home, err := decodeObject(h.h.Home[u.Name])
-			if err != nil {
-				return nil, "", fmt.Errorf("host %s, user %s: %v", h.Name, u.Name, err)
-			}
-			c := fmt.Sprintf("Home of %s on %s.", u.Name, h.Name)
-			switch len(u.Profiles) {
-			case 0:
-			case 1:
-				c = fmt.Sprintf("Home of %s on %s: profile %s.", u.Name, h.Name, u.Profiles[0])
-			default:
-				c = fmt.Sprintf("Home of %s on %s: profiles %s.", u.Name, h.Name, strings.Join(u.Profiles, " + "))
-			}
-			eh.Users = append(eh.Users, emit.User{Name: u.Name, Home: home, Comment: []string{c}})
-		}
-		ef.Hosts = append(ef.Hosts, eh)
-		if us, ok := v["users"].(map[string]any); ok {
-			for n, u := range us {
-				if m, ok := u.(map[string]any); ok {
-					users[n] = m
-				}
-			}
+		ef.Hosts = append(ef.Hosts, *eh)
+		for n, u := range hf.users {
+			users[n] = u
 		}
 	}
 	// Recipients: the users a secret declares, the hosts whose
@@ -278,6 +256,255 @@ func (f *Fleet) emitFleet(outOverride string, only func(*Host) bool) (*emit.Flee
 		ef.Secrets = append(ef.Secrets, es)
 	}
 	return ef, out, nil
+}
+
+// addSecrets adds the fleet's secrets to ef, without their recipients:
+// what a host's modules need of them.
+func (f *Fleet) addSecrets(ef *emit.Fleet) error {
+	for _, name := range sortedNames(f.l.Secrets) {
+		sv, err := f.secret(name)
+		if err != nil {
+			return err
+		}
+		ef.Secrets = append(ef.Secrets, emit.Secret{Name: name, File: sv.File, Owner: sv.Owner, Group: sv.Group, Mode: sv.Mode})
+	}
+	return nil
+}
+
+// emitBase returns the emitter's fleet without hosts and secrets, for the
+// absolute output directory out.
+func (f *Fleet) emitBase(s *settings, out string) *emit.Fleet {
+	outRel, _ := filepath.Rel(f.l.ModRoot, out)
+	ef := &emit.Fleet{
+		Description: s.Description,
+		OutDir:      filepath.ToSlash(outRel),
+		SecretsDir:  filepath.ToSlash(s.SecretsDir),
+	}
+	for _, name := range sortedNames(s.Inputs) {
+		in := s.Inputs[name]
+		ef.Inputs = append(ef.Inputs, emit.Input{Name: name, URL: in.URL, Follows: in.Follows})
+	}
+	return ef
+}
+
+// generateTo generates the fleet's files, for the output directory out,
+// into sink.
+func (f *Fleet) generateTo(out string, sink fileSink) error {
+	var s settings
+	if err := json.Unmarshal(f.l.Settings, &s); err != nil {
+		return fmt.Errorf("reading settings: %v", err)
+	}
+	ef := f.emitBase(&s, out)
+	modules := s.flakeModules()
+	if err := f.addSecrets(ef); err != nil {
+		return err
+	}
+	locators := f.newLocators()
+	locate := locators.new().locate
+	hosts := make([]emit.Host, len(f.hosts))
+	for i, h := range f.hosts {
+		hosts[i] = emit.Host{Name: h.Name, Modules: modules, Disks: h.layout}
+	}
+	flake, err := emit.Flake(ef, hosts, locate)
+	if err != nil {
+		return f.emitError(err)
+	}
+	// The source map's parts: the flake's, each host's, the agenix
+	// rules'.
+	parts, err := newSpool(len(f.hosts) + 2)
+	if err != nil {
+		return err
+	}
+	defer parts.close()
+	if err := putFiles(sink, parts, 0, flake); err != nil {
+		return err
+	}
+	// Every host's files are written on a goroutine of its own, each with
+	// a locator of its own; what the fleet-wide files need of a host is
+	// kept, the rest is dropped as soon as its files are written.
+	outs := make([]hostFiles, len(f.hosts))
+	gc := f.newGenCache(ef, modules)
+	if err := eachHost(len(f.hosts), locators, func(i int, l *locator) error {
+		o := &outs[i]
+		if err := gc.hostFiles(f.hosts[i], l, o); err != nil {
+			return err
+		}
+		for _, file := range o.files {
+			if err := sink.put(file.Path, file.Data); err != nil {
+				return err
+			}
+		}
+		err := parts.put(i+1, o.part)
+		o.files, o.part = nil, nil
+		return err
+	}); err != nil {
+		return err
+	}
+	// Recipients: the users a secret declares, the hosts whose
+	// configuration uses it (or that it names), the administrators.
+	users := f.fleetUsers()
+	usedBy := map[string]map[string]bool{}
+	hostKeys := map[string]string{}
+	for i, h := range f.hosts {
+		o := &outs[i]
+		for n, u := range o.users {
+			users[n] = u
+		}
+		for s := range o.secrets {
+			if usedBy[s] == nil {
+				usedBy[s] = map[string]bool{}
+			}
+			usedBy[s][h.Name] = true
+		}
+		if o.hostKey != "" {
+			hostKeys[h.Name] = o.hostKey
+		}
+	}
+	for i := range ef.Secrets {
+		sv, err := f.secret(ef.Secrets[i].Name)
+		if err != nil {
+			return err
+		}
+		ef.Secrets[i].Recipients = recipientsOf(sv, users, usedBy[ef.Secrets[i].Name], hostKeys, s.AdminKeys)
+	}
+	secrets, err := emit.Secrets(ef, locate)
+	if err != nil {
+		return f.emitError(err)
+	}
+	if err := putFiles(sink, parts, len(f.hosts)+1, secrets); err != nil {
+		return err
+	}
+	return sink.putStream(emit.SourceMapFile, func(w io.Writer) error {
+		return emit.WriteSourceMap(w, len(f.hosts)+2, parts.part)
+	})
+}
+
+// putFiles gives the files of fs to sink and its source map part to
+// parts as part i.
+func putFiles(sink fileSink, parts *spool, i int, fs *emit.Files) error {
+	for _, file := range fs.Files {
+		if err := sink.put(file.Path, file.Data); err != nil {
+			return err
+		}
+	}
+	b, err := fs.Map.MarshalBinary()
+	if err != nil {
+		return err
+	}
+	return parts.put(i, b)
+}
+
+// hostFiles are a host's generated files, its source map part
+// (encoded), and what the fleet-wide files need of the host: the users on
+// it (their final values), the secrets its configuration uses, its SSH
+// host key.
+type hostFiles struct {
+	files   []emit.File
+	part    []byte
+	users   map[string]map[string]any
+	secrets map[string]bool
+	hostKey string
+}
+
+// generateHost generates the files of host h into out.
+func (f *Fleet) generateHost(ef *emit.Fleet, h *Host, modules []string, locate func(*emit.Value) emit.Origin, out *hostFiles) error {
+	eh, err := f.emitHost(h, modules, out)
+	if err != nil {
+		return err
+	}
+	files, err := ef.Host(eh, locate)
+	if err != nil {
+		return f.emitError(err)
+	}
+	out.files = files.Files
+	out.part, err = files.Map.MarshalBinary()
+	return err
+}
+
+// emitHost returns what the emitter needs of host h, and records in out
+// what the fleet-wide files need of it: its users' final values, the
+// secrets its configuration uses, its SSH host key.
+func (f *Fleet) emitHost(h *Host, modules []string, out *hostFiles) (*emit.Host, error) {
+	if h.h.NixOS == nil {
+		return nil, errors.New("the fleet was loaded without Config.NixOS; Generate needs the hosts' NixOS configurations")
+	}
+	nixos, err := decodeObject(h.h.NixOS)
+	if err != nil {
+		return nil, fmt.Errorf("host %s: %v", h.Name, err)
+	}
+	eh := &emit.Host{Name: h.Name, NixOS: nixos, Modules: modules, Comment: hostComment(h), Disks: h.layout, AdminKeys: h.adminKeys,
+		Loader: h.loader, EFIVariables: h.efiVariables}
+	v, err := h.Value()
+	if err != nil {
+		return nil, err
+	}
+	if extra, ok := v["nixos"].(map[string]any); ok {
+		eh.Extra = extra
+	}
+	if h.h.Derived != nil {
+		if eh.Derived, err = decodeObject(h.h.Derived); err != nil {
+			return nil, fmt.Errorf("host %s: %v", h.Name, err)
+		}
+	}
+	for _, u := range h.Users {
+		home, err := decodeObject(h.h.Home[u.Name])
+		if err != nil {
+			return nil, fmt.Errorf("host %s, user %s: %v", h.Name, u.Name, err)
+		}
+		c := fmt.Sprintf("Home of %s on %s.", u.Name, h.Name)
+		switch len(u.Profiles) {
+		case 0:
+		case 1:
+			c = fmt.Sprintf("Home of %s on %s: profile %s.", u.Name, h.Name, u.Profiles[0])
+		default:
+			c = fmt.Sprintf("Home of %s on %s: profiles %s.", u.Name, h.Name, strings.Join(u.Profiles, " + "))
+		}
+		eh.Users = append(eh.Users, emit.User{Name: u.Name, Home: home, Comment: []string{c}})
+	}
+	if us, ok := v["users"].(map[string]any); ok {
+		out.users = map[string]map[string]any{}
+		for n, u := range us {
+			if m, ok := u.(map[string]any); ok {
+				out.users[n] = m
+			}
+		}
+	}
+	if d, ok := v["deploy"].(map[string]any); ok {
+		out.hostKey, _ = d["hostKey"].(string)
+	}
+	out.secrets = map[string]bool{}
+	for s, by := range secretsUsedBy([]emit.Host{*eh}) {
+		out.secrets[s] = by[h.Name]
+	}
+	return eh, nil
+}
+
+// eachHost calls work(i, l) for every host index i in [0, n), on
+// several goroutines (one per CPU, at most 8: emitting is CPU-bound),
+// each with a locator of its own. It returns the error of the lowest i
+// that failed, so that the error does not depend on timing.
+func eachHost(n int, ls *locators, work func(i int, l *locator) error) error {
+	workers := min(runtime.NumCPU(), 8, max(n, 1))
+	free := make(chan *locator, workers)
+	for range workers {
+		free <- ls.new()
+	}
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		locate := <-free
+		wg.Go(func() {
+			defer func() { free <- locate }()
+			errs[i] = work(i, locate)
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func hostComment(h *Host) []string {
@@ -641,7 +868,7 @@ func (f *Fleet) emitError(err error) error {
 		return err
 	}
 	path := append([]string{"nixos"}, oe.Path...)
-	n, _ := h.h.Tree.Nearest(path)
+	n, _ := h.tree().Nearest(path)
 	r := h.h.Decl
 	if o := n.Leaf(); o != nil {
 		r = o.Range

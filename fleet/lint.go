@@ -8,9 +8,11 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"fleetnix.dev/fleet/internal/diag"
 	"fleetnix.dev/fleet/internal/emit"
@@ -237,35 +239,78 @@ func LintNix(ctx context.Context, paths []string, opts LintOptions) (*LintResult
 	return res, nil
 }
 
+// lintFiles lints the files. Files stream through read, fix, parse and
+// rules on several goroutines (one per CPU, at most 8), each file dropped
+// once linted, so memory follows the files in flight, not the tree;
+// findings, fixes and skipped files come out in the same order whatever
+// the timing.
 func (c *config) lintFiles(ctx context.Context, nixFiles []NixFile, opts LintOptions) (*LintResult, error) {
-	res := &LintResult{}
-	var files []*lint.File
-	for _, nf := range nixFiles {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		src, err := ReadNixFile(nf.Path)
-		if err != nil {
-			res.Skipped = append(res.Skipped, SkippedFile{Name: nf.Name, Reason: err.Error()})
-			continue
-		}
-		if opts.Fix {
-			fixed, n, err := c.fix(nf.Name, src, opts.FixLevel)
-			if err != nil {
-				return nil, err
-			}
-			if line, gen := generatedBy(src); gen && n > 0 {
-				res.Skipped = append(res.Skipped, SkippedFile{Name: nf.Name,
-					Reason: fmt.Sprintf("not fixed: it says it is generated (%q)", line)})
-			} else if n > 0 {
-				res.Fixed = append(res.Fixed, FixedFile{Name: nf.Name, Path: nf.Path, Src: fixed, Fixes: n})
-				src = fixed
-			}
-		}
-		files = append(files, lint.Parse(nf.Name, src))
+	type result struct {
+		diags   []lint.Diagnostic
+		fixed   *FixedFile
+		skipped *SkippedFile
+		parsed  bool
+		err     error
 	}
-	res.Diagnostics = c.convert(lint.Run(c.rules, files))
-	res.Files = len(files)
+	results := make([]result, len(nixFiles))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(runtime.NumCPU(), 8, max(len(nixFiles), 1)) {
+		wg.Go(func() {
+			for i := range next {
+				r := &results[i]
+				if r.err = ctx.Err(); r.err != nil {
+					continue
+				}
+				nf := nixFiles[i]
+				src, err := ReadNixFile(nf.Path)
+				if err != nil {
+					r.skipped = &SkippedFile{Name: nf.Name, Reason: err.Error()}
+					continue
+				}
+				if opts.Fix {
+					fixed, n, err := c.fix(nf.Name, src, opts.FixLevel)
+					if err != nil {
+						r.err = err
+						continue
+					}
+					if line, gen := generatedBy(src); gen && n > 0 {
+						r.skipped = &SkippedFile{Name: nf.Name,
+							Reason: fmt.Sprintf("not fixed: it says it is generated (%q)", line)}
+					} else if n > 0 {
+						r.fixed = &FixedFile{Name: nf.Name, Path: nf.Path, Src: fixed, Fixes: n}
+						src = fixed
+					}
+				}
+				r.diags = lint.RunFile(c.rules, lint.Parse(nf.Name, src))
+				r.parsed = true
+			}
+		})
+	}
+	for i := range nixFiles {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	res := &LintResult{}
+	var diags []lint.Diagnostic
+	for _, r := range results {
+		if r.err != nil {
+			return nil, r.err
+		}
+		if r.skipped != nil {
+			res.Skipped = append(res.Skipped, *r.skipped)
+		}
+		if r.parsed {
+			res.Files++
+		}
+		if r.fixed != nil {
+			res.Fixed = append(res.Fixed, *r.fixed)
+		}
+		diags = append(diags, r.diags...)
+	}
+	lint.Sort(diags)
+	res.Diagnostics = c.convert(diags)
 	return res, nil
 }
 
@@ -503,7 +548,7 @@ func (f *Fleet) rawNix(out string) []*snippet {
 // declaration.
 func (f *Fleet) placeOf(h *Host, path []string) (diag.Range, bool) {
 	for i := len(path); i > 0; i-- {
-		n := h.h.Tree.Lookup(path[:i]...)
+		n := h.tree().Lookup(path[:i]...)
 		if n == nil {
 			continue
 		}
@@ -690,7 +735,7 @@ func fixedOf(h *Host) []lint.Fixed {
 
 // leavesOf returns the leaves of h's provenance tree at or below p.
 func leavesOf(h *Host, p []string) []lint.Leaf {
-	n := h.h.Tree.Lookup(p...)
+	n := h.tree().Lookup(p...)
 	if n == nil {
 		return nil
 	}
@@ -711,7 +756,7 @@ func leavesOf(h *Host, p []string) []lint.Leaf {
 // where returns the position that set the value at p in h, from Explain's
 // provenance, or the host's declaration.
 func (f *Fleet) where(h *Host, p []string) (diag.Range, string) {
-	if node, depth := h.h.Tree.Nearest(p); node != nil && depth > 0 && depth < len(p) {
+	if node, depth := h.tree().Nearest(p); node != nil && depth > 0 && depth < len(p) {
 		// The value is the schema's default: the place to change it is
 		// the nearest struct above it the user wrote, and no layer set
 		// it.

@@ -38,15 +38,59 @@ type locator struct {
 	facts *factIndex
 	// rel memoizes the user's files relative to the fleet's root.
 	rel map[string]string
+	// words are the labels of every host's leaves and option names seen
+	// so far, normalized, with the labels similar to each: the same
+	// words come back for every host.
+	words *wordIndex
+	// frags are the indexes of hosts' fragments, by their JSON and the
+	// host's users: hosts of one template mostly have the same.
+	frags map[string]*fragIndex
+	// provided memoizes fleetPass's origins in a provider's value, by
+	// provider, fact path and value: every host asks for the same ones.
+	provided map[string]emit.Origin
+	// current is the host whose value is being located.
+	current string
+	// provisions are the places in other hosts' values fleetPass put
+	// values at since it was last cleared, by provided's key: what a
+	// host's source map depends on besides the host.
+	provisions map[string]emit.Origin
 }
 
-func (f *Fleet) newLocator() *locator {
-	return &locator{f: f, hosts: map[string]*hostSources{}, rel: map[string]string{}}
+// locators make the locators of one Generate: one per goroutine, sharing
+// the fleet's index of facts, built once.
+type locators struct {
+	f     *Fleet
+	facts *factIndex
 }
 
-// hostSources indexes one host's fragments.
+func (f *Fleet) newLocators() *locators {
+	l := &locator{f: f}
+	return &locators{f: f, facts: l.factIndex()}
+}
+
+// new returns a locator for one goroutine.
+func (ls *locators) new() *locator {
+	return &locator{f: ls.f, facts: ls.facts, hosts: map[string]*hostSources{}, rel: map[string]string{},
+		words: newWordIndex(), frags: map[string]*fragIndex{}, provided: map[string]emit.Origin{},
+		provisions: map[string]emit.Origin{}}
+}
+
+// hostSources indexes one host's fragments and leaves.
 type hostSources struct {
-	h *Host
+	h    *Host
+	tree *merge.Node
+	*fragIndex
+	// leaves are the user's leaves of the host, read once for all its
+	// values.
+	leaves *leafSet
+	// derived is what the fleet pass gives the host, decoded once.
+	derived    any
+	hasDerived bool
+	words      *wordIndex
+}
+
+// A fragIndex indexes a host's fragments (load.Host.Fragments).
+type fragIndex struct {
 	// nixos maps a computed value's path (joined with \x00) to the
 	// deepest part of the host whose #nixos gives it.
 	nixos map[string][]string
@@ -56,24 +100,56 @@ type hostSources struct {
 	// pools maps a pool (#packages, ...) and a key to the parts that add
 	// it, with the name they add it under.
 	pools map[string]map[string][]poolEntry
-	// leaves are the user's leaves of the host, read once for all its
-	// values.
-	leaves *leafSet
-	// derived is what the fleet pass gives the host, decoded once.
-	derived    any
-	hasDerived bool
-	// normal memoizes norm.
-	normal map[string]string
+}
+
+// A wordIndex memoizes, for one goroutine, the normal form of labels
+// and which labels are similar to a word, over every label seen so far.
+type wordIndex struct {
+	normal  map[string]string
+	labels  map[string]bool
+	similar map[string][]string
+}
+
+func newWordIndex() *wordIndex {
+	return &wordIndex{normal: map[string]string{}, labels: map[string]bool{}, similar: map[string][]string{}}
 }
 
 // norm is norm, memoized: the same labels come back for every value.
-func (s *hostSources) norm(label string) string {
-	n, ok := s.normal[label]
+func (w *wordIndex) norm(label string) string {
+	n, ok := w.normal[label]
 	if !ok {
 		n = norm(label)
-		s.normal[label] = n
+		w.normal[label] = n
 	}
 	return n
+}
+
+// add makes the normalized label known.
+func (w *wordIndex) add(label string) {
+	if w.labels[label] {
+		return
+	}
+	w.labels[label] = true
+	for word, ls := range w.similar {
+		if similar(label, word) {
+			w.similar[word] = append(ls, label)
+		}
+	}
+}
+
+// similarTo returns the known labels similar to word.
+func (w *wordIndex) similarTo(word string) []string {
+	if out, ok := w.similar[word]; ok {
+		return out
+	}
+	var out []string
+	for l := range w.labels {
+		if similar(l, word) {
+			out = append(out, l)
+		}
+	}
+	w.similar[word] = out
+	return out
 }
 
 // A leafSet is the user's leaves below a node, as bestLeaf compares
@@ -86,8 +162,7 @@ type leafSet struct {
 	byLabel map[string][]int
 	// byValue lists the leaves with each value.
 	byValue map[string][]int
-	// similar memoizes, by word, the labels similar to it.
-	similar map[string][]string
+	index   *wordIndex
 	// Scratch space of bestLeaf.
 	words   []string
 	matched map[string]bool
@@ -120,12 +195,13 @@ func (s *hostSources) allLeaves() *leafSet {
 	if s.leaves != nil {
 		return s.leaves
 	}
-	ls := &leafSet{byLabel: map[string][]int{}, byValue: map[string][]int{}, similar: map[string][]string{}, matched: map[string]bool{}}
-	s.h.h.Tree.Leaves(nil, func(p []string, leaf *merge.Node) {
+	ls := &leafSet{byLabel: map[string][]int{}, byValue: map[string][]int{}, index: s.words, matched: map[string]bool{}}
+	s.tree.Leaves(nil, func(p []string, leaf *merge.Node) {
 		i := len(ls.leaves)
 		li := leafInfo{path: p, labels: make([]string, len(p)), value: scalarString(leaf.Leaf().Value)}
 		for j, l := range p {
-			w := s.norm(l)
+			w := s.words.norm(l)
+			s.words.add(w)
 			li.labels[j] = w
 			if ls.byLabel[w] == nil {
 				ls.labels = append(ls.labels, w)
@@ -144,18 +220,15 @@ func (s *hostSources) allLeaves() *leafSet {
 	return ls
 }
 
-// similarLabels returns the labels of the set similar to word.
+// similarLabels returns the labels of the set similar to word, in no
+// particular order.
 func (ls *leafSet) similarLabels(word string) []string {
-	if out, ok := ls.similar[word]; ok {
-		return out
-	}
 	var out []string
-	for _, l := range ls.labels {
-		if similar(l, word) {
+	for _, l := range ls.index.similarTo(word) {
+		if len(ls.byLabel[l]) > 0 {
 			out = append(out, l)
 		}
 	}
-	ls.similar[word] = out
 	return out
 }
 
@@ -183,9 +256,44 @@ func (l *locator) sources(h *Host) *hostSources {
 	if s := l.hosts[h.Name]; s != nil {
 		return s
 	}
-	s := &hostSources{h: h, nixos: map[string][]string{}, home: map[string]map[string][]string{},
-		pools: map[string]map[string][]poolEntry{}, normal: map[string]string{}}
+	key := string(h.h.Fragments)
+	for _, u := range h.Users {
+		key += "\x00" + u.Name
+	}
+	fi := l.frags[key]
+	if fi == nil {
+		if len(l.frags) >= maxSources {
+			// Bounded as the hosts' sources are.
+			clear(l.frags)
+		}
+		fi = newFragIndex(h)
+		l.frags[key] = fi
+	}
+	if len(l.hosts) >= maxSources {
+		// Keep what a locator holds bounded: the hosts of one generation
+		// are located one after the other. The host being located stays.
+		for name := range l.hosts {
+			if name != l.current {
+				delete(l.hosts, name)
+			}
+		}
+	}
+	s := &hostSources{h: h, tree: h.lf.Tree(h.h), fragIndex: fi, words: l.words}
 	l.hosts[h.Name] = s
+	return s
+}
+
+// maxSources is how many hosts' sources a locator keeps.
+const maxSources = 16
+
+// tree returns the merged tree of h, kept while the locator keeps h's
+// sources.
+func (l *locator) tree(h *Host) *merge.Node { return l.sources(h).tree }
+
+// newFragIndex indexes the fragments of h.
+func newFragIndex(h *Host) *fragIndex {
+	s := &fragIndex{nixos: map[string][]string{}, home: map[string]map[string][]string{},
+		pools: map[string]map[string][]poolEntry{}}
 	var frags map[string]map[string]json.RawMessage
 	if len(h.h.Fragments) == 0 || json.Unmarshal(h.h.Fragments, &frags) != nil {
 		return s
@@ -299,7 +407,8 @@ func (l *locator) locate(v *emit.Value) emit.Origin {
 	if h == nil {
 		return emit.Origin{}
 	}
-	tree := h.h.Tree
+	l.current = h.Name
+	tree := l.tree(h)
 	switch v.Part {
 	case emit.PartNixOS:
 		p := append([]string{"nixos"}, v.Path...)
@@ -390,11 +499,11 @@ func scalarString(v any) string {
 // part that best explains it (see locator), else the part's enable, else
 // the part itself, else the nearest field above it that the user wrote.
 func (l *locator) explain(h *Host, part, opt []string, data any, hint string) emit.Origin {
-	tree := h.h.Tree
+	tree := l.tree(h)
 	n, depth := tree.Nearest(part)
 	if depth == len(part) && !n.IsLeaf() {
 		s := l.sources(h)
-		if p, ok := bestLeaf(s.allLeaves(), part, s.norm, opt, data, hint); ok {
+		if p, ok := bestLeaf(s.allLeaves(), part, s.words.norm, opt, data, hint); ok {
 			return l.origin(h, tree.Lookup(p...), p)
 		}
 		if e := n.Field("enable"); e != nil && e.IsLeaf() {
@@ -558,7 +667,7 @@ func (l *locator) origin(h *Host, n *merge.Node, path []string) emit.Origin {
 	// user's) gives way to the nearest struct above that the user
 	// declared, else the host.
 	for i := len(path) - 1; !l.userFile(r) && i > 0; i-- {
-		if d := h.h.Tree.Lookup(path[:i]...).Decl(); d != nil && l.userFile(d.Range) {
+		if d := l.tree(h).Lookup(path[:i]...).Decl(); d != nil && l.userFile(d.Range) {
 			r, src = d.Range, d.Source
 			o.Path = formatPath(append([]string{"hosts", h.Name}, path[:i]...))
 		}
@@ -606,7 +715,7 @@ func (l *locator) userFile(r diag.Range) bool {
 // age.secrets entry at the secret's declaration, the home-manager glue
 // at the host's users, imports at its disk layout.
 func (l *locator) generated(h *Host, path []string) emit.Origin {
-	tree := h.h.Tree
+	tree := l.tree(h)
 	switch {
 	case len(path) >= 3 && path[0] == "age" && path[1] == "secrets":
 		if r, ok := l.f.l.Decls[formatPath([]string{"secrets", path[2]})]; ok {
@@ -652,7 +761,7 @@ func (l *locator) fleetFile(v *emit.Value) emit.Origin {
 			name := strings.TrimSuffix(p[2], "-installer")
 			if h := l.f.byName[name]; h != nil {
 				if name != p[2] {
-					if n := h.h.Tree.Lookup("disks"); n != nil {
+					if n := l.tree(h).Lookup("disks"); n != nil {
 						return l.origin(h, n, []string{"disks"})
 					}
 				}
@@ -779,7 +888,6 @@ func (l *locator) fleetPass(h *Host, v *emit.Value) emit.Origin {
 	if !ok {
 		return l.origin(h, nil, nil)
 	}
-	provider := l.f.byName[ref.host]
 	// The provider's fact the value carries: the value itself, else the
 	// most specific fact written in it.
 	fact := ref
@@ -792,7 +900,35 @@ func (l *locator) fleetPass(h *Host, v *emit.Value) emit.Origin {
 			fact, best = fl, len(fl.path)*1000+len(fl.value)
 		}
 	}
-	return l.explain(provider, nil, fact.path, fact.value, "")
+	key := ref.host + "\x00" + joinKey(fact.path) + "\x00" + fact.value
+	o, _ := l.provision(key)
+	return o
+}
+
+// provision returns the origin of a fact of another host, by its key in
+// provided (host, fact path and value), and records it among the
+// provisions; false when there is no such host.
+func (l *locator) provision(key string) (emit.Origin, bool) {
+	o, ok := l.provided[key]
+	if !ok {
+		// The path is joined with the same separator: the value is
+		// after the last one.
+		host, rest, _ := strings.Cut(key, "\x00")
+		i := strings.LastIndexByte(rest, 0)
+		path, value := rest[:max(i, 0)], rest[i+1:]
+		provider := l.f.byName[host]
+		if provider == nil {
+			return emit.Origin{}, false
+		}
+		var p []string
+		if path != "" {
+			p = strings.Split(path, "\x00")
+		}
+		o = l.explain(provider, nil, p, value, "")
+		l.provided[key] = o
+	}
+	l.provisions[key] = o
+	return o, true
 }
 
 // tokens returns the names and addresses written in a value: the parts

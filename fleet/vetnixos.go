@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sort"
 	"strings"
 
 	"fleetnix.dev/fleet/internal/diag"
@@ -79,51 +80,86 @@ func (f *Fleet) VetNixOS() (warnings Errors, err error) {
 	if len(keys) == 0 {
 		return fromDiag(s.warnings), nil
 	}
-	ef, _, err := f.emitFleet("", func(h *Host) bool { return keys[h.Name] != nil })
-	if err != nil {
+	// The hosts are checked on several goroutines, one at a time on each,
+	// their modules dropped once checked; the findings are then taken in
+	// the order of the modules' paths, as if every module were checked
+	// one after the other.
+	ef := f.emitBase(&set, out)
+	if err := f.addSecrets(ef); err != nil {
 		return nil, err
 	}
-	mods, err := emit.Modules(ef)
-	if err != nil {
-		return nil, f.emitError(err)
+	modules := set.flakeModules()
+	var todo []*Host
+	for _, h := range f.hosts {
+		if keys[h.Name] != nil {
+			todo = append(todo, h)
+		}
 	}
-	loc := f.newLocator()
+	// A finding of the module at path, and where it is placed.
+	type finding struct {
+		path, host string
+		d, p       diag.Diagnostic
+	}
+	found := make([][]finding, len(todo))
+	if err := eachHost(len(todo), f.newLocators(), func(i int, loc *locator) error {
+		h := todo[i]
+		var hf hostFiles
+		eh, err := f.emitHost(h, modules, &hf)
+		if err != nil {
+			return err
+		}
+		mods, err := ef.HostModules(eh)
+		if err != nil {
+			return f.emitError(err)
+		}
+		for j := range mods {
+			mod := &mods[j]
+			kind, ok := nixos.KindOf(mod.Path)
+			if !ok {
+				continue
+			}
+			name := filepath.Join(out, filepath.FromSlash(mod.Path))
+			var file *syntax.File
+			if mod.Expr != nil {
+				file = syntax.NewFile(mod.Expr)
+				file.Name = name
+			} else {
+				var perrs diag.List
+				if file, perrs = syntax.Parse(name, mod.Data); len(perrs) > 0 {
+					return fmt.Errorf("%s: generated file does not parse: %s", mod.Path, perrs[0].Summary)
+				}
+			}
+			for _, d := range s.m.Check(file, kind, s.opts) {
+				found[i] = append(found[i], finding{mod.Path, mod.Host, d, f.placeSurface(loc, mod, d, out)})
+			}
+		}
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	var all []finding
+	for _, fs := range found {
+		all = append(all, fs...)
+	}
+	sort.SliceStable(all, func(i, j int) bool { return all[i].path < all[j].path })
 	errs, warns := diag.List{}, s.warnings
 	seen := map[string]bool{}
 	dirty := map[string]bool{}
-	for i := range mods {
-		mod := &mods[i]
-		kind, ok := nixos.KindOf(mod.Path)
-		if !ok {
-			continue
+	for _, fd := range all {
+		d, p := fd.d, fd.p
+		dirty[fd.host] = true
+		key := fmt.Sprint(p.Range.File, p.Range.Start, d.Code, d.Summary)
+		if _, what, ok := strings.Cut(d.Summary, ": "); ok && d.Code == nixos.CodeMissingInput {
+			key = d.Code + what // once for each input, whatever needs it
 		}
-		name := filepath.Join(out, filepath.FromSlash(mod.Path))
-		var file *syntax.File
-		if mod.Expr != nil {
-			file = syntax.NewFile(mod.Expr)
-			file.Name = name
+		if seen[key] {
+			continue // a layer several hosts share
+		}
+		seen[key] = true
+		if p.Severity >= diag.Error {
+			errs.Add(p)
 		} else {
-			var perrs diag.List
-			if file, perrs = syntax.Parse(name, mod.Data); len(perrs) > 0 {
-				return nil, fmt.Errorf("%s: generated file does not parse: %s", mod.Path, perrs[0].Summary)
-			}
-		}
-		for _, d := range s.m.Check(file, kind, s.opts) {
-			dirty[mod.Host] = true
-			p := f.placeSurface(loc, mod, d, out)
-			key := fmt.Sprint(p.Range.File, p.Range.Start, d.Code, d.Summary)
-			if _, what, ok := strings.Cut(d.Summary, ": "); ok && d.Code == nixos.CodeMissingInput {
-				key = d.Code + what // once for each input, whatever needs it
-			}
-			if seen[key] {
-				continue // a layer several hosts share
-			}
-			seen[key] = true
-			if p.Severity >= diag.Error {
-				errs.Add(p)
-			} else {
-				warns.Add(p)
-			}
+			warns.Add(p)
 		}
 	}
 	for _, h := range f.hosts {

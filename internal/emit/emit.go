@@ -57,11 +57,12 @@ type Fleet struct {
 	// SecretsDir is the directory of the .age files relative to the
 	// fleet's root, slash-separated.
 	SecretsDir string
-	// Locate, when set, says where the user wrote what produced a value
-	// of the generated files; Generate then writes the source map,
-	// SourceMapFile, with the tree. It is called once per value, in file
-	// order, on the goroutine that called Generate.
-	Locate func(*Value) Origin
+	// NewLocate, when set, returns a function that says where the user
+	// wrote what produced a value of the generated files; Generate then
+	// writes the source map, SourceMapFile, with the tree. Generate calls
+	// the function it returns once per value, in file order, on the
+	// goroutine that called Generate.
+	NewLocate func() func(*Value) Origin
 }
 
 // An Input is a flake input.
@@ -159,10 +160,42 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
-// Generate returns the files of the fleet's Nix tree, sorted by path.
+// Generate returns the files of the fleet's Nix tree, sorted by path. It
+// is Flake, then Host for every host in name order, then Secrets, with the
+// source map of them all (SourceMap) when f.NewLocate is set; a caller may
+// call those itself, Host for several hosts at once.
 func Generate(f *Fleet) ([]File, error) {
-	files, _, err := generate(f, false)
-	return files, err
+	hosts := append([]Host(nil), f.Hosts...)
+	sort.Slice(hosts, func(i, j int) bool { return hosts[i].Name < hosts[j].Name })
+	var locate func(*Value) Origin
+	if f.NewLocate != nil {
+		locate = f.NewLocate()
+	}
+	flake, err := Flake(f, hosts, locate)
+	if err != nil {
+		return nil, err
+	}
+	files := append([]File(nil), flake.Files...)
+	parts := []*MapPart{flake.Map}
+	for i := range hosts {
+		out, err := f.Host(&hosts[i], locate)
+		if err != nil {
+			return nil, err
+		}
+		files = append(files, out.Files...)
+		parts = append(parts, out.Map)
+	}
+	secrets, err := Secrets(f, locate)
+	if err != nil {
+		return nil, err
+	}
+	files = append(files, secrets.Files...)
+	parts = append(parts, secrets.Map)
+	if locate != nil {
+		files = append(files, File{Path: SourceMapFile, Data: JoinSourceMap(parts)})
+	}
+	sort.Slice(files, func(i, j int) bool { return files[i].Path < files[j].Path })
+	return files, nil
 }
 
 // A Module is one module file of the generated tree (a host's NixOS
@@ -198,196 +231,255 @@ func (m *Module) Describe(path []string) Value {
 // syntax trees: what Generate writes under hosts/, users/, disks/ and
 // installers/, without printing it, without the flake, the agenix rules
 // and the source map. It is the cheaper way to look at what the modules
-// define; f.Locate is not used.
+// define; f.NewLocate is not used.
 func Modules(f *Fleet) ([]Module, error) {
-	_, mods, err := generate(f, true)
-	return mods, err
-}
-
-// generate is Generate, or with trees Modules.
-func generate(f *Fleet, trees bool) ([]File, []Module, error) {
-	secrets := map[string]Secret{}
-	for _, s := range f.Secrets {
-		secrets[s.Name] = s
+	if err := checkNames(f); err != nil {
+		return nil, err
 	}
 	hosts := append([]Host(nil), f.Hosts...)
 	sort.Slice(hosts, func(i, j int) bool { return hosts[i].Name < hosts[j].Name })
-	var files []File
 	var mods []Module
-	var sm *sourceMap
-	if f.Locate != nil && !trees {
-		sm = newSourceMap(f.Locate)
-	}
-	// add renders a file; describe, when the source map is written, says
-	// what produced the value at a path of the file. With trees, it keeps
-	// the module's tree instead.
-	add := func(p string, comment []string, e syntax.Expr, describe func([]string) Value) error {
-		if trees {
-			v := describe(nil)
-			mods = append(mods, Module{Path: p, Host: v.Host, User: v.User, Expr: e, describe: describe})
-			return nil
-		}
-		b, err := render(p, comment, e)
+	for i := range hosts {
+		out, err := f.host(&hosts[i], nil, true)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		files = append(files, File{Path: p, Data: b})
-		return sm.add(p, b, describe)
+		mods = append(mods, out.modules...)
 	}
-	otherFile := func(host string) func([]string) Value {
-		return func(p []string) Value { return Value{Host: host, Part: PartFile, Path: p} }
+	sort.Slice(mods, func(i, j int) bool { return mods[i].Path < mods[j].Path })
+	return mods, nil
+}
+
+// HostModules returns the module files of host h in file order, as
+// Modules does for every host: it reads f's secrets and directories, not
+// its hosts, and may be called for several hosts at once.
+func (f *Fleet) HostModules(h *Host) ([]Module, error) {
+	out, err := f.host(h, nil, true)
+	if err != nil {
+		return nil, err
 	}
+	mods := out.modules
+	sort.Slice(mods, func(i, j int) bool { return mods[i].Path < mods[j].Path })
+	return mods, nil
+}
+
+// Files are some generated files and, when a locate function was given,
+// their part of the source map.
+type Files struct {
+	Files []File
+	Map   *MapPart
+
+	// trees keeps the modules' trees (modules) instead of printing them.
+	trees   bool
+	modules []Module
+}
+
+// add renders a file into out; describe, when the source map is written,
+// says what produced the value at a path of the file. With trees, it
+// keeps the module's tree instead.
+func (out *Files) add(p string, comment []string, e syntax.Expr, describe func([]string) Value) error {
+	if out.trees {
+		v := describe(nil)
+		out.modules = append(out.modules, Module{Path: p, Host: v.Host, User: v.User, Expr: e, describe: describe})
+		return nil
+	}
+	b, err := render(p, comment, e)
+	if err != nil {
+		return err
+	}
+	out.Files = append(out.Files, File{Path: p, Data: b})
+	return out.Map.add(p, b, describe)
+}
+
+// newFiles returns an empty Files, with a source map part when locate is
+// set.
+func newFiles(locate func(*Value) Origin) *Files {
+	out := &Files{}
+	if locate != nil {
+		out.Map = newMapPart(locate)
+	}
+	return out
+}
+
+// otherFile describes every value of a file that is not a host's module.
+func otherFile(host string) func([]string) Value {
+	return func(p []string) Value { return Value{Host: host, Part: PartFile, Path: p} }
+}
+
+// Flake returns flake.nix, which wires every host of hosts; locate, when
+// set, says where the user wrote what produced its values. It first
+// checks the names of every host of f and its users, which become file
+// names.
+func Flake(f *Fleet, hosts []Host, locate func(*Value) Origin) (*Files, error) {
 	if err := checkNames(f); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	if !trees {
-		flake, err := flakeExpr(f, hosts)
-		if err != nil {
-			return nil, nil, err
-		}
-		if err := add("flake.nix", []string{"The fleet's flake: one nixosConfigurations entry per host."}, flake, otherFile("")); err != nil {
-			return nil, nil, err
-		}
+	out := newFiles(locate)
+	flake, err := flakeExpr(f, hosts)
+	if err != nil {
+		return nil, err
 	}
-	for _, h := range hosts {
-		hf := "hosts/" + h.Name + ".nix"
-		nixos := copyMap(h.NixOS)
-		var imports []syntax.Expr
-		if h.Disks != nil {
-			df, err := h.diskFiles()
-			if err != nil {
-				return nil, nil, err
-			}
-			for _, d := range df {
-				if trees {
-					mods = append(mods, Module{Path: d.Path, Host: h.Name, Data: d.Data, describe: otherFile(h.Name)})
-					continue
-				}
-				files = append(files, d)
-				if err := sm.add(d.Path, d.Data, otherFile(h.Name)); err != nil {
-					return nil, nil, err
-				}
-			}
-			dropLayoutMounts(nixos, h.Disks)
-			p, err := pathLit(relPath(path.Dir(hf), df[0].Path))
-			if err != nil {
-				return nil, nil, &Error{File: hf, Path: []string{"imports"}, Err: err}
-			}
-			imports = append(imports, p, syntax.Sel(syntax.Id("inputs"), DiskoInput, "nixosModules", "disko"))
-		}
-		genImports := len(imports)
-		var layers []layer
-		if sm != nil || trees {
-			// The parts as they are before overlay merges them in place.
-			layers = []layer{{PartComputed, copyMap(nixos)}, {PartFleet, copyMap(h.Derived)}, {PartNixOS, copyMap(h.Extra)}}
-		}
-		data, err := overlay(nixos, h.Derived, nil)
-		if err == nil {
-			data, err = overlay(data, h.Extra, nil)
-		}
+	if err := out.add("flake.nix", []string{"The fleet's flake: one nixosConfigurations entry per host."}, flake, otherFile("")); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// Secrets returns the agenix rules, secrets/secrets.nix, when the fleet
+// declares secrets.
+func Secrets(f *Fleet, locate func(*Value) Origin) (*Files, error) {
+	out := newFiles(locate)
+	if len(f.Secrets) == 0 {
+		return out, nil
+	}
+	if err := out.add("secrets/secrets.nix", []string{
+		"agenix rules: who may decrypt each secret. Run agenix with",
+		"RULES pointing at this file.",
+	}, rulesExpr(f), otherFile("")); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// Host returns the files of host h: its module, its users' home modules
+// and, with a disk layout, its disko configuration and installer. It
+// reads f's secrets and directories, not its hosts, and may be called
+// for several hosts at once, each with a locate function of its own.
+func (f *Fleet) Host(h *Host, locate func(*Value) Origin) (*Files, error) {
+	return f.host(h, locate, false)
+}
+
+// host is Host, or with trees the modules' trees (Files.modules).
+func (f *Fleet) host(h *Host, locate func(*Value) Origin, trees bool) (*Files, error) {
+	if err := checkNames(&Fleet{Hosts: []Host{*h}}); err != nil {
+		return nil, err
+	}
+	out := newFiles(locate)
+	out.trees = trees
+	secrets := make(map[string]Secret, len(f.Secrets))
+	for _, s := range f.Secrets {
+		secrets[s.Name] = s
+	}
+	hf := "hosts/" + h.Name + ".nix"
+	nixos := copyMap(h.NixOS)
+	var imports []syntax.Expr
+	if h.Disks != nil {
+		df, err := h.diskFiles()
 		if err != nil {
-			return nil, nil, &Error{File: hf, Err: err}
+			return nil, err
 		}
-		used := map[string]bool{}
-		FindSecrets(data, used)
-		for _, u := range sortedUsers(h.Users) {
-			uf := "users/" + u.Name + "/" + h.Name + ".nix"
-			FindSecrets(u.Home, used)
-			uc := &conv{file: uf}
-			ubody := uc.bindings(u.Home, nil)
-			if uc.err != nil {
-				return nil, nil, uc.err
+		for _, d := range df {
+			if trees {
+				out.modules = append(out.modules, Module{Path: d.Path, Host: h.Name, Data: d.Data, describe: otherFile(h.Name)})
+				continue
 			}
-			home := u.Home
-			if err := add(uf, u.Comment, module(ubody), func(p []string) Value {
-				d, _ := DataAt(home, p)
-				return Value{Host: h.Name, User: u.Name, Part: PartHome, Path: p, Data: d}
-			}); err != nil {
-				return nil, nil, err
+			out.Files = append(out.Files, d)
+			if err := out.Map.add(d.Path, d.Data, otherFile(h.Name)); err != nil {
+				return nil, err
 			}
-			p, err := pathLit(relPath(path.Dir(hf), uf))
-			if err != nil {
-				return nil, nil, &Error{File: hf, Path: []string{"home-manager", "users", u.Name}, Err: err}
-			}
-			setPath(data, []string{"home-manager", "users", u.Name}, syntax.Call(syntax.Id("import"), p))
 		}
-		if len(h.Users) > 0 {
-			setPath(data, []string{"home-manager", "useGlobalPkgs"}, true)
-			setPath(data, []string{"home-manager", "useUserPackages"}, true)
-		}
-		secretsUsed, err := usedSecrets(used, secrets, hf)
+		dropLayoutMounts(nixos, h.Disks)
+		p, err := pathLit(relPath(path.Dir(hf), df[0].Path))
 		if err != nil {
-			return nil, nil, err
+			return nil, &Error{File: hf, Path: []string{"imports"}, Err: err}
 		}
-		for _, s := range secretsUsed {
-			e, err := secretEntry(f, hf, s)
-			if err != nil {
-				return nil, nil, err
-			}
-			setPath(data, []string{"age", "secrets", s.Name}, e)
+		imports = append(imports, p, syntax.Sel(syntax.Id("inputs"), DiskoInput, "nixosModules", "disko"))
+	}
+	genImports := len(imports)
+	var layers []layer
+	if out.Map != nil || trees {
+		// The parts as they are before overlay merges them in place.
+		layers = []layer{{PartComputed, copyMap(nixos)}, {PartFleet, copyMap(h.Derived)}, {PartNixOS, copyMap(h.Extra)}}
+	}
+	data, err := overlay(nixos, h.Derived, nil)
+	if err == nil {
+		data, err = overlay(data, h.Extra, nil)
+	}
+	if err != nil {
+		return nil, &Error{File: hf, Err: err}
+	}
+	used := map[string]bool{}
+	FindSecrets(data, used)
+	for _, u := range sortedUsers(h.Users) {
+		uf := "users/" + u.Name + "/" + h.Name + ".nix"
+		FindSecrets(u.Home, used)
+		uc := &conv{file: uf}
+		ubody := uc.bindings(u.Home, nil)
+		if uc.err != nil {
+			return nil, uc.err
 		}
-		c := &conv{file: hf}
-		if own, ok := data["imports"]; ok && len(imports) > 0 {
-			// The module's own imports follow the generated ones.
-			l, ok := own.([]any)
-			if !ok {
-				return nil, nil, &Error{File: hf, Path: []string{"imports"}, Err: errors.New("imports is not a list")}
-			}
-			for i, e := range l {
-				imports = append(imports, c.value(e, []string{"imports", strconv.Itoa(i)}))
-			}
-			delete(data, "imports")
+		home := u.Home
+		if err := out.add(uf, u.Comment, module(ubody), func(p []string) Value {
+			d, _ := DataAt(home, p)
+			return Value{Host: h.Name, User: u.Name, Part: PartHome, Path: p, Data: d}
+		}); err != nil {
+			return nil, err
 		}
-		body := c.bindings(data, nil)
-		if c.err != nil {
-			return nil, nil, c.err
+		p, err := pathLit(relPath(path.Dir(hf), uf))
+		if err != nil {
+			return nil, &Error{File: hf, Path: []string{"home-manager", "users", u.Name}, Err: err}
 		}
-		if len(imports) > 0 {
-			body = append([]syntax.Binding{syntax.Bind("imports", syntax.ListOf(imports...))}, body...)
+		setPath(data, []string{"home-manager", "users", u.Name}, syntax.Call(syntax.Id("import"), p))
+	}
+	if len(h.Users) > 0 {
+		setPath(data, []string{"home-manager", "useGlobalPkgs"}, true)
+		setPath(data, []string{"home-manager", "useUserPackages"}, true)
+	}
+	secretsUsed, err := usedSecrets(used, secrets, hf)
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range secretsUsed {
+		e, err := secretEntry(f, hf, s)
+		if err != nil {
+			return nil, err
 		}
-		if err := add(hf, h.Comment, module(body), func(p []string) Value {
-			v := Value{Host: h.Name, Part: PartGenerated, Path: p}
-			if len(p) >= 2 && p[0] == "imports" {
-				i, _ := strconv.Atoi(p[1])
-				if i < genImports {
-					return v
-				}
-				p = append([]string{"imports", strconv.Itoa(i - genImports)}, p[2:]...)
-			}
-			part, local, ok := attribute(layers, p)
-			if !ok {
-				v.Data, _ = DataAt(data, p)
+		setPath(data, []string{"age", "secrets", s.Name}, e)
+	}
+	c := &conv{file: hf}
+	if own, ok := data["imports"]; ok && len(imports) > 0 {
+		// The module's own imports follow the generated ones.
+		l, ok := own.([]any)
+		if !ok {
+			return nil, &Error{File: hf, Path: []string{"imports"}, Err: errors.New("imports is not a list")}
+		}
+		for i, e := range l {
+			imports = append(imports, c.value(e, []string{"imports", strconv.Itoa(i)}))
+		}
+		delete(data, "imports")
+	}
+	body := c.bindings(data, nil)
+	if c.err != nil {
+		return nil, c.err
+	}
+	if len(imports) > 0 {
+		body = append([]syntax.Binding{syntax.Bind("imports", syntax.ListOf(imports...))}, body...)
+	}
+	if err := out.add(hf, h.Comment, module(body), func(p []string) Value {
+		v := Value{Host: h.Name, Part: PartGenerated, Path: p}
+		if len(p) >= 2 && p[0] == "imports" {
+			i, _ := strconv.Atoi(p[1])
+			if i < genImports {
 				return v
 			}
-			v.Part, v.Path = part, local
-			for _, l := range layers {
-				if l.part == part {
-					v.Data, _ = DataAt(l.data, local)
-				}
-			}
+			p = append([]string{"imports", strconv.Itoa(i - genImports)}, p[2:]...)
+		}
+		part, local, ok := attribute(layers, p)
+		if !ok {
+			v.Data, _ = DataAt(data, p)
 			return v
-		}); err != nil {
-			return nil, nil, err
 		}
-	}
-	if len(f.Secrets) > 0 && !trees {
-		if err := add("secrets/secrets.nix", []string{
-			"agenix rules: who may decrypt each secret. Run agenix with",
-			"RULES pointing at this file.",
-		}, rulesExpr(f), otherFile("")); err != nil {
-			return nil, nil, err
+		v.Part, v.Path = part, local
+		for _, l := range layers {
+			if l.part == part {
+				v.Data, _ = DataAt(l.data, local)
+			}
 		}
+		return v
+	}); err != nil {
+		return nil, err
 	}
-	if sm != nil {
-		b, err := sm.bytes()
-		if err != nil {
-			return nil, nil, err
-		}
-		files = append(files, File{Path: SourceMapFile, Data: b})
-	}
-	sort.Slice(files, func(i, j int) bool { return files[i].Path < files[j].Path })
-	sort.Slice(mods, func(i, j int) bool { return mods[i].Path < mods[j].Path })
-	return files, mods, nil
+	return out, nil
 }
 
 // ModuleArgs are the module arguments a raw Nix expression may use: a

@@ -47,7 +47,7 @@ func TestGolden(t *testing.T) {
 				case f.Name == "error":
 					wantErr = strings.TrimSpace(string(f.Data))
 				case f.Name == "locate":
-					in.Locate = describeOrigin
+					in.NewLocate = func() func(*Value) Origin { return describeOrigin }
 				case strings.HasPrefix(f.Name, "out/"):
 					want[strings.TrimPrefix(f.Name, "out/")] = string(f.Data)
 				}

@@ -1,8 +1,14 @@
 package emit
 
 import (
+	"bufio"
+	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"sort"
 	"strconv"
@@ -329,23 +335,33 @@ func DataAt(data any, path []string) (any, bool) {
 	return data, true
 }
 
-// A sourceMap collects the entries of the source map as files are
-// generated.
-type sourceMap struct {
-	locate  func(*Value) Origin
-	origins []Origin
-	index   map[Origin]int
-	files   map[string][]smEntry
+// A MapPart is the source map of some generated files (a host's, the
+// flake): each file's entries, whose origins index the part's own Origins,
+// in the order first used. JoinSourceMap joins parts into the source map.
+type MapPart struct {
+	Origins []Origin
+	Files   []MapFile
+
+	locate func(*Value) Origin
+	index  map[Origin]int
 }
 
-type smEntry struct {
+// A MapFile is the entries of one generated file, in file order.
+type MapFile struct {
+	Path    string
+	Entries []MapEntry
+}
+
+// A MapEntry is one value of a generated file; From indexes its part's
+// origins, -1 when its origin is unknown.
+type MapEntry struct {
 	Line, Col, End int
 	At             string
 	Kind           Part
 	From           int
 }
 
-func (e *smEntry) UnmarshalJSON(b []byte) error {
+func (e *MapEntry) UnmarshalJSON(b []byte) error {
 	return json.Unmarshal(b, &[]any{&e.Line, &e.Col, &e.End, &e.At, &e.Kind, &e.From})
 }
 
@@ -355,13 +371,13 @@ func (o *smOrigin) UnmarshalJSON(b []byte) error {
 	return json.Unmarshal(b, &[]any{&o.File, &o.Line, &o.Col, &o.Path, &o.Source})
 }
 
-func newSourceMap(locate func(*Value) Origin) *sourceMap {
-	return &sourceMap{locate: locate, index: map[Origin]int{}, files: map[string][]smEntry{}}
+func newMapPart(locate func(*Value) Origin) *MapPart {
+	return &MapPart{locate: locate, index: map[Origin]int{}}
 }
 
 // add records the spans of a generated file; describe says what produced
 // the value of each.
-func (m *sourceMap) add(file string, src []byte, describe func(path []string) Value) error {
+func (m *MapPart) add(file string, src []byte, describe func(path []string) Value) error {
 	if m == nil {
 		return nil
 	}
@@ -369,64 +385,111 @@ func (m *sourceMap) add(file string, src []byte, describe func(path []string) Va
 	if err != nil {
 		return err
 	}
-	entries := make([]smEntry, 0, len(ss))
+	entries := make([]MapEntry, 0, len(ss))
 	for _, s := range ss {
 		v := describe(s.path)
 		v.File = file
-		e := smEntry{Line: s.line, Col: s.col, End: s.end, At: showPath(s.path, s.list), Kind: v.Part, From: -1}
+		e := MapEntry{Line: s.line, Col: s.col, End: s.end, At: showPath(s.path, s.list), Kind: v.Part, From: -1}
 		if o := m.locate(&v); o.File != "" {
 			i, ok := m.index[o]
 			if !ok {
-				i = len(m.origins)
+				i = len(m.Origins)
 				m.index[o] = i
-				m.origins = append(m.origins, o)
+				m.Origins = append(m.Origins, o)
 			}
 			e.From = i
 		}
 		entries = append(entries, e)
 	}
-	m.files[file] = entries
+	m.Files = append(m.Files, MapFile{Path: file, Entries: entries})
 	return nil
 }
 
-// bytes returns the source map file.
-func (m *sourceMap) bytes() ([]byte, error) {
-	b := make([]byte, 0, 64*(len(m.origins)+len(m.files)*64))
+// JoinSourceMap returns the source map file of the parts, given in the order
+// their files were generated (nil parts are skipped): the origins in the
+// order first used, then each file's entries, files sorted by path.
+func JoinSourceMap(parts []*MapPart) []byte {
+	var b bytes.Buffer
+	WriteSourceMap(&b, len(parts), func(i int) (*MapPart, error) { return parts[i], nil })
+	return b.Bytes()
+}
+
+// WriteSourceMap writes to w the source map file of n parts, which part
+// returns by index in the order their files were generated (nil parts are
+// skipped), as JoinSourceMap joins them. It asks for each part a few
+// times and keeps none: the parts of a large fleet can stay on disk.
+func WriteSourceMap(w io.Writer, n int, part func(i int) (*MapPart, error)) error {
+	bw := bufio.NewWriterSize(w, 256<<10)
+	b := make([]byte, 0, 1024)
 	b = append(b, `{"//": `...)
 	b = appendJSONString(b, strings.TrimPrefix(Header, "# "))
 	b = append(b, ",\n\"version\": "...)
 	b = strconv.AppendInt(b, SourceMapVersion, 10)
 	b = append(b, ",\n"+smFields+",\n\"origins\": ["...)
-	for i, o := range m.origins {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(b, "\n["...)
-		b = appendJSONString(b, o.File)
-		b = append(b, ',')
-		b = strconv.AppendInt(b, int64(o.Line), 10)
-		b = append(b, ',')
-		b = strconv.AppendInt(b, int64(o.Col), 10)
-		b = append(b, ',')
-		b = appendJSONString(b, o.Path)
-		b = append(b, ',')
-		b = appendJSONString(b, o.Source)
-		b = append(b, ']')
+	bw.Write(b)
+	// The origins, numbered as first used: an origin is known by its
+	// hash, so that what is kept for a fleet of thousands of hosts is
+	// small.
+	index := map[[sha256.Size224]byte]int32{}
+	global := make([][]int32, n)
+	type fileAt struct {
+		path       string
+		part, file int32
 	}
-	b = append(b, "],\n\"files\": {"...)
-	names := make([]string, 0, len(m.files))
-	for n := range m.files {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for i, n := range names {
-		if i > 0 {
-			b = append(b, ',')
+	var files []fileAt
+	count := 0
+	for i := range n {
+		p, err := part(i)
+		if err != nil {
+			return err
 		}
-		b = append(b, '\n')
-		b = appendJSONString(b, n)
+		if p == nil {
+			continue
+		}
+		g := make([]int32, len(p.Origins))
+		for j, o := range p.Origins {
+			b = appendOrigin(b[:0], o)
+			key := sha256.Sum224(b)
+			k, ok := index[key]
+			if !ok {
+				k = int32(len(index))
+				index[key] = k
+				if count > 0 {
+					bw.WriteByte(',')
+				}
+				count++
+				bw.WriteString("\n")
+				bw.Write(b)
+			}
+			g[j] = k
+		}
+		global[i] = g
+		for j, f := range p.Files {
+			files = append(files, fileAt{f.Path, int32(i), int32(j)})
+		}
+	}
+	bw.WriteString("],\n\"files\": {")
+	sort.SliceStable(files, func(i, j int) bool { return files[i].path < files[j].path })
+	var last *MapPart
+	lastAt := int32(-1)
+	for i, f := range files {
+		if f.part != lastAt {
+			p, err := part(int(f.part))
+			if err != nil {
+				return err
+			}
+			last, lastAt = p, f.part
+		}
+		if i > 0 {
+			bw.WriteByte(',')
+		}
+		b = append(b[:0], '\n')
+		b = appendJSONString(b, f.path)
 		b = append(b, ": ["...)
-		for j, e := range m.files[n] {
+		bw.Write(b)
+		g := global[f.part]
+		for j, e := range last.Files[f.file].Entries {
+			b = b[:0]
 			if j > 0 {
 				b = append(b, ',')
 			}
@@ -439,13 +502,33 @@ func (m *sourceMap) bytes() ([]byte, error) {
 			b = append(b, ',')
 			b = appendJSONString(b, string(e.Kind))
 			b = append(b, ',')
-			b = strconv.AppendInt(b, int64(e.From), 10)
+			from := int32(-1)
+			if e.From >= 0 && e.From < len(g) {
+				from = g[e.From]
+			}
+			b = strconv.AppendInt(b, int64(from), 10)
 			b = append(b, ']')
+			bw.Write(b)
 		}
-		b = append(b, ']')
+		bw.WriteByte(']')
 	}
-	b = append(b, "}}\n"...)
-	return b, nil
+	bw.WriteString("}}\n")
+	return bw.Flush()
+}
+
+// appendOrigin appends an origin's record.
+func appendOrigin(b []byte, o Origin) []byte {
+	b = append(b, '[')
+	b = appendJSONString(b, o.File)
+	b = append(b, ',')
+	b = strconv.AppendInt(b, int64(o.Line), 10)
+	b = append(b, ',')
+	b = strconv.AppendInt(b, int64(o.Col), 10)
+	b = append(b, ',')
+	b = appendJSONString(b, o.Path)
+	b = append(b, ',')
+	b = appendJSONString(b, o.Source)
+	return append(b, ']')
 }
 
 // appendJSONString appends s as a JSON string, escaped as encoding/json
@@ -512,9 +595,9 @@ type Entry struct {
 // ReadSourceMap reads a source map file.
 func ReadSourceMap(b []byte) (*SourceMap, error) {
 	var raw struct {
-		Version int                  `json:"version"`
-		Origins []smOrigin           `json:"origins"`
-		Files   map[string][]smEntry `json:"files"`
+		Version int                   `json:"version"`
+		Origins []smOrigin            `json:"origins"`
+		Files   map[string][]MapEntry `json:"files"`
 	}
 	if err := json.Unmarshal(b, &raw); err != nil {
 		return nil, fmt.Errorf("reading the source map: %v", err)
@@ -591,4 +674,108 @@ func (m *SourceMap) ForOption(file, option string) (Entry, bool) {
 		}
 	}
 	return above, foundAbove
+}
+
+// MarshalBinary encodes the part compactly, for a cache.
+func (m *MapPart) MarshalBinary() ([]byte, error) {
+	var b []byte
+	b = binary.AppendUvarint(b, uint64(len(m.Origins)))
+	for _, o := range m.Origins {
+		b = appendString(b, o.File)
+		b = binary.AppendUvarint(b, uint64(o.Line))
+		b = binary.AppendUvarint(b, uint64(o.Col))
+		b = appendString(b, o.Path)
+		b = appendString(b, o.Source)
+	}
+	b = binary.AppendUvarint(b, uint64(len(m.Files)))
+	for _, f := range m.Files {
+		b = appendString(b, f.Path)
+		b = binary.AppendUvarint(b, uint64(len(f.Entries)))
+		for _, e := range f.Entries {
+			b = binary.AppendUvarint(b, uint64(e.Line))
+			b = binary.AppendUvarint(b, uint64(e.Col))
+			b = binary.AppendUvarint(b, uint64(e.End))
+			b = appendString(b, e.At)
+			b = appendString(b, string(e.Kind))
+			b = binary.AppendVarint(b, int64(e.From))
+		}
+	}
+	return b, nil
+}
+
+// UnmarshalBinary decodes what MarshalBinary encoded.
+func (m *MapPart) UnmarshalBinary(b []byte) error {
+	d := decoder{b: b}
+	*m = MapPart{}
+	m.Origins = make([]Origin, d.count())
+	for i := range m.Origins {
+		m.Origins[i] = Origin{File: d.str(), Line: d.int(), Col: d.int(), Path: d.str(), Source: d.str()}
+	}
+	m.Files = make([]MapFile, d.count())
+	for i := range m.Files {
+		f := &m.Files[i]
+		f.Path = d.str()
+		f.Entries = make([]MapEntry, d.count())
+		for j := range f.Entries {
+			f.Entries[j] = MapEntry{Line: d.int(), Col: d.int(), End: d.int(), At: d.str(), Kind: Part(d.str())}
+			v, n := binary.Varint(d.b)
+			if n <= 0 {
+				d.bad = true
+			} else {
+				d.b = d.b[n:]
+			}
+			f.Entries[j].From = int(v)
+		}
+	}
+	if d.bad || len(d.b) > 0 {
+		*m = MapPart{}
+		return errors.New("damaged source map part")
+	}
+	return nil
+}
+
+func appendString(b []byte, s string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
+}
+
+// A decoder reads what MarshalBinary wrote; bad records a damaged input,
+// after which it returns zero values.
+type decoder struct {
+	b   []byte
+	bad bool
+}
+
+func (d *decoder) uint() uint64 {
+	v, n := binary.Uvarint(d.b)
+	if n <= 0 {
+		d.bad, d.b = true, nil
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *decoder) int() int { return int(d.uint()) }
+
+// count reads a count, bounded by what is left of the input so that a
+// damaged input cannot make it allocate much.
+func (d *decoder) count() int {
+	n := d.uint()
+	if n > uint64(len(d.b)) {
+		d.bad, d.b = true, nil
+		return 0
+	}
+	return int(n)
+}
+
+func (d *decoder) str() string {
+	n := d.uint()
+	if n > uint64(len(d.b)) {
+		d.bad, d.b = true, nil
+		return ""
+	}
+	s := string(d.b[:n])
+	d.b = d.b[n:]
+	return s
 }

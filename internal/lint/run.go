@@ -146,6 +146,16 @@ func Run(rules []*Rule, files []*File) []Diagnostic {
 	return out
 }
 
+// RunFile is Run for one file, its findings unsorted: files may be
+// linted one at a time, on several goroutines at once, and dropped as
+// soon as they are, their findings sorted together by Sort.
+func RunFile(rules []*Rule, f *File) []Diagnostic {
+	return runFile(closure(rules), f)
+}
+
+// Sort sorts findings as Run does: by file, position and rule.
+func Sort(ds []Diagnostic) { sortDiags(ds) }
+
 // closure returns rules and everything they require, requirements first.
 func closure(rules []*Rule) []*Rule {
 	var order []*Rule

@@ -127,15 +127,15 @@ func (c *cache) path(key string) string {
 	return filepath.Join(c.dir, sum[:2], key)
 }
 
-// An entry is a result as the cache keeps it: a list of byte strings,
+// A cacheable is a result as the cache keeps it: a list of byte strings,
 // each possibly nil.
-type entry interface {
+type cacheable interface {
 	parts() [][]byte
 	setParts([][]byte) bool
 }
 
 // get reads the entry key into e and reports whether there was one.
-func (c *cache) get(key string, e entry) bool {
+func (c *cache) get(key string, e cacheable) bool {
 	if c == nil {
 		return false
 	}
@@ -158,7 +158,7 @@ func (c *cache) get(key string, e entry) bool {
 
 // put stores e as the entry key. A failure is ignored: the next load
 // computes the result again.
-func (c *cache) put(key string, e entry) {
+func (c *cache) put(key string, e cacheable) {
 	if c == nil {
 		return
 	}
@@ -373,5 +373,61 @@ func encodeCanonical(b *bytes.Buffer, x any) bool {
 	default:
 		return false
 	}
+	return true
+}
+
+// A Cache is the cache a fleet was loaded with, for results computed
+// from what the load gives (the generated files of a host), kept as a
+// list of byte strings under a key of everything they depend on. All
+// methods of a nil *Cache do nothing: Get finds nothing.
+type Cache struct {
+	c *cache
+}
+
+// Cache returns the cache the fleet was loaded with, nil without one.
+func (f *Fleet) Cache() *Cache {
+	if f.cache == nil {
+		return nil
+	}
+	return &Cache{f.cache}
+}
+
+// Key returns the key of a result of the given kind computed from parts,
+// which include this program and the schema.
+func (c *Cache) Key(kind string, parts ...[]byte) string {
+	if c == nil {
+		return ""
+	}
+	return c.c.key(kind, parts...)
+}
+
+// Get returns the result kept under key.
+func (c *Cache) Get(key string) ([][]byte, bool) {
+	if c == nil || key == "" {
+		return nil, false
+	}
+	var r rawEntry
+	if !c.c.get(key, &r) {
+		return nil, false
+	}
+	return r, true
+}
+
+// Put keeps parts under key; a failure is ignored.
+func (c *Cache) Put(key string, parts [][]byte) {
+	if c == nil || key == "" {
+		return
+	}
+	r := rawEntry(parts)
+	c.c.put(key, &r)
+}
+
+// A rawEntry is an entry kept as it is.
+type rawEntry [][]byte
+
+func (r rawEntry) parts() [][]byte { return r }
+
+func (r *rawEntry) setParts(p [][]byte) bool {
+	*r = p
 	return true
 }

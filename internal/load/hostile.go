@@ -75,14 +75,14 @@ var nameKinds = []struct {
 	path    Path
 	def     string
 	what    string
-	entries func(*layers) map[string]cue.Value
+	entries func(*layers) map[string]*entry
 }{
-	{HostsPath, "#HostName", "host", func(l *layers) map[string]cue.Value { return l.hosts }},
-	{UsersPath, "#UserName", "user", func(l *layers) map[string]cue.Value { return l.users }},
-	{SecretsPath, "#SecretName", "secret", func(l *layers) map[string]cue.Value { return l.secrets }},
-	{TemplatesPath, "#Name", "template", func(l *layers) map[string]cue.Value { return l.templates }},
-	{HardwarePath, "#Name", "hardware profile", func(l *layers) map[string]cue.Value { return l.hardware }},
-	{ProfilesPath, "#Name", "profile", func(l *layers) map[string]cue.Value { return l.profiles }},
+	{HostsPath, "#HostName", "host", func(l *layers) map[string]*entry { return l.hosts }},
+	{UsersPath, "#UserName", "user", func(l *layers) map[string]*entry { return l.users }},
+	{SecretsPath, "#SecretName", "secret", func(l *layers) map[string]*entry { return l.secrets }},
+	{TemplatesPath, "#Name", "template", func(l *layers) map[string]*entry { return l.templates }},
+	{HardwarePath, "#Name", "hardware profile", func(l *layers) map[string]*entry { return l.hardware }},
+	{ProfilesPath, "#Name", "profile", func(l *layers) map[string]*entry { return l.profiles }},
 }
 
 // settingsNames are the keyed fields of settings whose keys are names.
@@ -94,16 +94,42 @@ var settingsNames = []struct {
 
 // checkNames reports every entry of the fleet's named collections whose
 // name the schema's definition for it refuses, at the entry's label, with
-// the definition's doc comment as the fix.
+// the definition's doc comment as the fix. Entries read from the cache
+// have no positions: a problem with one is found by name, and the package
+// is then read whole (see loadFleet).
 func (l *layers) checkNames(schema cue.Value) diag.List {
 	var out diag.List
 	for _, k := range settingsNames {
-		if !l.settings.Exists() {
+		e := l.settings
+		if e == nil {
 			break
 		}
 		def := schema.LookupPath(cue.ParsePath(k.def))
-		it, err := l.settings.LookupPath(cue.MakePath(cue.Str(k.field))).Fields()
-		if !def.Exists() || err != nil {
+		if !def.Exists() {
+			continue
+		}
+		report := func(name string, at diag.Range) {
+			path := []string{string(SettingsPath), k.field, name}
+			out.Add(diag.Diagnostic{
+				Severity: diag.Error,
+				Range:    at,
+				Path:     path,
+				Summary:  fmt.Sprintf("%s: not a %s name", FormatPath(path), k.what),
+				Detail:   docWords(def),
+			})
+		}
+		if !e.value.Exists() {
+			data, _ := e.data.(map[string]any)
+			named, _ := data[k.field].(map[string]any)
+			for _, name := range keys(named) {
+				if def.Unify(def.Context().Encode(name)).Err() != nil {
+					report(name, diag.Range{})
+				}
+			}
+			continue
+		}
+		it, err := e.value.LookupPath(cue.MakePath(cue.Str(k.field))).Fields()
+		if err != nil {
 			continue
 		}
 		for it.Next() {
@@ -111,14 +137,7 @@ func (l *layers) checkNames(schema cue.Value) diag.List {
 			if def.Unify(def.Context().Encode(name)).Err() == nil {
 				continue
 			}
-			path := []string{string(SettingsPath), k.field, name}
-			out.Add(diag.Diagnostic{
-				Severity: diag.Error,
-				Range:    merge.Range(userPos(it.Value())),
-				Path:     path,
-				Summary:  fmt.Sprintf("%s: not a %s name", FormatPath(path), k.what),
-				Detail:   docWords(def),
-			})
+			report(name, merge.Range(userPos(it.Value())))
 		}
 	}
 	for _, k := range nameKinds {
@@ -133,7 +152,7 @@ func (l *layers) checkNames(schema cue.Value) diag.List {
 			}
 			out.Add(diag.Diagnostic{
 				Severity: diag.Error,
-				Range:    merge.Range(userPos(entries[name])),
+				Range:    entries[name].start,
 				Path:     []string{string(k.path), name},
 				Summary:  fmt.Sprintf("%s: not a %s name", FormatPath([]string{string(k.path), name}), k.what),
 				Detail:   docWords(def),

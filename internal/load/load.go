@@ -12,6 +12,7 @@ package load
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"io/fs"
@@ -148,8 +149,12 @@ type Fleet struct {
 	ctx       *cue.Context
 	schema    cue.Value
 	schemaCfg *load.Config
-	// cache keeps results for later loads, and for Known and Remember.
+	// cache keeps results for later loads, and for Known and Remember;
+	// nil without one.
 	cache *cache
+	// layers are the fleet's entries, which Tree merges a released
+	// host's tree from again.
+	layers *layers
 }
 
 // A Host is one host after merging and unification.
@@ -159,8 +164,14 @@ type Host struct {
 	HardwareProfile string
 	Tags            []string
 	Users           []HostUser
-	// Tree is the merged value with the provenance of every leaf.
+	// Tree is the merged value with the provenance of every leaf; nil
+	// once the fleet's trees are released (Fleet.ReleaseTrees), when
+	// Fleet.Tree merges it again.
 	Tree *merge.Node
+	// Provenance is the hash of the entries the host is merged from and
+	// where each is declared, when the fleet was read entry by entry:
+	// hosts with the same Provenance have the same Tree. Nil otherwise.
+	Provenance []byte
 	// JSON is the final value as JSON, schema defaults filled in.
 	JSON []byte
 	// NixOS is the host's NixOS configuration (#nixos) as JSON, and Home
@@ -229,25 +240,39 @@ func Load(ctx context.Context, cfg *Config) (*Fleet, diag.List) {
 }
 
 // loadFleet is Load, in CUE's words; it records in embeds where the user's
-// files embed the schema.
+// files embed the schema. A fleet read entry by entry (see entryLayers)
+// that has errors is read again whole, so that its errors are those of
+// the package evaluated whole, at the same positions, every entry with
+// its CUE value.
 func loadFleet(ctx context.Context, cfg *Config, embeds map[diag.Range]bool) (*Fleet, diag.List) {
+	f, diags, byEntry := loadFleetAs(ctx, cfg, embeds, wholePackage)
+	if byEntry && diags.HasErrors() {
+		clear(embeds)
+		f, diags, _ = loadFleetAs(ctx, cfg, embeds, true)
+	}
+	return f, diags
+}
+
+// loadFleetAs is loadFleet, reading the package whole when whole is set;
+// byEntry says that it was read entry by entry.
+func loadFleetAs(ctx context.Context, cfg *Config, embeds map[diag.Range]bool, whole bool) (_ *Fleet, _ diag.List, byEntry bool) {
 	var diags diag.List
 	dir, err := filepath.Abs(cfg.Dir)
 	if err != nil {
 		diags.Errorf(diag.Range{}, "%v", err)
-		return nil, diags
+		return nil, diags, false
 	}
 	root, ok := findModRoot(dir)
 	if !ok {
 		diags.Errorf(diag.Range{File: dir}, "no CUE module here or above (no cue.mod/module.cue); run \"fleetgen init\"")
-		return nil, diags
+		return nil, diags, false
 	}
 	f := &Fleet{ModRoot: root}
 	pctx := cuecontext.New()
 	overlay, warn, err := schemaOverlay(root, cfg.Schema)
 	if err != nil {
 		diags.Errorf(diag.Range{}, "reading the embedded schema: %v", err)
-		return nil, diags
+		return nil, diags, false
 	}
 	f.Warnings = warn
 	for name, b := range cfg.Overlay {
@@ -277,8 +302,118 @@ func loadFleet(ctx context.Context, cfg *Config, embeds map[diag.Range]bool) (*F
 		v, d := buildSchema(c, schemaCfg)
 		schemaDone <- builtSchema{c, v, d}
 	}()
-	lcfg := &load.Config{Dir: dir, Overlay: overlay, Tags: cfg.Tags}
+	c := openCache(cfg.CacheDir, cfg.Schema)
+	f.cache = c
+	// The fleet is read entry by entry (see entryLayers): with a cache,
+	// only the entries that changed are evaluated; without, all of them,
+	// in batches. When the fleet cannot be read so, or has errors, the
+	// package is evaluated whole.
+	srcs := &sources{c: c, headers: c != nil && !whole, files: map[string]*srcFile{}}
+	lcfg := &load.Config{Dir: dir, Overlay: overlay, Tags: cfg.Tags, ParseFile: srcs.parse}
 	insts := load.Instances(args, lcfg)
+	var layers *layers
+	var divided *packageEntries
+	if !whole && len(insts) == 1 && insts[0].Err == nil && importsSchema(insts[0]) {
+		layers, divided = entryLayers(ctx, c, insts[0], srcs, cfg.Tags)
+		byEntry = layers != nil
+	}
+	if layers == nil {
+		if srcs.headerOnly() {
+			srcs = &sources{c: c, files: map[string]*srcFile{}}
+			lcfg.ParseFile = srcs.parse
+			insts = load.Instances(args, lcfg)
+		}
+		var d diag.List
+		if layers, d = wholeLayers(ctx, pctx, insts, args, dir, root, embeds); layers == nil {
+			return nil, d, false
+		}
+		diags = append(diags, d...)
+		if c != nil && len(insts) == 1 && divided == nil && !d.HasErrors() {
+			if p, ok := srcs.divide(insts[0], cfg.Tags); ok {
+				entries := entriesOf(layers)
+				p.provenance(entries)
+				p.keep(c, entries)
+			}
+		}
+	} else {
+		for _, inst := range insts {
+			maps.Copy(embeds, schemaEmbeds(inst.Files))
+		}
+	}
+	f.schemaCfg = schemaCfg
+	diags = append(diags, layers.checkRecipients()...)
+	f.Decls = layers.decls
+	f.layers = layers
+	// Hosts are merged in parallel.
+	names := layers.hostNames()
+	merged := make([]*Host, len(names))
+	mdiags := make([]diag.List, len(names))
+	if err := parallel(ctx, min(runtime.NumCPU(), 8, len(names)), len(names), func(_, i int) {
+		merged[i], mdiags[i] = layers.mergeHost(names[i])
+	}); err != nil {
+		diags.Errorf(diag.Range{}, "%v", err)
+		return nil, diags, byEntry
+	}
+	for i, h := range merged {
+		diags = append(diags, mdiags[i]...)
+		if h != nil {
+			f.Hosts = append(f.Hosts, h)
+		}
+	}
+	diags = append(diags, layers.diags...)
+	schema := <-schemaDone
+	if schema.d != nil {
+		return nil, schema.d, byEntry
+	}
+	diags = append(diags, layers.checkNames(schema.v)...)
+	if !layers.brokenValues() {
+		vd := f.fleetValues(schema.ctx, schema.v, layers)
+		diags = append(diags, vd...)
+		f.ValuesOK = !vd.HasErrors()
+	}
+	if byEntry && diags.HasErrors() {
+		return nil, diags, true
+	}
+	// The values were kept for placing the errors found so far; they
+	// keep what CUE evaluated them in alive.
+	for _, e := range entriesOf(layers) {
+		e.value = cue.Value{}
+	}
+	errs, err := unifyAll(ctx, schemaCfg, c, f.Hosts, cfg.NixOS, cfg.Progress)
+	if err != nil {
+		diags.Errorf(diag.Range{}, "%v", err)
+		return nil, diags, byEntry
+	}
+	unified := f.Hosts[:0:0]
+	for i, h := range f.Hosts {
+		if errs[i] != nil {
+			diags = append(diags, hostDiags(h, errs[i])...)
+			continue
+		}
+		unified = append(unified, h)
+	}
+	f.Hosts = unified
+	diags.Sort()
+	if diags.HasErrors() {
+		// The fleet pass needs every host's facts.
+		return f, append(diags, f.Warnings...), byEntry
+	}
+	if d := derive(ctx, schemaCfg, c, f.Hosts); len(d) > 0 {
+		diags = append(diags, d...)
+		diags.Sort()
+		if diags.HasErrors() {
+			return f, diags, byEntry
+		}
+	}
+	return f, append(diags, f.Warnings...), byEntry
+}
+
+// wholeLayers evaluates the fleet packages insts whole and reads their
+// entries; it records in embeds where the files embed the schema. It
+// returns nil layers when no host can be read; a package with errors in
+// some entries gives the others, those entries recorded as broken.
+func wholeLayers(ctx context.Context, pctx *cue.Context, insts []*build.Instance, args []string, dir, root string, embeds map[diag.Range]bool) (*layers, diag.List) {
+	var diags diag.List
 	var fleets []cue.Value
 	var files []*ast.File
 	// invalid says that a fleet package has errors in some of its
@@ -324,70 +459,14 @@ func loadFleet(ctx context.Context, cfg *Config, embeds map[diag.Range]bool) (*F
 		diags.Errorf(diag.Range{File: dir}, "no fleet package in %s: no CUE package here imports %q", strings.Join(args, " "), SchemaImportPath)
 		return nil, diags
 	}
-	f.schemaCfg = schemaCfg
-
-	layers, d := collect(fleets, files, invalid)
-	diags = append(diags, d...)
-	diags = append(diags, layers.checkRecipients()...)
-	f.Decls = layers.decls
-	// Hosts are merged in parallel: CUE values may be read concurrently,
-	// and decoding each host's own layer is most of the merge.
-	names := layers.hostNames()
-	merged := make([]*Host, len(names))
-	mdiags := make([]diag.List, len(names))
-	if err := parallel(ctx, min(runtime.NumCPU(), 8, len(names)), len(names), func(_, i int) {
-		merged[i], mdiags[i] = layers.mergeHost(names[i])
-	}); err != nil {
-		diags.Errorf(diag.Range{}, "%v", err)
-		return nil, diags
-	}
-	for i, h := range merged {
-		diags = append(diags, mdiags[i]...)
-		if h != nil {
-			f.Hosts = append(f.Hosts, h)
-		}
-	}
-	diags = append(diags, layers.diags...)
-	schema := <-schemaDone
-	if schema.d != nil {
-		return nil, schema.d
-	}
-	diags = append(diags, layers.checkNames(schema.v)...)
-	if !layers.brokenValues() {
-		vd := f.fleetValues(schema.ctx, schema.v, fleets, layers)
-		diags = append(diags, vd...)
-		f.ValuesOK = !vd.HasErrors()
-	}
-	c := openCache(cfg.CacheDir, cfg.Schema)
-	f.cache = c
-	errs, err := unifyAll(ctx, schemaCfg, c, f.Hosts, cfg.NixOS, cfg.Progress)
-	if err != nil {
-		diags.Errorf(diag.Range{}, "%v", err)
-		return nil, diags
-	}
-	unified := f.Hosts[:0:0]
-	for i, h := range f.Hosts {
-		if errs[i] != nil {
-			diags = append(diags, hostDiags(h, errs[i])...)
-			continue
-		}
-		unified = append(unified, h)
-	}
-	f.Hosts = unified
-	diags.Sort()
-	if diags.HasErrors() {
-		// The fleet pass needs every host's facts.
-		return f, append(diags, f.Warnings...)
-	}
-	if d := derive(ctx, schemaCfg, c, f.Hosts); len(d) > 0 {
-		diags = append(diags, d...)
-		diags.Sort()
-		if diags.HasErrors() {
-			return f, diags
-		}
-	}
-	return f, append(diags, f.Warnings...)
+	layers, d := collect(ctx, fleets, files, invalid)
+	return layers, append(diags, d...)
 }
+
+// wholePackage makes every load evaluate the package whole, as a fleet
+// that cannot be read entry by entry is: the reference the tests compare
+// reading entries with.
+var wholePackage = false
 
 // buildSchema loads and builds the schema package in ctx.
 func buildSchema(ctx *cue.Context, cfg *load.Config) (cue.Value, diag.List) {
@@ -432,6 +511,7 @@ func unifyAll(ctx context.Context, schemaCfg *load.Config, c *cache, hosts []*Ho
 		flag = []byte("nixos")
 	}
 	errs := make([]error, len(hosts))
+	var memo hostMemo
 	var done atomic.Int64
 	err := parallel(ctx, len(workers), len(hosts), func(wi, i int) {
 		if progress != nil {
@@ -439,27 +519,67 @@ func unifyAll(ctx context.Context, schemaCfg *load.Config, c *cache, hosts []*Ho
 		}
 		h := hosts[i]
 		data := h.Tree.Data()
-		var key string
-		if c != nil {
-			if b, ok := canonical(data); ok {
-				key = c.key("host", flag, b)
+		if parts := unifyShared(&memo, c, &workers[wi], flag, h, data, nixos); parts != nil {
+			if h.setParts(withName(parts, h.Name)) {
+				return
 			}
 		}
-		if key != "" && c.get(key, h) {
-			return
-		}
+		// The host's own evaluation: its result could not be shared, or
+		// failed (and then the errors are those of its own value).
 		w := &workers[wi]
 		if errs[i] = w.init(); errs[i] != nil {
 			return
 		}
-		if errs[i] = h.unify(w.ctx, w.def(HostDef), data, nixos); errs[i] == nil && key != "" {
-			c.put(key, h)
-		}
+		errs[i] = h.unify(w.ctx, w.def(HostDef), data, nixos)
 	})
 	if err := initErr(workers); err != nil {
 		return nil, err
 	}
 	return errs, err
+}
+
+// unifyShared returns the name-free result of unifying h's merged value
+// data (see memoName): from memo when a host of this load had the same
+// value but for its name, else from the cache c, else evaluated in w and
+// kept in both. It returns nil when the result cannot be shared, or the
+// evaluation fails: the host is then evaluated with its own name.
+func unifyShared(memo *hostMemo, c *cache, w *worker, flag []byte, h *Host, data any, nixos bool) [][]byte {
+	m, ok := data.(map[string]any)
+	if !ok || !hostNameRx.MatchString(h.Name) {
+		return nil
+	}
+	free := make(map[string]any, len(m))
+	for k, v := range m {
+		free[k] = v
+	}
+	free[nameField] = memoName
+	b, ok := canonical(free)
+	if !ok || bytes.Count(b, memoBytes) != 1 {
+		return nil
+	}
+	key := c.key("host", flag, b)
+	if c == nil {
+		sum := sha256.Sum256(b)
+		key = string(sum[:])
+	}
+	return memo.do(key, func() [][]byte {
+		r := &Host{Name: memoName, Users: h.Users}
+		if c.get(key, r) {
+			return r.parts()
+		}
+		if w.init() != nil {
+			return nil
+		}
+		if r.unify(w.ctx, w.def(HostDef), free, nixos) != nil {
+			return nil
+		}
+		parts := r.parts()
+		if !nameFree(parts) {
+			return nil
+		}
+		c.put(key, r)
+		return parts
+	})
 }
 
 // A worker is a CUE context of its own with the schema built in it, for
@@ -682,48 +802,54 @@ func (h *Host) nixos(v cue.Value) error {
 
 // fleetValues records the fleet's settings and secrets with the schema's
 // defaults filled in.
-func (f *Fleet) fleetValues(ctx *cue.Context, schema cue.Value, fleets []cue.Value, l *layers) diag.List {
+func (f *Fleet) fleetValues(ctx *cue.Context, schema cue.Value, l *layers) diag.List {
 	var diags diag.List
-	full := func(def Path, v cue.Value, extra map[string]any, at ...string) ([]byte, bool) {
+	full := func(def Path, e *entry, extra map[string]any, at ...string) ([]byte, bool) {
 		// The user's value is closed by the partial schema it was checked
 		// against; the full definition adds fields, so unify its data.
-		data, err := merge.Data(v)
-		if err != nil {
-			diags = append(diags, cueDiags(err, &v)...)
-			return nil, false
+		data := map[string]any{}
+		if e != nil {
+			if e.dataDiags != nil {
+				diags = append(diags, e.dataDiags...)
+				return nil, false
+			}
+			if m, ok := e.data.(map[string]any); ok {
+				data = maps.Clone(m)
+			}
 		}
-		m, _ := data.(map[string]any)
 		for k, x := range extra {
-			m[k] = x
+			data[k] = x
 		}
-		u := schema.LookupPath(cue.ParsePath(string(def))).Unify(ctx.Encode(m))
+		var root *cue.Value
+		if e != nil && e.value.Exists() {
+			root = &e.value
+		}
+		u := schema.LookupPath(cue.ParsePath(string(def))).Unify(ctx.Encode(data))
 		if err := u.Validate(cue.Concrete(true)); err != nil {
+			// A value read from the cache has no CUE value; its errors
+			// are found again when the package is read whole.
+			v := ctx.CompileString("{}")
+			if root != nil {
+				v = *root
+			}
 			diags = append(diags, valueDiags(err, v, at)...)
 			return nil, false
 		}
 		b, err := u.MarshalJSON()
 		if err != nil {
-			diags = append(diags, cueDiags(err, &v)...)
+			diags = append(diags, cueDiags(err, root)...)
 			return nil, false
 		}
 		return b, true
 	}
-	settings := ctx.CompileString("{}")
-	for _, fv := range fleets {
-		if s := fv.LookupPath(cue.ParsePath(string(SettingsPath))); s.Exists() {
-			settings = s
-			f.settingsDecls(s)
-			break
-		}
-	}
-	if b, ok := full(SettingsDef, settings, nil, string(SettingsPath)); ok {
+	if b, ok := full(SettingsDef, l.settings, nil, string(SettingsPath)); ok {
 		f.Settings = b
 	}
 	f.Users = map[string][]byte{}
 	for _, name := range keys(l.users) {
 		// A user in error is reported where hosts merge it.
-		if data, err := merge.Data(l.users[name]); err == nil && !l.broken[string(UsersPath)+"."+name] {
-			if b, err := json.Marshal(data); err == nil {
+		if e := l.users[name]; e.data != nil && !l.broken[string(UsersPath)+"."+name] {
+			if b, err := json.Marshal(e.data); err == nil {
 				f.Users[name] = b
 			}
 		}
@@ -769,21 +895,30 @@ func valueDiags(err error, v cue.Value, at []string) diag.List {
 	return out
 }
 
-// settingsDecls records where the fleet's settings and each of its flake
-// inputs are declared, as "settings" and "settings.inputs.<name>".
-func (f *Fleet) settingsDecls(s cue.Value) {
-	if p := userPos(s); p.IsValid() && label(p.Filename()) != "schema" {
-		f.Decls[string(SettingsPath)] = merge.Range(p)
-	}
-	it, err := s.LookupPath(cue.MakePath(cue.Str(inputsField))).Fields()
-	if err != nil {
+// ReleaseTrees drops every host's Tree, keeping only what Tree needs to
+// merge it again: the memory of a large fleet's trees is most of what a
+// load keeps. It is not safe for concurrent use with Tree.
+func (f *Fleet) ReleaseTrees() {
+	if f.layers == nil {
 		return
 	}
-	for it.Next() {
-		if p := userPos(it.Value()); p.IsValid() && label(p.Filename()) != "schema" {
-			f.Decls[FormatPath([]string{string(SettingsPath), inputsField, it.Selector().Unquoted()})] = merge.Range(p)
-		}
+	for _, h := range f.Hosts {
+		h.Tree = nil
 	}
+	f.layers.release()
+}
+
+// Tree returns the merged tree of h: h.Tree, or after ReleaseTrees a tree
+// merged again, which is not kept. It is safe for concurrent use.
+func (f *Fleet) Tree(h *Host) *merge.Node {
+	if h.Tree != nil || f.layers == nil {
+		return h.Tree
+	}
+	again, _ := f.layers.mergeHost(h.Name)
+	if again == nil {
+		return nil
+	}
+	return again.Tree
 }
 
 // Value returns the unified value of h in the fleet's CUE context, for
@@ -794,7 +929,7 @@ func (f *Fleet) Value(h *Host) (cue.Value, error) {
 		return cue.Value{}, err
 	}
 	hostDef := f.schema.LookupPath(cue.ParsePath(string(HostDef)))
-	return hostDef.Unify(f.ctx.Encode(h.Tree.Data())), nil
+	return hostDef.Unify(f.ctx.Encode(f.Tree(h).Data())), nil
 }
 
 // Context returns a CUE context for work on the loaded fleet. It is not

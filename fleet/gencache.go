@@ -1,0 +1,358 @@
+package fleet
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/json"
+	"hash"
+	"math"
+	"math/big"
+	"sort"
+	"strings"
+	"sync"
+
+	"fleetnix.dev/fleet/internal/diag"
+	"fleetnix.dev/fleet/internal/emit"
+	"fleetnix.dev/fleet/internal/load"
+	"fleetnix.dev/fleet/internal/merge"
+)
+
+// A genCache keeps each host's generated files and source map part in
+// the fleet's evaluation cache, under the hash of everything they are
+// made from: the host's values and provenance, the fleet's settings,
+// secrets and declarations, and, for the values the fleet pass gave the
+// host, every host's facts. The source map may also place a value at
+// another host (the cache server a substituter comes from): the entry
+// lists those places with their origins, and is used only while they are
+// the same. A host whose inputs did not change reuses its files; nothing
+// is kept without a cache.
+type genCache struct {
+	f       *Fleet
+	c       *load.Cache
+	ef      *emit.Fleet
+	modules []string
+	// fleet is the hash of what every host's files depend on; facts
+	// that of every host's facts.
+	fleet, facts []byte
+	// trees memoizes treeHash.
+	mu    sync.Mutex
+	trees map[string][]byte
+}
+
+// newHash returns a SHA-256 and a buffer in front of it: the hash* functions
+// write many small pieces.
+func newHash() (hash.Hash, *bufio.Writer) {
+	s := sha256.New()
+	return s, bufio.NewWriterSize(s, 16<<10)
+}
+
+// sum flushes w and returns the sum of s.
+func sum(s hash.Hash, w *bufio.Writer) []byte {
+	w.Flush()
+	return s.Sum(nil)
+}
+
+// treeHash returns the hash of host h's merged tree with its provenance
+// and its declaration, computed once per Generate.
+func (g *genCache) treeHash(h *Host) []byte {
+	g.mu.Lock()
+	b, ok := g.trees[h.Name]
+	g.mu.Unlock()
+	if ok {
+		return b
+	}
+	s, w := newHash()
+	hashStrings(w, h.Name)
+	hashRange(w, h.h.Decl)
+	if h.h.Provenance != nil {
+		// The entries it is merged from, where they are.
+		w.Write(h.h.Provenance)
+	} else {
+		hashTree(w, h.lf.Tree(h.h))
+	}
+	b = sum(s, w)
+	g.mu.Lock()
+	g.trees[h.Name] = b
+	g.mu.Unlock()
+	return b
+}
+
+func (f *Fleet) newGenCache(ef *emit.Fleet, modules []string) *genCache {
+	g := &genCache{f: f, c: f.l.Cache(), ef: ef, modules: modules, trees: map[string][]byte{}}
+	if g.c == nil {
+		return g
+	}
+	hs, h := newHash()
+	hashStrings(h, genEntryVersion, ef.OutDir, ef.SecretsDir, f.l.ModRoot)
+	hashStrings(h, modules...)
+	for _, s := range ef.Secrets {
+		hashStrings(h, s.Name, s.File, s.Owner, s.Group, s.Mode)
+	}
+	hashBytes(h, f.l.Settings)
+	decls := sortedNames(f.l.Decls)
+	for _, d := range decls {
+		hashStrings(h, d)
+		hashRange(h, f.l.Decls[d])
+	}
+	g.fleet = sum(hs, h)
+	hs, h = newHash()
+	for _, host := range f.hosts {
+		hashStrings(h, host.Name)
+		hashBytes(h, host.h.Facts)
+	}
+	g.facts = sum(hs, h)
+	return g
+}
+
+// genEntryVersion names the layout of an entry.
+const genEntryVersion = "gen-2"
+
+// A provision is a place in another host's value a host's source map put
+// a value at (see locator.provision), and the hash of that host's tree
+// then: while it is the same, so is the place.
+type provision struct {
+	Key    string
+	Origin emit.Origin
+	Tree   []byte
+}
+
+// hostFiles gives out the files of host h: from the cache when an entry
+// for its inputs is there, else generated with the locator l and kept.
+func (g *genCache) hostFiles(h *Host, l *locator, out *hostFiles) error {
+	key := g.key(h)
+	if parts, ok := g.c.Get(key); ok && g.decode(parts, l, out) {
+		return nil
+	}
+	clear(l.provisions)
+	if err := g.f.generateHost(g.ef, h, g.modules, l.locate, out); err != nil {
+		return err
+	}
+	if key != "" {
+		if parts, ok := g.encode(out, l.provisions); ok {
+			g.c.Put(key, parts)
+		}
+	}
+	return nil
+}
+
+// key returns the key of h's entry, "" without a cache.
+func (g *genCache) key(h *Host) string {
+	if g.c == nil {
+		return ""
+	}
+	ss, s := newHash()
+	s.Write(g.fleet)
+	if h.h.Derived != nil {
+		s.Write(g.facts)
+	}
+	hashStrings(s, h.Name)
+	for _, u := range h.Users {
+		hashStrings(s, u.Name)
+	}
+	hashRange(s, h.h.Decl)
+	hashBytes(s, h.h.Fragments)
+	s.Write(g.treeHash(h))
+	hashStrings(s, h.Template, h.HardwareProfile)
+	hashStrings(s, h.h.Doc...)
+	hashBytes(s, h.h.NixOS)
+	hashBytes(s, h.h.JSON)
+	hashBytes(s, h.h.Derived)
+	for _, u := range h.Users {
+		hashStrings(s, u.Name)
+		hashStrings(s, u.Profiles...)
+		hashBytes(s, h.h.Home[u.Name])
+	}
+	return g.c.Key("gen", sum(ss, s))
+}
+
+// encode lays out an entry: the host's key, secrets and users as the
+// fleet-wide files need them, the places in other hosts' values its
+// source map put values at (provisions, by key) with their origins, the
+// source map part, then each file's path and data.
+func (g *genCache) encode(out *hostFiles, provisions map[string]emit.Origin) ([][]byte, bool) {
+	users, err := json.Marshal(out.users)
+	if err != nil {
+		return nil, false
+	}
+	var prov []provision
+	for _, key := range sortedNames(provisions) {
+		host, _, _ := strings.Cut(key, "\x00")
+		p := g.f.byName[host]
+		if p == nil {
+			return nil, false
+		}
+		prov = append(prov, provision{key, provisions[key], g.treeHash(p)})
+	}
+	pb, err := json.Marshal(prov)
+	if err != nil {
+		return nil, false
+	}
+	var secrets []string
+	for s, on := range out.secrets {
+		if on {
+			secrets = append(secrets, s)
+		}
+	}
+	sort.Strings(secrets)
+	parts := [][]byte{[]byte(genEntryVersion), []byte(out.hostKey), []byte(strings.Join(secrets, "\x00")), users, pb, out.part}
+	for _, f := range out.files {
+		parts = append(parts, []byte(f.Path), f.Data)
+	}
+	return parts, true
+}
+
+// decode reads an entry into out, and reports false when it is not one
+// or a place in another host's value it depends on moved (checked with
+// the locator l).
+func (g *genCache) decode(parts [][]byte, l *locator, out *hostFiles) bool {
+	if len(parts) < 6 || len(parts)%2 != 0 || string(parts[0]) != genEntryVersion {
+		return false
+	}
+	var prov []provision
+	if json.Unmarshal(parts[4], &prov) != nil {
+		return false
+	}
+	for _, p := range prov {
+		host, _, _ := strings.Cut(p.Key, "\x00")
+		if h := g.f.byName[host]; h != nil && bytes.Equal(g.treeHash(h), p.Tree) {
+			continue
+		}
+		if now, ok := l.provision(p.Key); !ok || now != p.Origin {
+			return false
+		}
+	}
+	var r hostFiles
+	if err := json.Unmarshal(parts[3], &r.users); err != nil {
+		return false
+	}
+	r.hostKey = string(parts[1])
+	r.secrets = map[string]bool{}
+	if len(parts[2]) > 0 {
+		for _, s := range strings.Split(string(parts[2]), "\x00") {
+			r.secrets[s] = true
+		}
+	}
+	r.part = parts[5]
+	for i := 6; i < len(parts); i += 2 {
+		r.files = append(r.files, emit.File{Path: string(parts[i]), Data: parts[i+1]})
+	}
+	*out = r
+	return true
+}
+
+// hashTree writes the merged tree n, with the provenance of every value,
+// in a form that differs for any two trees that differ.
+func hashTree(h *bufio.Writer, n *merge.Node) {
+	if n == nil {
+		h.Write([]byte{0})
+		return
+	}
+	if o := n.Leaf(); o != nil {
+		h.Write([]byte{1})
+		hashOrigin(h, o)
+	} else {
+		h.Write([]byte{2})
+		hashUint(h, uint64(len(n.Fields())))
+		for _, name := range n.Fields() {
+			hashStrings(h, name)
+			hashTree(h, n.Field(name))
+		}
+	}
+	hashOrigin(h, n.Decl())
+	hashUint(h, uint64(len(n.Overridden)))
+	for i := range n.Overridden {
+		hashOrigin(h, &n.Overridden[i])
+	}
+}
+
+func hashOrigin(h *bufio.Writer, o *merge.Origin) {
+	if o == nil {
+		h.Write([]byte{0})
+		return
+	}
+	h.Write([]byte{1, byte(o.Source.Layer)})
+	if o.Doc {
+		h.Write([]byte{1})
+	} else {
+		h.Write([]byte{0})
+	}
+	hashStrings(h, o.Source.Name)
+	hashRange(h, o.Range)
+	hashValue(h, o.Value)
+}
+
+// hashValue writes a leaf value, tagged with its type.
+func hashValue(h *bufio.Writer, v any) {
+	switch x := v.(type) {
+	case nil:
+		h.Write([]byte{'n'})
+	case bool:
+		if x {
+			h.Write([]byte{'t'})
+		} else {
+			h.Write([]byte{'f'})
+		}
+	case string:
+		h.Write([]byte{'s'})
+		hashStrings(h, x)
+	case int64:
+		h.Write([]byte{'i'})
+		hashUint(h, uint64(x))
+	case float64:
+		h.Write([]byte{'d'})
+		hashUint(h, math.Float64bits(x))
+	case *big.Int:
+		h.Write([]byte{'I'})
+		hashStrings(h, x.String())
+	case []any:
+		h.Write([]byte{'['})
+		hashUint(h, uint64(len(x)))
+		for _, e := range x {
+			hashValue(h, e)
+		}
+	case map[string]any:
+		h.Write([]byte{'{'})
+		keys := sortedNames(x)
+		hashUint(h, uint64(len(keys)))
+		for _, k := range keys {
+			hashStrings(h, k)
+			hashValue(h, x[k])
+		}
+	default:
+		// Not a type a tree holds (see merge.Origin).
+		h.Write([]byte{'?'})
+		b, _ := json.Marshal(v)
+		hashBytes(h, b)
+	}
+}
+
+func hashRange(h *bufio.Writer, r diag.Range) {
+	hashStrings(h, r.File)
+	for _, x := range []int{r.Start.Line, r.Start.Col, r.Start.Offset, r.End.Line, r.End.Col, r.End.Offset} {
+		hashUint(h, uint64(x))
+	}
+}
+
+func hashStrings(h *bufio.Writer, ss ...string) {
+	for _, s := range ss {
+		hashUint(h, uint64(len(s)))
+		h.WriteString(s)
+	}
+}
+
+func hashBytes(h *bufio.Writer, b []byte) {
+	if b == nil {
+		hashUint(h, math.MaxUint64)
+		return
+	}
+	hashUint(h, uint64(len(b)))
+	h.Write(b)
+}
+
+func hashUint(h *bufio.Writer, x uint64) {
+	var b [8]byte
+	binary.LittleEndian.PutUint64(b[:], x)
+	h.Write(b[:])
+}

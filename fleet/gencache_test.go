@@ -1,0 +1,144 @@
+package fleet
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"fleetnix.dev/fleet/internal/emit"
+)
+
+// genFiles loads the reference fleet, with the overlay and the cache in
+// cacheDir ("" for none), and returns its generated files by path.
+func genFiles(t *testing.T, cacheDir string, overlay map[string][]byte) map[string]string {
+	t.Helper()
+	f, err := Load(context.Background(), &Config{Dir: referenceFleet, NixOS: true, CacheDir: cacheDir, Overlay: overlay})
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, _, err := f.files("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, file := range files {
+		out[file.Path] = string(file.Data)
+	}
+	return out
+}
+
+// genEntries counts the generation entries in the cache dir.
+func genEntries(t *testing.T, dir string) int {
+	t.Helper()
+	names, err := filepath.Glob(filepath.Join(dir, "??", "gen-*"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(names)
+}
+
+// TestGenerateCache checks that files served from the cache are the files
+// generation makes: warm, after a host changed, and after a host that
+// others' source maps point into (the binary cache) moved in its file,
+// which changes where their substituters come from but none of their own
+// values.
+func TestGenerateCache(t *testing.T) {
+	dir := t.TempDir()
+	cold := genFiles(t, "", nil)
+	if diff := cmp.Diff(cold, genFiles(t, dir, nil)); diff != "" {
+		t.Fatalf("a run filling the cache differs from one without (-without +with):\n%s", diff)
+	}
+	entries := genEntries(t, dir)
+	if entries == 0 {
+		t.Fatal("no generation entries were kept")
+	}
+	if diff := cmp.Diff(cold, genFiles(t, dir, nil)); diff != "" {
+		t.Fatalf("a run from the cache differs from generation (-generated +cached):\n%s", diff)
+	}
+	if n := genEntries(t, dir); n != entries {
+		t.Errorf("a run from the cache added %d entries", n-entries)
+	}
+
+	// One host changes: its files change, the others come from the cache.
+	root, _ := filepath.Abs(referenceFleet)
+	edit := map[string][]byte{filepath.Join(root, "gencache.cue"): []byte("package fleet\n\nhosts: samsung: tags: gencache: true\n")}
+	want := genFiles(t, "", edit)
+	if diff := cmp.Diff(want, genFiles(t, dir, edit)); diff != "" {
+		t.Fatalf("after an edit, the cached run differs (-generated +cached):\n%s", diff)
+	}
+
+	// p620, the binary cache, moves two lines down: every host's
+	// substituter now comes from another line of hosts.cue.
+	src, err := os.ReadFile(filepath.Join(root, "hosts.cue"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	moved := bytes.Replace(src, []byte("\tp620: {"), []byte("\n\n\tp620: {"), 1)
+	if bytes.Equal(moved, src) {
+		t.Fatal("hosts.cue has no p620 to move")
+	}
+	shift := map[string][]byte{filepath.Join(root, "hosts.cue"): moved}
+	want = genFiles(t, "", shift)
+	got := genFiles(t, dir, shift)
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Fatalf("after moving the cache host, the cached run differs (-generated +cached):\n%s", diff)
+	}
+	if want[emit.SourceMapFile] == cold[emit.SourceMapFile] || !strings.Contains(want[emit.SourceMapFile], "hosts.cue") {
+		t.Fatal("moving p620 did not change the source map: the test proves nothing")
+	}
+}
+
+// referenceFleet is the repository root, where the reference fleet lives.
+const referenceFleet = ".."
+
+// TestGenerateStreams checks that the tree Generate writes, its source
+// map's parts spooled to disk, is the tree files returns, and that a
+// second run changes nothing.
+func TestGenerateStreams(t *testing.T) {
+	defer func(n int) { spoolOnDisk = n }(spoolOnDisk)
+	spoolOnDisk = 1
+	dir := copyFleet(t)
+	f, err := Load(context.Background(), &Config{Dir: dir, NixOS: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, out, err := f.files("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.RemoveAll(out)
+	res, err := f.Generate(GenerateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Written) != len(want) {
+		t.Errorf("wrote %d files, want %d", len(res.Written), len(want))
+	}
+	for _, file := range want {
+		got, err := os.ReadFile(filepath.Join(out, filepath.FromSlash(file.Path)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, file.Data) {
+			t.Errorf("%s differs from what files returns", file.Path)
+		}
+	}
+	again, err := f.Generate(GenerateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.Stale() {
+		t.Errorf("a second run changed %v %v", again.Written, again.Removed)
+	}
+	entries, _ := os.ReadDir(filepath.Dir(out))
+	for _, e := range entries {
+		if strings.Contains(e.Name(), ".new") {
+			t.Errorf("a staging directory was left behind: %s", e.Name())
+		}
+	}
+}
