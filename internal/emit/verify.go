@@ -49,14 +49,22 @@ func sameTree(name string, built *syntax.File, src []byte) (*syntax.File, error)
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("%w: %s", ErrRoundTrip, errs[0].Summary)
 	}
-	want, got := shape(built), shape(parsed)
-	for i := range min(len(want), len(got)) {
-		if want[i] != got[i] {
-			return nil, fmt.Errorf("%w: built %s, parsed %s", ErrRoundTrip, want[i], got[i])
+	want := shape(built)
+	got := 0
+	var mismatch error
+	eachShape(parsed, func(it shapeItem) bool {
+		if got < len(want) && want[got] != it {
+			mismatch = fmt.Errorf("%w: built %s, parsed %s", ErrRoundTrip, want[got], it)
+			return false
 		}
+		got++
+		return true
+	})
+	if mismatch != nil {
+		return nil, mismatch
 	}
-	if len(want) != len(got) {
-		return nil, fmt.Errorf("%w: built %d elements, parsed %d", ErrRoundTrip, len(want), len(got))
+	if len(want) != got {
+		return nil, fmt.Errorf("%w: built %d elements, parsed %d", ErrRoundTrip, len(want), got)
 	}
 	return parsed, nil
 }
@@ -98,23 +106,42 @@ func (s shapeItem) String() string {
 // comments before it. Whitespace does not count.
 func shape(n syntax.Node) []shapeItem {
 	var out []shapeItem
+	eachShape(n, func(it shapeItem) bool {
+		out = append(out, it)
+		return true
+	})
+	return out
+}
+
+// eachShape calls f with each item of the shape of n, in order, until f
+// returns false.
+func eachShape(n syntax.Node, f func(shapeItem) bool) {
+	stop := false
 	var walk func(syntax.Node)
 	walk = func(n syntax.Node) {
-		if t, ok := n.(*syntax.Token); ok {
-			for _, c := range t.Leading {
-				if c.Kind == syntax.LINECOMMENT || c.Kind == syntax.BLOCKCOMMENT {
-					out = append(out, shapeItem{what: shapeComment, text: c.Text})
-				}
-			}
-			out = append(out, shapeItem{what: shapeToken, kind: t.Kind, text: t.Text})
+		if stop {
 			return
 		}
-		out = append(out, shapeItem{what: shapeNode, node: reflect.TypeOf(n)})
+		if t, ok := n.(*syntax.Token); ok {
+			for _, c := range t.Leading {
+				if (c.Kind == syntax.LINECOMMENT || c.Kind == syntax.BLOCKCOMMENT) && !stop {
+					stop = !f(shapeItem{what: shapeComment, text: c.Text})
+				}
+			}
+			if !stop {
+				stop = !f(shapeItem{what: shapeToken, kind: t.Kind, text: t.Text})
+			}
+			return
+		}
+		if stop = !f(shapeItem{what: shapeNode, node: reflect.TypeOf(n)}); stop {
+			return
+		}
 		syntax.Children(n, walk)
-		out = append(out, shapeItem{what: shapeEnd})
+		if !stop {
+			stop = !f(shapeItem{what: shapeEnd})
+		}
 	}
 	walk(n)
-	return out
 }
 
 // pathLit returns the path literal p, or an error when p is not one: a
