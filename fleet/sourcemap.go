@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -555,7 +556,7 @@ func bestLeaf(set *leafSet, part []string, norm func(string) string, opt []strin
 	if value != "" {
 		cands = append(cands, set.byValue[value]...)
 	}
-	sort.Ints(cands)
+	slices.Sort(cands)
 	var best []string
 	bestScore := 0
 	isMatched := func(l string) bool { return matched[l] }

@@ -172,6 +172,11 @@ func spans(f *syntax.File) []span {
 // identifiers quoted), with list elements as [i].
 func showPath(path []string, list []bool) string {
 	var b strings.Builder
+	n := 0
+	for _, s := range path {
+		n += len(s) + 2
+	}
+	b.Grow(n)
 	for i, s := range path {
 		if i < len(list) && list[i] {
 			b.WriteString("[" + s + "]")

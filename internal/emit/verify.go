@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
+	"sync"
 
 	"fleetnix.dev/fleet/internal/nix/format"
 	"fleetnix.dev/fleet/internal/nix/syntax"
@@ -49,7 +50,13 @@ func sameTree(name string, built *syntax.File, src []byte) (*syntax.File, error)
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("%w: %s", ErrRoundTrip, errs[0].Summary)
 	}
-	want := shape(built)
+	wantp := shapes.Get().(*[]shapeItem)
+	defer func() {
+		clear(*wantp)
+		shapes.Put(wantp)
+	}()
+	want := appendShape((*wantp)[:0], built)
+	*wantp = want
 	got := 0
 	var mismatch error
 	eachShape(parsed, func(it shapeItem) bool {
@@ -100,18 +107,21 @@ func (s shapeItem) String() string {
 	return fmt.Sprintf("%s %q", s.kind, s.text)
 }
 
-// shape lists the tree n in a form two trees are equal in exactly when
-// they are the same tree: every node with its type, where it starts and
-// ends, and in their places every token with its kind, its text and the
-// comments before it. Whitespace does not count.
-func shape(n syntax.Node) []shapeItem {
-	var out []shapeItem
+// appendShape appends to out the tree n in a form two trees are equal
+// in exactly when they are the same tree: every node with its type,
+// where it starts and ends, and in their places every token with its
+// kind, its text and the comments before it. Whitespace does not count.
+func appendShape(out []shapeItem, n syntax.Node) []shapeItem {
 	eachShape(n, func(it shapeItem) bool {
 		out = append(out, it)
 		return true
 	})
 	return out
 }
+
+// shapes are buffers for the shapes of built trees: one file's shape
+// is made, compared and dropped, and the next reuses its room.
+var shapes = sync.Pool{New: func() any { return new([]shapeItem) }}
 
 // eachShape calls f with each item of the shape of n, in order, until f
 // returns false.
