@@ -545,16 +545,19 @@ func bestLeaf(set *leafSet, part []string, norm func(string) string, opt []strin
 	clear(matched)
 	cands := set.cands[:0]
 	defer func() { set.words, set.cands = words[:0], cands[:0] }()
+	// Only the leaves below part can explain the value: in the set's
+	// order (sorted paths) they are the ones from lo to hi.
+	lo, hi := set.below(part)
 	for _, w := range words {
 		for _, l := range set.similarLabels(w) {
 			if !matched[l] {
 				matched[l] = true
-				cands = append(cands, set.byLabel[l]...)
+				cands = appendBetween(cands, set.byLabel[l], lo, hi)
 			}
 		}
 	}
 	if value != "" {
-		cands = append(cands, set.byValue[value]...)
+		cands = appendBetween(cands, set.byValue[value], lo, hi)
 	}
 	slices.Sort(cands)
 	var best []string
@@ -571,6 +574,25 @@ func bestLeaf(set *leafSet, part []string, norm func(string) string, opt []strin
 		}
 	}
 	return best, best != nil
+}
+
+// below returns the indices of the set's leaves below part, from lo to
+// hi: the leaves are in the order of their paths, label by label, so
+// those below part follow one another.
+func (ls *leafSet) below(part []string) (lo, hi int) {
+	lo = sort.Search(len(ls.leaves), func(i int) bool { return slices.Compare(ls.leaves[i].path, part) >= 0 })
+	hi = sort.Search(len(ls.leaves), func(i int) bool { return i >= lo && !hasPrefix(ls.leaves[i].path, part) })
+	return lo, hi
+}
+
+// appendBetween appends to out the indices of is from lo to hi.
+func appendBetween(out, is []int, lo, hi int) []int {
+	for _, i := range is {
+		if lo <= i && i < hi {
+			out = append(out, i)
+		}
+	}
+	return out
 }
 
 // scanBestLeaf is bestLeaf over the leaves below part of n, the node at
