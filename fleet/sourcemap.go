@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -499,11 +500,26 @@ func scalarString(v any) string {
 // part that best explains it (see locator), else the part's enable, else
 // the part itself, else the nearest field above it that the user wrote.
 func (l *locator) explain(h *Host, part, opt []string, data any, hint string) emit.Origin {
+	return l.explainWith(h, part, opt, data, hint, false)
+}
+
+// explainWith is explain; with once, when the host's leaves are not
+// indexed yet, it finds the best leaf by reading them once instead of
+// indexing them: what a provider's fact asks of a host that is not the
+// one being located, found the same.
+func (l *locator) explainWith(h *Host, part, opt []string, data any, hint string, once bool) emit.Origin {
 	tree := l.tree(h)
 	n, depth := tree.Nearest(part)
 	if depth == len(part) && !n.IsLeaf() {
 		s := l.sources(h)
-		if p, ok := bestLeaf(s.allLeaves(), part, s.words.norm, opt, data, hint); ok {
+		var p []string
+		var ok bool
+		if once && s.leaves == nil {
+			p, ok = scanBestLeaf(n, part, s.words.norm, opt, data, hint)
+		} else {
+			p, ok = bestLeaf(s.allLeaves(), part, s.words.norm, opt, data, hint)
+		}
+		if ok {
 			return l.origin(h, tree.Lookup(p...), p)
 		}
 		if e := n.Field("enable"); e != nil && e.IsLeaf() {
@@ -521,81 +537,156 @@ func (l *locator) explain(h *Host, part, opt []string, data any, hint string) em
 // neither by name nor by a telling value (a string or number equal to the
 // option's) explains nothing.
 func bestLeaf(set *leafSet, part []string, norm func(string) string, opt []string, data any, hint string) ([]string, bool) {
-	// The option's first label names a namespace (services, programs,
-	// nix), not the thing: it explains nothing.
-	words := set.words[:0]
-	for i, o := range opt {
-		if i > 0 && !isIndex(o) {
-			words = append(words, norm(o))
-		}
-	}
+	words := optionWords(set.words[:0], norm, opt, data, hint)
 	value := scalarString(data)
-	if value != "" {
-		words = append(words, norm(value))
-	}
-	if hint != "" {
-		words = append(words, norm(hint))
-	}
 	// The labels that name something the option names, and the leaves
 	// that have one or the option's value: the candidates.
 	matched := set.matched
 	clear(matched)
 	cands := set.cands[:0]
 	defer func() { set.words, set.cands = words[:0], cands[:0] }()
+	// Only the leaves below part can explain the value: in the set's
+	// order (sorted paths) they are the ones from lo to hi.
+	lo, hi := set.below(part)
 	for _, w := range words {
 		for _, l := range set.similarLabels(w) {
 			if !matched[l] {
 				matched[l] = true
-				cands = append(cands, set.byLabel[l]...)
+				cands = appendBetween(cands, set.byLabel[l], lo, hi)
 			}
 		}
 	}
 	if value != "" {
-		cands = append(cands, set.byValue[value]...)
+		cands = appendBetween(cands, set.byValue[value], lo, hi)
 	}
-	sort.Ints(cands)
+	slices.Sort(cands)
 	var best []string
 	bestScore := 0
+	isMatched := func(l string) bool { return matched[l] }
 	for i, c := range cands {
 		if i > 0 && cands[i-1] == c {
 			continue
 		}
 		leaf := set.leaves[c]
-		if !hasPrefix(leaf.path, part) || len(leaf.path) == len(part) {
-			continue
-		}
-		// An enable matching tells something only beside another match.
-		names, enables := 0, 0
-		for _, l := range leaf.labels[len(part):] {
-			switch {
-			case !matched[l]:
-			case l == "enable":
-				enables++
-			default:
-				names++
-			}
-		}
-		if names > 0 {
-			names += enables
-		}
-		values := 0
-		switch {
-		case value != "" && leaf.value == value && leaf.isBool:
-			values = 1
-		case value != "" && leaf.value == value:
-			values = 3
-		case len(leaf.value) >= 3 && strings.Contains(value, leaf.value):
-			values = 1
-		}
-		if names == 0 && values < 3 {
-			continue
-		}
-		score := 2*names + values
-		if score > bestScore || score == bestScore && len(leaf.path) > len(best) {
+		score, ok := leafScore(&leaf, part, isMatched, value)
+		if ok && (score > bestScore || score == bestScore && len(leaf.path) > len(best)) {
 			best, bestScore = leaf.path, score
 		}
 	}
 	return best, best != nil
+}
+
+// below returns the indices of the set's leaves below part, from lo to
+// hi: the leaves are in the order of their paths, label by label, so
+// those below part follow one another.
+func (ls *leafSet) below(part []string) (lo, hi int) {
+	lo = sort.Search(len(ls.leaves), func(i int) bool { return slices.Compare(ls.leaves[i].path, part) >= 0 })
+	hi = sort.Search(len(ls.leaves), func(i int) bool { return i >= lo && !hasPrefix(ls.leaves[i].path, part) })
+	return lo, hi
+}
+
+// appendBetween appends to out the indices of is from lo to hi.
+func appendBetween(out, is []int, lo, hi int) []int {
+	for _, i := range is {
+		if lo <= i && i < hi {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// scanBestLeaf is bestLeaf over the leaves below part of n, the node at
+// part, read once and not indexed: a leaf that is not a candidate of
+// bestLeaf (no label similar to a word of the option, not the option's
+// value) scores nothing, so the same leaf wins.
+func scanBestLeaf(n *merge.Node, part []string, norm func(string) string, opt []string, data any, hint string) ([]string, bool) {
+	words := optionWords(nil, norm, opt, data, hint)
+	value := scalarString(data)
+	memo := map[string]bool{}
+	isMatched := func(l string) bool {
+		m, ok := memo[l]
+		if !ok {
+			for _, w := range words {
+				if similar(l, w) {
+					m = true
+					break
+				}
+			}
+			memo[l] = m
+		}
+		return m
+	}
+	var best []string
+	bestScore := 0
+	var leaf leafInfo
+	n.Leaves(part, func(p []string, ln *merge.Node) {
+		leaf.path, leaf.labels = p, leaf.labels[:0]
+		for _, x := range p {
+			leaf.labels = append(leaf.labels, norm(x))
+		}
+		leaf.value = scalarString(ln.Leaf().Value)
+		_, leaf.isBool = ln.Leaf().Value.(bool)
+		score, ok := leafScore(&leaf, part, isMatched, value)
+		if ok && (score > bestScore || score == bestScore && len(leaf.path) > len(best)) {
+			best, bestScore = leaf.path, score
+		}
+	})
+	return best, best != nil
+}
+
+// optionWords appends to words what an option names: the normalized
+// labels of its path but the first (which names a namespace, services,
+// programs, nix, not the thing) and list indices, its value and the
+// pool's name for it.
+func optionWords(words []string, norm func(string) string, opt []string, data any, hint string) []string {
+	for i, o := range opt {
+		if i > 0 && !isIndex(o) {
+			words = append(words, norm(o))
+		}
+	}
+	if value := scalarString(data); value != "" {
+		words = append(words, norm(value))
+	}
+	if hint != "" {
+		words = append(words, norm(hint))
+	}
+	return words
+}
+
+// leafScore scores how well a leaf below part explains an option with
+// the value value, matched saying which normalized labels name something
+// the option names; false when it explains nothing.
+func leafScore(leaf *leafInfo, part []string, matched func(string) bool, value string) (int, bool) {
+	if !hasPrefix(leaf.path, part) || len(leaf.path) == len(part) {
+		return 0, false
+	}
+	// An enable matching tells something only beside another match.
+	names, enables := 0, 0
+	for _, l := range leaf.labels[len(part):] {
+		switch {
+		case !matched(l):
+		case l == "enable":
+			enables++
+		default:
+			names++
+		}
+	}
+	if names > 0 {
+		names += enables
+	}
+	values := 0
+	switch {
+	case value != "" && leaf.value == value && leaf.isBool:
+		values = 1
+	case value != "" && leaf.value == value:
+		values = 3
+	case len(leaf.value) >= 3 && strings.Contains(value, leaf.value):
+		values = 1
+	}
+	if names == 0 && values < 3 {
+		return 0, false
+	}
+	return 2*names + values, true
 }
 
 // hasPrefix reports whether path starts with prefix.
@@ -924,7 +1015,7 @@ func (l *locator) provision(key string) (emit.Origin, bool) {
 		if path != "" {
 			p = strings.Split(path, "\x00")
 		}
-		o = l.explain(provider, nil, p, value, "")
+		o = l.explainWith(provider, nil, p, value, "", true)
 		l.provided[key] = o
 	}
 	l.provisions[key] = o

@@ -283,12 +283,13 @@ func (out *Files) add(p string, comment []string, e syntax.Expr, describe func([
 		out.modules = append(out.modules, Module{Path: p, Host: v.Host, User: v.User, Expr: e, describe: describe})
 		return nil
 	}
-	b, err := render(p, comment, e)
+	b, parsed, err := render(p, comment, e)
 	if err != nil {
 		return err
 	}
 	out.Files = append(out.Files, File{Path: p, Data: b})
-	return out.Map.add(p, b, describe)
+	out.Map.add(p, parsed, describe)
+	return nil
 }
 
 // newFiles returns an empty Files, with a source map part when locate is
@@ -364,19 +365,17 @@ func (f *Fleet) host(h *Host, locate func(*Value) Origin, trees bool) (*Files, e
 	nixos := copyMap(h.NixOS)
 	var imports []syntax.Expr
 	if h.Disks != nil {
-		df, err := h.diskFiles()
+		df, parsed, err := h.diskFiles()
 		if err != nil {
 			return nil, err
 		}
-		for _, d := range df {
+		for i, d := range df {
 			if trees {
 				out.modules = append(out.modules, Module{Path: d.Path, Host: h.Name, Data: d.Data, describe: otherFile(h.Name)})
 				continue
 			}
 			out.Files = append(out.Files, d)
-			if err := out.Map.add(d.Path, d.Data, otherFile(h.Name)); err != nil {
-				return nil, err
-			}
+			out.Map.add(d.Path, parsed[i], otherFile(h.Name))
 		}
 		dropLayoutMounts(nixos, h.Disks)
 		p, err := pathLit(relPath(path.Dir(hf), df[0].Path))
@@ -518,34 +517,35 @@ func module(body []syntax.Binding) syntax.Expr {
 	return syntax.FnArgs(syntax.Args(true, args...), set)
 }
 
-// render prints the file p: the header, the comment lines, then e.
-func render(p string, comment []string, e syntax.Expr) ([]byte, error) {
+// render prints the file p: the header, the comment lines, then e. It
+// returns the text and the tree parsed back from it.
+func render(p string, comment []string, e syntax.Expr) ([]byte, *syntax.File, error) {
 	lines := append([]string{strings.TrimPrefix(Header, "# ")}, comment...)
 	return printFile(p, syntax.NewFile(syntax.WithComment(e, lines...)))
 }
 
 // diskFiles returns the disko configuration (first) and the installer
-// module of a host with a disk layout.
-func (h *Host) diskFiles() ([]File, error) {
+// module of a host with a disk layout, and their trees as parsed back.
+func (h *Host) diskFiles() ([]File, []*syntax.File, error) {
 	df := "disks/" + h.Name + ".nix"
 	if errs := disko.Validate(*h.Disks); len(errs) > 0 {
-		return nil, &Error{File: df, Path: errs[0].Path, Err: errors.New(errs[0].Summary)}
+		return nil, nil, &Error{File: df, Path: errs[0].Path, Err: errors.New(errs[0].Summary)}
 	}
-	cfg, err := printFile(df, disko.ConfigFile(*h.Disks))
+	cfg, cfgTree, err := printFile(df, disko.ConfigFile(*h.Disks))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	inf := "installers/" + h.Name + ".nix"
 	tree, err := disko.InstallerFile(disko.InstallerOptions{Host: h.Name, AuthorizedKeys: h.AdminKeys,
 		Loader: h.Loader, EFIVariables: h.EFIVariables})
 	if err != nil {
-		return nil, &Error{File: inf, Err: err}
+		return nil, nil, &Error{File: inf, Err: err}
 	}
-	inst, err := printFile(inf, tree)
+	inst, instTree, err := printFile(inf, tree)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return []File{{Path: df, Data: cfg}, {Path: inf, Data: inst}}, nil
+	return []File{{Path: df, Data: cfg}, {Path: inf, Data: inst}}, []*syntax.File{cfgTree, instTree}, nil
 }
 
 // dropLayoutMounts removes from a host's NixOS data what its disk layout

@@ -115,15 +115,11 @@ type span struct {
 	list []bool
 }
 
-// spans parses a generated file and returns the spans of its leaf
-// values, in file order: a binding's value that is not an attribute set,
-// or each element of a list. The module function of a module file and
-// the function of the flake's outputs are looked into.
-func spans(name string, src []byte) ([]span, error) {
-	f, errs := syntax.Parse(name, src)
-	if len(errs) > 0 {
-		return nil, fmt.Errorf("%s: generated file does not parse: %s", name, errs[0].Summary)
-	}
+// spans returns the spans of the leaf values of a generated file, parsed
+// from its text, in file order: a binding's value that is not an
+// attribute set, or each element of a list. The module function of a
+// module file and the function of the flake's outputs are looked into.
+func spans(f *syntax.File) []span {
 	var out []span
 	// One path (and list) serves the walk down the tree, copied for a
 	// span only, so that a walk costs the spans' paths and not the square
@@ -169,13 +165,18 @@ func spans(name string, src []byte) ([]span, error) {
 		out = append(out, span{line: start.Line, col: start.Col, end: end.Line, path: slices.Clone(path), list: slices.Clone(list)})
 	}
 	walk(f.Expr, f.Expr, nil, nil)
-	return out, nil
+	return out
 }
 
 // showPath prints a path as NixOS prints option paths (names that are not
 // identifiers quoted), with list elements as [i].
 func showPath(path []string, list []bool) string {
 	var b strings.Builder
+	n := 0
+	for _, s := range path {
+		n += len(s) + 2
+	}
+	b.Grow(n)
 	for i, s := range path {
 		if i < len(list) && list[i] {
 			b.WriteString("[" + s + "]")
@@ -375,16 +376,13 @@ func newMapPart(locate func(*Value) Origin) *MapPart {
 	return &MapPart{locate: locate, index: map[Origin]int{}}
 }
 
-// add records the spans of a generated file; describe says what produced
-// the value of each.
-func (m *MapPart) add(file string, src []byte, describe func(path []string) Value) error {
+// add records the spans of a generated file, given as parsed from its
+// text; describe says what produced the value of each.
+func (m *MapPart) add(file string, f *syntax.File, describe func(path []string) Value) {
 	if m == nil {
-		return nil
+		return
 	}
-	ss, err := spans(file, src)
-	if err != nil {
-		return err
-	}
+	ss := spans(f)
 	entries := make([]MapEntry, 0, len(ss))
 	for _, s := range ss {
 		v := describe(s.path)
@@ -402,7 +400,6 @@ func (m *MapPart) add(file string, src []byte, describe func(path []string) Valu
 		entries = append(entries, e)
 	}
 	m.Files = append(m.Files, MapFile{Path: file, Entries: entries})
-	return nil
 }
 
 // JoinSourceMap returns the source map file of the parts, given in the order

@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"fleetnix.dev/fleet/internal/nix/syntax"
 )
 
 // describeOrigin is the Locate of the golden tests: an origin that says
@@ -80,10 +82,11 @@ func TestSpans(t *testing.T) {
   '';
 }
 `
-	ss, err := spans("f.nix", []byte(src))
-	if err != nil {
-		t.Fatal(err)
+	f, errs := syntax.Parse("f.nix", []byte(src))
+	if len(errs) > 0 {
+		t.Fatal(errs[0].Summary)
 	}
+	ss := spans(f)
 	var got []string
 	for _, s := range ss {
 		got = append(got, fmt.Sprintf("%d:%d-%d %s", s.line, s.col, s.end, showPath(s.path, s.list)))

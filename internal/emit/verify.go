@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
+	"sync"
 
 	"fleetnix.dev/fleet/internal/nix/format"
 	"fleetnix.dev/fleet/internal/nix/syntax"
@@ -23,64 +24,134 @@ var printNode = format.Node
 // generated file carries: parsed again, the text is the same tree, token
 // for token, comments included. Whatever a value holds, it stays the value
 // it was built as; it can never become code, end a comment early or
-// swallow a neighbour.
-func printFile(p string, f *syntax.File) ([]byte, error) {
+// swallow a neighbour. It returns the text and the tree parsed from it,
+// which the source map reads.
+func printFile(p string, f *syntax.File) ([]byte, *syntax.File, error) {
 	var b bytes.Buffer
 	if err := printNode(&b, f); err != nil {
-		return nil, &Error{File: p, Err: err}
+		return nil, nil, &Error{File: p, Err: err}
 	}
 	// The header must be the very first line.
 	out := bytes.TrimLeft(b.Bytes(), "\n")
 	if bytes.IndexByte(out, 0) >= 0 {
-		return nil, &Error{File: p, Err: errors.New("a value holds a NUL character, which Nix cannot represent")}
+		return nil, nil, &Error{File: p, Err: errors.New("a value holds a NUL character, which Nix cannot represent")}
 	}
-	if err := sameTree(p, f, out); err != nil {
-		return nil, &Error{File: p, Err: err}
+	parsed, err := sameTree(p, f, out)
+	if err != nil {
+		return nil, nil, &Error{File: p, Err: err}
 	}
-	return out, nil
+	return out, parsed, nil
 }
 
-// sameTree reports how the text src, parsed, differs from the tree built.
-func sameTree(name string, built *syntax.File, src []byte) error {
+// sameTree reports how the text src, parsed, differs from the tree built,
+// and returns the parsed tree when it does not.
+func sameTree(name string, built *syntax.File, src []byte) (*syntax.File, error) {
 	parsed, errs := syntax.Parse(name, src)
 	if len(errs) > 0 {
-		return fmt.Errorf("%w: %s", ErrRoundTrip, errs[0].Summary)
+		return nil, fmt.Errorf("%w: %s", ErrRoundTrip, errs[0].Summary)
 	}
-	want, got := shape(built), shape(parsed)
-	for i := range min(len(want), len(got)) {
-		if want[i] != got[i] {
-			return fmt.Errorf("%w: built %s, parsed %s", ErrRoundTrip, want[i], got[i])
+	wantp := shapes.Get().(*[]shapeItem)
+	defer func() {
+		clear(*wantp)
+		shapes.Put(wantp)
+	}()
+	want := appendShape((*wantp)[:0], built)
+	*wantp = want
+	got := 0
+	var mismatch error
+	eachShape(parsed, func(it shapeItem) bool {
+		if got < len(want) && want[got] != it {
+			mismatch = fmt.Errorf("%w: built %s, parsed %s", ErrRoundTrip, want[got], it)
+			return false
 		}
+		got++
+		return true
+	})
+	if mismatch != nil {
+		return nil, mismatch
 	}
-	if len(want) != len(got) {
-		return fmt.Errorf("%w: built %d elements, parsed %d", ErrRoundTrip, len(want), len(got))
+	if len(want) != got {
+		return nil, fmt.Errorf("%w: built %d elements, parsed %d", ErrRoundTrip, len(want), got)
 	}
-	return nil
+	return parsed, nil
 }
 
-// shape lists the tree n in a form two trees are equal in exactly when
-// they are the same tree: every node with its type, where it starts and
-// ends, and in their places every token with its kind, its text and the
-// comments before it. Whitespace does not count.
-func shape(n syntax.Node) []string {
-	var out []string
+// A shapeItem is one element of a tree's shape: a node's start (its
+// type), a node's end, a comment or a token (its kind and text).
+type shapeItem struct {
+	what shapeWhat
+	node reflect.Type
+	kind syntax.Kind
+	text string
+}
+
+type shapeWhat uint8
+
+const (
+	shapeNode shapeWhat = iota
+	shapeEnd
+	shapeComment
+	shapeToken
+)
+
+// String prints the item as a mismatch names it.
+func (s shapeItem) String() string {
+	switch s.what {
+	case shapeNode:
+		return s.node.Elem().Name()
+	case shapeEnd:
+		return "end"
+	case shapeComment:
+		return fmt.Sprintf("comment %q", s.text)
+	}
+	return fmt.Sprintf("%s %q", s.kind, s.text)
+}
+
+// appendShape appends to out the tree n in a form two trees are equal
+// in exactly when they are the same tree: every node with its type,
+// where it starts and ends, and in their places every token with its
+// kind, its text and the comments before it. Whitespace does not count.
+func appendShape(out []shapeItem, n syntax.Node) []shapeItem {
+	eachShape(n, func(it shapeItem) bool {
+		out = append(out, it)
+		return true
+	})
+	return out
+}
+
+// shapes are buffers for the shapes of built trees: one file's shape
+// is made, compared and dropped, and the next reuses its room.
+var shapes = sync.Pool{New: func() any { return new([]shapeItem) }}
+
+// eachShape calls f with each item of the shape of n, in order, until f
+// returns false.
+func eachShape(n syntax.Node, f func(shapeItem) bool) {
+	stop := false
 	var walk func(syntax.Node)
 	walk = func(n syntax.Node) {
-		if t, ok := n.(*syntax.Token); ok {
-			for _, c := range t.Leading {
-				if c.Kind == syntax.LINECOMMENT || c.Kind == syntax.BLOCKCOMMENT {
-					out = append(out, fmt.Sprintf("comment %q", c.Text))
-				}
-			}
-			out = append(out, fmt.Sprintf("%s %q", t.Kind, t.Text))
+		if stop {
 			return
 		}
-		out = append(out, reflect.TypeOf(n).Elem().Name())
+		if t, ok := n.(*syntax.Token); ok {
+			for _, c := range t.Leading {
+				if (c.Kind == syntax.LINECOMMENT || c.Kind == syntax.BLOCKCOMMENT) && !stop {
+					stop = !f(shapeItem{what: shapeComment, text: c.Text})
+				}
+			}
+			if !stop {
+				stop = !f(shapeItem{what: shapeToken, kind: t.Kind, text: t.Text})
+			}
+			return
+		}
+		if stop = !f(shapeItem{what: shapeNode, node: reflect.TypeOf(n)}); stop {
+			return
+		}
 		syntax.Children(n, walk)
-		out = append(out, "end")
+		if !stop {
+			stop = !f(shapeItem{what: shapeEnd})
+		}
 	}
 	walk(n)
-	return out
 }
 
 // pathLit returns the path literal p, or an error when p is not one: a
