@@ -361,6 +361,19 @@ func benchLoad(b *testing.B, cached bool) {
 	}
 }
 
+// loadBenchFleet writes a fleet of n hosts into a new directory and
+// loads it with its NixOS configurations.
+func loadBenchFleet(b *testing.B, n int) (string, *fleet.Fleet) {
+	b.Helper()
+	dir := b.TempDir()
+	writeBenchFleet(b, dir, n)
+	f, err := fleet.Load(context.Background(), &fleet.Config{Dir: dir, NixOS: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return dir, f
+}
+
 // BenchmarkGenerateCheck measures writing the generated tree with its
 // source map (Generate with Check: nothing is written) on fleets already
 // loaded with their NixOS configurations, and reports the source map's
@@ -368,12 +381,7 @@ func benchLoad(b *testing.B, cached bool) {
 func BenchmarkGenerateCheck(b *testing.B) {
 	for _, n := range []int{10, 100} {
 		b.Run(fmt.Sprintf("hosts=%d", n), func(b *testing.B) {
-			dir := b.TempDir()
-			writeBenchFleet(b, dir, n)
-			f, err := fleet.Load(context.Background(), &fleet.Config{Dir: dir, NixOS: true})
-			if err != nil {
-				b.Fatal(err)
-			}
+			dir, f := loadBenchFleet(b, n)
 			b.ReportAllocs()
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
@@ -400,12 +408,7 @@ func BenchmarkGenerateCheck(b *testing.B) {
 func BenchmarkVetNixOS(b *testing.B) {
 	for _, n := range []int{10, 100} {
 		b.Run(fmt.Sprintf("hosts=%d", n), func(b *testing.B) {
-			dir := b.TempDir()
-			writeBenchFleet(b, dir, n)
-			f, err := fleet.Load(context.Background(), &fleet.Config{Dir: dir, NixOS: true})
-			if err != nil {
-				b.Fatal(err)
-			}
+			_, f := loadBenchFleet(b, n)
 			b.ReportAllocs()
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {

@@ -92,25 +92,15 @@ func (r *nixReader) text(n syntax.Node) string {
 
 const literalDetail = "fleet reads a hardware configuration as data: write the value out literally, or set it in CUE instead"
 
-func unparen(e syntax.Expr) syntax.Expr {
-	for {
-		p, ok := e.(*syntax.Paren)
-		if !ok {
-			return e
-		}
-		e = p.X
-	}
-}
-
 func (r *nixReader) module(e syntax.Expr) {
-	e = unparen(e)
+	e = syntax.Unparen(e)
 	if lam, ok := e.(*syntax.Lambda); ok {
-		e = unparen(lam.Body)
+		e = syntax.Unparen(lam.Body)
 	}
 	if w, ok := e.(*syntax.With); ok {
-		if id, ok := unparen(w.X).(*syntax.Ident); ok && id.Tok.Text == "lib" {
+		if id, ok := syntax.Unparen(w.X).(*syntax.Ident); ok && id.Tok.Text == "lib" {
 			r.withLib = true
-			e = unparen(w.Body)
+			e = syntax.Unparen(w.Body)
 		}
 	}
 	set, ok := e.(*syntax.AttrSet)
@@ -137,7 +127,7 @@ func (r *nixReader) attrNames(ap *syntax.AttrPath) ([]string, bool) {
 			}
 			names = append(names, s)
 		case *syntax.Interpolation:
-			if s, ok := unparen(n.X).(*syntax.String); ok {
+			if s, ok := syntax.Unparen(n.X).(*syntax.String); ok {
 				if v, err := syntax.StringValue(s); err == nil {
 					names = append(names, v)
 					continue
@@ -161,7 +151,7 @@ func (r *nixReader) bindings(bs []syntax.Binding, prefix []string) {
 				continue
 			}
 			p := append(slices.Clone(prefix), names...)
-			if set, ok := unparen(b.Value).(*syntax.AttrSet); ok {
+			if set, ok := syntax.Unparen(b.Value).(*syntax.AttrSet); ok {
 				r.bindings(set.Bindings, p)
 				continue
 			}
@@ -300,7 +290,7 @@ func (r *nixReader) mkDefault(e syntax.Expr) (syntax.Expr, bool) {
 	if !ok {
 		return nil, false
 	}
-	switch fn := unparen(app.Fn).(type) {
+	switch fn := syntax.Unparen(app.Fn).(type) {
 	case *syntax.Select:
 		id, ok := fn.X.(*syntax.Ident)
 		if ok && id.Tok.Text == "lib" && fn.Or == nil && len(fn.Path.Names) == 1 {
@@ -318,9 +308,9 @@ func (r *nixReader) mkDefault(e syntax.Expr) (syntax.Expr, bool) {
 
 // unwrap removes parentheses and one lib.mkDefault.
 func (r *nixReader) unwrap(e syntax.Expr) (syntax.Expr, bool) {
-	e = unparen(e)
+	e = syntax.Unparen(e)
 	if x, ok := r.mkDefault(e); ok {
-		return unparen(x), true
+		return syntax.Unparen(x), true
 	}
 	return e, false
 }
@@ -537,12 +527,12 @@ func (r *nixReader) microcode(p []string, a *syntax.Attr) {
 func notDetected(e syntax.Expr) bool {
 	const tail = "/installer/scan/not-detected.nix"
 	isModulesPath := func(e syntax.Expr) bool {
-		id, ok := unparen(e).(*syntax.Ident)
+		id, ok := syntax.Unparen(e).(*syntax.Ident)
 		return ok && id.Tok.Text == "modulesPath"
 	}
-	switch e := unparen(e).(type) {
+	switch e := syntax.Unparen(e).(type) {
 	case *syntax.Binary:
-		s, ok := unparen(e.Y).(*syntax.String)
+		s, ok := syntax.Unparen(e.Y).(*syntax.String)
 		if !ok || e.Op.Kind != syntax.PLUS || !isModulesPath(e.X) {
 			return false
 		}
@@ -562,7 +552,7 @@ func notDetected(e syntax.Expr) bool {
 }
 
 func (r *nixReader) imports(v syntax.Expr) {
-	list, ok := unparen(v).(*syntax.List)
+	list, ok := syntax.Unparen(v).(*syntax.List)
 	if !ok {
 		r.errorf(v, "", "imports must be a list, found %s", r.text(v))
 		return

@@ -183,21 +183,11 @@ func (m *Manifest) sourceName(name, product string) string {
 	return product + " " + m.Sources[name].Release
 }
 
-func unparen(e syntax.Expr) syntax.Expr {
-	for {
-		p, ok := e.(*syntax.Paren)
-		if !ok {
-			return e
-		}
-		e = p.X
-	}
-}
-
 // module walks a module: a function's body, a let's body, an attribute
 // set of option definitions.
 func (w *walker) module(e syntax.Expr) {
 	for {
-		switch x := unparen(e).(type) {
+		switch x := syntax.Unparen(e).(type) {
 		case *syntax.Lambda:
 			e = x.Body
 			continue
@@ -608,12 +598,12 @@ func (w *walker) record(path []string, v syntax.Expr, prio int, at syntax.Node) 
 func unwrap(e syntax.Expr) (syntax.Expr, int) {
 	prio := 0
 	for {
-		e = unparen(e)
+		e = syntax.Unparen(e)
 		app, ok := e.(*syntax.Apply)
 		if !ok {
 			return e, prio
 		}
-		fn := unparen(app.Fn)
+		fn := syntax.Unparen(app.Fn)
 		p := 0
 		switch {
 		case isRef(fn, "lib", "mkForce"):
@@ -624,10 +614,10 @@ func unwrap(e syntax.Expr) (syntax.Expr, int) {
 			p = 1500
 		default:
 			inner, ok := fn.(*syntax.Apply)
-			if !ok || !isRef(unparen(inner.Fn), "lib", "mkOverride") {
+			if !ok || !isRef(syntax.Unparen(inner.Fn), "lib", "mkOverride") {
 				return e, prio
 			}
-			l := classify(unparen(inner.Arg))
+			l := classify(syntax.Unparen(inner.Arg))
 			if l.kind != litInt {
 				return e, prio
 			}
@@ -855,7 +845,7 @@ func (w *walker) overlayFrom(src string) bool {
 			continue
 		}
 		for _, e := range l.Elems {
-			if head, names, ok := selectOf(unparen(e)); ok && head == "inputs" && len(names) > 1 && names[0] == name && names[1] == "overlays" {
+			if head, names, ok := selectOf(syntax.Unparen(e)); ok && head == "inputs" && len(names) > 1 && names[0] == name && names[1] == "overlays" {
 				return true
 			}
 		}

@@ -39,7 +39,7 @@ type literal struct {
 
 // classify returns what e is known to be.
 func classify(e syntax.Expr) literal {
-	switch x := unparen(e).(type) {
+	switch x := syntax.Unparen(e).(type) {
 	case *syntax.Ident:
 		switch x.Tok.Text {
 		case "true":
@@ -91,13 +91,13 @@ func classify(e syntax.Expr) literal {
 			return literal{kind: litSecret}
 		}
 	case *syntax.Apply:
-		fn := unparen(x.Fn)
+		fn := syntax.Unparen(x.Fn)
 		for {
 			a, ok := fn.(*syntax.Apply)
 			if !ok {
 				break
 			}
-			fn = unparen(a.Fn)
+			fn = syntax.Unparen(a.Fn)
 		}
 		if head, _, ok := selectOf(fn); ok && head == "pkgs" {
 			return literal{kind: litPackage}

@@ -74,7 +74,7 @@ func (m *Manifest) CheckTree(dir string, opts Options) (diag.List, error) {
 // { url = "..."; ... }). An input without a literal url maps to "".
 func FlakeInputs(f *syntax.File) map[string]string {
 	out := map[string]string{}
-	set, ok := unparen(f.Expr).(*syntax.AttrSet)
+	set, ok := syntax.Unparen(f.Expr).(*syntax.AttrSet)
 	if !ok {
 		return out
 	}
@@ -97,7 +97,7 @@ func FlakeInputs(f *syntax.File) map[string]string {
 				return
 			}
 			if len(p) < 3 {
-				if inner, ok := unparen(a.Value).(*syntax.AttrSet); ok {
+				if inner, ok := syntax.Unparen(a.Value).(*syntax.AttrSet); ok {
 					visit(p, inner.Bindings)
 				}
 			}

@@ -101,7 +101,7 @@ func staticPath(p *syntax.AttrPath) ([]string, bool) {
 // parentheses from a definition.
 func unwrapDef(x syntax.Expr) syntax.Expr {
 	for {
-		x = unparen(x)
+		x = syntax.Unparen(x)
 		fn, args := call(x)
 		switch {
 		case len(args) == 2 && (isLibFn(fn, "mkIf") || isLibFn(fn, "mkOverride")):
@@ -128,7 +128,7 @@ func flatten(out *[]def, path []string, a *syntax.Attr, x syntax.Expr) {
 		*out = append(*out, def{path: path, value: x, attr: a})
 	}
 	if fn, args := call(x); len(args) == 1 && isLibFn(fn, "mkMerge") {
-		if l, ok := unparen(args[0]).(*syntax.List); ok {
+		if l, ok := syntax.Unparen(args[0]).(*syntax.List); ok {
 			for _, e := range l.Elems {
 				flatten(out, path, a, e)
 			}

@@ -67,7 +67,7 @@ func runJuxtaposition(p *lint.Pass) error {
 			default:
 				continue
 			}
-			switch unparen(n.X).(type) {
+			switch syntax.Unparen(n.X).(type) {
 			case *syntax.Ident, *syntax.Select, *syntax.Apply:
 			default:
 				continue

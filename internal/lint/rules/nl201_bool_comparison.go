@@ -29,7 +29,7 @@ isString elem hasAttr pathExists lessThan all any`)
 
 // provablyBool reports whether x always evaluates to a boolean (or fails).
 func provablyBool(r *Resolution, x syntax.Expr) bool {
-	x = unparen(x)
+	x = syntax.Unparen(x)
 	switch x := x.(type) {
 	case *syntax.Binary:
 		switch x.Op.Kind {

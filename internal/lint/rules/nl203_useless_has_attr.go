@@ -22,20 +22,20 @@ d unless d is a single operand, since a default after "or" binds tightly.`,
 			if !ok {
 				continue
 			}
-			h, ok := unparen(e.Cond).(*syntax.HasAttr)
+			h, ok := syntax.Unparen(e.Cond).(*syntax.HasAttr)
 			if !ok {
 				continue
 			}
-			s, ok := unparen(e.Then).(*syntax.Select)
+			s, ok := syntax.Unparen(e.Then).(*syntax.Select)
 			if !ok || s.Or != nil || h.Path == nil || s.Path == nil {
 				continue
 			}
 			if !sameTokens(h.X, s.X) || !sameTokens(h.Path, s.Path) {
 				continue
 			}
-			text := p.Source(s) + " or " + paren(p, unparen(e.Else))
-			if _, isSel := unparen(e.Else).(*syntax.Select); isSel {
-				text = p.Source(s) + " or (" + p.Source(unparen(e.Else)) + ")"
+			text := p.Source(s) + " or " + paren(p, syntax.Unparen(e.Else))
+			if _, isSel := syntax.Unparen(e.Else).(*syntax.Select); isSel {
+				text = p.Source(s) + " or (" + p.Source(syntax.Unparen(e.Else)) + ")"
 			}
 			d := lint.Diagnostic{Pos: e.Pos(), End: e.End(), Message: "`if … ? … then … else` can be written `" + text + "`"}
 			if !p.HasComments(e) {

@@ -30,7 +30,7 @@ default (a = x.a or d is different).`,
 			if got, ok := staticName(s.Path.Names[0]); !ok || got != name || identName2(s.Path.Names[0]) == "" {
 				continue
 			}
-			text := "inherit (" + p.Source(unparen(s.X)) + ") " + name + ";"
+			text := "inherit (" + p.Source(syntax.Unparen(s.X)) + ") " + name + ";"
 			d := lint.Diagnostic{Pos: a.Pos(), End: a.End(), Message: "`" + p.Source(a) + "` can be written `" + text + "`"}
 			if !p.HasComments(a) {
 				d.Fixes = []lint.Fix{{Message: "use inherit", Kind: lint.Safe, Edits: []lint.TextEdit{replace(a, text)}}}

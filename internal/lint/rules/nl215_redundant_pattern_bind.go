@@ -91,10 +91,10 @@ func strictInSet(r *Resolution, b *Binding, x syntax.Expr) bool {
 			x = y.Body
 			continue
 		case *syntax.Select:
-			id, ok := unparen(y.X).(*syntax.Ident)
+			id, ok := syntax.Unparen(y.X).(*syntax.Ident)
 			return ok && y.Or == nil && r.Refs[id] == b
 		case *syntax.Binary:
-			if id, ok := unparen(y.X).(*syntax.Ident); ok && y.Op.Kind == syntax.UPDATE {
+			if id, ok := syntax.Unparen(y.X).(*syntax.Ident); ok && y.Op.Kind == syntax.UPDATE {
 				return r.Refs[id] == b
 			}
 			if !leftFirst[y.Op.Kind] {

@@ -40,13 +40,13 @@ func runIfInsteadOfMkIf(p *lint.Pass) error {
 		if n, _ := staticName(a.Path.Names[0]); n != "config" {
 			continue
 		}
-		switch v := unparen(a.Value).(type) {
+		switch v := syntax.Unparen(a.Value).(type) {
 		case *syntax.If:
 			d := lint.Diagnostic{Pos: v.Pos(), End: v.End(), Message: "`config = if …` hides every definition behind the condition; use mkIf"}
-			es, ok := unparen(v.Else).(*syntax.AttrSet)
+			es, ok := syntax.Unparen(v.Else).(*syntax.AttrSet)
 			libOK := lam != nil && formalNamed(lam, "lib") && libBound(r, v, lam)
 			if ok && len(es.Bindings) == 0 && libOK && !p.HasComments(v.Cond) {
-				text := "lib.mkIf " + paren(p, unparen(v.Cond)) + " " + paren(p, unparen(v.Then))
+				text := "lib.mkIf " + paren(p, syntax.Unparen(v.Cond)) + " " + paren(p, syntax.Unparen(v.Then))
 				d.Fixes = []lint.Fix{{Message: "use lib.mkIf", Kind: lint.Guarded, Edits: []lint.TextEdit{replace(v, text)}}}
 			}
 			p.Report(d)

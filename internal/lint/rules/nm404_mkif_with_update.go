@@ -31,11 +31,11 @@ var markers = []string{"mkIf", "mkMerge", "mkForce", "mkDefault", "mkOverride", 
 // marker returns the marker function x applies and its prefix ("lib." or
 // ""), or "".
 func marker(x syntax.Expr) (name, prefix string, fn syntax.Expr) {
-	f, args := call(unparen(x))
+	f, args := call(syntax.Unparen(x))
 	if len(args) == 0 {
 		return "", "", nil
 	}
-	d := dotted(unparen(f))
+	d := dotted(syntax.Unparen(f))
 	for _, m := range markers {
 		if d == m {
 			return m, "", f
@@ -80,13 +80,13 @@ func runMkIfWithUpdate(p *lint.Pass) error {
 		case p.HasComments(b) || root == nil:
 		case b.Op.Kind == syntax.UPDATE:
 			if sameBinding(r, root, rootName(prefix, "mkMerge")) {
-				text := prefix + "mkMerge [ " + paren(p, unparen(b.X)) + " " + paren(p, unparen(b.Y)) + " ]"
+				text := prefix + "mkMerge [ " + paren(p, syntax.Unparen(b.X)) + " " + paren(p, syntax.Unparen(b.Y)) + " ]"
 				d.Fixes = []lint.Fix{{Message: "merge with mkMerge", Kind: lint.Safe, Edits: []lint.TextEdit{replace(b, text)}}}
 			}
 		case m == "mkIf" && side == b.Y && sameBinding(r, root, rootName(prefix, "optionals")):
-			_, args := call(unparen(side))
+			_, args := call(syntax.Unparen(side))
 			if len(args) == 2 {
-				text := prefix + "optionals " + paren(p, unparen(args[0])) + " " + paren(p, unparen(args[1]))
+				text := prefix + "optionals " + paren(p, syntax.Unparen(args[0])) + " " + paren(p, syntax.Unparen(args[1]))
 				d.Fixes = []lint.Fix{{Message: "use optionals", Kind: lint.Safe, Edits: []lint.TextEdit{replace(side, text)}}}
 			}
 		}

@@ -57,7 +57,7 @@ func pathText(pe *syntax.PathExpr) string {
 
 // secretLocation reports whether x names a secret file at evaluation.
 func secretLocation(x syntax.Expr) (string, bool) {
-	x = unparen(x)
+	x = syntax.Unparen(x)
 	switch x := x.(type) {
 	case *syntax.PathExpr:
 		s := pathText(x)
@@ -86,7 +86,7 @@ func runSecretInStore(p *lint.Pass) error {
 				}
 			}
 		case *syntax.Interpolation:
-			if pe, ok := unparen(n.X).(*syntax.PathExpr); ok {
+			if pe, ok := syntax.Unparen(n.X).(*syntax.PathExpr); ok {
 				if what, ok := secretLocation(pe); ok {
 					p.ReportRangef(n, "interpolating the path %s copies the secret into the Nix store", what)
 				}

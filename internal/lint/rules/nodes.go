@@ -10,17 +10,6 @@ import (
 	"fleetnix.dev/fleet/internal/nix/syntax"
 )
 
-// unparen strips parentheses around x.
-func unparen(x syntax.Expr) syntax.Expr {
-	for {
-		p, ok := x.(*syntax.Paren)
-		if !ok || p == nil || p.X == nil {
-			return x
-		}
-		x = p.X
-	}
-}
-
 // identName returns the name of a variable, or "".
 func identName(x syntax.Expr) string {
 	if id, ok := x.(*syntax.Ident); ok && id != nil && id.Tok != nil {
@@ -123,7 +112,7 @@ func lastName(d string) string {
 // isLibFn reports whether fn names the nixpkgs library function name:
 // name, lib.name or lib.<sub>.name.
 func isLibFn(fn syntax.Expr, name string) bool {
-	d := dotted(unparen(fn))
+	d := dotted(syntax.Unparen(fn))
 	if d == name {
 		return true
 	}
@@ -134,7 +123,7 @@ func isLibFn(fn syntax.Expr, name string) bool {
 // builtins unshadowed, __name, or name itself when it is in the prelude
 // and unshadowed.
 func builtinRef(r *Resolution, x syntax.Expr, name string) bool {
-	x = unparen(x)
+	x = syntax.Unparen(x)
 	switch x := x.(type) {
 	case *syntax.Ident:
 		n := identName(x)
@@ -163,7 +152,7 @@ func builtinRef(r *Resolution, x syntax.Expr, name string) bool {
 
 // isBoolLit reports whether x is the unshadowed builtin true or false.
 func isBoolLit(r *Resolution, x syntax.Expr) (val, ok bool) {
-	id, isID := unparen(x).(*syntax.Ident)
+	id, isID := syntax.Unparen(x).(*syntax.Ident)
 	if !isID {
 		return false, false
 	}
@@ -330,7 +319,7 @@ func isDivisionLike(p *lint.Pass, pe *syntax.PathExpr) bool {
 	if a.Arg != syntax.Node(pe) || a.Fn.End() == pe.Pos() {
 		return false
 	}
-	switch unparen(a.Fn).(type) {
+	switch syntax.Unparen(a.Fn).(type) {
 	case *syntax.Ident, *syntax.Int, *syntax.Float, *syntax.Select:
 		return true
 	}
@@ -445,7 +434,7 @@ func trailingComment(p *lint.Pass, n syntax.Node) bool {
 
 // stringLit returns the value of a string literal, or "".
 func stringLit(x syntax.Expr) string {
-	if s, ok := unparen(x).(*syntax.String); ok {
+	if s, ok := syntax.Unparen(x).(*syntax.String); ok {
 		if v, err := syntax.StringValue(s); err == nil {
 			return v
 		}

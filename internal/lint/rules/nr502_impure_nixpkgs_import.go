@@ -33,7 +33,7 @@ point.`,
 			if !ok || !builtinRef(r, in.Fn, "import") || !isNixpkgs(in.Arg) {
 				continue
 			}
-			set, ok := unparen(a.Arg).(*syntax.AttrSet)
+			set, ok := syntax.Unparen(a.Arg).(*syntax.AttrSet)
 			if !ok || set.Rec != nil || set.Close == nil {
 				continue
 			}
@@ -91,7 +91,7 @@ func missing(has map[string]bool) []string {
 // isNixpkgs reports whether x names nixpkgs: <nixpkgs>, nixpkgs or
 // inputs.nixpkgs.
 func isNixpkgs(x syntax.Expr) bool {
-	x = unparen(x)
+	x = syntax.Unparen(x)
 	if s, ok := x.(*syntax.SearchPath); ok {
 		return s.Tok.Text == "<nixpkgs>"
 	}

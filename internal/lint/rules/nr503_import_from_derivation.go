@@ -50,12 +50,12 @@ fetchFromGitHub, …) or a string interpolating one. There is no fix.`,
 }
 
 func derivationLike(x syntax.Expr) bool {
-	x = unparen(x)
+	x = syntax.Unparen(x)
 	switch x := x.(type) {
 	case *syntax.Select:
 		return strings.HasPrefix(dotted(x), "pkgs.")
 	case *syntax.Apply:
-		d := dotted(unparen(callee(x)))
+		d := dotted(syntax.Unparen(callee(x)))
 		if strings.HasPrefix(d, "builtins.") {
 			return false
 		}

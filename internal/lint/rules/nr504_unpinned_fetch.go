@@ -37,7 +37,7 @@ must come from the download.`,
 				if !builtinRef(r, a.Fn, name) {
 					continue
 				}
-				arg := unparen(a.Arg)
+				arg := syntax.Unparen(a.Arg)
 				set, isSet := arg.(*syntax.AttrSet)
 				if !isSet {
 					switch arg.(type) {

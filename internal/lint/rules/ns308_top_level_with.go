@@ -61,7 +61,7 @@ func runTopLevelWith(p *lint.Pass) error {
 			if fix := withToLet(p, r, w); fix != nil {
 				d.Fixes = []lint.Fix{*fix}
 			}
-			if dotted(unparen(w.X)) == "lib" {
+			if dotted(syntax.Unparen(w.X)) == "lib" {
 				// The common module header: a habit, not a hazard.
 				d = d.WithSeverity(diag.Info)
 			}

@@ -66,10 +66,12 @@ func checkSemantics(f *File, p *parser) {
 	c.expr(f.Expr)
 }
 
-func unparen(e Expr) Expr {
+// Unparen strips the parentheses around e. A parenthesis left without
+// its expression by a syntax error ends the stripping.
+func Unparen(e Expr) Expr {
 	for {
 		p, ok := e.(*Paren)
-		if !ok {
+		if !ok || p == nil || p.X == nil {
 			return e
 		}
 		e = p.X
@@ -99,7 +101,7 @@ func (c *checker) name(n AttrName) (string, bool) {
 		c.strings(n)
 		return staticString(n)
 	case *Interpolation:
-		if s, ok := unparen(n.X).(*String); ok {
+		if s, ok := Unparen(n.X).(*String); ok {
 			c.strings(s)
 			return staticString(s)
 		}

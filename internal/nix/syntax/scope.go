@@ -276,7 +276,7 @@ func staticName(n AttrName) (string, bool) {
 	case *String:
 		return staticString(n)
 	case *Interpolation:
-		if s, ok := unparen(n.X).(*String); ok {
+		if s, ok := Unparen(n.X).(*String); ok {
 			return staticString(s)
 		}
 	}
