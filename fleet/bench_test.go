@@ -540,11 +540,15 @@ func BenchmarkGenerateOneChanged(b *testing.B) {
 // copied ten times (LintNix, as `fleetgen lint DIR` outside a CUE module),
 // reporting the CPU time and the peak resident set. The tree is
 // FLEET_BENCH_LINT_TREE (docs/performance.md says which tree its figures
-// used); without it the benchmark is skipped.
+// used), else the lint rules' own fixtures (89 hand-written files).
 func BenchmarkLintTree(b *testing.B) {
 	tree := os.Getenv("FLEET_BENCH_LINT_TREE")
 	if tree == "" {
-		b.Skip("FLEET_BENCH_LINT_TREE names no tree of Nix files to lint")
+		tree = filepath.Join("..", "internal", "lint", "rules", "testdata")
+	}
+	tree, err := filepath.Abs(tree)
+	if err != nil {
+		b.Fatal(err)
 	}
 	for _, copies := range []int{1, 10} {
 		b.Run(fmt.Sprintf("copies=%d", copies), func(b *testing.B) {
