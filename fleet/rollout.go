@@ -336,6 +336,23 @@ type UnitChanges struct {
 	RestartSystemd bool `json:"restartSystemd"`
 }
 
+// A UnitAction is one thing activation would do to units, in words
+// ("stop", "leave running (changed)"), and the units it would do it to.
+type UnitAction = build.UnitAction
+
+// Actions lists what activation would do to units, one action a verb in
+// the order activation does them, leaving out verbs with no unit.
+func (u UnitChanges) Actions() []UnitAction {
+	return build.UnitChanges{Stop: u.Stop, Start: u.Start, Restart: u.Restart, Reload: u.Reload,
+		Skip: u.Skip, StopSwap: u.StopSwap, RestartSystemd: u.RestartSystemd}.Actions()
+}
+
+// RebootWhy says what needs a reboot: "new kernel", "new initrd", "new
+// kernel and initrd"; "" when nothing does.
+func (p *Preview) RebootWhy() string {
+	return (&build.Preview{KernelChanged: p.KernelChanged, InitrdChanged: p.InitrdChanged}).RebootWhy()
+}
+
 // FormatVersions writes package versions as nix store diff-closures does:
 // "∅" for none, "ε" for a path without version.
 func FormatVersions(vs []string) string { return build.FormatVersions(vs) }

@@ -195,13 +195,8 @@ func (pv *Preview) Summary() string {
 			len(c.Added), len(c.Removed), len(c.Changed), FormatSize(c.SizeBefore), FormatSize(c.SizeAfter), delta))
 	}
 	u := pv.Units
-	for _, l := range []struct {
-		verb  string
-		units []string
-	}{{"stop", u.Stop}, {"start", u.Start}, {"restart", u.Restart}, {"reload", u.Reload}, {"leave running (changed)", u.Skip}, {"turn off swap", u.StopSwap}} {
-		if len(l.units) > 0 {
-			parts = append(parts, "would "+l.verb+" "+strings.Join(l.units, ", "))
-		}
+	for _, a := range u.Actions() {
+		parts = append(parts, "would "+a.Verb+" "+strings.Join(a.Units, ", "))
 	}
 	if u.RestartSystemd {
 		parts = append(parts, "would restart systemd")
@@ -209,15 +204,35 @@ func (pv *Preview) Summary() string {
 	if u.IsZero() {
 		parts = append(parts, "would change no unit")
 	}
-	if why := pv.rebootWhy(); why != "" {
+	if why := pv.RebootWhy(); why != "" {
 		parts = append(parts, "reboot needed: "+why)
 	}
 	return strings.Join(parts, "; ")
 }
 
-// rebootWhy says what needs a reboot: "new kernel", "new initrd", "new
+// A UnitAction is one thing activation would do to units, in words
+// ("stop", "leave running (changed)"), and the units it would do it to.
+type UnitAction struct {
+	Verb  string
+	Units []string
+}
+
+// Actions lists what activation would do to units, one action a verb in
+// the order activation does them, leaving out verbs with no unit.
+func (u UnitChanges) Actions() []UnitAction {
+	var as []UnitAction
+	for _, a := range []UnitAction{{"stop", u.Stop}, {"start", u.Start}, {"restart", u.Restart}, {"reload", u.Reload},
+		{"leave running (changed)", u.Skip}, {"turn off swap", u.StopSwap}} {
+		if len(a.Units) > 0 {
+			as = append(as, a)
+		}
+	}
+	return as
+}
+
+// RebootWhy says what needs a reboot: "new kernel", "new initrd", "new
 // kernel and initrd"; "" when nothing does.
-func (pv *Preview) rebootWhy() string {
+func (pv *Preview) RebootWhy() string {
 	switch {
 	case pv.KernelChanged && pv.InitrdChanged:
 		return "new kernel and initrd"

@@ -293,7 +293,7 @@ func WriteSummary(w io.Writer, results []Result) error {
 	var reboot []string
 	for _, r := range results {
 		if r.Status == Deployed && r.Preview != nil && r.Preview.RebootNeeded() {
-			reboot = append(reboot, r.Host+" ("+r.Preview.rebootWhy()+")")
+			reboot = append(reboot, r.Host+" ("+r.Preview.RebootWhy()+")")
 		}
 	}
 	if len(reboot) > 0 {

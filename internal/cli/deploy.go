@@ -377,30 +377,17 @@ func writePreview(w io.Writer, pv *fleet.Preview) {
 		}
 	}
 	u := pv.Units
-	lines := []struct {
-		verb  string
-		units []string
-	}{{"stop", u.Stop}, {"start", u.Start}, {"restart", u.Restart}, {"reload", u.Reload}, {"leave running (changed)", u.Skip}, {"turn off swap", u.StopSwap}}
-	changed := u.RestartSystemd
-	for _, l := range lines {
-		if len(l.units) > 0 {
-			fmt.Fprintf(w, "    activation would %s: %s\n", l.verb, strings.Join(l.units, ", "))
-			changed = true
-		}
+	for _, a := range u.Actions() {
+		fmt.Fprintf(w, "    activation would %s: %s\n", a.Verb, strings.Join(a.Units, ", "))
 	}
 	if u.RestartSystemd {
 		fmt.Fprintf(w, "    activation would restart systemd\n")
 	}
-	if !changed {
+	if len(u.Actions()) == 0 && !u.RestartSystemd {
 		fmt.Fprintf(w, "    activation would change no unit\n")
 	}
-	switch {
-	case pv.KernelChanged && pv.InitrdChanged:
-		fmt.Fprintf(w, "    reboot needed: new kernel and initrd\n")
-	case pv.KernelChanged:
-		fmt.Fprintf(w, "    reboot needed: new kernel\n")
-	case pv.InitrdChanged:
-		fmt.Fprintf(w, "    reboot needed: new initrd\n")
+	if why := pv.RebootWhy(); why != "" {
+		fmt.Fprintf(w, "    reboot needed: %s\n", why)
 	}
 }
 
