@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -447,6 +448,30 @@ func benchDistinct() bool { return os.Getenv("FLEET_BENCH_DISTINCT") != "" }
 // resident set so far. The peak is the process's: it is the run's own only
 // when the benchmark runs alone in its process (-bench with one size,
 // -count=1), as bench.sh in docs/performance.md does.
+// profileEdits writes a CPU profile of the timed part of a benchmark to
+// the file FLEET_BENCH_CPUPROFILE names (go test's -cpuprofile covers the
+// set-up too, which for the edit loop is a whole uncached generation). The
+// returned function stops it.
+func profileEdits(b *testing.B) func() {
+	name := os.Getenv("FLEET_BENCH_CPUPROFILE")
+	if name == "" {
+		return func() {}
+	}
+	f, err := os.Create(name)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		b.Fatal(err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		if err := f.Close(); err != nil {
+			b.Error(err)
+		}
+	}
+}
+
 func reportUsage(b *testing.B, start usage) {
 	end := usageNow(b)
 	b.ReportMetric((end.cpu-start.cpu).Seconds()/float64(b.N), "cpu-s/op")
@@ -517,6 +542,7 @@ func BenchmarkGenerateOneChanged(b *testing.B) {
 			gen()
 			b.ReportAllocs()
 			runtime.GC()
+			defer profileEdits(b)()
 			start := usageNow(b)
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
