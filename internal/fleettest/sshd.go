@@ -218,7 +218,7 @@ func Start(k *Keys, root, dir string) (*SSHD, error) {
 		// Its own process group, so Kill can reach it whole; and killed
 		// with the test binary, so a test that panics or times out
 		// leaves no server behind.
-		s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+		s.cmd.SysProcAttr = serverAttr()
 		if err := s.cmd.Start(); err != nil {
 			logf.Close()
 			return nil, fmt.Errorf("starting sshd: %v", err)
