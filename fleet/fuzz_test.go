@@ -213,16 +213,19 @@ func slotSource(sl stringSlot, k, value string, raw bool) string {
 	return src.String()
 }
 
-var pipelineDir = sync.OnceValues(func() (string, error) {
-	dir, err := os.MkdirTemp("", "fuzz-pipeline")
-	if err != nil {
-		return "", err
-	}
+// pipelineDir makes the fuzz pipeline's fleet directory (a CUE module
+// without files: the fleet comes in an overlay) in tb's temporary
+// directory, removed when tb ends.
+func pipelineDir(tb testing.TB) string {
+	dir := tb.TempDir()
 	if err := os.MkdirAll(filepath.Join(dir, "cue.mod"), 0o755); err != nil {
-		return "", err
+		tb.Fatal(err)
 	}
-	return dir, os.WriteFile(filepath.Join(dir, "cue.mod", "module.cue"), []byte("module: \"example.test/fleet@v0\"\nlanguage: version: \"v0.17.0\"\n"), 0o644)
-})
+	if err := os.WriteFile(filepath.Join(dir, "cue.mod", "module.cue"), []byte("module: \"example.test/fleet@v0\"\nlanguage: version: \"v0.17.0\"\n"), 0o644); err != nil {
+		tb.Fatal(err)
+	}
+	return dir
+}
 
 // FuzzPipeline runs the whole of fleetgen short of writing: a fleet with
 // a hostile string s in one string-typed field of the schema (any field
@@ -245,10 +248,7 @@ func FuzzPipeline(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	dir, err := pipelineDir()
-	if err != nil {
-		f.Fatal(err)
-	}
+	dir := pipelineDir(f)
 	f.Fuzz(func(t *testing.T, s, k string, slot uint16, raw bool) {
 		if len(s)+len(k) > 1024 {
 			t.Skip()
@@ -320,10 +320,7 @@ func FuzzImportHardware(f *testing.F) {
 			f.Add(b, strings.HasSuffix(file, ".json"))
 		}
 	}
-	dir, err := pipelineDir()
-	if err != nil {
-		f.Fatal(err)
-	}
+	dir := pipelineDir(f)
 	f.Fuzz(func(t *testing.T, src []byte, facter bool) {
 		if len(src) > 64<<10 {
 			t.Skip()

@@ -66,10 +66,7 @@ users: alice: sshKeys: laptop: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeKeyForT
 //
 //	go test -run '^$' -bench HostileLoad -benchtime 3x -cpu 1 ./fleet/
 func BenchmarkHostileLoad(b *testing.B) {
-	dir, err := pipelineDir()
-	if err != nil {
-		b.Fatal(err)
-	}
+	dir := pipelineDir(b)
 	for _, s := range hostileValues {
 		for _, n := range s.sizes {
 			src := []byte(pipelineBase + hostileBase + s.gen(n))
