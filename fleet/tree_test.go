@@ -9,6 +9,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -268,4 +270,113 @@ func generateForever(t *testing.T, dir string) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// TestGenerateManifest checks what Generate trusts of the manifest the
+// last run left in the cache: a file whose identity (device, inode,
+// size, modification and change times) is the one recorded is not read
+// (unchanged or changed, the hash says which); a file edited by hand is
+// read and rewritten, even with its size and modification time as they
+// were; a file put back as a copy (another inode) is read; without a
+// cache every generated file is read, as before.
+func TestGenerateManifest(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("the manifest is used where files have inodes and change times the kernel sets (Linux)")
+	}
+	dir, _, _, treeA, treeB := twoFleets(t, 1)
+	cache := filepath.Join(t.TempDir(), "cache")
+	src, err := os.ReadFile(filepath.Join(dir, "fleet.cue"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	load := func(label string, cache string) *Fleet {
+		t.Helper()
+		s := strings.ReplaceAll(strings.ReplaceAll(string(src), "by-label/a", "by-label/"+label), "by-label/b", "by-label/"+label)
+		f, err := Load(context.Background(), &Config{Dir: dir, NixOS: true, CacheDir: cache,
+			Overlay: map[string][]byte{filepath.Join(dir, "fleet.cue"): []byte(s)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return f
+	}
+	// gen generates variant label and returns what it wrote (relative
+	// paths) and how many generated files it read whole.
+	gen := func(label, cache string, check bool) ([]string, int64) {
+		t.Helper()
+		f := load(label, cache)
+		before := treeReads.Load()
+		res, err := f.Generate(GenerateOptions{Check: check})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var wrote []string
+		for _, p := range res.Written {
+			rel, _ := filepath.Rel(filepath.Join(dir, "nix"), p)
+			wrote = append(wrote, filepath.ToSlash(rel))
+		}
+		return wrote, treeReads.Load() - before
+	}
+	out := filepath.Join(dir, "nix")
+	if wrote, _ := gen("a", cache, false); len(wrote) != len(treeA) {
+		t.Fatalf("the first run wrote %v, want all %d files", wrote, len(treeA))
+	}
+	if wrote, read := gen("a", cache, false); len(wrote) != 0 || read != 0 {
+		t.Errorf("again, unchanged: wrote %v and read %d files, want none", wrote, read)
+	}
+	// Variant b changes the host modules and the source map: they are
+	// rewritten, and nothing is read to know it.
+	var differ []string
+	for p := range treeA {
+		if !bytes.Equal(treeA[p], treeB[p]) {
+			differ = append(differ, p)
+		}
+	}
+	sort.Strings(differ)
+	if wrote, read := gen("b", cache, false); !slices.Equal(wrote, differ) || read != 0 {
+		t.Errorf("variant b wrote %v and read %d files; want %v written and none read", wrote, read, differ)
+	}
+	checkWhole(t, dir, treeB)
+
+	// A hand edit that keeps the size and puts the modification time back.
+	host := filepath.Join(out, "hosts", "h0.nix")
+	fi, err := os.Stat(host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	edited := bytes.Replace(treeB["hosts/h0.nix"], []byte("by-label/b"), []byte("by-label/X"), 1)
+	if err := os.WriteFile(host, edited, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(host, fi.ModTime(), fi.ModTime()); err != nil {
+		t.Fatal(err)
+	}
+	if wrote, read := gen("b", cache, true); !slices.Equal(wrote, []string{"hosts/h0.nix"}) || read != 1 {
+		t.Errorf("check after a hand edit: stale %v, read %d files; want hosts/h0.nix, read once", wrote, read)
+	}
+	if wrote, _ := gen("b", cache, false); !slices.Equal(wrote, []string{"hosts/h0.nix"}) {
+		t.Errorf("after a hand edit: wrote %v, want hosts/h0.nix", wrote)
+	}
+	checkWhole(t, dir, treeB)
+
+	// The same bytes in another file (a copy moved into place): read,
+	// found equal, kept.
+	flake := filepath.Join(out, "flake.nix")
+	if err := os.WriteFile(flake+".copy", treeB["flake.nix"], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(flake+".copy", flake); err != nil {
+		t.Fatal(err)
+	}
+	if wrote, read := gen("b", cache, false); len(wrote) != 0 || read != 1 {
+		t.Errorf("after a copy of flake.nix: wrote %v and read %d files; want none written, one read", wrote, read)
+	}
+	if wrote, read := gen("b", cache, false); len(wrote) != 0 || read != 0 {
+		t.Errorf("unchanged again: wrote %v and read %d files, want none", wrote, read)
+	}
+
+	// Without a cache, every generated file is read to be compared.
+	if wrote, read := gen("a", "", false); !slices.Equal(wrote, differ) || read != int64(len(treeA)) {
+		t.Errorf("without a cache: wrote %v and read %d files; want %v written, all %d read", wrote, read, differ, len(treeA))
+	}
+	checkWhole(t, dir, treeA)
 }
