@@ -174,6 +174,9 @@ type treeSink struct {
 	noStage  bool
 	stageErr error
 	made     map[string]bool
+	// unknown: some file was not one the manifest describes unchanged,
+	// so the manifest changes.
+	unknown atomic.Bool
 }
 
 // newTreeSink reads the output tree outDir (its entries' metadata, no
@@ -282,6 +285,7 @@ func (s *treeSink) put(rel string, data []byte) error {
 			// Ours, as the last run left it: equal when the hashes are.
 			g.keep, g.st = m.hash == g.hash, e.st
 		} else {
+			s.unknown.Store(true)
 			old, ours, st, err := readGenerated(s.abs(rel), true)
 			if err != nil {
 				return err
@@ -298,6 +302,7 @@ func (s *treeSink) put(rel string, data []byte) error {
 			return nil
 		}
 	}
+	s.unknown.Store(true)
 	return s.write(rel, g, mode, func(w io.Writer) error {
 		_, err := w.Write(data)
 		return err
@@ -321,6 +326,7 @@ func (s *treeSink) putStream(rel string, write func(io.Writer) error) error {
 		if m, ok := s.known(e); ok {
 			known, g.st = &m, e.st
 		} else {
+			s.unknown.Store(true)
 			f, err := openRegular(s.abs(rel))
 			if err != nil {
 				return err
@@ -362,6 +368,7 @@ func (s *treeSink) putStream(rel string, write func(io.Writer) error) error {
 		return nil
 	})
 	if err != nil || kept == nil || !kept() {
+		s.unknown.Store(true)
 		return err
 	}
 	// Unchanged: the old file stays, the staged copy goes.
@@ -575,7 +582,7 @@ func (s *treeSink) finish() (res *GenerateResult, err error) {
 	sort.Strings(res.Removed)
 	if s.check || !res.Stale() {
 		s.discard()
-		if !s.check {
+		if !s.check && s.unknown.Load() {
 			s.record(false)
 		}
 		return res, nil

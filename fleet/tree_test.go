@@ -3,6 +3,7 @@ package fleet
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -379,4 +380,54 @@ func TestGenerateManifest(t *testing.T) {
 		t.Errorf("without a cache: wrote %v and read %d files; want %v written, all %d read", wrote, read, differ, len(treeA))
 	}
 	checkWhole(t, dir, treeA)
+}
+
+// TestGenerateProblemsLeaveTree checks that problems found as the files
+// are staged (a file without the header where one goes) and once they
+// all are (CUE sources in the tree) are reported together, sorted, and
+// that the old tree stays as it was with nothing left beside it, though
+// the changed host modules were staged.
+func TestGenerateProblemsLeaveTree(t *testing.T) {
+	dir, a, b, treeA, _ := twoFleets(t, 1)
+	if _, err := a[0].Generate(GenerateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "nix")
+	extra := map[string][]byte{"notes.cue": []byte("package notes\n"), "hosts/h1.nix": []byte("{ }\n")}
+	for p, data := range extra {
+		if err := os.WriteFile(filepath.Join(out, p), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := map[string][]byte{}
+	for p, data := range treeA {
+		want[p] = data
+	}
+	for p, data := range extra {
+		want[p] = data
+	}
+	_, err := b[0].Generate(GenerateOptions{})
+	var got []string
+	var errs Errors
+	if !errors.As(err, &errs) {
+		t.Fatalf("Generate: %v, want the tree's problems", err)
+	}
+	for _, d := range errs {
+		rel, _ := filepath.Rel(dir, d.Pos.File)
+		got = append(got, rel+": "+d.Summary)
+	}
+	wantErrs := []string{
+		"nix: the output directory holds the fleet's own files (CUE sources, cue.mod or .git)",
+		"nix/hosts/h1.nix: not written by fleetgen (its first line is not the generated header), where fleetgen writes",
+	}
+	if !slices.Equal(got, wantErrs) {
+		t.Errorf("problems:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(wantErrs, "\n"))
+	}
+	if tree := readTree(t, out); !sameTree(tree, want) {
+		t.Errorf("the old tree changed")
+	}
+	left, _ := filepath.Glob(filepath.Join(dir, ".nix.new*"))
+	if len(left) > 0 {
+		t.Errorf("left beside the tree: %v", left)
+	}
 }
