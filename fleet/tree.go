@@ -820,6 +820,9 @@ func (s *treeSink) tick() (fileStat, bool) {
 		return fileStat{}, false
 	}
 	start := statOf(first)
+	if !start.ok {
+		return fileStat{}, false
+	}
 	for range 100 {
 		time.Sleep(time.Millisecond)
 		if err := os.Chmod(dir, 0o700); err != nil {

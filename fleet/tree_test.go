@@ -431,3 +431,60 @@ func TestGenerateProblemsLeaveTree(t *testing.T) {
 		t.Errorf("left beside the tree: %v", left)
 	}
 }
+
+// TestGenerateManifestEditDuringRun checks that a file changed while a
+// run looks at the tree (after the run found it equal, before it records
+// the manifest) is not recorded as the run saw it: the next run reads it
+// and puts it right.
+func TestGenerateManifestEditDuringRun(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("the manifest is used where files have inodes and change times the kernel sets (Linux)")
+	}
+	dir, a, _, treeA, _ := twoFleets(t, 1)
+	if _, err := a[0].Generate(GenerateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	src, err := os.ReadFile(filepath.Join(dir, "fleet.cue"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := Load(context.Background(), &Config{Dir: dir, NixOS: true, CacheDir: filepath.Join(t.TempDir(), "cache"),
+		Overlay: map[string][]byte{filepath.Join(dir, "fleet.cue"): bytes.ReplaceAll(src, []byte("by-label/b"), []byte("by-label/a"))}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "nix")
+	// A run that finds every file equal (it reads them: the cache is
+	// new), during which hosts/h0.nix is edited by hand, its size and
+	// modification time kept.
+	s := newTreeSink(out, false, f.l.Cache())
+	for rel, data := range treeA {
+		if err := s.put(rel, data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	host := filepath.Join(out, "hosts", "h0.nix")
+	fi, err := os.Stat(host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	edited := bytes.Replace(treeA["hosts/h0.nix"], []byte("by-label/a"), []byte("by-label/X"), 1)
+	if err := os.WriteFile(host, edited, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(host, fi.ModTime(), fi.ModTime()); err != nil {
+		t.Fatal(err)
+	}
+	res, err := s.finish()
+	if err != nil || res.Stale() {
+		t.Fatalf("the run that saw the tree unchanged: %v, %v", res, err)
+	}
+	res, err = f.Generate(GenerateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(res.Written, []string{host}) {
+		t.Errorf("the next run wrote %v, want %s", res.Written, host)
+	}
+	checkWhole(t, dir, treeA)
+}
