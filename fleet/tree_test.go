@@ -340,17 +340,7 @@ func TestGenerateManifest(t *testing.T) {
 
 	// A hand edit that keeps the size and puts the modification time back.
 	host := filepath.Join(out, "hosts", "h0.nix")
-	fi, err := os.Stat(host)
-	if err != nil {
-		t.Fatal(err)
-	}
-	edited := bytes.Replace(treeB["hosts/h0.nix"], []byte("by-label/b"), []byte("by-label/X"), 1)
-	if err := os.WriteFile(host, edited, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chtimes(host, fi.ModTime(), fi.ModTime()); err != nil {
-		t.Fatal(err)
-	}
+	editKeepingTimes(t, host, "by-label/b", "by-label/X")
 	if wrote, read := gen("b", cache, true); !slices.Equal(wrote, []string{"hosts/h0.nix"}) || read != 1 {
 		t.Errorf("check after a hand edit: stale %v, read %d files; want hosts/h0.nix, read once", wrote, read)
 	}
@@ -464,17 +454,7 @@ func TestGenerateManifestEditDuringRun(t *testing.T) {
 		}
 	}
 	host := filepath.Join(out, "hosts", "h0.nix")
-	fi, err := os.Stat(host)
-	if err != nil {
-		t.Fatal(err)
-	}
-	edited := bytes.Replace(treeA["hosts/h0.nix"], []byte("by-label/a"), []byte("by-label/X"), 1)
-	if err := os.WriteFile(host, edited, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chtimes(host, fi.ModTime(), fi.ModTime()); err != nil {
-		t.Fatal(err)
-	}
+	editKeepingTimes(t, host, "by-label/a", "by-label/X")
 	res, err := s.finish()
 	if err != nil || res.Stale() {
 		t.Fatalf("the run that saw the tree unchanged: %v, %v", res, err)
@@ -487,4 +467,28 @@ func TestGenerateManifestEditDuringRun(t *testing.T) {
 		t.Errorf("the next run wrote %v, want %s", res.Written, host)
 	}
 	checkWhole(t, dir, treeA)
+}
+
+// editKeepingTimes replaces old by new (of the same length) in the file
+// path, as a user can, and puts its modification time back.
+func editKeepingTimes(t *testing.T, path, old, new string) {
+	t.Helper()
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	edited := bytes.Replace(b, []byte(old), []byte(new), 1)
+	if len(old) != len(new) || bytes.Equal(edited, b) {
+		t.Fatalf("editKeepingTimes: %q is not in %s or %q is not as long", old, path, new)
+	}
+	if err := os.WriteFile(path, edited, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(path, fi.ModTime(), fi.ModTime()); err != nil {
+		t.Fatal(err)
+	}
 }
