@@ -628,6 +628,7 @@ func BenchmarkGenerateWrite(b *testing.B) {
 			runtime.GC()
 			var peak int64
 			var cpu time.Duration
+			var files int
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				b.StopTimer()
@@ -638,10 +639,12 @@ func BenchmarkGenerateWrite(b *testing.B) {
 				reset := resetPeakRSS()
 				start := usageNow(b)
 				b.StartTimer()
-				if _, err := f.Generate(fleet.GenerateOptions{}); err != nil {
+				res, err := f.Generate(fleet.GenerateOptions{})
+				if err != nil {
 					b.Fatal(err)
 				}
 				b.StopTimer()
+				files = len(res.Written)
 				cpu += usageNow(b).cpu - start.cpu
 				if reset {
 					peak = max(peak, peakRSS())
@@ -650,6 +653,7 @@ func BenchmarkGenerateWrite(b *testing.B) {
 			}
 			b.StopTimer()
 			b.ReportMetric(cpu.Seconds()/float64(b.N), "cpu-s/op")
+			b.ReportMetric(float64(files), "files")
 			if peak > 0 {
 				b.ReportMetric(float64(peak)/(1<<20), "MiB-peak-rss-gen")
 			}

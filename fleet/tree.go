@@ -36,8 +36,8 @@ import (
 //
 // With the fleet's cache, a manifest of the files the last run left (each
 // one's device, inode, size, modification and change times, and content
-// hash; see treeManifest) tells an unchanged file from a changed one
-// without reading it.
+// hash; see record) tells an unchanged file from a changed one without
+// reading it.
 
 // notOurs is the fix of a problem with an entry in the way.
 const notOurs = "move it away (or delete it) and run fleetgen again, or choose another output directory (settings.output or -o)"
@@ -125,7 +125,7 @@ type fileStat struct {
 // change and no user can set back.
 func (a fileStat) sameContent(b fileStat) bool { return a.ok && b.ok && a == b }
 
-// sameBut reports whether b is the file a was with only its change time
+// sameButCtime reports whether b is the file a was with only its change time
 // changed (as linking it elsewhere does).
 func (a fileStat) sameButCtime(b fileStat) bool {
 	b.ctime = a.ctime
