@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"io/fs"
 	"os"
@@ -273,7 +274,10 @@ func (s *treeSink) done(rel string, g *genFile) {
 
 // put stages the file rel, unless the old tree has it already.
 func (s *treeSink) put(rel string, data []byte) error {
-	g := &genFile{hash: sha256.Sum256(data)}
+	g := &genFile{}
+	if s.cache != nil { // the hash is for the manifest
+		g.hash = sha256.Sum256(data)
+	}
 	mode := fs.FileMode(0o644)
 	if e := s.old[rel]; e != nil {
 		if s.inTheWay(e) {
@@ -314,7 +318,10 @@ func (s *treeSink) put(rel string, data []byte) error {
 func (s *treeSink) putStream(rel string, write func(io.Writer) error) error {
 	g := &genFile{}
 	mode := fs.FileMode(0o644)
-	h := sha256.New()
+	var h hash.Hash
+	if s.cache != nil { // the hash is for the manifest
+		h = sha256.New()
+	}
 	var cmp *compareWriter
 	var known *manifestEntry
 	if e := s.old[rel]; e != nil {
@@ -351,14 +358,19 @@ func (s *treeSink) putStream(rel string, write func(io.Writer) error) error {
 	oldSt := g.st
 	var kept func() bool
 	err := s.write(rel, g, mode, func(w io.Writer) error {
-		ws := []io.Writer{w, h}
+		ws := []io.Writer{w}
+		if h != nil {
+			ws = append(ws, h)
+		}
 		if cmp != nil {
 			ws = append(ws, cmp)
 		}
 		if err := write(io.MultiWriter(ws...)); err != nil {
 			return err
 		}
-		h.Sum(g.hash[:0])
+		if h != nil {
+			h.Sum(g.hash[:0])
+		}
 		kept = func() bool {
 			if known != nil {
 				return known.hash == g.hash
