@@ -8,11 +8,13 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"cuelang.org/go/cue/ast"
 	"cuelang.org/go/cue/format"
@@ -607,6 +609,54 @@ func BenchmarkLintTree(b *testing.B) {
 			b.StopTimer()
 			reportUsage(b, start)
 			b.ReportMetric(float64(files), "files")
+		})
+	}
+}
+
+// BenchmarkGenerateWrite measures Generate alone (its check against
+// NixOS's options, making the files and writing the tree) on a fleet
+// already loaded with its NixOS configurations, into a new tree each
+// time, without a cache: what writing costs beside the load, which
+// BenchmarkGenerate includes. Where the system lets the peak resident set
+// be reset after the load (Linux), MiB-peak-rss-gen is the peak during
+// Generate.
+func BenchmarkGenerateWrite(b *testing.B) {
+	for _, n := range benchSizes(b, 100, 1000) {
+		b.Run(fmt.Sprintf("hosts=%d", n), func(b *testing.B) {
+			dir, f := loadBenchFleet(b, n)
+			b.ReportAllocs()
+			runtime.GC()
+			var peak int64
+			var cpu time.Duration
+			var files int
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				b.StopTimer()
+				if err := os.RemoveAll(filepath.Join(dir, "nix")); err != nil {
+					b.Fatal(err)
+				}
+				debug.FreeOSMemory() // what the load left, out of the peak
+				reset := resetPeakRSS()
+				start := usageNow(b)
+				b.StartTimer()
+				res, err := f.Generate(fleet.GenerateOptions{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.StopTimer()
+				files = len(res.Written)
+				cpu += usageNow(b).cpu - start.cpu
+				if reset {
+					peak = max(peak, peakRSS())
+				}
+				b.StartTimer()
+			}
+			b.StopTimer()
+			b.ReportMetric(cpu.Seconds()/float64(b.N), "cpu-s/op")
+			b.ReportMetric(float64(files), "files")
+			if peak > 0 {
+				b.ReportMetric(float64(peak)/(1<<20), "MiB-peak-rss-gen")
+			}
 		})
 	}
 }

@@ -1,19 +1,14 @@
 package fleet
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
-	"path"
 	"path/filepath"
-	"regexp"
 	"runtime"
-	"sort"
 	"strings"
 	"sync"
 
@@ -56,8 +51,9 @@ func (r *GenerateResult) Stale() bool { return len(r.Written)+len(r.Removed) > 0
 // output "<host>-installer"), whose SSH logins are the keys of the host's
 // users in the wheel group.
 //
-// It is all or nothing: files are generated in memory, then the new tree
-// replaces the old one in a single rename, so an error or an interruption
+// It is all or nothing: files are staged beside the old tree as they are
+// made, then the new tree replaces the old one in a single rename, so an
+// error or an interruption
 // (kill -9 included) leaves the previous tree as it was; staging
 // directories an interrupted run left beside it are removed by the next.
 // Files whose bytes do not change keep their inode and modification time,
@@ -85,49 +81,50 @@ func (f *Fleet) Generate(opts GenerateOptions) (*GenerateResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	res, _, err := f.generate(opts)
+	res, err := f.generate(opts)
 	if res != nil {
 		res.Warnings = warnings
 	}
 	return res, err
 }
 
-// generate is Generate, also returning the generated files.
-func (f *Fleet) generate(opts GenerateOptions) (*GenerateResult, []emit.File, error) {
-	files, outDir, err := f.files(opts.OutDir)
+// generate is Generate without the check against NixOS's options.
+func (f *Fleet) generate(opts GenerateOptions) (*GenerateResult, error) {
+	outDir, err := f.outputDir(opts.OutDir)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if err := checkOutDir(f.l.ModRoot, outDir); err != nil {
-		return nil, nil, err
+		// The fleet's own errors come first.
+		if gerr := f.generateTo(outDir, discardSink{}); gerr != nil {
+			return nil, gerr
+		}
+		return nil, err
 	}
 	parent := filepath.Dir(outDir)
 	if !opts.Check {
 		if err := os.MkdirAll(parent, 0o755); err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 	}
 	if _, err := os.Stat(parent); err == nil {
 		unlock, err := lockDir(parent, !opts.Check)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		defer unlock()
 	}
 	if !opts.Check {
 		if err := removeLeftovers(outDir); err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 	}
-	plan, err := planTree(outDir, files)
-	if err != nil {
-		return nil, nil, err
+	sink := newTreeSink(outDir, opts.Check, f.l.Cache())
+	if err := f.generateTo(outDir, sink); err != nil {
+		sink.discard()
+		return nil, err
 	}
-	res := &GenerateResult{OutDir: outDir, Written: plan.written, Removed: plan.removed}
-	if opts.Check || !res.Stale() {
-		return res, files, nil
-	}
-	return res, files, plan.apply()
+	return sink.finish()
 }
 
 // settings is the part of the fleet's settings Generate reads.
@@ -534,323 +531,6 @@ func decodeObject(b []byte) (map[string]any, error) {
 		return nil, err
 	}
 	return m, nil
-}
-
-// A treePlan is a new output tree staged next to the old one.
-type treePlan struct {
-	outDir           string
-	files            map[string][]byte // slash path -> content
-	keep             map[string]bool   // entries of the old tree kept as they are
-	dirs             map[string]bool   // directories of the old tree ("." is outDir)
-	modes            map[string]fs.FileMode
-	written, removed []string
-}
-
-// treeProblem is a problem with an entry of the output tree, which
-// Generate reports instead of touching it.
-func treeProblem(path, summary, detail string) diag.Diagnostic {
-	return diag.Diagnostic{Severity: diag.Error, Range: diag.Range{File: path}, Summary: summary, Detail: detail}
-}
-
-// checkOutDir refuses an output directory Generate must not replace as a
-// whole: the module root, anything under cue.mod, a path through a
-// symbolic link (which could lead out of the module), or a file.
-func checkOutDir(root, out string) error {
-	rel, err := filepath.Rel(root, out)
-	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
-		return fmt.Errorf("output directory %s is outside the fleet's module %s", out, root)
-	}
-	const fix = "fleetgen replaces the output directory as a whole; give it one of its own (settings.output or -o), such as nix"
-	if rel == "." {
-		return fromDiag(diag.List{treeProblem(out, "the output directory is the fleet's module root", fix)})
-	}
-	parts := strings.Split(rel, string(filepath.Separator))
-	if parts[0] == "cue.mod" {
-		return fromDiag(diag.List{treeProblem(out, "the output directory is inside cue.mod, the CUE module's own directory", fix)})
-	}
-	dir := root
-	for _, p := range parts {
-		dir = filepath.Join(dir, p)
-		st, err := os.Lstat(dir)
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		switch {
-		case st.Mode()&fs.ModeSymlink != 0:
-			return fromDiag(diag.List{treeProblem(dir, "the output directory is reached through a symbolic link",
-				"fleetgen writes only into real directories inside the module, so a link cannot take it elsewhere; name the directory itself")})
-		case !st.IsDir():
-			return fromDiag(diag.List{treeProblem(dir, "not a directory, where the output directory goes", fix)})
-		}
-	}
-	return nil
-}
-
-// planTree compares the generated files with the tree on disk. Entries in
-// the way of a generated file that are not fleetgen's (no header, a link,
-// a FIFO, a directory) and CUE sources in the tree are problems, all
-// reported at once.
-func planTree(outDir string, files []emit.File) (*treePlan, error) {
-	p := &treePlan{outDir: outDir, files: map[string][]byte{}, keep: map[string]bool{},
-		dirs: map[string]bool{}, modes: map[string]fs.FileMode{}}
-	need := map[string]bool{} // directories generated files go in
-	for _, f := range files {
-		p.files[f.Path] = f.Data
-		for d := path.Dir(f.Path); d != "."; d = path.Dir(d) {
-			need[d] = true
-		}
-	}
-	var problems diag.List
-	const notOurs = "move it away (or delete it) and run fleetgen again, or choose another output directory (settings.output or -o)"
-	sources := false
-	err := filepath.WalkDir(outDir, func(file string, d fs.DirEntry, err error) error {
-		if errors.Is(err, fs.ErrNotExist) && file == outDir {
-			return fs.SkipAll
-		}
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(outDir, file)
-		rel = filepath.ToSlash(rel)
-		info, err := d.Info()
-		if err != nil {
-			return err
-		}
-		if d.IsDir() {
-			p.dirs[rel] = true
-			p.modes[rel] = info.Mode().Perm()
-			if d.Name() == "cue.mod" || d.Name() == ".git" {
-				sources = true
-				return fs.SkipDir
-			}
-			if _, ok := p.files[rel]; ok {
-				problems.Add(treeProblem(file, "a directory where fleetgen writes a file", notOurs))
-				return fs.SkipDir
-			}
-			return nil
-		}
-		if strings.HasSuffix(d.Name(), ".cue") {
-			sources = true
-		}
-		want, generated := p.files[rel]
-		inTheWay := generated || need[rel]
-		switch {
-		case d.Type()&fs.ModeSymlink != 0:
-			if inTheWay {
-				problems.Add(treeProblem(file, "a symbolic link where fleetgen writes", "fleetgen never writes through a link, which could lead out of the tree; "+notOurs))
-			}
-			p.keep[rel] = true
-			return nil
-		case !d.Type().IsRegular():
-			if inTheWay {
-				problems.Add(treeProblem(file, "not a regular file (a FIFO, socket or device) where fleetgen writes", notOurs))
-			}
-			p.keep[rel] = true // never opened
-			return nil
-		}
-		old, ours, err := readGenerated(file, generated)
-		if err != nil {
-			return err
-		}
-		switch {
-		case inTheWay && !ours:
-			problems.Add(treeProblem(file, "not written by fleetgen (its first line is not the generated header), where fleetgen writes", notOurs))
-		case generated && bytes.Equal(old, want):
-			p.keep[rel] = true
-		case generated:
-			p.modes[rel] = info.Mode().Perm()
-		case ours:
-			p.removed = append(p.removed, file)
-		default:
-			p.keep[rel] = true // the user's own file
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	if sources {
-		problems.Add(treeProblem(outDir, "the output directory holds the fleet's own files (CUE sources, cue.mod or .git)",
-			"fleetgen replaces the output directory as a whole; give it one of its own (settings.output or -o), such as nix"))
-	}
-	if len(problems) > 0 {
-		problems.Sort()
-		return nil, fromDiag(problems)
-	}
-	for _, f := range files {
-		if !p.keep[f.Path] {
-			p.written = append(p.written, filepath.Join(outDir, filepath.FromSlash(f.Path)))
-		}
-	}
-	sort.Strings(p.written)
-	sort.Strings(p.removed)
-	return p, nil
-}
-
-// readGenerated reports whether the regular file path starts with the
-// generated header, and returns its whole contents when all is set. It
-// never follows a link nor waits on a FIFO.
-func readGenerated(path string, all bool) ([]byte, bool, error) {
-	f, err := openRegular(path)
-	if err != nil {
-		return nil, false, err
-	}
-	defer f.Close()
-	if all {
-		b, err := io.ReadAll(f)
-		if err != nil {
-			return nil, false, err
-		}
-		line, _, _ := bytes.Cut(b, []byte("\n"))
-		return b, emit.IsGenerated(string(bytes.TrimRight(line, "\r"))), nil
-	}
-	// A header is a short first line; more is not read.
-	line, err := bufio.NewReader(io.LimitReader(f, 256)).ReadString('\n')
-	if err != nil && line == "" {
-		return nil, false, nil
-	}
-	return nil, emit.IsGenerated(strings.TrimRight(line, "\r\n")), nil
-}
-
-// stagingRx matches the directories Generate stages a tree in beside the
-// output directory (.nix.new123456789, and .nix.new123456789.old where
-// the system has no atomic exchange).
-func stagingRx(outDir string) *regexp.Regexp {
-	return regexp.MustCompile(`^\.` + regexp.QuoteMeta(filepath.Base(outDir)) + `\.new[0-9]+(\.old)?$`)
-}
-
-// removeLeftovers removes the staging directories a run that was killed
-// left beside outDir. The caller holds the lock, so none is in use.
-func removeLeftovers(outDir string) error {
-	parent := filepath.Dir(outDir)
-	ents, err := os.ReadDir(parent)
-	if err != nil {
-		return err
-	}
-	rx := stagingRx(outDir)
-	for _, e := range ents {
-		if !e.IsDir() || !rx.MatchString(e.Name()) {
-			continue
-		}
-		if err := os.RemoveAll(filepath.Join(parent, e.Name())); err != nil {
-			return fromDiag(diag.List{treeProblem(filepath.Join(parent, e.Name()),
-				fmt.Sprintf("cannot remove what an interrupted fleetgen left here: %v", err), "make it writable, or remove it by hand")})
-		}
-	}
-	return nil
-}
-
-// checkWritable refuses, before anything changes, a tree Generate could
-// not replace: the parent of the output directory, where the new tree is
-// staged and renamed, and every directory of the old tree, which is
-// removed afterwards, must be writable.
-func (p *treePlan) checkWritable() error {
-	var problems diag.List
-	const fix = "fleetgen replaces the output tree as a whole; make it writable (chmod -R u+w) or choose another output directory"
-	if err := writable(filepath.Dir(p.outDir)); err != nil {
-		problems.Add(treeProblem(filepath.Dir(p.outDir), "not writable, so the new tree could not be staged beside the old one", fix))
-	}
-	for _, rel := range sortedNames(p.dirs) {
-		if err := writable(filepath.Join(p.outDir, filepath.FromSlash(rel))); err != nil {
-			problems.Add(treeProblem(filepath.Join(p.outDir, filepath.FromSlash(rel)), "not writable, so the old tree could not be removed once replaced", fix))
-		}
-	}
-	if len(problems) > 0 {
-		return fromDiag(problems)
-	}
-	return nil
-}
-
-// applyStep, when set (by tests only), is called at each step of apply
-// where an interrupted run leaves something behind: "staged" once the
-// new tree is complete beside the old one, "exchanged" once the two have
-// changed places and the old tree waits to be removed.
-var applyStep func(step string)
-
-// apply builds the new tree in a directory beside the old one, linking
-// kept entries (so they keep inode and mtime) and writing changed files,
-// gives its directories the modes of the old ones, then puts it in place
-// with one rename (an atomic exchange where the system has one) and
-// removes the old tree.
-func (p *treePlan) apply() (err error) {
-	if err := p.checkWritable(); err != nil {
-		return err
-	}
-	parent := filepath.Dir(p.outDir)
-	tmp, err := os.MkdirTemp(parent, "."+filepath.Base(p.outDir)+".new*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			os.RemoveAll(tmp)
-		}
-	}()
-	for rel := range p.keep {
-		dst := filepath.Join(tmp, filepath.FromSlash(rel))
-		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-			return err
-		}
-		if err := os.Link(filepath.Join(p.outDir, filepath.FromSlash(rel)), dst); err != nil {
-			return err
-		}
-	}
-	for rel, data := range p.files {
-		if p.keep[rel] {
-			continue
-		}
-		dst := filepath.Join(tmp, filepath.FromSlash(rel))
-		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-			return err
-		}
-		mode, ok := p.modes[rel]
-		if !ok {
-			mode = 0o644
-		}
-		if err := os.WriteFile(dst, data, mode); err != nil {
-			return err
-		}
-		if err := os.Chmod(dst, mode); err != nil { // past the umask, as before
-			return err
-		}
-	}
-	// Directories keep their modes; new ones get 0755. Deepest first, so
-	// a directory made read-only does not stop the ones below it.
-	dirs := sortedNames(p.dirs)
-	sort.Sort(sort.Reverse(sort.StringSlice(dirs)))
-	for _, rel := range dirs {
-		if rel == "." {
-			continue
-		}
-		if err := os.Chmod(filepath.Join(tmp, filepath.FromSlash(rel)), p.modes[rel]); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return err
-		}
-	}
-	rootMode, ok := p.modes["."]
-	if !ok {
-		rootMode = 0o755
-	}
-	if err := os.Chmod(tmp, rootMode); err != nil {
-		return err
-	}
-	if applyStep != nil {
-		applyStep("staged")
-	}
-	if _, err := os.Lstat(p.outDir); errors.Is(err, fs.ErrNotExist) {
-		return os.Rename(tmp, p.outDir)
-	}
-	if err := exchange(tmp, p.outDir); err != nil {
-		return err
-	}
-	if applyStep != nil {
-		applyStep("exchanged")
-	}
-	// tmp now holds the old tree. Should removing it fail after all, the
-	// next run removes it.
-	return os.RemoveAll(tmp)
 }
 
 // emitError places an error of the emitter at the user's CUE line where

@@ -12,9 +12,9 @@ import (
 
 // Each host's files go to a fileSink as soon as they are made, and its
 // part of the source map to a spool, so that what a generation holds
-// besides the files follows the hosts in flight, not the fleet. Generate
-// gives them to a memSink, then compares the files with the tree on disk
-// before it changes anything (planTree).
+// follows the hosts in flight, not the fleet. Generate gives them to a
+// treeSink (tree.go), which stages them beside the output directory;
+// files gives them to a memSink, for what reads them in memory.
 
 // A fileSink takes the generated files. Its methods may be called from
 // several goroutines at once.

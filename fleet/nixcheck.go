@@ -118,11 +118,15 @@ func (f *Fleet) Check(ctx context.Context, opts CheckOptions) (*CheckResult, err
 	if _, err := exec.LookPath("nix"); err != nil {
 		return nil, errors.New("nix is not installed: check evaluates the hosts with Nix (2.8 or later, with flakes)")
 	}
-	gen, files, err := f.generate(GenerateOptions{})
+	gen, err := f.generate(GenerateOptions{})
 	if err != nil {
 		return nil, err
 	}
-	m, err := sourceMapOf(files)
+	b, err := os.ReadFile(filepath.Join(gen.OutDir, emit.SourceMapFile))
+	if err != nil {
+		return nil, fmt.Errorf("reading the generated tree's source map: %v", err)
+	}
+	m, err := emit.ReadSourceMap(b)
 	if err != nil {
 		return nil, err
 	}

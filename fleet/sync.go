@@ -69,7 +69,7 @@ func (f *Fleet) SyncNixOS(ctx context.Context, opts SyncOptions) (*SyncResult, e
 	if _, err := exec.LookPath("nix"); err != nil {
 		return nil, errors.New("nix is not installed: nixos sync reads the option trees with Nix (2.8 or later, with flakes)")
 	}
-	gen, _, err := f.generate(GenerateOptions{})
+	gen, err := f.generate(GenerateOptions{})
 	if err != nil {
 		return nil, err
 	}

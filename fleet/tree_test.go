@@ -3,12 +3,15 @@ package fleet
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -267,5 +270,225 @@ func generateForever(t *testing.T, dir string) {
 		if _, err := fleets[i%2].Generate(GenerateOptions{}); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// TestGenerateManifest checks what Generate trusts of the manifest the
+// last run left in the cache: a file whose identity (device, inode,
+// size, modification and change times) is the one recorded is not read
+// (unchanged or changed, the hash says which); a file edited by hand is
+// read and rewritten, even with its size and modification time as they
+// were; a file put back as a copy (another inode) is read; without a
+// cache every generated file is read, as before.
+func TestGenerateManifest(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("the manifest is used where files have inodes and change times the kernel sets (Linux)")
+	}
+	dir, _, _, treeA, treeB := twoFleets(t, 1)
+	cache := filepath.Join(t.TempDir(), "cache")
+	src, err := os.ReadFile(filepath.Join(dir, "fleet.cue"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	load := func(label string, cache string) *Fleet {
+		t.Helper()
+		s := strings.ReplaceAll(strings.ReplaceAll(string(src), "by-label/a", "by-label/"+label), "by-label/b", "by-label/"+label)
+		f, err := Load(context.Background(), &Config{Dir: dir, NixOS: true, CacheDir: cache,
+			Overlay: map[string][]byte{filepath.Join(dir, "fleet.cue"): []byte(s)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return f
+	}
+	// gen generates variant label and returns what it wrote (relative
+	// paths) and how many generated files it read whole.
+	gen := func(label, cache string, check bool) ([]string, int64) {
+		t.Helper()
+		f := load(label, cache)
+		before := treeReads.Load()
+		res, err := f.Generate(GenerateOptions{Check: check})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var wrote []string
+		for _, p := range res.Written {
+			rel, _ := filepath.Rel(filepath.Join(dir, "nix"), p)
+			wrote = append(wrote, filepath.ToSlash(rel))
+		}
+		return wrote, treeReads.Load() - before
+	}
+	out := filepath.Join(dir, "nix")
+	if wrote, _ := gen("a", cache, false); len(wrote) != len(treeA) {
+		t.Fatalf("the first run wrote %v, want all %d files", wrote, len(treeA))
+	}
+	if wrote, read := gen("a", cache, false); len(wrote) != 0 || read != 0 {
+		t.Errorf("again, unchanged: wrote %v and read %d files, want none", wrote, read)
+	}
+	// Variant b changes the host modules and the source map: they are
+	// rewritten, and nothing is read to know it.
+	var differ []string
+	for p := range treeA {
+		if !bytes.Equal(treeA[p], treeB[p]) {
+			differ = append(differ, p)
+		}
+	}
+	sort.Strings(differ)
+	if wrote, read := gen("b", cache, false); !slices.Equal(wrote, differ) || read != 0 {
+		t.Errorf("variant b wrote %v and read %d files; want %v written and none read", wrote, read, differ)
+	}
+	checkWhole(t, dir, treeB)
+
+	// A hand edit that keeps the size and puts the modification time back.
+	host := filepath.Join(out, "hosts", "h0.nix")
+	editKeepingTimes(t, host, "by-label/b", "by-label/X")
+	if wrote, read := gen("b", cache, true); !slices.Equal(wrote, []string{"hosts/h0.nix"}) || read != 1 {
+		t.Errorf("check after a hand edit: stale %v, read %d files; want hosts/h0.nix, read once", wrote, read)
+	}
+	if wrote, _ := gen("b", cache, false); !slices.Equal(wrote, []string{"hosts/h0.nix"}) {
+		t.Errorf("after a hand edit: wrote %v, want hosts/h0.nix", wrote)
+	}
+	checkWhole(t, dir, treeB)
+
+	// The same bytes in another file (a copy moved into place): read,
+	// found equal, kept.
+	flake := filepath.Join(out, "flake.nix")
+	if err := os.WriteFile(flake+".copy", treeB["flake.nix"], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(flake+".copy", flake); err != nil {
+		t.Fatal(err)
+	}
+	if wrote, read := gen("b", cache, false); len(wrote) != 0 || read != 1 {
+		t.Errorf("after a copy of flake.nix: wrote %v and read %d files; want none written, one read", wrote, read)
+	}
+	if wrote, read := gen("b", cache, false); len(wrote) != 0 || read != 0 {
+		t.Errorf("unchanged again: wrote %v and read %d files, want none", wrote, read)
+	}
+
+	// Without a cache, every generated file is read to be compared.
+	if wrote, read := gen("a", "", false); !slices.Equal(wrote, differ) || read != int64(len(treeA)) {
+		t.Errorf("without a cache: wrote %v and read %d files; want %v written, all %d read", wrote, read, differ, len(treeA))
+	}
+	checkWhole(t, dir, treeA)
+}
+
+// TestGenerateProblemsLeaveTree checks that problems found as the files
+// are staged (a file without the header where one goes) and once they
+// all are (CUE sources in the tree) are reported together, sorted, and
+// that the old tree stays as it was with nothing left beside it, though
+// the changed host modules were staged.
+func TestGenerateProblemsLeaveTree(t *testing.T) {
+	dir, a, b, treeA, _ := twoFleets(t, 1)
+	if _, err := a[0].Generate(GenerateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "nix")
+	extra := map[string][]byte{"notes.cue": []byte("package notes\n"), "hosts/h1.nix": []byte("{ }\n")}
+	for p, data := range extra {
+		if err := os.WriteFile(filepath.Join(out, p), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := map[string][]byte{}
+	for p, data := range treeA {
+		want[p] = data
+	}
+	for p, data := range extra {
+		want[p] = data
+	}
+	_, err := b[0].Generate(GenerateOptions{})
+	var got []string
+	var errs Errors
+	if !errors.As(err, &errs) {
+		t.Fatalf("Generate: %v, want the tree's problems", err)
+	}
+	for _, d := range errs {
+		rel, _ := filepath.Rel(dir, d.Pos.File)
+		got = append(got, rel+": "+d.Summary)
+	}
+	wantErrs := []string{
+		"nix: the output directory holds the fleet's own files (CUE sources, cue.mod or .git)",
+		"nix/hosts/h1.nix: not written by fleetgen (its first line is not the generated header), where fleetgen writes",
+	}
+	if !slices.Equal(got, wantErrs) {
+		t.Errorf("problems:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(wantErrs, "\n"))
+	}
+	if tree := readTree(t, out); !sameTree(tree, want) {
+		t.Errorf("the old tree changed")
+	}
+	left, _ := filepath.Glob(filepath.Join(dir, ".nix.new*"))
+	if len(left) > 0 {
+		t.Errorf("left beside the tree: %v", left)
+	}
+}
+
+// TestGenerateManifestEditDuringRun checks that a file changed while a
+// run looks at the tree (after the run found it equal, before it records
+// the manifest) is not recorded as the run saw it: the next run reads it
+// and puts it right.
+func TestGenerateManifestEditDuringRun(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("the manifest is used where files have inodes and change times the kernel sets (Linux)")
+	}
+	dir, a, _, treeA, _ := twoFleets(t, 1)
+	if _, err := a[0].Generate(GenerateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	src, err := os.ReadFile(filepath.Join(dir, "fleet.cue"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := Load(context.Background(), &Config{Dir: dir, NixOS: true, CacheDir: filepath.Join(t.TempDir(), "cache"),
+		Overlay: map[string][]byte{filepath.Join(dir, "fleet.cue"): bytes.ReplaceAll(src, []byte("by-label/b"), []byte("by-label/a"))}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "nix")
+	// A run that finds every file equal (it reads them: the cache is
+	// new), during which hosts/h0.nix is edited by hand, its size and
+	// modification time kept.
+	s := newTreeSink(out, false, f.l.Cache())
+	for rel, data := range treeA {
+		if err := s.put(rel, data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	host := filepath.Join(out, "hosts", "h0.nix")
+	editKeepingTimes(t, host, "by-label/a", "by-label/X")
+	res, err := s.finish()
+	if err != nil || res.Stale() {
+		t.Fatalf("the run that saw the tree unchanged: %v, %v", res, err)
+	}
+	res, err = f.Generate(GenerateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(res.Written, []string{host}) {
+		t.Errorf("the next run wrote %v, want %s", res.Written, host)
+	}
+	checkWhole(t, dir, treeA)
+}
+
+// editKeepingTimes replaces old by new (of the same length) in the file
+// path, as a user can, and puts its modification time back.
+func editKeepingTimes(t *testing.T, path, old, new string) {
+	t.Helper()
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	edited := bytes.Replace(b, []byte(old), []byte(new), 1)
+	if len(old) != len(new) || bytes.Equal(edited, b) {
+		t.Fatalf("editKeepingTimes: %q is not in %s or %q is not as long", old, path, new)
+	}
+	if err := os.WriteFile(path, edited, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(path, fi.ModTime(), fi.ModTime()); err != nil {
+		t.Fatal(err)
 	}
 }
