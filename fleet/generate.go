@@ -324,7 +324,7 @@ func (f *Fleet) generateTo(out string, sink fileSink) error {
 	// kept, the rest is dropped as soon as its files are written.
 	outs := make([]hostFiles, len(f.hosts))
 	gc := f.newGenCache(ef, modules)
-	if err := eachHost(len(f.hosts), locators, func(i int, l *locator) error {
+	if err := eachHostIn(f.receiversLast(), locators, func(i int, l *locator) error {
 		o := &outs[i]
 		if err := gc.hostFiles(f.hosts[i], l, o); err != nil {
 			return err
@@ -484,6 +484,17 @@ func (f *Fleet) emitHost(h *Host, modules []string, out *hostFiles) (*emit.Host,
 // each with a locator of its own. It returns the error of the lowest i
 // that failed, so that the error does not depend on timing.
 func eachHost(n int, ls *locators, work func(i int, l *locator) error) error {
+	order := make([]int, n)
+	for i := range order {
+		order[i] = i
+	}
+	return eachHostIn(order, ls, work)
+}
+
+// eachHostIn is eachHost, for the indices of order, started in that
+// order.
+func eachHostIn(order []int, ls *locators, work func(i int, l *locator) error) error {
+	n := len(order)
 	workers := min(runtime.NumCPU(), 8, max(n, 1))
 	free := make(chan *locator, workers)
 	for range workers {
@@ -491,7 +502,7 @@ func eachHost(n int, ls *locators, work func(i int, l *locator) error) error {
 	}
 	errs := make([]error, n)
 	var wg sync.WaitGroup
-	for i := range n {
+	for _, i := range order {
 		locate := <-free
 		wg.Go(func() {
 			defer func() { free <- locate }()

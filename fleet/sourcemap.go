@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"fleetnix.dev/fleet/internal/diag"
 	"fleetnix.dev/fleet/internal/emit"
@@ -46,9 +47,9 @@ type locator struct {
 	// frags are the indexes of hosts' fragments, by their JSON and the
 	// host's users: hosts of one template mostly have the same.
 	frags map[string]*fragIndex
-	// provided memoizes fleetPass's origins in a provider's value, by
-	// provider, fact path and value: every host asks for the same ones.
-	provided map[string]emit.Origin
+	// ls are the locators of the same Generate, which share the
+	// explanations of providers' facts.
+	ls *locators
 	// current is the host whose value is being located.
 	current string
 	// provisions are the places in other hosts' values fleetPass put
@@ -58,22 +59,42 @@ type locator struct {
 }
 
 // locators make the locators of one Generate: one per goroutine, sharing
-// the fleet's index of facts, built once.
+// the fleet's index of facts, built once, and the origins of the
+// providers' facts.
 type locators struct {
 	f     *Fleet
 	facts *factIndex
+	// provided memoizes fleetPass's origins in a provider's value, by
+	// provider, fact path and value (see provision): every host asks
+	// for the same ones.
+	mu       sync.Mutex
+	provided map[string]emit.Origin
 }
 
 func (f *Fleet) newLocators() *locators {
 	l := &locator{f: f}
-	return &locators{f: f, facts: l.factIndex()}
+	return &locators{f: f, facts: l.factIndex(), provided: map[string]emit.Origin{}}
 }
 
 // new returns a locator for one goroutine.
 func (ls *locators) new() *locator {
-	return &locator{f: ls.f, facts: ls.facts, hosts: map[string]*hostSources{}, rel: map[string]string{},
-		words: newWordIndex(), frags: map[string]*fragIndex{}, provided: map[string]emit.Origin{},
-		provisions: map[string]emit.Origin{}}
+	return &locator{f: ls.f, facts: ls.facts, ls: ls, hosts: map[string]*hostSources{}, rel: map[string]string{},
+		words: newWordIndex(), frags: map[string]*fragIndex{}, provisions: map[string]emit.Origin{}}
+}
+
+// known returns the origin of a provider's fact by its key, if known.
+func (ls *locators) known(key string) (emit.Origin, bool) {
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	o, ok := ls.provided[key]
+	return o, ok
+}
+
+// remember records the origin of a provider's fact.
+func (ls *locators) remember(key string, o emit.Origin) {
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	ls.provided[key] = o
 }
 
 // hostSources indexes one host's fragments and leaves.
@@ -281,6 +302,9 @@ func (l *locator) sources(h *Host) *hostSources {
 	}
 	s := &hostSources{h: h, tree: h.lf.Tree(h.h), fragIndex: fi, words: l.words}
 	l.hosts[h.Name] = s
+	if h.Name == l.current && l.ls != nil {
+		l.explainFacts(h)
+	}
 	return s
 }
 
@@ -991,8 +1015,7 @@ func (l *locator) fleetPass(h *Host, v *emit.Value) emit.Origin {
 			fact, best = fl, len(fl.path)*1000+len(fl.value)
 		}
 	}
-	key := ref.host + "\x00" + joinKey(fact.path) + "\x00" + fact.value
-	o, _ := l.provision(key)
+	o, _ := l.provision(factKey(ref.host, fact))
 	return o
 }
 
@@ -1000,26 +1023,53 @@ func (l *locator) fleetPass(h *Host, v *emit.Value) emit.Origin {
 // provided (host, fact path and value), and records it among the
 // provisions; false when there is no such host.
 func (l *locator) provision(key string) (emit.Origin, bool) {
-	o, ok := l.provided[key]
+	o, ok := l.ls.known(key)
 	if !ok {
-		// The path is joined with the same separator: the value is
-		// after the last one.
-		host, rest, _ := strings.Cut(key, "\x00")
-		i := strings.LastIndexByte(rest, 0)
-		path, value := rest[:max(i, 0)], rest[i+1:]
+		host, _, _ := strings.Cut(key, "\x00")
 		provider := l.f.byName[host]
 		if provider == nil {
 			return emit.Origin{}, false
 		}
-		var p []string
-		if path != "" {
-			p = strings.Split(path, "\x00")
-		}
-		o = l.explainWith(provider, nil, p, value, "", true)
-		l.provided[key] = o
+		o = l.explainFact(provider, key)
+		l.ls.remember(key, o)
 	}
 	l.provisions[key] = o
 	return o, true
+}
+
+// factKey is the key of host's fact fl in provided.
+func factKey(host string, fl factLeaf) string {
+	return host + "\x00" + joinKey(fl.path) + "\x00" + fl.value
+}
+
+// explainFact returns the origin of the fact of provider that key names
+// (see provision).
+func (l *locator) explainFact(provider *Host, key string) emit.Origin {
+	// The path is joined with the same separator: the value is after
+	// the last one.
+	_, rest, _ := strings.Cut(key, "\x00")
+	i := strings.LastIndexByte(rest, 0)
+	path, value := rest[:max(i, 0)], rest[i+1:]
+	var p []string
+	if path != "" {
+		p = strings.Split(path, "\x00")
+	}
+	return l.explainWith(provider, nil, p, value, "", true)
+}
+
+// explainFacts explains each fact of host h, whose sources the locator
+// has built to locate h's own values, as provision would for a host
+// that receives it, for every locator to share: a host that receives
+// h's facts (a monitoring server receives every host's) then need not
+// merge h's tree again. A host has a few facts.
+func (l *locator) explainFacts(h *Host) {
+	l.hosts[h.Name].allLeaves()
+	for _, fl := range l.facts.byHost[h.Name] {
+		key := factKey(h.Name, fl)
+		if _, ok := l.ls.known(key); !ok {
+			l.ls.remember(key, l.explainFact(h, key))
+		}
+	}
 }
 
 // tokens returns the names and addresses written in a value: the parts
@@ -1039,4 +1089,19 @@ func tokens(s string) []string {
 		}
 	}
 	return out
+}
+
+// receiversLast returns the indices of the fleet's hosts in the order
+// Generate makes their files: the hosts the fleet pass gives the most
+// (a monitoring server, which receives every host's facts) last, so that
+// the facts they receive were explained while each provider's own files
+// were made (explainFacts) and no provider's tree is merged again for
+// them. The order changes no output.
+func (f *Fleet) receiversLast() []int {
+	order := make([]int, len(f.hosts))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return len(f.hosts[a].h.Derived) - len(f.hosts[b].h.Derived) })
+	return order
 }
