@@ -97,25 +97,20 @@ func (s *spool) put(i int, b []byte) error {
 	return nil
 }
 
-// part returns part i, or nil when there is none.
-func (s *spool) part(i int) (*emit.MapPart, error) {
-	var b []byte
+// part returns part i, encoded, or nil when there is none.
+func (s *spool) part(i int) ([]byte, error) {
 	if s.file == nil {
-		b = s.parts[i]
-	} else if at := s.at[i]; at[1] > 0 {
-		b = make([]byte, at[1])
-		if _, err := s.file.ReadAt(b, at[0]); err != nil {
-			return nil, err
-		}
+		return s.parts[i], nil
 	}
-	if b == nil {
+	at := s.at[i]
+	if at[1] == 0 {
 		return nil, nil
 	}
-	var p emit.MapPart
-	if err := p.UnmarshalBinary(b); err != nil {
+	b := make([]byte, at[1])
+	if _, err := s.file.ReadAt(b, at[0]); err != nil {
 		return nil, err
 	}
-	return &p, nil
+	return b, nil
 }
 
 func (s *spool) close() {
