@@ -434,7 +434,7 @@ func (f *Fleet) emitHost(h *Host, modules []string, out *hostFiles) (*emit.Host,
 	}
 	eh := &emit.Host{Name: h.Name, NixOS: nixos, Modules: modules, Comment: hostComment(h), Disks: h.layout, AdminKeys: h.adminKeys,
 		Loader: h.loader, EFIVariables: h.efiVariables}
-	v, err := h.Value()
+	v, err := h.fields("nixos", "users", "deploy")
 	if err != nil {
 		return nil, err
 	}
@@ -535,6 +535,30 @@ func hostComment(h *Host) []string {
 		lines = append(append(lines, ""), h.h.Doc...)
 	}
 	return lines
+}
+
+// fields returns the fields of the host's final value with the names
+// given, as Value decodes them: the rest of the value is not decoded.
+func (h *Host) fields(names ...string) (map[string]any, error) {
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(h.h.JSON, &raw); err != nil {
+		return nil, err
+	}
+	v := map[string]any{}
+	for _, name := range names {
+		b, ok := raw[name]
+		if !ok {
+			continue
+		}
+		d := json.NewDecoder(bytes.NewReader(b))
+		d.UseNumber()
+		var x any
+		if err := d.Decode(&x); err != nil {
+			return nil, err
+		}
+		v[name] = x
+	}
+	return v, nil
 }
 
 func decodeObject(b []byte) (map[string]any, error) {

@@ -38,8 +38,10 @@ type locator struct {
 	f     *Fleet
 	hosts map[string]*hostSources
 	facts *factIndex
-	// rel memoizes the user's files relative to the fleet's root.
-	rel map[string]string
+	// rel memoizes the user's files relative to the fleet's root, user
+	// whether a file is the user's (userFile).
+	rel  map[string]string
+	user map[string]bool
 	// words are the labels of every host's leaves and option names seen
 	// so far, normalized, with the labels similar to each: the same
 	// words come back for every host.
@@ -79,7 +81,7 @@ func (f *Fleet) newLocators() *locators {
 // new returns a locator for one goroutine.
 func (ls *locators) new() *locator {
 	return &locator{f: ls.f, facts: ls.facts, ls: ls, hosts: map[string]*hostSources{}, rel: map[string]string{},
-		words: newWordIndex(), frags: map[string]*fragIndex{}, provisions: map[string]emit.Origin{}}
+		user: map[string]bool{}, words: newWordIndex(), frags: map[string]*fragIndex{}, provisions: map[string]emit.Origin{}}
 }
 
 // known returns the origin of a provider's fact by its key, if known.
@@ -182,9 +184,11 @@ type leafSet struct {
 	// byLabel lists the leaves whose path has each.
 	labels  []string
 	byLabel map[string][]int
-	// byValue lists the leaves with each value.
+	// byValue lists the leaves with each value. Both lists are sorted.
 	byValue map[string][]int
-	index   *wordIndex
+	// parts memoizes below, by the part's key.
+	parts map[string][2]int
+	index *wordIndex
 	// Scratch space of bestLeaf.
 	words   []string
 	matched map[string]bool
@@ -217,7 +221,7 @@ func (s *hostSources) allLeaves() *leafSet {
 	if s.leaves != nil {
 		return s.leaves
 	}
-	ls := &leafSet{byLabel: map[string][]int{}, byValue: map[string][]int{}, index: s.words, matched: map[string]bool{}}
+	ls := &leafSet{byLabel: map[string][]int{}, byValue: map[string][]int{}, parts: map[string][2]int{}, index: s.words, matched: map[string]bool{}}
 	s.tree.Leaves(nil, func(p []string, leaf *merge.Node) {
 		i := len(ls.leaves)
 		li := leafInfo{path: p, labels: make([]string, len(p)), value: scalarString(leaf.Leaf().Value)}
@@ -604,19 +608,22 @@ func bestLeaf(set *leafSet, part []string, norm func(string) string, opt []strin
 // hi: the leaves are in the order of their paths, label by label, so
 // those below part follow one another.
 func (ls *leafSet) below(part []string) (lo, hi int) {
+	key := joinKey(part)
+	if r, ok := ls.parts[key]; ok {
+		return r[0], r[1]
+	}
 	lo = sort.Search(len(ls.leaves), func(i int) bool { return slices.Compare(ls.leaves[i].path, part) >= 0 })
 	hi = sort.Search(len(ls.leaves), func(i int) bool { return i >= lo && !hasPrefix(ls.leaves[i].path, part) })
+	ls.parts[key] = [2]int{lo, hi}
 	return lo, hi
 }
 
-// appendBetween appends to out the indices of is from lo to hi.
+// appendBetween appends to out the indices of is from lo to hi; is is
+// sorted.
 func appendBetween(out, is []int, lo, hi int) []int {
-	for _, i := range is {
-		if lo <= i && i < hi {
-			out = append(out, i)
-		}
-	}
-	return out
+	from, _ := slices.BinarySearch(is, lo)
+	to, _ := slices.BinarySearch(is[from:], hi)
+	return append(out, is[from:from+to]...)
 }
 
 // scanBestLeaf is bestLeaf over the leaves below part of n, the node at
@@ -818,12 +825,14 @@ func (l *locator) userFile(r diag.Range) bool {
 	if !r.Start.IsValid() || r.File == "" {
 		return false
 	}
-	rel, err := filepath.Rel(l.f.l.ModRoot, r.File)
-	if err != nil {
-		return true
+	user, ok := l.user[r.File]
+	if !ok {
+		rel, err := filepath.Rel(l.f.l.ModRoot, r.File)
+		rel = filepath.ToSlash(rel)
+		user = err != nil || rel != "cue.mod" && !strings.HasPrefix(rel, "cue.mod/")
+		l.user[r.File] = user
 	}
-	rel = filepath.ToSlash(rel)
-	return rel != "cue.mod" && !strings.HasPrefix(rel, "cue.mod/")
+	return user
 }
 
 // generated locates what the emitter adds to a host's module: an

@@ -724,7 +724,7 @@ func (m *MapPart) MarshalBinary() ([]byte, error) {
 	var rec []byte
 	for _, o := range m.Origins {
 		rec = appendOrigin(rec[:0], o)
-		b = appendString(b, string(rec))
+		b = appendBytes(b, rec)
 	}
 	b = binary.AppendUvarint(b, uint64(len(m.Files)))
 	var ends []byte
@@ -748,13 +748,18 @@ func (m *MapPart) MarshalBinary() ([]byte, error) {
 			ends = binary.AppendUvarint(ends, uint64(len(rec)-n))
 			ends = binary.AppendVarint(ends, int64(e.From))
 		}
-		b = appendString(b, string(rec))
-		b = appendString(b, string(ends))
+		b = appendBytes(b, rec)
+		b = appendBytes(b, ends)
 	}
 	return b, nil
 }
 
 func appendString(b []byte, s string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
+}
+
+func appendBytes(b, s []byte) []byte {
 	b = binary.AppendUvarint(b, uint64(len(s)))
 	return append(b, s...)
 }
