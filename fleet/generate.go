@@ -434,11 +434,11 @@ func (f *Fleet) emitHost(h *Host, modules []string, out *hostFiles) (*emit.Host,
 	}
 	eh := &emit.Host{Name: h.Name, NixOS: nixos, Modules: modules, Comment: hostComment(h), Disks: h.layout, AdminKeys: h.adminKeys,
 		Loader: h.loader, EFIVariables: h.efiVariables}
-	v, err := h.fields("nixos", "users", "deploy")
+	v, err := h.emitFields()
 	if err != nil {
 		return nil, err
 	}
-	if extra, ok := v["nixos"].(map[string]any); ok {
+	if extra, ok := v.NixOS.(map[string]any); ok {
 		eh.Extra = extra
 	}
 	if h.h.Derived != nil {
@@ -461,7 +461,7 @@ func (f *Fleet) emitHost(h *Host, modules []string, out *hostFiles) (*emit.Host,
 		}
 		eh.Users = append(eh.Users, emit.User{Name: u.Name, Home: home, Comment: []string{c}})
 	}
-	if us, ok := v["users"].(map[string]any); ok {
+	if us, ok := v.Users.(map[string]any); ok {
 		out.users = map[string]map[string]any{}
 		for n, u := range us {
 			if m, ok := u.(map[string]any); ok {
@@ -469,7 +469,7 @@ func (f *Fleet) emitHost(h *Host, modules []string, out *hostFiles) (*emit.Host,
 			}
 		}
 	}
-	if d, ok := v["deploy"].(map[string]any); ok {
+	if d, ok := v.Deploy.(map[string]any); ok {
 		out.hostKey, _ = d["hostKey"].(string)
 	}
 	out.secrets = map[string]bool{}
@@ -537,28 +537,26 @@ func hostComment(h *Host) []string {
 	return lines
 }
 
-// fields returns the fields of the host's final value with the names
-// given, as Value decodes them: the rest of the value is not decoded.
-func (h *Host) fields(names ...string) (map[string]any, error) {
-	var raw map[string]json.RawMessage
-	if err := json.Unmarshal(h.h.JSON, &raw); err != nil {
+// emitFields are the fields of a host's final value the emitter reads,
+// as Value decodes them: the rest of the value is skipped. (The schema's
+// #Host has no other field whose name differs from these only by case,
+// which encoding/json would also match.)
+type emitFields struct {
+	NixOS  any `json:"nixos"`
+	Users  any `json:"users"`
+	Deploy any `json:"deploy"`
+}
+
+// emitFields decodes the fields of the host's final value the emitter
+// reads.
+func (h *Host) emitFields() (*emitFields, error) {
+	d := json.NewDecoder(bytes.NewReader(h.h.JSON))
+	d.UseNumber()
+	var v emitFields
+	if err := d.Decode(&v); err != nil {
 		return nil, err
 	}
-	v := map[string]any{}
-	for _, name := range names {
-		b, ok := raw[name]
-		if !ok {
-			continue
-		}
-		d := json.NewDecoder(bytes.NewReader(b))
-		d.UseNumber()
-		var x any
-		if err := d.Decode(&x); err != nil {
-			return nil, err
-		}
-		v[name] = x
-	}
-	return v, nil
+	return &v, nil
 }
 
 func decodeObject(b []byte) (map[string]any, error) {

@@ -186,9 +186,11 @@ type leafSet struct {
 	byLabel map[string][]int
 	// byValue lists the leaves with each value. Both lists are sorted.
 	byValue map[string][]int
-	// parts memoizes below, by the part's key.
-	parts map[string][2]int
-	index *wordIndex
+	// parts memoizes below, by the part's key; similar memoizes
+	// similarLabels.
+	parts   map[string][2]int
+	similar map[string][]string
+	index   *wordIndex
 	// Scratch space of bestLeaf.
 	words   []string
 	matched map[string]bool
@@ -221,7 +223,8 @@ func (s *hostSources) allLeaves() *leafSet {
 	if s.leaves != nil {
 		return s.leaves
 	}
-	ls := &leafSet{byLabel: map[string][]int{}, byValue: map[string][]int{}, parts: map[string][2]int{}, index: s.words, matched: map[string]bool{}}
+	ls := &leafSet{byLabel: map[string][]int{}, byValue: map[string][]int{}, parts: map[string][2]int{},
+		similar: map[string][]string{}, index: s.words, matched: map[string]bool{}}
 	s.tree.Leaves(nil, func(p []string, leaf *merge.Node) {
 		i := len(ls.leaves)
 		li := leafInfo{path: p, labels: make([]string, len(p)), value: scalarString(leaf.Leaf().Value)}
@@ -249,12 +252,16 @@ func (s *hostSources) allLeaves() *leafSet {
 // similarLabels returns the labels of the set similar to word, in no
 // particular order.
 func (ls *leafSet) similarLabels(word string) []string {
+	if out, ok := ls.similar[word]; ok {
+		return out
+	}
 	var out []string
 	for _, l := range ls.index.similarTo(word) {
 		if len(ls.byLabel[l]) > 0 {
 			out = append(out, l)
 		}
 	}
+	ls.similar[word] = out
 	return out
 }
 
@@ -1039,8 +1046,13 @@ func (l *locator) provision(key string) (emit.Origin, bool) {
 		if provider == nil {
 			return emit.Origin{}, false
 		}
-		o = l.explainFact(provider, key)
-		l.ls.remember(key, o)
+		// Explaining one fact costs the provider's tree: explain them
+		// all, or read them all from the cache.
+		l.explainFacts(provider)
+		if o, ok = l.ls.known(key); !ok {
+			o = l.explainFact(provider, key)
+			l.ls.remember(key, o)
+		}
 	}
 	l.provisions[key] = o
 	return o, true
@@ -1066,19 +1078,91 @@ func (l *locator) explainFact(provider *Host, key string) emit.Origin {
 	return l.explainWith(provider, nil, p, value, "", true)
 }
 
-// explainFacts explains each fact of host h, whose sources the locator
-// has built to locate h's own values, as provision would for a host
-// that receives it, for every locator to share: a host that receives
-// h's facts (a monitoring server receives every host's) then need not
-// merge h's tree again. A host has a few facts.
+// explainFacts explains each fact of host h as provision would for a
+// host that receives it, for every locator to share: a host that
+// receives h's facts (a monitoring server receives every host's) then
+// need not merge h's tree again. It is called while the locator has h's
+// sources built to locate h's own values, or when another host first
+// asks for one of h's facts. With the fleet's cache, the origins are
+// kept there by what they depend on (factsKey), so that an edit that
+// makes a monitoring server's files again does not merge every host's
+// tree. A host has a few facts.
 func (l *locator) explainFacts(h *Host) {
-	l.hosts[h.Name].allLeaves()
-	for _, fl := range l.facts.byHost[h.Name] {
-		key := factKey(h.Name, fl)
-		if _, ok := l.ls.known(key); !ok {
-			l.ls.remember(key, l.explainFact(h, key))
+	facts := l.facts.byHost[h.Name]
+	todo := false
+	for _, fl := range facts {
+		if _, ok := l.ls.known(factKey(h.Name, fl)); !ok {
+			todo = true
+			break
 		}
 	}
+	if !todo {
+		return
+	}
+	c := l.f.l.Cache()
+	key := l.factsKey(h)
+	if parts, ok := c.Get(key); ok && l.rememberFacts(parts) {
+		return
+	}
+	parts := make([][]byte, 0, 1+6*len(facts))
+	parts = append(parts, []byte(factsEntryVersion))
+	l.sources(h).allLeaves()
+	for _, fl := range facts {
+		k := factKey(h.Name, fl)
+		o, ok := l.ls.known(k)
+		if !ok {
+			o = l.explainFact(h, k)
+			l.ls.remember(k, o)
+		}
+		parts = append(parts, []byte(k), []byte(o.File), []byte(strconv.Itoa(o.Line)), []byte(strconv.Itoa(o.Col)),
+			[]byte(o.Path), []byte(o.Source))
+	}
+	c.Put(key, parts)
+}
+
+// factsEntryVersion names the layout of a cache entry of explainFacts:
+// the version, then for each fact its key (see provision) and its
+// origin's file, line, col, path and source.
+const factsEntryVersion = "facts-1"
+
+// factsKey returns the cache key of the origins of host h's facts, ""
+// without a cache or when the host's tree has no hash: what the origins
+// depend on is the host's name, declaration and merged tree with its
+// provenance (load's Provenance hashes the entries it is merged from and
+// where each is declared), its facts, and the fleet's root, which the
+// origins' files are relative to. The cache's salt covers the program.
+func (l *locator) factsKey(h *Host) string {
+	c := l.f.l.Cache()
+	if c == nil || h.h.Provenance == nil {
+		return ""
+	}
+	s, w := newHash()
+	hashStrings(w, h.Name, l.f.l.ModRoot)
+	hashRange(w, h.h.Decl)
+	hashBytes(w, h.h.Provenance)
+	hashBytes(w, h.h.Facts)
+	return c.Key("facts", sum(s, w))
+}
+
+// rememberFacts records the origins of an entry explainFacts kept, and
+// reports false when it is not one.
+func (l *locator) rememberFacts(parts [][]byte) bool {
+	if len(parts)%6 != 1 || string(parts[0]) != factsEntryVersion {
+		return false
+	}
+	origins := make([]emit.Origin, 0, len(parts)/6)
+	for i := 1; i < len(parts); i += 6 {
+		line, err1 := strconv.Atoi(string(parts[i+2]))
+		col, err2 := strconv.Atoi(string(parts[i+3]))
+		if err1 != nil || err2 != nil {
+			return false
+		}
+		origins = append(origins, emit.Origin{File: string(parts[i+1]), Line: line, Col: col, Path: string(parts[i+4]), Source: string(parts[i+5])})
+	}
+	for i, o := range origins {
+		l.ls.remember(string(parts[1+6*i]), o)
+	}
+	return true
 }
 
 // tokens returns the names and addresses written in a value: the parts
