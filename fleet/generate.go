@@ -560,6 +560,11 @@ func (h *Host) emitFields() (*emitFields, error) {
 }
 
 func decodeObject(b []byte) (map[string]any, error) {
+	if v, ok := decodeValue(b); ok {
+		if m, isMap := v.(map[string]any); isMap || v == nil {
+			return m, nil
+		}
+	}
 	d := json.NewDecoder(bytes.NewReader(b))
 	d.UseNumber()
 	var m map[string]any
