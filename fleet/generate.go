@@ -550,6 +550,9 @@ type emitFields struct {
 // emitFields decodes the fields of the host's final value the emitter
 // reads.
 func (h *Host) emitFields() (*emitFields, error) {
+	if m, ok := decodeFields(h.h.JSON, "nixos", "users", "deploy"); ok {
+		return &emitFields{NixOS: m["nixos"], Users: m["users"], Deploy: m["deploy"]}, nil
+	}
 	d := json.NewDecoder(bytes.NewReader(h.h.JSON))
 	d.UseNumber()
 	var v emitFields

@@ -2,6 +2,7 @@ package fleet
 
 import (
 	"encoding/json"
+	"slices"
 )
 
 // The hosts' NixOS, fleet-pass and home configurations are decoded for
@@ -19,7 +20,7 @@ import (
 // white space.
 func decodeValue(b []byte) (any, bool) {
 	r := jsonReader{b: b}
-	v := r.value(0)
+	v := r.value(0, true)
 	r.space()
 	if r.bad || r.i != len(b) {
 		return nil, false
@@ -32,6 +33,8 @@ type jsonReader struct {
 	b   []byte
 	i   int
 	bad bool
+	// only, when set, names the fields of the top object kept.
+	only []string
 }
 
 // maxJSONDepth is how deep decodeValue goes before it gives up.
@@ -48,7 +51,8 @@ func (r *jsonReader) space() {
 	}
 }
 
-func (r *jsonReader) value(depth int) any {
+// value reads a value; unless keep, it only checks it and returns nil.
+func (r *jsonReader) value(depth int, keep bool) any {
 	r.space()
 	if r.bad || r.i >= len(r.b) || depth > maxJSONDepth {
 		r.bad = true
@@ -57,7 +61,10 @@ func (r *jsonReader) value(depth int) any {
 	switch c := r.b[r.i]; {
 	case c == '{':
 		r.i++
-		m := map[string]any{}
+		var m map[string]any
+		if keep {
+			m = map[string]any{}
+		}
 		r.space()
 		if r.i < len(r.b) && r.b[r.i] == '}' {
 			r.i++
@@ -65,36 +72,51 @@ func (r *jsonReader) value(depth int) any {
 		}
 		for {
 			r.space()
-			k := r.str()
+			k := r.str(keep)
 			r.space()
 			if r.bad || r.i >= len(r.b) || r.b[r.i] != ':' {
 				r.bad = true
 				return nil
 			}
 			r.i++
-			m[k] = r.value(depth + 1)
+			keepK := keep && (depth > 0 || r.only == nil || slices.Contains(r.only, k))
+			v := r.value(depth+1, keepK)
+			if keepK {
+				m[k] = v
+			}
 			if !r.more('}') {
 				return m
 			}
 		}
 	case c == '[':
 		r.i++
-		l := []any{}
+		var l []any
+		if keep {
+			l = []any{}
+		}
 		r.space()
 		if r.i < len(r.b) && r.b[r.i] == ']' {
 			r.i++
 			return l
 		}
 		for {
-			l = append(l, r.value(depth+1))
+			v := r.value(depth+1, keep)
+			if keep {
+				l = append(l, v)
+			}
 			if !r.more(']') {
 				return l
 			}
 		}
 	case c == '"':
-		return r.str()
+		return r.str(keep)
 	case c == '-' || '0' <= c && c <= '9':
-		return r.number()
+		start := r.i
+		r.number()
+		if !keep || r.bad {
+			return nil
+		}
+		return json.Number(r.b[start:r.i])
 	}
 	for _, lit := range []struct {
 		text string
@@ -129,8 +151,8 @@ func (r *jsonReader) more(end byte) bool {
 }
 
 // str reads a string: printable ASCII without escapes itself, anything
-// else through encoding/json.
-func (r *jsonReader) str() string {
+// else through encoding/json; unless keep, it only checks it.
+func (r *jsonReader) str(keep bool) string {
 	if r.i >= len(r.b) || r.b[r.i] != '"' {
 		r.bad = true
 		return ""
@@ -145,6 +167,9 @@ func (r *jsonReader) str() string {
 		case c == '"':
 			r.i = j + 1
 			if plain {
+				if !keep {
+					return ""
+				}
 				return string(r.b[start+1 : j])
 			}
 			var s string
@@ -160,9 +185,8 @@ func (r *jsonReader) str() string {
 	return ""
 }
 
-// number reads a number as its text, checked against JSON's grammar.
-func (r *jsonReader) number() json.Number {
-	start := r.i
+// number reads a number, checked against JSON's grammar.
+func (r *jsonReader) number() {
 	digits := func() int {
 		n := 0
 		for r.i < len(r.b) && '0' <= r.b[r.i] && r.b[r.i] <= '9' {
@@ -179,13 +203,13 @@ func (r *jsonReader) number() json.Number {
 		r.i++
 	case digits() == 0:
 		r.bad = true
-		return ""
+		return
 	}
 	if r.i < len(r.b) && r.b[r.i] == '.' {
 		r.i++
 		if digits() == 0 {
 			r.bad = true
-			return ""
+			return
 		}
 	}
 	if r.i < len(r.b) && (r.b[r.i] == 'e' || r.b[r.i] == 'E') {
@@ -195,8 +219,20 @@ func (r *jsonReader) number() json.Number {
 		}
 		if digits() == 0 {
 			r.bad = true
-			return ""
 		}
 	}
-	return json.Number(r.b[start:r.i])
+}
+
+// decodeFields decodes the fields named of the JSON object b, as
+// decodeValue would decode them, and only checks the others; false when
+// it leaves b to encoding/json (see decodeValue) or b is not an object.
+func decodeFields(b []byte, names ...string) (map[string]any, bool) {
+	r := jsonReader{b: b, only: names}
+	v := r.value(0, true)
+	r.space()
+	m, ok := v.(map[string]any)
+	if r.bad || r.i != len(b) || !ok {
+		return nil, false
+	}
+	return m, true
 }

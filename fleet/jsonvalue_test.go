@@ -34,6 +34,33 @@ func checkDecodeValue(t *testing.T, b []byte) bool {
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("decodeValue(%q) = %#v, encoding/json gives %#v", b, got, want)
 	}
+	checkDecodeFields(t, b)
+	return true
+}
+
+// checkDecodeFields fails when decodeFields takes b and gives other
+// fields than encoding/json decodes.
+func checkDecodeFields(t *testing.T, b []byte) bool {
+	t.Helper()
+	names := []string{"a", "nixos", "users", "deploy"}
+	got, ok := decodeFields(b, names...)
+	if !ok {
+		return false
+	}
+	v, err := stdDecode(b)
+	all, isMap := v.(map[string]any)
+	if err != nil || !isMap {
+		t.Fatalf("decodeFields took %q, which encoding/json decodes as %#v, %v", b, v, err)
+	}
+	want := map[string]any{}
+	for _, n := range names {
+		if x, ok := all[n]; ok {
+			want[n] = x
+		}
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("decodeFields(%q) = %#v, encoding/json gives %#v", b, got, want)
+	}
 	return true
 }
 
@@ -41,7 +68,7 @@ var decodeValueCases = []string{
 	`{}`, `[]`, `null`, `true`, `false`, `0`, `-0`, `12`, `-3.25e+10`, `1E5`, `0.5`, `""`, `"plain"`,
 	` { "a" : [ 1 , 2.0 , "x" , null , true , { } , [ ] ] , "b" : { "c" : "d" } } `,
 	`{"a": 1, "a": 2}`, `{"q": "a\"b\\c\/d\n\t\u00e9\ud83d\ude00"}`, `"héllo"`, "\"bad\xffutf8\"",
-	`{"k\u0041y": "v"}`, `{"$pkg": "python3Packages.requests"}`,
+	`{"k\u0041y": "v"}`, `{"a": {"b": [1, "x"]}, "skip": {"c": [true, null, -1.5e3, "\u00e9"]}, "nixos": {}}`, `{"$pkg": "python3Packages.requests"}`,
 	// Not plain JSON, or not one value: left to encoding/json.
 	``, ` `, `{`, `[1,]`, `{"a":1,}`, `01`, `1.`, `.5`, `-`, `1e`, `+1`, `tru`, `nul`, `"open`, "\"ctl\x01\"",
 	`{"a" 1}`, `{1: 2}`, `[1 2]`, `{} {}`, `{}x`, `NaN`,
@@ -68,6 +95,9 @@ func TestDecodeValue(t *testing.T) {
 		for _, b := range h.h.Home {
 			docs = append(docs, b)
 		}
+		if !checkDecodeFields(t, h.h.JSON) {
+			t.Errorf("decodeFields left the value of host %s to encoding/json", h.Name)
+		}
 		for _, b := range docs {
 			if len(b) > 0 && !checkDecodeValue(t, b) {
 				t.Errorf("decodeValue left a JSON value of host %s to encoding/json: %.80s", h.Name, b)
@@ -76,8 +106,8 @@ func TestDecodeValue(t *testing.T) {
 	}
 }
 
-// FuzzDecodeValue checks that whatever decodeValue takes, it decodes as
-// encoding/json does.
+// FuzzDecodeValue checks that whatever decodeValue and decodeFields
+// take, they decode as encoding/json does.
 func FuzzDecodeValue(f *testing.F) {
 	for _, c := range decodeValueCases {
 		f.Add([]byte(c))
@@ -87,5 +117,6 @@ func FuzzDecodeValue(f *testing.F) {
 			t.Skip()
 		}
 		checkDecodeValue(t, b)
+		checkDecodeFields(t, b)
 	})
 }
