@@ -419,8 +419,9 @@ func JoinSourceMap(parts []*MapPart) []byte {
 // WriteSourceMap writes to w the source map file of n parts, which part
 // returns by index in the order their files were generated, encoded
 // (MapPart.MarshalBinary; nil parts are skipped), as JoinSourceMap joins
-// them. It asks for each part a few times and keeps none: the parts of a
-// large fleet can stay on disk. The encoding holds the records as the
+// them. It asks for each part a few times and keeps none (what part
+// returns need only be valid until the next call): the parts of a large
+// fleet can stay on disk. The encoding holds the records as the
 // file has them, so that writing is mostly copying: only the origins'
 // indices are numbered again, fleet-wide.
 func WriteSourceMap(w io.Writer, n int, part func(i int) ([]byte, error)) error {
