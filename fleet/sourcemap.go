@@ -180,9 +180,11 @@ func (w *wordIndex) similarTo(word string) []string {
 // them, indexed.
 type leafSet struct {
 	leaves []leafInfo
-	// labels are the distinct normalized labels of the leaves' paths;
-	// byLabel lists the leaves whose path has each.
+	// labels are the distinct normalized labels of the leaves' paths,
+	// ids their indices in labels; byLabel lists the leaves whose path
+	// has each.
 	labels  []string
+	ids     map[string]int32
 	byLabel map[string][]int
 	// byValue lists the leaves with each value. Both lists are sorted.
 	byValue map[string][]int
@@ -191,10 +193,12 @@ type leafSet struct {
 	parts   map[string][2]int
 	similar map[string][]string
 	index   *wordIndex
-	// Scratch space of bestLeaf.
-	words   []string
-	matched map[string]bool
-	cands   []int
+	// Scratch space of bestLeaf: the labels marked with stamp are
+	// those that name something the option names.
+	words []string
+	mark  []uint32
+	stamp uint32
+	cands []int
 }
 
 // isIndex reports whether a label is a list index.
@@ -214,6 +218,7 @@ func isIndex(s string) bool {
 type leafInfo struct {
 	path   []string
 	labels []string // normalized
+	ids    []int32  // the labels' ids in a leafSet
 	value  string
 	isBool bool
 }
@@ -224,27 +229,41 @@ func (s *hostSources) allLeaves() *leafSet {
 		return s.leaves
 	}
 	ls := &leafSet{byLabel: map[string][]int{}, byValue: map[string][]int{}, parts: map[string][2]int{},
-		similar: map[string][]string{}, index: s.words, matched: map[string]bool{}}
+		similar: map[string][]string{}, ids: map[string]int32{}, index: s.words}
+	// The leaves' labels and ids are carved out of chunks, allocated a
+	// few hundred leaves at a time.
+	const chunk = 2048
+	var labels []string
+	var ids []int32
 	s.tree.Leaves(nil, func(p []string, leaf *merge.Node) {
 		i := len(ls.leaves)
-		li := leafInfo{path: p, labels: make([]string, len(p)), value: scalarString(leaf.Leaf().Value)}
-		for j, l := range p {
+		li := leafInfo{path: p, value: scalarString(leaf.Leaf().Value)}
+		if cap(labels)-len(labels) < len(p) {
+			labels, ids = make([]string, 0, max(chunk, len(p))), make([]int32, 0, max(chunk, len(p)))
+		}
+		start := len(labels)
+		for _, l := range p {
 			w := s.words.norm(l)
 			s.words.add(w)
-			li.labels[j] = w
-			if ls.byLabel[w] == nil {
+			id, ok := ls.ids[w]
+			if !ok {
+				id = int32(len(ls.labels))
+				ls.ids[w] = id
 				ls.labels = append(ls.labels, w)
 			}
+			labels, ids = append(labels, w), append(ids, id)
 			if k := ls.byLabel[w]; len(k) == 0 || k[len(k)-1] != i {
 				ls.byLabel[w] = append(k, i)
 			}
 		}
+		li.labels, li.ids = labels[start:len(labels):len(labels)], ids[start:len(ids):len(ids)]
 		_, li.isBool = leaf.Leaf().Value.(bool)
 		if li.value != "" {
 			ls.byValue[li.value] = append(ls.byValue[li.value], i)
 		}
 		ls.leaves = append(ls.leaves, li)
 	})
+	ls.mark = make([]uint32, len(ls.labels))
 	s.leaves = ls
 	return ls
 }
@@ -579,34 +598,47 @@ func bestLeaf(set *leafSet, part []string, norm func(string) string, opt []strin
 	value := scalarString(data)
 	// The labels that name something the option names, and the leaves
 	// that have one or the option's value: the candidates.
-	matched := set.matched
-	clear(matched)
+	set.stamp++
+	if set.stamp == 0 {
+		clear(set.mark)
+		set.stamp = 1
+	}
 	cands := set.cands[:0]
 	defer func() { set.words, set.cands = words[:0], cands[:0] }()
 	// Only the leaves below part can explain the value: in the set's
 	// order (sorted paths) they are the ones from lo to hi.
 	lo, hi := set.below(part)
+	// Each list of candidates is sorted: with one, so are the candidates.
+	lists := 0
 	for _, w := range words {
 		for _, l := range set.similarLabels(w) {
-			if !matched[l] {
-				matched[l] = true
-				cands = appendBetween(cands, set.byLabel[l], lo, hi)
+			if id := set.ids[l]; set.mark[id] != set.stamp {
+				set.mark[id] = set.stamp
+				n := len(cands)
+				if cands = appendBetween(cands, set.byLabel[l], lo, hi); len(cands) > n {
+					lists++
+				}
 			}
 		}
 	}
 	if value != "" {
-		cands = appendBetween(cands, set.byValue[value], lo, hi)
+		n := len(cands)
+		if cands = appendBetween(cands, set.byValue[value], lo, hi); len(cands) > n {
+			lists++
+		}
 	}
-	slices.Sort(cands)
+	if lists > 1 {
+		slices.Sort(cands)
+	}
 	var best []string
 	bestScore := 0
-	isMatched := func(l string) bool { return matched[l] }
+	isMatched := func(leaf *leafInfo, j int) bool { return set.mark[leaf.ids[j]] == set.stamp }
 	for i, c := range cands {
 		if i > 0 && cands[i-1] == c {
 			continue
 		}
-		leaf := set.leaves[c]
-		score, ok := leafScore(&leaf, part, isMatched, value)
+		leaf := &set.leaves[c]
+		score, ok := leafScore(leaf, part, isMatched, value)
 		if ok && (score > bestScore || score == bestScore && len(leaf.path) > len(best)) {
 			best, bestScore = leaf.path, score
 		}
@@ -644,7 +676,7 @@ func scanBestLeaf(n *merge.Node, part []string, norm func(string) string, opt []
 	words := optionWords(nil, norm, opt, data, hint)
 	value := scalarString(data)
 	memo := map[string]bool{}
-	isMatched := func(l string) bool {
+	isLabel := func(l string) bool {
 		m, ok := memo[l]
 		if !ok {
 			for _, w := range words {
@@ -657,6 +689,7 @@ func scanBestLeaf(n *merge.Node, part []string, norm func(string) string, opt []
 		}
 		return m
 	}
+	isMatched := func(leaf *leafInfo, j int) bool { return isLabel(leaf.labels[j]) }
 	var best []string
 	bestScore := 0
 	var leaf leafInfo
@@ -695,18 +728,18 @@ func optionWords(words []string, norm func(string) string, opt []string, data an
 }
 
 // leafScore scores how well a leaf below part explains an option with
-// the value value, matched saying which normalized labels name something
-// the option names; false when it explains nothing.
-func leafScore(leaf *leafInfo, part []string, matched func(string) bool, value string) (int, bool) {
+// the value value, matched saying which of the leaf's labels (by index)
+// name something the option names; false when it explains nothing.
+func leafScore(leaf *leafInfo, part []string, matched func(leaf *leafInfo, j int) bool, value string) (int, bool) {
 	if !hasPrefix(leaf.path, part) || len(leaf.path) == len(part) {
 		return 0, false
 	}
 	// An enable matching tells something only beside another match.
 	names, enables := 0, 0
-	for _, l := range leaf.labels[len(part):] {
+	for j := len(part); j < len(leaf.labels); j++ {
 		switch {
-		case !matched(l):
-		case l == "enable":
+		case !matched(leaf, j):
+		case leaf.labels[j] == "enable":
 			enables++
 		default:
 			names++
