@@ -42,6 +42,8 @@ type locator struct {
 	// whether a file is the user's (userFile).
 	rel  map[string]string
 	user map[string]bool
+	// by memoizes the layers' names (merge.Source.String).
+	by map[merge.Source]string
 	// words are the labels of every host's leaves and option names seen
 	// so far, normalized, with the labels similar to each: the same
 	// words come back for every host.
@@ -81,7 +83,7 @@ func (f *Fleet) newLocators() *locators {
 // new returns a locator for one goroutine.
 func (ls *locators) new() *locator {
 	return &locator{f: ls.f, facts: ls.facts, ls: ls, hosts: map[string]*hostSources{}, rel: map[string]string{},
-		user: map[string]bool{}, words: newWordIndex(), frags: map[string]*fragIndex{}, provisions: map[string]emit.Origin{}}
+		user: map[string]bool{}, by: map[merge.Source]string{}, words: newWordIndex(), frags: map[string]*fragIndex{}, provisions: map[string]emit.Origin{}}
 }
 
 // known returns the origin of a provider's fact by its key, if known.
@@ -811,7 +813,6 @@ func similar(a, b string) bool {
 // first leaf's; the host's declaration when there is none, or when the
 // position would be in the schema.
 func (l *locator) origin(h *Host, n *merge.Node, path []string) emit.Origin {
-	o := emit.Origin{Path: formatPath(append([]string{"hosts", h.Name}, path...))}
 	var src merge.Source
 	var r diag.Range
 	if n != nil && len(path) > 0 {
@@ -831,17 +832,24 @@ func (l *locator) origin(h *Host, n *merge.Node, path []string) emit.Origin {
 	// A position in the schema (where the merge keeps none of the
 	// user's) gives way to the nearest struct above that the user
 	// declared, else the host.
+	depth := len(path)
 	for i := len(path) - 1; !l.userFile(r) && i > 0; i-- {
 		if d := l.tree(h).Lookup(path[:i]...).Decl(); d != nil && l.userFile(d.Range) {
-			r, src = d.Range, d.Source
-			o.Path = formatPath(append([]string{"hosts", h.Name}, path[:i]...))
+			r, src, depth = d.Range, d.Source, i
 		}
 	}
 	if !l.userFile(r) {
-		r, src = h.h.Decl, merge.Source{Layer: merge.Host, Name: h.Name}
-		o.Path = formatPath([]string{"hosts", h.Name})
+		r, src, depth = h.h.Decl, merge.Source{Layer: merge.Host, Name: h.Name}, 0
 	}
-	return l.at(o, r, src.String())
+	if !r.Start.IsValid() || r.File == "" {
+		return emit.Origin{}
+	}
+	by, ok := l.by[src]
+	if !ok {
+		by = src.String()
+		l.by[src] = by
+	}
+	return l.at(emit.Origin{Path: formatPath(append([]string{"hosts", h.Name}, path[:depth]...))}, r, by)
 }
 
 // at completes o with the position r, relative to the fleet's root.
