@@ -82,8 +82,9 @@ func (f *Fleet) newLocators() *locators {
 
 // new returns a locator for one goroutine.
 func (ls *locators) new() *locator {
-	return &locator{f: ls.f, facts: ls.facts, ls: ls, hosts: map[string]*hostSources{}, rel: map[string]string{},
-		user: map[string]bool{}, by: map[merge.Source]string{}, words: newWordIndex(), frags: map[string]*fragIndex{}, provisions: map[string]emit.Origin{}}
+	return &locator{f: ls.f, facts: ls.facts, ls: ls, hosts: map[string]*hostSources{},
+		rel: map[string]string{}, user: map[string]bool{}, by: map[merge.Source]string{},
+		words: newWordIndex(), frags: map[string]*fragIndex{}, provisions: map[string]emit.Origin{}}
 }
 
 // known returns the origin of a provider's fact by its key, if known.
