@@ -321,7 +321,7 @@ func (f *Fleet) generateTo(out string, sink fileSink) error {
 	// kept, the rest is dropped as soon as its files are written.
 	outs := make([]hostFiles, len(f.hosts))
 	gc := f.newGenCache(ef, modules)
-	if err := eachHost(len(f.hosts), locators, func(i int, l *locator) error {
+	if err := eachHostIn(f.receiversLast(), locators, func(i int, l *locator) error {
 		o := &outs[i]
 		if err := gc.hostFiles(f.hosts[i], l, o); err != nil {
 			return err
@@ -431,11 +431,11 @@ func (f *Fleet) emitHost(h *Host, modules []string, out *hostFiles) (*emit.Host,
 	}
 	eh := &emit.Host{Name: h.Name, NixOS: nixos, Modules: modules, Comment: hostComment(h), Disks: h.layout, AdminKeys: h.adminKeys,
 		Loader: h.loader, EFIVariables: h.efiVariables}
-	v, err := h.Value()
+	v, err := h.emitFields()
 	if err != nil {
 		return nil, err
 	}
-	if extra, ok := v["nixos"].(map[string]any); ok {
+	if extra, ok := v.NixOS.(map[string]any); ok {
 		eh.Extra = extra
 	}
 	if h.h.Derived != nil {
@@ -458,7 +458,7 @@ func (f *Fleet) emitHost(h *Host, modules []string, out *hostFiles) (*emit.Host,
 		}
 		eh.Users = append(eh.Users, emit.User{Name: u.Name, Home: home, Comment: []string{c}})
 	}
-	if us, ok := v["users"].(map[string]any); ok {
+	if us, ok := v.Users.(map[string]any); ok {
 		out.users = map[string]map[string]any{}
 		for n, u := range us {
 			if m, ok := u.(map[string]any); ok {
@@ -466,7 +466,7 @@ func (f *Fleet) emitHost(h *Host, modules []string, out *hostFiles) (*emit.Host,
 			}
 		}
 	}
-	if d, ok := v["deploy"].(map[string]any); ok {
+	if d, ok := v.Deploy.(map[string]any); ok {
 		out.hostKey, _ = d["hostKey"].(string)
 	}
 	out.secrets = map[string]bool{}
@@ -481,6 +481,17 @@ func (f *Fleet) emitHost(h *Host, modules []string, out *hostFiles) (*emit.Host,
 // each with a locator of its own. It returns the error of the lowest i
 // that failed, so that the error does not depend on timing.
 func eachHost(n int, ls *locators, work func(i int, l *locator) error) error {
+	order := make([]int, n)
+	for i := range order {
+		order[i] = i
+	}
+	return eachHostIn(order, ls, work)
+}
+
+// eachHostIn is eachHost, for the indices of order, started in that
+// order.
+func eachHostIn(order []int, ls *locators, work func(i int, l *locator) error) error {
+	n := len(order)
 	workers := min(runtime.NumCPU(), 8, max(n, 1))
 	free := make(chan *locator, workers)
 	for range workers {
@@ -488,7 +499,7 @@ func eachHost(n int, ls *locators, work func(i int, l *locator) error) error {
 	}
 	errs := make([]error, n)
 	var wg sync.WaitGroup
-	for i := range n {
+	for _, i := range order {
 		locate := <-free
 		wg.Go(func() {
 			defer func() { free <- locate }()
@@ -523,7 +534,37 @@ func hostComment(h *Host) []string {
 	return lines
 }
 
+// emitFields are the fields of a host's final value the emitter reads,
+// as Value decodes them: the rest of the value is skipped. (The schema's
+// #Host has no other field whose name differs from these only by case,
+// which encoding/json would also match.)
+type emitFields struct {
+	NixOS  any `json:"nixos"`
+	Users  any `json:"users"`
+	Deploy any `json:"deploy"`
+}
+
+// emitFields decodes the fields of the host's final value the emitter
+// reads.
+func (h *Host) emitFields() (*emitFields, error) {
+	if m, ok := decodeFields(h.h.JSON, "nixos", "users", "deploy"); ok {
+		return &emitFields{NixOS: m["nixos"], Users: m["users"], Deploy: m["deploy"]}, nil
+	}
+	d := json.NewDecoder(bytes.NewReader(h.h.JSON))
+	d.UseNumber()
+	var v emitFields
+	if err := d.Decode(&v); err != nil {
+		return nil, err
+	}
+	return &v, nil
+}
+
 func decodeObject(b []byte) (map[string]any, error) {
+	if v, ok := decodeValue(b); ok {
+		if m, isMap := v.(map[string]any); isMap || v == nil {
+			return m, nil
+		}
+	}
 	d := json.NewDecoder(bytes.NewReader(b))
 	d.UseNumber()
 	var m map[string]any

@@ -61,6 +61,7 @@ type spool struct {
 	file  *os.File
 	at    [][2]int64 // offset and length of each part in file
 	size  int64
+	buf   []byte // the last part read from file
 }
 
 // spoolOnDisk is how many parts a spool keeps in memory.
@@ -97,25 +98,25 @@ func (s *spool) put(i int, b []byte) error {
 	return nil
 }
 
-// part returns part i, or nil when there is none.
-func (s *spool) part(i int) (*emit.MapPart, error) {
-	var b []byte
+// part returns part i, encoded, or nil when there is none. What it
+// returns is valid until the next call: a part on disk is read into the
+// same buffer each time (WriteSourceMap reads each part a few times).
+func (s *spool) part(i int) ([]byte, error) {
 	if s.file == nil {
-		b = s.parts[i]
-	} else if at := s.at[i]; at[1] > 0 {
-		b = make([]byte, at[1])
-		if _, err := s.file.ReadAt(b, at[0]); err != nil {
-			return nil, err
-		}
+		return s.parts[i], nil
 	}
-	if b == nil {
+	at := s.at[i]
+	if at[1] == 0 {
 		return nil, nil
 	}
-	var p emit.MapPart
-	if err := p.UnmarshalBinary(b); err != nil {
+	if int64(cap(s.buf)) < at[1] {
+		s.buf = make([]byte, at[1])
+	}
+	b := s.buf[:at[1]]
+	if _, err := s.file.ReadAt(b, at[0]); err != nil {
 		return nil, err
 	}
-	return &p, nil
+	return b, nil
 }
 
 func (s *spool) close() {

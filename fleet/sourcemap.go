@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"fleetnix.dev/fleet/internal/diag"
 	"fleetnix.dev/fleet/internal/emit"
@@ -37,8 +38,12 @@ type locator struct {
 	f     *Fleet
 	hosts map[string]*hostSources
 	facts *factIndex
-	// rel memoizes the user's files relative to the fleet's root.
-	rel map[string]string
+	// rel memoizes the user's files relative to the fleet's root, user
+	// whether a file is the user's (userFile).
+	rel  map[string]string
+	user map[string]bool
+	// by memoizes the layers' names (merge.Source.String).
+	by map[merge.Source]string
 	// words are the labels of every host's leaves and option names seen
 	// so far, normalized, with the labels similar to each: the same
 	// words come back for every host.
@@ -46,9 +51,9 @@ type locator struct {
 	// frags are the indexes of hosts' fragments, by their JSON and the
 	// host's users: hosts of one template mostly have the same.
 	frags map[string]*fragIndex
-	// provided memoizes fleetPass's origins in a provider's value, by
-	// provider, fact path and value: every host asks for the same ones.
-	provided map[string]emit.Origin
+	// ls are the locators of the same Generate, which share the
+	// explanations of providers' facts.
+	ls *locators
 	// current is the host whose value is being located.
 	current string
 	// provisions are the places in other hosts' values fleetPass put
@@ -58,22 +63,43 @@ type locator struct {
 }
 
 // locators make the locators of one Generate: one per goroutine, sharing
-// the fleet's index of facts, built once.
+// the fleet's index of facts, built once, and the origins of the
+// providers' facts.
 type locators struct {
 	f     *Fleet
 	facts *factIndex
+	// provided memoizes fleetPass's origins in a provider's value, by
+	// provider, fact path and value (see provision): every host asks
+	// for the same ones.
+	mu       sync.Mutex
+	provided map[string]emit.Origin
 }
 
 func (f *Fleet) newLocators() *locators {
 	l := &locator{f: f}
-	return &locators{f: f, facts: l.factIndex()}
+	return &locators{f: f, facts: l.factIndex(), provided: map[string]emit.Origin{}}
 }
 
 // new returns a locator for one goroutine.
 func (ls *locators) new() *locator {
-	return &locator{f: ls.f, facts: ls.facts, hosts: map[string]*hostSources{}, rel: map[string]string{},
-		words: newWordIndex(), frags: map[string]*fragIndex{}, provided: map[string]emit.Origin{},
-		provisions: map[string]emit.Origin{}}
+	return &locator{f: ls.f, facts: ls.facts, ls: ls, hosts: map[string]*hostSources{},
+		rel: map[string]string{}, user: map[string]bool{}, by: map[merge.Source]string{},
+		words: newWordIndex(), frags: map[string]*fragIndex{}, provisions: map[string]emit.Origin{}}
+}
+
+// known returns the origin of a provider's fact by its key, if known.
+func (ls *locators) known(key string) (emit.Origin, bool) {
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	o, ok := ls.provided[key]
+	return o, ok
+}
+
+// remember records the origin of a provider's fact.
+func (ls *locators) remember(key string, o emit.Origin) {
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	ls.provided[key] = o
 }
 
 // hostSources indexes one host's fragments and leaves.
@@ -157,17 +183,25 @@ func (w *wordIndex) similarTo(word string) []string {
 // them, indexed.
 type leafSet struct {
 	leaves []leafInfo
-	// labels are the distinct normalized labels of the leaves' paths;
-	// byLabel lists the leaves whose path has each.
+	// labels are the distinct normalized labels of the leaves' paths,
+	// ids their indices in labels; byLabel lists the leaves whose path
+	// has each.
 	labels  []string
+	ids     map[string]int32
 	byLabel map[string][]int
-	// byValue lists the leaves with each value.
+	// byValue lists the leaves with each value. Both lists are sorted.
 	byValue map[string][]int
+	// parts memoizes below, by the part's key; similar memoizes
+	// similarLabels.
+	parts   map[string][2]int
+	similar map[string][]string
 	index   *wordIndex
-	// Scratch space of bestLeaf.
-	words   []string
-	matched map[string]bool
-	cands   []int
+	// Scratch space of bestLeaf: the labels marked with stamp are
+	// those that name something the option names.
+	words []string
+	mark  []uint32
+	stamp uint32
+	cands []int
 }
 
 // isIndex reports whether a label is a list index.
@@ -187,6 +221,7 @@ func isIndex(s string) bool {
 type leafInfo struct {
 	path   []string
 	labels []string // normalized
+	ids    []int32  // the labels' ids in a leafSet
 	value  string
 	isBool bool
 }
@@ -196,27 +231,42 @@ func (s *hostSources) allLeaves() *leafSet {
 	if s.leaves != nil {
 		return s.leaves
 	}
-	ls := &leafSet{byLabel: map[string][]int{}, byValue: map[string][]int{}, index: s.words, matched: map[string]bool{}}
+	ls := &leafSet{byLabel: map[string][]int{}, byValue: map[string][]int{}, parts: map[string][2]int{},
+		similar: map[string][]string{}, ids: map[string]int32{}, index: s.words}
+	// The leaves' labels and ids are carved out of chunks, allocated a
+	// few hundred leaves at a time.
+	const chunk = 2048
+	var labels []string
+	var ids []int32
 	s.tree.Leaves(nil, func(p []string, leaf *merge.Node) {
 		i := len(ls.leaves)
-		li := leafInfo{path: p, labels: make([]string, len(p)), value: scalarString(leaf.Leaf().Value)}
-		for j, l := range p {
+		li := leafInfo{path: p, value: scalarString(leaf.Leaf().Value)}
+		if cap(labels)-len(labels) < len(p) {
+			labels, ids = make([]string, 0, max(chunk, len(p))), make([]int32, 0, max(chunk, len(p)))
+		}
+		start := len(labels)
+		for _, l := range p {
 			w := s.words.norm(l)
 			s.words.add(w)
-			li.labels[j] = w
-			if ls.byLabel[w] == nil {
+			id, ok := ls.ids[w]
+			if !ok {
+				id = int32(len(ls.labels))
+				ls.ids[w] = id
 				ls.labels = append(ls.labels, w)
 			}
+			labels, ids = append(labels, w), append(ids, id)
 			if k := ls.byLabel[w]; len(k) == 0 || k[len(k)-1] != i {
 				ls.byLabel[w] = append(k, i)
 			}
 		}
+		li.labels, li.ids = labels[start:len(labels):len(labels)], ids[start:len(ids):len(ids)]
 		_, li.isBool = leaf.Leaf().Value.(bool)
 		if li.value != "" {
 			ls.byValue[li.value] = append(ls.byValue[li.value], i)
 		}
 		ls.leaves = append(ls.leaves, li)
 	})
+	ls.mark = make([]uint32, len(ls.labels))
 	s.leaves = ls
 	return ls
 }
@@ -224,12 +274,16 @@ func (s *hostSources) allLeaves() *leafSet {
 // similarLabels returns the labels of the set similar to word, in no
 // particular order.
 func (ls *leafSet) similarLabels(word string) []string {
+	if out, ok := ls.similar[word]; ok {
+		return out
+	}
 	var out []string
 	for _, l := range ls.index.similarTo(word) {
 		if len(ls.byLabel[l]) > 0 {
 			out = append(out, l)
 		}
 	}
+	ls.similar[word] = out
 	return out
 }
 
@@ -281,6 +335,9 @@ func (l *locator) sources(h *Host) *hostSources {
 	}
 	s := &hostSources{h: h, tree: h.lf.Tree(h.h), fragIndex: fi, words: l.words}
 	l.hosts[h.Name] = s
+	if h.Name == l.current && l.ls != nil {
+		l.explainFacts(h)
+	}
 	return s
 }
 
@@ -366,6 +423,9 @@ func newFragIndex(h *Host) *fragIndex {
 }
 
 func decode(b []byte) any {
+	if v, ok := decodeValue(b); ok {
+		return v
+	}
 	d := json.NewDecoder(bytes.NewReader(b))
 	d.UseNumber()
 	var v any
@@ -541,34 +601,47 @@ func bestLeaf(set *leafSet, part []string, norm func(string) string, opt []strin
 	value := scalarString(data)
 	// The labels that name something the option names, and the leaves
 	// that have one or the option's value: the candidates.
-	matched := set.matched
-	clear(matched)
+	set.stamp++
+	if set.stamp == 0 {
+		clear(set.mark)
+		set.stamp = 1
+	}
 	cands := set.cands[:0]
 	defer func() { set.words, set.cands = words[:0], cands[:0] }()
 	// Only the leaves below part can explain the value: in the set's
 	// order (sorted paths) they are the ones from lo to hi.
 	lo, hi := set.below(part)
+	// Each list of candidates is sorted: with one, so are the candidates.
+	lists := 0
 	for _, w := range words {
 		for _, l := range set.similarLabels(w) {
-			if !matched[l] {
-				matched[l] = true
-				cands = appendBetween(cands, set.byLabel[l], lo, hi)
+			if id := set.ids[l]; set.mark[id] != set.stamp {
+				set.mark[id] = set.stamp
+				n := len(cands)
+				if cands = appendBetween(cands, set.byLabel[l], lo, hi); len(cands) > n {
+					lists++
+				}
 			}
 		}
 	}
 	if value != "" {
-		cands = appendBetween(cands, set.byValue[value], lo, hi)
+		n := len(cands)
+		if cands = appendBetween(cands, set.byValue[value], lo, hi); len(cands) > n {
+			lists++
+		}
 	}
-	slices.Sort(cands)
+	if lists > 1 {
+		slices.Sort(cands)
+	}
 	var best []string
 	bestScore := 0
-	isMatched := func(l string) bool { return matched[l] }
+	isMatched := func(leaf *leafInfo, j int) bool { return set.mark[leaf.ids[j]] == set.stamp }
 	for i, c := range cands {
 		if i > 0 && cands[i-1] == c {
 			continue
 		}
-		leaf := set.leaves[c]
-		score, ok := leafScore(&leaf, part, isMatched, value)
+		leaf := &set.leaves[c]
+		score, ok := leafScore(leaf, part, isMatched, value)
 		if ok && (score > bestScore || score == bestScore && len(leaf.path) > len(best)) {
 			best, bestScore = leaf.path, score
 		}
@@ -580,19 +653,22 @@ func bestLeaf(set *leafSet, part []string, norm func(string) string, opt []strin
 // hi: the leaves are in the order of their paths, label by label, so
 // those below part follow one another.
 func (ls *leafSet) below(part []string) (lo, hi int) {
+	key := joinKey(part)
+	if r, ok := ls.parts[key]; ok {
+		return r[0], r[1]
+	}
 	lo = sort.Search(len(ls.leaves), func(i int) bool { return slices.Compare(ls.leaves[i].path, part) >= 0 })
 	hi = sort.Search(len(ls.leaves), func(i int) bool { return i >= lo && !hasPrefix(ls.leaves[i].path, part) })
+	ls.parts[key] = [2]int{lo, hi}
 	return lo, hi
 }
 
-// appendBetween appends to out the indices of is from lo to hi.
+// appendBetween appends to out the indices of is from lo to hi; is is
+// sorted.
 func appendBetween(out, is []int, lo, hi int) []int {
-	for _, i := range is {
-		if lo <= i && i < hi {
-			out = append(out, i)
-		}
-	}
-	return out
+	from, _ := slices.BinarySearch(is, lo)
+	to, _ := slices.BinarySearch(is[from:], hi)
+	return append(out, is[from:from+to]...)
 }
 
 // scanBestLeaf is bestLeaf over the leaves below part of n, the node at
@@ -603,7 +679,7 @@ func scanBestLeaf(n *merge.Node, part []string, norm func(string) string, opt []
 	words := optionWords(nil, norm, opt, data, hint)
 	value := scalarString(data)
 	memo := map[string]bool{}
-	isMatched := func(l string) bool {
+	isLabel := func(l string) bool {
 		m, ok := memo[l]
 		if !ok {
 			for _, w := range words {
@@ -616,6 +692,7 @@ func scanBestLeaf(n *merge.Node, part []string, norm func(string) string, opt []
 		}
 		return m
 	}
+	isMatched := func(leaf *leafInfo, j int) bool { return isLabel(leaf.labels[j]) }
 	var best []string
 	bestScore := 0
 	var leaf leafInfo
@@ -654,18 +731,18 @@ func optionWords(words []string, norm func(string) string, opt []string, data an
 }
 
 // leafScore scores how well a leaf below part explains an option with
-// the value value, matched saying which normalized labels name something
-// the option names; false when it explains nothing.
-func leafScore(leaf *leafInfo, part []string, matched func(string) bool, value string) (int, bool) {
+// the value value, matched saying which of the leaf's labels (by index)
+// name something the option names; false when it explains nothing.
+func leafScore(leaf *leafInfo, part []string, matched func(leaf *leafInfo, j int) bool, value string) (int, bool) {
 	if !hasPrefix(leaf.path, part) || len(leaf.path) == len(part) {
 		return 0, false
 	}
 	// An enable matching tells something only beside another match.
 	names, enables := 0, 0
-	for _, l := range leaf.labels[len(part):] {
+	for j := len(part); j < len(leaf.labels); j++ {
 		switch {
-		case !matched(l):
-		case l == "enable":
+		case !matched(leaf, j):
+		case leaf.labels[j] == "enable":
 			enables++
 		default:
 			names++
@@ -737,7 +814,6 @@ func similar(a, b string) bool {
 // first leaf's; the host's declaration when there is none, or when the
 // position would be in the schema.
 func (l *locator) origin(h *Host, n *merge.Node, path []string) emit.Origin {
-	o := emit.Origin{Path: formatPath(append([]string{"hosts", h.Name}, path...))}
 	var src merge.Source
 	var r diag.Range
 	if n != nil && len(path) > 0 {
@@ -757,17 +833,24 @@ func (l *locator) origin(h *Host, n *merge.Node, path []string) emit.Origin {
 	// A position in the schema (where the merge keeps none of the
 	// user's) gives way to the nearest struct above that the user
 	// declared, else the host.
+	depth := len(path)
 	for i := len(path) - 1; !l.userFile(r) && i > 0; i-- {
 		if d := l.tree(h).Lookup(path[:i]...).Decl(); d != nil && l.userFile(d.Range) {
-			r, src = d.Range, d.Source
-			o.Path = formatPath(append([]string{"hosts", h.Name}, path[:i]...))
+			r, src, depth = d.Range, d.Source, i
 		}
 	}
 	if !l.userFile(r) {
-		r, src = h.h.Decl, merge.Source{Layer: merge.Host, Name: h.Name}
-		o.Path = formatPath([]string{"hosts", h.Name})
+		r, src, depth = h.h.Decl, merge.Source{Layer: merge.Host, Name: h.Name}, 0
 	}
-	return l.at(o, r, src.String())
+	if !r.Start.IsValid() || r.File == "" {
+		return emit.Origin{}
+	}
+	by, ok := l.by[src]
+	if !ok {
+		by = src.String()
+		l.by[src] = by
+	}
+	return l.at(emit.Origin{Path: formatPath(append([]string{"hosts", h.Name}, path[:depth]...))}, r, by)
 }
 
 // at completes o with the position r, relative to the fleet's root.
@@ -794,12 +877,14 @@ func (l *locator) userFile(r diag.Range) bool {
 	if !r.Start.IsValid() || r.File == "" {
 		return false
 	}
-	rel, err := filepath.Rel(l.f.l.ModRoot, r.File)
-	if err != nil {
-		return true
+	user, ok := l.user[r.File]
+	if !ok {
+		rel, err := filepath.Rel(l.f.l.ModRoot, r.File)
+		rel = filepath.ToSlash(rel)
+		user = err != nil || rel != "cue.mod" && !strings.HasPrefix(rel, "cue.mod/")
+		l.user[r.File] = user
 	}
-	rel = filepath.ToSlash(rel)
-	return rel != "cue.mod" && !strings.HasPrefix(rel, "cue.mod/")
+	return user
 }
 
 // generated locates what the emitter adds to a host's module: an
@@ -991,8 +1076,7 @@ func (l *locator) fleetPass(h *Host, v *emit.Value) emit.Origin {
 			fact, best = fl, len(fl.path)*1000+len(fl.value)
 		}
 	}
-	key := ref.host + "\x00" + joinKey(fact.path) + "\x00" + fact.value
-	o, _ := l.provision(key)
+	o, _ := l.provision(factKey(ref.host, fact))
 	return o
 }
 
@@ -1000,26 +1084,130 @@ func (l *locator) fleetPass(h *Host, v *emit.Value) emit.Origin {
 // provided (host, fact path and value), and records it among the
 // provisions; false when there is no such host.
 func (l *locator) provision(key string) (emit.Origin, bool) {
-	o, ok := l.provided[key]
+	o, ok := l.ls.known(key)
 	if !ok {
-		// The path is joined with the same separator: the value is
-		// after the last one.
-		host, rest, _ := strings.Cut(key, "\x00")
-		i := strings.LastIndexByte(rest, 0)
-		path, value := rest[:max(i, 0)], rest[i+1:]
+		host, _, _ := strings.Cut(key, "\x00")
 		provider := l.f.byName[host]
 		if provider == nil {
 			return emit.Origin{}, false
 		}
-		var p []string
-		if path != "" {
-			p = strings.Split(path, "\x00")
+		// Explaining one fact costs the provider's tree: explain them
+		// all, or read them all from the cache.
+		l.explainFacts(provider)
+		if o, ok = l.ls.known(key); !ok {
+			o = l.explainFact(provider, key)
+			l.ls.remember(key, o)
 		}
-		o = l.explainWith(provider, nil, p, value, "", true)
-		l.provided[key] = o
 	}
 	l.provisions[key] = o
 	return o, true
+}
+
+// factKey is the key of host's fact fl in provided.
+func factKey(host string, fl factLeaf) string {
+	return host + "\x00" + joinKey(fl.path) + "\x00" + fl.value
+}
+
+// explainFact returns the origin of the fact of provider that key names
+// (see provision).
+func (l *locator) explainFact(provider *Host, key string) emit.Origin {
+	// The path is joined with the same separator: the value is after
+	// the last one.
+	_, rest, _ := strings.Cut(key, "\x00")
+	i := strings.LastIndexByte(rest, 0)
+	path, value := rest[:max(i, 0)], rest[i+1:]
+	var p []string
+	if path != "" {
+		p = strings.Split(path, "\x00")
+	}
+	return l.explainWith(provider, nil, p, value, "", true)
+}
+
+// explainFacts explains each fact of host h as provision would for a
+// host that receives it, for every locator to share: a host that
+// receives h's facts (a monitoring server receives every host's) then
+// need not merge h's tree again. It is called while the locator has h's
+// sources built to locate h's own values, or when another host first
+// asks for one of h's facts. With the fleet's cache, the origins are
+// kept there by what they depend on (factsKey), so that an edit that
+// makes a monitoring server's files again does not merge every host's
+// tree. A host has a few facts.
+func (l *locator) explainFacts(h *Host) {
+	facts := l.facts.byHost[h.Name]
+	todo := false
+	for _, fl := range facts {
+		if _, ok := l.ls.known(factKey(h.Name, fl)); !ok {
+			todo = true
+			break
+		}
+	}
+	if !todo {
+		return
+	}
+	c := l.f.l.Cache()
+	key := l.factsKey(h)
+	if parts, ok := c.Get(key); ok && l.rememberFacts(parts) {
+		return
+	}
+	parts := make([][]byte, 0, 1+6*len(facts))
+	parts = append(parts, []byte(factsEntryVersion))
+	l.sources(h).allLeaves()
+	for _, fl := range facts {
+		k := factKey(h.Name, fl)
+		o, ok := l.ls.known(k)
+		if !ok {
+			o = l.explainFact(h, k)
+			l.ls.remember(k, o)
+		}
+		parts = append(parts, []byte(k), []byte(o.File), []byte(strconv.Itoa(o.Line)), []byte(strconv.Itoa(o.Col)),
+			[]byte(o.Path), []byte(o.Source))
+	}
+	c.Put(key, parts)
+}
+
+// factsEntryVersion names the layout of a cache entry of explainFacts:
+// the version, then for each fact its key (see provision) and its
+// origin's file, line, col, path and source.
+const factsEntryVersion = "facts-1"
+
+// factsKey returns the cache key of the origins of host h's facts, ""
+// without a cache or when the host's tree has no hash: what the origins
+// depend on is the host's name, declaration and merged tree with its
+// provenance (load's Provenance hashes the entries it is merged from and
+// where each is declared), its facts, and the fleet's root, which the
+// origins' files are relative to. The cache's salt covers the program.
+func (l *locator) factsKey(h *Host) string {
+	c := l.f.l.Cache()
+	if c == nil || h.h.Provenance == nil {
+		return ""
+	}
+	s, w := newHash()
+	hashStrings(w, h.Name, l.f.l.ModRoot)
+	hashRange(w, h.h.Decl)
+	hashBytes(w, h.h.Provenance)
+	hashBytes(w, h.h.Facts)
+	return c.Key("facts", sum(s, w))
+}
+
+// rememberFacts records the origins of an entry explainFacts kept, and
+// reports false when it is not one.
+func (l *locator) rememberFacts(parts [][]byte) bool {
+	if len(parts)%6 != 1 || string(parts[0]) != factsEntryVersion {
+		return false
+	}
+	origins := make([]emit.Origin, 0, len(parts)/6)
+	for i := 1; i < len(parts); i += 6 {
+		line, err1 := strconv.Atoi(string(parts[i+2]))
+		col, err2 := strconv.Atoi(string(parts[i+3]))
+		if err1 != nil || err2 != nil {
+			return false
+		}
+		origins = append(origins, emit.Origin{File: string(parts[i+1]), Line: line, Col: col, Path: string(parts[i+4]), Source: string(parts[i+5])})
+	}
+	for i, o := range origins {
+		l.ls.remember(string(parts[1+6*i]), o)
+	}
+	return true
 }
 
 // tokens returns the names and addresses written in a value: the parts
@@ -1039,4 +1227,19 @@ func tokens(s string) []string {
 		}
 	}
 	return out
+}
+
+// receiversLast returns the indices of the fleet's hosts in the order
+// Generate makes their files: the hosts the fleet pass gives the most
+// (a monitoring server, which receives every host's facts) last, so that
+// the facts they receive were explained while each provider's own files
+// were made (explainFacts) and no provider's tree is merged again for
+// them. The order changes no output.
+func (f *Fleet) receiversLast() []int {
+	order := make([]int, len(f.hosts))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return len(f.hosts[a].h.Derived) - len(f.hosts[b].h.Derived) })
+	return order
 }

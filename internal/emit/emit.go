@@ -362,7 +362,10 @@ func (f *Fleet) host(h *Host, locate func(*Value) Origin, trees bool) (*Files, e
 		secrets[s.Name] = s
 	}
 	hf := "hosts/" + h.Name + ".nix"
-	nixos := copyMap(h.NixOS)
+	// Nothing below modifies the host's data but dropLayoutMounts: the
+	// parts are merged into new structs (overlay), the emitter's own
+	// values set on copies of the structs they go in (setPath).
+	nixos := h.NixOS
 	var imports []syntax.Expr
 	if h.Disks != nil {
 		df, parsed, err := h.diskFiles()
@@ -377,6 +380,7 @@ func (f *Fleet) host(h *Host, locate func(*Value) Origin, trees bool) (*Files, e
 			out.Files = append(out.Files, d)
 			out.Map.add(d.Path, parsed[i], otherFile(h.Name))
 		}
+		nixos = copyMap(h.NixOS)
 		dropLayoutMounts(nixos, h.Disks)
 		p, err := pathLit(relPath(path.Dir(hf), df[0].Path))
 		if err != nil {
@@ -388,7 +392,7 @@ func (f *Fleet) host(h *Host, locate func(*Value) Origin, trees bool) (*Files, e
 	var layers []layer
 	if out.Map != nil || trees {
 		// The parts as they are before overlay merges them in place.
-		layers = []layer{{PartComputed, copyMap(nixos)}, {PartFleet, copyMap(h.Derived)}, {PartNixOS, copyMap(h.Extra)}}
+		layers = []layer{{PartComputed, nixos}, {PartFleet, h.Derived}, {PartNixOS, h.Extra}}
 	}
 	data, err := overlay(nixos, h.Derived, nil)
 	if err == nil {
@@ -644,14 +648,16 @@ func copyMap(m map[string]any) map[string]any {
 	return out
 }
 
-// setPath sets m.p... = v, creating structs on the way.
+// setPath sets m.p... = v, creating structs on the way; the structs on
+// the way are copied, not modified: they may be the host's own data.
 func setPath(m map[string]any, p []string, v any) {
 	for _, k := range p[:len(p)-1] {
-		sub, ok := m[k].(map[string]any)
-		if !ok {
-			sub = map[string]any{}
-			m[k] = sub
+		old, _ := m[k].(map[string]any)
+		sub := make(map[string]any, len(old)+1)
+		for sk, sv := range old {
+			sub[sk] = sv
 		}
+		m[k] = sub
 		m = sub
 	}
 	m[p[len(p)-1]] = v

@@ -19,10 +19,12 @@ import (
 //   - anything else is a conflict NixOS would reject: an error naming
 //     the path, so it can be reported where the user wrote it.
 //
-// base is modified in place and returned.
-func overlay(base, extra map[string]any, path []string) (map[string]any, error) {
-	if base == nil {
-		base = map[string]any{}
+// Neither base nor extra is modified: the result is a new struct, and so
+// is every struct of it both define; the rest is shared with them.
+func overlay(orig, extra map[string]any, path []string) (map[string]any, error) {
+	base := make(map[string]any, len(orig)+len(extra))
+	for k, v := range orig {
+		base[k] = v
 	}
 	for _, k := range sortedKeys(extra) {
 		ev := extra[k]
@@ -63,7 +65,7 @@ func overlay(base, extra map[string]any, path []string) (map[string]any, error) 
 // Overlay merges a host's free-form NixOS configuration (extra) over the
 // configuration its features compute (base) as the host file holds them
 // (see overlay), for readers of a host's final NixOS configuration such as
-// the lockout guard. base is modified in place and returned.
+// the lockout guard. Neither base nor extra is modified.
 func Overlay(base, extra map[string]any) (map[string]any, error) {
 	return overlay(base, extra, nil)
 }

@@ -31,7 +31,16 @@ func TestOverlay(t *testing.T) {
 		{name: "struct against leaf", base: `{"a":1}`, extra: `{"a":{"b":2}}`, err: "nixos.a:"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			got, err := overlay(obj(t, c.base), obj(t, c.extra), nil)
+			base, extra := obj(t, c.base), obj(t, c.extra)
+			got, err := overlay(base, extra, nil)
+			// The inputs are the host's data, which the emitter reads
+			// again (the source map's layers): they stay as they were.
+			if diff := cmp.Diff(obj(t, c.base), base); diff != "" {
+				t.Errorf("overlay modified base (-was +is):\n%s", diff)
+			}
+			if diff := cmp.Diff(obj(t, c.extra), extra); diff != "" {
+				t.Errorf("overlay modified extra (-was +is):\n%s", diff)
+			}
 			if c.err != "" {
 				var oe *OverlayError
 				if !errors.As(err, &oe) || !strings.Contains(err.Error(), c.err) {

@@ -407,15 +407,24 @@ func (m *MapPart) add(file string, f *syntax.File, describe func(path []string) 
 // order first used, then each file's entries, files sorted by path.
 func JoinSourceMap(parts []*MapPart) []byte {
 	var b bytes.Buffer
-	WriteSourceMap(&b, len(parts), func(i int) (*MapPart, error) { return parts[i], nil })
+	WriteSourceMap(&b, len(parts), func(i int) ([]byte, error) {
+		if parts[i] == nil {
+			return nil, nil
+		}
+		return parts[i].MarshalBinary()
+	})
 	return b.Bytes()
 }
 
 // WriteSourceMap writes to w the source map file of n parts, which part
-// returns by index in the order their files were generated (nil parts are
-// skipped), as JoinSourceMap joins them. It asks for each part a few
-// times and keeps none: the parts of a large fleet can stay on disk.
-func WriteSourceMap(w io.Writer, n int, part func(i int) (*MapPart, error)) error {
+// returns by index in the order their files were generated, encoded
+// (MapPart.MarshalBinary; nil parts are skipped), as JoinSourceMap joins
+// them. It asks for each part a few times and keeps none (what part
+// returns need only be valid until the next call): the parts of a large
+// fleet can stay on disk. The encoding holds the records as the
+// file has them, so that writing is mostly copying: only the origins'
+// indices are numbered again, fleet-wide.
+func WriteSourceMap(w io.Writer, n int, part func(i int) ([]byte, error)) error {
 	bw := bufio.NewWriterSize(w, 256<<10)
 	b := make([]byte, 0, 1024)
 	b = append(b, `{"//": `...)
@@ -429,24 +438,30 @@ func WriteSourceMap(w io.Writer, n int, part func(i int) (*MapPart, error)) erro
 	// small.
 	index := map[[sha256.Size224]byte]int32{}
 	global := make([][]int32, n)
+	// Each file of each part, and where its entries start in the
+	// part's encoding.
 	type fileAt struct {
-		path       string
-		part, file int32
+		path     string
+		part, at int32
 	}
 	var files []fileAt
 	count := 0
 	for i := range n {
-		p, err := part(i)
+		enc, err := part(i)
 		if err != nil {
 			return err
 		}
-		if p == nil {
+		if enc == nil {
 			continue
 		}
-		g := make([]int32, len(p.Origins))
-		for j, o := range p.Origins {
-			b = appendOrigin(b[:0], o)
-			key := sha256.Sum224(b)
+		d := decoder{b: enc}
+		if d.byte() != partVersion {
+			return errDamagedPart
+		}
+		g := make([]int32, d.count())
+		for j := range g {
+			rec := d.bytes()
+			key := sha256.Sum224(rec)
 			k, ok := index[key]
 			if !ok {
 				k = int32(len(index))
@@ -455,19 +470,27 @@ func WriteSourceMap(w io.Writer, n int, part func(i int) (*MapPart, error)) erro
 					bw.WriteByte(',')
 				}
 				count++
-				bw.WriteString("\n")
-				bw.Write(b)
+				bw.WriteByte('\n')
+				bw.Write(rec)
 			}
 			g[j] = k
 		}
 		global[i] = g
-		for j, f := range p.Files {
-			files = append(files, fileAt{f.Path, int32(i), int32(j)})
+		nf := d.count()
+		for range nf {
+			path := d.str()
+			files = append(files, fileAt{path, int32(i), int32(len(enc) - len(d.b))})
+			d.count()
+			d.bytes()
+			d.bytes()
+		}
+		if d.bad || len(d.b) > 0 {
+			return errDamagedPart
 		}
 	}
 	bw.WriteString("],\n\"files\": {")
 	sort.SliceStable(files, func(i, j int) bool { return files[i].path < files[j].path })
-	var last *MapPart
+	var last []byte
 	lastAt := int32(-1)
 	for i, f := range files {
 		if f.part != lastAt {
@@ -484,34 +507,50 @@ func WriteSourceMap(w io.Writer, n int, part func(i int) (*MapPart, error)) erro
 		b = appendJSONString(b, f.path)
 		b = append(b, ": ["...)
 		bw.Write(b)
+		if int(f.at) > len(last) {
+			return errDamagedPart
+		}
+		d := decoder{b: last[f.at:]}
+		ne := d.count()
+		text := d.bytes()
+		// Each entry: the length of its record up to its origin, and
+		// its origin in the part.
+		ends := decoder{b: d.bytes()}
 		g := global[f.part]
-		for j, e := range last.Files[f.file].Entries {
+		for j := range ne {
+			l := ends.int()
+			if l > len(text) {
+				return errDamagedPart
+			}
 			b = b[:0]
 			if j > 0 {
 				b = append(b, ',')
 			}
-			b = append(b, "\n["...)
-			for _, x := range []int{e.Line, e.Col, e.End} {
-				b = strconv.AppendInt(b, int64(x), 10)
-				b = append(b, ',')
-			}
-			b = appendJSONString(b, e.At)
-			b = append(b, ',')
-			b = appendJSONString(b, string(e.Kind))
-			b = append(b, ',')
+			b = append(b, '\n')
+			b = append(b, text[:l]...)
+			text = text[l:]
 			from := int32(-1)
-			if e.From >= 0 && e.From < len(g) {
-				from = g[e.From]
+			if e := ends.varint(); e >= 0 && e < int64(len(g)) {
+				from = g[e]
 			}
 			b = strconv.AppendInt(b, int64(from), 10)
 			b = append(b, ']')
 			bw.Write(b)
+		}
+		if d.bad || ends.bad || len(text) > 0 || len(ends.b) > 0 {
+			return errDamagedPart
 		}
 		bw.WriteByte(']')
 	}
 	bw.WriteString("}}\n")
 	return bw.Flush()
 }
+
+// errDamagedPart is the error of a part MarshalBinary did not encode.
+var errDamagedPart = errors.New("damaged source map part")
+
+// partVersion is the first byte of an encoded part.
+const partVersion = 1
 
 // appendOrigin appends an origin's record.
 func appendOrigin(b []byte, o Origin) []byte {
@@ -673,65 +712,55 @@ func (m *SourceMap) ForOption(file, option string) (Entry, bool) {
 	return above, foundAbove
 }
 
-// MarshalBinary encodes the part compactly, for a cache.
+// MarshalBinary encodes the part, for a cache and for WriteSourceMap:
+// a version byte; the origins, each as its record in the source map
+// (appendOrigin); then each file: its path, its number of entries, the
+// entries' records up to their origins' indices, written one after the
+// other, and for each entry the length of its record and its origin's
+// index in the part (a varint). Lengths and counts are uvarints; a
+// record or path is its length, then its bytes.
 func (m *MapPart) MarshalBinary() ([]byte, error) {
-	var b []byte
+	b := []byte{partVersion}
 	b = binary.AppendUvarint(b, uint64(len(m.Origins)))
+	var rec []byte
 	for _, o := range m.Origins {
-		b = appendString(b, o.File)
-		b = binary.AppendUvarint(b, uint64(o.Line))
-		b = binary.AppendUvarint(b, uint64(o.Col))
-		b = appendString(b, o.Path)
-		b = appendString(b, o.Source)
+		rec = appendOrigin(rec[:0], o)
+		b = appendBytes(b, rec)
 	}
 	b = binary.AppendUvarint(b, uint64(len(m.Files)))
+	var ends []byte
 	for _, f := range m.Files {
 		b = appendString(b, f.Path)
 		b = binary.AppendUvarint(b, uint64(len(f.Entries)))
+		rec, ends = rec[:0], ends[:0]
 		for _, e := range f.Entries {
-			b = binary.AppendUvarint(b, uint64(e.Line))
-			b = binary.AppendUvarint(b, uint64(e.Col))
-			b = binary.AppendUvarint(b, uint64(e.End))
-			b = appendString(b, e.At)
-			b = appendString(b, string(e.Kind))
-			b = binary.AppendVarint(b, int64(e.From))
+			n := len(rec)
+			rec = append(rec, '[')
+			rec = strconv.AppendInt(rec, int64(e.Line), 10)
+			rec = append(rec, ',')
+			rec = strconv.AppendInt(rec, int64(e.Col), 10)
+			rec = append(rec, ',')
+			rec = strconv.AppendInt(rec, int64(e.End), 10)
+			rec = append(rec, ',')
+			rec = appendJSONString(rec, e.At)
+			rec = append(rec, ',')
+			rec = appendJSONString(rec, string(e.Kind))
+			rec = append(rec, ',')
+			ends = binary.AppendUvarint(ends, uint64(len(rec)-n))
+			ends = binary.AppendVarint(ends, int64(e.From))
 		}
+		b = appendBytes(b, rec)
+		b = appendBytes(b, ends)
 	}
 	return b, nil
 }
 
-// UnmarshalBinary decodes what MarshalBinary encoded.
-func (m *MapPart) UnmarshalBinary(b []byte) error {
-	d := decoder{b: b}
-	*m = MapPart{}
-	m.Origins = make([]Origin, d.count())
-	for i := range m.Origins {
-		m.Origins[i] = Origin{File: d.str(), Line: d.int(), Col: d.int(), Path: d.str(), Source: d.str()}
-	}
-	m.Files = make([]MapFile, d.count())
-	for i := range m.Files {
-		f := &m.Files[i]
-		f.Path = d.str()
-		f.Entries = make([]MapEntry, d.count())
-		for j := range f.Entries {
-			f.Entries[j] = MapEntry{Line: d.int(), Col: d.int(), End: d.int(), At: d.str(), Kind: Part(d.str())}
-			v, n := binary.Varint(d.b)
-			if n <= 0 {
-				d.bad = true
-			} else {
-				d.b = d.b[n:]
-			}
-			f.Entries[j].From = int(v)
-		}
-	}
-	if d.bad || len(d.b) > 0 {
-		*m = MapPart{}
-		return errors.New("damaged source map part")
-	}
-	return nil
+func appendString(b []byte, s string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
 }
 
-func appendString(b []byte, s string) []byte {
+func appendBytes(b, s []byte) []byte {
 	b = binary.AppendUvarint(b, uint64(len(s)))
 	return append(b, s...)
 }
@@ -755,6 +784,39 @@ func (d *decoder) uint() uint64 {
 
 func (d *decoder) int() int { return int(d.uint()) }
 
+// varint reads what binary.AppendVarint wrote: a uvarint, zig-zag
+// encoded.
+func (d *decoder) varint() int64 {
+	u := d.uint()
+	v := int64(u >> 1)
+	if u&1 != 0 {
+		v = ^v
+	}
+	return v
+}
+
+func (d *decoder) byte() byte {
+	if len(d.b) == 0 {
+		d.bad = true
+		return 0
+	}
+	c := d.b[0]
+	d.b = d.b[1:]
+	return c
+}
+
+// bytes reads what appendString wrote, without copying it.
+func (d *decoder) bytes() []byte {
+	n := d.uint()
+	if n > uint64(len(d.b)) {
+		d.bad, d.b = true, nil
+		return nil
+	}
+	out := d.b[:n:n]
+	d.b = d.b[n:]
+	return out
+}
+
 // count reads a count, bounded by what is left of the input so that a
 // damaged input cannot make it allocate much.
 func (d *decoder) count() int {
@@ -766,13 +828,4 @@ func (d *decoder) count() int {
 	return int(n)
 }
 
-func (d *decoder) str() string {
-	n := d.uint()
-	if n > uint64(len(d.b)) {
-		d.bad, d.b = true, nil
-		return ""
-	}
-	s := string(d.b[:n])
-	d.b = d.b[n:]
-	return s
-}
+func (d *decoder) str() string { return string(d.bytes()) }

@@ -3,6 +3,7 @@ package emit
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"strings"
 	"testing"
 
@@ -168,6 +169,57 @@ func TestAppendJSONString(t *testing.T) {
 		want, _ := json.Marshal(s)
 		if got := appendJSONString(nil, s); string(got) != string(want) {
 			t.Errorf("appendJSONString(%q) = %s, want %s", s, got, want)
+		}
+	}
+}
+
+// TestWriteSourceMap checks the source map joined from encoded parts
+// against records encoding/json writes: origins numbered fleet-wide in
+// the order first used (one two parts share is written once), files
+// sorted by path across parts, entries with their origins' new numbers
+// (-1 kept), strings escaped as encoding/json escapes them.
+func TestWriteSourceMap(t *testing.T) {
+	shared := Origin{File: "hosts.cue", Line: 3, Col: 8, Path: "hosts.web", Source: `host "web"`}
+	odd := Origin{File: "a<b>&.cue", Line: 1, Col: 2, Path: "hosts.\"x\\y\"\u2028", Source: "bad\xffutf8"}
+	parts := []*MapPart{
+		{Origins: []Origin{shared, odd}, Files: []MapFile{
+			{Path: "hosts/web.nix", Entries: []MapEntry{{4, 3, 4, "a.b", PartComputed, 1}, {5, 3, 7, `x."y z"[0]`, PartNixOS, -1}, {8, 1, 8, "c", PartFleet, 0}}},
+			{Path: "users/u/web.nix", Entries: nil},
+		}},
+		nil,
+		{Origins: []Origin{{File: "t.cue", Line: 9, Col: 9, Path: "templates.t", Source: "template"}, shared}, Files: []MapFile{
+			{Path: "flake.nix", Entries: []MapEntry{{2, 1, 3, "inputs", PartFile, 1}, {4, 1, 4, "outputs", PartFile, 0}}},
+		}},
+	}
+	got := string(JoinSourceMap(parts))
+	rec := func(v ...any) string {
+		b, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	header, _ := json.Marshal(strings.TrimPrefix(Header, "# "))
+	want := `{"//": ` + string(header) + ",\n\"version\": 1,\n" + smFields + ",\n\"origins\": [" +
+		"\n" + rec(shared.File, shared.Line, shared.Col, shared.Path, shared.Source) + "," +
+		"\n" + rec(odd.File, odd.Line, odd.Col, odd.Path, odd.Source) + "," +
+		"\n" + rec("t.cue", 9, 9, "templates.t", "template") + "],\n\"files\": {" +
+		"\n\"flake.nix\": [\n" + rec(2, 1, 3, "inputs", "file", 0) + ",\n" + rec(4, 1, 4, "outputs", "file", 2) + "]," +
+		"\n\"hosts/web.nix\": [\n" + rec(4, 3, 4, "a.b", "computed", 1) + ",\n" + rec(5, 3, 7, `x."y z"[0]`, "nixos", -1) + ",\n" + rec(8, 1, 8, "c", "fleet", 0) + "]," +
+		"\n\"users/u/web.nix\": []}}\n"
+	if got != want {
+		t.Errorf("JoinSourceMap:\n%s\nwant:\n%s", got, want)
+	}
+	if _, err := ReadSourceMap([]byte(got)); err != nil {
+		t.Errorf("the joined map does not read back: %v", err)
+	}
+	// A damaged part (a cache file cut short) is an error, never a
+	// panic nor a map that says something else.
+	enc, _ := parts[0].MarshalBinary()
+	for n := 0; n < len(enc); n++ {
+		err := WriteSourceMap(io.Discard, 1, func(int) ([]byte, error) { return enc[:n], nil })
+		if err == nil {
+			t.Fatalf("a part cut to %d of %d bytes was joined without an error", n, len(enc))
 		}
 	}
 }
