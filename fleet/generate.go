@@ -547,9 +547,6 @@ type emitFields struct {
 // emitFields decodes the fields of the host's final value the emitter
 // reads.
 func (h *Host) emitFields() (*emitFields, error) {
-	if m, ok := decodeFields(h.h.JSON, "nixos", "users", "deploy"); ok {
-		return &emitFields{NixOS: m["nixos"], Users: m["users"], Deploy: m["deploy"]}, nil
-	}
 	d := json.NewDecoder(bytes.NewReader(h.h.JSON))
 	d.UseNumber()
 	var v emitFields
@@ -560,11 +557,6 @@ func (h *Host) emitFields() (*emitFields, error) {
 }
 
 func decodeObject(b []byte) (map[string]any, error) {
-	if v, ok := decodeValue(b); ok {
-		if m, isMap := v.(map[string]any); isMap || v == nil {
-			return m, nil
-		}
-	}
 	d := json.NewDecoder(bytes.NewReader(b))
 	d.UseNumber()
 	var m map[string]any

@@ -423,9 +423,6 @@ func newFragIndex(h *Host) *fragIndex {
 }
 
 func decode(b []byte) any {
-	if v, ok := decodeValue(b); ok {
-		return v
-	}
 	d := json.NewDecoder(bytes.NewReader(b))
 	d.UseNumber()
 	var v any
