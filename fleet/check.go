@@ -13,25 +13,128 @@ import (
 	"fleetnix.dev/fleet/internal/diag"
 	"fleetnix.dev/fleet/internal/emit"
 	"fleetnix.dev/fleet/internal/lint/rules"
+	"fleetnix.dev/fleet/internal/load"
 	"fleetnix.dev/fleet/internal/merge"
 	"fleetnix.dev/fleet/internal/nix/syntax"
 )
 
-// checkValues checks what the schema cannot, in every value of every
-// host, free-form nixos included, wherever it sits (in a list, under
+// checkHosts runs the checks of each host's own values (checkValues,
+// checkInputs, checkPorts) on every host of the fleet. A host that an
+// earlier load found clean, from the same inputs, is not checked again:
+// the same load.Host.Key (its entries, the program, the schema) with,
+// for checkValues, every secret it refers to still declared, and for
+// the others, the same settings (the flake's inputs). When the hosts
+// checked find a problem, every host is checked together, so that the
+// problems are exactly those of checking the whole fleet (a layer several
+// hosts share reported once).
+func (f *Fleet) checkHosts() diag.List {
+	all := func() diag.List {
+		f.checked = len(f.hosts)
+		return append(append(f.checkValues(f.hosts, nil), f.checkInputs(f.hosts)...), f.checkPorts(f.hosts)...)
+	}
+	c := f.l.Cache()
+	if c == nil {
+		return all()
+	}
+	settings := f.settingsKey()
+	type todo struct {
+		h                    *Host
+		values, others       bool
+		valuesKey, othersKey string
+	}
+	var work []todo
+	for _, h := range f.hosts {
+		w := todo{h: h, values: true, others: true}
+		if h.h.Key != nil {
+			w.valuesKey = c.Key(checkValuesKind, h.h.Key)
+			w.othersKey = c.Key(checkOthersKind, h.h.Key, settings)
+			w.values = !f.secretsDeclared(c, w.valuesKey)
+			_, found := c.Get(w.othersKey)
+			w.others = !found
+		}
+		if w.values || w.others {
+			work = append(work, w)
+		}
+	}
+	f.checked = 0
+	// Each host alone, so that clean means clean whatever the other
+	// hosts are: a layer shared with another host is checked for each.
+	refs := make([]map[string]bool, len(work))
+	for i, w := range work {
+		one := []*Host{w.h}
+		var d diag.List
+		if w.values {
+			f.checked++
+			refs[i] = map[string]bool{}
+			d = f.checkValues(one, refs[i])
+		}
+		if w.others {
+			d = append(append(d, f.checkInputs(one)...), f.checkPorts(one)...)
+		}
+		if len(d) > 0 {
+			return all()
+		}
+	}
+	for i, w := range work {
+		if w.values && w.valuesKey != "" {
+			c.Put(w.valuesKey, [][]byte{[]byte(strings.Join(sortedNames(refs[i]), "\x00"))})
+		}
+		if w.others && w.othersKey != "" {
+			c.Put(w.othersKey, nil)
+		}
+	}
+	return nil
+}
+
+// The kinds of the cache's entries of hosts checkHosts found clean: by
+// checkValues, with the secrets the host refers to, and by checkInputs
+// and checkPorts.
+const (
+	checkValuesKind = "checkvalues"
+	checkOthersKind = "checkinputs"
+)
+
+// secretsDeclared reports whether the entry key records a host checked
+// clean whose secrets the fleet all declares.
+func (f *Fleet) secretsDeclared(c *load.Cache, key string) bool {
+	parts, ok := c.Get(key)
+	if !ok || len(parts) != 1 {
+		return false
+	}
+	if len(parts[0]) == 0 {
+		return true
+	}
+	for _, s := range strings.Split(string(parts[0]), "\x00") {
+		if _, ok := f.l.Secrets[s]; !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// settingsKey returns the hash of the fleet's settings.
+func (f *Fleet) settingsKey() []byte {
+	hs, h := newHash()
+	hashBytes(h, f.l.Settings)
+	return sum(hs, h)
+}
+
+// checkValues checks what the schema cannot, in every value of the
+// hosts, free-form nixos included, wherever it sits (in a list, under
 // {$force: ...}): every raw Nix expression ({$nix: ...}) parses, every
 // secret reference ({$secret: ...}) names a declared secret, no secret is
 // a literal string (rules.LiteralSecrets, which lint's FV01 uses too), and
 // no string or field name holds a NUL character, which Nix would cut the
 // string at. Problems are reported where the user wrote the value, once
-// per place even when several hosts share the layer.
-func (f *Fleet) checkValues() diag.List {
+// per place even when several hosts share the layer. The names of the
+// secrets the values refer to are added to refs, when not nil.
+func (f *Fleet) checkValues(hosts []*Host, refs map[string]bool) diag.List {
 	var diags diag.List
 	seen := map[diag.Range]bool{}
 	seenFiles := map[string]bool{}
 	seenDeep := map[string]bool{}
 	// The diagnostics are sorted at the end: the leaves need no order.
-	for _, h := range f.hosts {
+	for _, h := range hosts {
 		h.tree().Walk(nil, func(path []string, n *merge.Node) {
 			o := n.Leaf()
 			diags = append(diags, fileNameDiags(h.Name, h.tree(), path, o, seenFiles)...)
@@ -126,6 +229,9 @@ func (f *Fleet) checkValues() diag.List {
 						}
 					}
 					if sname, ok := v["$secret"].(string); ok && len(v) == 1 {
+						if refs != nil {
+							refs[sname] = true
+						}
 						if _, ok := f.l.Secrets[sname]; !ok {
 							d := diag.Diagnostic{
 								Severity: diag.Error,
@@ -366,13 +472,13 @@ func checkNix(r diag.Range, path, src string) *diag.Diagnostic {
 // imports, if any: a feature turned on without its input would fail only
 // when Nix evaluates the flake. Problems are reported at the host's field
 // that needs the input.
-func (f *Fleet) checkInputs() diag.List {
+func (f *Fleet) checkInputs(hosts []*Host) diag.List {
 	var s settings
 	if err := json.Unmarshal(f.l.Settings, &s); err != nil {
 		return diag.List{{Severity: diag.Error, Summary: fmt.Sprintf("reading settings: %v", err)}}
 	}
 	var diags diag.List
-	for _, h := range f.hosts {
+	for _, h := range hosts {
 		if len(h.h.Inputs) == 0 {
 			continue
 		}

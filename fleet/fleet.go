@@ -52,6 +52,8 @@ type Fleet struct {
 	hosts    []*Host
 	byName   map[string]*Host
 	warnings Errors
+	// checked is how many hosts' values checkHosts checked, for tests.
+	checked int
 }
 
 // A Host is one host of a fleet with its final value.
@@ -111,10 +113,10 @@ func Load(ctx context.Context, cfg *Config) (*Fleet, error) {
 		// The hosts that loaded are checked further all the same, so one
 		// run reports every error that does not depend on another.
 		f.addHosts()
-		diags = append(diags, f.checkPorts()...)
+		diags = append(diags, f.checkPorts(f.hosts)...)
 		if lf.ValuesOK {
-			diags = append(diags, f.checkValues()...)
-			diags = append(diags, f.checkInputs()...)
+			diags = append(diags, f.checkValues(f.hosts, nil)...)
+			diags = append(diags, f.checkInputs(f.hosts)...)
 			for _, d := range f.checkDisks() {
 				if d.Severity == diag.Error {
 					diags = append(diags, d)
@@ -128,7 +130,7 @@ func Load(ctx context.Context, cfg *Config) (*Fleet, error) {
 		f.warnings = append(f.warnings, fromDiag(diag.List{d})...)
 	}
 	f.addHosts()
-	if d := append(append(f.checkValues(), f.checkInputs()...), f.checkPorts()...); len(d) > 0 {
+	if d := f.checkHosts(); len(d) > 0 {
 		d.Sort()
 		return nil, fromDiag(d)
 	}

@@ -148,6 +148,14 @@ func (g *genCache) key(h *Host) string {
 		s.Write(g.facts)
 	}
 	hashStrings(s, h.Name)
+	if h.h.Key != nil {
+		// What the host's values, configurations, users and tree are
+		// made from: the rest need not be read.
+		hashStrings(s, "host key")
+		hashBytes(s, h.h.Key)
+		hashBytes(s, h.h.Derived)
+		return g.c.Key("gen", sum(ss, s))
+	}
 	for _, u := range h.Users {
 		hashStrings(s, u.Name)
 	}
@@ -355,4 +363,28 @@ func hashUint(h *bufio.Writer, x uint64) {
 	var b [8]byte
 	binary.LittleEndian.PutUint64(b[:], x)
 	h.Write(b[:])
+}
+
+// kept returns find(), a place in host h's value that depends on that
+// host alone (what of its tree explains a value, named by what and arg),
+// kept in the cache under the host's load.Host.Key: so that a source map
+// that places a value at another host (a fleet-wide file's, or a fleet-pass
+// value's provider) does not merge that host's tree on every run.
+func (l *locator) kept(h *Host, what, arg string, find func() emit.Origin) emit.Origin {
+	c := l.f.l.Cache()
+	if c == nil || h.h.Key == nil {
+		return find()
+	}
+	key := c.Key("origin", h.h.Key, []byte(l.f.l.ModRoot), []byte(what), []byte(arg))
+	if parts, ok := c.Get(key); ok && len(parts) == 1 {
+		var o emit.Origin
+		if json.Unmarshal(parts[0], &o) == nil {
+			return o
+		}
+	}
+	o := find()
+	if b, err := json.Marshal(o); err == nil {
+		c.Put(key, [][]byte{b})
+	}
+	return o
 }

@@ -852,9 +852,12 @@ func (l *locator) fleetFile(v *emit.Value) emit.Origin {
 			name := strings.TrimSuffix(p[2], "-installer")
 			if h := l.f.byName[name]; h != nil {
 				if name != p[2] {
-					if n := l.tree(h).Lookup("disks"); n != nil {
-						return l.origin(h, n, []string{"disks"})
-					}
+					return l.kept(h, "disks", "", func() emit.Origin {
+						if n := l.tree(h).Lookup("disks"); n != nil {
+							return l.origin(h, n, []string{"disks"})
+						}
+						return l.origin(h, nil, nil)
+					})
 				}
 				return l.origin(h, nil, nil)
 			}
@@ -1015,7 +1018,7 @@ func (l *locator) provision(key string) (emit.Origin, bool) {
 		if path != "" {
 			p = strings.Split(path, "\x00")
 		}
-		o = l.explainWith(provider, nil, p, value, "", true)
+		o = l.kept(provider, "provision", key, func() emit.Origin { return l.explainWith(provider, nil, p, value, "", true) })
 		l.provided[key] = o
 	}
 	l.provisions[key] = o

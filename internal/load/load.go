@@ -172,6 +172,14 @@ type Host struct {
 	// where each is declared, when the fleet was read entry by entry:
 	// hosts with the same Provenance have the same Tree. Nil otherwise.
 	Provenance []byte
+	// Key is the hash of everything the host's value and configurations
+	// (all of Host but Derived) are computed from: its Provenance, this
+	// program and the schema, and what the load computes (Config.NixOS).
+	// Results the layers above compute from those alone can be kept
+	// under it. Nil without a cache or Provenance.
+	Key []byte
+	// deps are the entries the host is merged from, in order.
+	deps []entryID
 	// JSON is the final value as JSON, schema defaults filled in.
 	JSON []byte
 	// NixOS is the host's NixOS configuration (#nixos) as JSON, and Home
@@ -344,20 +352,41 @@ func loadFleetAs(ctx context.Context, cfg *Config, embeds map[diag.Range]bool, w
 	diags = append(diags, layers.checkRecipients()...)
 	f.Decls = layers.decls
 	f.layers = layers
-	// Hosts are merged in parallel.
+	flag := loadFlag(cfg.NixOS)
+	// Hosts are merged in parallel; those an earlier load recorded, from
+	// the same entries, are taken from the cache instead (see
+	// hostRecord).
 	names := layers.hostNames()
 	merged := make([]*Host, len(names))
 	mdiags := make([]diag.List, len(names))
+	kept := make([]bool, len(names))
 	if err := parallel(ctx, min(runtime.NumCPU(), 8, len(names)), len(names), func(_, i int) {
+		if byEntry {
+			if h := layers.remembered(c, flag, names[i]); h != nil {
+				merged[i], kept[i] = h, true
+				return
+			}
+		}
 		merged[i], mdiags[i] = layers.mergeHost(names[i])
+		if h := merged[i]; h != nil {
+			h.Key = resultKey(c, flag, h.Provenance)
+		}
 	}); err != nil {
 		diags.Errorf(diag.Range{}, "%v", err)
 		return nil, diags, byEntry
 	}
+	// The hosts to unify, and whether each may be recorded: merged
+	// without a problem.
+	var todo []*Host
+	var record []bool
 	for i, h := range merged {
 		diags = append(diags, mdiags[i]...)
 		if h != nil {
 			f.Hosts = append(f.Hosts, h)
+			if !kept[i] {
+				todo = append(todo, h)
+				record = append(record, byEntry && len(mdiags[i]) == 0)
+			}
 		}
 	}
 	diags = append(diags, layers.diags...)
@@ -379,18 +408,31 @@ func loadFleetAs(ctx context.Context, cfg *Config, embeds map[diag.Range]bool, w
 	for _, e := range entriesOf(layers) {
 		e.value = cue.Value{}
 	}
-	errs, err := unifyAll(ctx, schemaCfg, c, f.Hosts, cfg.NixOS, cfg.Progress)
+	progress := cfg.Progress
+	if n := len(f.Hosts) - len(todo); progress != nil && n > 0 {
+		// The hosts taken from the cache count as done.
+		progress(n, len(f.Hosts))
+		progress = func(done, total int) { cfg.Progress(done+n, total+n) }
+	}
+	errs, err := unifyAll(ctx, schemaCfg, c, todo, cfg.NixOS, progress)
 	if err != nil {
 		diags.Errorf(diag.Range{}, "%v", err)
 		return nil, diags, byEntry
 	}
-	unified := f.Hosts[:0:0]
-	for i, h := range f.Hosts {
+	failed := map[*Host]bool{}
+	for i, h := range todo {
 		if errs[i] != nil {
 			diags = append(diags, hostDiags(h, errs[i])...)
-			continue
+			failed[h] = true
+		} else if record[i] {
+			layers.remember(c, flag, h)
 		}
-		unified = append(unified, h)
+	}
+	unified := f.Hosts[:0:0]
+	for _, h := range f.Hosts {
+		if !failed[h] {
+			unified = append(unified, h)
+		}
 	}
 	f.Hosts = unified
 	diags.Sort()
@@ -506,10 +548,7 @@ func unifyAll(ctx context.Context, schemaCfg *load.Config, c *cache, hosts []*Ho
 	// the closed partial schema already, and checking it again per host
 	// costs about a fifth of the unification.
 	workers := newWorkers(n, schemaCfg, cuecontext.CUE_DEBUG("opendef"))
-	flag := []byte("model")
-	if nixos {
-		flag = []byte("nixos")
-	}
+	flag := loadFlag(nixos)
 	errs := make([]error, len(hosts))
 	var memo hostMemo
 	var done atomic.Int64
@@ -536,6 +575,15 @@ func unifyAll(ctx context.Context, schemaCfg *load.Config, c *cache, hosts []*Ho
 		return nil, err
 	}
 	return errs, err
+}
+
+// loadFlag names what a load computes of each host, for the cache's
+// keys: its NixOS configurations too, or only its model.
+func loadFlag(nixos bool) []byte {
+	if nixos {
+		return []byte("nixos")
+	}
+	return []byte("model")
 }
 
 // unifyShared returns the name-free result of unifying h's merged value

@@ -1,0 +1,156 @@
+package load
+
+import (
+	"bytes"
+	"encoding/json"
+
+	"fleetnix.dev/fleet/internal/diag"
+)
+
+// A host whose inputs did not change is neither merged nor unified again.
+//
+// When the fleet is read entry by entry, every entry has a hash of its
+// declarations and where they are (entry.prov), and a host's Provenance
+// hashes those of the entries it is merged from, in order: the same
+// Provenance is the same merged tree, positions included, so the same
+// unification. A host that merged and unified without a problem is kept
+// in the cache as a hostRecord under the prov of its own entry, with the
+// entries it was merged from and the Provenance they gave: a later load
+// whose host entry is the same recomputes the Provenance from those
+// entries as they are now, and when it is the one recorded, takes the
+// host from the record. The entries a host is merged from are named by
+// its own entry and its template's, which the Provenance covers, so a
+// record whose Provenance still holds names the entries the host would be
+// merged from now.
+//
+// A host so taken has no Tree: Fleet.Tree merges it when a later stage
+// needs it (explain, the source map of a changed host).
+
+// hostRecordVersion names the layout of a hostRecord.
+const hostRecordVersion = "hostrec-1"
+
+// A hostRecord is a host as the cache keeps it: the entries it is merged
+// from, its Provenance then, what the merge gives besides the tree, and
+// what unification recorded (Host.parts).
+type hostRecord struct {
+	h *Host
+}
+
+// hostMeta is what JSON keeps of a host in a hostRecord.
+type hostMeta struct {
+	Deps            []entryRef
+	Template        string      `json:",omitempty"`
+	HardwareProfile string      `json:",omitempty"`
+	Tags            []string    `json:",omitempty"`
+	Users           []HostUser  `json:",omitempty"`
+	Decl            diag.Range  `json:""`
+	Doc             []string    `json:",omitempty"`
+	Fixed           []FixedPath `json:",omitempty"`
+}
+
+// An entryRef names an entry in a hostRecord.
+type entryRef struct {
+	Kind Path
+	Name string `json:",omitempty"`
+}
+
+func (r hostRecord) parts() [][]byte {
+	h := r.h
+	m := hostMeta{Template: h.Template, HardwareProfile: h.HardwareProfile, Tags: h.Tags, Users: h.Users,
+		Decl: h.Decl, Doc: h.Doc, Fixed: h.Fixed}
+	for _, d := range h.deps {
+		m.Deps = append(m.Deps, entryRef{d.kind, d.name})
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		return nil
+	}
+	return append([][]byte{[]byte(hostRecordVersion), b, h.Provenance}, h.parts()...)
+}
+
+func (r *hostRecord) setParts(p [][]byte) bool {
+	if len(p) < 3 || string(p[0]) != hostRecordVersion {
+		return false
+	}
+	var m hostMeta
+	if json.Unmarshal(p[1], &m) != nil {
+		return false
+	}
+	h := &Host{Template: m.Template, HardwareProfile: m.HardwareProfile, Tags: m.Tags, Users: m.Users,
+		Decl: m.Decl, Doc: m.Doc, Fixed: m.Fixed, Provenance: p[2]}
+	for _, d := range m.Deps {
+		h.deps = append(h.deps, entryID{d.Kind, d.Name})
+	}
+	if !h.setParts(p[3:]) {
+		return false
+	}
+	r.h = h
+	return true
+}
+
+// recordKey returns the key of the record of the host whose own entry is
+// e, for loads with or without NixOS (flag); "" when there is none.
+func (c *cache) recordKey(flag []byte, e *entry) string {
+	if c == nil || e == nil || e.prov == nil {
+		return ""
+	}
+	return c.key("hostrec", flag, e.prov)
+}
+
+// remembered returns host name as an earlier load recorded it, when the
+// entries it is merged from are still those it was recorded with; nil
+// otherwise.
+func (l *layers) remembered(c *cache, flag []byte, name string) *Host {
+	key := c.recordKey(flag, l.hosts[name])
+	if key == "" {
+		return nil
+	}
+	var r hostRecord
+	if !c.get(key, &r) {
+		return nil
+	}
+	h := r.h
+	prov := provenance{ok: true}
+	for _, id := range h.deps {
+		e := l.entry(id)
+		if e == nil || e.diags != nil || e.dataDiags != nil {
+			return nil
+		}
+		prov.add(e)
+	}
+	if now := prov.sum(name, h.Users); now == nil || !bytes.Equal(now, h.Provenance) {
+		return nil
+	}
+	h.Name = name
+	h.Key = resultKey(c, flag, h.Provenance)
+	return h
+}
+
+// remember records h, merged without a problem and unified, for later
+// loads.
+func (l *layers) remember(c *cache, flag []byte, h *Host) {
+	if key := c.recordKey(flag, l.hosts[h.Name]); key != "" && h.Provenance != nil && h.deps != nil {
+		c.put(key, &hostRecord{h})
+	}
+}
+
+// resultKey returns Host.Key for a host of Provenance prov.
+func resultKey(c *cache, flag, prov []byte) []byte {
+	if c == nil || prov == nil {
+		return nil
+	}
+	return []byte(c.key("hostresult", flag, prov))
+}
+
+// entry returns the entry id, or nil.
+func (l *layers) entry(id entryID) *entry {
+	if id.kind == SettingsPath {
+		return l.settings
+	}
+	for _, k := range l.kinds() {
+		if k.path == id.kind {
+			return k.into[id.name]
+		}
+	}
+	return nil
+}
