@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 
 	"cuelang.org/go/cue/format"
 
@@ -54,6 +55,11 @@ type Fleet struct {
 	warnings Errors
 	// checked is how many hosts' values checkHosts checked, for tests.
 	checked int
+	// secrets are the secrets secret decoded, by name: the source map
+	// of secrets.nix asks for every secret for each of its values. Their
+	// maps are shared: readers must not change them.
+	secretsMu sync.Mutex
+	secrets   map[string]secretValue
 }
 
 // A Host is one host of a fleet with its final value.

@@ -36,9 +36,32 @@ type genCache struct {
 	// fleet is the hash of what every host's files depend on; facts
 	// that of every host's facts.
 	fleet, facts []byte
-	// trees memoizes treeHash.
-	mu    sync.Mutex
-	trees map[string][]byte
+	// trees memoizes treeHash; usersOf, users.
+	mu      sync.Mutex
+	trees   map[string][]byte
+	usersOf map[string]map[string]map[string]any
+}
+
+// users decodes the users of an entry (hostFiles.users), once for each
+// distinct encoding: most hosts have the same users. The values are
+// shared: readers must not change them.
+func (g *genCache) users(b []byte) (map[string]map[string]any, bool) {
+	g.mu.Lock()
+	u, ok := g.usersOf[string(b)]
+	g.mu.Unlock()
+	if ok {
+		return u, true
+	}
+	if err := json.Unmarshal(b, &u); err != nil {
+		return nil, false
+	}
+	g.mu.Lock()
+	if g.usersOf == nil {
+		g.usersOf = map[string]map[string]map[string]any{}
+	}
+	g.usersOf[string(b)] = u
+	g.mu.Unlock()
+	return u, true
 }
 
 // newHash returns a SHA-256 and a buffer in front of it: the hash* functions
@@ -232,7 +255,8 @@ func (g *genCache) decode(parts [][]byte, l *locator, out *hostFiles) bool {
 		}
 	}
 	var r hostFiles
-	if err := json.Unmarshal(parts[3], &r.users); err != nil {
+	var ok bool
+	if r.users, ok = g.users(parts[3]); !ok {
 		return false
 	}
 	r.hostKey = string(parts[1])

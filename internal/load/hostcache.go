@@ -154,3 +154,60 @@ func (l *layers) entry(id entryID) *entry {
 	}
 	return nil
 }
+
+// A fleetValuesRecord is the fleet's settings and secrets as the schema
+// completes them (Fleet.Settings, Fleet.Secrets), kept when they were
+// complete and their names checked without a problem: a load whose
+// settings and secrets entries did not change needs no schema for them.
+type fleetValuesRecord struct {
+	settings []byte
+	secrets  map[string][]byte
+}
+
+func (r fleetValuesRecord) parts() [][]byte {
+	out := [][]byte{r.settings}
+	for _, name := range keys(r.secrets) {
+		out = append(out, []byte(name), r.secrets[name])
+	}
+	return out
+}
+
+func (r *fleetValuesRecord) setParts(p [][]byte) bool {
+	if len(p)%2 != 1 {
+		return false
+	}
+	r.settings, r.secrets = p[0], map[string][]byte{}
+	for i := 1; i < len(p); i += 2 {
+		r.secrets[string(p[i])] = p[i+1]
+	}
+	return true
+}
+
+// valuesKey returns the key of the fleet's fleetValuesRecord: the
+// entries of its settings and secrets, where they are; "" when some has
+// problems of its own.
+func (l *layers) valuesKey(c *cache) string {
+	if c == nil {
+		return ""
+	}
+	var parts [][]byte
+	add := func(e *entry, label ...string) bool {
+		if e.prov == nil || e.diags != nil || e.dataDiags != nil {
+			return false
+		}
+		for _, s := range label {
+			parts = append(parts, []byte(s))
+		}
+		parts = append(parts, e.prov)
+		return true
+	}
+	if l.settings != nil && !add(l.settings, string(SettingsPath)) {
+		return ""
+	}
+	for _, name := range keys(l.secrets) {
+		if !add(l.secrets[name], string(SecretsPath), name) {
+			return ""
+		}
+	}
+	return c.key("fleetvalues", parts...)
+}

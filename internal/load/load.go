@@ -304,14 +304,26 @@ func loadFleetAs(ctx context.Context, cfg *Config, embeds map[diag.Range]bool, w
 		v   cue.Value
 		d   diag.List
 	}
-	schemaDone := make(chan builtSchema, 1)
-	go func() {
-		c := cuecontext.New()
-		v, d := buildSchema(c, schemaCfg)
-		schemaDone <- builtSchema{c, v, d}
-	}()
+	var schemaDone chan builtSchema
+	startSchema := func() {
+		if schemaDone != nil {
+			return
+		}
+		schemaDone = make(chan builtSchema, 1)
+		go func() {
+			c := cuecontext.New()
+			v, d := buildSchema(c, schemaCfg)
+			schemaDone <- builtSchema{c, v, d}
+		}()
+	}
 	c := openCache(cfg.CacheDir, cfg.Schema)
 	f.cache = c
+	if c == nil || whole {
+		// Without a cache the settings and secrets are completed on
+		// every load; with one, only when they changed (see
+		// fleetValuesRecord).
+		startSchema()
+	}
 	// The fleet is read entry by entry (see entryLayers): with a cache,
 	// only the entries that changed are evaluated; without, all of them,
 	// in batches. When the fleet cannot be read so, or has errors, the
@@ -390,15 +402,31 @@ func loadFleetAs(ctx context.Context, cfg *Config, embeds map[diag.Range]bool, w
 		}
 	}
 	diags = append(diags, layers.diags...)
-	schema := <-schemaDone
-	if schema.d != nil {
-		return nil, schema.d, byEntry
+	f.Users = layers.declaredUsers()
+	var valuesKey string
+	if byEntry {
+		valuesKey = layers.valuesKey(c)
 	}
-	diags = append(diags, layers.checkNames(schema.v)...)
-	if !layers.brokenValues() {
-		vd := f.fleetValues(schema.ctx, schema.v, layers)
+	if r := (fleetValuesRecord{}); valuesKey != "" && c.get(valuesKey, &r) {
+		// Completed and checked by an earlier load, from the same
+		// entries.
+		f.Settings, f.Secrets, f.ValuesOK = r.settings, r.secrets, true
+	} else {
+		startSchema()
+		schema := <-schemaDone
+		if schema.d != nil {
+			return nil, schema.d, byEntry
+		}
+		vd := layers.checkNames(schema.v)
+		if !layers.brokenValues() {
+			fd := f.fleetValues(schema.ctx, schema.v, layers)
+			vd = append(vd, fd...)
+			f.ValuesOK = !fd.HasErrors()
+		}
 		diags = append(diags, vd...)
-		f.ValuesOK = !vd.HasErrors()
+		if valuesKey != "" && len(vd) == 0 && f.ValuesOK {
+			c.put(valuesKey, &fleetValuesRecord{f.Settings, f.Secrets})
+		}
 	}
 	if byEntry && diags.HasErrors() {
 		return nil, diags, true
@@ -848,6 +876,21 @@ func (h *Host) nixos(v cue.Value) error {
 	return err
 }
 
+// declaredUsers returns the fleet's users as declared, as JSON, by name
+// (Fleet.Users).
+func (l *layers) declaredUsers() map[string][]byte {
+	users := map[string][]byte{}
+	for _, name := range keys(l.users) {
+		// A user in error is reported where hosts merge it.
+		if e := l.users[name]; e.data != nil && !l.broken[string(UsersPath)+"."+name] {
+			if b, err := json.Marshal(e.data); err == nil {
+				users[name] = b
+			}
+		}
+	}
+	return users
+}
+
 // fleetValues records the fleet's settings and secrets with the schema's
 // defaults filled in.
 func (f *Fleet) fleetValues(ctx *cue.Context, schema cue.Value, l *layers) diag.List {
@@ -892,15 +935,6 @@ func (f *Fleet) fleetValues(ctx *cue.Context, schema cue.Value, l *layers) diag.
 	}
 	if b, ok := full(SettingsDef, l.settings, nil, string(SettingsPath)); ok {
 		f.Settings = b
-	}
-	f.Users = map[string][]byte{}
-	for _, name := range keys(l.users) {
-		// A user in error is reported where hosts merge it.
-		if e := l.users[name]; e.data != nil && !l.broken[string(UsersPath)+"."+name] {
-			if b, err := json.Marshal(e.data); err == nil {
-				f.Users[name] = b
-			}
-		}
 	}
 	f.Secrets = map[string][]byte{}
 	for _, name := range keys(l.secrets) {
