@@ -1,6 +1,7 @@
 package fleet
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"math/big"
@@ -13,7 +14,6 @@ import (
 	"fleetnix.dev/fleet/internal/diag"
 	"fleetnix.dev/fleet/internal/emit"
 	"fleetnix.dev/fleet/internal/lint/rules"
-	"fleetnix.dev/fleet/internal/load"
 	"fleetnix.dev/fleet/internal/merge"
 	"fleetnix.dev/fleet/internal/nix/syntax"
 )
@@ -37,20 +37,24 @@ func (f *Fleet) checkHosts() diag.List {
 		return all()
 	}
 	settings := f.settingsKey()
+	// A host's entry holds the secrets its values refer to, and the hash
+	// of the settings its inputs and ports were checked with.
 	type todo struct {
-		h                    *Host
-		values, others       bool
-		valuesKey, othersKey string
+		h              *Host
+		key            string
+		refs           []byte
+		values, others bool
 	}
 	var work []todo
 	for _, h := range f.hosts {
 		w := todo{h: h, values: true, others: true}
 		if h.h.Key != nil {
-			w.valuesKey = c.Key(checkValuesKind, h.h.Key)
-			w.othersKey = c.Key(checkOthersKind, h.h.Key, settings)
-			w.values = !f.secretsDeclared(c, w.valuesKey)
-			_, found := c.Get(w.othersKey)
-			w.others = !found
+			w.key = c.Key(checkCacheKind, h.h.Key)
+			if parts, ok := c.Get(w.key); ok && len(parts) == 2 {
+				w.refs = parts[0]
+				w.values = !f.declared(parts[0])
+				w.others = !bytes.Equal(parts[1], settings)
+			}
 		}
 		if w.values || w.others {
 			work = append(work, w)
@@ -59,14 +63,14 @@ func (f *Fleet) checkHosts() diag.List {
 	f.checked = 0
 	// Each host alone, so that clean means clean whatever the other
 	// hosts are: a layer shared with another host is checked for each.
-	refs := make([]map[string]bool, len(work))
 	for i, w := range work {
 		one := []*Host{w.h}
 		var d diag.List
 		if w.values {
 			f.checked++
-			refs[i] = map[string]bool{}
-			d = f.checkValues(one, refs[i])
+			refs := map[string]bool{}
+			d = f.checkValues(one, refs)
+			work[i].refs = []byte(strings.Join(sortedNames(refs), "\x00"))
 		}
 		if w.others {
 			d = append(append(d, f.checkInputs(one)...), f.checkPorts(one)...)
@@ -75,36 +79,25 @@ func (f *Fleet) checkHosts() diag.List {
 			return all()
 		}
 	}
-	for i, w := range work {
-		if w.values && w.valuesKey != "" {
-			c.Put(w.valuesKey, [][]byte{[]byte(strings.Join(sortedNames(refs[i]), "\x00"))})
-		}
-		if w.others && w.othersKey != "" {
-			c.Put(w.othersKey, nil)
+	for _, w := range work {
+		if w.key != "" {
+			c.Put(w.key, [][]byte{w.refs, settings})
 		}
 	}
 	return nil
 }
 
-// The kinds of the cache's entries of hosts checkHosts found clean: by
-// checkValues, with the secrets the host refers to, and by checkInputs
-// and checkPorts.
-const (
-	checkValuesKind = "checkvalues"
-	checkOthersKind = "checkinputs"
-)
+// checkCacheKind is the kind of the cache's entries of hosts checkHosts
+// found clean.
+const checkCacheKind = "checkhost"
 
-// secretsDeclared reports whether the entry key records a host checked
-// clean whose secrets the fleet all declares.
-func (f *Fleet) secretsDeclared(c *load.Cache, key string) bool {
-	parts, ok := c.Get(key)
-	if !ok || len(parts) != 1 {
-		return false
-	}
-	if len(parts[0]) == 0 {
+// declared reports whether the fleet declares every secret of refs, names
+// separated by NUL.
+func (f *Fleet) declared(refs []byte) bool {
+	if len(refs) == 0 {
 		return true
 	}
-	for _, s := range strings.Split(string(parts[0]), "\x00") {
+	for _, s := range strings.Split(string(refs), "\x00") {
 		if _, ok := f.l.Secrets[s]; !ok {
 			return false
 		}
