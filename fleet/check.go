@@ -61,23 +61,26 @@ func (f *Fleet) checkHosts() diag.List {
 		}
 	}
 	f.checked = 0
-	// Each host alone, so that clean means clean whatever the other
-	// hosts are: a layer shared with another host is checked for each.
+	// Each host's values alone, so that clean means clean whatever the
+	// other hosts are: a layer shared with another host is checked for
+	// each. The other checks report each host's problems whatever the
+	// others are.
+	var others []*Host
 	for i, w := range work {
-		one := []*Host{w.h}
-		var d diag.List
 		if w.values {
 			f.checked++
 			refs := map[string]bool{}
-			d = f.checkValues(one, refs)
+			if len(f.checkValues([]*Host{w.h}, refs)) > 0 {
+				return all()
+			}
 			work[i].refs = []byte(strings.Join(sortedNames(refs), "\x00"))
 		}
 		if w.others {
-			d = append(append(d, f.checkInputs(one)...), f.checkPorts(one)...)
+			others = append(others, w.h)
 		}
-		if len(d) > 0 {
-			return all()
-		}
+	}
+	if len(others) > 0 && len(f.checkInputs(others))+len(f.checkPorts(others)) > 0 {
+		return all()
 	}
 	for _, w := range work {
 		if w.key != "" {
