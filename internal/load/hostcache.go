@@ -31,9 +31,33 @@ const hostRecordVersion = "hostrec-1"
 
 // A hostRecord is a host as the cache keeps it: the entries it is merged
 // from, its Provenance then, what the merge gives besides the tree, and
-// what unification recorded (Host.parts).
+// what unification recorded (Host.parts), or, when that was a result
+// hosts share but for their names (see unifyShared), the key of that
+// result: the hosts of a template keep it once.
 type hostRecord struct {
 	h *Host
+}
+
+// sharedMark stands for Host.parts in a hostRecord of a host whose
+// unification is the shared result that follows it.
+const sharedMark = "shared"
+
+// sharedResults reads the shared results hostRecords name, each once per
+// load. It is safe for concurrent use.
+type sharedResults struct {
+	c    *cache
+	memo hostMemo
+}
+
+// get returns the shared result kept under key, nil when there is none.
+func (s *sharedResults) get(key string) [][]byte {
+	return s.memo.do(key, func() [][]byte {
+		var r Host
+		if !s.c.get(key, &r) {
+			return nil
+		}
+		return r.parts()
+	})
 }
 
 // hostMeta is what JSON keeps of a host in a hostRecord.
@@ -65,7 +89,11 @@ func (r hostRecord) parts() [][]byte {
 	if err != nil {
 		return nil
 	}
-	return append([][]byte{[]byte(hostRecordVersion), b, h.Provenance}, h.parts()...)
+	out := [][]byte{[]byte(hostRecordVersion), b, h.Provenance}
+	if h.shared != "" {
+		return append(out, []byte(sharedMark), []byte(h.shared))
+	}
+	return append(out, h.parts()...)
 }
 
 func (r *hostRecord) setParts(p [][]byte) bool {
@@ -81,7 +109,10 @@ func (r *hostRecord) setParts(p [][]byte) bool {
 	for _, d := range m.Deps {
 		h.deps = append(h.deps, entryID{d.Kind, d.Name})
 	}
-	if !h.setParts(p[3:]) {
+	if len(p) == 5 && string(p[3]) == sharedMark {
+		// Read by remembered, which knows the host's name.
+		h.shared = string(p[4])
+	} else if !h.setParts(p[3:]) {
 		return false
 	}
 	r.h = h
@@ -100,7 +131,7 @@ func (c *cache) recordKey(flag []byte, e *entry) string {
 // remembered returns host name as an earlier load recorded it, when the
 // entries it is merged from are still those it was recorded with; nil
 // otherwise.
-func (l *layers) remembered(c *cache, flag []byte, name string) *Host {
+func (l *layers) remembered(c *cache, shared *sharedResults, flag []byte, name string) *Host {
 	key := c.recordKey(flag, l.hosts[name])
 	if key == "" {
 		return nil
@@ -120,6 +151,12 @@ func (l *layers) remembered(c *cache, flag []byte, name string) *Host {
 	}
 	if now := prov.sum(name, h.Users); now == nil || !bytes.Equal(now, h.Provenance) {
 		return nil
+	}
+	if h.shared != "" {
+		parts := shared.get(h.shared)
+		if parts == nil || !h.setParts(withName(parts, name)) {
+			return nil
+		}
 	}
 	h.Name = name
 	h.Key = resultKey(c, flag, h.Provenance)

@@ -180,6 +180,9 @@ type Host struct {
 	Key []byte
 	// deps are the entries the host is merged from, in order.
 	deps []entryID
+	// shared is the key of the name-free result the host's unification
+	// was taken from (see unifyShared), when there is one.
+	shared string
 	// JSON is the final value as JSON, schema defaults filled in.
 	JSON []byte
 	// NixOS is the host's NixOS configuration (#nixos) as JSON, and Home
@@ -372,9 +375,10 @@ func loadFleetAs(ctx context.Context, cfg *Config, embeds map[diag.Range]bool, w
 	merged := make([]*Host, len(names))
 	mdiags := make([]diag.List, len(names))
 	kept := make([]bool, len(names))
+	shared := &sharedResults{c: c}
 	if err := parallel(ctx, min(runtime.NumCPU(), 8, len(names)), len(names), func(_, i int) {
 		if byEntry {
-			if h := layers.remembered(c, flag, names[i]); h != nil {
+			if h := layers.remembered(c, shared, flag, names[i]); h != nil {
 				merged[i], kept[i] = h, true
 				return
 			}
@@ -586,8 +590,9 @@ func unifyAll(ctx context.Context, schemaCfg *load.Config, c *cache, hosts []*Ho
 		}
 		h := hosts[i]
 		data := h.Tree.Data()
-		if parts := unifyShared(&memo, c, &workers[wi], flag, h, data, nixos); parts != nil {
+		if parts, key := unifyShared(&memo, c, &workers[wi], flag, h, data, nixos); parts != nil {
 			if h.setParts(withName(parts, h.Name)) {
+				h.shared = key
 				return
 			}
 		}
@@ -617,12 +622,13 @@ func loadFlag(nixos bool) []byte {
 // unifyShared returns the name-free result of unifying h's merged value
 // data (see memoName): from memo when a host of this load had the same
 // value but for its name, else from the cache c, else evaluated in w and
-// kept in both. It returns nil when the result cannot be shared, or the
+// kept in both, and the key the cache keeps it under ("" without a
+// cache). It returns nil when the result cannot be shared, or the
 // evaluation fails: the host is then evaluated with its own name.
-func unifyShared(memo *hostMemo, c *cache, w *worker, flag []byte, h *Host, data any, nixos bool) [][]byte {
+func unifyShared(memo *hostMemo, c *cache, w *worker, flag []byte, h *Host, data any, nixos bool) ([][]byte, string) {
 	m, ok := data.(map[string]any)
 	if !ok || !hostNameRx.MatchString(h.Name) {
-		return nil
+		return nil, ""
 	}
 	free := make(map[string]any, len(m))
 	for k, v := range m {
@@ -631,9 +637,10 @@ func unifyShared(memo *hostMemo, c *cache, w *worker, flag []byte, h *Host, data
 	free[nameField] = memoName
 	b, ok := canonical(free)
 	if !ok || bytes.Count(b, memoBytes) != 1 {
-		return nil
+		return nil, ""
 	}
 	key := c.key("host", flag, b)
+	kept := key
 	if c == nil {
 		sum := sha256.Sum256(b)
 		key = string(sum[:])
@@ -655,7 +662,7 @@ func unifyShared(memo *hostMemo, c *cache, w *worker, flag []byte, h *Host, data
 		}
 		c.put(key, r)
 		return parts
-	})
+	}), kept
 }
 
 // A worker is a CUE context of its own with the schema built in it, for
