@@ -60,6 +60,8 @@ type Fleet struct {
 	// maps are shared: readers must not change them.
 	secretsMu sync.Mutex
 	secrets   map[string]secretValue
+	// kept are places the source map found in hosts' values.
+	kept keptOrigins
 }
 
 // A Host is one host of a fleet with its final value.

@@ -391,24 +391,82 @@ func hashUint(h *bufio.Writer, x uint64) {
 
 // kept returns find(), a place in host h's value that depends on that
 // host alone (what of its tree explains a value, named by what and arg),
-// kept in the cache under the host's load.Host.Key: so that a source map
-// that places a value at another host (a fleet-wide file's, or a fleet-pass
-// value's provider) does not merge that host's tree on every run.
+// kept in the cache with the others found in that host (see
+// keptOrigins): so that a source map that places a value at another host
+// (a fleet-wide file's, or a fleet-pass value's provider) does not merge
+// that host's tree on every run.
 func (l *locator) kept(h *Host, what, arg string, find func() emit.Origin) emit.Origin {
-	c := l.f.l.Cache()
-	if c == nil || h.h.Key == nil {
+	ho := l.f.kept.of(l.f, h)
+	if ho == nil {
 		return find()
 	}
-	key := c.Key("origin", h.h.Key, []byte(l.f.l.ModRoot), []byte(what), []byte(arg))
-	if parts, ok := c.Get(key); ok && len(parts) == 1 {
-		var o emit.Origin
-		if json.Unmarshal(parts[0], &o) == nil {
-			return o
-		}
+	k := what + "\x00" + arg
+	ho.mu.Lock()
+	o, ok := ho.m[k]
+	ho.mu.Unlock()
+	if ok {
+		return o
 	}
-	o := find()
-	if b, err := json.Marshal(o); err == nil {
-		c.Put(key, [][]byte{b})
-	}
+	o = find()
+	ho.mu.Lock()
+	ho.m[k], ho.dirty = o, true
+	ho.mu.Unlock()
 	return o
+}
+
+// keptOrigins are the places kept found in each host's value, by host:
+// read from the cache once per load, under the host's load.Host.Key
+// (which its tree is made from) and the fleet's root (which places are
+// relative to), and written back by flush when new ones were found.
+type keptOrigins struct {
+	mu     sync.Mutex
+	byHost map[string]*hostOrigins
+}
+
+// hostOrigins are the places found in one host's value, by what and arg.
+type hostOrigins struct {
+	key   string
+	mu    sync.Mutex
+	m     map[string]emit.Origin
+	dirty bool
+}
+
+// of returns the places of h, read from the cache the first time; nil
+// without a cache or a key for h.
+func (k *keptOrigins) of(f *Fleet, h *Host) *hostOrigins {
+	c := f.l.Cache()
+	if c == nil || h.h.Key == nil {
+		return nil
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if ho := k.byHost[h.Name]; ho != nil {
+		return ho
+	}
+	ho := &hostOrigins{key: c.Key("origins", h.h.Key, []byte(f.l.ModRoot)), m: map[string]emit.Origin{}}
+	if parts, ok := c.Get(ho.key); !ok || len(parts) != 1 || json.Unmarshal(parts[0], &ho.m) != nil {
+		ho.m = map[string]emit.Origin{}
+	}
+	if k.byHost == nil {
+		k.byHost = map[string]*hostOrigins{}
+	}
+	k.byHost[h.Name] = ho
+	return ho
+}
+
+// flush keeps the places found since the hosts' were read.
+func (k *keptOrigins) flush(f *Fleet) {
+	c := f.l.Cache()
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	for _, ho := range k.byHost {
+		ho.mu.Lock()
+		if ho.dirty {
+			if b, err := json.Marshal(ho.m); err == nil {
+				c.Put(ho.key, [][]byte{b})
+			}
+			ho.dirty = false
+		}
+		ho.mu.Unlock()
+	}
 }

@@ -46,6 +46,7 @@ const IndexFile = "nixos.index.json"
 // options, packages the index was read without) are returned. The fleet
 // must be loaded with Config.NixOS. Generate runs it first.
 func (f *Fleet) VetNixOS() (warnings Errors, err error) {
+	defer f.kept.flush(f)
 	var set settings
 	if err := json.Unmarshal(f.l.Settings, &set); err != nil {
 		return nil, fmt.Errorf("reading settings: %v", err)
