@@ -158,3 +158,40 @@ func TestEditLoop(t *testing.T) {
 		})
 	}
 }
+
+// TestEditLoopErrors checks that, with the cache warm, an edit that makes
+// one host's values wrong reports exactly what an uncached run reports,
+// though the other hosts are not checked again: a secret that is not
+// declared, and a marker beside other fields in a layer the host shares
+// with another.
+func TestEditLoopErrors(t *testing.T) {
+	root, err := filepath.Abs(referenceFleet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := t.TempDir()
+	editRun(t, base, nil)
+	for _, src := range []string{
+		"hosts: samsung: nixos: services: x: password: $secret: \"nosuch\"\n",
+		"templates: laptop: nixos: services: y: {$nix: \"pkgs.hello\", other: 1}\n",
+	} {
+		overlay := map[string][]byte{filepath.Join(root, "edit.cue"): []byte("package fleet\n\n" + src)}
+		load := func(cacheDir string) string {
+			_, err := Load(context.Background(), &Config{Dir: referenceFleet, NixOS: true, CacheDir: cacheDir, Overlay: overlay})
+			if err == nil {
+				t.Fatalf("%s: no error", src)
+			}
+			return err.Error()
+		}
+		want := load("")
+		dir := t.TempDir()
+		if err := os.CopyFS(dir, os.DirFS(base)); err != nil {
+			t.Fatal(err)
+		}
+		for _, run := range []string{"first", "second"} {
+			if diff := cmp.Diff(want, load(dir)); diff != "" {
+				t.Errorf("%s, %s cached run: the errors differ from an uncached run's (-uncached +cached):\n%s", src, run, diff)
+			}
+		}
+	}
+}
