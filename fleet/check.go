@@ -1,6 +1,7 @@
 package fleet
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"math/big"
@@ -17,21 +18,119 @@ import (
 	"fleetnix.dev/fleet/internal/nix/syntax"
 )
 
-// checkValues checks what the schema cannot, in every value of every
-// host, free-form nixos included, wherever it sits (in a list, under
+// checkHosts runs the checks of each host's own values (checkValues,
+// checkInputs, checkPorts) on every host of the fleet. A host that an
+// earlier load found clean, from the same inputs, is not checked again:
+// the same load.Host.Key (its entries, the program, the schema) with,
+// for checkValues, every secret it refers to still declared, and for
+// the others, the same settings (the flake's inputs). When the hosts
+// checked find a problem, every host is checked together, so that the
+// problems are exactly those of checking the whole fleet (a layer several
+// hosts share reported once).
+func (f *Fleet) checkHosts() diag.List {
+	all := func() diag.List {
+		f.checked = len(f.hosts)
+		return append(append(f.checkValues(f.hosts, nil), f.checkInputs(f.hosts)...), f.checkPorts(f.hosts)...)
+	}
+	c := f.l.Cache()
+	if c == nil {
+		return all()
+	}
+	settings := f.settingsKey()
+	// A host's entry holds the secrets its values refer to, and the hash
+	// of the settings its inputs and ports were checked with.
+	type todo struct {
+		h              *Host
+		key            string
+		refs           []byte
+		values, others bool
+	}
+	var work []todo
+	for _, h := range f.hosts {
+		w := todo{h: h, values: true, others: true}
+		if h.h.Key != nil {
+			w.key = c.Key(checkCacheKind, h.h.Key)
+			if parts, ok := c.Get(w.key); ok && len(parts) == 2 {
+				w.refs = parts[0]
+				w.values = !f.declared(parts[0])
+				w.others = !bytes.Equal(parts[1], settings)
+			}
+		}
+		if w.values || w.others {
+			work = append(work, w)
+		}
+	}
+	f.checked = 0
+	// Each host's values alone, so that clean means clean whatever the
+	// other hosts are: a layer shared with another host is checked for
+	// each. The other checks report each host's problems whatever the
+	// others are.
+	var others []*Host
+	for i, w := range work {
+		if w.values {
+			f.checked++
+			refs := map[string]bool{}
+			if len(f.checkValues([]*Host{w.h}, refs)) > 0 {
+				return all()
+			}
+			work[i].refs = []byte(strings.Join(sortedNames(refs), "\x00"))
+		}
+		if w.others {
+			others = append(others, w.h)
+		}
+	}
+	if len(others) > 0 && len(f.checkInputs(others))+len(f.checkPorts(others)) > 0 {
+		return all()
+	}
+	for _, w := range work {
+		if w.key != "" {
+			c.Put(w.key, [][]byte{w.refs, settings})
+		}
+	}
+	return nil
+}
+
+// checkCacheKind is the kind of the cache's entries of hosts checkHosts
+// found clean.
+const checkCacheKind = "checkhost"
+
+// declared reports whether the fleet declares every secret of refs, names
+// separated by NUL.
+func (f *Fleet) declared(refs []byte) bool {
+	if len(refs) == 0 {
+		return true
+	}
+	for _, s := range strings.Split(string(refs), "\x00") {
+		if _, ok := f.l.Secrets[s]; !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// settingsKey returns the hash of the fleet's settings.
+func (f *Fleet) settingsKey() []byte {
+	hs, h := newHash()
+	hashBytes(h, f.l.Settings)
+	return sum(hs, h)
+}
+
+// checkValues checks what the schema cannot, in every value of the
+// hosts, free-form nixos included, wherever it sits (in a list, under
 // {$force: ...}): every raw Nix expression ({$nix: ...}) parses, every
 // secret reference ({$secret: ...}) names a declared secret, no secret is
 // a literal string (rules.LiteralSecrets, which lint's FV01 uses too), and
 // no string or field name holds a NUL character, which Nix would cut the
 // string at. Problems are reported where the user wrote the value, once
-// per place even when several hosts share the layer.
-func (f *Fleet) checkValues() diag.List {
+// per place even when several hosts share the layer. The names of the
+// secrets the values refer to are added to refs, when not nil.
+func (f *Fleet) checkValues(hosts []*Host, refs map[string]bool) diag.List {
 	var diags diag.List
 	seen := map[diag.Range]bool{}
 	seenFiles := map[string]bool{}
 	seenDeep := map[string]bool{}
 	// The diagnostics are sorted at the end: the leaves need no order.
-	for _, h := range f.hosts {
+	for _, h := range hosts {
 		h.tree().Walk(nil, func(path []string, n *merge.Node) {
 			o := n.Leaf()
 			diags = append(diags, fileNameDiags(h.Name, h.tree(), path, o, seenFiles)...)
@@ -126,6 +225,9 @@ func (f *Fleet) checkValues() diag.List {
 						}
 					}
 					if sname, ok := v["$secret"].(string); ok && len(v) == 1 {
+						if refs != nil {
+							refs[sname] = true
+						}
 						if _, ok := f.l.Secrets[sname]; !ok {
 							d := diag.Diagnostic{
 								Severity: diag.Error,
@@ -366,13 +468,13 @@ func checkNix(r diag.Range, path, src string) *diag.Diagnostic {
 // imports, if any: a feature turned on without its input would fail only
 // when Nix evaluates the flake. Problems are reported at the host's field
 // that needs the input.
-func (f *Fleet) checkInputs() diag.List {
+func (f *Fleet) checkInputs(hosts []*Host) diag.List {
 	var s settings
 	if err := json.Unmarshal(f.l.Settings, &s); err != nil {
 		return diag.List{{Severity: diag.Error, Summary: fmt.Sprintf("reading settings: %v", err)}}
 	}
 	var diags diag.List
-	for _, h := range f.hosts {
+	for _, h := range hosts {
 		if len(h.h.Inputs) == 0 {
 			continue
 		}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 
 	"cuelang.org/go/cue/format"
 
@@ -52,6 +53,15 @@ type Fleet struct {
 	hosts    []*Host
 	byName   map[string]*Host
 	warnings Errors
+	// checked is how many hosts' values checkHosts checked, for tests.
+	checked int
+	// secrets are the secrets secret decoded, by name: the source map
+	// of secrets.nix asks for every secret for each of its values. Their
+	// maps are shared: readers must not change them.
+	secretsMu sync.Mutex
+	secrets   map[string]secretValue
+	// kept are places the source map found in hosts' values.
+	kept keptOrigins
 }
 
 // A Host is one host of a fleet with its final value.
@@ -111,10 +121,10 @@ func Load(ctx context.Context, cfg *Config) (*Fleet, error) {
 		// The hosts that loaded are checked further all the same, so one
 		// run reports every error that does not depend on another.
 		f.addHosts()
-		diags = append(diags, f.checkPorts()...)
+		diags = append(diags, f.checkPorts(f.hosts)...)
 		if lf.ValuesOK {
-			diags = append(diags, f.checkValues()...)
-			diags = append(diags, f.checkInputs()...)
+			diags = append(diags, f.checkValues(f.hosts, nil)...)
+			diags = append(diags, f.checkInputs(f.hosts)...)
 			for _, d := range f.checkDisks() {
 				if d.Severity == diag.Error {
 					diags = append(diags, d)
@@ -128,7 +138,7 @@ func Load(ctx context.Context, cfg *Config) (*Fleet, error) {
 		f.warnings = append(f.warnings, fromDiag(diag.List{d})...)
 	}
 	f.addHosts()
-	if d := append(append(f.checkValues(), f.checkInputs()...), f.checkPorts()...); len(d) > 0 {
+	if d := f.checkHosts(); len(d) > 0 {
 		d.Sort()
 		return nil, fromDiag(d)
 	}

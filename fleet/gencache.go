@@ -36,9 +36,32 @@ type genCache struct {
 	// fleet is the hash of what every host's files depend on; facts
 	// that of every host's facts.
 	fleet, facts []byte
-	// trees memoizes treeHash.
-	mu    sync.Mutex
-	trees map[string][]byte
+	// trees memoizes treeHash; usersOf, users.
+	mu      sync.Mutex
+	trees   map[string][]byte
+	usersOf map[string]map[string]map[string]any
+}
+
+// users decodes the users of an entry (hostFiles.users), once for each
+// distinct encoding: most hosts have the same users. The values are
+// shared: readers must not change them.
+func (g *genCache) users(b []byte) (map[string]map[string]any, bool) {
+	g.mu.Lock()
+	u, ok := g.usersOf[string(b)]
+	g.mu.Unlock()
+	if ok {
+		return u, true
+	}
+	if err := json.Unmarshal(b, &u); err != nil {
+		return nil, false
+	}
+	g.mu.Lock()
+	if g.usersOf == nil {
+		g.usersOf = map[string]map[string]map[string]any{}
+	}
+	g.usersOf[string(b)] = u
+	g.mu.Unlock()
+	return u, true
 }
 
 // newHash returns a SHA-256 and a buffer in front of it: the hash* functions
@@ -148,6 +171,14 @@ func (g *genCache) key(h *Host) string {
 		s.Write(g.facts)
 	}
 	hashStrings(s, h.Name)
+	if h.h.Key != nil {
+		// What the host's values, configurations, users and tree are
+		// made from: the rest need not be read.
+		hashStrings(s, "host key")
+		hashBytes(s, h.h.Key)
+		hashBytes(s, h.h.Derived)
+		return g.c.Key("gen", sum(ss, s))
+	}
 	for _, u := range h.Users {
 		hashStrings(s, u.Name)
 	}
@@ -224,7 +255,8 @@ func (g *genCache) decode(parts [][]byte, l *locator, out *hostFiles) bool {
 		}
 	}
 	var r hostFiles
-	if err := json.Unmarshal(parts[3], &r.users); err != nil {
+	var ok bool
+	if r.users, ok = g.users(parts[3]); !ok {
 		return false
 	}
 	r.hostKey = string(parts[1])
@@ -355,4 +387,86 @@ func hashUint(h *bufio.Writer, x uint64) {
 	var b [8]byte
 	binary.LittleEndian.PutUint64(b[:], x)
 	h.Write(b[:])
+}
+
+// kept returns find(), a place in host h's value that depends on that
+// host alone (what of its tree explains a value, named by what and arg),
+// kept in the cache with the others found in that host (see
+// keptOrigins): so that a source map that places a value at another host
+// (a fleet-wide file's, or a fleet-pass value's provider) does not merge
+// that host's tree on every run.
+func (l *locator) kept(h *Host, what, arg string, find func() emit.Origin) emit.Origin {
+	ho := l.f.kept.of(l.f, h)
+	if ho == nil {
+		return find()
+	}
+	k := what + "\x00" + arg
+	ho.mu.Lock()
+	o, ok := ho.m[k]
+	ho.mu.Unlock()
+	if ok {
+		return o
+	}
+	o = find()
+	ho.mu.Lock()
+	ho.m[k], ho.dirty = o, true
+	ho.mu.Unlock()
+	return o
+}
+
+// keptOrigins are the places kept found in each host's value, by host:
+// read from the cache once per load, under the host's load.Host.Key
+// (which its tree is made from) and the fleet's root (which places are
+// relative to), and written back by flush when new ones were found.
+type keptOrigins struct {
+	mu     sync.Mutex
+	byHost map[string]*hostOrigins
+}
+
+// hostOrigins are the places found in one host's value, by what and arg.
+type hostOrigins struct {
+	key   string
+	mu    sync.Mutex
+	m     map[string]emit.Origin
+	dirty bool
+}
+
+// of returns the places of h, read from the cache the first time; nil
+// without a cache or a key for h.
+func (k *keptOrigins) of(f *Fleet, h *Host) *hostOrigins {
+	c := f.l.Cache()
+	if c == nil || h.h.Key == nil {
+		return nil
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if ho := k.byHost[h.Name]; ho != nil {
+		return ho
+	}
+	ho := &hostOrigins{key: c.Key("origins", h.h.Key, []byte(f.l.ModRoot)), m: map[string]emit.Origin{}}
+	if parts, ok := c.Get(ho.key); !ok || len(parts) != 1 || json.Unmarshal(parts[0], &ho.m) != nil {
+		ho.m = map[string]emit.Origin{}
+	}
+	if k.byHost == nil {
+		k.byHost = map[string]*hostOrigins{}
+	}
+	k.byHost[h.Name] = ho
+	return ho
+}
+
+// flush keeps the places found since the hosts' were read.
+func (k *keptOrigins) flush(f *Fleet) {
+	c := f.l.Cache()
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	for _, ho := range k.byHost {
+		ho.mu.Lock()
+		if ho.dirty {
+			if b, err := json.Marshal(ho.m); err == nil {
+				c.Put(ho.key, [][]byte{b})
+			}
+			ho.dirty = false
+		}
+		ho.mu.Unlock()
+	}
 }

@@ -287,6 +287,7 @@ func (f *Fleet) emitBase(s *settings, out string) *emit.Fleet {
 // generateTo generates the fleet's files, for the output directory out,
 // into sink.
 func (f *Fleet) generateTo(out string, sink fileSink) error {
+	defer f.kept.flush(f)
 	var s settings
 	if err := json.Unmarshal(f.l.Settings, &s); err != nil {
 		return fmt.Errorf("reading settings: %v", err)

@@ -812,10 +812,10 @@ func listenersOf(h *Host) ([]lint.Listener, error) {
 
 // checkPorts reports, as vet errors, two services of one host that listen
 // on one port and address: lint's FV04 over the schema's listener table.
-func (f *Fleet) checkPorts() diag.List {
+func (f *Fleet) checkPorts(of []*Host) diag.List {
 	var hosts []*lint.Host
 	var diags diag.List
-	for _, h := range f.hosts {
+	for _, h := range of {
 		ls, err := listenersOf(h)
 		if err != nil {
 			diags.Errorf(h.h.Decl, "%v", err)

@@ -269,10 +269,19 @@ func (f *Fleet) userValues() (map[string]map[string]any, error) {
 
 // secret returns the declared secret name.
 func (f *Fleet) secret(name string) (secretValue, error) {
+	f.secretsMu.Lock()
+	defer f.secretsMu.Unlock()
+	if sv, ok := f.secrets[name]; ok {
+		return sv, nil
+	}
 	var sv secretValue
 	if err := json.Unmarshal(f.l.Secrets[name], &sv); err != nil {
 		return sv, fmt.Errorf("secret %s: %v", name, err)
 	}
+	if f.secrets == nil {
+		f.secrets = map[string]secretValue{}
+	}
+	f.secrets[name] = sv
 	return sv, nil
 }
 

@@ -934,9 +934,12 @@ func (l *locator) fleetFile(v *emit.Value) emit.Origin {
 			name := strings.TrimSuffix(p[2], "-installer")
 			if h := l.f.byName[name]; h != nil {
 				if name != p[2] {
-					if n := l.tree(h).Lookup("disks"); n != nil {
-						return l.origin(h, n, []string{"disks"})
-					}
+					return l.kept(h, "disks", "", func() emit.Origin {
+						if n := l.tree(h).Lookup("disks"); n != nil {
+							return l.origin(h, n, []string{"disks"})
+						}
+						return l.origin(h, nil, nil)
+					})
 				}
 				return l.origin(h, nil, nil)
 			}

@@ -46,6 +46,7 @@ const IndexFile = "nixos.index.json"
 // options, packages the index was read without) are returned. The fleet
 // must be loaded with Config.NixOS. Generate runs it first.
 func (f *Fleet) VetNixOS() (warnings Errors, err error) {
+	defer f.kept.flush(f)
 	var set settings
 	if err := json.Unmarshal(f.l.Settings, &set); err != nil {
 		return nil, fmt.Errorf("reading settings: %v", err)
@@ -204,8 +205,13 @@ func (f *Fleet) surfaceKey(s *surface) []byte {
 
 // vetKey returns the parts of host h's cache key for VetNixOS: the
 // fleet's part, the host's final value, NixOS and fleet-pass
-// configurations and its users' home configurations.
+// configurations and its users' home configurations; or, for a host
+// with a load.Host.Key (which all but its fleet-pass configuration are
+// computed from), that key and its fleet-pass configuration.
 func (h *Host) vetKey(fleetKey []byte) [][]byte {
+	if h.h.Key != nil {
+		return [][]byte{fleetKey, []byte("host key"), h.h.Key, h.h.Derived}
+	}
 	k := [][]byte{fleetKey, h.h.JSON, h.h.NixOS, h.h.Derived}
 	for _, u := range sortedNames(h.h.Home) {
 		k = append(k, []byte(u), h.h.Home[u])

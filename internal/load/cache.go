@@ -140,7 +140,7 @@ func (c *cache) get(key string, e cacheable) bool {
 		return false
 	}
 	p := c.path(key)
-	b, err := os.ReadFile(p)
+	b, mod, err := readFile(p)
 	if err != nil {
 		return false
 	}
@@ -149,11 +149,30 @@ func (c *cache) get(key string, e cacheable) bool {
 		return false
 	}
 	// Mark the entry used, coarsely, so trimming keeps it.
-	if fi, err := os.Stat(p); err == nil && time.Since(fi.ModTime()) > time.Hour {
+	if time.Since(mod) > time.Hour {
 		now := time.Now()
 		os.Chtimes(p, now, now)
 	}
 	return true
+}
+
+// readFile returns the contents of the file name and when it was last
+// modified, from one open file (a load reads thousands of entries).
+func readFile(name string) ([]byte, time.Time, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	b := make([]byte, fi.Size())
+	if _, err := io.ReadFull(f, b); err != nil {
+		return nil, time.Time{}, err
+	}
+	return b, fi.ModTime(), nil
 }
 
 // put stores e as the entry key. A failure is ignored: the next load

@@ -3,11 +3,14 @@ package load
 import (
 	"bytes"
 	"context"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
+	"testing/fstest"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
@@ -91,8 +94,9 @@ func TestCache(t *testing.T) {
 	}
 
 	// A damaged entry is evaluated again and replaced.
-	for _, name := range before["host"] {
-		p := filepath.Join(dir, strings.TrimPrefix(name, "host-")[:2], name)
+	for _, name := range append(before["host"], before["hostrec"]...) {
+		_, sum, _ := strings.Cut(name, "-")
+		p := filepath.Join(dir, sum[:2], name)
 		if err := os.WriteFile(p, []byte("{not json"), 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -185,5 +189,80 @@ func TestEntryEncoding(t *testing.T) {
 		if _, ok := decodeParts(b[:i]); ok {
 			t.Errorf("the first %d of %d bytes decode as an entry", i, len(b))
 		}
+	}
+}
+
+// TestHostRecords checks that a host whose entries did not change is
+// taken from the cache, neither merged nor unified again, and that a
+// change of what every host depends on (the schema, the module's file)
+// merges every host again, with the result of a load without a cache.
+func TestHostRecords(t *testing.T) {
+	dir := t.TempDir()
+	root, _ := filepath.Abs("../..")
+	load := func(cacheDir string, fsys fs.FS, overlay map[string][]byte) *Fleet {
+		t.Helper()
+		f, d := Load(context.Background(), &Config{Dir: "../..", Schema: fsys, NixOS: true, CacheDir: cacheDir, Overlay: overlay})
+		if f == nil {
+			t.Fatal(d)
+		}
+		return f
+	}
+	all := []string{"dex5550", "p510", "p620", "razer", "samsung"}
+	merged := func(f *Fleet) []string {
+		m := f.Merged()
+		sort.Strings(m)
+		return m
+	}
+	cold := load("", schema.FS, nil)
+	if got := merged(load(dir, schema.FS, nil)); !slices.Equal(got, all) {
+		t.Fatalf("a cold load merged %v, want %v", got, all)
+	}
+	warm := load(dir, schema.FS, nil)
+	if got := merged(warm); len(got) != 0 {
+		t.Fatalf("a warm load merged %v", got)
+	}
+	if diff := cmp.Diff(results(cold), results(warm)); diff != "" {
+		t.Fatalf("a warm load differs from one without a cache (-without +warm):\n%s", diff)
+	}
+	for _, h := range warm.Hosts {
+		if h.Tree != nil || h.Key == nil {
+			t.Errorf("%s, taken from the cache, has a tree or no key", h.Name)
+		}
+	}
+
+	// Another schema: every host again.
+	changed := fstest.MapFS{}
+	names, err := fs.Glob(schema.FS, "*.cue")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range names {
+		b, err := fs.ReadFile(schema.FS, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if name == "host.cue" {
+			b = append(b, "\n// A changed schema.\n"...)
+		}
+		changed[name] = &fstest.MapFile{Data: b}
+	}
+	want := load("", changed, nil)
+	got := load(dir, changed, nil)
+	if m := merged(got); !slices.Equal(m, all) {
+		t.Errorf("with another schema, the load merged %v, want %v", m, all)
+	}
+	if diff := cmp.Diff(results(want), results(got)); diff != "" {
+		t.Errorf("with another schema, the load differs from one without a cache (-without +with):\n%s", diff)
+	}
+
+	// Another language version in the module's file: every host again.
+	mod := map[string][]byte{filepath.Join(root, "cue.mod", "module.cue"): []byte("module: \"fleetnix.dev/reference@v0\"\nlanguage: version: \"v0.16.0\"\n")}
+	want = load("", schema.FS, mod)
+	got = load(dir, schema.FS, mod)
+	if m := merged(got); !slices.Equal(m, all) {
+		t.Errorf("with another module file, the load merged %v, want %v", m, all)
+	}
+	if diff := cmp.Diff(results(want), results(got)); diff != "" {
+		t.Errorf("with another module file, the load differs from one without a cache (-without +with):\n%s", diff)
 	}
 }

@@ -2,6 +2,7 @@ package load
 
 import (
 	"encoding/json"
+	"slices"
 
 	"fleetnix.dev/fleet/internal/diag"
 	"fleetnix.dev/fleet/internal/merge"
@@ -96,8 +97,9 @@ func encodeEntry(e *entry, at []declAt) ([][]byte, bool) {
 }
 
 // decodeEntry reads an entry the cache kept, with its declarations now
-// at at (in the same order), moving its positions with them.
-func decodeEntry(parts [][]byte, at []declAt) (*entry, bool) {
+// at at (in the same order), moving its positions with them. A host's
+// tree (host) that need not move is kept encoded.
+func decodeEntry(parts [][]byte, at []declAt, host bool) (*entry, bool) {
 	if len(parts) != 4 || string(parts[0]) != entryVersion {
 		return nil, false
 	}
@@ -128,12 +130,18 @@ func decodeEntry(parts [][]byte, at []declAt) (*entry, bool) {
 		}
 	}
 	if rec.Tree {
-		t, err := merge.UnmarshalTree(parts[2])
-		if err != nil {
-			return nil, false
+		if host && slices.Equal(rec.At, at) {
+			// A host's tree is read when the host is merged: most hosts
+			// of an edited fleet are not (see hostRecord).
+			e.enc = parts[2]
+		} else {
+			t, err := merge.UnmarshalTree(parts[2])
+			if err != nil {
+				return nil, false
+			}
+			t.Rebase(move)
+			e.tree = t
 		}
-		t.Rebase(move)
-		e.tree = t
 	}
 	if rec.Data {
 		v, err := merge.DecodeValue(parts[3])
@@ -151,11 +159,7 @@ func decodeEntry(parts [][]byte, at []declAt) (*entry, bool) {
 // columns stay); any other (in the schema, or in a context of a file,
 // whose place is part of the entry's key) stays.
 func rebaser(from, to []declAt) func(diag.Range) diag.Range {
-	same := true
-	for i := range from {
-		same = same && from[i] == to[i]
-	}
-	if same {
+	if slices.Equal(from, to) {
 		return func(r diag.Range) diag.Range { return r }
 	}
 	return func(r diag.Range) diag.Range {

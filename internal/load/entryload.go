@@ -200,8 +200,8 @@ type packageEntries struct {
 	files   []*srcFile
 	entries map[entryID][]contribution
 	// context is the hash of what every entry is evaluated with: the
-	// package's name, the tags, and the contexts of its files (where
-	// they are) with those files' imports.
+	// package's name, the tags, the module's file, and the contexts of
+	// its files (where they are) with those files' imports.
 	context []byte
 }
 
@@ -214,6 +214,13 @@ func (s *sources) divide(inst *build.Instance, tags []string) (*packageEntries, 
 	for _, t := range tags {
 		writeString(h, t)
 	}
+	// The module's file: its language version is how the files parse
+	// and evaluate.
+	mod, err := json.Marshal(inst.ModuleFile)
+	if err != nil {
+		return nil, false
+	}
+	writeBytes(h, mod)
 	for i, f := range inst.Files {
 		sf := s.files[f.Filename]
 		if sf == nil || sf.idx == nil || !sf.idx.ok {
@@ -307,7 +314,7 @@ func (p *packageEntries) cachedEntries(c *cache) (map[entryID]*entry, []entryID)
 	for _, id := range p.ids() {
 		var r rawEntry
 		if c.get(p.key(c, id), &r) {
-			if e, ok := decodeEntry(r, p.at(id)); ok {
+			if e, ok := decodeEntry(r, p.at(id), id.kind == HostsPath); ok {
 				found[id] = e
 				continue
 			}

@@ -51,13 +51,18 @@ func dump(f *Fleet) string {
 			}
 		}
 		start := b.Len()
-		walk(h.Tree, nil)
-		tree := b.String()[start:]
+		tree := h.Tree
+		if tree == nil {
+			// Taken from the cache: merged when asked for.
+			tree = f.Tree(h)
+		}
+		walk(tree, nil)
+		dumped := b.String()[start:]
 		if h.Provenance != nil {
-			if old, ok := provenances[string(h.Provenance)]; ok && old != tree {
+			if old, ok := provenances[string(h.Provenance)]; ok && old != dumped {
 				b.WriteString("  PROVENANCE REUSED FOR ANOTHER TREE\n")
 			}
-			provenances[string(h.Provenance)] = tree
+			provenances[string(h.Provenance)] = dumped
 		}
 		for _, p := range h.parts() {
 			fmt.Fprintf(&b, "  %s\n", p)

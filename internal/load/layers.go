@@ -42,6 +42,9 @@ type layers struct {
 	// using them, or a layer whose decoding failed, are left out: their
 	// errors are reported already.
 	broken map[string]bool
+	// merged lists the hosts merged, in the order they were, for tests
+	// (see Fleet.Merged).
+	merged []string
 }
 
 // brokenValues reports whether the fleet's settings or a secret are in
@@ -357,6 +360,18 @@ func (l *layers) use(e *entry) *merge.Tree {
 	return t
 }
 
+// Merged returns the names of the hosts merged since the load started,
+// in the order they were, lazily merged ones (Tree) included: for tests
+// that check what an edit merges again.
+func (f *Fleet) Merged() []string {
+	if f.layers == nil {
+		return nil
+	}
+	f.layers.mu.Lock()
+	defer f.layers.mu.Unlock()
+	return append([]string(nil), f.layers.merged...)
+}
+
 // release drops the decoded trees of the hosts, keeping them encoded:
 // a host's own layer is most of its tree, and the fleet's other layers
 // are few and shared.
@@ -383,6 +398,9 @@ func (l *layers) hostNames() []string {
 //
 // Schema defaults come last, at unification.
 func (l *layers) mergeHost(name string) (*Host, diag.List) {
+	l.mu.Lock()
+	l.merged = append(l.merged, name)
+	l.mu.Unlock()
 	he := l.hosts[name]
 	h := &Host{Name: name, Decl: he.decl, Doc: he.doc}
 	var diags diag.List
@@ -468,18 +486,22 @@ func (l *layers) mergeHost(name string) (*Host, diag.List) {
 	if hwe != nil {
 		m.AddTree(l.use(hwe), hardwareField)
 		prov.add(hwe)
+		h.deps = append(h.deps, entryID{HardwarePath, h.HardwareProfile})
 	}
 	if te != nil {
 		m.AddTree(l.use(te))
 		h.Fixed = append(h.Fixed, te.fixed...)
 		prov.add(te)
+		h.deps = append(h.deps, entryID{TemplatesPath, h.Template})
 	}
 	for _, u := range users {
 		m.AddTree(l.use(l.users[u.name]), usersField, u.name)
 		prov.add(l.users[u.name])
+		h.deps = append(h.deps, entryID{UsersPath, u.name})
 		for _, p := range u.profiles {
 			pe := l.profiles[p]
 			prov.add(pe)
+			h.deps = append(h.deps, entryID{ProfilesPath, p})
 			if t := l.use(pe); t != nil {
 				m.AddTree(t, usersField, u.name, homeField)
 			}
@@ -489,8 +511,16 @@ func (l *layers) mergeHost(name string) (*Host, diag.List) {
 			}
 		}
 	}
-	m.AddTree(l.use(he))
+	ht := l.use(he)
+	if ht == nil && he.enc != nil {
+		// The host's layer was kept in the cache and no longer reads
+		// back.
+		diags.Errorf(he.decl, "hosts.%s: the evaluation cache's copy of the host is unreadable; run again with FLEETCACHE=off", name)
+		return nil, diags
+	}
+	m.AddTree(ht)
 	prov.add(he)
+	h.deps = append(h.deps, entryID{HostsPath, name})
 	h.Provenance = prov.sum(name, h.Users)
 	m.Root.Set(merge.Source{Layer: merge.Host, Name: name}, h.Decl, name, nameField)
 	diags = append(diags, m.Finish()...)

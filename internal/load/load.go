@@ -172,6 +172,17 @@ type Host struct {
 	// where each is declared, when the fleet was read entry by entry:
 	// hosts with the same Provenance have the same Tree. Nil otherwise.
 	Provenance []byte
+	// Key is the hash of everything the host's value and configurations
+	// (all of Host but Derived) are computed from: its Provenance, this
+	// program and the schema, and what the load computes (Config.NixOS).
+	// Results the layers above compute from those alone can be kept
+	// under it. Nil without a cache or Provenance.
+	Key []byte
+	// deps are the entries the host is merged from, in order.
+	deps []entryID
+	// shared is the key of the name-free result the host's unification
+	// was taken from (see unifyShared), when there is one.
+	shared string
 	// JSON is the final value as JSON, schema defaults filled in.
 	JSON []byte
 	// NixOS is the host's NixOS configuration (#nixos) as JSON, and Home
@@ -296,14 +307,26 @@ func loadFleetAs(ctx context.Context, cfg *Config, embeds map[diag.Range]bool, w
 		v   cue.Value
 		d   diag.List
 	}
-	schemaDone := make(chan builtSchema, 1)
-	go func() {
-		c := cuecontext.New()
-		v, d := buildSchema(c, schemaCfg)
-		schemaDone <- builtSchema{c, v, d}
-	}()
+	var schemaDone chan builtSchema
+	startSchema := func() {
+		if schemaDone != nil {
+			return
+		}
+		schemaDone = make(chan builtSchema, 1)
+		go func() {
+			c := cuecontext.New()
+			v, d := buildSchema(c, schemaCfg)
+			schemaDone <- builtSchema{c, v, d}
+		}()
+	}
 	c := openCache(cfg.CacheDir, cfg.Schema)
 	f.cache = c
+	if c == nil || whole {
+		// Without a cache the settings and secrets are completed on
+		// every load; with one, only when they changed (see
+		// fleetValuesRecord).
+		startSchema()
+	}
 	// The fleet is read entry by entry (see entryLayers): with a cache,
 	// only the entries that changed are evaluated; without, all of them,
 	// in batches. When the fleet cannot be read so, or has errors, the
@@ -344,32 +367,70 @@ func loadFleetAs(ctx context.Context, cfg *Config, embeds map[diag.Range]bool, w
 	diags = append(diags, layers.checkRecipients()...)
 	f.Decls = layers.decls
 	f.layers = layers
-	// Hosts are merged in parallel.
+	flag := loadFlag(cfg.NixOS)
+	// Hosts are merged in parallel; those an earlier load recorded, from
+	// the same entries, are taken from the cache instead (see
+	// hostRecord).
 	names := layers.hostNames()
 	merged := make([]*Host, len(names))
 	mdiags := make([]diag.List, len(names))
+	kept := make([]bool, len(names))
+	shared := &sharedResults{c: c}
 	if err := parallel(ctx, min(runtime.NumCPU(), 8, len(names)), len(names), func(_, i int) {
+		if byEntry {
+			if h := layers.remembered(c, shared, flag, names[i]); h != nil {
+				merged[i], kept[i] = h, true
+				return
+			}
+		}
 		merged[i], mdiags[i] = layers.mergeHost(names[i])
+		if h := merged[i]; h != nil {
+			h.Key = resultKey(c, flag, h.Provenance)
+		}
 	}); err != nil {
 		diags.Errorf(diag.Range{}, "%v", err)
 		return nil, diags, byEntry
 	}
+	// The hosts to unify, and whether each may be recorded: merged
+	// without a problem.
+	var todo []*Host
+	var record []bool
 	for i, h := range merged {
 		diags = append(diags, mdiags[i]...)
 		if h != nil {
 			f.Hosts = append(f.Hosts, h)
+			if !kept[i] {
+				todo = append(todo, h)
+				record = append(record, byEntry && len(mdiags[i]) == 0)
+			}
 		}
 	}
 	diags = append(diags, layers.diags...)
-	schema := <-schemaDone
-	if schema.d != nil {
-		return nil, schema.d, byEntry
+	f.Users = layers.declaredUsers()
+	var valuesKey string
+	if byEntry {
+		valuesKey = layers.valuesKey(c)
 	}
-	diags = append(diags, layers.checkNames(schema.v)...)
-	if !layers.brokenValues() {
-		vd := f.fleetValues(schema.ctx, schema.v, layers)
+	if r := (fleetValuesRecord{}); valuesKey != "" && c.get(valuesKey, &r) {
+		// Completed and checked by an earlier load, from the same
+		// entries.
+		f.Settings, f.Secrets, f.ValuesOK = r.settings, r.secrets, true
+	} else {
+		startSchema()
+		schema := <-schemaDone
+		if schema.d != nil {
+			return nil, schema.d, byEntry
+		}
+		vd := layers.checkNames(schema.v)
+		if !layers.brokenValues() {
+			fd := f.fleetValues(schema.ctx, schema.v, layers)
+			vd = append(vd, fd...)
+			f.ValuesOK = !fd.HasErrors()
+		}
 		diags = append(diags, vd...)
-		f.ValuesOK = !vd.HasErrors()
+		if valuesKey != "" && len(vd) == 0 && f.ValuesOK {
+			c.put(valuesKey, &fleetValuesRecord{f.Settings, f.Secrets})
+		}
 	}
 	if byEntry && diags.HasErrors() {
 		return nil, diags, true
@@ -379,18 +440,31 @@ func loadFleetAs(ctx context.Context, cfg *Config, embeds map[diag.Range]bool, w
 	for _, e := range entriesOf(layers) {
 		e.value = cue.Value{}
 	}
-	errs, err := unifyAll(ctx, schemaCfg, c, f.Hosts, cfg.NixOS, cfg.Progress)
+	progress := cfg.Progress
+	if n := len(f.Hosts) - len(todo); progress != nil && n > 0 {
+		// The hosts taken from the cache count as done.
+		progress(n, len(f.Hosts))
+		progress = func(done, total int) { cfg.Progress(done+n, total+n) }
+	}
+	errs, err := unifyAll(ctx, schemaCfg, c, todo, cfg.NixOS, progress)
 	if err != nil {
 		diags.Errorf(diag.Range{}, "%v", err)
 		return nil, diags, byEntry
 	}
-	unified := f.Hosts[:0:0]
-	for i, h := range f.Hosts {
+	failed := map[*Host]bool{}
+	for i, h := range todo {
 		if errs[i] != nil {
 			diags = append(diags, hostDiags(h, errs[i])...)
-			continue
+			failed[h] = true
+		} else if record[i] {
+			layers.remember(c, flag, h)
 		}
-		unified = append(unified, h)
+	}
+	unified := f.Hosts[:0:0]
+	for _, h := range f.Hosts {
+		if !failed[h] {
+			unified = append(unified, h)
+		}
 	}
 	f.Hosts = unified
 	diags.Sort()
@@ -506,10 +580,7 @@ func unifyAll(ctx context.Context, schemaCfg *load.Config, c *cache, hosts []*Ho
 	// the closed partial schema already, and checking it again per host
 	// costs about a fifth of the unification.
 	workers := newWorkers(n, schemaCfg, cuecontext.CUE_DEBUG("opendef"))
-	flag := []byte("model")
-	if nixos {
-		flag = []byte("nixos")
-	}
+	flag := loadFlag(nixos)
 	errs := make([]error, len(hosts))
 	var memo hostMemo
 	var done atomic.Int64
@@ -519,8 +590,9 @@ func unifyAll(ctx context.Context, schemaCfg *load.Config, c *cache, hosts []*Ho
 		}
 		h := hosts[i]
 		data := h.Tree.Data()
-		if parts := unifyShared(&memo, c, &workers[wi], flag, h, data, nixos); parts != nil {
+		if parts, key := unifyShared(&memo, c, &workers[wi], flag, h, data, nixos); parts != nil {
 			if h.setParts(withName(parts, h.Name)) {
+				h.shared = key
 				return
 			}
 		}
@@ -538,15 +610,25 @@ func unifyAll(ctx context.Context, schemaCfg *load.Config, c *cache, hosts []*Ho
 	return errs, err
 }
 
+// loadFlag names what a load computes of each host, for the cache's
+// keys: its NixOS configurations too, or only its model.
+func loadFlag(nixos bool) []byte {
+	if nixos {
+		return []byte("nixos")
+	}
+	return []byte("model")
+}
+
 // unifyShared returns the name-free result of unifying h's merged value
 // data (see memoName): from memo when a host of this load had the same
 // value but for its name, else from the cache c, else evaluated in w and
-// kept in both. It returns nil when the result cannot be shared, or the
+// kept in both, and the key the cache keeps it under ("" without a
+// cache). It returns nil when the result cannot be shared, or the
 // evaluation fails: the host is then evaluated with its own name.
-func unifyShared(memo *hostMemo, c *cache, w *worker, flag []byte, h *Host, data any, nixos bool) [][]byte {
+func unifyShared(memo *hostMemo, c *cache, w *worker, flag []byte, h *Host, data any, nixos bool) ([][]byte, string) {
 	m, ok := data.(map[string]any)
 	if !ok || !hostNameRx.MatchString(h.Name) {
-		return nil
+		return nil, ""
 	}
 	free := make(map[string]any, len(m))
 	for k, v := range m {
@@ -555,9 +637,10 @@ func unifyShared(memo *hostMemo, c *cache, w *worker, flag []byte, h *Host, data
 	free[nameField] = memoName
 	b, ok := canonical(free)
 	if !ok || bytes.Count(b, memoBytes) != 1 {
-		return nil
+		return nil, ""
 	}
 	key := c.key("host", flag, b)
+	kept := key
 	if c == nil {
 		sum := sha256.Sum256(b)
 		key = string(sum[:])
@@ -579,7 +662,7 @@ func unifyShared(memo *hostMemo, c *cache, w *worker, flag []byte, h *Host, data
 		}
 		c.put(key, r)
 		return parts
-	})
+	}), kept
 }
 
 // A worker is a CUE context of its own with the schema built in it, for
@@ -800,6 +883,21 @@ func (h *Host) nixos(v cue.Value) error {
 	return err
 }
 
+// declaredUsers returns the fleet's users as declared, as JSON, by name
+// (Fleet.Users).
+func (l *layers) declaredUsers() map[string][]byte {
+	users := map[string][]byte{}
+	for _, name := range keys(l.users) {
+		// A user in error is reported where hosts merge it.
+		if e := l.users[name]; e.data != nil && !l.broken[string(UsersPath)+"."+name] {
+			if b, err := json.Marshal(e.data); err == nil {
+				users[name] = b
+			}
+		}
+	}
+	return users
+}
+
 // fleetValues records the fleet's settings and secrets with the schema's
 // defaults filled in.
 func (f *Fleet) fleetValues(ctx *cue.Context, schema cue.Value, l *layers) diag.List {
@@ -844,15 +942,6 @@ func (f *Fleet) fleetValues(ctx *cue.Context, schema cue.Value, l *layers) diag.
 	}
 	if b, ok := full(SettingsDef, l.settings, nil, string(SettingsPath)); ok {
 		f.Settings = b
-	}
-	f.Users = map[string][]byte{}
-	for _, name := range keys(l.users) {
-		// A user in error is reported where hosts merge it.
-		if e := l.users[name]; e.data != nil && !l.broken[string(UsersPath)+"."+name] {
-			if b, err := json.Marshal(e.data); err == nil {
-				f.Users[name] = b
-			}
-		}
 	}
 	f.Secrets = map[string][]byte{}
 	for _, name := range keys(l.secrets) {
