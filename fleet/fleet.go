@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"cuelang.org/go/cue/format"
 
@@ -59,7 +60,14 @@ type Fleet struct {
 	// of secrets.nix asks for every secret for each of its values. Their
 	// maps are shared: readers must not change them.
 	secretsMu sync.Mutex
-	secrets   map[string]secretValue
+	// secretFacts* memoize hostSecretFacts.
+	secretFactsOnce sync.Once
+	secretFactsRes  []hostSecrets
+	secretFactsErr  error
+	// secretFactsRead counts the hosts hostSecretFacts read from their
+	// values (tests).
+	secretFactsRead atomic.Int64
+	secrets         map[string]secretValue
 	// kept are places the source map found in hosts' values.
 	kept keptOrigins
 }

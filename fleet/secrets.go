@@ -43,16 +43,14 @@ func secretsUsedBy(hosts []emit.Host) map[string]map[string]bool {
 // hostKeys returns the SSH host key (deploy.hostKey) of each host that
 // has one.
 func (f *Fleet) hostKeys() (map[string]string, error) {
+	facts, err := f.hostSecretFacts()
+	if err != nil {
+		return nil, err
+	}
 	out := map[string]string{}
-	for _, h := range f.hosts {
-		v, err := h.Value()
-		if err != nil {
-			return nil, err
-		}
-		if d, ok := v["deploy"].(map[string]any); ok {
-			if k, ok := d["hostKey"].(string); ok {
-				out[h.Name] = k
-			}
+	for i, h := range f.hosts {
+		if k := facts[i].HostKey; k != nil {
+			out[h.Name] = *k
 		}
 	}
 	return out, nil
@@ -162,22 +160,36 @@ func (f *Fleet) SecretsStatus() ([]SecretStatus, error) {
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return nil, err
 	}
-	ef, err := f.emitHosts()
+	facts, err := f.hostSecretFacts()
 	if err != nil {
 		return nil, err
 	}
-	usedBy := secretsUsedBy(ef)
-	keys, err := f.hostKeys()
-	if err != nil {
-		return nil, err
-	}
-	users, err := f.userValues()
-	if err != nil {
-		return nil, err
-	}
-	modes, err := f.secretModes()
-	if err != nil {
-		return nil, err
+	usedBy := map[string]map[string]bool{}
+	keys := map[string]string{}
+	modes := map[string]map[string]string{}
+	users := f.fleetUsers()
+	for i, h := range f.hosts {
+		hs := &facts[i]
+		for _, name := range hs.Used {
+			if usedBy[name] == nil {
+				usedBy[name] = map[string]bool{}
+			}
+			usedBy[name][h.Name] = true
+		}
+		if hs.HostKey != nil {
+			keys[h.Name] = *hs.HostKey
+		}
+		if hs.Modes != nil {
+			modes[h.Name] = hs.Modes
+		}
+		// A user's value on the last host that has it, as merged there.
+		for n, b := range hs.Users {
+			m, err := decodeUser(b)
+			if err != nil {
+				return nil, err
+			}
+			users[n] = m
+		}
 	}
 	dir := filepath.Join(f.l.ModRoot, filepath.FromSlash(s.SecretsDir))
 	onDisk := map[string]bool{}
@@ -248,25 +260,6 @@ func (f *Fleet) fleetUsers() map[string]map[string]any {
 	return users
 }
 
-// userValues returns the value of each user of the fleet: as declared,
-// and as merged on the hosts that have them (which may add keys).
-func (f *Fleet) userValues() (map[string]map[string]any, error) {
-	users := f.fleetUsers()
-	for _, h := range f.hosts {
-		v, err := h.Value()
-		if err != nil {
-			return nil, err
-		}
-		us, _ := v["users"].(map[string]any)
-		for n, u := range us {
-			if m, ok := u.(map[string]any); ok {
-				users[n] = m
-			}
-		}
-	}
-	return users, nil
-}
-
 // secret returns the declared secret name.
 func (f *Fleet) secret(name string) (secretValue, error) {
 	f.secretsMu.Lock()
@@ -283,68 +276,6 @@ func (f *Fleet) secret(name string) (secretValue, error) {
 	}
 	f.secrets[name] = sv
 	return sv, nil
-}
-
-// emitHosts returns the hosts as Generate hands them to emit, with their
-// computed, derived and free-form configurations.
-func (f *Fleet) emitHosts() ([]emit.Host, error) {
-	var out []emit.Host
-	for _, h := range f.hosts {
-		eh := emit.Host{Name: h.Name}
-		var err error
-		if h.h.NixOS != nil {
-			if eh.NixOS, err = decodeObject(h.h.NixOS); err != nil {
-				return nil, err
-			}
-		}
-		if h.h.Derived != nil {
-			if eh.Derived, err = decodeObject(h.h.Derived); err != nil {
-				return nil, err
-			}
-		}
-		v, err := h.Value()
-		if err != nil {
-			return nil, err
-		}
-		eh.Extra, _ = v["nixos"].(map[string]any)
-		for _, u := range h.Users {
-			if b := h.h.Home[u.Name]; b != nil {
-				home, err := decodeObject(b)
-				if err != nil {
-					return nil, err
-				}
-				eh.Users = append(eh.Users, emit.User{Name: u.Name, Home: home})
-			}
-		}
-		out = append(out, eh)
-	}
-	return out, nil
-}
-
-// secretModes returns the modes a host's free-form nixos gives secrets
-// (nixos.age.secrets.<name>.mode), by host and secret.
-func (f *Fleet) secretModes() (map[string]map[string]string, error) {
-	out := map[string]map[string]string{}
-	for _, h := range f.hosts {
-		v, err := h.Value()
-		if err != nil {
-			return nil, err
-		}
-		nixos, _ := v["nixos"].(map[string]any)
-		age, _ := nixos["age"].(map[string]any)
-		secrets, _ := age["secrets"].(map[string]any)
-		for name, s := range secrets {
-			if m, ok := s.(map[string]any); ok {
-				if mode, ok := m["mode"].(string); ok {
-					if out[h.Name] == nil {
-						out[h.Name] = map[string]string{}
-					}
-					out[h.Name][name] = mode
-				}
-			}
-		}
-	}
-	return out, nil
 }
 
 // agenixRules reads the public keys of each file of an agenix rules file
@@ -447,7 +378,7 @@ func (f *Fleet) SecretWarnings() (Errors, error) {
 			dir, key := f.agenixRules(s.File)
 			out.Add(diag.Diagnostic{
 				Severity: diag.Warning, Range: decl, Path: []string{"secrets", s.Name},
-				Summary: fmt.Sprintf("secrets.%s: the encrypted file %s does not exist; %s cannot decrypt it", cueLabel(s.Name), s.File, strings.Join(s.Hosts, ", ")),
+				Summary: fmt.Sprintf("secrets.%s: the encrypted file %s does not exist; %s cannot decrypt it", cueLabel(s.Name), s.File, someHosts(s.Hosts)),
 				Detail:  fmt.Sprintf("create it once its recipients are right: run fleetgen ./..., then in %s: agenix -e %s", dir, key),
 			})
 		}
@@ -462,18 +393,22 @@ func (f *Fleet) SecretWarnings() (Errors, error) {
 			noKey[h] = append(noKey[h], s.Name)
 		}
 	}
+	facts, err := f.hostSecretFacts()
+	if err != nil {
+		return nil, err
+	}
+	targets := map[string]string{}
+	for i, h := range f.hosts {
+		targets[h.Name] = facts[i].Target
+	}
 	for _, name := range sortedNames(noKey) {
 		h := f.byName[name]
 		if h == nil {
 			continue
 		}
 		target := name
-		if v, err := h.Value(); err == nil {
-			if d, ok := v["deploy"].(map[string]any); ok {
-				if t, ok := d["targetHost"].(string); ok {
-					target = t
-				}
-			}
+		if t := targets[name]; t != "" {
+			target = t
 		}
 		out.Add(diag.Diagnostic{
 			Severity: diag.Warning, Range: deployRange(h), Path: []string{"hosts", name, "deploy", "hostKey"},
@@ -484,6 +419,17 @@ func (f *Fleet) SecretWarnings() (Errors, error) {
 	}
 	out.Sort()
 	return fromDiag(out), nil
+}
+
+// someHosts names the hosts, the first five of a longer list and how many
+// others: a warning about a secret a thousand hosts use stays one line
+// (fleetgen secrets status lists them all).
+func someHosts(names []string) string {
+	const shown = 5
+	if len(names) <= shown+1 {
+		return strings.Join(names, ", ")
+	}
+	return fmt.Sprintf("%s and %d other hosts", strings.Join(names[:shown], ", "), len(names)-shown)
 }
 
 // agenixRules returns where agenix runs for the secret file (relative to
