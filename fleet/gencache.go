@@ -19,7 +19,7 @@ import (
 	"fleetnix.dev/fleet/internal/merge"
 )
 
-// A genCache keeps each host's generated files and source map part in
+// A genCache keeps each host's generated files and source map in
 // the fleet's evaluation cache, under the hash of everything they are
 // made from: the host's values and provenance, the fleet's settings,
 // secrets and declarations, and, for the values the fleet pass gave the
@@ -130,7 +130,7 @@ func (f *Fleet) newGenCache(ef *emit.Fleet, modules []string) *genCache {
 }
 
 // genEntryVersion names the layout of an entry.
-const genEntryVersion = "gen-2"
+const genEntryVersion = "gen-3"
 
 // A provision is a place in another host's value a host's source map put
 // a value at (see locator.provision), and the hash of that host's tree
@@ -201,7 +201,8 @@ func (g *genCache) key(h *Host) string {
 // encode lays out an entry: the host's key, secrets and users as the
 // fleet-wide files need them, the places in other hosts' values its
 // source map put values at (provisions, by key) with their origins, the
-// source map part, then each file's path and data.
+// files its source map maps, then each file's path and data (its source
+// map's among them).
 func (g *genCache) encode(out *hostFiles, provisions map[string]emit.Origin) ([][]byte, bool) {
 	users, err := json.Marshal(out.users)
 	if err != nil {
@@ -227,7 +228,7 @@ func (g *genCache) encode(out *hostFiles, provisions map[string]emit.Origin) ([]
 		}
 	}
 	sort.Strings(secrets)
-	parts := [][]byte{[]byte(genEntryVersion), []byte(out.hostKey), []byte(strings.Join(secrets, "\x00")), users, pb, out.part}
+	parts := [][]byte{[]byte(genEntryVersion), []byte(out.hostKey), []byte(strings.Join(secrets, "\x00")), users, pb, []byte(strings.Join(out.mapped, "\x00"))}
 	for _, f := range out.files {
 		parts = append(parts, []byte(f.Path), f.Data)
 	}
@@ -266,7 +267,9 @@ func (g *genCache) decode(parts [][]byte, l *locator, out *hostFiles) bool {
 			r.secrets[s] = true
 		}
 	}
-	r.part = parts[5]
+	if len(parts[5]) > 0 {
+		r.mapped = strings.Split(string(parts[5]), "\x00")
+	}
 	for i := 6; i < len(parts); i += 2 {
 		r.files = append(r.files, emit.File{Path: string(parts[i]), Data: parts[i+1]})
 	}
