@@ -439,13 +439,22 @@ func (m *MapPart) add(file string, f *syntax.File, describe func(path []string) 
 // order first used, then each file's entries, files sorted by path, then
 // maps (see WriteSourceMap).
 func JoinSourceMap(parts []*MapPart, maps map[string]string) []byte {
-	var b bytes.Buffer
-	WriteSourceMap(&b, len(parts), func(i int) ([]byte, error) {
-		if parts[i] == nil {
-			return nil, nil
+	// Each part encoded once; the file is about as long as the
+	// encodings and the maps.
+	enc := make([][]byte, len(parts))
+	n := 1024
+	for i, p := range parts {
+		if p != nil {
+			enc[i], _ = p.MarshalBinary()
+			n += len(enc[i]) + len(enc[i])/4
 		}
-		return parts[i].MarshalBinary()
-	}, maps)
+	}
+	for f, to := range maps {
+		n += len(f) + len(to) + 8
+	}
+	var b bytes.Buffer
+	b.Grow(n)
+	WriteSourceMap(&b, len(parts), func(i int) ([]byte, error) { return enc[i], nil }, maps)
 	return b.Bytes()
 }
 
@@ -477,7 +486,18 @@ func MapsOf(host string, m *MapPart, maps map[string]string) {
 // file has them, so that writing is mostly copying: only the origins'
 // indices are numbered again, fleet-wide.
 func WriteSourceMap(w io.Writer, n int, part func(i int) ([]byte, error), maps map[string]string) error {
-	bw := bufio.NewWriterSize(w, 256<<10)
+	var bw interface {
+		io.Writer
+		io.ByteWriter
+		io.StringWriter
+	}
+	flush := func() error { return nil }
+	if b, ok := w.(*bytes.Buffer); ok {
+		bw = b
+	} else {
+		buf := bufio.NewWriterSize(w, 256<<10)
+		bw, flush = buf, buf.Flush
+	}
 	b := make([]byte, 0, 1024)
 	b = append(b, `{"//": `...)
 	b = appendJSONString(b, strings.TrimPrefix(Header, "# "))
@@ -513,11 +533,20 @@ func WriteSourceMap(w io.Writer, n int, part func(i int) ([]byte, error), maps m
 		g := make([]int32, d.count())
 		for j := range g {
 			rec := d.bytes()
-			key := sha256.Sum224(rec)
-			k, ok := index[key]
+			// One part's origins are distinct already (MapPart.add):
+			// alone, it is written as it is.
+			var key [sha256.Size224]byte
+			k, ok := int32(count), false
+			if n > 1 {
+				key = sha256.Sum224(rec)
+				if at, found := index[key]; found {
+					k, ok = at, true
+				}
+			}
 			if !ok {
-				k = int32(len(index))
-				index[key] = k
+				if n > 1 {
+					index[key] = k
+				}
 				if count > 0 {
 					bw.WriteByte(',')
 				}
@@ -616,7 +645,7 @@ func WriteSourceMap(w io.Writer, n int, part func(i int) ([]byte, error), maps m
 		bw.WriteByte('}')
 	}
 	bw.WriteString("}\n")
-	return bw.Flush()
+	return flush()
 }
 
 // errDamagedPart is the error of a part MarshalBinary did not encode.
