@@ -10,6 +10,7 @@ import (
 	"math"
 	"math/big"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -19,7 +20,7 @@ import (
 	"fleetnix.dev/fleet/internal/merge"
 )
 
-// A genCache keeps each host's generated files and source map part in
+// A genCache keeps each host's generated files and source map in
 // the fleet's evaluation cache, under the hash of everything they are
 // made from: the host's values and provenance, the fleet's settings,
 // secrets and declarations, and, for the values the fleet pass gave the
@@ -130,7 +131,7 @@ func (f *Fleet) newGenCache(ef *emit.Fleet, modules []string) *genCache {
 }
 
 // genEntryVersion names the layout of an entry.
-const genEntryVersion = "gen-2"
+const genEntryVersion = "gen-3"
 
 // A provision is a place in another host's value a host's source map put
 // a value at (see locator.provision), and the hash of that host's tree
@@ -201,7 +202,8 @@ func (g *genCache) key(h *Host) string {
 // encode lays out an entry: the host's key, secrets and users as the
 // fleet-wide files need them, the places in other hosts' values its
 // source map put values at (provisions, by key) with their origins, the
-// source map part, then each file's path and data.
+// files its source map maps, then each file's path and data (its source
+// map's among them).
 func (g *genCache) encode(out *hostFiles, provisions map[string]emit.Origin) ([][]byte, bool) {
 	users, err := json.Marshal(out.users)
 	if err != nil {
@@ -216,10 +218,7 @@ func (g *genCache) encode(out *hostFiles, provisions map[string]emit.Origin) ([]
 		}
 		prov = append(prov, provision{key, provisions[key], g.treeHash(p)})
 	}
-	pb, err := json.Marshal(prov)
-	if err != nil {
-		return nil, false
-	}
+	pb := encodeProvisions(prov)
 	var secrets []string
 	for s, on := range out.secrets {
 		if on {
@@ -227,11 +226,49 @@ func (g *genCache) encode(out *hostFiles, provisions map[string]emit.Origin) ([]
 		}
 	}
 	sort.Strings(secrets)
-	parts := [][]byte{[]byte(genEntryVersion), []byte(out.hostKey), []byte(strings.Join(secrets, "\x00")), users, pb, out.part}
+	parts := [][]byte{[]byte(genEntryVersion), []byte(out.hostKey), []byte(strings.Join(secrets, "\x00")), users, pb, []byte(strings.Join(out.mapped, "\x00"))}
 	for _, f := range out.files {
 		parts = append(parts, []byte(f.Path), f.Data)
 	}
 	return parts, true
+}
+
+// encodeProvisions lays out provisions as strings one after the other,
+// each its length (a uvarint) and its bytes: for each, its key, its
+// origin's file, line, column, path and source, and the tree's hash.
+// (encoding/json took a tenth of an edit of 1000 hosts to read them.)
+func encodeProvisions(prov []provision) []byte {
+	var b []byte
+	for _, p := range prov {
+		o := p.Origin
+		for _, s := range []string{p.Key, o.File, strconv.Itoa(o.Line), strconv.Itoa(o.Col), o.Path, o.Source, string(p.Tree)} {
+			b = binary.AppendUvarint(b, uint64(len(s)))
+			b = append(b, s...)
+		}
+	}
+	return b
+}
+
+// decodeProvisions reads what encodeProvisions wrote.
+func decodeProvisions(b []byte) ([]provision, bool) {
+	var prov []provision
+	for len(b) > 0 {
+		var f [7]string
+		for i := range f {
+			n, k := binary.Uvarint(b)
+			if k <= 0 || n > uint64(len(b)-k) {
+				return nil, false
+			}
+			f[i], b = string(b[k:k+int(n)]), b[k+int(n):]
+		}
+		line, err1 := strconv.Atoi(f[2])
+		col, err2 := strconv.Atoi(f[3])
+		if err1 != nil || err2 != nil {
+			return nil, false
+		}
+		prov = append(prov, provision{Key: f[0], Origin: emit.Origin{File: f[1], Line: line, Col: col, Path: f[4], Source: f[5]}, Tree: []byte(f[6])})
+	}
+	return prov, true
 }
 
 // decode reads an entry into out, and reports false when it is not one
@@ -241,8 +278,8 @@ func (g *genCache) decode(parts [][]byte, l *locator, out *hostFiles) bool {
 	if len(parts) < 6 || len(parts)%2 != 0 || string(parts[0]) != genEntryVersion {
 		return false
 	}
-	var prov []provision
-	if json.Unmarshal(parts[4], &prov) != nil {
+	prov, ok := decodeProvisions(parts[4])
+	if !ok {
 		return false
 	}
 	for _, p := range prov {
@@ -255,7 +292,6 @@ func (g *genCache) decode(parts [][]byte, l *locator, out *hostFiles) bool {
 		}
 	}
 	var r hostFiles
-	var ok bool
 	if r.users, ok = g.users(parts[3]); !ok {
 		return false
 	}
@@ -266,7 +302,9 @@ func (g *genCache) decode(parts [][]byte, l *locator, out *hostFiles) bool {
 			r.secrets[s] = true
 		}
 	}
-	r.part = parts[5]
+	if len(parts[5]) > 0 {
+		r.mapped = strings.Split(string(parts[5]), "\x00")
+	}
 	for i := 6; i < len(parts); i += 2 {
 		r.files = append(r.files, emit.File{Path: string(parts[i]), Data: parts[i+1]})
 	}

@@ -307,14 +307,9 @@ func (f *Fleet) generateTo(out string, sink fileSink) error {
 	if err != nil {
 		return f.emitError(err)
 	}
-	// The source map's parts: the flake's, each host's, the agenix
-	// rules'.
-	parts, err := newSpool(len(f.hosts) + 2)
-	if err != nil {
-		return err
-	}
-	defer parts.close()
-	if err := putFiles(sink, parts, 0, flake); err != nil {
+	// The fleet's source map has the flake's part and the agenix
+	// rules'; each host's map is one of its files.
+	if err := putFiles(sink, flake); err != nil {
 		return err
 	}
 	// Every host's files are written on a goroutine of its own, each with
@@ -332,9 +327,8 @@ func (f *Fleet) generateTo(out string, sink fileSink) error {
 				return err
 			}
 		}
-		err := parts.put(i+1, o.part)
-		o.files, o.part = nil, nil
-		return err
+		o.files = nil
+		return nil
 	}); err != nil {
 		return err
 	}
@@ -343,8 +337,12 @@ func (f *Fleet) generateTo(out string, sink fileSink) error {
 	users := f.fleetUsers()
 	usedBy := map[string]map[string]bool{}
 	hostKeys := map[string]string{}
+	maps := map[string]string{}
 	for i, h := range f.hosts {
 		o := &outs[i]
+		for _, p := range o.mapped {
+			maps[p] = emit.HostSourceMapFile(h.Name)
+		}
 		for n, u := range o.users {
 			users[n] = u
 		}
@@ -369,36 +367,32 @@ func (f *Fleet) generateTo(out string, sink fileSink) error {
 	if err != nil {
 		return f.emitError(err)
 	}
-	if err := putFiles(sink, parts, len(f.hosts)+1, secrets); err != nil {
+	if err := putFiles(sink, secrets); err != nil {
 		return err
 	}
+	parts := []*emit.MapPart{flake.Map, secrets.Map}
 	return sink.putStream(emit.SourceMapFile, func(w io.Writer) error {
-		return emit.WriteSourceMap(w, len(f.hosts)+2, parts.part)
+		return emit.WriteSourceMap(w, len(parts), func(i int) ([]byte, error) { return parts[i].MarshalBinary() }, maps)
 	})
 }
 
-// putFiles gives the files of fs to sink and its source map part to
-// parts as part i.
-func putFiles(sink fileSink, parts *spool, i int, fs *emit.Files) error {
+// putFiles gives the files of fs to sink.
+func putFiles(sink fileSink, fs *emit.Files) error {
 	for _, file := range fs.Files {
 		if err := sink.put(file.Path, file.Data); err != nil {
 			return err
 		}
 	}
-	b, err := fs.Map.MarshalBinary()
-	if err != nil {
-		return err
-	}
-	return parts.put(i, b)
+	return nil
 }
 
-// hostFiles are a host's generated files, its source map part
-// (encoded), and what the fleet-wide files need of the host: the users on
-// it (their final values), the secrets its configuration uses, its SSH
-// host key.
+// hostFiles are a host's generated files, its source map
+// (emit.HostSourceMapFile) among them, the files that map maps, and what
+// the fleet-wide files need of the host: the users on it (their final
+// values), the secrets its configuration uses, its SSH host key.
 type hostFiles struct {
 	files   []emit.File
-	part    []byte
+	mapped  []string
 	users   map[string]map[string]any
 	secrets map[string]bool
 	hostKey string
@@ -414,9 +408,14 @@ func (f *Fleet) generateHost(ef *emit.Fleet, h *Host, modules []string, locate f
 	if err != nil {
 		return f.emitError(err)
 	}
-	out.files = files.Files
-	out.part, err = files.Map.MarshalBinary()
-	return err
+	out.files, out.mapped = files.Files, nil
+	if files.Map != nil {
+		out.files = append(out.files, emit.HostSourceMap(h.Name, files.Map))
+		for _, mf := range files.Map.Files {
+			out.mapped = append(out.mapped, mf.Path)
+		}
+	}
+	return nil
 }
 
 // emitHost returns what the emitter needs of host h, and records in out

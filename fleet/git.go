@@ -64,14 +64,21 @@ func (f *Fleet) checkTracked(ctx context.Context, opts *DriverOptions) error {
 	if err != nil {
 		return err
 	}
-	// Nix does not read the source map; only fleetgen check does, from
-	// the work tree.
+	// Nix does not read the source map (the fleet's and each host's);
+	// only fleetgen check does, from the work tree.
 	if out := s.Output; out != "" {
 		if !filepath.IsAbs(out) {
 			out = filepath.Join(f.l.ModRoot, out)
 		}
-		if r, err := filepath.Rel(root, filepath.Join(out, emit.SourceMapFile)); err == nil {
-			files = slices.DeleteFunc(files, func(p string) bool { return p == filepath.ToSlash(r) })
+		if r, err := filepath.Rel(root, out); err == nil {
+			prefix := filepath.ToSlash(r) + "/"
+			if r == "." {
+				prefix = ""
+			}
+			files = slices.DeleteFunc(files, func(p string) bool {
+				rel, ok := strings.CutPrefix(p, prefix)
+				return ok && emit.IsSourceMap(rel)
+			})
 		}
 	}
 	if len(files) == 0 {

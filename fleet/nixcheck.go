@@ -122,13 +122,9 @@ func (f *Fleet) Check(ctx context.Context, opts CheckOptions) (*CheckResult, err
 	if err != nil {
 		return nil, err
 	}
-	b, err := os.ReadFile(filepath.Join(gen.OutDir, emit.SourceMapFile))
+	m, err := readSourceMap(gen.OutDir)
 	if err != nil {
 		return nil, fmt.Errorf("reading the generated tree's source map: %v", err)
-	}
-	m, err := emit.ReadSourceMap(b)
-	if err != nil {
-		return nil, err
 	}
 	res := &CheckResult{OutDir: gen.OutDir}
 	names := make([]string, len(sel))
@@ -236,14 +232,32 @@ func nixFailure(err error) string {
 	return err.Error()
 }
 
+// readSourceMap reads the source map of the generated tree in outDir:
+// the fleet's map now, a host's when one of its files is looked at (a
+// host's map that cannot be read leaves its problems at the generated
+// lines, as for a file without a map).
+func readSourceMap(outDir string) (*emit.SourceMap, error) {
+	return emit.OpenSourceMap(func(p string) ([]byte, error) {
+		return os.ReadFile(filepath.Join(outDir, filepath.FromSlash(p)))
+	})
+}
+
 // sourceMapOf reads the source map among generated files.
 func sourceMapOf(files []emit.File) (*emit.SourceMap, error) {
+	byPath := map[string][]byte{}
 	for _, f := range files {
-		if f.Path == emit.SourceMapFile {
-			return emit.ReadSourceMap(f.Data)
-		}
+		byPath[f.Path] = f.Data
 	}
-	return nil, errors.New("the generated tree has no source map")
+	if byPath[emit.SourceMapFile] == nil {
+		return nil, errors.New("the generated tree has no source map")
+	}
+	return emit.OpenSourceMap(func(p string) ([]byte, error) {
+		b, ok := byPath[p]
+		if !ok {
+			return nil, fmt.Errorf("the generated tree has no %s", p)
+		}
+		return b, nil
+	})
 }
 
 // A placer puts NixOS's problems with one generated tree at the user's
@@ -389,12 +403,12 @@ func (pl *placer) generatedFile(path string) (string, bool) {
 	if rest == "" {
 		return "", false
 	}
-	if _, ok := pl.m.Files[rest]; ok {
+	if pl.m.Has(rest) {
 		return rest, true
 	}
 	if rel, err := filepath.Rel(pl.f.l.ModRoot, pl.outDir); err == nil {
 		if r, ok := strings.CutPrefix(rest, filepath.ToSlash(rel)+"/"); ok {
-			if _, ok := pl.m.Files[r]; ok {
+			if pl.m.Has(r) {
 				return r, true
 			}
 		}
@@ -582,11 +596,7 @@ func (f *Fleet) NixProblems(outDir, host, stderr string) Errors {
 	if h == nil {
 		return nil
 	}
-	b, err := os.ReadFile(filepath.Join(outDir, emit.SourceMapFile))
-	if err != nil {
-		return nil
-	}
-	m, err := emit.ReadSourceMap(b)
+	m, err := readSourceMap(outDir)
 	if err != nil {
 		return nil
 	}

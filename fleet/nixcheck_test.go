@@ -209,9 +209,14 @@ func TestSourceMapReference(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for name, es := range m.Files {
+	for _, file := range files {
+		name := file.Path
 		if !strings.HasPrefix(name, "hosts/") && !strings.HasPrefix(name, "users/") {
 			continue
+		}
+		es := m.Entries(name)
+		if len(es) == 0 {
+			t.Errorf("the source map has no entries for %s", name)
 		}
 		for _, e := range es {
 			o, ok := m.OriginOf(e)
@@ -239,7 +244,7 @@ func TestSourceMapReference(t *testing.T) {
 		{"flake.nix", "inputs.nixpkgs.url", emit.PartFile, "settings.inputs.nixpkgs"},
 	} {
 		var found bool
-		for _, e := range m.Files[c.file] {
+		for _, e := range m.Entries(c.file) {
 			if e.At != c.at {
 				continue
 			}

@@ -162,7 +162,8 @@ func (e *Error) Unwrap() error { return e.Err }
 
 // Generate returns the files of the fleet's Nix tree, sorted by path. It
 // is Flake, then Host for every host in name order, then Secrets, with the
-// source map of them all (SourceMap) when f.NewLocate is set; a caller may
+// source map of them all when f.NewLocate is set (SourceMapFile and each
+// host's HostSourceMapFile); a caller may
 // call those itself, Host for several hosts at once.
 func Generate(f *Fleet) ([]File, error) {
 	hosts := append([]Host(nil), f.Hosts...)
@@ -177,13 +178,17 @@ func Generate(f *Fleet) ([]File, error) {
 	}
 	files := append([]File(nil), flake.Files...)
 	parts := []*MapPart{flake.Map}
+	maps := map[string]string{}
 	for i := range hosts {
 		out, err := f.Host(&hosts[i], locate)
 		if err != nil {
 			return nil, err
 		}
 		files = append(files, out.Files...)
-		parts = append(parts, out.Map)
+		if locate != nil {
+			files = append(files, HostSourceMap(hosts[i].Name, out.Map))
+			MapsOf(hosts[i].Name, out.Map, maps)
+		}
 	}
 	secrets, err := Secrets(f, locate)
 	if err != nil {
@@ -192,7 +197,7 @@ func Generate(f *Fleet) ([]File, error) {
 	files = append(files, secrets.Files...)
 	parts = append(parts, secrets.Map)
 	if locate != nil {
-		files = append(files, File{Path: SourceMapFile, Data: JoinSourceMap(parts)})
+		files = append(files, File{Path: SourceMapFile, Data: JoinSourceMap(parts, maps)})
 	}
 	sort.Slice(files, func(i, j int) bool { return files[i].Path < files[j].Path })
 	return files, nil

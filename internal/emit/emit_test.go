@@ -91,14 +91,18 @@ func TestGolden(t *testing.T) {
 				if string(g.Data) != w {
 					t.Errorf("%s:\ngot:\n%s\nwant:\n%s", g.Path, g.Data, w)
 				}
-				if g.Path == SourceMapFile {
-					checkSourceMap(t, got, g)
+				if IsSourceMap(g.Path) {
 					continue
 				}
 				checkGenerated(t, g)
 			}
 			for p := range want {
 				t.Errorf("missing file %s", p)
+			}
+			for _, g := range got {
+				if g.Path == SourceMapFile {
+					checkSourceMap(t, got)
+				}
 			}
 		})
 	}

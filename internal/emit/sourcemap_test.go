@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"testing"
 
@@ -27,25 +28,37 @@ func describeOrigin(v *Value) Origin {
 }
 
 // checkSourceMap checks the source map against the files it maps: it
-// reads back; every line of every Nix file with a value is covered by an
+// reads back, each host's map read when one of its files is looked at; every line of every Nix file with a value is covered by an
 // entry that starts there or spans it; and an entry's at names the value
 // written at its line.
-func checkSourceMap(t *testing.T, files []File, sm File) {
+func checkSourceMap(t *testing.T, files []File) {
 	t.Helper()
-	first, _, _ := strings.Cut(string(sm.Data), "\n")
-	if !IsGenerated(first) {
-		t.Errorf("%s: first line %q is not the generated header", sm.Path, first)
+	byPath := map[string][]byte{}
+	for _, f := range files {
+		byPath[f.Path] = f.Data
+		if IsSourceMap(f.Path) {
+			first, _, _ := strings.Cut(string(f.Data), "\n")
+			if !IsGenerated(first) {
+				t.Errorf("%s: first line %q is not the generated header", f.Path, first)
+			}
+		}
 	}
-	m, err := ReadSourceMap(sm.Data)
+	m, err := OpenSourceMap(func(p string) ([]byte, error) {
+		b, ok := byPath[p]
+		if !ok {
+			return nil, fmt.Errorf("no file %s", p)
+		}
+		return b, nil
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, f := range files {
-		if f.Path == SourceMapFile {
+		if IsSourceMap(f.Path) {
 			continue
 		}
-		es, ok := m.Files[f.Path]
-		if !ok {
+		es := m.Entries(f.Path)
+		if !m.Has(f.Path) || es == nil && m.Files[f.Path] == nil {
 			t.Errorf("the source map has no entries for %s", f.Path)
 			continue
 		}
@@ -191,7 +204,7 @@ func TestWriteSourceMap(t *testing.T) {
 			{Path: "flake.nix", Entries: []MapEntry{{2, 1, 3, "inputs", PartFile, 1}, {4, 1, 4, "outputs", PartFile, 0}}},
 		}},
 	}
-	got := string(JoinSourceMap(parts))
+	got := string(JoinSourceMap(parts, map[string]string{"hosts/db.nix": "sourcemap/db.json", "a\"b": "sourcemap/x.json"}))
 	rec := func(v ...any) string {
 		b, err := json.Marshal(v)
 		if err != nil {
@@ -200,13 +213,15 @@ func TestWriteSourceMap(t *testing.T) {
 		return string(b)
 	}
 	header, _ := json.Marshal(strings.TrimPrefix(Header, "# "))
-	want := `{"//": ` + string(header) + ",\n\"version\": 1,\n" + smFields + ",\n\"origins\": [" +
+	want := `{"//": ` + string(header) + ",\n\"version\": 2,\n" + smFields + ",\n\"origins\": [" +
 		"\n" + rec(shared.File, shared.Line, shared.Col, shared.Path, shared.Source) + "," +
 		"\n" + rec(odd.File, odd.Line, odd.Col, odd.Path, odd.Source) + "," +
 		"\n" + rec("t.cue", 9, 9, "templates.t", "template") + "],\n\"files\": {" +
 		"\n\"flake.nix\": [\n" + rec(2, 1, 3, "inputs", "file", 0) + ",\n" + rec(4, 1, 4, "outputs", "file", 2) + "]," +
 		"\n\"hosts/web.nix\": [\n" + rec(4, 3, 4, "a.b", "computed", 1) + ",\n" + rec(5, 3, 7, `x."y z"[0]`, "nixos", -1) + ",\n" + rec(8, 1, 8, "c", "fleet", 0) + "]," +
-		"\n\"users/u/web.nix\": []}}\n"
+		"\n\"users/u/web.nix\": []},\n\"maps\": {" +
+		"\n" + `"a\"b": "sourcemap/x.json",` +
+		"\n" + `"hosts/db.nix": "sourcemap/db.json"}}` + "\n"
 	if got != want {
 		t.Errorf("JoinSourceMap:\n%s\nwant:\n%s", got, want)
 	}
@@ -217,9 +232,69 @@ func TestWriteSourceMap(t *testing.T) {
 	// panic nor a map that says something else.
 	enc, _ := parts[0].MarshalBinary()
 	for n := 0; n < len(enc); n++ {
-		err := WriteSourceMap(io.Discard, 1, func(int) ([]byte, error) { return enc[:n], nil })
+		err := WriteSourceMap(io.Discard, 1, func(int) ([]byte, error) { return enc[:n], nil }, nil)
 		if err == nil {
 			t.Fatalf("a part cut to %d of %d bytes was joined without an error", n, len(enc))
 		}
+	}
+}
+
+// TestOpenSourceMap checks that the source map of a tree reads a host's
+// map only when one of its files is looked at, places its entries at the
+// host map's own origins, and says when a host's map cannot be read.
+func TestOpenSourceMap(t *testing.T) {
+	flake := &MapPart{Origins: []Origin{{File: "flake.cue", Line: 1, Col: 1, Path: "settings", Source: "settings"}}, Files: []MapFile{
+		{Path: "flake.nix", Entries: []MapEntry{{2, 1, 3, "inputs", PartFile, 0}}},
+	}}
+	host := func(name string, line int) *MapPart {
+		return &MapPart{Origins: []Origin{{File: "hosts.cue", Line: line, Col: 3, Path: "hosts." + name, Source: "host"}}, Files: []MapFile{
+			{Path: "hosts/" + name + ".nix", Entries: []MapEntry{{4, 3, 4, "a", PartNixOS, -1}, {5, 3, 5, "b", PartComputed, 0}}},
+		}}
+	}
+	maps := map[string]string{}
+	tree := map[string][]byte{}
+	for i, name := range []string{"db", "web", "gone"} {
+		p := host(name, 10*(i+1))
+		MapsOf(name, p, maps)
+		f := HostSourceMap(name, p)
+		tree[f.Path] = f.Data
+	}
+	delete(tree, HostSourceMapFile("gone"))
+	maps["evil.nix"] = "../../etc/passwd"
+	tree[SourceMapFile] = JoinSourceMap([]*MapPart{flake}, maps)
+	var read []string
+	m, err := OpenSourceMap(func(p string) ([]byte, error) {
+		read = append(read, p)
+		b, ok := tree[p]
+		if !ok {
+			return nil, fmt.Errorf("no such file")
+		}
+		return b, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e, ok := m.AtLine("flake.nix", 2, 1); !ok || e.At != "inputs" {
+		t.Errorf("flake.nix:2 = %+v %v", e, ok)
+	}
+	if !m.Has("hosts/web.nix") || m.Has("hosts/nope.nix") || m.Has("evil.nix") {
+		t.Errorf("Has: web %v, nope %v, evil %v; want true, false, false", m.Has("hosts/web.nix"), m.Has("hosts/nope.nix"), m.Has("evil.nix"))
+	}
+	e, ok := m.ForOption("hosts/web.nix", "b")
+	o, known := m.OriginOf(e)
+	if !ok || !known || o.Path != "hosts.web" || o.Line != 20 {
+		t.Errorf("web's b = %+v from %+v, want from hosts.web at line 20", e, o)
+	}
+	if e, _ := m.AtLine("hosts/web.nix", 4, 3); e.At != "a" || e.Origin != -1 {
+		t.Errorf("web's a = %+v, want no origin", e)
+	}
+	if want := []string{SourceMapFile, HostSourceMapFile("web")}; !slices.Equal(read, want) {
+		t.Errorf("read %v, want %v", read, want)
+	}
+	if _, ok := m.AtLine("hosts/gone.nix", 4, 3); ok || m.Err() == nil || !strings.Contains(m.Err().Error(), "sourcemap/gone.json") {
+		t.Errorf("a missing host map: entry %v, Err %v; want none and an error naming it", ok, m.Err())
+	}
+	if e, _ := m.ForOption("hosts/db.nix", "b"); e.Origin < 0 || m.Origins[e.Origin].Line != 10 {
+		t.Errorf("db's b = %+v, want from line 10", e)
 	}
 }
