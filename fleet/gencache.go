@@ -18,6 +18,7 @@ import (
 	"fleetnix.dev/fleet/internal/emit"
 	"fleetnix.dev/fleet/internal/load"
 	"fleetnix.dev/fleet/internal/merge"
+	"fleetnix.dev/fleet/internal/wire"
 )
 
 // A genCache keeps each host's generated files and source map in
@@ -242,8 +243,7 @@ func encodeProvisions(prov []provision) []byte {
 	for _, p := range prov {
 		o := p.Origin
 		for _, s := range []string{p.Key, o.File, strconv.Itoa(o.Line), strconv.Itoa(o.Col), o.Path, o.Source, string(p.Tree)} {
-			b = binary.AppendUvarint(b, uint64(len(s)))
-			b = append(b, s...)
+			b = wire.AppendString(b, s)
 		}
 	}
 	return b
@@ -252,18 +252,15 @@ func encodeProvisions(prov []provision) []byte {
 // decodeProvisions reads what encodeProvisions wrote.
 func decodeProvisions(b []byte) ([]provision, bool) {
 	var prov []provision
-	for len(b) > 0 {
+	r := wire.NewReader(b)
+	for r.Len() > 0 {
 		var f [7]string
 		for i := range f {
-			n, k := binary.Uvarint(b)
-			if k <= 0 || n > uint64(len(b)-k) {
-				return nil, false
-			}
-			f[i], b = string(b[k:k+int(n)]), b[k+int(n):]
+			f[i] = r.String()
 		}
 		line, err1 := strconv.Atoi(f[2])
 		col, err2 := strconv.Atoi(f[3])
-		if err1 != nil || err2 != nil {
+		if r.Bad() || err1 != nil || err2 != nil {
 			return nil, false
 		}
 		prov = append(prov, provision{Key: f[0], Origin: emit.Origin{File: f[1], Line: line, Col: col, Path: f[4], Source: f[5]}, Tree: []byte(f[6])})

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"crypto/sha256"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash"
@@ -23,6 +22,7 @@ import (
 	"fleetnix.dev/fleet/internal/diag"
 	"fleetnix.dev/fleet/internal/emit"
 	"fleetnix.dev/fleet/internal/load"
+	"fleetnix.dev/fleet/internal/wire"
 )
 
 // Generate writes the tree through a treeSink: each file goes to a
@@ -807,10 +807,9 @@ func (s *treeSink) record(relinked bool) {
 		if !same || st.dev != now.dev || st.ctime >= now.ctime {
 			continue
 		}
-		b = binary.AppendUvarint(b, uint64(len(rel)))
-		b = append(b, rel...)
+		b = wire.AppendString(b, rel)
 		for _, n := range []uint64{st.dev, st.ino, uint64(st.size), uint64(st.mtime), uint64(st.ctime)} {
-			b = binary.AppendUvarint(b, n)
+			b = wire.AppendUint(b, n)
 		}
 		b = append(b, g.hash[:]...)
 	}
@@ -858,34 +857,19 @@ func decodeManifest(parts [][]byte) map[string]manifestEntry {
 		return nil
 	}
 	m := map[string]manifestEntry{}
-	b := parts[1]
-	next := func() (uint64, bool) {
-		n, k := binary.Uvarint(b)
-		if k <= 0 {
-			return 0, false
-		}
-		b = b[k:]
-		return n, true
-	}
-	for len(b) > 0 {
-		n, ok := next()
-		if !ok || n > uint64(len(b)) {
-			return nil
-		}
-		rel := string(b[:n])
-		b = b[n:]
+	r := wire.NewReader(parts[1])
+	for r.Len() > 0 {
+		rel := r.String()
 		var f [5]uint64
 		for i := range f {
-			if f[i], ok = next(); !ok {
-				return nil
-			}
+			f[i] = r.Uint()
 		}
-		if len(b) < sha256.Size {
+		hash := r.Fixed(sha256.Size)
+		if r.Bad() {
 			return nil
 		}
 		e := manifestEntry{st: fileStat{dev: f[0], ino: f[1], size: int64(f[2]), mtime: int64(f[3]), ctime: int64(f[4]), ok: true}}
-		copy(e.hash[:], b)
-		b = b[sha256.Size:]
+		copy(e.hash[:], hash)
 		m[rel] = e
 	}
 	return m

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"crypto/sha256"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,6 +16,7 @@ import (
 	"unicode/utf8"
 
 	"fleetnix.dev/fleet/internal/nix/syntax"
+	"fleetnix.dev/fleet/internal/wire"
 )
 
 // SourceMapFile is the name of the fleet's source map in the output
@@ -526,13 +526,13 @@ func WriteSourceMap(w io.Writer, n int, part func(i int) ([]byte, error), maps m
 		if enc == nil {
 			continue
 		}
-		d := decoder{b: enc}
-		if d.byte() != partVersion {
+		d := wire.NewReader(enc)
+		if d.Byte() != partVersion {
 			return errDamagedPart
 		}
-		g := make([]int32, d.count())
+		g := make([]int32, d.Count())
 		for j := range g {
-			rec := d.bytes()
+			rec := d.Bytes()
 			// One part's origins are distinct already (MapPart.add):
 			// alone, it is written as it is.
 			var key [sha256.Size224]byte
@@ -557,15 +557,15 @@ func WriteSourceMap(w io.Writer, n int, part func(i int) ([]byte, error), maps m
 			g[j] = k
 		}
 		global[i] = g
-		nf := d.count()
+		nf := d.Count()
 		for range nf {
-			path := d.str()
-			files = append(files, fileAt{path, int32(i), int32(len(enc) - len(d.b))})
-			d.count()
-			d.bytes()
-			d.bytes()
+			path := d.String()
+			files = append(files, fileAt{path, int32(i), int32(len(enc) - d.Len())})
+			d.Count()
+			d.Bytes()
+			d.Bytes()
 		}
-		if d.bad || len(d.b) > 0 {
+		if !d.Done() {
 			return errDamagedPart
 		}
 	}
@@ -591,16 +591,16 @@ func WriteSourceMap(w io.Writer, n int, part func(i int) ([]byte, error), maps m
 		if int(f.at) > len(last) {
 			return errDamagedPart
 		}
-		d := decoder{b: last[f.at:]}
-		ne := d.count()
-		text := d.bytes()
+		d := wire.NewReader(last[f.at:])
+		ne := d.Count()
+		text := d.Bytes()
 		// Each entry: the length of its record up to its origin, and
 		// its origin in the part.
-		ends := decoder{b: d.bytes()}
+		ends := wire.NewReader(d.Bytes())
 		g := global[f.part]
 		for j := range ne {
-			l := ends.int()
-			if l > len(text) {
+			l := ends.Uint()
+			if l > uint64(len(text)) {
 				return errDamagedPart
 			}
 			b = b[:0]
@@ -611,14 +611,14 @@ func WriteSourceMap(w io.Writer, n int, part func(i int) ([]byte, error), maps m
 			b = append(b, text[:l]...)
 			text = text[l:]
 			from := int32(-1)
-			if e := ends.varint(); e >= 0 && e < int64(len(g)) {
+			if e := ends.Int(); e >= 0 && e < int64(len(g)) {
 				from = g[e]
 			}
 			b = strconv.AppendInt(b, int64(from), 10)
 			b = append(b, ']')
 			bw.Write(b)
 		}
-		if d.bad || ends.bad || len(text) > 0 || len(ends.b) > 0 {
+		if d.Bad() || !ends.Done() || len(text) > 0 {
 			return errDamagedPart
 		}
 		bw.WriteByte(']')
@@ -921,17 +921,17 @@ func (m *SourceMap) ForOption(file, option string) (Entry, bool) {
 // record or path is its length, then its bytes.
 func (m *MapPart) MarshalBinary() ([]byte, error) {
 	b := []byte{partVersion}
-	b = binary.AppendUvarint(b, uint64(len(m.Origins)))
+	b = wire.AppendUint(b, uint64(len(m.Origins)))
 	var rec []byte
 	for _, o := range m.Origins {
 		rec = appendOrigin(rec[:0], o)
-		b = appendBytes(b, rec)
+		b = wire.AppendBytes(b, rec)
 	}
-	b = binary.AppendUvarint(b, uint64(len(m.Files)))
+	b = wire.AppendUint(b, uint64(len(m.Files)))
 	var ends []byte
 	for _, f := range m.Files {
-		b = appendString(b, f.Path)
-		b = binary.AppendUvarint(b, uint64(len(f.Entries)))
+		b = wire.AppendString(b, f.Path)
+		b = wire.AppendUint(b, uint64(len(f.Entries)))
 		rec, ends = rec[:0], ends[:0]
 		for _, e := range f.Entries {
 			n := len(rec)
@@ -946,86 +946,11 @@ func (m *MapPart) MarshalBinary() ([]byte, error) {
 			rec = append(rec, ',')
 			rec = appendJSONString(rec, string(e.Kind))
 			rec = append(rec, ',')
-			ends = binary.AppendUvarint(ends, uint64(len(rec)-n))
-			ends = binary.AppendVarint(ends, int64(e.From))
+			ends = wire.AppendUint(ends, uint64(len(rec)-n))
+			ends = wire.AppendInt(ends, int64(e.From))
 		}
-		b = appendBytes(b, rec)
-		b = appendBytes(b, ends)
+		b = wire.AppendBytes(b, rec)
+		b = wire.AppendBytes(b, ends)
 	}
 	return b, nil
 }
-
-func appendString(b []byte, s string) []byte {
-	b = binary.AppendUvarint(b, uint64(len(s)))
-	return append(b, s...)
-}
-
-func appendBytes(b, s []byte) []byte {
-	b = binary.AppendUvarint(b, uint64(len(s)))
-	return append(b, s...)
-}
-
-// A decoder reads what MarshalBinary wrote; bad records a damaged input,
-// after which it returns zero values.
-type decoder struct {
-	b   []byte
-	bad bool
-}
-
-func (d *decoder) uint() uint64 {
-	v, n := binary.Uvarint(d.b)
-	if n <= 0 {
-		d.bad, d.b = true, nil
-		return 0
-	}
-	d.b = d.b[n:]
-	return v
-}
-
-func (d *decoder) int() int { return int(d.uint()) }
-
-// varint reads what binary.AppendVarint wrote: a uvarint, zig-zag
-// encoded.
-func (d *decoder) varint() int64 {
-	u := d.uint()
-	v := int64(u >> 1)
-	if u&1 != 0 {
-		v = ^v
-	}
-	return v
-}
-
-func (d *decoder) byte() byte {
-	if len(d.b) == 0 {
-		d.bad = true
-		return 0
-	}
-	c := d.b[0]
-	d.b = d.b[1:]
-	return c
-}
-
-// bytes reads what appendString wrote, without copying it.
-func (d *decoder) bytes() []byte {
-	n := d.uint()
-	if n > uint64(len(d.b)) {
-		d.bad, d.b = true, nil
-		return nil
-	}
-	out := d.b[:n:n]
-	d.b = d.b[n:]
-	return out
-}
-
-// count reads a count, bounded by what is left of the input so that a
-// damaged input cannot make it allocate much.
-func (d *decoder) count() int {
-	n := d.uint()
-	if n > uint64(len(d.b)) {
-		d.bad, d.b = true, nil
-		return 0
-	}
-	return int(n)
-}
-
-func (d *decoder) str() string { return string(d.bytes()) }

@@ -1,13 +1,13 @@
 package merge
 
 import (
-	"encoding/binary"
 	"errors"
 	"math"
 	"math/big"
 	"sort"
 
 	"fleetnix.dev/fleet/internal/diag"
+	"fleetnix.dev/fleet/internal/wire"
 )
 
 // MarshalBinary encodes the tree, provenance included, for a cache;
@@ -23,10 +23,10 @@ func (l *Tree) MarshalBinary() ([]byte, error) {
 
 // UnmarshalTree decodes a tree MarshalBinary encoded.
 func UnmarshalTree(b []byte) (*Tree, error) {
-	d := &treeReader{b: b}
+	d := &treeReader{Reader: *wire.NewReader(b)}
 	l := &Tree{src: d.source()}
 	d.node(&l.root)
-	if d.bad || len(d.b) > 0 {
+	if !d.Done() {
 		return nil, errors.New("damaged tree")
 	}
 	return l, nil
@@ -64,12 +64,9 @@ type treeWriter struct {
 	files map[string]uint64
 }
 
-func (e *treeWriter) uint(x uint64) { e.b = binary.AppendUvarint(e.b, x) }
+func (e *treeWriter) uint(x uint64) { e.b = wire.AppendUint(e.b, x) }
 
-func (e *treeWriter) str(s string) {
-	e.uint(uint64(len(s)))
-	e.b = append(e.b, s...)
-}
+func (e *treeWriter) str(s string) { e.b = wire.AppendString(e.b, s) }
 
 func (e *treeWriter) source(s Source) {
 	e.uint(uint64(s.Layer))
@@ -132,7 +129,7 @@ func (e *treeWriter) value(v any) error {
 		e.str(x)
 	case int64:
 		e.uint(tagInt)
-		e.b = binary.AppendVarint(e.b, x)
+		e.b = wire.AppendInt(e.b, x)
 	case *big.Int:
 		e.uint(tagBig)
 		e.str(x.String())
@@ -189,63 +186,35 @@ func (e *treeWriter) node(n *Node) error {
 	return nil
 }
 
-// A treeReader reads what a treeWriter wrote; bad records a damaged input,
-// after which it returns zero values.
+// A treeReader reads what a treeWriter wrote (see wire.Reader for
+// damaged input), with the file names read so far.
 type treeReader struct {
-	b     []byte
+	wire.Reader
 	files []string
-	bad   bool
-}
-
-func (d *treeReader) uint() uint64 {
-	x, n := binary.Uvarint(d.b)
-	if n <= 0 {
-		d.bad, d.b = true, nil
-		return 0
-	}
-	d.b = d.b[n:]
-	return x
-}
-
-// count reads a count, bounded by what is left of the input.
-func (d *treeReader) count() int {
-	n := d.uint()
-	if n > uint64(len(d.b)) {
-		d.bad, d.b = true, nil
-		return 0
-	}
-	return int(n)
-}
-
-func (d *treeReader) str() string {
-	n := d.count()
-	s := string(d.b[:n])
-	d.b = d.b[n:]
-	return s
 }
 
 func (d *treeReader) source() Source {
-	return Source{Layer: Layer(d.uint()), Name: d.str()}
+	return Source{Layer: Layer(d.Uint()), Name: d.String()}
 }
 
 func (d *treeReader) rng() diag.Range {
 	var r diag.Range
-	if i := d.uint(); i == 0 {
-		r.File = d.str()
+	if i := d.Uint(); i == 0 {
+		r.File = d.String()
 		d.files = append(d.files, r.File)
 	} else if int(i) <= len(d.files) {
 		r.File = d.files[i-1]
 	} else {
-		d.bad, d.b = true, nil
+		d.Fail()
 	}
 	for _, x := range []*int{&r.Start.Line, &r.Start.Col, &r.Start.Offset, &r.End.Line, &r.End.Col, &r.End.Offset} {
-		*x = int(d.uint())
+		*x = int(d.Uint())
 	}
 	return r
 }
 
 func (d *treeReader) origin() *Origin {
-	flags := d.uint()
+	flags := d.Uint()
 	if flags == 0 {
 		return nil
 	}
@@ -255,7 +224,7 @@ func (d *treeReader) origin() *Origin {
 }
 
 func (d *treeReader) value() any {
-	switch d.uint() {
+	switch d.Uint() {
 	case tagNull:
 		return nil
 	case tagFalse:
@@ -263,45 +232,39 @@ func (d *treeReader) value() any {
 	case tagTrue:
 		return true
 	case tagString:
-		return d.str()
+		return d.String()
 	case tagInt:
-		x, n := binary.Varint(d.b)
-		if n <= 0 {
-			d.bad, d.b = true, nil
-			return nil
-		}
-		d.b = d.b[n:]
-		return x
+		return d.Int()
 	case tagBig:
-		z, ok := new(big.Int).SetString(d.str(), 10)
+		z, ok := new(big.Int).SetString(d.String(), 10)
 		if !ok {
-			d.bad, d.b = true, nil
+			d.Fail()
 		}
 		return z
 	case tagFloat:
-		return math.Float64frombits(d.uint())
+		return math.Float64frombits(d.Uint())
 	case tagList:
-		out := make([]any, d.count())
+		out := make([]any, d.Count())
 		for i := range out {
 			out[i] = d.value()
 		}
 		return out
 	case tagStruct:
-		n := d.count()
+		n := d.Count()
 		out := make(map[string]any, n)
 		for range n {
-			k := d.str()
+			k := d.String()
 			out[k] = d.value()
 		}
 		return out
 	}
-	d.bad, d.b = true, nil
+	d.Fail()
 	return nil
 }
 
 func (d *treeReader) node(n *Node) {
 	n.leaf, n.conflict, n.decl = d.origin(), d.origin(), d.origin()
-	if k := d.count(); k > 0 {
+	if k := d.Count(); k > 0 {
 		n.Overridden = make([]Origin, k)
 		for i := range n.Overridden {
 			if o := d.origin(); o != nil {
@@ -309,14 +272,14 @@ func (d *treeReader) node(n *Node) {
 			}
 		}
 	}
-	if k := d.count(); k > 0 {
+	if k := d.Count(); k > 0 {
 		n.fields = make(map[string]*Node, k)
 		n.order = make([]string, 0, k)
 		for range k {
-			name := d.str()
+			name := d.String()
 			c := &Node{}
 			d.node(c)
-			if d.bad {
+			if d.Bad() {
 				return
 			}
 			n.fields[name] = c
@@ -337,9 +300,9 @@ func EncodeValue(v any) ([]byte, error) {
 
 // DecodeValue decodes a value EncodeValue encoded.
 func DecodeValue(b []byte) (any, error) {
-	d := &treeReader{b: b}
+	d := &treeReader{Reader: *wire.NewReader(b)}
 	v := d.value()
-	if d.bad || len(d.b) > 0 {
+	if !d.Done() {
 		return nil, errors.New("damaged value")
 	}
 	return v, nil
