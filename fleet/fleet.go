@@ -1,9 +1,7 @@
 package fleet
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
@@ -273,15 +271,7 @@ func (h *Host) JSON() []byte { return h.h.JSON }
 // Value returns the host's final value as Go data: map[string]any for
 // structs, []any, string, bool, nil, and json.Number for numbers (so
 // integers keep every digit).
-func (h *Host) Value() (map[string]any, error) {
-	d := json.NewDecoder(bytes.NewReader(h.h.JSON))
-	d.UseNumber()
-	var v map[string]any
-	if err := d.Decode(&v); err != nil {
-		return nil, err
-	}
-	return v, nil
-}
+func (h *Host) Value() (map[string]any, error) { return decodeObject(h.h.JSON) }
 
 // CUE returns the host's final value in CUE syntax, formatted.
 func (f *Fleet) CUE(h *Host) ([]byte, error) {

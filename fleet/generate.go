@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"fleetnix.dev/fleet/internal/diag"
 	"fleetnix.dev/fleet/internal/emit"
@@ -476,6 +477,22 @@ func (f *Fleet) emitHost(h *Host, modules []string, out *hostFiles) (*emit.Host,
 	return eh, nil
 }
 
+// forEach calls work(i) for every i in [0, n) on several goroutines (one
+// per CPU, at most 8), each taking the next i when it is free, and
+// returns when all are done.
+func forEach(n int, work func(i int)) {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.NumCPU(), 8, max(n, 1)) {
+		wg.Go(func() {
+			for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
+				work(i)
+			}
+		})
+	}
+	wg.Wait()
+}
+
 // eachHost calls work(i, l) for every host index i in [0, n), on
 // several goroutines (one per CPU, at most 8: emitting is CPU-bound),
 // each with a locator of its own. It returns the error of the lowest i
@@ -556,6 +573,7 @@ func (h *Host) emitFields() (*emitFields, error) {
 	return &v, nil
 }
 
+// decodeObject decodes the JSON object b, numbers kept as json.Number.
 func decodeObject(b []byte) (map[string]any, error) {
 	d := json.NewDecoder(bytes.NewReader(b))
 	d.UseNumber()

@@ -8,11 +8,9 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"runtime"
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 
 	"fleetnix.dev/fleet/internal/diag"
 	"fleetnix.dev/fleet/internal/emit"
@@ -253,45 +251,34 @@ func (c *config) lintFiles(ctx context.Context, nixFiles []NixFile, opts LintOpt
 		err     error
 	}
 	results := make([]result, len(nixFiles))
-	next := make(chan int)
-	var wg sync.WaitGroup
-	for range min(runtime.NumCPU(), 8, max(len(nixFiles), 1)) {
-		wg.Go(func() {
-			for i := range next {
-				r := &results[i]
-				if r.err = ctx.Err(); r.err != nil {
-					continue
-				}
-				nf := nixFiles[i]
-				src, err := ReadNixFile(nf.Path)
-				if err != nil {
-					r.skipped = &SkippedFile{Name: nf.Name, Reason: err.Error()}
-					continue
-				}
-				if opts.Fix {
-					fixed, n, err := c.fix(nf.Name, src, opts.FixLevel)
-					if err != nil {
-						r.err = err
-						continue
-					}
-					if line, gen := generatedBy(src); gen && n > 0 {
-						r.skipped = &SkippedFile{Name: nf.Name,
-							Reason: fmt.Sprintf("not fixed: it says it is generated (%q)", line)}
-					} else if n > 0 {
-						r.fixed = &FixedFile{Name: nf.Name, Path: nf.Path, Src: fixed, Fixes: n}
-						src = fixed
-					}
-				}
-				r.diags = lint.RunFile(c.rules, lint.Parse(nf.Name, src))
-				r.parsed = true
+	forEach(len(nixFiles), func(i int) {
+		r := &results[i]
+		if r.err = ctx.Err(); r.err != nil {
+			return
+		}
+		nf := nixFiles[i]
+		src, err := ReadNixFile(nf.Path)
+		if err != nil {
+			r.skipped = &SkippedFile{Name: nf.Name, Reason: err.Error()}
+			return
+		}
+		if opts.Fix {
+			fixed, n, err := c.fix(nf.Name, src, opts.FixLevel)
+			if err != nil {
+				r.err = err
+				return
 			}
-		})
-	}
-	for i := range nixFiles {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
+			if line, gen := generatedBy(src); gen && n > 0 {
+				r.skipped = &SkippedFile{Name: nf.Name,
+					Reason: fmt.Sprintf("not fixed: it says it is generated (%q)", line)}
+			} else if n > 0 {
+				r.fixed = &FixedFile{Name: nf.Name, Path: nf.Path, Src: fixed, Fixes: n}
+				src = fixed
+			}
+		}
+		r.diags = lint.RunFile(c.rules, lint.Parse(nf.Name, src))
+		r.parsed = true
+	})
 	res := &LintResult{}
 	var diags []lint.Diagnostic
 	for _, r := range results {

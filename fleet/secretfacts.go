@@ -1,11 +1,8 @@
 package fleet
 
 import (
-	"bytes"
 	"encoding/json"
-	"runtime"
 	"sort"
-	"sync"
 
 	"fleetnix.dev/fleet/internal/emit"
 )
@@ -37,35 +34,20 @@ func (f *Fleet) hostSecretFacts() ([]hostSecrets, error) {
 		out := make([]hostSecrets, len(f.hosts))
 		errs := make([]error, len(f.hosts))
 		c := f.l.Cache()
-		var next sync.Mutex
-		i := 0
-		var wg sync.WaitGroup
-		for range min(runtime.NumCPU(), len(f.hosts)) {
-			wg.Go(func() {
-				for {
-					next.Lock()
-					j := i
-					i++
-					next.Unlock()
-					if j >= len(f.hosts) {
-						return
-					}
-					h := f.hosts[j]
-					key := c.Key(secretFactsVersion, secretFactsKey(h))
-					if parts, ok := c.Get(key); ok && len(parts) == 1 && json.Unmarshal(parts[0], &out[j]) == nil {
-						continue
-					}
-					f.secretFactsRead.Add(1)
-					if errs[j] = h.secretFacts(&out[j]); errs[j] != nil {
-						continue
-					}
-					if b, err := json.Marshal(&out[j]); err == nil {
-						c.Put(key, [][]byte{b})
-					}
-				}
-			})
-		}
-		wg.Wait()
+		forEach(len(f.hosts), func(j int) {
+			h := f.hosts[j]
+			key := c.Key(secretFactsVersion, secretFactsKey(h))
+			if parts, ok := c.Get(key); ok && len(parts) == 1 && json.Unmarshal(parts[0], &out[j]) == nil {
+				return
+			}
+			f.secretFactsRead.Add(1)
+			if errs[j] = h.secretFacts(&out[j]); errs[j] != nil {
+				return
+			}
+			if b, err := json.Marshal(&out[j]); err == nil {
+				c.Put(key, [][]byte{b})
+			}
+		})
 		for _, err := range errs {
 			if err != nil {
 				f.secretFactsErr = err
@@ -158,14 +140,4 @@ func (h *Host) secretFacts(out *hostSecrets) error {
 		}
 	}
 	return nil
-}
-
-// decodeUser decodes a user's value as Host.Value does (numbers kept as
-// json.Number).
-func decodeUser(b []byte) (map[string]any, error) {
-	d := json.NewDecoder(bytes.NewReader(b))
-	d.UseNumber()
-	var m map[string]any
-	err := d.Decode(&m)
-	return m, err
 }

@@ -184,7 +184,7 @@ func (f *Fleet) SecretsStatus() ([]SecretStatus, error) {
 		}
 		// A user's value on the last host that has it, as merged there.
 		for n, b := range hs.Users {
-			m, err := decodeUser(b)
+			m, err := decodeObject(b)
 			if err != nil {
 				return nil, err
 			}
