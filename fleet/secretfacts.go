@@ -36,10 +36,15 @@ func (f *Fleet) hostSecretFacts() ([]hostSecrets, error) {
 		c := f.l.Cache()
 		forEach(len(f.hosts), func(j int) {
 			h := f.hosts[j]
-			key := c.Key(secretFactsVersion, secretFactsKey(h))
+			var key string
+			if c != nil {
+				key = c.Key(secretFactsVersion, secretFactsKey(h))
+			}
 			if parts, ok := c.Get(key); ok && len(parts) == 1 && json.Unmarshal(parts[0], &out[j]) == nil {
 				return
 			}
+			// A damaged entry may have filled part of it.
+			out[j] = hostSecrets{}
 			f.secretFactsRead.Add(1)
 			if errs[j] = h.secretFacts(&out[j]); errs[j] != nil {
 				return
