@@ -458,8 +458,9 @@ func (m *MapPart) originIndex(o Origin) int {
 // that are the files m maps (a part of Fleet.HostShared, made for a host
 // named from) with from replaced by to, with each entry's origin located
 // by locate as Host would have located it: the value it asks about is
-// the one m kept, with from replaced by to in its file, host and data.
-// The host's name must occur in its files only where from does in m's,
+// the one m kept, with from replaced by to in its file, host and data
+// (but for a syntax tree the emitter built itself, such as the import
+// of a home module, which is passed as made for from). The host's name must occur in its files only where from does in m's,
 // and from only there. Relocate may be called on several goroutines at
 // once.
 func (m *MapPart) Relocate(from, to string, locate func(*Value) Origin) *MapPart {
