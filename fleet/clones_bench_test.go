@@ -19,9 +19,14 @@ func TestClonesBenchFleet(t *testing.T) {
 	writeFleet(t, dir, 320, false)
 	// The five reference hosts are made alone, and so is the first clone
 	// of each.
+	hits := fleet.BestMemoHits()
 	if n := fleet.CompareShared(t, dir); n != 320-10 {
 		t.Errorf("%d hosts shared, want %d", n, 320-10)
 	}
+	if fleet.BestMemoHits() == hits {
+		t.Error("no host's source map took a best leaf from the memo of hosts alike")
+	}
+	t.Logf("%d best leaves from the memo", fleet.BestMemoHits()-hits)
 	dir = t.TempDir()
 	writeFleet(t, dir, 70, true)
 	if n := fleet.CompareShared(t, dir); n != 0 {

@@ -78,7 +78,9 @@ func TestClonesReference(t *testing.T) {
 // value holds the placeholder of its name, names of another length in
 // a list the printer wraps at its width (wide and w), hosts with a value
 // that is the name, which explains the computed networking.hostName in
-// the source map (n), and a name an option's type
+// the source map (n), hosts alike whose source maps place their
+// hostName differently, because the names of some hold a value all have
+// (sub-1 and sub-3, xyz-2 and xyz-4: sub), and a name an option's type
 // accepts for one host and not for another alike (networking.hostId
 // takes eight hexadecimal digits).
 func clonesFleet(t *testing.T, extra string) string {
@@ -104,6 +106,10 @@ hosts: "`+long+`-1": {template: "server", nixos: networking: hosts: "127.0.0.2":
 hosts: "`+long+`-2": {template: "server", nixos: networking: hosts: "127.0.0.2": ["`+long+`-2", "an-alias-long-enough-to-wrap"]}
 hosts: "w-1": {template: "server", nixos: networking: hosts: "127.0.0.2": ["w-1", "an-alias-long-enough-to-wrap"]}
 hosts: "w-2": {template: "server", nixos: networking: hosts: "127.0.0.2": ["w-2", "an-alias-long-enough-to-wrap"]}
+hosts: "sub-1": {template: "server", nixos: environment: etc: hostname: {text: "sub", name: "sub"}}
+hosts: "sub-3": {template: "server", nixos: environment: etc: hostname: {text: "sub", name: "sub"}}
+hosts: "xyz-2": {template: "server", nixos: environment: etc: hostname: {text: "sub", name: "sub"}}
+hosts: "xyz-4": {template: "server", nixos: environment: etc: hostname: {text: "sub", name: "sub"}}
 hosts: "n-1": {template: "server", nixos: environment: etc: motd: text: "n-1"}
 hosts: "n-2": {template: "server", nixos: environment: etc: motd: text: "n-2"}
 `+extra))
@@ -117,9 +123,10 @@ func TestClonesAdversarial(t *testing.T) {
 	// Shared: web-2 and web-3 (web-1 is made alone, first of its group;
 	// web-4 holds the placeholder of its name, qzx-9 is its own), sdc1
 	// (sda1 is in /dev/sda1), there (hello's name is a package's), the
-	// second of the wide hosts, of the w hosts and of the n hosts.
-	if n := CompareShared(t, dir); n != 7 {
-		t.Errorf("%d hosts shared, want 7", n)
+	// second of the wide hosts, of the w hosts and of the n hosts, and
+	// three of sub-1, sub-3, xyz-2 and xyz-4.
+	if n := CompareShared(t, dir); n != 10 {
+		t.Errorf("%d hosts shared, want 10", n)
 	}
 	f, err := Load(context.Background(), &Config{Dir: dir, NixOS: true})
 	if err != nil {
@@ -132,7 +139,7 @@ func TestClonesAdversarial(t *testing.T) {
 		}
 	}
 	long := strings.Repeat("wide", 10)
-	for _, same := range [][2]string{{"web-1", "web-3"}, {"sdb1", "sdc1"}, {"world", "there"}, {long + "-1", long + "-2"}, {"w-1", "w-2"}} {
+	for _, same := range [][2]string{{"web-1", "web-3"}, {"sdb1", "sdc1"}, {"world", "there"}, {long + "-1", long + "-2"}, {"w-1", "w-2"}, {"sub-1", "xyz-2"}} {
 		if key(same[0]) == "" || key(same[0]) != key(same[1]) {
 			t.Errorf("hosts %s and %s are not alike", same[0], same[1])
 		}

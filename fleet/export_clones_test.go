@@ -18,3 +18,7 @@ func (f *Fleet) GeneratedFiles() ([]emit.File, error) {
 	files, _, err := f.files("")
 	return files, err
 }
+
+// BestMemoHits returns how many of the source map's best leaves were
+// taken from the memo of hosts alike.
+func BestMemoHits() int64 { return bestMemoHits.Load() }
