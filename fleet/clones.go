@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"io"
 	"regexp"
 	"strings"
 	"sync"
@@ -152,16 +153,21 @@ func cloneKey(h *Host) string {
 		return ""
 	}
 	forbidden := []string{name, placeholder(name, false), placeholder(name, true)}
-	s, w := newHash()
-	hashStrings(w, "clone-1", placeholder(name, false))
 	ins := [][]byte{h.h.JSON, h.h.NixOS, h.h.Derived}
 	for _, u := range h.Users {
 		ins = append(ins, h.h.Home[u.Name])
 	}
+	// Checked before anything is hashed: most hosts of a fleet without
+	// hosts alike fail here.
 	for _, in := range ins {
-		if !hashRenamed(w, in, name, forbidden[1:]) {
+		if !hashRenamed(nil, in, name, forbidden[1:]) {
 			return ""
 		}
+	}
+	s, w := newHash()
+	hashStrings(w, "clone-1", placeholder(name, false))
+	for _, in := range ins {
+		hashRenamed(w, in, name, nil)
 	}
 	layout, err := json.Marshal(h.layout)
 	if err != nil {
@@ -204,8 +210,11 @@ func cloneKey(h *Host) string {
 // host's, left out, and reports whether each is a whole string value
 // that is neither an object's key nor a marker's value ({"$pkg":
 // name}), and none of others occurs in b. JSON holds no raw NUL or SOH
-// byte: they mark the name and the end.
+// byte: they mark the name and the end. With w nil it only checks.
 func hashRenamed(w *bufio.Writer, b []byte, name string, others []string) bool {
+	if w == nil {
+		w = bufio.NewWriterSize(io.Discard, 16)
+	}
 	if b == nil {
 		w.WriteByte(2)
 		return true
