@@ -202,3 +202,49 @@ hosts: zzzz: {template: "server", nixos: disko: devices: disk: main: content: pa
 		}
 	}
 }
+
+// TestClonesCached: with the generation cache, an edit that changes
+// every host of the groups (and then one that changes one host) gives
+// the tree an uncached generation without sharing gives.
+func TestClonesCached(t *testing.T) {
+	dir := clonesFleet(t, "")
+	cache := t.TempDir()
+	gen := func(out string, cached, share bool) map[string][]byte {
+		t.Helper()
+		defer SetShareClones(true)()
+		SetShareClones(share)
+		cfg := &Config{Dir: dir, NixOS: true}
+		if cached {
+			cfg.CacheDir = cache
+		}
+		f, err := Load(context.Background(), cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.Generate(GenerateOptions{OutDir: out}); err != nil {
+			t.Fatal(err)
+		}
+		return readTree(t, filepath.Join(dir, out))
+	}
+	gen("nix", true, true)
+	for i, edit := range []string{
+		`templates: server: nixos: environment: etc: edit: text: "every host"`,
+		`hosts: "web-2": nixos: environment: etc: edit: text: "one host"`,
+	} {
+		writeTree(t, dir, map[string]string{fmt.Sprintf("edit%d.cue", i): "package fleet\n\n" + edit + "\n"})
+		before := Cloned()
+		got := gen("nix", true, true)
+		if i == 0 && Cloned() == before {
+			t.Error("no host shared its group's files after an edit of their template")
+		}
+		want := gen("alone", false, false)
+		if !sameTree(got, want) {
+			for p := range want {
+				if !bytes.Equal(got[p], want[p]) {
+					t.Errorf("edit %d: %s differs from an uncached run's:\n%s", i, p, firstDiff(got[p], want[p]))
+				}
+			}
+			t.Fatalf("edit %d: the cached tree has %d files, an uncached run's %d", i, len(got), len(want))
+		}
+	}
+}
