@@ -42,6 +42,9 @@ type genCache struct {
 	mu      sync.Mutex
 	trees   map[string][]byte
 	usersOf map[string]map[string]map[string]any
+	// clones are the groups of hosts whose files are made once (see
+	// cloneGroup).
+	clones *clones
 }
 
 // users decodes the users of an entry (hostFiles.users), once for each
@@ -151,7 +154,7 @@ func (g *genCache) hostFiles(h *Host, l *locator, out *hostFiles) error {
 		return nil
 	}
 	clear(l.provisions)
-	if err := g.f.generateHost(g.ef, h, g.modules, l.locate, out); err != nil {
+	if err := g.f.generateHost(g.ef, g.clones, h, g.modules, l.locate, out); err != nil {
 		return err
 	}
 	if key != "" {

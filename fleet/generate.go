@@ -318,6 +318,7 @@ func (f *Fleet) generateTo(out string, sink fileSink) error {
 	// kept, the rest is dropped as soon as its files are written.
 	outs := make([]hostFiles, len(f.hosts))
 	gc := f.newGenCache(ef, modules)
+	gc.clones = &clones{}
 	if err := eachHostIn(f.receiversLast(), locators, func(i int, l *locator) error {
 		o := &outs[i]
 		if err := gc.hostFiles(f.hosts[i], l, o); err != nil {
@@ -399,8 +400,13 @@ type hostFiles struct {
 	hostKey string
 }
 
-// generateHost generates the files of host h into out.
-func (f *Fleet) generateHost(ef *emit.Fleet, h *Host, modules []string, locate func(*emit.Value) emit.Origin, out *hostFiles) error {
+// generateHost generates the files of host h into out: from the files
+// of its group in cs when it has one and they can be shared (see
+// cloneGroup), else its own.
+func (f *Fleet) generateHost(ef *emit.Fleet, cs *clones, h *Host, modules []string, locate func(*emit.Value) emit.Origin, out *hostFiles) error {
+	if g := cs.group(h); g != nil && f.generateClone(cs, g, ef, h, modules, locate, out) {
+		return nil
+	}
 	eh, err := f.emitHost(h, modules, out)
 	if err != nil {
 		return err
@@ -423,39 +429,47 @@ func (f *Fleet) generateHost(ef *emit.Fleet, h *Host, modules []string, locate f
 // what the fleet-wide files need of it: its users' final values, the
 // secrets its configuration uses, its SSH host key.
 func (f *Fleet) emitHost(h *Host, modules []string, out *hostFiles) (*emit.Host, error) {
-	if h.h.NixOS == nil {
+	return f.emitHostAs(h, h.Name, h.h.JSON, h.h.NixOS, h.h.Derived, h.h.Home, modules, out)
+}
+
+// emitHostAs is emitHost for host h named name, with the final value
+// value, NixOS configuration nixos, fleet-pass configuration derived and
+// home configurations home instead of h's own: those of h with its name
+// replaced by another (see cloneGroup).
+func (f *Fleet) emitHostAs(h *Host, name string, value, nixosJSON, derived []byte, home map[string][]byte, modules []string, out *hostFiles) (*emit.Host, error) {
+	if nixosJSON == nil {
 		return nil, errors.New("the fleet was loaded without Config.NixOS; Generate needs the hosts' NixOS configurations")
 	}
-	nixos, err := decodeObject(h.h.NixOS)
+	nixos, err := decodeObject(nixosJSON)
 	if err != nil {
-		return nil, fmt.Errorf("host %s: %v", h.Name, err)
+		return nil, fmt.Errorf("host %s: %v", name, err)
 	}
-	eh := &emit.Host{Name: h.Name, NixOS: nixos, Modules: modules, Comment: hostComment(h), Disks: h.layout, AdminKeys: h.adminKeys,
+	eh := &emit.Host{Name: name, NixOS: nixos, Modules: modules, Comment: hostComment(h, name), Disks: h.layout, AdminKeys: h.adminKeys,
 		Loader: h.loader, EFIVariables: h.efiVariables}
-	v, err := h.emitFields()
+	v, err := emitFieldsOf(value)
 	if err != nil {
 		return nil, err
 	}
 	if extra, ok := v.NixOS.(map[string]any); ok {
 		eh.Extra = extra
 	}
-	if h.h.Derived != nil {
-		if eh.Derived, err = decodeObject(h.h.Derived); err != nil {
-			return nil, fmt.Errorf("host %s: %v", h.Name, err)
+	if derived != nil {
+		if eh.Derived, err = decodeObject(derived); err != nil {
+			return nil, fmt.Errorf("host %s: %v", name, err)
 		}
 	}
 	for _, u := range h.Users {
-		home, err := decodeObject(h.h.Home[u.Name])
+		home, err := decodeObject(home[u.Name])
 		if err != nil {
-			return nil, fmt.Errorf("host %s, user %s: %v", h.Name, u.Name, err)
+			return nil, fmt.Errorf("host %s, user %s: %v", name, u.Name, err)
 		}
-		c := fmt.Sprintf("Home of %s on %s.", u.Name, h.Name)
+		c := fmt.Sprintf("Home of %s on %s.", u.Name, name)
 		switch len(u.Profiles) {
 		case 0:
 		case 1:
-			c = fmt.Sprintf("Home of %s on %s: profile %s.", u.Name, h.Name, u.Profiles[0])
+			c = fmt.Sprintf("Home of %s on %s: profile %s.", u.Name, name, u.Profiles[0])
 		default:
-			c = fmt.Sprintf("Home of %s on %s: profiles %s.", u.Name, h.Name, strings.Join(u.Profiles, " + "))
+			c = fmt.Sprintf("Home of %s on %s: profiles %s.", u.Name, name, strings.Join(u.Profiles, " + "))
 		}
 		eh.Users = append(eh.Users, emit.User{Name: u.Name, Home: home, Comment: []string{c}})
 	}
@@ -472,7 +486,7 @@ func (f *Fleet) emitHost(h *Host, modules []string, out *hostFiles) (*emit.Host,
 	}
 	out.secrets = map[string]bool{}
 	for s, by := range secretsUsedBy([]emit.Host{*eh}) {
-		out.secrets[s] = by[h.Name]
+		out.secrets[s] = by[name]
 	}
 	return eh, nil
 }
@@ -532,7 +546,8 @@ func eachHostIn(order []int, ls *locators, work func(i int, l *locator) error) e
 	return nil
 }
 
-func hostComment(h *Host) []string {
+// hostComment returns the comment of the module of host h, named name.
+func hostComment(h *Host, name string) []string {
 	var parts []string
 	if h.Template != "" {
 		parts = append(parts, "template "+h.Template)
@@ -540,7 +555,7 @@ func hostComment(h *Host) []string {
 	if h.HardwareProfile != "" {
 		parts = append(parts, "hardware profile "+h.HardwareProfile)
 	}
-	c := "Host " + h.Name
+	c := "Host " + name
 	if len(parts) > 0 {
 		c += ": " + strings.Join(parts, ", ")
 	}
@@ -561,10 +576,10 @@ type emitFields struct {
 	Deploy any `json:"deploy"`
 }
 
-// emitFields decodes the fields of the host's final value the emitter
-// reads.
-func (h *Host) emitFields() (*emitFields, error) {
-	d := json.NewDecoder(bytes.NewReader(h.h.JSON))
+// emitFieldsOf decodes the fields of a host's final value, value, the
+// emitter reads.
+func emitFieldsOf(value []byte) (*emitFields, error) {
+	d := json.NewDecoder(bytes.NewReader(value))
 	d.UseNumber()
 	var v emitFields
 	if err := d.Decode(&v); err != nil {

@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"hash/maphash"
 	"path/filepath"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"fleetnix.dev/fleet/internal/diag"
 	"fleetnix.dev/fleet/internal/emit"
@@ -73,6 +75,12 @@ type locators struct {
 	// for the same ones.
 	mu       sync.Mutex
 	provided map[string]emit.Origin
+	// sigs are the signatures of the leaf sets seen (leafSet.sig), memos
+	// bestLeaf's answers for those seen more than once, the last
+	// maxLeafMemos in memoOrder.
+	sigs      map[[2]uint64]bool
+	memos     map[[2]uint64]*leafMemo
+	memoOrder [][2]uint64
 }
 
 func (f *Fleet) newLocators() *locators {
@@ -196,6 +204,10 @@ type leafSet struct {
 	parts   map[string][2]int
 	similar map[string][]string
 	index   *wordIndex
+	// sig is the hash of the leaves as bestLeaf reads them (path, value,
+	// whether a bool), a value that is the host's own name hashed as
+	// such (see bestLeafOf).
+	sig [2]uint64
 	// Scratch space of bestLeaf: the labels marked with stamp are
 	// those that name something the option names.
 	words []string
@@ -238,9 +250,31 @@ func (s *hostSources) allLeaves() *leafSet {
 	const chunk = 2048
 	var labels []string
 	var ids []int32
+	var sig [2]maphash.Hash
+	sig[0].SetSeed(sigSeeds[0])
+	sig[1].SetSeed(sigSeeds[1])
 	s.tree.Leaves(nil, func(p []string, leaf *merge.Node) {
 		i := len(ls.leaves)
 		li := leafInfo{path: p, value: scalarString(leaf.Leaf().Value)}
+		_, isBool := leaf.Leaf().Value.(bool)
+		for j := range sig {
+			h := &sig[j]
+			for _, l := range p {
+				h.WriteString(l)
+				h.WriteByte(0)
+			}
+			switch {
+			case li.value == s.h.Name:
+				h.WriteByte(3)
+			case isBool:
+				h.WriteByte(2)
+				h.WriteString(li.value)
+			default:
+				h.WriteByte(1)
+				h.WriteString(li.value)
+			}
+			h.WriteByte(0)
+		}
 		if cap(labels)-len(labels) < len(p) {
 			labels, ids = make([]string, 0, max(chunk, len(p))), make([]int32, 0, max(chunk, len(p)))
 		}
@@ -267,6 +301,7 @@ func (s *hostSources) allLeaves() *leafSet {
 		ls.leaves = append(ls.leaves, li)
 	})
 	ls.mark = make([]uint32, len(ls.labels))
+	ls.sig = [2]uint64{sig[0].Sum64(), sig[1].Sum64()}
 	s.leaves = ls
 	return ls
 }
@@ -574,7 +609,7 @@ func (l *locator) explainWith(h *Host, part, opt []string, data any, hint string
 		if once && s.leaves == nil {
 			p, ok = scanBestLeaf(n, part, s.words.norm, opt, data, hint)
 		} else {
-			p, ok = bestLeaf(s.allLeaves(), part, s.words.norm, opt, data, hint)
+			p, ok = l.bestLeafOf(s, part, opt, data, hint)
 		}
 		if ok {
 			return l.origin(h, tree.Lookup(p...), p)
@@ -644,6 +679,89 @@ func bestLeaf(set *leafSet, part []string, norm func(string) string, opt []strin
 		}
 	}
 	return best, best != nil
+}
+
+// sigSeeds seed the hashes of leaf sets (leafSet.sig).
+var sigSeeds = [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}
+
+// bestLeafOf is bestLeaf over the leaves of host s, memoized by the
+// locators for the hosts whose leaves are the same (hosts alike, see
+// cloneGroup): the same paths, values and kinds, but for values that
+// are each host's own name. A value that is the host's name can tell
+// something only about an option whose value or pool name holds that
+// name: bestLeaf compares a leaf's value with the option's value alone,
+// equal or contained in it. So the memo answers only for options
+// whose value and hint hold neither the asking host's name nor that of
+// the host that computed the answer.
+func (l *locator) bestLeafOf(s *hostSources, part, opt []string, data any, hint string) ([]string, bool) {
+	set := s.allLeaves()
+	value := scalarString(data)
+	name := s.h.Name
+	if l.ls == nil || !shareClones || strings.Contains(value, name) || strings.Contains(hint, name) {
+		return bestLeaf(set, part, s.words.norm, opt, data, hint)
+	}
+	m := l.ls.bestMemo(set.sig)
+	if m == nil {
+		return bestLeaf(set, part, s.words.norm, opt, data, hint)
+	}
+	key := joinKey(part) + "\x01" + joinKey(opt) + "\x01" + value + "\x01" + hint
+	m.mu.Lock()
+	r, ok := m.best[key]
+	m.mu.Unlock()
+	if ok {
+		bestMemoHits.Add(1)
+		return r.path, r.ok
+	}
+	p, found := bestLeaf(set, part, s.words.norm, opt, data, hint)
+	m.mu.Lock()
+	m.best[key] = bestResult{p, found}
+	m.mu.Unlock()
+	return p, found
+}
+
+// bestMemoHits counts the answers bestLeafOf took from its memo (tests).
+var bestMemoHits atomic.Int64
+
+// A bestResult is what bestLeaf found.
+type bestResult struct {
+	path []string
+	ok   bool
+}
+
+// A leafMemo is bestLeaf's answers for the hosts whose leaves have one
+// signature, by part, option, value and hint.
+type leafMemo struct {
+	mu   sync.Mutex
+	best map[string]bestResult
+}
+
+// maxLeafMemos is how many signatures' answers the locators keep.
+const maxLeafMemos = 16
+
+// bestMemo returns the memo of the leaf sets with signature sig, nil
+// the first time a set has it (a host alike to no other asks for no
+// room); it keeps those of the signatures asked for last.
+func (ls *locators) bestMemo(sig [2]uint64) *leafMemo {
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	if ls.sigs == nil {
+		ls.sigs, ls.memos = map[[2]uint64]bool{}, map[[2]uint64]*leafMemo{}
+	}
+	if m := ls.memos[sig]; m != nil {
+		return m
+	}
+	if !ls.sigs[sig] {
+		ls.sigs[sig] = true
+		return nil
+	}
+	if len(ls.memoOrder) >= maxLeafMemos {
+		delete(ls.memos, ls.memoOrder[0])
+		ls.memoOrder = ls.memoOrder[1:]
+	}
+	m := &leafMemo{best: map[string]bestResult{}}
+	ls.memos[sig] = m
+	ls.memoOrder = append(ls.memoOrder, sig)
+	return m
 }
 
 // below returns the indices of the set's leaves below part, from lo to

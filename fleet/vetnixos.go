@@ -101,37 +101,29 @@ func (f *Fleet) VetNixOS() (warnings Errors, err error) {
 		path, host string
 		d, p       diag.Diagnostic
 	}
-	found := make([][]finding, len(todo))
-	if err := eachHost(len(todo), f.newLocators(), func(i int, loc *locator) error {
-		h := todo[i]
-		var hf hostFiles
-		eh, err := f.emitHost(h, modules, &hf)
-		if err != nil {
-			return err
+	// Hosts alike are checked once for all (see vetClones); a group
+	// whose check finds anything, or could find something else for
+	// another member, is checked host by host.
+	units := vetUnits(todo)
+	found := make([][]finding, len(units))
+	if err := eachHost(len(units), f.newLocators(), func(i int, loc *locator) error {
+		if f.vetClones(ef, modules, units[i], s, out) {
+			return nil
 		}
-		mods, err := ef.HostModules(eh)
-		if err != nil {
-			return f.emitError(err)
-		}
-		for j := range mods {
-			mod := &mods[j]
-			kind, ok := nixos.KindOf(mod.Path)
-			if !ok {
-				continue
+		for _, h := range units[i] {
+			var hf hostFiles
+			eh, err := f.emitHost(h, modules, &hf)
+			if err != nil {
+				return err
 			}
-			name := filepath.Join(out, filepath.FromSlash(mod.Path))
-			var file *syntax.File
-			if mod.Expr != nil {
-				file = syntax.NewFile(mod.Expr)
-				file.Name = name
-			} else {
-				var perrs diag.List
-				if file, perrs = syntax.Parse(name, mod.Data); len(perrs) > 0 {
-					return fmt.Errorf("%s: generated file does not parse: %s", mod.Path, perrs[0].Summary)
-				}
+			mods, err := ef.HostModules(eh)
+			if err != nil {
+				return f.emitError(err)
 			}
-			for _, d := range s.m.Check(file, kind, s.opts) {
+			if err := checkModules(mods, s, s.opts, out, func(mod *emit.Module, d diag.Diagnostic) {
 				found[i] = append(found[i], finding{mod.Path, mod.Host, d, f.placeSurface(loc, mod, d, out)})
+			}); err != nil {
+				return err
 			}
 		}
 		return nil
@@ -174,6 +166,102 @@ func (f *Fleet) VetNixOS() (warnings Errors, err error) {
 		return fromDiag(warns), fromDiag(errs)
 	}
 	return fromDiag(warns), nil
+}
+
+// checkModules checks the modules mods against the surface s with opts,
+// and calls report with each finding; out is the output directory.
+func checkModules(mods []emit.Module, s *surface, opts nixos.Options, out string, report func(*emit.Module, diag.Diagnostic)) error {
+	for j := range mods {
+		mod := &mods[j]
+		kind, ok := nixos.KindOf(mod.Path)
+		if !ok {
+			continue
+		}
+		name := filepath.Join(out, filepath.FromSlash(mod.Path))
+		var file *syntax.File
+		if mod.Expr != nil {
+			file = syntax.NewFile(mod.Expr)
+			file.Name = name
+		} else {
+			var perrs diag.List
+			if file, perrs = syntax.Parse(name, mod.Data); len(perrs) > 0 {
+				return fmt.Errorf("%s: generated file does not parse: %s", mod.Path, perrs[0].Summary)
+			}
+		}
+		for _, d := range s.m.Check(file, kind, opts) {
+			report(mod, d)
+		}
+	}
+	return nil
+}
+
+// vetUnits returns the hosts of todo in the units VetNixOS checks them
+// in: a group of hosts alike (cloneKey) together, in the place of its
+// first member, every other host alone.
+func vetUnits(todo []*Host) [][]*Host {
+	keys := make([]string, len(todo))
+	if shareClones && len(todo) > 1 {
+		forEach(len(todo), func(i int) { keys[i] = cloneKey(todo[i]) })
+	}
+	at := map[string]int{}
+	var units [][]*Host
+	for i, h := range todo {
+		if keys[i] == "" {
+			units = append(units, []*Host{h})
+			continue
+		}
+		if u, ok := at[keys[i]]; ok {
+			units[u] = append(units[u], h)
+			continue
+		}
+		at[keys[i]] = len(units)
+		units = append(units, []*Host{h})
+	}
+	return units
+}
+
+// vetClones checks the hosts of hosts, a group of hosts alike (see
+// cloneGroup), at once, and reports true when that found nothing, as
+// checking each would: the modules of the first member with its name
+// replaced by a placeholder, which must be those of the same host named
+// by a second placeholder with the one replaced by the other, are
+// checked as the modules of every member (nixos.Opaque). It reports
+// false for a single host, and when the check found anything or could
+// have found something else for a member.
+func (f *Fleet) vetClones(ef *emit.Fleet, modules []string, hosts []*Host, s *surface, out string) bool {
+	if len(hosts) < 2 {
+		return false
+	}
+	h := hosts[0]
+	name, alt := placeholder(h.Name, false), placeholder(h.Name, true)
+	var hf hostFiles
+	eh, err := f.emitAs(h, name, modules, &hf)
+	if err != nil {
+		return false
+	}
+	mods, err := ef.HostModules(eh)
+	if err != nil {
+		return false
+	}
+	eh, err = f.emitAs(h, alt, modules, &hf)
+	if err != nil {
+		return false
+	}
+	check, err := ef.HostModules(eh)
+	if err != nil || !emit.SameModules(mods, check, name, alt) {
+		return false
+	}
+	opaque := &nixos.Opaque{Name: name}
+	for _, m := range hosts {
+		opaque.Others = append(opaque.Others, m.Name)
+	}
+	opts := s.opts
+	opts.Opaque = opaque
+	clean := true
+	if err := checkModules(mods, s, opts, out, func(*emit.Module, diag.Diagnostic) { clean = false }); err != nil {
+		return false
+	}
+	return clean && !opaque.Differs
 }
 
 // vetCacheKind is the kind of the cache's entries of hosts VetNixOS

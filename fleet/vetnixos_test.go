@@ -21,7 +21,28 @@ import (
 func vetFleet(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
-	writeTree(t, dir, map[string]string{
+	writeTree(t, dir, vetFleetFiles(`
+hosts: good: {
+	template:     "server"
+	stateVersion: "25.05"
+	users: alice: {}
+}
+
+hosts: typo: {
+	template:     "server"
+	stateVersion: "25.05"
+	nixos: services: opensh: enable: true
+	nixos: services: openssh: settings: PermitRootLogin: {$force: "maybe"}
+}
+`))
+	return dir
+}
+
+// vetFleetFiles returns the files of a fleet without Nix inputs of its
+// own but home-manager, with a user alice and a template server, and the
+// CUE hosts in hosts.cue.
+func vetFleetFiles(hosts string) map[string]string {
+	return map[string]string{
 		"cue.mod/module.cue": "module: \"example.test/fleet@v0\"\nlanguage: version: \"v0.17.0\"\n",
 		"fleet.cue": `package fleet
 
@@ -46,22 +67,8 @@ templates: server: {
 	}
 	deploy: {targetHost: "192.0.2.1", targetUser: "alice"}
 }
-
-hosts: good: {
-	template:     "server"
-	stateVersion: "25.05"
-	users: alice: {}
-}
-
-hosts: typo: {
-	template:     "server"
-	stateVersion: "25.05"
-	nixos: services: opensh: enable: true
-	nixos: services: openssh: settings: PermitRootLogin: {$force: "maybe"}
-}
-`,
-	})
-	return dir
+` + hosts,
+	}
 }
 
 // TestVetNixOS checks the manifest's check of a fleet at the user's

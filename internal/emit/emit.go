@@ -245,7 +245,7 @@ func Modules(f *Fleet) ([]Module, error) {
 	sort.Slice(hosts, func(i, j int) bool { return hosts[i].Name < hosts[j].Name })
 	var mods []Module
 	for i := range hosts {
-		out, err := f.host(&hosts[i], nil, true)
+		out, err := f.host(&hosts[i], &Files{trees: true})
 		if err != nil {
 			return nil, err
 		}
@@ -259,7 +259,7 @@ func Modules(f *Fleet) ([]Module, error) {
 // Modules does for every host: it reads f's secrets and directories, not
 // its hosts, and may be called for several hosts at once.
 func (f *Fleet) HostModules(h *Host) ([]Module, error) {
-	out, err := f.host(h, nil, true)
+	out, err := f.host(h, &Files{trees: true})
 	if err != nil {
 		return nil, err
 	}
@@ -352,16 +352,24 @@ func Secrets(f *Fleet, locate func(*Value) Origin) (*Files, error) {
 // reads f's secrets and directories, not its hosts, and may be called
 // for several hosts at once, each with a locate function of its own.
 func (f *Fleet) Host(h *Host, locate func(*Value) Origin) (*Files, error) {
-	return f.host(h, locate, false)
+	return f.host(h, newFiles(locate))
 }
 
-// host is Host, or with trees the modules' trees (Files.modules).
-func (f *Fleet) host(h *Host, locate func(*Value) Origin, trees bool) (*Files, error) {
+// HostShared returns the files of host h as Host does, with a source map
+// part whose entries have no origins yet: it keeps what each entry's
+// origin is located from, for Relocate to locate it for any host whose
+// files are these with h's name replaced (see Rename).
+func (f *Fleet) HostShared(h *Host) (*Files, error) {
+	return f.host(h, &Files{Map: &MapPart{index: map[Origin]int{}, record: true}})
+}
+
+// host is Host into out, which says what to make: with out.trees the
+// modules' trees (Files.modules) instead of their text.
+func (f *Fleet) host(h *Host, out *Files) (*Files, error) {
 	if err := checkNames(&Fleet{Hosts: []Host{*h}}); err != nil {
 		return nil, err
 	}
-	out := newFiles(locate)
-	out.trees = trees
+	trees := out.trees
 	secrets := make(map[string]Secret, len(f.Secrets))
 	for _, s := range f.Secrets {
 		secrets[s.Name] = s

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"slices"
 	"sort"
 	"strconv"
@@ -377,6 +378,10 @@ type MapPart struct {
 
 	locate func(*Value) Origin
 	index  map[Origin]int
+	// record keeps, instead of locating them, what each entry's origin
+	// is located from: values, by file and entry (see Fleet.HostShared).
+	record bool
+	values [][]Value
 }
 
 // A MapFile is the entries of one generated file, in file order.
@@ -416,22 +421,152 @@ func (m *MapPart) add(file string, f *syntax.File, describe func(path []string) 
 	}
 	ss := spans(f)
 	entries := make([]MapEntry, 0, len(ss))
+	var values []Value
 	for _, s := range ss {
 		v := describe(s.path)
 		v.File = file
 		e := MapEntry{Line: s.line, Col: s.col, End: s.end, At: showPath(s.path, s.list), Kind: v.Part, From: -1}
-		if o := m.locate(&v); o.File != "" {
-			i, ok := m.index[o]
-			if !ok {
-				i = len(m.Origins)
-				m.index[o] = i
-				m.Origins = append(m.Origins, o)
-			}
-			e.From = i
+		if m.record {
+			values = append(values, v)
+		} else {
+			e.From = m.originIndex(m.locate(&v))
 		}
 		entries = append(entries, e)
 	}
 	m.Files = append(m.Files, MapFile{Path: file, Entries: entries})
+	if m.record {
+		m.values = append(m.values, values)
+	}
+}
+
+// originIndex returns the index of o among the part's origins, adding it
+// when it is new; -1 for an unknown origin.
+func (m *MapPart) originIndex(o Origin) int {
+	if o.File == "" {
+		return -1
+	}
+	i, ok := m.index[o]
+	if !ok {
+		i = len(m.Origins)
+		m.index[o] = i
+		m.Origins = append(m.Origins, o)
+	}
+	return i
+}
+
+// Relocate returns the source map part of the files of a host named to
+// that are the files m maps (a part of Fleet.HostShared, made for a host
+// named from) with from replaced by to, with each entry's origin located
+// by locate as Host would have located it: the value it asks about is
+// the one m kept, with from replaced by to in its file, host and data
+// (but for a syntax tree the emitter built itself, such as the import
+// of a home module, which is passed as made for from). The host's name must occur in its files only where from does in m's,
+// and from only there. Relocate may be called on several goroutines at
+// once.
+func (m *MapPart) Relocate(from, to string, locate func(*Value) Origin) *MapPart {
+	out := newMapPart(locate)
+	out.Files = make([]MapFile, len(m.Files))
+	for i, f := range m.Files {
+		entries := slices.Clone(f.Entries)
+		for j := range entries {
+			v := m.values[i][j]
+			v.File = strings.ReplaceAll(v.File, from, to)
+			v.Host = strings.ReplaceAll(v.Host, from, to)
+			v.Data = Rename(v.Data, from, to)
+			entries[j].From = out.originIndex(locate(&v))
+		}
+		out.Files[i] = MapFile{Path: strings.ReplaceAll(f.Path, from, to), Entries: entries}
+	}
+	return out
+}
+
+// Rename returns the data v (as Value.Data holds it) with from replaced
+// by to in every string; what does not change is shared with v, nothing
+// of v is modified.
+func Rename(v any, from, to string) any {
+	switch x := v.(type) {
+	case string:
+		if strings.Contains(x, from) {
+			return strings.ReplaceAll(x, from, to)
+		}
+	case []any:
+		var out []any
+		for i, e := range x {
+			if r := Rename(e, from, to); out != nil || !sameData(r, e) {
+				if out == nil {
+					out = append(make([]any, 0, len(x)), x[:i]...)
+				}
+				out = append(out, r)
+			}
+		}
+		if out != nil {
+			return out
+		}
+	case map[string]any:
+		var out map[string]any
+		for k, e := range x {
+			if r := Rename(e, from, to); !sameData(r, e) {
+				if out == nil {
+					out = make(map[string]any, len(x))
+					for k, e := range x {
+						out[k] = e
+					}
+				}
+				out[k] = r
+			}
+		}
+		if out != nil {
+			return out
+		}
+	}
+	return v
+}
+
+// sameData reports whether Rename gave back its argument: the same
+// string, or the same list or struct.
+func sameData(a, b any) bool {
+	switch x := a.(type) {
+	case string:
+		y, ok := b.(string)
+		return ok && x == y
+	case []any:
+		y, ok := b.([]any)
+		return ok && len(x) == len(y) && (len(x) == 0 || &x[0] == &y[0])
+	case map[string]any:
+		y, ok := b.(map[string]any)
+		return ok && reflect.ValueOf(x).UnsafePointer() == reflect.ValueOf(y).UnsafePointer()
+	}
+	return true
+}
+
+// SameShared reports whether a and b, parts of Fleet.HostShared for the
+// same host named from and named to, are the same but for that: each
+// file's path and text with from replaced by to, the same entries, each
+// asking about the same part and path.
+func SameShared(a, b *Files, from, to string) bool {
+	if len(a.Files) != len(b.Files) || a.Map == nil || b.Map == nil || len(a.Map.Files) != len(b.Map.Files) {
+		return false
+	}
+	for i, f := range a.Files {
+		g := b.Files[i]
+		if strings.ReplaceAll(f.Path, from, to) != g.Path || !bytes.Equal(bytes.ReplaceAll(f.Data, []byte(from), []byte(to)), g.Data) {
+			return false
+		}
+	}
+	for i, f := range a.Map.Files {
+		g := b.Map.Files[i]
+		if strings.ReplaceAll(f.Path, from, to) != g.Path || !slices.Equal(f.Entries, g.Entries) {
+			return false
+		}
+		for j, v := range a.Map.values[i] {
+			w := b.Map.values[i][j]
+			if v.Part != w.Part || v.User != w.User || strings.ReplaceAll(v.Host, from, to) != w.Host ||
+				strings.ReplaceAll(v.File, from, to) != w.File || !slices.Equal(v.Path, w.Path) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // JoinSourceMap returns the source map file of the parts, given in the order

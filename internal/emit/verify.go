@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 
@@ -206,4 +207,33 @@ func checkName(kind, name string) error {
 		return fmt.Errorf("%s name %q cannot name a file", kind, name)
 	}
 	return nil
+}
+
+// SameModules reports whether the modules a and b, HostModules of the
+// same host named from and named to, are the same but for that: each
+// module's path, host and text (a disk layout's) or tree (every node and
+// token) with from replaced by to.
+func SameModules(a, b []Module, from, to string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		x, y := &a[i], &b[i]
+		if strings.ReplaceAll(x.Path, from, to) != y.Path || strings.ReplaceAll(x.Host, from, to) != y.Host || x.User != y.User ||
+			(x.Expr == nil) != (y.Expr == nil) || !bytes.Equal(bytes.ReplaceAll(x.Data, []byte(from), []byte(to)), y.Data) {
+			return false
+		}
+		if x.Expr == nil {
+			continue
+		}
+		want := appendShape(nil, x.Expr)
+		for j := range want {
+			want[j].text = strings.ReplaceAll(want[j].text, from, to)
+		}
+		got := appendShape(nil, y.Expr)
+		if !slices.Equal(want, got) {
+			return false
+		}
+	}
+	return true
 }

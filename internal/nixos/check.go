@@ -102,6 +102,47 @@ type Options struct {
 	// away from a name of at least five characters). Without it every
 	// path the manifest lacks is reported, as it must be for an index.
 	TyposOnly bool
+	// Opaque, when set, is a check of one module for several modules
+	// that differ only by a name (see Opaque).
+	Opaque *Opaque
+}
+
+// An Opaque lets one check stand for the checks of modules that differ
+// only by a name: the module checked has Name where the others have each
+// of Others. Every test of a string's content the check makes on a
+// string holding Name is made on the others' strings too, and Differs
+// set when one gives another answer; when it stays false and the check
+// finds nothing, it finds nothing in the others either.
+type Opaque struct {
+	Name    string
+	Others  []string
+	Differs bool
+}
+
+// same reports whether test gives the same answer for l, a literal of
+// the module checked, as for its counterparts in the others' modules.
+func (o *Opaque) same(l literal, test func(literal) any) {
+	if o == nil || o.Differs || l.kind != litString || !l.strKnown || !strings.Contains(l.s, o.Name) {
+		return
+	}
+	want := test(l)
+	for _, n := range o.Others {
+		other := l
+		other.s = strings.ReplaceAll(l.s, o.Name, n)
+		if test(other) != want {
+			o.Differs = true
+			return
+		}
+	}
+}
+
+// accepts is leafAccepts, for every module the check stands for.
+func (w *walker) accepts(t *Type, l literal) (bool, string) {
+	w.opts.Opaque.same(l, func(l literal) any {
+		ok, why := leafAccepts(t, l)
+		return [2]any{ok, why}
+	})
+	return leafAccepts(t, l)
 }
 
 // Check checks the module in f, a generated file of kind k, against m:
@@ -549,7 +590,7 @@ func (w *walker) typed(n *node, t *Type, path, names []string, v syntax.Expr, pr
 		case l.kind == litNull:
 		case isLeaf(t.Of):
 			// Name the whole type: "null or (signed integer)".
-			if ok, why := leafAccepts(t.Of, l); !ok {
+			if ok, why := w.accepts(t.Of, l); !ok {
 				bad(why)
 			}
 		default:
@@ -559,7 +600,7 @@ func (w *walker) typed(n *node, t *Type, path, names []string, v syntax.Expr, pr
 		w.typed(n, t.Of, path, nil, v, prio, at, tree)
 	case "either", "oneOf":
 		for _, o := range t.OneOf {
-			trial := &walker{m: w.m, f: w.f, opts: Options{}, tree: tree, defs: map[string][]def{}, reported: map[string]bool{}, dry: true}
+			trial := &walker{m: w.m, f: w.f, opts: Options{Opaque: w.opts.Opaque}, tree: tree, defs: map[string][]def{}, reported: map[string]bool{}, dry: true}
 			trial.typed(n, o, path, nil, v, prio, at, tree)
 			if len(trial.diags) == 0 {
 				w.typed(n, o, path, nil, v, prio, at, tree)
@@ -568,7 +609,7 @@ func (w *walker) typed(n *node, t *Type, path, names []string, v syntax.Expr, pr
 		}
 		bad("")
 	default:
-		if ok, why := leafAccepts(t, l); !ok {
+		if ok, why := w.accepts(t, l); !ok {
 			bad(why)
 		}
 	}
@@ -866,6 +907,7 @@ func (w *walker) conflicts() {
 					continue
 				}
 				l := classify(got.v)
+				w.opts.Opaque.same(l, func(l literal) any { return l.equal(d.Value) })
 				if l.kind == litUnknown || l.kind == litList || l.kind == litAttrs || (l.kind == litString && !l.strKnown) || l.equal(d.Value) {
 					continue
 				}

@@ -270,3 +270,38 @@ func TestFlakeInputs(t *testing.T) {
 		t.Errorf("got %v, want %v", got, want)
 	}
 }
+
+// TestCheckOpaque: a check that stands for modules differing by a name
+// says when a test of a string's content would answer otherwise for one
+// of them, through a type's pattern, an either's branches and a
+// conflict with nixpkgs' own definition, and not otherwise.
+func TestCheckOpaque(t *testing.T) {
+	disk := `{ disko.devices.disk.main.content.partitions.root.type = "NAME"; disko.devices.disk.main.device = "/dev/NAME"; }`
+	for _, c := range []struct {
+		src, name string
+		others    []string
+		kind      Kind
+		differs   bool
+	}{
+		{disk, "beef", []string{"beef", "cafe"}, DiskoModule, false},
+		{disk, "beef", []string{"beef", "zzzz"}, DiskoModule, true},
+		{disk, "zzzz", []string{"beef"}, DiskoModule, true},
+		{`{ networking.hostName = "NAME"; }`, "web-1", []string{"web-2", "db-10"}, NixOSModule, false},
+		{`{ networking.hostName = "NAME"; }`, "web-1", []string{"web-2", "-web"}, NixOSModule, true},
+		{`{ networking.hostName = "NAME"; }`, "web-1", []string{"web-2", "-web"}, HomeModule, false},
+		{`{ services.nzbget.enable = true; systemd.services.nzbget.serviceConfig.Group = "NAME"; }`, "nzbget", []string{"nzbget"}, NixOSModule, false},
+		{`{ services.nzbget.enable = true; systemd.services.nzbget.serviceConfig.Group = "NAME"; }`, "nzbget", []string{"nzbget", "qzxjqz"}, NixOSModule, true},
+		{`{ services.nzbget.enable = true; systemd.services.nzbget.serviceConfig.Group = "NAME"; }`, "qzxjqz", []string{"nzbget"}, NixOSModule, true},
+	} {
+		op := &Opaque{Name: c.name, Others: c.others}
+		src := strings.ReplaceAll(c.src, "NAME", c.name)
+		got := check(t, src, c.kind, Options{Opaque: op})
+		if op.Differs != c.differs {
+			t.Errorf("%s as %s for %v: differs %v, want %v", c.src, c.name, c.others, op.Differs, c.differs)
+		}
+		// Without Opaque the same findings.
+		if want := check(t, src, c.kind, Options{}); render(got) != render(want) {
+			t.Errorf("%s: findings with Opaque\n%s\nwithout\n%s", c.src, render(got), render(want))
+		}
+	}
+}

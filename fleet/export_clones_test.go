@@ -1,0 +1,24 @@
+package fleet
+
+import "fleetnix.dev/fleet/internal/emit"
+
+// SetShareClones turns the sharing of hosts' files on or off (see
+// cloneGroup), for tests outside the package; it returns how to undo it.
+func SetShareClones(on bool) func() {
+	old := shareClones
+	shareClones = on
+	return func() { shareClones = old }
+}
+
+// Cloned returns how many hosts' files were made from their group's.
+func Cloned() int64 { return cloned.Load() }
+
+// GeneratedFiles returns the fleet's generated files, sorted by path.
+func (f *Fleet) GeneratedFiles() ([]emit.File, error) {
+	files, _, err := f.files("")
+	return files, err
+}
+
+// BestMemoHits returns how many of the source map's best leaves were
+// taken from the memo of hosts alike.
+func BestMemoHits() int64 { return bestMemoHits.Load() }
