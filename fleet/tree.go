@@ -313,25 +313,31 @@ func (s *treeSink) put(rel string, data []byte) error {
 	})
 }
 
-// putStream stages the file rel that write writes, comparing it with the
-// old one as it goes; an unchanged file is unstaged at the end.
+// putStream stages the file rel that write writes, unless the old tree
+// has it already. When there is an old file, write first writes only into
+// a hash and a comparison with it, so that an unchanged file stages
+// nothing (a run that changes nothing makes no staging directory beside
+// the tree); a changed one is written again, into the staging directory.
 func (s *treeSink) putStream(rel string, write func(io.Writer) error) error {
 	g := &genFile{}
 	mode := fs.FileMode(0o644)
-	var h hash.Hash
-	if s.cache != nil { // the hash is for the manifest
-		h = sha256.New()
-	}
-	var cmp *compareWriter
-	var known *manifestEntry
+	hashed := false
 	if e := s.old[rel]; e != nil {
 		if s.inTheWay(e) {
 			s.done(rel, g)
 			return write(io.Discard)
 		}
 		mode = e.perm
-		if m, ok := s.known(e); ok {
-			known, g.st = &m, e.st
+		var ws []io.Writer
+		var h hash.Hash
+		if s.cache != nil { // the hash is for the manifest
+			h = sha256.New()
+			ws = append(ws, h)
+		}
+		m, known := s.known(e)
+		var cmp *compareWriter
+		if known {
+			g.st = e.st
 		} else {
 			s.unknown.Store(true)
 			f, err := openRegular(s.abs(rel))
@@ -353,16 +359,6 @@ func (s *treeSink) putStream(rel string, write func(io.Writer) error) error {
 				return write(io.Discard)
 			}
 			g.st = statOf(fi)
-		}
-	}
-	oldSt := g.st
-	var kept func() bool
-	err := s.write(rel, g, mode, func(w io.Writer) error {
-		ws := []io.Writer{w}
-		if h != nil {
-			ws = append(ws, h)
-		}
-		if cmp != nil {
 			ws = append(ws, cmp)
 		}
 		if err := write(io.MultiWriter(ws...)); err != nil {
@@ -370,27 +366,27 @@ func (s *treeSink) putStream(rel string, write func(io.Writer) error) error {
 		}
 		if h != nil {
 			h.Sum(g.hash[:0])
+			hashed = true
 		}
-		kept = func() bool {
-			if known != nil {
-				return known.hash == g.hash
-			}
-			return cmp != nil && cmp.end()
+		if known && m.hash == g.hash || cmp != nil && cmp.end() {
+			// Unchanged: the old file stays.
+			g.keep = true
+			s.done(rel, g)
+			return nil
 		}
+	}
+	s.unknown.Store(true)
+	return s.write(rel, g, mode, func(w io.Writer) error {
+		if hashed || s.cache == nil {
+			return write(w)
+		}
+		h := sha256.New()
+		if err := write(io.MultiWriter(w, h)); err != nil {
+			return err
+		}
+		h.Sum(g.hash[:0])
 		return nil
 	})
-	if err != nil || kept == nil || !kept() {
-		s.unknown.Store(true)
-		return err
-	}
-	// Unchanged: the old file stays, the staged copy goes.
-	s.mu.Lock()
-	if s.stage != "" {
-		os.Remove(filepath.Join(s.stage, filepath.FromSlash(rel)))
-	}
-	g.keep, g.st = true, oldSt
-	s.mu.Unlock()
-	return nil
 }
 
 // A compareWriter compares what is written with what r reads.
