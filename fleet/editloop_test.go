@@ -60,6 +60,22 @@ func replaceAfter(t *testing.T, name, anchor, old, new string) []byte {
 	return slices.Concat(src[:j], []byte(new), src[j+len(old):])
 }
 
+// referenceEdits returns the absolute path of a file of the reference
+// fleet, and an overlay that adds the file edit.cue of package fleet with
+// src.
+func referenceEdits(t *testing.T) (at func(name string) string, newFile func(src string) map[string][]byte) {
+	t.Helper()
+	root, err := filepath.Abs(referenceFleet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at = func(name string) string { return filepath.Join(root, name) }
+	newFile = func(src string) map[string][]byte {
+		return map[string][]byte{at("edit.cue"): []byte("package fleet\n\n" + src)}
+	}
+	return at, newFile
+}
+
 // TestEditLoop checks that, with the cache warm, an edit of each kind of
 // input a host is made from gives exactly the tree an uncached run gives,
 // while a host the edit does not feed is neither merged nor checked
@@ -70,14 +86,7 @@ func replaceAfter(t *testing.T, name, anchor, old, new string) []byte {
 // profile laptop-user; razer on hardware nvidia-optimus) and dex5550
 // (server, the monitoring server).
 func TestEditLoop(t *testing.T) {
-	root, err := filepath.Abs(referenceFleet)
-	if err != nil {
-		t.Fatal(err)
-	}
-	at := func(name string) string { return filepath.Join(root, name) }
-	newFile := func(src string) map[string][]byte {
-		return map[string][]byte{at("edit.cue"): []byte("package fleet\n\n" + src)}
-	}
+	at, newFile := referenceEdits(t)
 	base := t.TempDir()
 	cold, loaded, _, checked := editRun(t, base, nil)
 	if len(loaded) != 5 || checked != 5 {

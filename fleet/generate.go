@@ -299,12 +299,13 @@ func (f *Fleet) generateTo(out string, sink fileSink) error {
 		return err
 	}
 	locators := f.newLocators()
-	locate := locators.new().locate
+	fl := locators.new()
 	hosts := make([]emit.Host, len(f.hosts))
 	for i, h := range f.hosts {
 		hosts[i] = emit.Host{Name: h.Name, Modules: modules, Disks: h.layout}
 	}
-	flake, err := emit.Flake(ef, hosts, locate)
+	gc := f.newGenCache(ef, modules)
+	flake, flakeMap, err := gc.flake(hosts, fl)
 	if err != nil {
 		return f.emitError(err)
 	}
@@ -317,7 +318,6 @@ func (f *Fleet) generateTo(out string, sink fileSink) error {
 	// a locator of its own; what the fleet-wide files need of a host is
 	// kept, the rest is dropped as soon as its files are written.
 	outs := make([]hostFiles, len(f.hosts))
-	gc := f.newGenCache(ef, modules)
 	if err := eachHostIn(f.receiversLast(), locators, func(i int, l *locator) error {
 		o := &outs[i]
 		if err := gc.hostFiles(f.hosts[i], l, o); err != nil {
@@ -364,16 +364,16 @@ func (f *Fleet) generateTo(out string, sink fileSink) error {
 		}
 		ef.Secrets[i].Recipients = recipientsOf(sv, users, usedBy[ef.Secrets[i].Name], hostKeys, s.AdminKeys)
 	}
-	secrets, err := emit.Secrets(ef, locate)
+	secrets, err := emit.Secrets(ef, fl.locate)
 	if err != nil {
 		return f.emitError(err)
 	}
 	if err := putFiles(sink, secrets); err != nil {
 		return err
 	}
-	parts := []*emit.MapPart{flake.Map, secrets.Map}
+	parts := []func() ([]byte, error){func() ([]byte, error) { return flakeMap, nil }, secrets.Map.MarshalBinary}
 	return sink.putStream(emit.SourceMapFile, func(w io.Writer) error {
-		return emit.WriteSourceMap(w, len(parts), func(i int) ([]byte, error) { return parts[i].MarshalBinary() }, maps)
+		return emit.WriteSourceMap(w, len(parts), func(i int) ([]byte, error) { return parts[i]() }, maps)
 	})
 }
 
