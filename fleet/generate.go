@@ -320,16 +320,7 @@ func (f *Fleet) generateTo(out string, sink fileSink) error {
 	outs := make([]hostFiles, len(f.hosts))
 	if err := eachHostIn(f.receiversLast(), locators, func(i int, l *locator) error {
 		o := &outs[i]
-		if err := gc.hostFiles(f.hosts[i], l, o); err != nil {
-			return err
-		}
-		for _, file := range o.files {
-			if err := sink.put(file.Path, file.Data); err != nil {
-				return err
-			}
-		}
-		o.files = nil
-		return nil
+		return gc.hostFiles(f.hosts[i], l, o, sink)
 	}); err != nil {
 		return err
 	}

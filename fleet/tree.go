@@ -272,6 +272,24 @@ func (s *treeSink) done(rel string, g *genFile) {
 	s.mu.Unlock()
 }
 
+// keepAll takes the files, when the manifest describes each as the old
+// tree has it, with the same hash (see keeper).
+func (s *treeSink) keepAll(files []fileSum) bool {
+	for _, f := range files {
+		e := s.old[f.path]
+		if e == nil || e.kind != kindRegular {
+			return false
+		}
+		if m, ok := s.known(e); !ok || m.hash != f.sum {
+			return false
+		}
+	}
+	for _, f := range files {
+		s.done(f.path, &genFile{keep: true, hash: f.sum, st: s.old[f.path].st})
+	}
+	return true
+}
+
 // put stages the file rel, unless the old tree has it already.
 func (s *treeSink) put(rel string, data []byte) error {
 	g := &genFile{}
