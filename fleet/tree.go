@@ -728,16 +728,8 @@ func (s *treeSink) apply(keep, dirs []string) error {
 	case tmp == "":
 		return errors.New("the new tree could not be staged")
 	}
-	for _, rel := range keep {
-		s.mu.Lock()
-		dst, err := s.stagePath(rel)
-		s.mu.Unlock()
-		if err != nil {
-			return err
-		}
-		if err := os.Link(s.abs(rel), dst); err != nil {
-			return err
-		}
+	if err := s.link(keep); err != nil {
+		return err
 	}
 	// Directories keep their modes; new ones get 0755. Deepest first, so
 	// a directory made read-only does not stop the ones below it.
@@ -773,7 +765,59 @@ func (s *treeSink) apply(keep, dirs []string) error {
 	s.mu.Lock()
 	s.stage = ""
 	s.mu.Unlock()
-	return os.RemoveAll(tmp)
+	return removeTree(tmp)
+}
+
+// link links the entries keep of the old tree into the staged one. The
+// kernel links into one directory at a time, so each directory's
+// entries are linked by one goroutine, the directories on every core.
+func (s *treeSink) link(keep []string) error {
+	byDir := map[string][]string{}
+	var dirs []string
+	for _, rel := range keep {
+		s.mu.Lock()
+		_, err := s.stagePath(rel) // makes its directory
+		s.mu.Unlock()
+		if err != nil {
+			return err
+		}
+		d := path.Dir(rel)
+		if byDir[d] == nil {
+			dirs = append(dirs, d)
+		}
+		byDir[d] = append(byDir[d], rel)
+	}
+	// The largest first, so that they do not end last.
+	sort.SliceStable(dirs, func(i, j int) bool { return len(byDir[dirs[i]]) > len(byDir[dirs[j]]) })
+	errs := make([]error, len(dirs))
+	forEach(len(dirs), func(i int) {
+		for _, rel := range byDir[dirs[i]] {
+			if err := os.Link(s.abs(rel), filepath.Join(s.stage, filepath.FromSlash(rel))); err != nil {
+				errs[i] = err
+				return
+			}
+		}
+	})
+	return errors.Join(errs...)
+}
+
+// removeTree removes the tree dir, its sub-directories on every core (as
+// link, one goroutine per directory).
+func removeTree(dir string) error {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return os.RemoveAll(dir)
+	}
+	var subs []string
+	for _, e := range ents {
+		if e.IsDir() {
+			subs = append(subs, filepath.Join(dir, e.Name()))
+		}
+	}
+	errs := make([]error, len(subs)+1)
+	forEach(len(subs), func(i int) { errs[i] = os.RemoveAll(subs[i]) })
+	errs[len(subs)] = os.RemoveAll(dir)
+	return errors.Join(errs...)
 }
 
 // A manifestEntry is what the manifest says of a file: its identity when
