@@ -288,6 +288,7 @@ func (f *Fleet) emitBase(s *settings, out string) *emit.Fleet {
 // generateTo generates the fleet's files, for the output directory out,
 // into sink.
 func (f *Fleet) generateTo(out string, sink fileSink) error {
+	defer f.l.Cache().WriteIndex() // after the places are kept
 	defer f.kept.flush(f)
 	var s settings
 	if err := json.Unmarshal(f.l.Settings, &s); err != nil {
