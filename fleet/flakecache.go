@@ -24,11 +24,12 @@ import (
 // value was checked to be placed where its class is; a flake with a value
 // placed otherwise is not kept.
 
-// flakeEntryVersion names the layout of the flake's entry.
+// flakeEntryVersion names the layout of the flake's entry (and the
+// rules').
 const flakeEntryVersion = "flake-1"
 
-// flakeRenders counts the flakes made rather than read from the cache
-// (tests).
+// flakeRenders counts the flakes and rules made rather than read from
+// the cache (tests).
 var flakeRenders atomic.Int64
 
 // flake returns the flake's files (emit.Flake of hosts) and their part of
@@ -36,7 +37,22 @@ var flakeRenders atomic.Int64
 // values with the locator l: from the cache when its entry holds, else
 // made and kept.
 func (g *genCache) flake(hosts []emit.Host, l *locator) (*emit.Files, []byte, error) {
-	key := g.flakeKey(hosts)
+	return g.fleetFile(g.flakeKey(hosts), l, func(locate func(*emit.Value) emit.Origin) (*emit.Files, error) {
+		return emit.Flake(g.ef, hosts, locate)
+	})
+}
+
+// rules returns the agenix rules (emit.Secrets) as flake returns the
+// flake.
+func (g *genCache) rules(l *locator) (*emit.Files, []byte, error) {
+	return g.fleetFile(g.rulesKey(), l, func(locate func(*emit.Value) emit.Origin) (*emit.Files, error) {
+		return emit.Secrets(g.ef, locate)
+	})
+}
+
+// fleetFile returns the files make makes and their part of the source
+// map, from the cache entry key when it holds, else made and kept there.
+func (g *genCache) fleetFile(key string, l *locator, make func(func(*emit.Value) emit.Origin) (*emit.Files, error)) (*emit.Files, []byte, error) {
 	if parts, ok := g.c.Get(key); ok {
 		if files, m, ok := decodeFlake(parts, l); ok {
 			return files, m, nil
@@ -44,18 +60,39 @@ func (g *genCache) flake(hosts []emit.Host, l *locator) (*emit.Files, []byte, er
 	}
 	flakeRenders.Add(1)
 	rec := &flakeRecorder{l: l, at: map[string]int{}}
-	files, err := emit.Flake(g.ef, hosts, rec.locate)
+	files, err := make(rec.locate)
 	if err != nil {
 		return nil, nil, err
 	}
-	m, err := files.Map.MarshalBinary()
-	if err != nil {
-		return nil, nil, err
+	var m []byte
+	if files.Map != nil {
+		if m, err = files.Map.MarshalBinary(); err != nil {
+			return nil, nil, err
+		}
 	}
 	if key != "" && !rec.bad {
 		g.c.Put(key, encodeFlake(files, m, rec.classes))
 	}
 	return files, m, nil
+}
+
+// rulesKey returns the key of the rules' entry: everything emit.Secrets
+// reads but the places; "" without a cache.
+func (g *genCache) rulesKey() string {
+	if g.c == nil {
+		return ""
+	}
+	hs, h := newHash()
+	hashStrings(h, flakeEntryVersion, g.ef.OutDir, g.ef.SecretsDir)
+	hashUint(h, uint64(len(g.ef.Secrets)))
+	for _, sv := range g.ef.Secrets {
+		hashStrings(h, sv.Name, sv.File)
+		hashUint(h, uint64(len(sv.Recipients)))
+		for _, r := range sv.Recipients {
+			hashStrings(h, r.Name, r.Key)
+		}
+	}
+	return g.c.Key("rules", sum(hs, h))
 }
 
 // flakeKey returns the key of the flake's entry for hosts: everything
@@ -98,10 +135,11 @@ func (g *genCache) flakeKey(hosts []emit.Host) string {
 	return g.c.Key("flake", sum(hs, h))
 }
 
-// A flakeClass is a class of the flake's values the locator places
-// alike: the file, and the path of an input (inputs.<name>), of a host's
-// configuration (outputs.nixosConfigurations.<host>), or nothing (the
-// rest).
+// A flakeClass is a class of the flake's (or the rules') values the
+// locator places alike: the file, and the path of an input
+// (inputs.<name>), of a host's configuration
+// (outputs.nixosConfigurations.<host>), of an .age file (the rules), or
+// nothing (the rest).
 type flakeClass struct {
 	file string
 	path []string
@@ -115,10 +153,12 @@ func classOf(v *emit.Value) (flakeClass, bool) {
 	}
 	p := v.Path
 	switch {
-	case len(p) >= 2 && p[0] == "inputs":
+	case v.File == "flake.nix" && len(p) >= 2 && p[0] == "inputs":
 		p = p[:2]
-	case len(p) >= 3 && p[0] == "outputs" && p[1] == "nixosConfigurations":
+	case v.File == "flake.nix" && len(p) >= 3 && p[0] == "outputs" && p[1] == "nixosConfigurations":
 		p = p[:3]
+	case v.File != "flake.nix" && len(p) >= 1:
+		p = p[:1]
 	default:
 		p = nil
 	}

@@ -9,12 +9,14 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-// TestFlakeCache checks that the flake kept in the cache is the flake an
-// uncached run makes after each kind of edit that changes it or its
-// source map (a host added, removed or renamed, an input changed or
-// added, a module every host imports, a host's declaration or its disks
-// moved), and that it is taken from the cache when nothing it is made
-// from changed (nothing edited, or a template).
+// TestFlakeCache checks that the flake and the agenix rules kept in the
+// cache are those an uncached run makes after each kind of edit that
+// changes them or their source map (a host added, removed or renamed, an
+// input changed or added, a module every host imports, a host's
+// declaration or its disks moved; a secret added, a recipient's key
+// changed, the secrets moved), and that they are taken from the cache
+// when nothing they are made from changed (nothing edited, or a
+// template).
 func TestFlakeCache(t *testing.T) {
 	at, newFile := referenceEdits(t)
 	hosts, err := os.ReadFile(at("hosts.cue"))
@@ -36,11 +38,11 @@ func TestFlakeCache(t *testing.T) {
 	}
 	base := t.TempDir()
 	var cold map[string]string
-	if n := renders(func() { cold, _, _, _ = editRun(t, base, nil) }); n != 1 {
-		t.Fatalf("a cold run made the flake %d times, want 1", n)
+	if n := renders(func() { cold, _, _, _ = editRun(t, base, nil) }); n != 2 {
+		t.Fatalf("a cold run made the flake and the rules %d times, want 2", n)
 	}
 	if n := renders(func() { editRun(t, base, nil) }); n != 0 {
-		t.Fatalf("a warm run of an unchanged fleet made the flake %d times, want 0", n)
+		t.Fatalf("a warm run of an unchanged fleet made the flake or the rules %d times, want 0", n)
 	}
 	for _, tc := range []struct {
 		name    string
@@ -61,11 +63,15 @@ func TestFlakeCache(t *testing.T) {
 		// The flake's text stays; its source map moves.
 		{"hosts moved", map[string][]byte{at("hosts.cue"): replaceAfter(t, "hosts.cue", "hosts: {", "hosts: {", "hosts: {\n")}, false},
 		{"disks moved", map[string][]byte{at("hosts.cue"): replaceAfter(t, "hosts.cue", "\tdex5550: {", "\t\tdisks: main: {", "\n\t\tdisks: main: {")}, false},
+		// The agenix rules.
+		{"secret added", newFile("secrets: \"edit-test\": {description: \"a secret of the test\", recipients: users: olafkfreund: true}\n"), false},
+		{"recipient's key", map[string][]byte{at("users.cue"): replaceAfter(t, "users.cue", "sshKeys: {", "NotReal00001", "NotReal00009")}, false},
+		{"secrets moved", map[string][]byte{at("secrets.cue"): replaceAfter(t, "secrets.cue", "secrets: {", "secrets: {", "secrets: {\n")}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			want, _, _, _ := editRun(t, "", tc.overlay)
-			if !tc.kept && want["flake.nix"] == cold["flake.nix"] && want["sourcemap.json"] == cold["sourcemap.json"] {
-				t.Fatal("the edit changes neither the flake nor its source map: the test proves nothing")
+			if !tc.kept && want["flake.nix"] == cold["flake.nix"] && want["secrets/secrets.nix"] == cold["secrets/secrets.nix"] && want["sourcemap.json"] == cold["sourcemap.json"] {
+				t.Fatal("the edit changes neither the flake, the rules nor their source map: the test proves nothing")
 			}
 			dir := t.TempDir()
 			if err := os.CopyFS(dir, os.DirFS(base)); err != nil {
@@ -76,11 +82,11 @@ func TestFlakeCache(t *testing.T) {
 			if diff := cmp.Diff(want, got); diff != "" {
 				t.Fatalf("the cached run differs from an uncached one (-uncached +cached):\n%s", diff)
 			}
-			if tc.kept && n != 0 || !tc.kept && n != 1 {
-				t.Errorf("the cached run made the flake %d times, want %d", n, map[bool]int{true: 0, false: 1}[tc.kept])
+			if tc.kept && n != 0 || !tc.kept && n == 0 {
+				t.Errorf("the cached run made the flake or the rules %d times, want %s", n, map[bool]string{true: "none", false: "some"}[tc.kept])
 			}
 			if n := renders(func() { got, _, _, _ = editRun(t, dir, tc.overlay) }); n != 0 {
-				t.Errorf("the second cached run made the flake %d times, want 0", n)
+				t.Errorf("the second cached run made the flake or the rules %d times, want 0", n)
 			}
 			if diff := cmp.Diff(want, got); diff != "" {
 				t.Fatalf("the second cached run differs from an uncached one (-uncached +cached):\n%s", diff)

@@ -356,16 +356,16 @@ func (f *Fleet) generateTo(out string, sink fileSink) error {
 		}
 		ef.Secrets[i].Recipients = recipientsOf(sv, users, usedBy[ef.Secrets[i].Name], hostKeys, s.AdminKeys)
 	}
-	secrets, err := emit.Secrets(ef, fl.locate)
+	secrets, secretsMap, err := gc.rules(fl)
 	if err != nil {
 		return f.emitError(err)
 	}
 	if err := putFiles(sink, secrets); err != nil {
 		return err
 	}
-	parts := []func() ([]byte, error){func() ([]byte, error) { return flakeMap, nil }, secrets.Map.MarshalBinary}
+	parts := [][]byte{flakeMap, secretsMap}
 	return sink.putStream(emit.SourceMapFile, func(w io.Writer) error {
-		return emit.WriteSourceMap(w, len(parts), func(i int) ([]byte, error) { return parts[i]() }, maps)
+		return emit.WriteSourceMap(w, len(parts), func(i int) ([]byte, error) { return parts[i], nil }, maps)
 	})
 }
 
