@@ -2,14 +2,13 @@ package load
 
 import (
 	"bytes"
+	"encoding/binary"
 	"hash/crc32"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"time"
-
-	"fleetnix.dev/fleet/internal/wire"
 )
 
 // A run that changed little reads thousands of small entries, about
@@ -141,8 +140,10 @@ func encodeIndex(m map[string][]byte) []byte {
 	out := make([]byte, head, n)
 	copy(out, indexVersion)
 	for _, k := range keys(m) {
-		out = wire.AppendString(out, k)
-		out = wire.AppendBytes(out, m[k])
+		out = binary.AppendUvarint(out, uint64(len(k)))
+		out = append(out, k...)
+		out = binary.AppendUvarint(out, uint64(len(m[k])))
+		out = append(out, m[k]...)
 	}
 	copy(out[len(indexVersion):], appendCRC(nil, out[head:]))
 	return out
@@ -168,14 +169,22 @@ func decodeIndex(b []byte) map[string][]byte {
 		return nil
 	}
 	m := map[string][]byte{}
-	r := wire.NewReader(body)
-	for r.Len() > 0 {
-		k := r.String()
-		v := r.Bytes()
-		if r.Bad() {
+	next := func() ([]byte, bool) {
+		n, k := binary.Uvarint(body)
+		if k <= 0 || n > uint64(len(body)-k) {
+			return nil, false
+		}
+		b := body[k : k+int(n) : k+int(n)]
+		body = body[k+int(n):]
+		return b, true
+	}
+	for len(body) > 0 {
+		k, ok1 := next()
+		v, ok2 := next()
+		if !ok1 || !ok2 {
 			return nil
 		}
-		m[k] = v
+		m[string(k)] = v
 	}
 	return m
 }
