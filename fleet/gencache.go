@@ -68,15 +68,23 @@ func (g *genCache) users(b []byte) (map[string]map[string]any, bool) {
 }
 
 // newHash returns a SHA-256 and a buffer in front of it: the hash* functions
-// write many small pieces.
+// write many small pieces. The buffer is reused once sum is called: each
+// host's keys are hashed in a run, mostly of a few small pieces (a 16 KB
+// buffer each was a sixth of what an edit of 1000 hosts allocated).
 func newHash() (hash.Hash, *bufio.Writer) {
 	s := sha256.New()
-	return s, bufio.NewWriterSize(s, 16<<10)
+	w := hashBuffers.Get().(*bufio.Writer)
+	w.Reset(s)
+	return s, w
 }
 
-// sum flushes w and returns the sum of s.
+var hashBuffers = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 16<<10) }}
+
+// sum flushes w and returns the sum of s; w is not used again.
 func sum(s hash.Hash, w *bufio.Writer) []byte {
 	w.Flush()
+	w.Reset(nil)
+	hashBuffers.Put(w)
 	return s.Sum(nil)
 }
 
