@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -60,6 +61,22 @@ func replaceAfter(t *testing.T, name, anchor, old, new string) []byte {
 	return slices.Concat(src[:j], []byte(new), src[j+len(old):])
 }
 
+// referenceEdits returns the absolute path of a file of the reference
+// fleet, and an overlay that adds the file edit.cue of package fleet with
+// src.
+func referenceEdits(t *testing.T) (at func(name string) string, newFile func(src string) map[string][]byte) {
+	t.Helper()
+	root, err := filepath.Abs(referenceFleet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at = func(name string) string { return filepath.Join(root, name) }
+	newFile = func(src string) map[string][]byte {
+		return map[string][]byte{at("edit.cue"): []byte("package fleet\n\n" + src)}
+	}
+	return at, newFile
+}
+
 // TestEditLoop checks that, with the cache warm, an edit of each kind of
 // input a host is made from gives exactly the tree an uncached run gives,
 // while a host the edit does not feed is neither merged nor checked
@@ -70,14 +87,7 @@ func replaceAfter(t *testing.T, name, anchor, old, new string) []byte {
 // profile laptop-user; razer on hardware nvidia-optimus) and dex5550
 // (server, the monitoring server).
 func TestEditLoop(t *testing.T) {
-	root, err := filepath.Abs(referenceFleet)
-	if err != nil {
-		t.Fatal(err)
-	}
-	at := func(name string) string { return filepath.Join(root, name) }
-	newFile := func(src string) map[string][]byte {
-		return map[string][]byte{at("edit.cue"): []byte("package fleet\n\n" + src)}
-	}
+	at, newFile := referenceEdits(t)
 	base := t.TempDir()
 	cold, loaded, _, checked := editRun(t, base, nil)
 	if len(loaded) != 5 || checked != 5 {
@@ -193,5 +203,134 @@ func TestEditLoopErrors(t *testing.T) {
 				t.Errorf("%s, %s cached run: the errors differ from an uncached run's (-uncached +cached):\n%s", src, run, diff)
 			}
 		}
+	}
+}
+
+// indexFiles returns the index files in the cache dir.
+func indexFiles(t *testing.T, dir string) []string {
+	t.Helper()
+	names, err := filepath.Glob(filepath.Join(dir, "??", "index-*"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return names
+}
+
+// TestEditLoopIndex checks the index of small cache entries: a warm run
+// takes what it needs of unchanged hosts from it alone (their entries'
+// own files removed, nothing is merged or checked again), and an edit
+// gives the tree an uncached run gives when the index is there, missing,
+// damaged, or an older run's (stale: it holds the entries of before the
+// edit, some under the same keys as the edit's).
+func TestEditLoopIndex(t *testing.T) {
+	at, newFile := referenceEdits(t)
+	base := t.TempDir()
+	cold, _, _, _ := editRun(t, base, nil)
+	editRun(t, base, nil) // the index of a warm run
+	if n := len(indexFiles(t, base)); n != 1 {
+		t.Fatalf("the cache holds %d indexes, want 1", n)
+	}
+
+	t.Run("alone", func(t *testing.T) {
+		dir := t.TempDir()
+		if err := os.CopyFS(dir, os.DirFS(base)); err != nil {
+			t.Fatal(err)
+		}
+		index := indexFiles(t, dir)[0]
+		removed := 0
+		err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+			if err != nil || d.IsDir() || p == index {
+				return err
+			}
+			info, err := d.Info()
+			if err != nil {
+				return err
+			}
+			if name := d.Name(); info.Size() <= 16<<10 && !strings.HasPrefix(name, "exe-") && !strings.HasPrefix(name, "tree-manifest-") {
+				removed++
+				return os.Remove(p)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if removed < 5*5 {
+			t.Fatalf("only %d small entries were removed: the test proves nothing", removed)
+		}
+		got, loaded, merged, checked := editRun(t, dir, nil)
+		if diff := cmp.Diff(cold, got); diff != "" {
+			t.Fatalf("a run from the index differs from the cold one (-cold +index):\n%s", diff)
+		}
+		if len(loaded) != 0 || len(merged) != 0 || checked != 0 {
+			t.Errorf("a run from the index merged %v (%v in all) and checked %d hosts, want none", loaded, merged, checked)
+		}
+	})
+
+	overlay := newFile("hosts: samsung: nixos: environment: etc: \"edit-test\": text: \"edited\"\n")
+	edited := map[string][]byte{at("templates.cue"): replaceAfter(t, "templates.cue", "laptop: {", `"home.freundcloud.com"`, `"home.freundcloud.net"`)}
+	for _, tc := range []struct {
+		name string
+		// prepare does something to the index of the copy of the warm
+		// cache in dir, before the edited run.
+		prepare func(t *testing.T, dir string)
+	}{
+		{"there", func(*testing.T, string) {}},
+		{"missing", func(t *testing.T, dir string) {
+			for _, p := range indexFiles(t, dir) {
+				os.Remove(p)
+			}
+		}},
+		{"damaged", func(t *testing.T, dir string) {
+			p := indexFiles(t, dir)[0]
+			b, err := os.ReadFile(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b[len(b)/2] ^= 0xff
+			if err := os.WriteFile(p, b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"stale", func(t *testing.T, dir string) {
+			// The index of a run of another edit of the same host and
+			// template, then the cache's own index put back: the
+			// edited run finds the other edit's entries in files.
+			p := indexFiles(t, dir)[0]
+			old, err := os.ReadFile(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			other := map[string][]byte{at("templates.cue"): replaceAfter(t, "templates.cue", "laptop: {", `"home.freundcloud.com"`, `"home.freundcloud.org"`)}
+			for k, v := range newFile("hosts: samsung: nixos: environment: etc: \"edit-test\": text: \"other\"\n") {
+				other[k] = v
+			}
+			editRun(t, dir, other)
+			if err := os.WriteFile(p, old, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ov := map[string][]byte{}
+			for k, v := range overlay {
+				ov[k] = v
+			}
+			for k, v := range edited {
+				ov[k] = v
+			}
+			want, _, _, _ := editRun(t, "", ov)
+			dir := t.TempDir()
+			if err := os.CopyFS(dir, os.DirFS(base)); err != nil {
+				t.Fatal(err)
+			}
+			tc.prepare(t, dir)
+			for _, run := range []string{"first", "second"} {
+				got, _, _, _ := editRun(t, dir, ov)
+				if diff := cmp.Diff(want, got); diff != "" {
+					t.Fatalf("%s cached run differs from an uncached one (-uncached +cached):\n%s", run, diff)
+				}
+			}
+		})
 	}
 }

@@ -288,6 +288,7 @@ func (f *Fleet) emitBase(s *settings, out string) *emit.Fleet {
 // generateTo generates the fleet's files, for the output directory out,
 // into sink.
 func (f *Fleet) generateTo(out string, sink fileSink) error {
+	defer f.l.Cache().WriteIndex() // after the places are kept
 	defer f.kept.flush(f)
 	var s settings
 	if err := json.Unmarshal(f.l.Settings, &s); err != nil {
@@ -299,12 +300,13 @@ func (f *Fleet) generateTo(out string, sink fileSink) error {
 		return err
 	}
 	locators := f.newLocators()
-	locate := locators.new().locate
+	fl := locators.new()
 	hosts := make([]emit.Host, len(f.hosts))
 	for i, h := range f.hosts {
 		hosts[i] = emit.Host{Name: h.Name, Modules: modules, Disks: h.layout}
 	}
-	flake, err := emit.Flake(ef, hosts, locate)
+	gc := f.newGenCache(ef, modules)
+	flake, flakeMap, err := gc.flake(hosts, fl)
 	if err != nil {
 		return f.emitError(err)
 	}
@@ -317,20 +319,10 @@ func (f *Fleet) generateTo(out string, sink fileSink) error {
 	// a locator of its own; what the fleet-wide files need of a host is
 	// kept, the rest is dropped as soon as its files are written.
 	outs := make([]hostFiles, len(f.hosts))
-	gc := f.newGenCache(ef, modules)
 	gc.clones = &clones{}
 	if err := eachHostIn(f.receiversLast(), locators, func(i int, l *locator) error {
 		o := &outs[i]
-		if err := gc.hostFiles(f.hosts[i], l, o); err != nil {
-			return err
-		}
-		for _, file := range o.files {
-			if err := sink.put(file.Path, file.Data); err != nil {
-				return err
-			}
-		}
-		o.files = nil
-		return nil
+		return gc.hostFiles(f.hosts[i], l, o, sink)
 	}); err != nil {
 		return err
 	}
@@ -365,16 +357,16 @@ func (f *Fleet) generateTo(out string, sink fileSink) error {
 		}
 		ef.Secrets[i].Recipients = recipientsOf(sv, users, usedBy[ef.Secrets[i].Name], hostKeys, s.AdminKeys)
 	}
-	secrets, err := emit.Secrets(ef, locate)
+	secrets, secretsMap, err := gc.rules(fl)
 	if err != nil {
 		return f.emitError(err)
 	}
 	if err := putFiles(sink, secrets); err != nil {
 		return err
 	}
-	parts := []*emit.MapPart{flake.Map, secrets.Map}
+	parts := [][]byte{flakeMap, secretsMap}
 	return sink.putStream(emit.SourceMapFile, func(w io.Writer) error {
-		return emit.WriteSourceMap(w, len(parts), func(i int) ([]byte, error) { return parts[i].MarshalBinary() }, maps)
+		return emit.WriteSourceMap(w, len(parts), func(i int) ([]byte, error) { return parts[i], nil }, maps)
 	})
 }
 

@@ -66,10 +66,19 @@ func (f *Fleet) hostSecretFacts() ([]hostSecrets, error) {
 
 // secretFactsKey hashes everything hostSecrets is read from: the host's
 // name, its final value, its computed and derived NixOS configurations
-// and its users' home configurations.
+// and its users' home configurations. The load's key of the host
+// (load.Host.Key) stands for all of them but the derived configuration,
+// which the fleet pass gives: with it, the values (tens of KB a host)
+// need not be hashed.
 func secretFactsKey(h *Host) []byte {
 	s, w := newHash()
 	hashStrings(w, h.Name)
+	if h.h.Key != nil {
+		hashStrings(w, "host key")
+		hashBytes(w, h.h.Key)
+		hashBytes(w, h.h.Derived)
+		return sum(s, w)
+	}
 	hashBytes(w, h.h.JSON)
 	hashBytes(w, h.h.NixOS)
 	hashBytes(w, h.h.Derived)

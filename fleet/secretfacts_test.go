@@ -63,6 +63,10 @@ func TestSecretFactsCache(t *testing.T) {
 		{"secret used", newFile("hosts: samsung: nixos: services: \"edit-test\": tokenFile: $secret: \"api-openai\"\n"), 1},
 		{"mode", newFile("hosts: samsung: nixos: age: secrets: \"user-password-olafkfreund\": mode: \"0444\"\n"), 1},
 		{"host key", map[string][]byte{filepath.Join(root, "hosts.cue"): replaceAfter(t, "hosts.cue", "samsung: {", "root@samsung", "root@samsunx")}, 1},
+		// Edits of what hosts are made from, which change their values
+		// without a change of their own entries.
+		{"user's key", map[string][]byte{filepath.Join(root, "users.cue"): replaceAfter(t, "users.cue", "sshKeys: {", "p620:  \"ssh", "p62x:  \"ssh")}, 5},
+		{"template", map[string][]byte{filepath.Join(root, "templates.cue"): replaceAfter(t, "templates.cue", "laptop: {", `authKey: $secret: "tailscale-auth-key"`, `authKey: $secret: "api-openai"        `)}, 2},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			wantStatus, wantWarnings, wantKeys, _ := secretsRun(t, "", tc.overlay)

@@ -168,6 +168,9 @@ func (f *Fleet) SecretsStatus() ([]SecretStatus, error) {
 	keys := map[string]string{}
 	modes := map[string]map[string]string{}
 	users := f.fleetUsers()
+	// A user's value on the last host that has it, as merged there:
+	// only that one is decoded.
+	last := map[string]json.RawMessage{}
 	for i, h := range f.hosts {
 		hs := &facts[i]
 		for _, name := range hs.Used {
@@ -182,14 +185,16 @@ func (f *Fleet) SecretsStatus() ([]SecretStatus, error) {
 		if hs.Modes != nil {
 			modes[h.Name] = hs.Modes
 		}
-		// A user's value on the last host that has it, as merged there.
 		for n, b := range hs.Users {
-			m, err := decodeObject(b)
-			if err != nil {
-				return nil, err
-			}
-			users[n] = m
+			last[n] = b
 		}
+	}
+	for _, n := range sortedNames(last) {
+		m, err := decodeObject(last[n])
+		if err != nil {
+			return nil, err
+		}
+		users[n] = m
 	}
 	dir := filepath.Join(f.l.ModRoot, filepath.FromSlash(s.SecretsDir))
 	onDisk := map[string]bool{}

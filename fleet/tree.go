@@ -272,6 +272,24 @@ func (s *treeSink) done(rel string, g *genFile) {
 	s.mu.Unlock()
 }
 
+// keepAll takes the files, when the manifest describes each as the old
+// tree has it, with the same hash (see keeper).
+func (s *treeSink) keepAll(files []fileSum) bool {
+	for _, f := range files {
+		e := s.old[f.path]
+		if e == nil || e.kind != kindRegular {
+			return false
+		}
+		if m, ok := s.known(e); !ok || m.hash != f.sum {
+			return false
+		}
+	}
+	for _, f := range files {
+		s.done(f.path, &genFile{keep: true, hash: f.sum, st: s.old[f.path].st})
+	}
+	return true
+}
+
 // put stages the file rel, unless the old tree has it already.
 func (s *treeSink) put(rel string, data []byte) error {
 	g := &genFile{}
@@ -313,25 +331,31 @@ func (s *treeSink) put(rel string, data []byte) error {
 	})
 }
 
-// putStream stages the file rel that write writes, comparing it with the
-// old one as it goes; an unchanged file is unstaged at the end.
+// putStream stages the file rel that write writes, unless the old tree
+// has it already. When there is an old file, write first writes only into
+// a hash and a comparison with it, so that an unchanged file stages
+// nothing (a run that changes nothing makes no staging directory beside
+// the tree); a changed one is written again, into the staging directory.
 func (s *treeSink) putStream(rel string, write func(io.Writer) error) error {
 	g := &genFile{}
 	mode := fs.FileMode(0o644)
-	var h hash.Hash
-	if s.cache != nil { // the hash is for the manifest
-		h = sha256.New()
-	}
-	var cmp *compareWriter
-	var known *manifestEntry
+	hashed := false
 	if e := s.old[rel]; e != nil {
 		if s.inTheWay(e) {
 			s.done(rel, g)
 			return write(io.Discard)
 		}
 		mode = e.perm
-		if m, ok := s.known(e); ok {
-			known, g.st = &m, e.st
+		var ws []io.Writer
+		var h hash.Hash
+		if s.cache != nil { // the hash is for the manifest
+			h = sha256.New()
+			ws = append(ws, h)
+		}
+		m, known := s.known(e)
+		var cmp *compareWriter
+		if known {
+			g.st = e.st
 		} else {
 			s.unknown.Store(true)
 			f, err := openRegular(s.abs(rel))
@@ -353,16 +377,6 @@ func (s *treeSink) putStream(rel string, write func(io.Writer) error) error {
 				return write(io.Discard)
 			}
 			g.st = statOf(fi)
-		}
-	}
-	oldSt := g.st
-	var kept func() bool
-	err := s.write(rel, g, mode, func(w io.Writer) error {
-		ws := []io.Writer{w}
-		if h != nil {
-			ws = append(ws, h)
-		}
-		if cmp != nil {
 			ws = append(ws, cmp)
 		}
 		if err := write(io.MultiWriter(ws...)); err != nil {
@@ -370,27 +384,27 @@ func (s *treeSink) putStream(rel string, write func(io.Writer) error) error {
 		}
 		if h != nil {
 			h.Sum(g.hash[:0])
+			hashed = true
 		}
-		kept = func() bool {
-			if known != nil {
-				return known.hash == g.hash
-			}
-			return cmp != nil && cmp.end()
+		if known && m.hash == g.hash || cmp != nil && cmp.end() {
+			// Unchanged: the old file stays.
+			g.keep = true
+			s.done(rel, g)
+			return nil
 		}
+	}
+	s.unknown.Store(true)
+	return s.write(rel, g, mode, func(w io.Writer) error {
+		if hashed || s.cache == nil {
+			return write(w)
+		}
+		h := sha256.New()
+		if err := write(io.MultiWriter(w, h)); err != nil {
+			return err
+		}
+		h.Sum(g.hash[:0])
 		return nil
 	})
-	if err != nil || kept == nil || !kept() {
-		s.unknown.Store(true)
-		return err
-	}
-	// Unchanged: the old file stays, the staged copy goes.
-	s.mu.Lock()
-	if s.stage != "" {
-		os.Remove(filepath.Join(s.stage, filepath.FromSlash(rel)))
-	}
-	g.keep, g.st = true, oldSt
-	s.mu.Unlock()
-	return nil
 }
 
 // A compareWriter compares what is written with what r reads.
@@ -714,16 +728,8 @@ func (s *treeSink) apply(keep, dirs []string) error {
 	case tmp == "":
 		return errors.New("the new tree could not be staged")
 	}
-	for _, rel := range keep {
-		s.mu.Lock()
-		dst, err := s.stagePath(rel)
-		s.mu.Unlock()
-		if err != nil {
-			return err
-		}
-		if err := os.Link(s.abs(rel), dst); err != nil {
-			return err
-		}
+	if err := s.link(keep); err != nil {
+		return err
 	}
 	// Directories keep their modes; new ones get 0755. Deepest first, so
 	// a directory made read-only does not stop the ones below it.
@@ -759,7 +765,59 @@ func (s *treeSink) apply(keep, dirs []string) error {
 	s.mu.Lock()
 	s.stage = ""
 	s.mu.Unlock()
-	return os.RemoveAll(tmp)
+	return removeTree(tmp)
+}
+
+// link links the entries keep of the old tree into the staged one. The
+// kernel links into one directory at a time, so each directory's
+// entries are linked by one goroutine, the directories on every core.
+func (s *treeSink) link(keep []string) error {
+	byDir := map[string][]string{}
+	var dirs []string
+	for _, rel := range keep {
+		s.mu.Lock()
+		_, err := s.stagePath(rel) // makes its directory
+		s.mu.Unlock()
+		if err != nil {
+			return err
+		}
+		d := path.Dir(rel)
+		if byDir[d] == nil {
+			dirs = append(dirs, d)
+		}
+		byDir[d] = append(byDir[d], rel)
+	}
+	// The largest first, so that they do not end last.
+	sort.SliceStable(dirs, func(i, j int) bool { return len(byDir[dirs[i]]) > len(byDir[dirs[j]]) })
+	errs := make([]error, len(dirs))
+	forEach(len(dirs), func(i int) {
+		for _, rel := range byDir[dirs[i]] {
+			if err := os.Link(s.abs(rel), filepath.Join(s.stage, filepath.FromSlash(rel))); err != nil {
+				errs[i] = err
+				return
+			}
+		}
+	})
+	return errors.Join(errs...)
+}
+
+// removeTree removes the tree dir, its sub-directories on every core (as
+// link, one goroutine per directory).
+func removeTree(dir string) error {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return os.RemoveAll(dir)
+	}
+	var subs []string
+	for _, e := range ents {
+		if e.IsDir() {
+			subs = append(subs, filepath.Join(dir, e.Name()))
+		}
+	}
+	errs := make([]error, len(subs)+1)
+	forEach(len(subs), func(i int) { errs[i] = os.RemoveAll(subs[i]) })
+	errs[len(subs)] = os.RemoveAll(dir)
+	return errors.Join(errs...)
 }
 
 // A manifestEntry is what the manifest says of a file: its identity when

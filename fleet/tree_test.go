@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -490,5 +491,82 @@ func editKeepingTimes(t *testing.T, path, old, new string) {
 	}
 	if err := os.Chtimes(path, fi.ModTime(), fi.ModTime()); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestGenerateNoOpTouchesNothing checks that a run that changes nothing
+// changes nothing on disk: not the module root (where a staging directory
+// would be made and removed), not the output tree nor any of its
+// directories or files, with the cache and without (when every file is
+// compared with the old one).
+func TestGenerateNoOpTouchesNothing(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("change times are compared where the kernel sets them (Linux)")
+	}
+	for _, withCache := range []bool{true, false} {
+		t.Run(fmt.Sprint("cache=", withCache), func(t *testing.T) {
+			dir, _, _, treeA, _ := twoFleets(t, 1)
+			cache := ""
+			if withCache {
+				cache = filepath.Join(t.TempDir(), "cache")
+			}
+			gen := func() []string {
+				t.Helper()
+				f, err := Load(context.Background(), &Config{Dir: dir, NixOS: true, CacheDir: cache})
+				if err != nil {
+					t.Fatal(err)
+				}
+				res, err := f.Generate(GenerateOptions{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return res.Written
+			}
+			// stats returns the identity and times of the module root and
+			// of everything under it.
+			stats := func() map[string]fileStat {
+				t.Helper()
+				m := map[string]fileStat{}
+				err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+					if err != nil {
+						return err
+					}
+					fi, err := d.Info()
+					if err != nil {
+						return err
+					}
+					m[p] = statOf(fi)
+					return nil
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return m
+			}
+			if wrote := gen(); len(wrote) != len(treeA) {
+				t.Fatalf("the first run wrote %d files, want %d", len(wrote), len(treeA))
+			}
+			gen() // records the manifest of the tree as it is
+			before := stats()
+			// Past the file system's clock tick, so that a change would show.
+			time.Sleep(20 * time.Millisecond)
+			if wrote := gen(); len(wrote) != 0 {
+				t.Fatalf("a run that changes nothing wrote %v", wrote)
+			}
+			after := stats()
+			if _, ok := before[filepath.Join(dir, "nix", "flake.nix")]; !ok {
+				t.Fatal("no tree was generated: the test proves nothing")
+			}
+			for p, st := range before {
+				if now, ok := after[p]; !ok || now != st {
+					t.Errorf("%s changed (%+v, was %+v)", p, now, st)
+				}
+			}
+			for p := range after {
+				if _, ok := before[p]; !ok {
+					t.Errorf("%s was made", p)
+				}
+			}
+		})
 	}
 }

@@ -32,6 +32,8 @@ type cache struct {
 	// salt is the hash of what every entry depends on: the program and
 	// the schema.
 	salt [sha256.Size]byte
+	// index holds the small entries the last run used (see useIndex).
+	index *index
 }
 
 // Cache entries unused for trimAge are removed, at most once per
@@ -139,6 +141,12 @@ func (c *cache) get(key string, e cacheable) bool {
 	if c == nil {
 		return false
 	}
+	if b, ok := c.index.lookup(key); ok {
+		if parts, ok := decodeParts(b); ok && e.setParts(parts) {
+			c.index.use(key, b, false, true)
+			return true
+		}
+	}
 	p := c.path(key)
 	b, mod, err := readFile(p)
 	if err != nil {
@@ -148,6 +156,7 @@ func (c *cache) get(key string, e cacheable) bool {
 	if !ok || !e.setParts(parts) {
 		return false
 	}
+	c.index.use(key, b, false, false)
 	// Mark the entry used, coarsely, so trimming keeps it.
 	if time.Since(mod) > time.Hour {
 		now := time.Now()
@@ -185,7 +194,9 @@ func (c *cache) put(key string, e cacheable) {
 	if os.MkdirAll(filepath.Dir(p), 0o755) != nil {
 		return
 	}
-	writeFileAtomic(p, encodeParts(e.parts()))
+	b := encodeParts(e.parts())
+	writeFileAtomic(p, b)
+	c.index.use(key, b, true, false)
 }
 
 // A mark is an entry with no parts: a result that is only a fact.
@@ -430,6 +441,14 @@ func (c *Cache) Get(key string) ([][]byte, bool) {
 		return nil, false
 	}
 	return r, true
+}
+
+// WriteIndex keeps the index of the small entries this run used, when it
+// changed, for the next load of the same fleet (see useIndex).
+func (c *Cache) WriteIndex() {
+	if c != nil {
+		c.c.writeIndex()
+	}
 }
 
 // Put keeps parts under key; a failure is ignored.

@@ -266,3 +266,31 @@ func TestHostRecords(t *testing.T) {
 		t.Errorf("with another module file, the load differs from one without a cache (-without +with):\n%s", diff)
 	}
 }
+
+// TestIndexDamaged checks that an index reads back as written, and that
+// one cut at any length, or with any byte changed, is not read at all.
+func TestIndexDamaged(t *testing.T) {
+	m := map[string][]byte{"gen-1": []byte("one"), "hostrec-2": nil, "entry-3": bytes.Repeat([]byte("x"), 300)}
+	b := encodeIndex(m)
+	got := decodeIndex(b)
+	if len(got) != len(m) {
+		t.Fatalf("read %d entries back, want %d", len(got), len(m))
+	}
+	for k, v := range m {
+		if !bytes.Equal(got[k], v) {
+			t.Errorf("%s: read %q back, want %q", k, got[k], v)
+		}
+	}
+	for n := range len(b) {
+		if decodeIndex(b[:n]) != nil {
+			t.Errorf("an index cut at %d of %d bytes was read", n, len(b))
+		}
+	}
+	for i := range b {
+		d := bytes.Clone(b)
+		d[i] ^= 0x20
+		if decodeIndex(d) != nil {
+			t.Errorf("an index with byte %d changed was read", i)
+		}
+	}
+}

@@ -108,12 +108,30 @@ func isKey(b []byte) bool {
 func withName(parts [][]byte, name string) [][]byte {
 	out := make([][]byte, len(parts))
 	quoted := []byte(`"` + name + `"`)
+	var at []int
 	for i, p := range parts {
-		if p == nil || !bytes.Contains(p, memoQuoted) {
+		// One scan for the places, one copy (bytes.ReplaceAll scans
+		// three times, and this runs for every host of a template).
+		at = at[:0]
+		for j := 0; ; {
+			k := bytes.Index(p[j:], memoQuoted)
+			if k < 0 {
+				break
+			}
+			at = append(at, j+k)
+			j += k + len(memoQuoted)
+		}
+		if len(at) == 0 {
 			out[i] = p
 			continue
 		}
-		out[i] = bytes.ReplaceAll(p, memoQuoted, quoted)
+		b := make([]byte, 0, len(p)+len(at)*(len(quoted)-len(memoQuoted)))
+		last := 0
+		for _, j := range at {
+			b = append(append(b, p[last:j]...), quoted...)
+			last = j + len(memoQuoted)
+		}
+		out[i] = append(b, p[last:]...)
 	}
 	return out
 }

@@ -270,8 +270,9 @@ func TestNameFree(t *testing.T) {
 			t.Errorf("nameFree(%s) = %v, want %v", tc.part, got, tc.want)
 		}
 	}
-	got := withName([][]byte{[]byte(`{"name":"` + memoName + `"}`), nil}, "web-1")
-	if string(got[0]) != `{"name":"web-1"}` || got[1] != nil {
+	got := withName([][]byte{[]byte(`{"name":"` + memoName + `"}`), nil,
+		[]byte(`["` + memoName + `","` + memoName + `x","` + memoName + `"]`), []byte(`{"a":1}`)}, "web-1")
+	if string(got[0]) != `{"name":"web-1"}` || got[1] != nil || string(got[2]) != `["web-1","`+memoName+`x","web-1"]` || string(got[3]) != `{"a":1}` {
 		t.Errorf("withName = %q", got)
 	}
 }

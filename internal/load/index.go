@@ -1,0 +1,190 @@
+package load
+
+import (
+	"bytes"
+	"encoding/binary"
+	"hash/crc32"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+)
+
+// A run that changed little reads thousands of small entries, about
+// seven per host (its package entry, its record, its fleet pass, its
+// checks' marks, its generation entry, its secrets' facts): for 1000
+// hosts, opening and reading them was a sixth of a run that changed
+// nothing. So each fleet (module root) has an index: one file holding
+// the small entries (at most indexMax bytes) the last run that wrote it
+// read or wrote, each under its own key, read in one piece at the start
+// of a load; an entry found there is not opened. A run rewrites the
+// index (atomically, as every entry) when it wrote an entry or read one
+// that the index did not hold.
+//
+// The index never serves what an entry's own file would not: most
+// entries are the result of what their key hashes, the same whoever
+// writes them; the others (a host's record, a generation entry, the flake,
+// the places found in a host's value) are checked against the fleet as
+// it is when read, and an old one found in the index only costs the work
+// it would have saved. The tree's manifest, which each run replaces, is
+// not indexed (noIndex). A damaged index (its checksum) is ignored.
+
+// indexVersion starts an index file.
+const indexVersion = "fleet-index-1\n"
+
+// indexMax is the size of the largest entry an index holds.
+const indexMax = 16 << 10
+
+// noIndex are the kinds of entries an index does not hold.
+var noIndex = []string{"tree-manifest-"}
+
+// An index is the index of one load: the entries the last run's held,
+// and those this run used.
+type index struct {
+	file  string
+	ready chan struct{} // closed once old is read
+	old   map[string][]byte
+	mod   time.Time
+
+	mu    sync.Mutex
+	used  map[string][]byte
+	dirty bool
+}
+
+// useIndex reads, on another goroutine, the index of the fleet at root,
+// which get looks in first.
+func (c *cache) useIndex(root string) {
+	if c == nil {
+		return
+	}
+	key := c.key("index", []byte(root))
+	ix := &index{file: c.path(key), ready: make(chan struct{}), used: map[string][]byte{}}
+	c.index = ix
+	go func() {
+		defer close(ix.ready)
+		b, mod, err := readFile(ix.file)
+		if err != nil {
+			return
+		}
+		ix.old, ix.mod = decodeIndex(b), mod
+	}()
+}
+
+// lookup returns the entry key as the index holds it.
+func (ix *index) lookup(key string) ([]byte, bool) {
+	if ix == nil {
+		return nil, false
+	}
+	<-ix.ready
+	b, ok := ix.old[key]
+	return b, ok
+}
+
+// use records that this run read (written false) or wrote the entry key,
+// encoded as b; fromIndex when it was read from the index.
+func (ix *index) use(key string, b []byte, written, fromIndex bool) {
+	if ix == nil {
+		return
+	}
+	for _, k := range noIndex {
+		if strings.HasPrefix(key, k) {
+			return
+		}
+	}
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	if written || !fromIndex {
+		// A written entry is indexed anew, or, too large, no longer.
+		ix.dirty = true
+	}
+	if len(b) > indexMax {
+		delete(ix.used, key)
+		return
+	}
+	ix.used[key] = b
+}
+
+// write keeps the index when this run changed it, else marks it used,
+// coarsely, so trimming keeps it.
+func (c *cache) writeIndex() {
+	if c == nil || c.index == nil {
+		return
+	}
+	ix := c.index
+	<-ix.ready
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	if !ix.dirty {
+		if ix.old != nil && time.Since(ix.mod) > time.Hour {
+			now := time.Now()
+			os.Chtimes(ix.file, now, now)
+		}
+		return
+	}
+	if os.MkdirAll(filepath.Dir(ix.file), 0o755) != nil {
+		return
+	}
+	writeFileAtomic(ix.file, encodeIndex(ix.used))
+	ix.dirty = false
+}
+
+// encodeIndex lays out an index: its version, the CRC-32C of the rest,
+// then each key and entry.
+func encodeIndex(m map[string][]byte) []byte {
+	head := len(indexVersion) + 4
+	n := head
+	for k, b := range m {
+		n += len(k) + len(b) + 20
+	}
+	out := make([]byte, head, n)
+	copy(out, indexVersion)
+	for _, k := range keys(m) {
+		out = binary.AppendUvarint(out, uint64(len(k)))
+		out = append(out, k...)
+		out = binary.AppendUvarint(out, uint64(len(m[k])))
+		out = append(out, m[k]...)
+	}
+	copy(out[len(indexVersion):], appendCRC(nil, out[head:]))
+	return out
+}
+
+// appendCRC appends the CRC-32C of body to b, in 4 bytes.
+func appendCRC(b, body []byte) []byte {
+	s := crc32.Checksum(body, castagnoli)
+	return append(b, byte(s>>24), byte(s>>16), byte(s>>8), byte(s))
+}
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// decodeIndex reads what encodeIndex wrote; nil for anything else. The
+// entries are slices of b.
+func decodeIndex(b []byte) map[string][]byte {
+	if !bytes.HasPrefix(b, []byte(indexVersion)) || len(b) < len(indexVersion)+4 {
+		return nil
+	}
+	b = b[len(indexVersion):]
+	sum, body := b[:4], b[4:]
+	if !bytes.Equal(appendCRC(nil, body), sum) {
+		return nil
+	}
+	m := map[string][]byte{}
+	next := func() ([]byte, bool) {
+		n, k := binary.Uvarint(body)
+		if k <= 0 || n > uint64(len(body)-k) {
+			return nil, false
+		}
+		b := body[k : k+int(n) : k+int(n)]
+		body = body[k+int(n):]
+		return b, true
+	}
+	for len(body) > 0 {
+		k, ok1 := next()
+		v, ok2 := next()
+		if !ok1 || !ok2 {
+			return nil
+		}
+		m[string(k)] = v
+	}
+	return m
+}
