@@ -118,6 +118,8 @@ func Load(ctx context.Context, cfg *Config) (*Fleet, error) {
 	lf, diags := load.Load(ctx, &load.Config{
 		Dir: dir, Args: cfg.Packages, Overlay: cfg.Overlay, Tags: cfg.Tags, Schema: schema.FS, NixOS: cfg.NixOS,
 		CacheDir: cfg.CacheDir, Partial: true, Progress: cfg.Progress,
+		// Each host's values are checked while the load has its tree.
+		Check: func(h *load.Host, tree *merge.Node, secrets []string) any { return checkHost(h.Name, tree, secrets) },
 	})
 	if lf == nil {
 		return nil, fromDiag(diags)
@@ -158,6 +160,7 @@ func Load(ctx context.Context, cfg *Config) (*Fleet, error) {
 	lf.ReleaseTrees()
 	for _, h := range f.hosts {
 		h.t = nil
+		h.h.Checked = nil
 	}
 	return f, nil
 }

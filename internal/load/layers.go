@@ -388,6 +388,28 @@ func (l *layers) release() {
 	}
 }
 
+// encodeHost keeps the tree of host name's own entry encoded, as release
+// does, once the host is merged: no other host uses it, and the decoded
+// trees of a fleet's hosts are most of its entries' memory.
+func (l *layers) encodeHost(name string) {
+	l.mu.Lock()
+	e := l.hosts[name]
+	t := e.tree
+	l.mu.Unlock()
+	if t == nil {
+		return
+	}
+	b, err := t.MarshalBinary()
+	if err != nil {
+		return
+	}
+	l.mu.Lock()
+	if e.tree == t {
+		e.enc, e.tree = b, nil
+	}
+	l.mu.Unlock()
+}
+
 func (l *layers) hostNames() []string {
 	return keys(l.hosts)
 }

@@ -115,6 +115,13 @@ type Config struct {
 	// Progress, when not nil, is told how many hosts are unified of how
 	// many, from the goroutines that unify them.
 	Progress func(done, total int)
+	// Check, when not nil, is called with each host this load merges
+	// and unifies without error, and its merged tree, before the load
+	// drops the tree; what it returns is kept as Host.Checked. It is
+	// called from several goroutines. Secrets are the names of the
+	// fleet's declared secrets, sorted: those of Fleet.Secrets when
+	// Fleet.ValuesOK.
+	Check func(h *Host, tree *merge.Node, secrets []string) any
 }
 
 // A Fleet is a loaded, merged and unified fleet.
@@ -164,10 +171,14 @@ type Host struct {
 	HardwareProfile string
 	Tags            []string
 	Users           []HostUser
-	// Tree is the merged value with the provenance of every leaf; nil
-	// once the fleet's trees are released (Fleet.ReleaseTrees), when
+	// Tree is the merged value with the provenance of every leaf, kept
+	// only for a host whose unification failed: the load drops each
+	// host's tree once it is unified and checked (Config.Check), and
 	// Fleet.Tree merges it again.
 	Tree *merge.Node
+	// Checked is what Config.Check returned for the host, when this load
+	// merged and unified it; nil for a host taken from the cache.
+	Checked any
 	// Provenance is the hash of the entries the host is merged from and
 	// where each is declared, when the fleet was read entry by entry:
 	// hosts with the same Provenance have the same Tree. Nil otherwise.
@@ -368,45 +379,10 @@ func loadFleetAs(ctx context.Context, cfg *Config, embeds map[diag.Range]bool, w
 	f.Decls = layers.decls
 	f.layers = layers
 	flag := loadFlag(cfg.NixOS)
-	// Hosts are merged in parallel; those an earlier load recorded, from
-	// the same entries, are taken from the cache instead (see
-	// hostRecord).
-	names := layers.hostNames()
-	merged := make([]*Host, len(names))
-	mdiags := make([]diag.List, len(names))
-	kept := make([]bool, len(names))
-	shared := &sharedResults{c: c}
-	if err := parallel(ctx, min(runtime.NumCPU(), 8, len(names)), len(names), func(_, i int) {
-		if byEntry {
-			if h := layers.remembered(c, shared, flag, names[i]); h != nil {
-				merged[i], kept[i] = h, true
-				return
-			}
-		}
-		merged[i], mdiags[i] = layers.mergeHost(names[i])
-		if h := merged[i]; h != nil {
-			h.Key = resultKey(c, flag, h.Provenance)
-		}
-	}); err != nil {
-		diags.Errorf(diag.Range{}, "%v", err)
-		return nil, diags, byEntry
-	}
-	// The hosts to unify, and whether each may be recorded: merged
-	// without a problem.
-	var todo []*Host
-	var record []bool
-	for i, h := range merged {
-		diags = append(diags, mdiags[i]...)
-		if h != nil {
-			f.Hosts = append(f.Hosts, h)
-			if !kept[i] {
-				todo = append(todo, h)
-				record = append(record, byEntry && len(mdiags[i]) == 0)
-			}
-		}
-	}
-	diags = append(diags, layers.diags...)
 	f.Users = layers.declaredUsers()
+	// The fleet's settings and secrets come first: their errors are
+	// placed with the entries' CUE values, which are dropped before the
+	// hosts are unified.
 	var valuesKey string
 	if byEntry {
 		valuesKey = layers.valuesKey(c)
@@ -433,6 +409,7 @@ func loadFleetAs(ctx context.Context, cfg *Config, embeds map[diag.Range]bool, w
 		}
 	}
 	if byEntry && diags.HasErrors() {
+		// Read again whole (loadFleet): nothing of this load is kept.
 		return nil, diags, true
 	}
 	// The values were kept for placing the errors found so far; they
@@ -440,23 +417,27 @@ func loadFleetAs(ctx context.Context, cfg *Config, embeds map[diag.Range]bool, w
 	for _, e := range entriesOf(layers) {
 		e.value = cue.Value{}
 	}
-	progress := cfg.Progress
-	if n := len(f.Hosts) - len(todo); progress != nil && n > 0 {
-		// The hosts taken from the cache count as done.
-		progress(n, len(f.Hosts))
-		progress = func(done, total int) { cfg.Progress(done+n, total+n) }
-	}
-	errs, err := unifyAll(ctx, schemaCfg, c, todo, cfg.NixOS, progress)
+	hs, errs, err := layers.streamHosts(ctx, &streamConfig{
+		c: c, schemaCfg: schemaCfg, flag: flag, nixos: cfg.NixOS, byEntry: byEntry,
+		check: cfg.Check, progress: cfg.Progress,
+	})
 	if err != nil {
 		diags.Errorf(diag.Range{}, "%v", err)
 		return nil, diags, byEntry
 	}
+	diags = append(diags, hs.diags...)
+	diags = append(diags, layers.diags...)
+	if byEntry && diags.HasErrors() {
+		return nil, diags, true
+	}
+	f.Hosts = hs.hosts
 	failed := map[*Host]bool{}
-	for i, h := range todo {
+	for i, h := range hs.todo {
 		if errs[i] != nil {
 			diags = append(diags, hostDiags(h, errs[i])...)
+			h.Tree = nil
 			failed[h] = true
-		} else if record[i] {
+		} else if hs.record[i] {
 			layers.remember(c, flag, h)
 		}
 	}
@@ -565,49 +546,129 @@ func buildSchema(ctx *cue.Context, cfg *load.Config) (cue.Value, diag.List) {
 	return v, nil
 }
 
-// unifyAll unifies every host's merged value with #Host and records its
-// JSON. Hosts are independent after the merge, so the work is spread over
-// workers, each with a CUE context and schema of its own (CUE values are
-// not safe for concurrent use), built only when a host is not in the
-// cache c. The error of host i, if any, is errs[i]; the caller turns it
-// into diagnostics on one goroutine, because that reads the shared
-// provenance trees.
-func unifyAll(ctx context.Context, schemaCfg *load.Config, c *cache, hosts []*Host, nixos bool, progress func(done, total int)) ([]error, error) {
-	// One worker per CPU, at most 8: unification is CPU-bound, and each
-	// worker holds an evaluated schema of its own.
-	n := min(runtime.NumCPU(), 8, len(hosts))
+// A streamConfig says how streamHosts loads the hosts: with the cache c,
+// the schema built from schemaCfg, for loads of flag (loadFlag) with or
+// without NixOS; byEntry says that the fleet was read entry by entry.
+type streamConfig struct {
+	c              *cache
+	schemaCfg      *load.Config
+	flag           []byte
+	nixos, byEntry bool
+	check          func(h *Host, tree *merge.Node, secrets []string) any
+	progress       func(done, total int)
+}
+
+// streamed is what streamHosts loaded: the hosts merged (or taken from
+// the cache), in name order; of those, the ones unified by this load
+// (todo), with whether each may be recorded for later loads; and the
+// problems of merging, in name order.
+type streamed struct {
+	hosts, todo []*Host
+	record      []bool
+	diags       diag.List
+}
+
+// streamHosts merges every host and unifies it with the schema, on one
+// worker per CPU (at most 8), each with a CUE context and schema of its
+// own (CUE values are not safe for concurrent use), built only when a
+// host is not in the cache. Each host goes through both steps, and
+// check, at once, and its merged tree is dropped then: only the trees
+// of the hosts in flight are alive, not the fleet's (Fleet.Tree merges
+// one again when asked). A host whose unification fails keeps its tree,
+// which its errors are placed with: the error of todo[i] is errs[i],
+// which the caller turns into diagnostics on one goroutine. Hosts an
+// earlier load recorded from the same entries are taken from the cache
+// (see hostRecord). A fleet read entry by entry is read again whole when
+// a host fails to merge: the hosts left are then merged, not unified.
+func (l *layers) streamHosts(ctx context.Context, sc *streamConfig) (*streamed, []error, error) {
+	names := l.hostNames()
+	n := min(runtime.NumCPU(), 8, len(names))
 	// Closedness is off in the workers: every layer was checked against
 	// the closed partial schema already, and checking it again per host
 	// costs about a fifth of the unification.
-	workers := newWorkers(n, schemaCfg, cuecontext.CUE_DEBUG("opendef"))
-	flag := loadFlag(nixos)
-	errs := make([]error, len(hosts))
+	workers := newWorkers(n, sc.schemaCfg, cuecontext.CUE_DEBUG("opendef"))
+	merged := make([]*Host, len(names))
+	mdiags := make([]diag.List, len(names))
+	kept := make([]bool, len(names))
+	errs := make([]error, len(names))
+	shared := &sharedResults{c: sc.c}
+	var secrets []string
+	if sc.check != nil {
+		secrets = keys(l.secrets)
+	}
 	var memo hostMemo
+	var bad atomic.Bool
 	var done atomic.Int64
-	err := parallel(ctx, len(workers), len(hosts), func(wi, i int) {
-		if progress != nil {
-			defer func() { progress(int(done.Add(1)), len(hosts)) }()
+	err := parallel(ctx, n, len(names), func(wi, i int) {
+		if sc.progress != nil {
+			defer func() { sc.progress(int(done.Add(1)), len(names)) }()
 		}
-		h := hosts[i]
-		data := h.Tree.Data()
-		if parts, key := unifyShared(&memo, c, &workers[wi], flag, h, data, nixos); parts != nil {
-			if h.setParts(withName(parts, h.Name)) {
-				h.shared = key
+		if sc.byEntry {
+			if h := l.remembered(sc.c, shared, sc.flag, names[i]); h != nil {
+				merged[i], kept[i] = h, true
 				return
 			}
 		}
-		// The host's own evaluation: its result could not be shared, or
-		// failed (and then the errors are those of its own value).
-		w := &workers[wi]
-		if errs[i] = w.init(); errs[i] != nil {
+		h, d := l.mergeHost(names[i])
+		merged[i], mdiags[i] = h, d
+		if d.HasErrors() {
+			bad.Store(true)
+		}
+		if h == nil {
 			return
 		}
-		errs[i] = h.unify(w.ctx, w.def(HostDef), data, nixos)
+		h.Key = resultKey(sc.c, sc.flag, h.Provenance)
+		l.encodeHost(names[i])
+		if sc.byEntry && bad.Load() {
+			return // the fleet is read again whole
+		}
+		if errs[i] = unifyHost(&memo, sc.c, &workers[wi], sc.flag, h, sc.nixos); errs[i] != nil {
+			return
+		}
+		if sc.check != nil {
+			h.Checked = sc.check(h, h.Tree, secrets)
+		}
+		h.Tree = nil
 	})
-	if err := initErr(workers); err != nil {
-		return nil, err
+	if err == nil {
+		err = initErr(workers)
 	}
-	return errs, err
+	if err != nil {
+		return nil, nil, err
+	}
+	s := &streamed{}
+	var todoErrs []error
+	for i, h := range merged {
+		s.diags = append(s.diags, mdiags[i]...)
+		if h != nil {
+			s.hosts = append(s.hosts, h)
+			if !kept[i] {
+				s.todo = append(s.todo, h)
+				s.record = append(s.record, sc.byEntry && len(mdiags[i]) == 0)
+				todoErrs = append(todoErrs, errs[i])
+			}
+		}
+	}
+	return s, todoErrs, nil
+}
+
+// unifyHost unifies h, merged, in w: the name-free result shared with
+// the hosts that differ from it only by name when it can (unifyShared),
+// its own evaluation otherwise.
+func unifyHost(memo *hostMemo, c *cache, w *worker, flag []byte, h *Host, nixos bool) error {
+	data := h.Tree.Data()
+	if parts, key := unifyShared(memo, c, w, flag, h, data, nixos); parts != nil {
+		if h.setParts(withName(parts, h.Name)) {
+			h.shared = key
+			return nil
+		}
+	}
+	// The host's own evaluation: its result could not be shared, or
+	// failed (and then the errors are those of its own value).
+	if err := w.init(); err != nil {
+		return err
+	}
+	return h.unify(w.ctx, w.def(HostDef), data, nixos)
 }
 
 // loadFlag names what a load computes of each host, for the cache's
