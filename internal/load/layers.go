@@ -266,6 +266,12 @@ func readEntry(docs *docIndex, kind Path, name string, v cue.Value) *entry {
 		e.doc = docs.lines(v)
 		e.refs = readRefs(docs, v)
 		decode(merge.Source{Layer: merge.Host, Name: name}, v)
+		// Kept encoded until the host is merged, as the cache keeps it:
+		// the decoded trees of a large fleet's hosts, all read before
+		// any is merged, would be most of the load's memory.
+		if b, err := e.tree.MarshalBinary(); err == nil {
+			e.enc, e.tree = b, nil
+		}
 	case TemplatesPath:
 		e.refs = readRefs(docs, v)
 		src := merge.Source{Layer: merge.Template, Name: name}

@@ -668,6 +668,7 @@ func unifyHost(memo *hostMemo, c *cache, w *worker, flag []byte, h *Host, nixos 
 	if err := w.init(); err != nil {
 		return err
 	}
+	defer w.evaluated()
 	return h.unify(w.ctx, w.def(HostDef), data, nixos)
 }
 
@@ -714,6 +715,7 @@ func unifyShared(memo *hostMemo, c *cache, w *worker, flag []byte, h *Host, data
 		if w.init() != nil {
 			return nil
 		}
+		defer w.evaluated()
 		if r.unify(w.ctx, w.def(HostDef), free, nixos) != nil {
 			return nil
 		}
@@ -736,6 +738,23 @@ type worker struct {
 	schema cue.Value
 	defs   map[Path]cue.Value
 	err    error
+	// evals counts the evaluations in ctx (see evaluated).
+	evals int
+}
+
+// evalsPerContext bounds the evaluations a worker's context holds: CUE
+// keeps what a context evaluated for as long as the context lives, so a
+// worker starts a new context, and builds its schema again (about 0.05
+// CPU-s), after so many, and the memory of a pass over the hosts follows
+// the work in flight, not the fleet.
+const evalsPerContext = 400
+
+// evaluated records an evaluation in w's context; the next init starts a
+// new context when the context holds evalsPerContext of them.
+func (w *worker) evaluated() {
+	if w.evals++; w.evals >= evalsPerContext {
+		w.ctx, w.schema, w.defs, w.evals = nil, cue.Value{}, nil, 0
+	}
 }
 
 func newWorkers(n int, cfg *load.Config, opts ...cuecontext.Option) []worker {
