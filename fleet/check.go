@@ -5,10 +5,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/big"
+	"reflect"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
+	"unsafe"
 
 	"cuelang.org/go/cue/ast"
 
@@ -216,20 +219,21 @@ func (f *Fleet) hostCheck(h *Host) *hostCheck {
 	if tree == nil {
 		tree = h.lf.Tree(h.h)
 	}
-	c := checkHost(h.Name, tree, sortedNames(f.l.Secrets))
+	c := checkHost(h.Name, tree, sortedNames(f.l.Secrets), nil)
 	h.h.Checked = c
 	return c
 }
 
 // checkHost checks the values of host, merged as tree, alone (see
 // checkValues); secrets are the names of the declared secrets, sorted.
-// It is safe for concurrent use: the load calls it for every host it
-// unifies.
-func checkHost(host string, tree *merge.Node, secrets []string) *hostCheck {
+// A leaf memo knows clean is not checked again. It is safe for
+// concurrent use: the load calls it for every host it unifies.
+func checkHost(host string, tree *merge.Node, secrets []string, memo *leafMemo) *hostCheck {
 	c := &hostCheck{}
 	seen := map[diag.Range]bool{}
 	seenFiles := map[string]bool{}
-	tree.Walk(nil, func(path []string, n *merge.Node) {
+	refsFound := 0 // secret references, including those already in c.refs
+	checkLeaf := func(path []string, n *merge.Node) {
 		o := n.Leaf()
 		for _, d := range fileNameDiags(host, tree, path, o, seenFiles) {
 			c.diags = append(c.diags, checked{d: d})
@@ -332,6 +336,7 @@ func checkHost(host string, tree *merge.Node, secrets []string) *hostCheck {
 					}
 				}
 				if sname, ok := v["$secret"].(string); ok && len(v) == 1 {
+					refsFound++
 					if !slices.Contains(c.refs, sname) {
 						c.refs = append(c.refs, sname)
 					}
@@ -363,12 +368,89 @@ func checkHost(host string, tree *merge.Node, secrets []string) *hostCheck {
 				Detail:   "a secret is never a literal; declare it under secrets and name it: {$secret: \"name\"} (with the option's ...File variant)",
 			}, "")
 		})
+	}
+	tree.Walk(nil, func(path []string, n *merge.Node) {
+		o := n.Leaf()
+		key, ok := memo.key(path, o)
+		if ok && memo.clean(key) {
+			if o.Range.Start.IsValid() {
+				seen[o.Range] = true
+			}
+			return
+		}
+		fresh := !o.Range.Start.IsValid() || !seen[o.Range]
+		diags, refs := len(c.diags), refsFound
+		checkLeaf(path, n)
+		if ok && fresh && len(c.diags) == diags && refsFound == refs {
+			memo.add(key)
+		}
 	})
 	if len(c.diags) == 0 && len(c.refs) == 0 {
 		return clean
 	}
 	sort.Strings(c.refs)
 	return c
+}
+
+// A leafMemo remembers the leaves of the shared layers (templates,
+// hardware profiles, users, profiles) that checkHost found clean, for the
+// other hosts that have them: a fleet's hosts share most of their leaves,
+// which the checks would otherwise walk once per host. Whether a leaf is
+// clean depends only on its path, its place and its value (the host's
+// name and tree serve only to word and place a problem), except for a
+// marker beside other fields, which depends on the tree: such leaves are
+// not remembered, nor are those of a host's own layer (as many as the
+// hosts). A nil leafMemo remembers nothing. It is safe for concurrent
+// use.
+type leafMemo struct {
+	mu sync.Mutex
+	ok map[leafKey]bool
+}
+
+// A leafKey names a leaf: its path, its place, and its value (a map or a
+// list by identity: the shared layers' trees live for the whole load).
+type leafKey struct {
+	path string
+	r    diag.Range
+	v    any
+	n    int
+}
+
+// key returns the key of the leaf o at path, and whether it may be
+// remembered.
+func (m *leafMemo) key(path []string, o *merge.Origin) (leafKey, bool) {
+	if m == nil || o.Source.Layer == merge.Host || len(path) > 0 && markers[path[len(path)-1]] {
+		return leafKey{}, false
+	}
+	k := leafKey{path: strings.Join(path, "\x00"), r: o.Range}
+	switch v := o.Value.(type) {
+	case map[string]any:
+		k.v, k.n = reflect.ValueOf(v).UnsafePointer(), len(v)
+	case []any:
+		k.v, k.n = unsafe.Pointer(unsafe.SliceData(v)), len(v)
+	case nil, string, bool, int64, float64, *big.Int:
+		k.v = v
+	default:
+		return leafKey{}, false
+	}
+	return k, true
+}
+
+// clean reports whether the leaf k was found clean.
+func (m *leafMemo) clean(k leafKey) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.ok[k]
+}
+
+// add records that the leaf k is clean.
+func (m *leafMemo) add(k leafKey) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.ok == nil {
+		m.ok = map[leafKey]bool{}
+	}
+	m.ok[k] = true
 }
 
 // maxValueDepth bounds how deeply a host's value nests, counting its

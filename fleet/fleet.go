@@ -115,11 +115,14 @@ func Load(ctx context.Context, cfg *Config) (*Fleet, error) {
 	if dir == "" {
 		dir = "."
 	}
+	memo := &leafMemo{}
 	lf, diags := load.Load(ctx, &load.Config{
 		Dir: dir, Args: cfg.Packages, Overlay: cfg.Overlay, Tags: cfg.Tags, Schema: schema.FS, NixOS: cfg.NixOS,
 		CacheDir: cfg.CacheDir, Partial: true, Progress: cfg.Progress,
 		// Each host's values are checked while the load has its tree.
-		Check: func(h *load.Host, tree *merge.Node, secrets []string) any { return checkHost(h.Name, tree, secrets) },
+		Check: func(h *load.Host, tree *merge.Node, secrets []string) any {
+			return checkHost(h.Name, tree, secrets, memo)
+		},
 	})
 	if lf == nil {
 		return nil, fromDiag(diags)
