@@ -272,12 +272,12 @@ func (f *Fleet) suggestTag(tag string) string {
 
 // JSON returns the host's final value as JSON, schema defaults filled in
 // and keys in schema order.
-func (h *Host) JSON() []byte { return h.h.JSON }
+func (h *Host) JSON() []byte { return h.h.JSON() }
 
 // Value returns the host's final value as Go data: map[string]any for
 // structs, []any, string, bool, nil, and json.Number for numbers (so
 // integers keep every digit).
-func (h *Host) Value() (map[string]any, error) { return decodeObject(h.h.JSON) }
+func (h *Host) Value() (map[string]any, error) { return decodeObject(h.h.JSON()) }
 
 // CUE returns the host's final value in CUE syntax, formatted.
 func (f *Fleet) CUE(h *Host) ([]byte, error) {
@@ -285,7 +285,7 @@ func (f *Fleet) CUE(h *Host) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	v := ctx.CompileBytes(h.h.JSON)
+	v := ctx.CompileBytes(h.h.JSON())
 	if err := v.Err(); err != nil {
 		return nil, err
 	}

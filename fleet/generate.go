@@ -423,10 +423,10 @@ func (f *Fleet) generateHost(ef *emit.Fleet, h *Host, modules []string, locate f
 // what the fleet-wide files need of it: its users' final values, the
 // secrets its configuration uses, its SSH host key.
 func (f *Fleet) emitHost(h *Host, modules []string, out *hostFiles) (*emit.Host, error) {
-	if h.h.NixOS == nil {
+	if h.h.NixOS() == nil {
 		return nil, errors.New("the fleet was loaded without Config.NixOS; Generate needs the hosts' NixOS configurations")
 	}
-	nixos, err := decodeObject(h.h.NixOS)
+	nixos, err := decodeObject(h.h.NixOS())
 	if err != nil {
 		return nil, fmt.Errorf("host %s: %v", h.Name, err)
 	}
@@ -564,7 +564,7 @@ type emitFields struct {
 // emitFields decodes the fields of the host's final value the emitter
 // reads.
 func (h *Host) emitFields() (*emitFields, error) {
-	d := json.NewDecoder(bytes.NewReader(h.h.JSON))
+	d := json.NewDecoder(bytes.NewReader(h.h.JSON()))
 	d.UseNumber()
 	var v emitFields
 	if err := d.Decode(&v); err != nil {

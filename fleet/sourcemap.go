@@ -311,7 +311,7 @@ func (l *locator) sources(h *Host) *hostSources {
 	if s := l.hosts[h.Name]; s != nil {
 		return s
 	}
-	key := string(h.h.Fragments)
+	key := string(h.h.Fragments())
 	for _, u := range h.Users {
 		key += "\x00" + u.Name
 	}
@@ -353,7 +353,7 @@ func newFragIndex(h *Host) *fragIndex {
 	s := &fragIndex{nixos: map[string][]string{}, home: map[string]map[string][]string{},
 		pools: map[string]map[string][]poolEntry{}}
 	var frags map[string]map[string]json.RawMessage
-	if len(h.h.Fragments) == 0 || json.Unmarshal(h.h.Fragments, &frags) != nil {
+	if len(h.h.Fragments()) == 0 || json.Unmarshal(h.h.Fragments(), &frags) != nil {
 		return s
 	}
 	paths := make([][]string, 0, len(frags))

@@ -49,7 +49,7 @@ func BenchmarkHostFragments(b *testing.B) {
 	}
 	data := make([][]byte, len(f.Hosts))
 	for i, h := range f.Hosts {
-		data[i] = h.JSON
+		data[i] = h.JSON()
 	}
 	b.ReportAllocs()
 	b.ResetTimer()

@@ -194,21 +194,16 @@ type Host struct {
 	// shared is the key of the name-free result the host's unification
 	// was taken from (see unifyShared), when there is one.
 	shared string
-	// JSON is the final value as JSON, schema defaults filled in.
-	JSON []byte
-	// NixOS is the host's NixOS configuration (#nixos) as JSON, and Home
-	// each user's home-manager configuration (#hm), when Config.NixOS is
-	// set.
-	NixOS []byte
-	Home  map[string][]byte
-	// Fragments say which part of the host computes which NixOS and
-	// home-manager values, when Config.NixOS is set: for every struct of
-	// the host's value with a #nixos or #hm definition, or a pool of
-	// values several parts add to (#packages, #groups, #tcpPorts,
-	// #udpPorts), those definitions as JSON, by the struct's path (as
-	// FormatPath writes it). The emitter's source map uses them to put
-	// each computed value at the user's field that caused it.
-	Fragments []byte
+	// valueJSON, nixosJSON and fragsJSON are what JSON, NixOS and
+	// Fragments return: the host's own or, when named is set, the name-free ones
+	// (see memo.go) of the hosts that differ from it only by name, which
+	// those give with the host's name. They are most of what a host
+	// keeps after the load: a fleet of clones keeps them once.
+	valueJSON, nixosJSON, fragsJSON []byte
+	named                           bool
+	// Home is each user's home-manager configuration (#hm) as JSON, when
+	// Config.NixOS is set.
+	Home map[string][]byte
 	// Inputs are the flake inputs the host's features need (#inputs), as
 	// JSON, when the schema says.
 	Inputs []byte
@@ -658,7 +653,7 @@ func (l *layers) streamHosts(ctx context.Context, sc *streamConfig) (*streamed, 
 func unifyHost(memo *hostMemo, c *cache, w *worker, flag []byte, h *Host, nixos bool) error {
 	data := h.Tree.Data()
 	if parts, key := unifyShared(memo, c, w, flag, h, data, nixos); parts != nil {
-		if h.setParts(withName(parts, h.Name)) {
+		if h.setShared(parts) {
 			h.shared = key
 			return nil
 		}
@@ -804,7 +799,7 @@ func initErr(ws []worker) error {
 // NixOS, Inputs, Facts, Listeners, Fragments and, when Home is set, a
 // marker followed by each user's name and configuration.
 func (h *Host) parts() [][]byte {
-	out := [][]byte{h.JSON, h.NixOS, h.Inputs, h.Facts, h.Listeners, h.Fragments}
+	out := [][]byte{h.JSON(), h.NixOS(), h.Inputs, h.Facts, h.Listeners, h.Fragments()}
 	if h.Home != nil {
 		out = append(out, []byte{})
 		for _, u := range slices.Sorted(maps.Keys(h.Home)) {
@@ -821,7 +816,8 @@ func (h *Host) setParts(p [][]byte) bool {
 	if len(p) < fixed || len(p) > fixed && len(p)%2 == 0 {
 		return false
 	}
-	h.JSON, h.NixOS, h.Inputs, h.Facts, h.Listeners, h.Fragments, h.Home = p[0], p[1], p[2], p[3], p[4], p[5], nil
+	h.valueJSON, h.nixosJSON, h.Inputs, h.Facts, h.Listeners, h.fragsJSON, h.Home = p[0], p[1], p[2], p[3], p[4], p[5], nil
+	h.named = false
 	if len(p) > fixed {
 		h.Home = map[string][]byte{}
 		for i := fixed + 1; i < len(p); i += 2 {
@@ -829,6 +825,50 @@ func (h *Host) setParts(p [][]byte) bool {
 		}
 	}
 	return true
+}
+
+// setShared records the name-free result parts (see memo.go) as h's:
+// its value, NixOS configuration and fragments kept as they are, shared
+// with the hosts that differ from h only by name, and given with h's
+// name when asked for; the rest with h's name now. It changes nothing
+// and reports false when parts is no result (see setParts).
+func (h *Host) setShared(parts [][]byte) bool {
+	own := slices.Clone(parts)
+	for i := range own {
+		if i != 0 && i != 1 && i != 5 { // JSON, NixOS, Fragments: see parts
+			own[i] = withName(own[i:i+1], h.Name)[0]
+		}
+	}
+	if !h.setParts(own) {
+		return false
+	}
+	h.named = true
+	return true
+}
+
+// JSON returns the final value as JSON, schema defaults filled in.
+func (h *Host) JSON() []byte { return h.withName(h.valueJSON) }
+
+// NixOS returns the host's NixOS configuration (#nixos) as JSON, when
+// Config.NixOS is set; nil otherwise.
+func (h *Host) NixOS() []byte { return h.withName(h.nixosJSON) }
+
+// Fragments say which part of the host computes which NixOS and
+// home-manager values, when Config.NixOS is set: for every struct of the
+// host's value with a #nixos or #hm definition, or a pool of values
+// several parts add to (#packages, #groups, #tcpPorts, #udpPorts), those
+// definitions as JSON, by the struct's path (as FormatPath writes it).
+// The emitter's source map uses them to put each computed value at the
+// user's field that caused it.
+func (h *Host) Fragments() []byte { return h.withName(h.fragsJSON) }
+
+// withName returns b, one of h's results, with h's name when it is
+// name-free.
+func (h *Host) withName(b []byte) []byte {
+	if !h.named || b == nil {
+		return b
+	}
+	return withName([][]byte{b}, h.Name)[0]
 }
 
 // unify unifies data, the merged value of h, with hostDef in ctx and
@@ -843,7 +883,7 @@ func (h *Host) unify(ctx *cue.Context, hostDef cue.Value, data any, nixos bool) 
 	if err != nil {
 		return err
 	}
-	h.JSON = b
+	h.valueJSON = b
 	if f := v.LookupPath(cue.MakePath(cue.Def(factsDef))); f.Exists() {
 		if h.Facts, err = f.MarshalJSON(); err != nil {
 			return err
@@ -950,7 +990,7 @@ func (h *Host) nixos(v cue.Value) error {
 	if err != nil {
 		return err
 	}
-	h.NixOS = b
+	h.nixosJSON = b
 	h.Home = map[string][]byte{}
 	for _, u := range h.Users {
 		b, err := v.LookupPath(cue.MakePath(cue.Str(usersField), cue.Str(u.Name), cue.Def(homeDef))).MarshalJSON()
@@ -959,7 +999,7 @@ func (h *Host) nixos(v cue.Value) error {
 		}
 		h.Home[u.Name] = b
 	}
-	h.Fragments, err = fragments(v, h.JSON)
+	h.fragsJSON, err = fragments(v, h.valueJSON)
 	return err
 }
 

@@ -1,6 +1,7 @@
 package load
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"path/filepath"
@@ -8,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"unsafe"
 	"weak"
 
 	"fleetnix.dev/fleet/internal/merge"
@@ -20,7 +22,8 @@ import (
 // checked before it that survive a collection are at most those the
 // other workers hold; after the load none survives and no host holds
 // one. Each host is merged once (its checks need no second merge), and
-// its own entry is kept encoded.
+// its own entry is kept encoded; hosts that differ only by name keep
+// their results once.
 func TestLoadStreamsTrees(t *testing.T) {
 	var b strings.Builder
 	b.WriteString("package fleet\n\n")
@@ -34,6 +37,7 @@ func TestLoadStreamsTrees(t *testing.T) {
 	checks := map[string]int{}
 	most := 0
 	f, d := Load(context.Background(), &Config{Dir: root, Schema: schema.FS, Overlay: overlay,
+		NixOS: true,
 		Check: func(h *Host, tree *merge.Node, _ []string) any {
 			mu.Lock()
 			defer mu.Unlock()
@@ -77,6 +81,22 @@ func TestLoadStreamsTrees(t *testing.T) {
 	for i, p := range trees {
 		if p.Value() != nil {
 			t.Errorf("tree %d alive after the load", i)
+		}
+	}
+	// The clones keep their value, NixOS configuration and fragments
+	// once, and give them with their own names.
+	var first *Host
+	for _, h := range f.Hosts {
+		if !strings.HasPrefix(h.Name, "clone") {
+			continue
+		}
+		if !h.named || !bytes.Contains(h.JSON(), []byte(`"`+h.Name+`"`)) || bytes.Contains(h.NixOS(), []byte(memoName)) {
+			t.Errorf("%s: not named (%v), or its value or configuration lacks its name", h.Name, h.named)
+		}
+		if first == nil {
+			first = h
+		} else if unsafe.SliceData(h.valueJSON) != unsafe.SliceData(first.valueJSON) || unsafe.SliceData(h.fragsJSON) != unsafe.SliceData(first.fragsJSON) {
+			t.Errorf("%s keeps a value of its own, not %s's", h.Name, first.Name)
 		}
 	}
 	// Merged again on demand, the same tree.
