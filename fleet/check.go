@@ -233,6 +233,7 @@ func checkHost(host string, tree *merge.Node, secrets []string, memo *leafMemo) 
 	seen := map[diag.Range]bool{}
 	seenFiles := map[string]bool{}
 	refsFound := 0 // secret references, including those already in c.refs
+	var buf []byte // a leaf's path, for memo
 	checkLeaf := func(path []string, n *merge.Node) {
 		o := n.Leaf()
 		for _, d := range fileNameDiags(host, tree, path, o, seenFiles) {
@@ -371,8 +372,9 @@ func checkHost(host string, tree *merge.Node, secrets []string, memo *leafMemo) 
 	}
 	tree.Walk(nil, func(path []string, n *merge.Node) {
 		o := n.Leaf()
-		key, ok := memo.key(path, o)
-		if ok && memo.clean(key) {
+		key, joined, ok := memo.key(buf, path, o)
+		buf = joined
+		if ok && memo.clean(buf, key) {
 			if o.Range.Start.IsValid() {
 				seen[o.Range] = true
 			}
@@ -382,7 +384,7 @@ func checkHost(host string, tree *merge.Node, secrets []string, memo *leafMemo) 
 		diags, refs := len(c.diags), refsFound
 		checkLeaf(path, n)
 		if ok && fresh && len(c.diags) == diags && refsFound == refs {
-			memo.add(key)
+			memo.add(buf, key)
 		}
 	})
 	if len(c.diags) == 0 && len(c.refs) == 0 {
@@ -404,25 +406,26 @@ func checkHost(host string, tree *merge.Node, secrets []string, memo *leafMemo) 
 // use.
 type leafMemo struct {
 	mu sync.Mutex
-	ok map[leafKey]bool
+	// ok holds the clean leaves by path (joined with NUL), each path's
+	// by place and value.
+	ok map[string][]leafKey
 }
 
-// A leafKey names a leaf: its path, its place, and its value (a map or a
-// list by identity: the shared layers' trees live for the whole load).
+// A leafKey names a leaf at a path: its place, and its value (a map or
+// a list by identity: the shared layers' trees live for the whole load).
 type leafKey struct {
-	path string
-	r    diag.Range
-	v    any
-	n    int
+	r diag.Range
+	v any
+	n int
 }
 
-// key returns the key of the leaf o at path, and whether it may be
-// remembered.
-func (m *leafMemo) key(path []string, o *merge.Origin) (leafKey, bool) {
+// key returns the key of the leaf o at path, its path joined into buf,
+// and whether it may be remembered.
+func (m *leafMemo) key(buf []byte, path []string, o *merge.Origin) (leafKey, []byte, bool) {
 	if m == nil || o.Source.Layer == merge.Host || len(path) > 0 && markers[path[len(path)-1]] {
-		return leafKey{}, false
+		return leafKey{}, buf, false
 	}
-	k := leafKey{path: strings.Join(path, "\x00"), r: o.Range}
+	k := leafKey{r: o.Range}
 	switch v := o.Value.(type) {
 	case map[string]any:
 		k.v, k.n = reflect.ValueOf(v).UnsafePointer(), len(v)
@@ -431,26 +434,35 @@ func (m *leafMemo) key(path []string, o *merge.Origin) (leafKey, bool) {
 	case nil, string, bool, int64, float64, *big.Int:
 		k.v = v
 	default:
-		return leafKey{}, false
+		return leafKey{}, buf, false
 	}
-	return k, true
+	buf = buf[:0]
+	for i, p := range path {
+		if i > 0 {
+			buf = append(buf, 0)
+		}
+		buf = append(buf, p...)
+	}
+	return k, buf, true
 }
 
-// clean reports whether the leaf k was found clean.
-func (m *leafMemo) clean(k leafKey) bool {
+// clean reports whether the leaf k at path (joined) was found clean.
+func (m *leafMemo) clean(path []byte, k leafKey) bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.ok[k]
+	return slices.Contains(m.ok[string(path)], k)
 }
 
-// add records that the leaf k is clean.
-func (m *leafMemo) add(k leafKey) {
+// add records that the leaf k at path (joined) is clean.
+func (m *leafMemo) add(path []byte, k leafKey) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.ok == nil {
-		m.ok = map[leafKey]bool{}
+		m.ok = map[string][]leafKey{}
 	}
-	m.ok[k] = true
+	if !slices.Contains(m.ok[string(path)], k) {
+		m.ok[string(path)] = append(m.ok[string(path)], k)
+	}
 }
 
 // maxValueDepth bounds how deeply a host's value nests, counting its
