@@ -5,9 +5,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/big"
+	"reflect"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
+	"sync"
+	"unsafe"
 
 	"cuelang.org/go/cue/ast"
 
@@ -122,144 +126,343 @@ func (f *Fleet) settingsKey() []byte {
 // a literal string (rules.LiteralSecrets, which lint's FV01 uses too), and
 // no string or field name holds a NUL character, which Nix would cut the
 // string at. Problems are reported where the user wrote the value, once
-// per place even when several hosts share the layer. The names of the
+// per place even when several hosts share the layer: by the first host,
+// in the order of hosts, whose tree reaches the place. The names of the
 // secrets the values refer to are added to refs, when not nil.
+//
+// Each host is checked alone (checkHost), by the load while its tree is
+// there (see Load) or here for a host the load took from the cache;
+// only when a problem is found are the trees of the hosts before it
+// merged again, to find which host reaches its place first.
 func (f *Fleet) checkValues(hosts []*Host, refs map[string]bool) diag.List {
+	checks := make([]*hostCheck, len(hosts))
+	first := map[diag.Range]string{} // a problem's place → the first host there
+	for i, h := range hosts {
+		checks[i] = f.hostCheck(h)
+		for _, c := range checks[i].diags {
+			if len(hosts) > 1 && c.gate.Start.IsValid() {
+				first[c.gate] = ""
+			}
+		}
+		if refs != nil {
+			for _, s := range checks[i].refs {
+				refs[s] = true
+			}
+		}
+	}
+	if len(first) > 0 {
+		left := len(first)
+		for _, h := range hosts {
+			tree := h.t
+			if tree == nil {
+				tree = h.lf.Tree(h.h) // not kept: a large fleet's trees are most of its memory
+			}
+			tree.Walk(nil, func(_ []string, n *merge.Node) {
+				if name, ok := first[n.Leaf().Range]; ok && name == "" {
+					first[n.Leaf().Range] = h.Name
+					left--
+				}
+			})
+			if left == 0 {
+				break
+			}
+		}
+	}
 	var diags diag.List
-	seen := map[diag.Range]bool{}
-	seenFiles := map[string]bool{}
-	seenDeep := map[string]bool{}
-	// The diagnostics are sorted at the end: the leaves need no order.
-	for _, h := range hosts {
-		h.tree().Walk(nil, func(path []string, n *merge.Node) {
-			o := n.Leaf()
-			diags = append(diags, fileNameDiags(h.Name, h.tree(), path, o, seenFiles)...)
-			if o.Range.Start.IsValid() {
-				if seen[o.Range] {
-					return
-				}
-				seen[o.Range] = true
+	once := map[string]bool{}
+	for i, h := range hosts {
+		for _, c := range checks[i].diags {
+			if len(hosts) > 1 && c.gate.Start.IsValid() && first[c.gate] != h.Name {
+				continue
 			}
-			at := func(p []string) (diag.Range, []string, string) {
-				full := append([]string{"hosts", h.Name}, p...)
-				return o.Range, full, formatPath(full)
-			}
-			if i := slices.IndexFunc(path, func(k string) bool { return strings.ContainsRune(k, 0) }); i >= 0 {
-				r, full, name := at(path[:i+1])
-				diags.Add(diag.Diagnostic{Severity: diag.Error, Range: r, Path: full,
-					Summary: name + ": a field name holds a NUL character", Detail: "Nix cuts a string at NUL; remove it"})
-				return
-			}
-			if n := len(path); n > 1 && markers[path[n-1]] {
-				// A marker beside other fields of the tree: the
-				// struct is no marker, and each field would be data.
-				if parent := h.tree().Lookup(path[:n-1]...); parent != nil && len(parent.Fields()) > 1 {
-					r, full, name := at(path[:n-1])
-					if d := parent.Decl(); d != nil && d.Range.Start.IsValid() {
-						r = d.Range
-					}
-					if !seenDeep[name] {
-						seenDeep[name] = true
-						diags.Add(diag.Diagnostic{Severity: diag.Error, Range: r, Path: full,
-							Summary: name + ": " + markerBeside(path[n-1]),
-							Detail:  markerDetail})
-					}
+			if c.once != "" {
+				if once[c.once] {
+					continue
 				}
+				once[c.once] = true
 			}
-			if i := slices.IndexFunc(path, hasBidi); i >= 0 {
-				r, full, name := at(path[:i+1])
-				if n := h.tree().Lookup(path[:i+1]...); n != nil && n.Decl() != nil && n.Decl().Range.Start.IsValid() {
-					r = n.Decl().Range // the field's own label
-				}
-				diags.Add(bidiDiag(r, full, name, path[i]))
-			}
-			base := formatPath(append([]string{"hosts", h.Name}, path...))
-			walkData(path, o.Value, func(p []string, v any) {
-				// Names and paths are made only for a report: made for
-				// every value, they would cost the square of the depth.
-				r := o.Range
-				name := func() string { return dataName(base, o.Value, p[len(path):]) }
-				full := func() []string { return append([]string{"hosts", h.Name}, p...) }
-				if len(p) > maxValueDepth {
-					// Reported once for each value at the bound, at the
-					// first value found below it.
-					if key := strings.Join(p[:maxValueDepth], "\x00"); !seenDeep[key] {
-						seenDeep[key] = true
-						diags.Add(diag.Diagnostic{Severity: diag.Error, Range: r, Path: full(),
-							Summary: fmt.Sprintf("%s: the value is nested more than %d levels deep (fields and list elements), more than the generated Nix can hold", clipName(name()), maxValueDepth),
-							Detail:  "Nix 2.8's parser holds at most 10000 entries, and each level of the generated Nix can take three; flatten the value, or keep deep data in a file the configuration reads"})
-					}
-				}
-				switch v := v.(type) {
-				case *big.Int:
-					if v.IsInt64() {
-						break // -9223372036854775808, which CUE hands over as big
-					}
-					diags.Add(diag.Diagnostic{Severity: diag.Error, Range: r, Path: full(),
-						Summary: fmt.Sprintf("%s: the integer %s does not fit in Nix's 64-bit integers", name(), clip(v.String(), 40)),
-						Detail:  "Nix integers run from -9223372036854775808 to 9223372036854775807; write a string if the program reads one"})
-				case string:
-					if strings.ContainsRune(v, 0) || strings.ContainsRune(p[len(p)-1], 0) {
-						diags.Add(diag.Diagnostic{Severity: diag.Error, Range: r, Path: full(),
-							Summary: name() + ": a string or field name holds a NUL character", Detail: "Nix cuts a string at NUL; remove it"})
-					}
-					if hasBidi(v) {
-						diags.Add(bidiDiag(r, full(), name(), v))
-					} else if len(p) > len(path) && hasBidi(p[len(p)-1]) {
-						diags.Add(bidiDiag(r, full(), name(), p[len(p)-1]))
-					}
-				case map[string]any:
-					if why := markerProblem(v); why != "" {
-						detail := markerDetail
-						if len(v) == 1 {
-							detail = markerForms
-						}
-						diags.Add(diag.Diagnostic{Severity: diag.Error, Range: r, Path: full(),
-							Summary: name() + ": " + why,
-							Detail:  detail})
-						return
-					}
-					if src, ok := v["$nix"].(string); ok && len(v) == 1 {
-						if d := checkNix(r, name(), src); d != nil {
-							diags.Add(*d)
-						}
-					}
-					if sname, ok := v["$secret"].(string); ok && len(v) == 1 {
-						if refs != nil {
-							refs[sname] = true
-						}
-						if _, ok := f.l.Secrets[sname]; !ok {
-							d := diag.Diagnostic{
-								Severity: diag.Error,
-								Range:    r,
-								Path:     full(),
-								Summary:  fmt.Sprintf("%s: secret %q is not declared", name(), sname),
-								Detail:   "declare it under secrets, with its owner, group and mode",
-							}
-							if s := diag.Nearest(sname, sortedNames(f.l.Secrets)); s != "" {
-								d.Detail = fmt.Sprintf("did you mean %q? Otherwise declare it under secrets.", s)
-							}
-							diags.Add(d)
-						}
-					}
-				}
-			})
-			rules.LiteralSecrets(path, o.Value, func(p []string) {
-				p = trimMarkers(p)
-				r, full, _ := at(p)
-				name := dataName(formatPath(append([]string{"hosts", h.Name}, path...)), o.Value, p[len(path):])
-				diags.Add(diag.Diagnostic{
-					Severity: diag.Error,
-					Range:    r,
-					Path:     full,
-					Summary:  name + ": a literal secret, which would be copied into the world-readable Nix store",
-					Detail:   "a secret is never a literal; declare it under secrets and name it: {$secret: \"name\"} (with the option's ...File variant)",
-				})
-			})
-		})
+			diags = append(diags, c.d)
+		}
 	}
 	diags.Sort()
 	return diags
+}
+
+// A hostCheck is what checking one host's values alone found
+// (checkHost): the problems, in the order found, and the secrets the
+// values refer to.
+type hostCheck struct {
+	diags []checked
+	refs  []string
+}
+
+// A checked problem is one of a hostCheck's: found at the leaf whose
+// place is gate, when valid, it is reported only by the first host that
+// reaches the place; once, when set, names a problem reported once
+// however many leaves find it.
+type checked struct {
+	d    diag.Diagnostic
+	gate diag.Range
+	once string
+}
+
+// clean is the hostCheck of a host with no problem and no secret.
+var clean = &hostCheck{}
+
+// hostCheck returns h's hostCheck: the load's, or, for a host the load
+// took from the cache, its tree's, merged again.
+func (f *Fleet) hostCheck(h *Host) *hostCheck {
+	if c, ok := h.h.Checked.(*hostCheck); ok {
+		return c
+	}
+	tree := h.t
+	if tree == nil {
+		tree = h.lf.Tree(h.h)
+	}
+	c := checkHost(h.Name, tree, sortedNames(f.l.Secrets), nil)
+	h.h.Checked = c
+	return c
+}
+
+// checkHost checks the values of host, merged as tree, alone (see
+// checkValues); secrets are the names of the declared secrets, sorted.
+// A leaf memo knows clean is not checked again. It is safe for
+// concurrent use: the load calls it for every host it unifies.
+func checkHost(host string, tree *merge.Node, secrets []string, memo *leafMemo) *hostCheck {
+	c := &hostCheck{}
+	seen := map[diag.Range]bool{}
+	seenFiles := map[string]bool{}
+	refsFound := 0 // secret references, including those already in c.refs
+	var buf []byte // a leaf's path, for memo
+	checkLeaf := func(path []string, n *merge.Node) {
+		o := n.Leaf()
+		for _, d := range fileNameDiags(host, tree, path, o, seenFiles) {
+			c.diags = append(c.diags, checked{d: d})
+		}
+		// The rest is the leaf's own: reported by the first host that
+		// reaches its place (see checkValues), the problems named once
+		// reported by the first such.
+		add := func(d diag.Diagnostic, once string) {
+			c.diags = append(c.diags, checked{d: d, gate: o.Range, once: once})
+		}
+		var deep map[string]bool // the depth bound's values reported
+		if o.Range.Start.IsValid() {
+			if seen[o.Range] {
+				return
+			}
+			seen[o.Range] = true
+		}
+		at := func(p []string) (diag.Range, []string, string) {
+			full := append([]string{"hosts", host}, p...)
+			return o.Range, full, formatPath(full)
+		}
+		if i := slices.IndexFunc(path, func(k string) bool { return strings.ContainsRune(k, 0) }); i >= 0 {
+			r, full, name := at(path[:i+1])
+			add(diag.Diagnostic{Severity: diag.Error, Range: r, Path: full,
+				Summary: name + ": a field name holds a NUL character", Detail: "Nix cuts a string at NUL; remove it"}, "")
+			return
+		}
+		if n := len(path); n > 1 && markers[path[n-1]] {
+			// A marker beside other fields of the tree: the
+			// struct is no marker, and each field would be data.
+			if parent := tree.Lookup(path[:n-1]...); parent != nil && len(parent.Fields()) > 1 {
+				r, full, name := at(path[:n-1])
+				if d := parent.Decl(); d != nil && d.Range.Start.IsValid() {
+					r = d.Range
+				}
+				add(diag.Diagnostic{Severity: diag.Error, Range: r, Path: full,
+					Summary: name + ": " + markerBeside(path[n-1]),
+					Detail:  markerDetail}, name)
+			}
+		}
+		if i := slices.IndexFunc(path, hasBidi); i >= 0 {
+			r, full, name := at(path[:i+1])
+			if n := tree.Lookup(path[:i+1]...); n != nil && n.Decl() != nil && n.Decl().Range.Start.IsValid() {
+				r = n.Decl().Range // the field's own label
+			}
+			add(bidiDiag(r, full, name, path[i]), "")
+		}
+		base := formatPath(append([]string{"hosts", host}, path...))
+		walkData(path, o.Value, func(p []string, v any) {
+			// Names and paths are made only for a report: made for
+			// every value, they would cost the square of the depth.
+			r := o.Range
+			name := func() string { return dataName(base, o.Value, p[len(path):]) }
+			full := func() []string { return append([]string{"hosts", host}, p...) }
+			if len(p) > maxValueDepth {
+				// Reported once for each value at the bound, at the
+				// first value found below it.
+				if key := strings.Join(p[:maxValueDepth], "\x00"); !deep[key] {
+					if deep == nil {
+						deep = map[string]bool{}
+					}
+					deep[key] = true
+					add(diag.Diagnostic{Severity: diag.Error, Range: r, Path: full(),
+						Summary: fmt.Sprintf("%s: the value is nested more than %d levels deep (fields and list elements), more than the generated Nix can hold", clipName(name()), maxValueDepth),
+						Detail:  "Nix 2.8's parser holds at most 10000 entries, and each level of the generated Nix can take three; flatten the value, or keep deep data in a file the configuration reads"}, key)
+				}
+			}
+			switch v := v.(type) {
+			case *big.Int:
+				if v.IsInt64() {
+					break // -9223372036854775808, which CUE hands over as big
+				}
+				add(diag.Diagnostic{Severity: diag.Error, Range: r, Path: full(),
+					Summary: fmt.Sprintf("%s: the integer %s does not fit in Nix's 64-bit integers", name(), clip(v.String(), 40)),
+					Detail:  "Nix integers run from -9223372036854775808 to 9223372036854775807; write a string if the program reads one"}, "")
+			case string:
+				if strings.ContainsRune(v, 0) || strings.ContainsRune(p[len(p)-1], 0) {
+					add(diag.Diagnostic{Severity: diag.Error, Range: r, Path: full(),
+						Summary: name() + ": a string or field name holds a NUL character", Detail: "Nix cuts a string at NUL; remove it"}, "")
+				}
+				if hasBidi(v) {
+					add(bidiDiag(r, full(), name(), v), "")
+				} else if len(p) > len(path) && hasBidi(p[len(p)-1]) {
+					add(bidiDiag(r, full(), name(), p[len(p)-1]), "")
+				}
+			case map[string]any:
+				if why := markerProblem(v); why != "" {
+					detail := markerDetail
+					if len(v) == 1 {
+						detail = markerForms
+					}
+					add(diag.Diagnostic{Severity: diag.Error, Range: r, Path: full(),
+						Summary: name() + ": " + why,
+						Detail:  detail}, "")
+					return
+				}
+				if src, ok := v["$nix"].(string); ok && len(v) == 1 {
+					if d := checkNix(r, name(), src); d != nil {
+						add(*d, "")
+					}
+				}
+				if sname, ok := v["$secret"].(string); ok && len(v) == 1 {
+					refsFound++
+					if !slices.Contains(c.refs, sname) {
+						c.refs = append(c.refs, sname)
+					}
+					if _, ok := slices.BinarySearch(secrets, sname); !ok {
+						d := diag.Diagnostic{
+							Severity: diag.Error,
+							Range:    r,
+							Path:     full(),
+							Summary:  fmt.Sprintf("%s: secret %q is not declared", name(), sname),
+							Detail:   "declare it under secrets, with its owner, group and mode",
+						}
+						if s := diag.Nearest(sname, secrets); s != "" {
+							d.Detail = fmt.Sprintf("did you mean %q? Otherwise declare it under secrets.", s)
+						}
+						add(d, "")
+					}
+				}
+			}
+		})
+		rules.LiteralSecrets(path, o.Value, func(p []string) {
+			p = trimMarkers(p)
+			r, full, _ := at(p)
+			name := dataName(formatPath(append([]string{"hosts", host}, path...)), o.Value, p[len(path):])
+			add(diag.Diagnostic{
+				Severity: diag.Error,
+				Range:    r,
+				Path:     full,
+				Summary:  name + ": a literal secret, which would be copied into the world-readable Nix store",
+				Detail:   "a secret is never a literal; declare it under secrets and name it: {$secret: \"name\"} (with the option's ...File variant)",
+			}, "")
+		})
+	}
+	tree.Walk(nil, func(path []string, n *merge.Node) {
+		o := n.Leaf()
+		key, joined, ok := memo.key(buf, path, o)
+		buf = joined
+		if ok && memo.clean(buf, key) {
+			if o.Range.Start.IsValid() {
+				seen[o.Range] = true
+			}
+			return
+		}
+		fresh := !o.Range.Start.IsValid() || !seen[o.Range]
+		diags, refs := len(c.diags), refsFound
+		checkLeaf(path, n)
+		if ok && fresh && len(c.diags) == diags && refsFound == refs {
+			memo.add(buf, key)
+		}
+	})
+	if len(c.diags) == 0 && len(c.refs) == 0 {
+		return clean
+	}
+	sort.Strings(c.refs)
+	return c
+}
+
+// A leafMemo remembers the leaves of the shared layers (templates,
+// hardware profiles, users, profiles) that checkHost found clean, for the
+// other hosts that have them: a fleet's hosts share most of their leaves,
+// which the checks would otherwise walk once per host. Whether a leaf is
+// clean depends only on its path, its place and its value (the host's
+// name and tree serve only to word and place a problem), except for a
+// marker beside other fields, which depends on the tree: such leaves are
+// not remembered, nor are those of a host's own layer (as many as the
+// hosts). A nil leafMemo remembers nothing. It is safe for concurrent
+// use.
+type leafMemo struct {
+	mu sync.Mutex
+	// ok holds the clean leaves by path (joined with NUL), each path's
+	// by place and value.
+	ok map[string][]leafKey
+}
+
+// A leafKey names a leaf at a path: its place, and its value (a map or
+// a list by identity: the shared layers' trees live for the whole load).
+type leafKey struct {
+	r diag.Range
+	v any
+	n int
+}
+
+// key returns the key of the leaf o at path, its path joined into buf,
+// and whether it may be remembered.
+func (m *leafMemo) key(buf []byte, path []string, o *merge.Origin) (leafKey, []byte, bool) {
+	if m == nil || o.Source.Layer == merge.Host || len(path) > 0 && markers[path[len(path)-1]] {
+		return leafKey{}, buf, false
+	}
+	k := leafKey{r: o.Range}
+	switch v := o.Value.(type) {
+	case map[string]any:
+		k.v, k.n = reflect.ValueOf(v).UnsafePointer(), len(v)
+	case []any:
+		k.v, k.n = unsafe.Pointer(unsafe.SliceData(v)), len(v)
+	case nil, string, bool, int64, float64, *big.Int:
+		k.v = v
+	default:
+		return leafKey{}, buf, false
+	}
+	buf = buf[:0]
+	for i, p := range path {
+		if i > 0 {
+			buf = append(buf, 0)
+		}
+		buf = append(buf, p...)
+	}
+	return k, buf, true
+}
+
+// clean reports whether the leaf k at path (joined) was found clean.
+func (m *leafMemo) clean(path []byte, k leafKey) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return slices.Contains(m.ok[string(path)], k)
+}
+
+// add records that the leaf k at path (joined) is clean.
+func (m *leafMemo) add(path []byte, k leafKey) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.ok == nil {
+		m.ok = map[string][]leafKey{}
+	}
+	if !slices.Contains(m.ok[string(path)], k) {
+		m.ok[string(path)] = append(m.ok[string(path)], k)
+	}
 }
 
 // maxValueDepth bounds how deeply a host's value nests, counting its

@@ -149,11 +149,15 @@ func placeholder(name string, alt bool) string {
 // with its name replaced, or "" when h is made alone (see cloneGroup).
 func cloneKey(h *Host) string {
 	name := h.Name
-	if !cloneNameRx.MatchString(name) || h.h.NixOS == nil {
+	if !cloneNameRx.MatchString(name) {
+		return ""
+	}
+	nixos := h.h.NixOS()
+	if nixos == nil {
 		return ""
 	}
 	forbidden := []string{name, placeholder(name, false), placeholder(name, true)}
-	ins := [][]byte{h.h.JSON, h.h.NixOS, h.h.Derived}
+	ins := [][]byte{h.h.JSON(), nixos, h.h.Derived}
 	for _, u := range h.Users {
 		ins = append(ins, h.h.Home[u.Name])
 	}
@@ -289,7 +293,7 @@ func renamedHome(h *Host, to string) map[string][]byte {
 // emitAs returns what the emitter needs of host h with its name
 // replaced by to.
 func (f *Fleet) emitAs(h *Host, to string, modules []string, out *hostFiles) (*emit.Host, error) {
-	return f.emitHostAs(h, to, renamed(h.h.JSON, h.Name, to), renamed(h.h.NixOS, h.Name, to),
+	return f.emitHostAs(h, to, renamed(h.h.JSON(), h.Name, to), renamed(h.h.NixOS(), h.Name, to),
 		renamed(h.h.Derived, h.Name, to), renamedHome(h, to), modules, out)
 }
 

@@ -1026,11 +1026,11 @@ func parseDuration(s string) (time.Duration, error) {
 // derivedChecks adds to hc the checks of h's NixOS configuration that skip
 // leaves on: its exporters' endpoints and its firewall's open TCP ports.
 func derivedChecks(h *Host, addr string, skip map[CheckKind]bool, hc *model.HealthChecks) error {
-	if h.h.NixOS == nil {
+	if h.h.NixOS() == nil {
 		return fmt.Errorf("host %s: the fleet was loaded without Config.NixOS; health checks need the hosts' NixOS configurations", h.Name)
 	}
 	var nf nixosFacts
-	if err := json.Unmarshal(h.h.NixOS, &nf); err != nil {
+	if err := json.Unmarshal(h.h.NixOS(), &nf); err != nil {
 		return fmt.Errorf("host %s: reading its NixOS configuration: %v", h.Name, err)
 	}
 	viaHTTP := map[int]bool{}

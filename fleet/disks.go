@@ -191,11 +191,11 @@ func (f *Fleet) checkDisks() diag.List {
 	json.Unmarshal(f.l.Settings, &inputs)
 	for _, h := range f.hosts {
 		// Most hosts have no disk layout: skip reading their whole value.
-		if !bytes.Contains(h.h.JSON, []byte(`"disks":`)) {
+		if !bytes.Contains(h.h.JSON(), []byte(`"disks":`)) {
 			continue
 		}
 		var facts diskFacts
-		if err := json.Unmarshal(h.h.JSON, &facts); err != nil {
+		if err := json.Unmarshal(h.h.JSON(), &facts); err != nil {
 			add(diag.Diagnostic{Severity: diag.Error, Range: h.h.Decl, Path: []string{"hosts", h.Name},
 				Summary: fmt.Sprintf("hosts.%s: reading the disk layout: %v", h.Name, err)})
 			continue

@@ -115,9 +115,14 @@ func Load(ctx context.Context, cfg *Config) (*Fleet, error) {
 	if dir == "" {
 		dir = "."
 	}
+	memo := &leafMemo{}
 	lf, diags := load.Load(ctx, &load.Config{
 		Dir: dir, Args: cfg.Packages, Overlay: cfg.Overlay, Tags: cfg.Tags, Schema: schema.FS, NixOS: cfg.NixOS,
 		CacheDir: cfg.CacheDir, Partial: true, Progress: cfg.Progress,
+		// Each host's values are checked while the load has its tree.
+		Check: func(h *load.Host, tree *merge.Node, secrets []string) any {
+			return checkHost(h.Name, tree, secrets, memo)
+		},
 	})
 	if lf == nil {
 		return nil, fromDiag(diags)
@@ -158,6 +163,7 @@ func Load(ctx context.Context, cfg *Config) (*Fleet, error) {
 	lf.ReleaseTrees()
 	for _, h := range f.hosts {
 		h.t = nil
+		h.h.Checked = nil
 	}
 	return f, nil
 }
@@ -266,12 +272,12 @@ func (f *Fleet) suggestTag(tag string) string {
 
 // JSON returns the host's final value as JSON, schema defaults filled in
 // and keys in schema order.
-func (h *Host) JSON() []byte { return h.h.JSON }
+func (h *Host) JSON() []byte { return h.h.JSON() }
 
 // Value returns the host's final value as Go data: map[string]any for
 // structs, []any, string, bool, nil, and json.Number for numbers (so
 // integers keep every digit).
-func (h *Host) Value() (map[string]any, error) { return decodeObject(h.h.JSON) }
+func (h *Host) Value() (map[string]any, error) { return decodeObject(h.h.JSON()) }
 
 // CUE returns the host's final value in CUE syntax, formatted.
 func (f *Fleet) CUE(h *Host) ([]byte, error) {
@@ -279,7 +285,7 @@ func (f *Fleet) CUE(h *Host) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	v := ctx.CompileBytes(h.h.JSON)
+	v := ctx.CompileBytes(h.h.JSON())
 	if err := v.Err(); err != nil {
 		return nil, err
 	}

@@ -37,7 +37,7 @@ func loadCopy(t *testing.T, extra map[string]string) (*Fleet, string) {
 // configuration with the fleet's derivation merged over it.
 func hostConfig(t *testing.T, h *Host) map[string]any {
 	t.Helper()
-	nixos, err := decodeObject(h.h.NixOS)
+	nixos, err := decodeObject(h.h.NixOS())
 	if err != nil {
 		t.Fatal(err)
 	}

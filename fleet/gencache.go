@@ -270,12 +270,12 @@ func (g *genCache) key(h *Host) string {
 		hashStrings(s, u.Name)
 	}
 	hashRange(s, h.h.Decl)
-	hashBytes(s, h.h.Fragments)
+	hashBytes(s, h.h.Fragments())
 	s.Write(g.treeHash(h))
 	hashStrings(s, h.Template, h.HardwareProfile)
 	hashStrings(s, h.h.Doc...)
-	hashBytes(s, h.h.NixOS)
-	hashBytes(s, h.h.JSON)
+	hashBytes(s, h.h.NixOS())
+	hashBytes(s, h.h.JSON())
 	hashBytes(s, h.h.Derived)
 	for _, u := range h.Users {
 		hashStrings(s, u.Name)

@@ -421,7 +421,7 @@ func (f *Fleet) generateHost(ef *emit.Fleet, cs *clones, h *Host, modules []stri
 // what the fleet-wide files need of it: its users' final values, the
 // secrets its configuration uses, its SSH host key.
 func (f *Fleet) emitHost(h *Host, modules []string, out *hostFiles) (*emit.Host, error) {
-	return f.emitHostAs(h, h.Name, h.h.JSON, h.h.NixOS, h.h.Derived, h.h.Home, modules, out)
+	return f.emitHostAs(h, h.Name, h.h.JSON(), h.h.NixOS(), h.h.Derived, h.h.Home, modules, out)
 }
 
 // emitHostAs is emitHost for host h named name, with the final value

@@ -198,7 +198,7 @@ func TestGeneratedHostsEvaluate(t *testing.T) {
 	out := res.OutDir
 	for _, h := range f.Hosts() {
 		t.Run(h.Name, func(t *testing.T) {
-			nixos, err := decodeObject(h.h.NixOS)
+			nixos, err := decodeObject(h.h.NixOS())
 			if err != nil {
 				t.Fatal(err)
 			}

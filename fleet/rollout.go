@@ -250,12 +250,12 @@ func (f *Fleet) lintHost(h *Host) (*lint.Host, error) {
 	lh := &lint.Host{Name: h.Name, Value: v, Where: func(p []string) (diag.Range, string) {
 		return f.where(h, p)
 	}, Listeners: ls}
-	if h.h.NixOS == nil {
+	if h.h.NixOS() == nil {
 		return lh, nil
 	}
 	// What the host file holds: the features' configuration, the fleet
 	// pass's and the free-form nixos over them.
-	for _, js := range [][]byte{h.h.NixOS, h.h.Derived} {
+	for _, js := range [][]byte{h.h.NixOS(), h.h.Derived} {
 		if js == nil {
 			continue
 		}

@@ -79,8 +79,8 @@ func secretFactsKey(h *Host) []byte {
 		hashBytes(w, h.h.Derived)
 		return sum(s, w)
 	}
-	hashBytes(w, h.h.JSON)
-	hashBytes(w, h.h.NixOS)
+	hashBytes(w, h.h.JSON())
+	hashBytes(w, h.h.NixOS())
 	hashBytes(w, h.h.Derived)
 	for _, u := range h.Users {
 		hashStrings(w, u.Name)
@@ -93,8 +93,8 @@ func secretFactsKey(h *Host) []byte {
 func (h *Host) secretFacts(out *hostSecrets) error {
 	eh := emit.Host{Name: h.Name}
 	var err error
-	if h.h.NixOS != nil {
-		if eh.NixOS, err = decodeObject(h.h.NixOS); err != nil {
+	if h.h.NixOS() != nil {
+		if eh.NixOS, err = decodeObject(h.h.NixOS()); err != nil {
 			return err
 		}
 	}

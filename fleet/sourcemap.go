@@ -79,7 +79,7 @@ type locators struct {
 	// bestLeaf's answers for those seen more than once, the last
 	// maxLeafMemos in memoOrder.
 	sigs      map[[2]uint64]bool
-	memos     map[[2]uint64]*leafMemo
+	memos     map[[2]uint64]*bestLeafMemo
 	memoOrder [][2]uint64
 }
 
@@ -346,7 +346,7 @@ func (l *locator) sources(h *Host) *hostSources {
 	if s := l.hosts[h.Name]; s != nil {
 		return s
 	}
-	key := string(h.h.Fragments)
+	key := string(h.h.Fragments())
 	for _, u := range h.Users {
 		key += "\x00" + u.Name
 	}
@@ -388,7 +388,7 @@ func newFragIndex(h *Host) *fragIndex {
 	s := &fragIndex{nixos: map[string][]string{}, home: map[string]map[string][]string{},
 		pools: map[string]map[string][]poolEntry{}}
 	var frags map[string]map[string]json.RawMessage
-	if len(h.h.Fragments) == 0 || json.Unmarshal(h.h.Fragments, &frags) != nil {
+	if len(h.h.Fragments()) == 0 || json.Unmarshal(h.h.Fragments(), &frags) != nil {
 		return s
 	}
 	paths := make([][]string, 0, len(frags))
@@ -728,9 +728,9 @@ type bestResult struct {
 	ok   bool
 }
 
-// A leafMemo is bestLeaf's answers for the hosts whose leaves have one
+// A bestLeafMemo is bestLeaf's answers for the hosts whose leaves have one
 // signature, by part, option, value and hint.
-type leafMemo struct {
+type bestLeafMemo struct {
 	mu   sync.Mutex
 	best map[string]bestResult
 }
@@ -741,11 +741,11 @@ const maxLeafMemos = 16
 // bestMemo returns the memo of the leaf sets with signature sig, nil
 // the first time a set has it (a host alike to no other asks for no
 // room); it keeps those of the signatures asked for last.
-func (ls *locators) bestMemo(sig [2]uint64) *leafMemo {
+func (ls *locators) bestMemo(sig [2]uint64) *bestLeafMemo {
 	ls.mu.Lock()
 	defer ls.mu.Unlock()
 	if ls.sigs == nil {
-		ls.sigs, ls.memos = map[[2]uint64]bool{}, map[[2]uint64]*leafMemo{}
+		ls.sigs, ls.memos = map[[2]uint64]bool{}, map[[2]uint64]*bestLeafMemo{}
 	}
 	if m := ls.memos[sig]; m != nil {
 		return m
@@ -758,7 +758,7 @@ func (ls *locators) bestMemo(sig [2]uint64) *leafMemo {
 		delete(ls.memos, ls.memoOrder[0])
 		ls.memoOrder = ls.memoOrder[1:]
 	}
-	m := &leafMemo{best: map[string]bestResult{}}
+	m := &bestLeafMemo{best: map[string]bestResult{}}
 	ls.memos[sig] = m
 	ls.memoOrder = append(ls.memoOrder, sig)
 	return m

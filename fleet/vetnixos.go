@@ -300,7 +300,7 @@ func (h *Host) vetKey(fleetKey []byte) [][]byte {
 	if h.h.Key != nil {
 		return [][]byte{fleetKey, []byte("host key"), h.h.Key, h.h.Derived}
 	}
-	k := [][]byte{fleetKey, h.h.JSON, h.h.NixOS, h.h.Derived}
+	k := [][]byte{fleetKey, h.h.JSON(), h.h.NixOS(), h.h.Derived}
 	for _, u := range sortedNames(h.h.Home) {
 		k = append(k, []byte(u), h.h.Home[u])
 	}

@@ -16,7 +16,7 @@ func BenchmarkHostUnify(b *testing.B) {
 	f, def := referenceHostDef(b)
 	data := make([]any, len(f.Hosts))
 	for i, h := range f.Hosts {
-		data[i] = h.Tree.Data()
+		data[i] = f.Tree(h).Data()
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -42,14 +42,14 @@ func BenchmarkHostFragments(b *testing.B) {
 	f, def := referenceHostDef(b)
 	vs := make([]cue.Value, len(f.Hosts))
 	for i, h := range f.Hosts {
-		vs[i] = def.Unify(f.ctx.Encode(h.Tree.Data()))
+		vs[i] = def.Unify(f.ctx.Encode(f.Tree(h).Data()))
 		if err := vs[i].Validate(cue.Concrete(true)); err != nil {
 			b.Fatal(err)
 		}
 	}
 	data := make([][]byte, len(f.Hosts))
 	for i, h := range f.Hosts {
-		data[i] = h.JSON
+		data[i] = h.JSON()
 	}
 	b.ReportAllocs()
 	b.ResetTimer()

@@ -87,7 +87,7 @@ func TestCache(t *testing.T) {
 		t.Errorf("changing one host added %d host entries, want 1", added)
 	}
 	for _, h := range changed.Hosts {
-		has := bytes.Contains(h.JSON, []byte(`"cachetest"`))
+		has := bytes.Contains(h.JSON(), []byte(`"cachetest"`))
 		if has != (h.Name == "samsung") {
 			t.Errorf("%s: JSON has the new tag: %v", h.Name, has)
 		}
@@ -167,7 +167,7 @@ func TestCanonical(t *testing.T) {
 // TestEntryEncoding checks that an entry reads back as written, nil and
 // empty parts apart, and that no truncation of it reads as an entry.
 func TestEntryEncoding(t *testing.T) {
-	in := &Host{JSON: []byte(`{"a":1}`), Facts: []byte{}, Listeners: []byte(`{}`), Fragments: []byte(`{"f":1}`), Home: map[string][]byte{"alice": []byte(`{}`), "bob": nil}}
+	in := &Host{valueJSON: []byte(`{"a":1}`), Facts: []byte{}, Listeners: []byte(`{}`), fragsJSON: []byte(`{"f":1}`), Home: map[string][]byte{"alice": []byte(`{}`), "bob": nil}}
 	b := encodeParts(in.parts())
 	parts, ok := decodeParts(b)
 	if !ok {
@@ -177,12 +177,13 @@ func TestEntryEncoding(t *testing.T) {
 	if !out.setParts(parts) {
 		t.Fatal("decoded parts do not make a result")
 	}
-	want := &Host{Name: "kept", Derived: []byte("kept"), JSON: in.JSON, Facts: in.Facts, Listeners: in.Listeners, Fragments: in.Fragments, Home: in.Home}
-	if diff := cmp.Diff(want, out, cmpopts.IgnoreUnexported(Host{})); diff != "" || out.NixOS != nil || out.Facts == nil {
+	want := &Host{Name: "kept", Derived: []byte("kept"), Facts: in.Facts, Listeners: in.Listeners, Home: in.Home}
+	if diff := cmp.Diff(want, out, cmpopts.IgnoreUnexported(Host{})); diff != "" || out.NixOS() != nil || out.Facts == nil ||
+		string(out.JSON()) != string(in.JSON()) || string(out.Fragments()) != string(in.Fragments()) {
 		t.Errorf("round trip (-want +got):\n%s", diff)
 	}
 	// A list that is not a host's changes nothing.
-	if out.setParts(parts[:8]) || string(out.JSON) != `{"a":1}` || out.Home == nil {
+	if out.setParts(parts[:8]) || string(out.JSON()) != `{"a":1}` || out.Home == nil {
 		t.Error("a malformed entry was taken, or changed the host")
 	}
 	for i := range len(b) {

@@ -72,7 +72,9 @@ func derive(ctx context.Context, schemaCfg *load.Config, c *cache, hosts []*Host
 		if errs[i] = w.init(); errs[i] != nil {
 			return
 		}
-		if errs[i] = h.derive(w, ff.Shared, own); errs[i] == nil {
+		errs[i] = h.derive(w, ff.Shared, own)
+		w.evaluated()
+		if errs[i] == nil {
 			c.put(key, &derived{h.Derived})
 		}
 	})

@@ -82,6 +82,8 @@ func encodeEntry(e *entry, at []declAt) ([][]byte, bool) {
 		if tree, err = e.tree.MarshalBinary(); err != nil {
 			return nil, false
 		}
+	} else if e.enc != nil {
+		rec.Tree, tree = true, e.enc // a host's, kept encoded (readEntry)
 	}
 	if e.data != nil {
 		rec.Data = true

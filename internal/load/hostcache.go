@@ -152,13 +152,13 @@ func (l *layers) remembered(c *cache, shared *sharedResults, flag []byte, name s
 	if now := prov.sum(name, h.Users); now == nil || !bytes.Equal(now, h.Provenance) {
 		return nil
 	}
+	h.Name = name
 	if h.shared != "" {
 		parts := shared.get(h.shared)
-		if parts == nil || !h.setParts(withName(parts, name)) {
+		if parts == nil || !h.setShared(parts) {
 			return nil
 		}
 	}
-	h.Name = name
 	h.Key = resultKey(c, flag, h.Provenance)
 	return h
 }

@@ -266,6 +266,12 @@ func readEntry(docs *docIndex, kind Path, name string, v cue.Value) *entry {
 		e.doc = docs.lines(v)
 		e.refs = readRefs(docs, v)
 		decode(merge.Source{Layer: merge.Host, Name: name}, v)
+		// Kept encoded until the host is merged, as the cache keeps it:
+		// the decoded trees of a large fleet's hosts, all read before
+		// any is merged, would be most of the load's memory.
+		if b, err := e.tree.MarshalBinary(); err == nil {
+			e.enc, e.tree = b, nil
+		}
 	case TemplatesPath:
 		e.refs = readRefs(docs, v)
 		src := merge.Source{Layer: merge.Template, Name: name}
@@ -386,6 +392,28 @@ func (l *layers) release() {
 			e.enc, e.tree = b, nil
 		}
 	}
+}
+
+// encodeHost keeps the tree of host name's own entry encoded, as release
+// does, once the host is merged: no other host uses it, and the decoded
+// trees of a fleet's hosts are most of its entries' memory.
+func (l *layers) encodeHost(name string) {
+	l.mu.Lock()
+	e := l.hosts[name]
+	t := e.tree
+	l.mu.Unlock()
+	if t == nil {
+		return
+	}
+	b, err := t.MarshalBinary()
+	if err != nil {
+		return
+	}
+	l.mu.Lock()
+	if e.tree == t {
+		e.enc, e.tree = b, nil
+	}
+	l.mu.Unlock()
 }
 
 func (l *layers) hostNames() []string {

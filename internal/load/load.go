@@ -115,6 +115,13 @@ type Config struct {
 	// Progress, when not nil, is told how many hosts are unified of how
 	// many, from the goroutines that unify them.
 	Progress func(done, total int)
+	// Check, when not nil, is called with each host this load merges
+	// and unifies without error, and its merged tree, before the load
+	// drops the tree; what it returns is kept as Host.Checked. It is
+	// called from several goroutines. Secrets are the names of the
+	// fleet's declared secrets, sorted: those of Fleet.Secrets when
+	// Fleet.ValuesOK.
+	Check func(h *Host, tree *merge.Node, secrets []string) any
 }
 
 // A Fleet is a loaded, merged and unified fleet.
@@ -164,10 +171,14 @@ type Host struct {
 	HardwareProfile string
 	Tags            []string
 	Users           []HostUser
-	// Tree is the merged value with the provenance of every leaf; nil
-	// once the fleet's trees are released (Fleet.ReleaseTrees), when
+	// Tree is the merged value with the provenance of every leaf, kept
+	// only for a host whose unification failed: the load drops each
+	// host's tree once it is unified and checked (Config.Check), and
 	// Fleet.Tree merges it again.
 	Tree *merge.Node
+	// Checked is what Config.Check returned for the host, when this load
+	// merged and unified it; nil for a host taken from the cache.
+	Checked any
 	// Provenance is the hash of the entries the host is merged from and
 	// where each is declared, when the fleet was read entry by entry:
 	// hosts with the same Provenance have the same Tree. Nil otherwise.
@@ -183,21 +194,16 @@ type Host struct {
 	// shared is the key of the name-free result the host's unification
 	// was taken from (see unifyShared), when there is one.
 	shared string
-	// JSON is the final value as JSON, schema defaults filled in.
-	JSON []byte
-	// NixOS is the host's NixOS configuration (#nixos) as JSON, and Home
-	// each user's home-manager configuration (#hm), when Config.NixOS is
-	// set.
-	NixOS []byte
-	Home  map[string][]byte
-	// Fragments say which part of the host computes which NixOS and
-	// home-manager values, when Config.NixOS is set: for every struct of
-	// the host's value with a #nixos or #hm definition, or a pool of
-	// values several parts add to (#packages, #groups, #tcpPorts,
-	// #udpPorts), those definitions as JSON, by the struct's path (as
-	// FormatPath writes it). The emitter's source map uses them to put
-	// each computed value at the user's field that caused it.
-	Fragments []byte
+	// valueJSON, nixosJSON and fragsJSON are what JSON, NixOS and
+	// Fragments return: the host's own or, when named is set, the name-free ones
+	// (see memo.go) of the hosts that differ from it only by name, which
+	// those give with the host's name. They are most of what a host
+	// keeps after the load: a fleet of clones keeps them once.
+	valueJSON, nixosJSON, fragsJSON []byte
+	named                           bool
+	// Home is each user's home-manager configuration (#hm) as JSON, when
+	// Config.NixOS is set.
+	Home map[string][]byte
 	// Inputs are the flake inputs the host's features need (#inputs), as
 	// JSON, when the schema says.
 	Inputs []byte
@@ -369,45 +375,10 @@ func loadFleetAs(ctx context.Context, cfg *Config, embeds map[diag.Range]bool, w
 	f.Decls = layers.decls
 	f.layers = layers
 	flag := loadFlag(cfg.NixOS)
-	// Hosts are merged in parallel; those an earlier load recorded, from
-	// the same entries, are taken from the cache instead (see
-	// hostRecord).
-	names := layers.hostNames()
-	merged := make([]*Host, len(names))
-	mdiags := make([]diag.List, len(names))
-	kept := make([]bool, len(names))
-	shared := &sharedResults{c: c}
-	if err := parallel(ctx, min(runtime.NumCPU(), 8, len(names)), len(names), func(_, i int) {
-		if byEntry {
-			if h := layers.remembered(c, shared, flag, names[i]); h != nil {
-				merged[i], kept[i] = h, true
-				return
-			}
-		}
-		merged[i], mdiags[i] = layers.mergeHost(names[i])
-		if h := merged[i]; h != nil {
-			h.Key = resultKey(c, flag, h.Provenance)
-		}
-	}); err != nil {
-		diags.Errorf(diag.Range{}, "%v", err)
-		return nil, diags, byEntry
-	}
-	// The hosts to unify, and whether each may be recorded: merged
-	// without a problem.
-	var todo []*Host
-	var record []bool
-	for i, h := range merged {
-		diags = append(diags, mdiags[i]...)
-		if h != nil {
-			f.Hosts = append(f.Hosts, h)
-			if !kept[i] {
-				todo = append(todo, h)
-				record = append(record, byEntry && len(mdiags[i]) == 0)
-			}
-		}
-	}
-	diags = append(diags, layers.diags...)
 	f.Users = layers.declaredUsers()
+	// The fleet's settings and secrets come first: their errors are
+	// placed with the entries' CUE values, which are dropped before the
+	// hosts are unified.
 	var valuesKey string
 	if byEntry {
 		valuesKey = layers.valuesKey(c)
@@ -434,6 +405,7 @@ func loadFleetAs(ctx context.Context, cfg *Config, embeds map[diag.Range]bool, w
 		}
 	}
 	if byEntry && diags.HasErrors() {
+		// Read again whole (loadFleet): nothing of this load is kept.
 		return nil, diags, true
 	}
 	// The values were kept for placing the errors found so far; they
@@ -441,23 +413,27 @@ func loadFleetAs(ctx context.Context, cfg *Config, embeds map[diag.Range]bool, w
 	for _, e := range entriesOf(layers) {
 		e.value = cue.Value{}
 	}
-	progress := cfg.Progress
-	if n := len(f.Hosts) - len(todo); progress != nil && n > 0 {
-		// The hosts taken from the cache count as done.
-		progress(n, len(f.Hosts))
-		progress = func(done, total int) { cfg.Progress(done+n, total+n) }
-	}
-	errs, err := unifyAll(ctx, schemaCfg, c, todo, cfg.NixOS, progress)
+	hs, errs, err := layers.streamHosts(ctx, &streamConfig{
+		c: c, schemaCfg: schemaCfg, flag: flag, nixos: cfg.NixOS, byEntry: byEntry,
+		check: cfg.Check, progress: cfg.Progress,
+	})
 	if err != nil {
 		diags.Errorf(diag.Range{}, "%v", err)
 		return nil, diags, byEntry
 	}
+	diags = append(diags, hs.diags...)
+	diags = append(diags, layers.diags...)
+	if byEntry && diags.HasErrors() {
+		return nil, diags, true
+	}
+	f.Hosts = hs.hosts
 	failed := map[*Host]bool{}
-	for i, h := range todo {
+	for i, h := range hs.todo {
 		if errs[i] != nil {
 			diags = append(diags, hostDiags(h, errs[i])...)
+			h.Tree = nil
 			failed[h] = true
-		} else if record[i] {
+		} else if hs.record[i] {
 			layers.remember(c, flag, h)
 		}
 	}
@@ -566,49 +542,130 @@ func buildSchema(ctx *cue.Context, cfg *load.Config) (cue.Value, diag.List) {
 	return v, nil
 }
 
-// unifyAll unifies every host's merged value with #Host and records its
-// JSON. Hosts are independent after the merge, so the work is spread over
-// workers, each with a CUE context and schema of its own (CUE values are
-// not safe for concurrent use), built only when a host is not in the
-// cache c. The error of host i, if any, is errs[i]; the caller turns it
-// into diagnostics on one goroutine, because that reads the shared
-// provenance trees.
-func unifyAll(ctx context.Context, schemaCfg *load.Config, c *cache, hosts []*Host, nixos bool, progress func(done, total int)) ([]error, error) {
-	// One worker per CPU, at most 8: unification is CPU-bound, and each
-	// worker holds an evaluated schema of its own.
-	n := min(runtime.NumCPU(), 8, len(hosts))
+// A streamConfig says how streamHosts loads the hosts: with the cache c,
+// the schema built from schemaCfg, for loads of flag (loadFlag) with or
+// without NixOS; byEntry says that the fleet was read entry by entry.
+type streamConfig struct {
+	c              *cache
+	schemaCfg      *load.Config
+	flag           []byte
+	nixos, byEntry bool
+	check          func(h *Host, tree *merge.Node, secrets []string) any
+	progress       func(done, total int)
+}
+
+// streamed is what streamHosts loaded: the hosts merged (or taken from
+// the cache), in name order; of those, the ones unified by this load
+// (todo), with whether each may be recorded for later loads; and the
+// problems of merging, in name order.
+type streamed struct {
+	hosts, todo []*Host
+	record      []bool
+	diags       diag.List
+}
+
+// streamHosts merges every host and unifies it with the schema, on one
+// worker per CPU (at most 8), each with a CUE context and schema of its
+// own (CUE values are not safe for concurrent use), built only when a
+// host is not in the cache. Each host goes through both steps, and
+// check, at once, and its merged tree is dropped then: only the trees
+// of the hosts in flight are alive, not the fleet's (Fleet.Tree merges
+// one again when asked). A host whose unification fails keeps its tree,
+// which its errors are placed with: the error of todo[i] is errs[i],
+// which the caller turns into diagnostics on one goroutine. Hosts an
+// earlier load recorded from the same entries are taken from the cache
+// (see hostRecord). A fleet read entry by entry is read again whole when
+// a host fails to merge: the hosts left are then merged, not unified.
+func (l *layers) streamHosts(ctx context.Context, sc *streamConfig) (*streamed, []error, error) {
+	names := l.hostNames()
+	n := min(runtime.NumCPU(), 8, len(names))
 	// Closedness is off in the workers: every layer was checked against
 	// the closed partial schema already, and checking it again per host
 	// costs about a fifth of the unification.
-	workers := newWorkers(n, schemaCfg, cuecontext.CUE_DEBUG("opendef"))
-	flag := loadFlag(nixos)
-	errs := make([]error, len(hosts))
+	workers := newWorkers(n, sc.schemaCfg, cuecontext.CUE_DEBUG("opendef"))
+	merged := make([]*Host, len(names))
+	mdiags := make([]diag.List, len(names))
+	kept := make([]bool, len(names))
+	errs := make([]error, len(names))
+	shared := &sharedResults{c: sc.c}
+	var secrets []string
+	if sc.check != nil {
+		secrets = keys(l.secrets)
+	}
 	var memo hostMemo
+	var bad atomic.Bool
 	var done atomic.Int64
-	err := parallel(ctx, len(workers), len(hosts), func(wi, i int) {
-		if progress != nil {
-			defer func() { progress(int(done.Add(1)), len(hosts)) }()
+	err := parallel(ctx, n, len(names), func(wi, i int) {
+		if sc.progress != nil {
+			defer func() { sc.progress(int(done.Add(1)), len(names)) }()
 		}
-		h := hosts[i]
-		data := h.Tree.Data()
-		if parts, key := unifyShared(&memo, c, &workers[wi], flag, h, data, nixos); parts != nil {
-			if h.setParts(withName(parts, h.Name)) {
-				h.shared = key
+		if sc.byEntry {
+			if h := l.remembered(sc.c, shared, sc.flag, names[i]); h != nil {
+				merged[i], kept[i] = h, true
 				return
 			}
 		}
-		// The host's own evaluation: its result could not be shared, or
-		// failed (and then the errors are those of its own value).
-		w := &workers[wi]
-		if errs[i] = w.init(); errs[i] != nil {
+		h, d := l.mergeHost(names[i])
+		merged[i], mdiags[i] = h, d
+		if d.HasErrors() {
+			bad.Store(true)
+		}
+		if h == nil {
 			return
 		}
-		errs[i] = h.unify(w.ctx, w.def(HostDef), data, nixos)
+		h.Key = resultKey(sc.c, sc.flag, h.Provenance)
+		l.encodeHost(names[i])
+		if sc.byEntry && bad.Load() {
+			return // the fleet is read again whole
+		}
+		if errs[i] = unifyHost(&memo, sc.c, &workers[wi], sc.flag, h, sc.nixos); errs[i] != nil {
+			return
+		}
+		if sc.check != nil {
+			h.Checked = sc.check(h, h.Tree, secrets)
+		}
+		h.Tree = nil
 	})
-	if err := initErr(workers); err != nil {
-		return nil, err
+	if err == nil {
+		err = initErr(workers)
 	}
-	return errs, err
+	if err != nil {
+		return nil, nil, err
+	}
+	s := &streamed{}
+	var todoErrs []error
+	for i, h := range merged {
+		s.diags = append(s.diags, mdiags[i]...)
+		if h != nil {
+			s.hosts = append(s.hosts, h)
+			if !kept[i] {
+				s.todo = append(s.todo, h)
+				s.record = append(s.record, sc.byEntry && len(mdiags[i]) == 0)
+				todoErrs = append(todoErrs, errs[i])
+			}
+		}
+	}
+	return s, todoErrs, nil
+}
+
+// unifyHost unifies h, merged, in w: the name-free result shared with
+// the hosts that differ from it only by name when it can (unifyShared),
+// its own evaluation otherwise.
+func unifyHost(memo *hostMemo, c *cache, w *worker, flag []byte, h *Host, nixos bool) error {
+	data := h.Tree.Data()
+	if parts, key := unifyShared(memo, c, w, flag, h, data, nixos); parts != nil {
+		if h.setShared(parts) {
+			h.shared = key
+			return nil
+		}
+	}
+	// The host's own evaluation: its result could not be shared, or
+	// failed (and then the errors are those of its own value).
+	if err := w.init(); err != nil {
+		return err
+	}
+	defer w.evaluated()
+	return h.unify(w.ctx, w.def(HostDef), data, nixos)
 }
 
 // loadFlag names what a load computes of each host, for the cache's
@@ -654,6 +711,7 @@ func unifyShared(memo *hostMemo, c *cache, w *worker, flag []byte, h *Host, data
 		if w.init() != nil {
 			return nil
 		}
+		defer w.evaluated()
 		if r.unify(w.ctx, w.def(HostDef), free, nixos) != nil {
 			return nil
 		}
@@ -676,6 +734,23 @@ type worker struct {
 	schema cue.Value
 	defs   map[Path]cue.Value
 	err    error
+	// evals counts the evaluations in ctx (see evaluated).
+	evals int
+}
+
+// evalsPerContext bounds the evaluations a worker's context holds: CUE
+// keeps what a context evaluated for as long as the context lives, so a
+// worker starts a new context, and builds its schema again (about 0.05
+// CPU-s), after so many, and the memory of a pass over the hosts follows
+// the work in flight, not the fleet.
+const evalsPerContext = 400
+
+// evaluated records an evaluation in w's context; the next init starts a
+// new context when the context holds evalsPerContext of them.
+func (w *worker) evaluated() {
+	if w.evals++; w.evals >= evalsPerContext {
+		w.ctx, w.schema, w.defs, w.evals = nil, cue.Value{}, nil, 0
+	}
 }
 
 func newWorkers(n int, cfg *load.Config, opts ...cuecontext.Option) []worker {
@@ -725,7 +800,7 @@ func initErr(ws []worker) error {
 // NixOS, Inputs, Facts, Listeners, Fragments and, when Home is set, a
 // marker followed by each user's name and configuration.
 func (h *Host) parts() [][]byte {
-	out := [][]byte{h.JSON, h.NixOS, h.Inputs, h.Facts, h.Listeners, h.Fragments}
+	out := [][]byte{h.JSON(), h.NixOS(), h.Inputs, h.Facts, h.Listeners, h.Fragments()}
 	if h.Home != nil {
 		out = append(out, []byte{})
 		for _, u := range slices.Sorted(maps.Keys(h.Home)) {
@@ -742,7 +817,8 @@ func (h *Host) setParts(p [][]byte) bool {
 	if len(p) < fixed || len(p) > fixed && len(p)%2 == 0 {
 		return false
 	}
-	h.JSON, h.NixOS, h.Inputs, h.Facts, h.Listeners, h.Fragments, h.Home = p[0], p[1], p[2], p[3], p[4], p[5], nil
+	h.valueJSON, h.nixosJSON, h.Inputs, h.Facts, h.Listeners, h.fragsJSON, h.Home = p[0], p[1], p[2], p[3], p[4], p[5], nil
+	h.named = false
 	if len(p) > fixed {
 		h.Home = map[string][]byte{}
 		for i := fixed + 1; i < len(p); i += 2 {
@@ -750,6 +826,50 @@ func (h *Host) setParts(p [][]byte) bool {
 		}
 	}
 	return true
+}
+
+// setShared records the name-free result parts (see memo.go) as h's:
+// its value, NixOS configuration and fragments kept as they are, shared
+// with the hosts that differ from h only by name, and given with h's
+// name when asked for; the rest with h's name now. It changes nothing
+// and reports false when parts is no result (see setParts).
+func (h *Host) setShared(parts [][]byte) bool {
+	own := slices.Clone(parts)
+	for i := range own {
+		if i != 0 && i != 1 && i != 5 { // JSON, NixOS, Fragments: see parts
+			own[i] = withName(own[i:i+1], h.Name)[0]
+		}
+	}
+	if !h.setParts(own) {
+		return false
+	}
+	h.named = true
+	return true
+}
+
+// JSON returns the final value as JSON, schema defaults filled in.
+func (h *Host) JSON() []byte { return h.withName(h.valueJSON) }
+
+// NixOS returns the host's NixOS configuration (#nixos) as JSON, when
+// Config.NixOS is set; nil otherwise.
+func (h *Host) NixOS() []byte { return h.withName(h.nixosJSON) }
+
+// Fragments say which part of the host computes which NixOS and
+// home-manager values, when Config.NixOS is set: for every struct of the
+// host's value with a #nixos or #hm definition, or a pool of values
+// several parts add to (#packages, #groups, #tcpPorts, #udpPorts), those
+// definitions as JSON, by the struct's path (as FormatPath writes it).
+// The emitter's source map uses them to put each computed value at the
+// user's field that caused it.
+func (h *Host) Fragments() []byte { return h.withName(h.fragsJSON) }
+
+// withName returns b, one of h's results, with h's name when it is
+// name-free.
+func (h *Host) withName(b []byte) []byte {
+	if !h.named || b == nil {
+		return b
+	}
+	return withName([][]byte{b}, h.Name)[0]
 }
 
 // unify unifies data, the merged value of h, with hostDef in ctx and
@@ -764,7 +884,7 @@ func (h *Host) unify(ctx *cue.Context, hostDef cue.Value, data any, nixos bool) 
 	if err != nil {
 		return err
 	}
-	h.JSON = b
+	h.valueJSON = b
 	if f := v.LookupPath(cue.MakePath(cue.Def(factsDef))); f.Exists() {
 		if h.Facts, err = f.MarshalJSON(); err != nil {
 			return err
@@ -871,7 +991,7 @@ func (h *Host) nixos(v cue.Value) error {
 	if err != nil {
 		return err
 	}
-	h.NixOS = b
+	h.nixosJSON = b
 	h.Home = map[string][]byte{}
 	for _, u := range h.Users {
 		b, err := v.LookupPath(cue.MakePath(cue.Str(usersField), cue.Str(u.Name), cue.Def(homeDef))).MarshalJSON()
@@ -880,7 +1000,7 @@ func (h *Host) nixos(v cue.Value) error {
 		}
 		h.Home[u.Name] = b
 	}
-	h.Fragments, err = fragments(v, h.JSON)
+	h.fragsJSON, err = fragments(v, h.valueJSON)
 	return err
 }
 

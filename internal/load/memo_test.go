@@ -221,7 +221,7 @@ func TestMemoSharesNameFreeResults(t *testing.T) {
 	}
 	for _, h := range shared.Hosts {
 		own := &Host{Name: h.Name, Users: h.Users}
-		if err := own.unify(ctx, s.LookupPath(cue.ParsePath(string(HostDef))), h.Tree.Data(), true); err != nil {
+		if err := own.unify(ctx, s.LookupPath(cue.ParsePath(string(HostDef))), shared.Tree(h).Data(), true); err != nil {
 			t.Fatalf("%s: %v", h.Name, err)
 		}
 		if diff := cmp.Diff(own.parts(), h.parts()); diff != "" {
