@@ -5,12 +5,14 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 
 	"fleetnix.dev/fleet/internal/emit"
+	"fleetnix.dev/fleet/internal/load"
 )
 
 // genFiles loads the reference fleet, with the overlay and the cache in
@@ -35,11 +37,25 @@ func genFiles(t *testing.T, cacheDir string, overlay map[string][]byte) map[stri
 // genEntries counts the generation entries in the cache dir.
 func genEntries(t *testing.T, dir string) int {
 	t.Helper()
-	names, err := filepath.Glob(filepath.Join(dir, "??", "gen-*"))
+	return len(cacheEntries(t, dir, "gen-"))
+}
+
+// cacheEntries returns the keys of the entries of kind (a prefix such as
+// "gen-") kept in the cache dir, in files of their own or in an index.
+func cacheEntries(t *testing.T, dir, kind string) []string {
+	t.Helper()
+	all, err := load.Entries(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return len(names)
+	var out []string
+	for k := range all {
+		if strings.HasPrefix(k, kind) {
+			out = append(out, k)
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 // TestGenerateCache checks that files served from the cache are the files

@@ -74,6 +74,7 @@ func (r *GenerateResult) Stale() bool { return len(r.Written)+len(r.Removed) > 0
 // surface, as VetNixOS does, and writes nothing when that finds an error
 // (the Errors then hold its warnings too).
 func (f *Fleet) Generate(opts GenerateOptions) (*GenerateResult, error) {
+	defer f.l.Cache().Batch()()
 	warnings, err := f.VetNixOS()
 	var errs Errors
 	if errors.As(err, &errs) {
@@ -288,7 +289,7 @@ func (f *Fleet) emitBase(s *settings, out string) *emit.Fleet {
 // generateTo generates the fleet's files, for the output directory out,
 // into sink.
 func (f *Fleet) generateTo(out string, sink fileSink) error {
-	defer f.l.Cache().WriteIndex() // after the places are kept
+	defer f.l.Cache().Batch()() // closed after the places are kept
 	defer f.kept.flush(f)
 	var s settings
 	if err := json.Unmarshal(f.l.Settings, &s); err != nil {

@@ -34,6 +34,7 @@ func (f *Fleet) hostSecretFacts() ([]hostSecrets, error) {
 		out := make([]hostSecrets, len(f.hosts))
 		errs := make([]error, len(f.hosts))
 		c := f.l.Cache()
+		defer c.Batch()()
 		forEach(len(f.hosts), func(j int) {
 			h := f.hosts[j]
 			var key string

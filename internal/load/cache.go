@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -34,6 +35,9 @@ type cache struct {
 	salt [sha256.Size]byte
 	// index holds the small entries the last run used (see useIndex).
 	index *index
+	// batches counts the batches open (see batch): while one is, a small
+	// entry is kept in the index alone.
+	batches atomic.Int32
 }
 
 // Cache entries unused for trimAge are removed, at most once per
@@ -190,13 +194,36 @@ func (c *cache) put(key string, e cacheable) {
 	if c == nil {
 		return
 	}
+	b := encodeParts(e.parts())
+	if c.batches.Load() > 0 && c.index.holds(key, b) {
+		c.index.use(key, b, true, false)
+		return
+	}
 	p := c.path(key)
 	if os.MkdirAll(filepath.Dir(p), 0o755) != nil {
 		return
 	}
-	b := encodeParts(e.parts())
 	writeFileAtomic(p, b)
 	c.index.use(key, b, true, false)
+}
+
+// batch opens a batch of puts: until the function it returns is called,
+// an entry small enough for the index is kept only there (a file of its
+// own is a new inode: creating thousands of them was a quarter of an
+// uncached run of 1000 hosts), and the function writes the index when
+// it closes the last batch open. A batch is closed on every path of the
+// run that opened it, so the entries reach the disk whenever the run ends
+// normally.
+func (c *cache) batch() func() {
+	if c == nil || c.index == nil {
+		return func() {}
+	}
+	c.batches.Add(1)
+	return func() {
+		if c.batches.Add(-1) == 0 {
+			c.writeIndex()
+		}
+	}
 }
 
 // A mark is an entry with no parts: a result that is only a fact.
@@ -443,12 +470,16 @@ func (c *Cache) Get(key string) ([][]byte, bool) {
 	return r, true
 }
 
-// WriteIndex keeps the index of the small entries this run used, when it
-// changed, for the next load of the same fleet (see useIndex).
-func (c *Cache) WriteIndex() {
-	if c != nil {
-		c.c.writeIndex()
+// Batch opens a batch of puts: until the function it returns is called,
+// small entries are kept in the fleet's index alone, which that function
+// writes when it closes the last batch open. Call it on every path, as
+// with a lock: the entries of a batch never closed are lost (the cache
+// only saves time).
+func (c *Cache) Batch() func() {
+	if c == nil {
+		return func() {}
 	}
+	return c.c.batch()
 }
 
 // Put keeps parts under key; a failure is ignored.

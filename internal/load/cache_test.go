@@ -23,9 +23,11 @@ import (
 func entries(t *testing.T, dir string) map[string][]string {
 	t.Helper()
 	out := map[string][]string{}
-	subs, _ := filepath.Glob(filepath.Join(dir, "??", "*"))
-	for _, p := range subs {
-		name := filepath.Base(p)
+	kept, err := Entries(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name := range kept {
 		kind, _, _ := strings.Cut(name, "-")
 		out[kind] = append(out[kind], name)
 	}
@@ -86,6 +88,15 @@ func TestCache(t *testing.T) {
 	if added := len(after["host"]) - len(before["host"]); added != 1 {
 		t.Errorf("changing one host added %d host entries, want 1", added)
 	}
+	// The entries of before are still kept (the index holds what this
+	// load did not use too): going back to it evaluates nothing.
+	for kind, names := range before {
+		for _, name := range names {
+			if !slices.Contains(after[kind], name) {
+				t.Errorf("entry %s of the first load was dropped by a load of an edit", name)
+			}
+		}
+	}
 	for _, h := range changed.Hosts {
 		has := bytes.Contains(h.JSON(), []byte(`"cachetest"`))
 		if has != (h.Name == "samsung") {
@@ -94,16 +105,48 @@ func TestCache(t *testing.T) {
 	}
 
 	// A damaged entry is evaluated again and replaced.
-	for _, name := range append(before["host"], before["hostrec"]...) {
-		_, sum, _ := strings.Cut(name, "-")
-		p := filepath.Join(dir, sum[:2], name)
-		if err := os.WriteFile(p, []byte("{not json"), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	damage(t, dir, append(before["host"], before["hostrec"]...))
 	again := loadReference(t, dir, nil)
 	if diff := cmp.Diff(results(cold), results(again)); diff != "" {
 		t.Fatalf("a load over damaged entries differs from evaluation (-evaluated +damaged):\n%s", diff)
+	}
+}
+
+// damage replaces the entries names of the cache in dir, in their own
+// files or in the index, by bytes that are no entry.
+func damage(t *testing.T, dir string, names []string) {
+	t.Helper()
+	bad := map[string]bool{}
+	for _, name := range names {
+		bad[name] = true
+		_, sum, _ := strings.Cut(name, "-")
+		p := filepath.Join(dir, sum[:2], name)
+		if _, err := os.Stat(p); err == nil {
+			if err := os.WriteFile(p, []byte("{not json"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	indexes, _ := filepath.Glob(filepath.Join(dir, "??", "index-*"))
+	damaged := 0
+	for _, p := range indexes {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := decodeIndex(b)
+		for k := range m {
+			if bad[k] {
+				m[k] = []byte("{not json")
+				damaged++
+			}
+		}
+		if err := os.WriteFile(p, encodeIndex(m), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(indexes) == 0 || damaged == 0 {
+		t.Fatalf("no index, or no entry damaged in it (%d indexes): the test proves nothing", len(indexes))
 	}
 }
 

@@ -71,14 +71,34 @@ func (c *cache) useIndex(root string) {
 	}()
 }
 
-// lookup returns the entry key as the index holds it.
+// lookup returns the entry key as the index holds it: as this run put
+// it (see cache.batch), else as the last run left it.
 func (ix *index) lookup(key string) ([]byte, bool) {
 	if ix == nil {
 		return nil, false
 	}
+	ix.mu.Lock()
+	b, ok := ix.used[key]
+	ix.mu.Unlock()
+	if ok {
+		return b, true
+	}
 	<-ix.ready
-	b, ok := ix.old[key]
+	b, ok = ix.old[key]
 	return b, ok
+}
+
+// holds reports whether the index can hold the entry key, encoded as b.
+func (ix *index) holds(key string, b []byte) bool {
+	if ix == nil || len(b) > indexMax {
+		return false
+	}
+	for _, k := range noIndex {
+		if strings.HasPrefix(key, k) {
+			return false
+		}
+	}
+	return true
 }
 
 // use records that this run read (written false) or wrote the entry key,
@@ -125,8 +145,37 @@ func (c *cache) writeIndex() {
 	if os.MkdirAll(filepath.Dir(ix.file), 0o755) != nil {
 		return
 	}
-	writeFileAtomic(ix.file, encodeIndex(ix.used))
+	writeFileAtomic(ix.file, encodeIndex(ix.kept()))
 	ix.dirty = false
+}
+
+// kept returns the entries a new index holds: those this run used, and,
+// up to as many bytes again, those of the last index it did not use
+// (in the order of their keys), which may exist nowhere else: a run of
+// another state of the fleet (another branch checked out) does not drop
+// every entry of the last.
+func (ix *index) kept() map[string][]byte {
+	size := 0
+	for k, b := range ix.used {
+		size += len(k) + len(b)
+	}
+	m := make(map[string][]byte, len(ix.used))
+	for k, b := range ix.used {
+		m[k] = b
+	}
+	budget := size
+	for _, k := range keys(ix.old) {
+		if _, ok := m[k]; ok {
+			continue
+		}
+		n := len(k) + len(ix.old[k])
+		if n > budget {
+			continue
+		}
+		budget -= n
+		m[k] = ix.old[k]
+	}
+	return m
 }
 
 // encodeIndex lays out an index: its version, the CRC-32C of the rest,
@@ -187,4 +236,35 @@ func decodeIndex(b []byte) map[string][]byte {
 		m[string(k)] = v
 	}
 	return m
+}
+
+// Entries returns the entries kept in the cache directory dir, by key,
+// whether in a file of their own or in a fleet's index (an entry in both
+// is given as its file has it), for looking into a cache.
+func Entries(dir string) (map[string][]byte, error) {
+	names, err := filepath.Glob(filepath.Join(dir, "??", "*"))
+	if err != nil {
+		return nil, err
+	}
+	out := map[string][]byte{}
+	for _, p := range names {
+		name := filepath.Base(p)
+		if strings.HasPrefix(name, ".tmp-") {
+			continue
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return nil, err
+		}
+		if !strings.HasPrefix(name, "index-") {
+			out[name] = b
+			continue
+		}
+		for k, v := range decodeIndex(b) {
+			if _, ok := out[k]; !ok {
+				out[k] = v
+			}
+		}
+	}
+	return out, nil
 }

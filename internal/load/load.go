@@ -327,6 +327,7 @@ func loadFleetAs(ctx context.Context, cfg *Config, embeds map[diag.Range]bool, w
 	}
 	c := openCache(cfg.CacheDir, cfg.Schema)
 	c.useIndex(root)
+	defer c.batch()()
 	f.cache = c
 	if c == nil || whole {
 		// Without a cache the settings and secrets are completed on
