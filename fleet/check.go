@@ -40,6 +40,7 @@ func (f *Fleet) checkHosts() diag.List {
 	if c == nil {
 		return all()
 	}
+	defer c.Batch()()
 	settings := f.settingsKey()
 	// A host's entry holds the secrets its values refer to, and the hash
 	// of the settings its inputs and ports were checked with.
