@@ -342,11 +342,19 @@ func (c *cache) trim(now time.Time) {
 // writeFileAtomic writes b to name through a temporary file, so a reader
 // never sees half an entry.
 func writeFileAtomic(name string, b []byte) {
+	writeAtomic(name, func(w io.Writer) error {
+		_, err := w.Write(b)
+		return err
+	})
+}
+
+// writeAtomic is writeFileAtomic for the contents write writes.
+func writeAtomic(name string, write func(io.Writer) error) {
 	f, err := os.CreateTemp(filepath.Dir(name), ".tmp-*")
 	if err != nil {
 		return
 	}
-	_, werr := f.Write(b)
+	werr := write(f)
 	cerr := f.Close()
 	if werr != nil || cerr != nil || os.Rename(f.Name(), name) != nil {
 		os.Remove(f.Name())

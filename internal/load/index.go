@@ -1,9 +1,11 @@
 package load
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/binary"
 	"hash/crc32"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -145,7 +147,8 @@ func (c *cache) writeIndex() {
 	if os.MkdirAll(filepath.Dir(ix.file), 0o755) != nil {
 		return
 	}
-	writeFileAtomic(ix.file, encodeIndex(ix.kept()))
+	kept := ix.kept()
+	writeAtomic(ix.file, func(w io.Writer) error { return writeIndex(w, kept) })
 	ix.dirty = false
 }
 
@@ -181,21 +184,38 @@ func (ix *index) kept() map[string][]byte {
 // encodeIndex lays out an index: its version, the CRC-32C of the rest,
 // then each key and entry.
 func encodeIndex(m map[string][]byte) []byte {
-	head := len(indexVersion) + 4
-	n := head
-	for k, b := range m {
-		n += len(k) + len(b) + 20
+	var b bytes.Buffer
+	writeIndex(&b, m)
+	return b.Bytes()
+}
+
+// writeIndex writes what encodeIndex returns to w, without holding it
+// whole: the index of 10,000 hosts is 160 MB. The CRC is computed first,
+// in a pass over the entries that writes nothing.
+func writeIndex(w io.Writer, m map[string][]byte) error {
+	ks := keys(m)
+	crc := crc32.New(castagnoli)
+	each := func(w io.Writer) error {
+		var n1, n2 [binary.MaxVarintLen64]byte
+		for _, k := range ks {
+			for _, p := range [][]byte{binary.AppendUvarint(n1[:0], uint64(len(k))), []byte(k),
+				binary.AppendUvarint(n2[:0], uint64(len(m[k]))), m[k]} {
+				if _, err := w.Write(p); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
 	}
-	out := make([]byte, head, n)
-	copy(out, indexVersion)
-	for _, k := range keys(m) {
-		out = binary.AppendUvarint(out, uint64(len(k)))
-		out = append(out, k...)
-		out = binary.AppendUvarint(out, uint64(len(m[k])))
-		out = append(out, m[k]...)
+	each(crc)
+	s := crc.Sum32()
+	bw := bufio.NewWriterSize(w, 256<<10)
+	bw.WriteString(indexVersion)
+	bw.Write([]byte{byte(s >> 24), byte(s >> 16), byte(s >> 8), byte(s)})
+	if err := each(bw); err != nil {
+		return err
 	}
-	copy(out[len(indexVersion):], appendCRC(nil, out[head:]))
-	return out
+	return bw.Flush()
 }
 
 // appendCRC appends the CRC-32C of body to b, in 4 bytes.
