@@ -118,7 +118,7 @@ func Load(ctx context.Context, cfg *Config) (*Fleet, error) {
 	memo := &leafMemo{}
 	lf, diags := load.Load(ctx, &load.Config{
 		Dir: dir, Args: cfg.Packages, Overlay: cfg.Overlay, Tags: cfg.Tags, Schema: schema.FS, NixOS: cfg.NixOS,
-		CacheDir: cfg.CacheDir, Partial: true, Progress: cfg.Progress,
+		CacheDir: cfg.CacheDir, Partial: true, Progress: cfg.Progress, HoldBatch: true,
 		// Each host's values are checked while the load has its tree.
 		Check: func(h *load.Host, tree *merge.Node, secrets []string) any {
 			return checkHost(h.Name, tree, secrets, memo)
@@ -127,6 +127,8 @@ func Load(ctx context.Context, cfg *Config) (*Fleet, error) {
 	if lf == nil {
 		return nil, fromDiag(diags)
 	}
+	// The checks' entries join the load's in the cache's index.
+	defer lf.EndBatch()
 	f := &Fleet{l: lf, byName: map[string]*Host{}}
 	if diags.HasErrors() {
 		// The hosts that loaded are checked further all the same, so one

@@ -24,6 +24,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"cuelang.org/go/cue"
@@ -122,12 +123,19 @@ type Config struct {
 	// fleet's declared secrets, sorted: those of Fleet.Secrets when
 	// Fleet.ValuesOK.
 	Check func(h *Host, tree *merge.Node, secrets []string) any
+	// HoldBatch leaves the cache's batch of puts (see Cache.Batch) open
+	// when Load returns a Fleet, for the caller's own puts: it closes it
+	// with Fleet.EndBatch, writing the index once.
+	HoldBatch bool
 }
 
 // A Fleet is a loaded, merged and unified fleet.
 type Fleet struct {
 	// ModRoot is the root directory of the CUE module.
 	ModRoot string
+	// EndBatch closes the batch of puts Config.HoldBatch left open; it
+	// does nothing otherwise, and may be called more than once.
+	EndBatch func()
 	// Hosts are the fleet's hosts, sorted by name.
 	Hosts []*Host
 	// Warnings are problems that do not stop the load, such as a vendored
@@ -246,6 +254,7 @@ func Load(ctx context.Context, cfg *Config) (*Fleet, diag.List) {
 	if diags.HasErrors() && f != nil {
 		f.Partial = true
 		if !cfg.Partial {
+			f.EndBatch()
 			f = nil
 		}
 	}
@@ -264,6 +273,9 @@ func Load(ctx context.Context, cfg *Config) (*Fleet, diag.List) {
 func loadFleet(ctx context.Context, cfg *Config, embeds map[diag.Range]bool) (*Fleet, diag.List) {
 	f, diags, byEntry := loadFleetAs(ctx, cfg, embeds, wholePackage)
 	if byEntry && diags.HasErrors() {
+		if f != nil {
+			f.EndBatch()
+		}
 		clear(embeds)
 		f, diags, _ = loadFleetAs(ctx, cfg, embeds, true)
 	}
@@ -272,7 +284,7 @@ func loadFleet(ctx context.Context, cfg *Config, embeds map[diag.Range]bool) (*F
 
 // loadFleetAs is loadFleet, reading the package whole when whole is set;
 // byEntry says that it was read entry by entry.
-func loadFleetAs(ctx context.Context, cfg *Config, embeds map[diag.Range]bool, whole bool) (_ *Fleet, _ diag.List, byEntry bool) {
+func loadFleetAs(ctx context.Context, cfg *Config, embeds map[diag.Range]bool, whole bool) (ret *Fleet, _ diag.List, byEntry bool) {
 	var diags diag.List
 	dir, err := filepath.Abs(cfg.Dir)
 	if err != nil {
@@ -284,7 +296,7 @@ func loadFleetAs(ctx context.Context, cfg *Config, embeds map[diag.Range]bool, w
 		diags.Errorf(diag.Range{File: dir}, "no CUE module here or above (no cue.mod/module.cue); run \"fleetgen init\"")
 		return nil, diags, false
 	}
-	f := &Fleet{ModRoot: root}
+	f := &Fleet{ModRoot: root, EndBatch: func() {}}
 	pctx := cuecontext.New()
 	overlay, warn, err := schemaOverlay(root, cfg.Schema)
 	if err != nil {
@@ -327,7 +339,12 @@ func loadFleetAs(ctx context.Context, cfg *Config, embeds map[diag.Range]bool, w
 	}
 	c := openCache(cfg.CacheDir, cfg.Schema)
 	c.useIndex(root)
-	defer c.batch()()
+	f.EndBatch = sync.OnceFunc(c.batch())
+	defer func() {
+		if ret == nil || !cfg.HoldBatch {
+			f.EndBatch()
+		}
+	}()
 	f.cache = c
 	if c == nil || whole {
 		// Without a cache the settings and secrets are completed on
