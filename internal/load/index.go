@@ -38,6 +38,10 @@ const indexVersion = "fleet-index-1\n"
 // indexMax is the size of the largest entry an index holds.
 const indexMax = 16 << 10
 
+// retainMax bounds the bytes of entries a new index keeps from the last
+// without this run using them: the index is read whole by every run.
+const retainMax = 64 << 20
+
 // noIndex are the kinds of entries an index does not hold.
 var noIndex = []string{"tree-manifest-"}
 
@@ -153,10 +157,10 @@ func (c *cache) writeIndex() {
 }
 
 // kept returns the entries a new index holds: those this run used, and,
-// up to as many bytes again, those of the last index it did not use
-// (in the order of their keys), which may exist nowhere else: a run of
-// another state of the fleet (another branch checked out) does not drop
-// every entry of the last.
+// up to as many bytes again (at most retainMax), those of the last index
+// it did not use (in the order of their keys), which may exist nowhere
+// else: a run of another state of the fleet (another branch checked out)
+// does not drop every entry of the last.
 func (ix *index) kept() map[string][]byte {
 	size := 0
 	for k, b := range ix.used {
@@ -166,7 +170,7 @@ func (ix *index) kept() map[string][]byte {
 	for k, b := range ix.used {
 		m[k] = b
 	}
-	budget := size
+	budget := min(size, retainMax)
 	for _, k := range keys(ix.old) {
 		if _, ok := m[k]; ok {
 			continue
