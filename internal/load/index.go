@@ -24,6 +24,13 @@ import (
 // index (atomically, as every entry) when it wrote an entry or read one
 // that the index did not hold.
 //
+// Writing is the same in reverse: a new file is a new inode, and an
+// uncached run of 1000 hosts created 8,000 of them. So while a batch is
+// open (cache.batch: a load, fleet.Load's checks, a generation), a small
+// entry is put in the index alone, and the index is written when the
+// last batch closes, keeping some of the last index's entries the run
+// did not use (see kept).
+//
 // The index never serves what an entry's own file would not: most
 // entries are the result of what their key hashes, the same whoever
 // writes them; the others (a host's record, a generation entry, the flake,
