@@ -18,7 +18,7 @@ var policy = map[string][]string{
 	"cmd/fleetgen":           {"internal/cli"},
 	"internal/cli":           {"fleet"},
 	"fleet":                  {"internal/load", "internal/merge", "internal/emit", "internal/lint", "internal/lint/rules", "internal/nix/syntax", "internal/nix/format", "internal/build", "internal/model", "internal/diag", "internal/nixerr", "internal/nixos", "internal/hwimport", "internal/disko", "internal/wire", "schema", "cuelang.org/go/", "golang.org/x/sys/unix"},
-	"internal/load":          {"schema", "internal/model", "internal/diag", "internal/merge", "cuelang.org/go/", "golang.org/x/sync/errgroup"},
+	"internal/load":          {"schema", "internal/model", "internal/diag", "internal/merge", "internal/wire", "cuelang.org/go/", "golang.org/x/sync/errgroup"},
 	"internal/merge":         {"internal/diag", "internal/wire", "cuelang.org/go/"},
 	"internal/emit":          {"internal/wire", "internal/nix/syntax", "internal/nix/format", "internal/model", "internal/diag", "internal/disko", "cuelang.org/go/"},
 	"internal/lint/rules":    {"internal/lint", "internal/nix/syntax", "internal/diag"},

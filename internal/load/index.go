@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"fleetnix.dev/fleet/internal/wire"
 )
 
 // A run that changed little reads thousands of small entries, about
@@ -205,34 +207,29 @@ func encodeIndex(m map[string][]byte) []byte {
 // in a pass over the entries that writes nothing.
 func writeIndex(w io.Writer, m map[string][]byte) error {
 	ks := keys(m)
-	crc := crc32.New(castagnoli)
 	each := func(w io.Writer) error {
-		var n1, n2 [binary.MaxVarintLen64]byte
+		var head []byte
 		for _, k := range ks {
-			for _, p := range [][]byte{binary.AppendUvarint(n1[:0], uint64(len(k))), []byte(k),
-				binary.AppendUvarint(n2[:0], uint64(len(m[k]))), m[k]} {
-				if _, err := w.Write(p); err != nil {
-					return err
-				}
+			head = wire.AppendString(head[:0], k)
+			head = wire.AppendUint(head, uint64(len(m[k])))
+			if _, err := w.Write(head); err != nil {
+				return err
+			}
+			if _, err := w.Write(m[k]); err != nil {
+				return err
 			}
 		}
 		return nil
 	}
+	crc := crc32.New(castagnoli)
 	each(crc)
-	s := crc.Sum32()
 	bw := bufio.NewWriterSize(w, 256<<10)
 	bw.WriteString(indexVersion)
-	bw.Write([]byte{byte(s >> 24), byte(s >> 16), byte(s >> 8), byte(s)})
+	bw.Write(binary.BigEndian.AppendUint32(nil, crc.Sum32()))
 	if err := each(bw); err != nil {
 		return err
 	}
 	return bw.Flush()
-}
-
-// appendCRC appends the CRC-32C of body to b, in 4 bytes.
-func appendCRC(b, body []byte) []byte {
-	s := crc32.Checksum(body, castagnoli)
-	return append(b, byte(s>>24), byte(s>>16), byte(s>>8), byte(s))
 }
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -245,23 +242,14 @@ func decodeIndex(b []byte) map[string][]byte {
 	}
 	b = b[len(indexVersion):]
 	sum, body := b[:4], b[4:]
-	if !bytes.Equal(appendCRC(nil, body), sum) {
+	if binary.BigEndian.Uint32(sum) != crc32.Checksum(body, castagnoli) {
 		return nil
 	}
 	m := map[string][]byte{}
-	next := func() ([]byte, bool) {
-		n, k := binary.Uvarint(body)
-		if k <= 0 || n > uint64(len(body)-k) {
-			return nil, false
-		}
-		b := body[k : k+int(n) : k+int(n)]
-		body = body[k+int(n):]
-		return b, true
-	}
-	for len(body) > 0 {
-		k, ok1 := next()
-		v, ok2 := next()
-		if !ok1 || !ok2 {
+	r := wire.NewReader(body)
+	for r.Len() > 0 {
+		k, v := r.Bytes(), r.Bytes()
+		if r.Bad() {
 			return nil
 		}
 		m[string(k)] = v
