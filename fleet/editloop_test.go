@@ -138,10 +138,7 @@ func TestEditLoop(t *testing.T) {
 			if diff := cmp.Diff(cold, want); diff == "" {
 				t.Fatal("the edit changes no generated file: the test proves nothing")
 			}
-			dir := t.TempDir()
-			if err := os.CopyFS(dir, os.DirFS(base)); err != nil {
-				t.Fatal(err)
-			}
+			dir := copyCache(t, base)
 			got, loaded, merged, checked := editRun(t, dir, tc.overlay)
 			if diff := cmp.Diff(want, got); diff != "" {
 				t.Fatalf("the cached run differs from an uncached one (-uncached +cached):\n%s", diff)
@@ -194,16 +191,24 @@ func TestEditLoopErrors(t *testing.T) {
 			return err.Error()
 		}
 		want := load("")
-		dir := t.TempDir()
-		if err := os.CopyFS(dir, os.DirFS(base)); err != nil {
-			t.Fatal(err)
-		}
+		dir := copyCache(t, base)
 		for _, run := range []string{"first", "second"} {
 			if diff := cmp.Diff(want, load(dir)); diff != "" {
 				t.Errorf("%s, %s cached run: the errors differ from an uncached run's (-uncached +cached):\n%s", src, run, diff)
 			}
 		}
 	}
+}
+
+// copyCache returns a copy of the cache directory base, for one run to
+// change.
+func copyCache(t *testing.T, base string) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.CopyFS(dir, os.DirFS(base)); err != nil {
+		t.Fatal(err)
+	}
+	return dir
 }
 
 // indexFiles returns the index files in the cache dir.
@@ -232,10 +237,7 @@ func TestEditLoopIndex(t *testing.T) {
 	}
 
 	t.Run("alone", func(t *testing.T) {
-		dir := t.TempDir()
-		if err := os.CopyFS(dir, os.DirFS(base)); err != nil {
-			t.Fatal(err)
-		}
+		dir := copyCache(t, base)
 		index := indexFiles(t, dir)[0]
 		removed := 0
 		err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
@@ -335,10 +337,7 @@ func TestEditLoopIndex(t *testing.T) {
 				ov[k] = v
 			}
 			want, _, _, _ := editRun(t, "", ov)
-			dir := t.TempDir()
-			if err := os.CopyFS(dir, os.DirFS(base)); err != nil {
-				t.Fatal(err)
-			}
+			dir := copyCache(t, base)
 			tc.prepare(t, dir)
 			for _, run := range []string{"first", "second"} {
 				got, _, _, _ := editRun(t, dir, ov)

@@ -73,10 +73,7 @@ func TestFlakeCache(t *testing.T) {
 			if !tc.kept && want["flake.nix"] == cold["flake.nix"] && want["secrets/secrets.nix"] == cold["secrets/secrets.nix"] && want["sourcemap.json"] == cold["sourcemap.json"] {
 				t.Fatal("the edit changes neither the flake, the rules nor their source map: the test proves nothing")
 			}
-			dir := t.TempDir()
-			if err := os.CopyFS(dir, os.DirFS(base)); err != nil {
-				t.Fatal(err)
-			}
+			dir := copyCache(t, base)
 			var got map[string]string
 			n := renders(func() { got, _, _, _ = editRun(t, dir, tc.overlay) })
 			if diff := cmp.Diff(want, got); diff != "" {

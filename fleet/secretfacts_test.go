@@ -2,7 +2,6 @@ package fleet
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -73,10 +72,7 @@ func TestSecretFactsCache(t *testing.T) {
 			if cmp.Equal(coldStatus, wantStatus) && coldWarnings == wantWarnings && cmp.Equal(coldKeys, wantKeys) {
 				t.Fatal("the edit changes neither the status, the warnings nor the host keys: the test proves nothing")
 			}
-			dir := t.TempDir()
-			if err := os.CopyFS(dir, os.DirFS(base)); err != nil {
-				t.Fatal(err)
-			}
+			dir := copyCache(t, base)
 			status, warnings, keys, read := secretsRun(t, dir, tc.overlay)
 			if diff := cmp.Diff(wantStatus, status); diff != "" {
 				t.Errorf("status, cached run differs from an uncached one (-uncached +cached):\n%s", diff)
