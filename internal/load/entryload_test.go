@@ -12,6 +12,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"cuelang.org/go/cue/parser"
+
 	"fleetnix.dev/fleet/internal/merge"
 	"fleetnix.dev/fleet/schema"
 )
@@ -189,4 +191,50 @@ func sortedKeys(m map[string]string) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// TestIndexLines checks the line of every entry the index of a file
+// records against the newlines before it, for the reference fleet's
+// files and a small one, and the line counter asked for an offset before
+// the last one.
+func TestIndexLines(t *testing.T) {
+	names, err := filepath.Glob("../../*.cue")
+	if err != nil || len(names) == 0 {
+		t.Fatal("no files", err)
+	}
+	srcs := map[string][]byte{}
+	for _, n := range names {
+		b, err := os.ReadFile(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		srcs[n] = b
+	}
+	srcs["late.cue"] = []byte("package fleet\n\nhosts: a: {}\n\n// A doc.\nhosts: b: tags: x: true\nfleet: {}\n")
+	checked := 0
+	for name, src := range srcs {
+		f, err := parser.ParseFile(name, src, parser.ParseComments)
+		if err != nil {
+			t.Fatal(err)
+		}
+		x := indexFile(f, src)
+		if !x.ok {
+			continue
+		}
+		for _, e := range x.entries {
+			if want := bytes.Count(src[:e.start], []byte("\n")) + 1; e.line != want {
+				t.Errorf("%s: entry %s %q: line %d, want %d", name, e.kind, e.name, e.line, want)
+			}
+			checked++
+		}
+	}
+	if checked < 10 {
+		t.Fatalf("only %d entries checked", checked)
+	}
+	lc := lineCounter{src: []byte("a\nb\nc\nd\n"), line: 1}
+	for _, o := range []int{6, 2, 2, 7, 0} {
+		if got, want := lc.at(o), o/2+1; got != want {
+			t.Errorf("line of offset %d: %d, want %d", o, got, want)
+		}
+	}
 }
