@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"slices"
 	"strings"
 	"testing"
 
@@ -93,5 +94,41 @@ func TestGenerateRefusesMismatch(t *testing.T) {
 	}
 	if want := "hosts/db.nix: internal error"; !strings.HasPrefix(err.Error(), want) {
 		t.Errorf("error %q does not start with %q", err, want)
+	}
+}
+
+// TestShapeWalker checks that the walker sameTree compares with gives a
+// tree's shape item by item as appendShape gives it whole, on generated
+// files (comments, strings, paths, lists, nested sets), and that a
+// walker reused for another tree starts afresh.
+func TestShapeWalker(t *testing.T) {
+	files, err := Generate(&Fleet{Hosts: []Host{{Name: "db", Comment: []string{"Host db.", "", "A database."},
+		NixOS: map[string]any{"a": map[string]any{"b": []any{"x\n${y}", int64(1)}, "c.d": true}, "e": "f"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := syntax.ListOf(syntax.Str("k"))
+	l.Open.Leading = append(l.Open.Leading, syntax.Token{Kind: syntax.BLOCKCOMMENT, Text: "/* b */"}, syntax.Token{Kind: syntax.SPACE, Text: " "})
+	trees := map[string]syntax.Node{"built": syntax.NewFile(syntax.Attrs(syntax.Bind("k", l)))}
+	for _, f := range files {
+		tree, errs := syntax.Parse(f.Path, f.Data)
+		if len(errs) > 0 {
+			t.Fatalf("%s: %v", f.Path, errs[0])
+		}
+		trees[f.Path] = tree
+	}
+	w := new(shapeWalker)
+	for name, tree := range trees {
+		want := appendShape(nil, tree)
+		w.reset(tree)
+		w.next() // the next reset drops what is left
+		w.reset(tree)
+		var got []shapeItem
+		for it, ok := w.next(); ok; it, ok = w.next() {
+			got = append(got, it)
+		}
+		if len(want) < 10 || !slices.Equal(got, want) {
+			t.Errorf("%s: walker gives %d items, appendShape %d (equal: %v)", name, len(got), len(want), slices.Equal(got, want))
+		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -31,7 +32,9 @@ import (
 // open (cache.batch: a load, fleet.Load's checks, a generation), a small
 // entry is put in the index alone, and the index is written when the
 // last batch closes, keeping some of the last index's entries the run
-// did not use (see kept).
+// did not use (see kept). Until then an entry written is not held in
+// memory but appended to a spill file (spill), which the index is
+// written from: the index of 10,000 hosts is 160 MB.
 //
 // The index never serves what an entry's own file would not: most
 // entries are the result of what their key hashes, the same whoever
@@ -63,8 +66,30 @@ type index struct {
 	mod   time.Time
 
 	mu    sync.Mutex
-	used  map[string][]byte
+	used  map[string]usedEntry
 	dirty bool
+	spill *spill
+	// nospill is set once a spill file could not be made or written:
+	// entries are then held in memory.
+	nospill bool
+}
+
+// A usedEntry is an entry this run used: in memory (b, a slice of the
+// last index or what was read), or, with b nil, at off in the spill file,
+// n bytes whose CRC-32C is sum.
+type usedEntry struct {
+	b   []byte
+	off int64
+	n   int
+	sum uint32
+}
+
+// size returns the entry's size in bytes.
+func (e usedEntry) size() int {
+	if e.b != nil {
+		return len(e.b)
+	}
+	return e.n
 }
 
 // useIndex reads, on another goroutine, the index of the fleet at root,
@@ -74,7 +99,7 @@ func (c *cache) useIndex(root string) {
 		return
 	}
 	key := c.key("index", []byte(root))
-	ix := &index{file: c.path(key), ready: make(chan struct{}), used: map[string][]byte{}}
+	ix := &index{file: c.path(key), ready: make(chan struct{}), used: map[string]usedEntry{}}
 	c.index = ix
 	go func() {
 		defer close(ix.ready)
@@ -93,13 +118,25 @@ func (ix *index) lookup(key string) ([]byte, bool) {
 		return nil, false
 	}
 	ix.mu.Lock()
-	b, ok := ix.used[key]
+	e, ok := ix.used[key]
+	var sp *spill
+	if ok && e.b == nil {
+		sp = ix.spill
+		if sp.flush() != nil {
+			ix.nospill = true
+			ok = false
+		}
+	}
 	ix.mu.Unlock()
+	if ok && e.b == nil {
+		// A damaged entry is not served: the work is done again.
+		return sp.read(e, nil)
+	}
 	if ok {
-		return b, true
+		return e.b, true
 	}
 	<-ix.ready
-	b, ok = ix.old[key]
+	b, ok := ix.old[key]
 	return b, ok
 }
 
@@ -137,7 +174,35 @@ func (ix *index) use(key string, b []byte, written, fromIndex bool) {
 		delete(ix.used, key)
 		return
 	}
-	ix.used[key] = b
+	if e, ok := ix.used[key]; ok && !written && e.b == nil {
+		return // read back from the spill file, where it stays
+	}
+	if fromIndex && !written {
+		// A slice of the last index, held anyway.
+		ix.used[key] = usedEntry{b: b}
+		return
+	}
+	ix.used[key] = ix.spilled(b)
+}
+
+// spilled returns the entry b as appended to the spill file, made on
+// first use; b itself when there is no spill file.
+func (ix *index) spilled(b []byte) usedEntry {
+	if ix.nospill {
+		return usedEntry{b: b}
+	}
+	if ix.spill == nil {
+		if ix.spill = newSpill(filepath.Dir(filepath.Dir(ix.file))); ix.spill == nil {
+			ix.nospill = true
+			return usedEntry{b: b}
+		}
+	}
+	e, err := ix.spill.add(b)
+	if err != nil {
+		ix.nospill = true
+		return usedEntry{b: b}
+	}
+	return e
 }
 
 // write keeps the index when this run changed it, else marks it used,
@@ -160,28 +225,50 @@ func (c *cache) writeIndex() {
 	if os.MkdirAll(filepath.Dir(ix.file), 0o755) != nil {
 		return
 	}
-	kept := ix.kept()
-	writeAtomic(ix.file, func(w io.Writer) error { return writeIndex(w, kept) })
+	if ix.spill.flush() != nil {
+		ix.nospill = true
+	}
+	var buf []byte
+	entry := func(k string) ([]byte, bool) {
+		if e, ok := ix.used[k]; ok {
+			if e.b != nil {
+				return e.b, true
+			}
+			var ok bool
+			buf, ok = ix.spill.read(e, buf)
+			return buf, ok
+		}
+		b, ok := ix.old[k]
+		return b, ok
+	}
+	ks := ix.kept()
+	writeAtomic(ix.file, func(w io.Writer) error {
+		sum, err := writeIndex(w, ks, entry)
+		if err != nil {
+			return err
+		}
+		_, err = w.(io.WriterAt).WriteAt(binary.BigEndian.AppendUint32(nil, sum), int64(len(indexVersion)))
+		return err
+	})
 	ix.dirty = false
 }
 
-// kept returns the entries a new index holds: those this run used, and,
-// up to as many bytes again (at most retainMax), those of the last index
-// it did not use (in the order of their keys), which may exist nowhere
-// else: a run of another state of the fleet (another branch checked out)
-// does not drop every entry of the last.
-func (ix *index) kept() map[string][]byte {
+// kept returns the keys of the entries a new index holds, in order:
+// those this run used, and, up to as many bytes again (at most
+// retainMax), those of the last index it did not use (in the order of
+// their keys), which may exist nowhere else: a run of another state of
+// the fleet (another branch checked out) does not drop every entry of
+// the last.
+func (ix *index) kept() []string {
 	size := 0
-	for k, b := range ix.used {
-		size += len(k) + len(b)
-	}
-	m := make(map[string][]byte, len(ix.used))
-	for k, b := range ix.used {
-		m[k] = b
+	ks := make([]string, 0, len(ix.used))
+	for k, e := range ix.used {
+		size += len(k) + e.size()
+		ks = append(ks, k)
 	}
 	budget := min(size, retainMax)
 	for _, k := range keys(ix.old) {
-		if _, ok := m[k]; ok {
+		if _, ok := ix.used[k]; ok {
 			continue
 		}
 		n := len(k) + len(ix.old[k])
@@ -189,47 +276,111 @@ func (ix *index) kept() map[string][]byte {
 			continue
 		}
 		budget -= n
-		m[k] = ix.old[k]
+		ks = append(ks, k)
 	}
-	return m
+	sort.Strings(ks)
+	return ks
 }
 
 // encodeIndex lays out an index: its version, the CRC-32C of the rest,
-// then each key and entry.
+// then each key and entry, in the order of the keys.
 func encodeIndex(m map[string][]byte) []byte {
 	var b bytes.Buffer
-	writeIndex(&b, m)
-	return b.Bytes()
+	sum, _ := writeIndex(&b, keys(m), func(k string) ([]byte, bool) { return m[k], true })
+	out := b.Bytes()
+	binary.BigEndian.PutUint32(out[len(indexVersion):], sum)
+	return out
 }
 
-// writeIndex writes what encodeIndex returns to w, without holding it
-// whole: the index of 10,000 hosts is 160 MB. The CRC is computed first,
-// in a pass over the entries that writes nothing.
-func writeIndex(w io.Writer, m map[string][]byte) error {
-	ks := keys(m)
-	each := func(w io.Writer) error {
-		var head []byte
-		for _, k := range ks {
-			head = wire.AppendString(head[:0], k)
-			head = wire.AppendUint(head, uint64(len(m[k])))
-			if _, err := w.Write(head); err != nil {
-				return err
-			}
-			if _, err := w.Write(m[k]); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	crc := crc32.New(castagnoli)
-	each(crc)
+// writeIndex writes what encodeIndex returns to w, for the keys ks (in
+// order) and the entries entry gives (those it has not are left out),
+// without holding it whole: the index of 10,000 hosts is 160 MB. In the
+// place of the CRC it writes zeros, and returns the CRC, for the caller
+// to write there. entry's bytes are not used after its next call.
+func writeIndex(w io.Writer, ks []string, entry func(string) ([]byte, bool)) (uint32, error) {
 	bw := bufio.NewWriterSize(w, 256<<10)
 	bw.WriteString(indexVersion)
-	bw.Write(binary.BigEndian.AppendUint32(nil, crc.Sum32()))
-	if err := each(bw); err != nil {
-		return err
+	bw.Write(make([]byte, 4))
+	crc := crc32.New(castagnoli)
+	out := io.MultiWriter(bw, crc)
+	var head []byte
+	for _, k := range ks {
+		b, ok := entry(k)
+		if !ok {
+			continue
+		}
+		head = wire.AppendString(head[:0], k)
+		head = wire.AppendUint(head, uint64(len(b)))
+		out.Write(head)
+		if _, err := out.Write(b); err != nil {
+			return 0, err
+		}
 	}
-	return bw.Flush()
+	return crc.Sum32(), bw.Flush()
+}
+
+// A spill holds the entries a run wrote while it has not written them
+// in the index: appended to an unnamed file (removed as soon as it is
+// made, so no run, even killed, leaves one behind), each with its CRC,
+// and read back when the index is written or the entry is asked for
+// again. An entry read back damaged is not served: its work is done
+// again, and it is left out of the index.
+type spill struct {
+	f    *os.File
+	w    *bufio.Writer
+	size int64 // bytes appended, buffered included
+}
+
+// newSpill returns a spill file in dir, nil when none can be made or its
+// name cannot be removed while it is open (then entries stay in memory).
+func newSpill(dir string) *spill {
+	if os.MkdirAll(dir, 0o755) != nil {
+		return nil
+	}
+	f, err := os.CreateTemp(dir, ".tmp-spill-*")
+	if err != nil {
+		return nil
+	}
+	if err := os.Remove(f.Name()); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return nil
+	}
+	return &spill{f: f, w: bufio.NewWriterSize(f, 256<<10)}
+}
+
+// add appends b and returns where it is.
+func (s *spill) add(b []byte) (usedEntry, error) {
+	if _, err := s.w.Write(b); err != nil {
+		return usedEntry{}, err
+	}
+	e := usedEntry{off: s.size, n: len(b), sum: crc32.Checksum(b, castagnoli)}
+	s.size += int64(len(b))
+	return e, nil
+}
+
+// flush writes what is buffered, so that read finds it.
+func (s *spill) flush() error {
+	if s == nil {
+		return nil
+	}
+	return s.w.Flush()
+}
+
+// read returns the entry e, in buf when it has room, and false when it
+// cannot be read or is damaged. The entry must have been flushed.
+func (s *spill) read(e usedEntry, buf []byte) ([]byte, bool) {
+	if s == nil {
+		return nil, false
+	}
+	if cap(buf) < e.n {
+		buf = make([]byte, e.n)
+	}
+	buf = buf[:e.n]
+	if _, err := s.f.ReadAt(buf, e.off); err != nil || crc32.Checksum(buf, castagnoli) != e.sum {
+		return nil, false
+	}
+	return buf, true
 }
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)

@@ -289,3 +289,43 @@ func TestErrorCap(t *testing.T) {
 		t.Errorf("%d syntax errors and %d undefined-variable errors, want 1 and %d:\n%v", syntax, undef, MaxErrors+1, errs)
 	}
 }
+
+// TestLargeFile checks a file of more tokens and trivia than the scanner
+// reserves room for (reserveMax): it prints back as it was read, and
+// every element keeps its own comment and position.
+func TestLargeFile(t *testing.T) {
+	var src strings.Builder
+	src.WriteString("[\n")
+	const n = 3 * reserveMax
+	for i := range n {
+		fmt.Fprintf(&src, "  # c%d\n  %d\n", i, i)
+	}
+	src.WriteString("]\n")
+	file, errs := Parse("big.nix", []byte(src.String()))
+	if len(errs) > 0 {
+		t.Fatal(errs[0])
+	}
+	var b bytes.Buffer
+	if _, err := file.WriteTo(&b); err != nil || b.String() != src.String() {
+		t.Fatalf("round trip differs (%v)", err)
+	}
+	l, ok := file.Expr.(*List)
+	if !ok || len(l.Elems) != n {
+		t.Fatalf("parsed %T, want a list of %d", file.Expr, n)
+	}
+	for _, i := range []int{0, 1, reserveMax - 1, reserveMax, n - 1} {
+		tok := l.Elems[i].(*Int).Tok
+		var comments []string
+		for _, tr := range tok.Leading {
+			if tr.Kind == LINECOMMENT {
+				comments = append(comments, tr.Text)
+			}
+		}
+		if tok.Text != fmt.Sprint(i) || len(comments) != 1 || comments[0] != fmt.Sprintf("# c%d", i) {
+			t.Errorf("element %d: %q with comments %q", i, tok.Text, comments)
+		}
+		if want := strings.Index(src.String(), fmt.Sprintf("\n  %d\n", i)) + 4; int(tok.Start) != want {
+			t.Errorf("element %d at %d, want %d", i, tok.Start, want)
+		}
+	}
+}

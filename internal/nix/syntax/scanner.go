@@ -56,13 +56,21 @@ func (s *scanner) emitTrivia(k Kind, n int) {
 	s.off += n
 }
 
+// reserveMax bounds the tokens scan reserves room for before it knows
+// how many there are: files up to 256 KiB get room for all at once.
+const reserveMax = 64 << 10
+
 // scan tokenizes the whole source. The last token is always EOF.
 func (s *scanner) scan() []Token {
 	s.stack = append(s.stack[:0], modeCode)
 	// A token takes about four bytes of real Nix and one in two has
-	// trivia before it; growing these slices would copy them.
-	s.toks = make([]Token, 0, len(s.src)/4+16)
-	s.trivia = make([]Token, 0, len(s.src)/8+16)
+	// trivia before it; growing these slices would copy them. Beyond
+	// reserveMax tokens they grow as needed instead: a file of long
+	// strings (a generated module holding a dashboard per host, 23 MB)
+	// has far fewer tokens, and 56 bytes reserved for every four of its
+	// bytes were 480 MB.
+	s.toks = make([]Token, 0, min(len(s.src)/4, reserveMax)+16)
+	s.trivia = make([]Token, 0, min(len(s.src)/8, reserveMax/2)+16)
 	for {
 		if s.off >= len(s.src) {
 			if m := s.top(); m == modeInPathSlash {
