@@ -75,6 +75,18 @@ func (s *sources) parse(name string, src any, cfg parser.Config) (*ast.File, err
 	return f, err
 }
 
+// release drops the files' text and syntax once their entries are read:
+// the syntax of a large file is many times its size (386 MB for the
+// 28 MB file of 10,000 hosts), and the loader's instance, which keeps s
+// reachable, lives as long as the load.
+func (s *sources) release() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, f := range s.files {
+		f.full, f.src = nil, nil
+	}
+}
+
 func (s *sources) record(f *srcFile) {
 	s.mu.Lock()
 	s.files[f.name] = f

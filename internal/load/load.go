@@ -387,6 +387,7 @@ func loadFleetAs(ctx context.Context, cfg *Config, embeds map[diag.Range]bool, w
 		for _, inst := range insts {
 			maps.Copy(embeds, schemaEmbeds(inst.Files))
 		}
+		srcs.release()
 	}
 	f.schemaCfg = schemaCfg
 	diags = append(diags, layers.checkRecipients()...)
