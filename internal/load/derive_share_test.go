@@ -12,8 +12,8 @@ import (
 	"cuelang.org/go/cue"
 	"cuelang.org/go/cue/ast"
 	"cuelang.org/go/cue/cuecontext"
-	"cuelang.org/go/cue/parser"
 	cueload "cuelang.org/go/cue/load"
+	"cuelang.org/go/cue/parser"
 
 	"fleetnix.dev/fleet/schema"
 )
