@@ -11,6 +11,7 @@ import (
 
 	"cuelang.org/go/cue"
 	"cuelang.org/go/cue/ast"
+	"cuelang.org/go/cue/cuecontext"
 
 	"fleetnix.dev/fleet/internal/diag"
 )
@@ -47,8 +48,9 @@ var shareFacts = true
 var minFactsShared = 64
 
 // factsShared counts the hosts whose share of #FleetFacts was evaluated
-// for another host alike (for tests).
-var factsShared atomic.Int64
+// for another host alike, and factsMerged the #FleetFacts made from
+// shares (for tests).
+var factsShared, factsMerged atomic.Int64
 
 // fleetFactsOf evaluates #FleetFacts for hosts, whose facts are all (as
 // derive builds them): from the hosts' shares when it can, whole
@@ -138,8 +140,10 @@ func fleetFactsShared(ctx context.Context, workers []worker, hosts []*Host) (fle
 		return fleetFacts{}, false
 	}
 	merged := b.Bytes()
-	// What the fields' constraints say of the whole.
-	w := &workers[0]
+	// What the fields' constraints say of the whole, the hosts left out:
+	// in a context that does not close definitions, since a field of a
+	// comprehension over no hosts is not allowed in a closed one.
+	w := worker{cfg: workers[0].cfg, opts: []cuecontext.Option{cuecontext.CUE_DEBUG("opendef")}}
 	if w.init() != nil {
 		return fleetFacts{}, false
 	}
@@ -147,15 +151,14 @@ func fleetFactsShared(ctx context.Context, workers []worker, hosts []*Host) (fle
 	if len(root.keys) > 0 {
 		check = append([]byte(`{"hosts":{},`), merged[1:]...)
 	}
-	v := w.def(FleetFactsDef).Unify(w.ctx.CompileBytes(check))
-	if v.Validate(cue.Concrete(true)) != nil {
+	if w.def(FleetFactsDef).Unify(w.ctx.CompileBytes(check)).Validate(cue.Concrete(true)) != nil {
 		return fleetFacts{}, false
 	}
-	w.evaluated()
 	shared, perHost, err := splitFleetJSON(merged)
 	if err != nil {
 		return fleetFacts{}, false
 	}
+	factsMerged.Add(1)
 	return fleetFacts{Derive: true, Shared: shared, PerHost: perHost}, true
 }
 

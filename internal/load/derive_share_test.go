@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io/fs"
 	"regexp"
+	"strings"
 	"testing"
+	"testing/fstest"
 
 	"cuelang.org/go/cue"
 	"cuelang.org/go/cue/ast"
@@ -156,8 +158,11 @@ func comparePass(t *testing.T, cfg *cueload.Config, hosts []*Host) passResult {
 func TestFleetPassSharedBench(t *testing.T) {
 	cfg, ref := referenceFacts(t)
 	hosts := benchFacts(t, ref, 160)
-	f0, d0 := factsShared.Load(), derivedShared.Load()
+	f0, d0, m0 := factsShared.Load(), derivedShared.Load(), factsMerged.Load()
 	want := comparePass(t, cfg, hosts)
+	if got := factsMerged.Load() - m0; got != 4 {
+		t.Errorf("#FleetFacts made from shares %d times, want 4 (two runs, alone and in the pass)", got)
+	}
 	if len(want.errs) > 0 {
 		t.Fatalf("the bench fleet failed the pass: %q", want.errs)
 	}
@@ -251,21 +256,39 @@ func TestFleetPassSharedAdversarial(t *testing.T) {
 // the whole evaluation's error, at the same place, and a schema whose
 // #FleetFacts is not a union of shares is evaluated whole.
 func TestFleetFactsSharedConflict(t *testing.T) {
-	defer func(m int) { minFactsShared = m }(minFactsShared)
-	minFactsShared = 0
 	// a's job b-c and a-b's job c both make the target "a-b-c".
-	hosts := `
+	t.Run("shares", func(t *testing.T) {
+		compareFleetFactsErrors(t, &deriveSchemaFS, "conflicting values", `
 hosts: mon: {server: true, exporters: node: 9100}
 hosts: a: {serverHost: "mon", exporters: "b-c": 1}
 hosts: "a-b": {serverHost: "mon", exporters: c: 2}
 hosts: "a-c": {serverHost: "mon", exporters: c: 2}
-`
+`)
+	})
+	t.Run("whole", func(t *testing.T) {
+		if src, _ := fs.ReadFile(&deriveSchemaOneServer, "schema.cue"); !strings.Contains(string(src), "MaxFields") {
+			t.Fatal("the schema with one server has no MaxFields")
+		}
+		compareFleetFactsErrors(t, &deriveSchemaOneServer, "MaxFields", `
+hosts: mon: {server: true, exporters: node: 9100}
+hosts: mon2: {server: true, exporters: node: 9100}
+hosts: a: {serverHost: "mon", exporters: c: 2}
+`)
+	})
+}
+
+// compareFleetFactsErrors loads the fleet hosts with the schema schemaFS
+// with #FleetFacts made from shares and whole, and fails unless both
+// give the same errors.
+func compareFleetFactsErrors(t *testing.T, schemaFS fs.FS, wantErr, hosts string) {
+	defer func(m int) { minFactsShared = m }(minFactsShared)
+	minFactsShared = 0
 	run := func(share bool) []string {
 		defer func(s bool) { shareFacts = s }(shareFacts)
 		shareFacts = share
-		f, msgs := deriveFleet(t, hosts)
+		f, msgs := deriveFleetWith(t, schemaFS, hosts)
 		if f != nil {
-			t.Fatal("conflicting targets were accepted")
+			t.Fatal("conflicting facts were accepted")
 		}
 		// Each fleet is in a directory of its own.
 		for i, m := range msgs {
@@ -277,10 +300,17 @@ hosts: "a-c": {serverHost: "mon", exporters: c: 2}
 	if got := run(true); fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("errors shared:\n%q\nwhole:\n%q", got, want)
 	}
-	if len(want) == 0 {
-		t.Fatal("no error")
+	if len(want) == 0 || !strings.Contains(want[0], wantErr) {
+		t.Fatalf("errors %q, want one of %s", want, wantErr)
 	}
 }
+
+// deriveSchemaOneServer is deriveSchema with at most one server: a
+// constraint of the whole that no host's share breaks.
+var deriveSchemaOneServer = fstest.MapFS{"schema.cue": {Data: []byte(strings.NewReplacer(
+	"package schema\n", "package schema\n\nimport \"struct\"\n",
+	"servers: {for n, h in F.hosts if h.server {(n): true}}",
+	"servers: {for n, h in F.hosts if h.server {(n): true}}\n\tservers: struct.MaxFields(1)").Replace(deriveSchema))}}
 
 var tempDir = regexp.MustCompile(`/[0-9]{3}/`)
 
