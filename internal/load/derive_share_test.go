@@ -15,6 +15,7 @@ import (
 	"cuelang.org/go/cue/ast"
 	"cuelang.org/go/cue/cuecontext"
 	cueload "cuelang.org/go/cue/load"
+	"github.com/google/go-cmp/cmp"
 	"cuelang.org/go/cue/parser"
 
 	"fleetnix.dev/fleet/schema"
@@ -427,4 +428,51 @@ func derivedNameUses(d string, e ast.Expr) []string {
 		}
 	})
 	return bad
+}
+
+// TestDeriveSharedNameReads: schemas whose #Derive reads the host's name
+// other than as a value (sorts it with other values, measures it, puts
+// it in a longer string) give each host of a group alike its own result:
+// the sharing sees it and derives them alone.
+func TestDeriveSharedNameReads(t *testing.T) {
+	hosts := `
+hosts: mon: {server: true, exporters: node: 9100}
+hosts: alpha1: {serverHost: "mon", exporters: node: 9100}
+hosts: nova1: {serverHost: "mon", exporters: node: 9100}
+hosts: zulu1: {serverHost: "mon", exporters: node: 9100}
+`
+	for _, read := range []string{
+		`order: list.SortStrings([D.name, "m"])`,
+		`size: len(D.name)`,
+		`motd: "host \(D.name)"`,
+	} {
+		t.Run(read, func(t *testing.T) {
+			src := strings.Replace(deriveSchema, "\t#nixos: {\n", "\t#nixos: {\n\t\t"+read+"\n", 1)
+			if strings.Contains(read, "list.") {
+				src = strings.Replace(src, "package schema\n", "package schema\n\nimport \"list\"\n", 1)
+			}
+			schemaFS := &fstest.MapFS{"schema.cue": {Data: []byte(src)}}
+			run := func(share bool) map[string]string {
+				defer func(s bool) { shareDerive = s }(shareDerive)
+				shareDerive = share
+				f, msgs := deriveFleetWith(t, schemaFS, hosts)
+				if f == nil {
+					t.Fatal(msgs)
+				}
+				out := map[string]string{}
+				for _, h := range f.Hosts {
+					out[h.Name] = string(h.Derived)
+				}
+				return out
+			}
+			want := run(false)
+			before := derivedShared.Load()
+			if diff := cmp.Diff(want, run(true)); diff != "" {
+				t.Errorf("derived shared (-alone +shared):\n%s", diff)
+			}
+			if n := derivedShared.Load() - before; n != 0 {
+				t.Errorf("%d hosts shared a derivation that reads their names", n)
+			}
+		})
+	}
 }
