@@ -15,8 +15,8 @@ import (
 	"cuelang.org/go/cue/ast"
 	"cuelang.org/go/cue/cuecontext"
 	cueload "cuelang.org/go/cue/load"
-	"github.com/google/go-cmp/cmp"
 	"cuelang.org/go/cue/parser"
+	"github.com/google/go-cmp/cmp"
 
 	"fleetnix.dev/fleet/schema"
 )
