@@ -266,14 +266,14 @@ hosts: "a-b": {serverHost: "mon", exporters: c: 2}
 hosts: "a-c": {serverHost: "mon", exporters: c: 2}
 `)
 	})
-	t.Run("whole", func(t *testing.T) {
-		if src, _ := fs.ReadFile(&deriveSchemaOneServer, "schema.cue"); !strings.Contains(string(src), "MaxFields") {
-			t.Fatal("the schema with one server has no MaxFields")
+	t.Run("constraint of the whole", func(t *testing.T) {
+		if src, _ := fs.ReadFile(&deriveSchemaTwoTargets, "schema.cue"); !strings.Contains(string(src), "MaxFields") {
+			t.Fatal("the schema with two targets has no MaxFields")
 		}
-		compareFleetFactsErrors(t, &deriveSchemaOneServer, "MaxFields", `
+		compareFleetFactsErrors(t, &deriveSchemaTwoTargets, "MaxFields", `
 hosts: mon: {server: true, exporters: node: 9100}
-hosts: mon2: {server: true, exporters: node: 9100}
 hosts: a: {serverHost: "mon", exporters: c: 2}
+hosts: b: {serverHost: "mon", exporters: d: 2}
 `)
 	})
 }
@@ -306,12 +306,11 @@ func compareFleetFactsErrors(t *testing.T, schemaFS fs.FS, wantErr, hosts string
 	}
 }
 
-// deriveSchemaOneServer is deriveSchema with at most one server: a
-// constraint of the whole that no host's share breaks.
-var deriveSchemaOneServer = fstest.MapFS{"schema.cue": {Data: []byte(strings.NewReplacer(
+// deriveSchemaTwoTargets is deriveSchema with at most two targets per
+// server: a constraint of the whole that no host's share breaks.
+var deriveSchemaTwoTargets = fstest.MapFS{"schema.cue": {Data: []byte(strings.NewReplacer(
 	"package schema\n", "package schema\n\nimport \"struct\"\n",
-	"servers: {for n, h in F.hosts if h.server {(n): true}}",
-	"servers: {for n, h in F.hosts if h.server {(n): true}}\n\tservers: struct.MaxFields(1)").Replace(deriveSchema))}}
+	"\tperHost: {\n", "\tperHost: [string]: targets: struct.MaxFields(2)\n\tperHost: {\n").Replace(deriveSchema))}}
 
 var tempDir = regexp.MustCompile(`/[0-9]{3}/`)
 
