@@ -389,7 +389,7 @@ func TestDeriveNameOnlyAsValue(t *testing.T) {
 
 // derivedNameUses returns the places in e, the body of #Derive aliased d,
 // that read d.name other than as a field's whole value or an operand of
-// == or !=.
+// == or != whose other operand is of the input (fromInput).
 func derivedNameUses(d string, e ast.Expr) []string {
 	var bad []string
 	var stack []ast.Node
@@ -411,7 +411,11 @@ func derivedNameUses(d string, e ast.Expr) []string {
 				case *ast.Field:
 					okUse = p.Value == n
 				case *ast.BinaryExpr:
-					okUse = p.Op.String() == "==" || p.Op.String() == "!="
+					other := p.X
+					if other == n {
+						other = p.Y
+					}
+					okUse = (p.Op.String() == "==" || p.Op.String() == "!=") && fromInput(other, d, stack)
 				}
 				if !okUse {
 					bad = append(bad, sel.Pos().String())
@@ -474,4 +478,44 @@ hosts: zulu1: {serverHost: "mon", exporters: node: 9100}
 			}
 		})
 	}
+}
+
+// fromInput reports whether e, compared with the host's name in #Derive
+// aliased d, is of the derivation's input: a field of d, or a variable of
+// a comprehension (of the nodes in stack) over such fields. A constant
+// of the schema is not: a comparison of the name with it could be true
+// for the name and false for the placeholder.
+func fromInput(e ast.Expr, d string, stack []ast.Node) bool {
+	for {
+		sel, ok := e.(*ast.SelectorExpr)
+		if !ok {
+			break
+		}
+		e = sel.X
+	}
+	id, ok := e.(*ast.Ident)
+	if !ok {
+		return false
+	}
+	if id.Name == d {
+		return true
+	}
+	for _, n := range stack {
+		c, ok := n.(*ast.Comprehension)
+		if !ok {
+			continue
+		}
+		for _, cl := range c.Clauses {
+			f, ok := cl.(*ast.ForClause)
+			if !ok {
+				continue
+			}
+			for _, v := range []*ast.Ident{f.Key, f.Value} {
+				if v != nil && v.Name == id.Name && fromInput(f.Source, d, stack) {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
