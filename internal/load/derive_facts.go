@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"slices"
-	"strconv"
 	"strings"
 	"sync/atomic"
 
@@ -67,32 +66,66 @@ func fleetFactsOf(ctx context.Context, workers []worker, hosts []*Host, all []by
 	return evalFleetFacts(w, all)
 }
 
-// A factsUnit is one evaluation of a share of #FleetFacts: of the host
-// hosts[0] with its own name when it is alone, of the facts free (the
-// name replaced by passName) for every host of hosts otherwise.
+// A factsUnit is one evaluation of a share of #FleetFacts: of the hosts
+// with their own names, together, when free is nil (hosts with no other
+// alike, next to each other in the order of names, so that their share
+// is merged where the whole evaluation visits them), of the facts free
+// (the name replaced by passName) for every host of hosts otherwise.
 type factsUnit struct {
 	hosts []int
 	free  []byte
 }
 
+// factsChunk bounds the hosts with no other alike evaluated together.
+const factsChunk = 64
+
+// factsUnits returns the evaluations of #FleetFacts's shares of hosts,
+// whose order by name is order: a unit per group of hosts alike but for
+// the name, and the hosts between them in chunks.
+func factsUnits(hosts []*Host, order []int) []factsUnit {
+	free := make([][]byte, len(hosts))
+	count := map[string]int{}
+	for i, h := range hosts {
+		if f, ok := freeFacts(h); ok {
+			free[i] = f
+			count[string(f)]++
+		}
+	}
+	var units []factsUnit
+	group := map[string]int{}
+	chunk := -1 // the chunk the next lone host may join
+	for _, i := range order {
+		if f := free[i]; f != nil && count[string(f)] > 1 {
+			chunk = -1
+			if u, seen := group[string(f)]; seen {
+				units[u].hosts = append(units[u].hosts, i)
+				continue
+			}
+			group[string(f)] = len(units)
+			units = append(units, factsUnit{hosts: []int{i}, free: f})
+			continue
+		}
+		if chunk < 0 || len(units[chunk].hosts) == factsChunk {
+			chunk = len(units)
+			units = append(units, factsUnit{})
+		}
+		units[chunk].hosts = append(units[chunk].hosts, i)
+	}
+	return units
+}
+
 // fleetFactsShared makes #FleetFacts from the hosts' shares, and reports
 // false when it cannot (see above).
 func fleetFactsShared(ctx context.Context, workers []worker, hosts []*Host) (fleetFacts, bool) {
-	var units []factsUnit
-	byFree := map[string]int{}
-	for i, h := range hosts {
-		free, ok := freeFacts(h)
-		if !ok {
-			units = append(units, factsUnit{hosts: []int{i}})
-			continue
-		}
-		if u, seen := byFree[string(free)]; seen {
-			units[u].hosts = append(units[u].hosts, i)
-			continue
-		}
-		byFree[string(free)] = len(units)
-		units = append(units, factsUnit{hosts: []int{i}, free: free})
+	// The whole evaluation visits the hosts in the order of their names
+	// (derive gives it a JSON object, whose keys encoding/json sorts);
+	// the shares are merged in that order.
+	order := make([]int, len(hosts))
+	for i := range order {
+		order[i] = i
 	}
+	slices.SortFunc(order, func(a, b int) int { return strings.Compare(hosts[a].Name, hosts[b].Name) })
+	units := factsUnits(hosts, order)
 	shares := make([][]byte, len(hosts))
 	var failed atomic.Bool
 	err := parallel(ctx, len(workers), len(units), func(wi, ui int) {
@@ -111,15 +144,11 @@ func fleetFactsShared(ctx context.Context, workers []worker, hosts []*Host) (fle
 	if err != nil || failed.Load() {
 		return fleetFacts{}, false
 	}
-	// The whole evaluation visits the hosts in the order of their names
-	// (derive gives it a JSON object, whose keys encoding/json sorts).
-	order := make([]int, len(hosts))
-	for i := range order {
-		order[i] = i
-	}
-	slices.SortFunc(order, func(a, b int) int { return strings.Compare(hosts[a].Name, hosts[b].Name) })
 	root := &jsonObject{}
 	for _, i := range order {
+		if shares[i] == nil {
+			continue // in the share of the hosts before it
+		}
 		o, ok := parseObject(shares[i])
 		if !ok {
 			return fleetFacts{}, false
@@ -178,15 +207,27 @@ func freeFacts(h *Host) ([]byte, bool) {
 // evaluated with passName and with passName2; when the results differ by
 // more than the placeholder, each host is evaluated with its own name.
 func evalShares(w *worker, hosts []*Host, u factsUnit, shares [][]byte) bool {
+	if u.free == nil {
+		in := make(map[string]json.RawMessage, len(u.hosts))
+		for _, i := range u.hosts {
+			in[hosts[i].Name] = hosts[i].Facts
+		}
+		b, err := evalShare(w, in)
+		if err != nil {
+			return false
+		}
+		shares[u.hosts[0]] = b
+		return true
+	}
 	if len(u.hosts) > 1 {
-		one, err := evalShare(w, passName, u.free)
+		one, err := evalShare(w, map[string]json.RawMessage{passName: u.free})
 		if err != nil {
 			return false
 		}
 		free2, ok := renamed(u.free, passName, passName2, false)
 		if ok {
 			var two []byte
-			if two, err = evalShare(w, passName2, free2); err != nil {
+			if two, err = evalShare(w, map[string]json.RawMessage{passName2: free2}); err != nil {
 				return false
 			}
 			want, ok2 := renamed(one, passName, passName2, true)
@@ -202,7 +243,7 @@ func evalShares(w *worker, hosts []*Host, u factsUnit, shares [][]byte) bool {
 		}
 	}
 	for _, i := range u.hosts {
-		b, err := evalShare(w, hosts[i].Name, hosts[i].Facts)
+		b, err := evalShare(w, map[string]json.RawMessage{hosts[i].Name: hosts[i].Facts})
 		if err != nil {
 			return false
 		}
@@ -211,13 +252,13 @@ func evalShares(w *worker, hosts []*Host, u factsUnit, shares [][]byte) bool {
 	return true
 }
 
-// evalShare evaluates #FleetFacts for one host, name with facts, in w,
-// and returns it as JSON.
-func evalShare(w *worker, name string, facts []byte) ([]byte, error) {
-	in := make([]byte, 0, len(facts)+len(name)+16)
-	in = append(in, `{"hosts":{`...)
-	in = strconv.AppendQuote(in, name)
-	in = append(append(append(in, ':'), facts...), "}}"...)
+// evalShare evaluates #FleetFacts for the hosts facts (by name) in w, and
+// returns it as JSON.
+func evalShare(w *worker, facts map[string]json.RawMessage) ([]byte, error) {
+	in, err := json.Marshal(map[string]any{"hosts": facts})
+	if err != nil {
+		return nil, err
+	}
 	v := w.def(FleetFactsDef).Unify(w.ctx.CompileBytes(in))
 	defer w.evaluated()
 	if err := v.Validate(cue.Concrete(true)); err != nil {

@@ -178,6 +178,22 @@ func TestFleetPassSharedBench(t *testing.T) {
 	if want.derived["dex5550"] == "" || want.derived["razer-0008"] == "" {
 		t.Fatal("the monitoring server or a client derived nothing")
 	}
+	// As the distinct fleet: every host's address holds its name, so
+	// no host is alike another, and the shares are of chunks of hosts.
+	for _, h := range hosts {
+		m := factsOf(t, h)
+		m["address"] = h.Name + ".bench.example.com"
+		m["hostPort"] = m["address"]
+		*h = *factsHost(t, h.Name, m)
+	}
+	f0, d0, m0 = factsShared.Load(), derivedShared.Load(), factsMerged.Load()
+	comparePass(t, cfg, hosts)
+	if factsShared.Load() != f0 || derivedShared.Load() != d0 {
+		t.Error("hosts of the distinct fleet shared")
+	}
+	if got := factsMerged.Load() - m0; got != 4 {
+		t.Errorf("#FleetFacts of the distinct fleet made from shares %d times, want 4", got)
+	}
 }
 
 // TestFleetPassSharedAdversarial compares the shared fleet pass with the
