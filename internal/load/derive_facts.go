@@ -126,7 +126,7 @@ func fleetFactsShared(ctx context.Context, workers []worker, hosts []*Host) (fle
 	}
 	slices.SortFunc(order, func(a, b int) int { return strings.Compare(hosts[a].Name, hosts[b].Name) })
 	units := factsUnits(hosts, order)
-	shares := make([][]byte, len(hosts))
+	shares := make([]share, len(hosts))
 	var failed atomic.Bool
 	err := parallel(ctx, len(workers), len(units), func(wi, ui int) {
 		if failed.Load() {
@@ -146,21 +146,15 @@ func fleetFactsShared(ctx context.Context, workers []worker, hosts []*Host) (fle
 	}
 	root := &jsonObject{}
 	for _, i := range order {
-		if shares[i] == nil {
+		sh := shares[i]
+		if sh.obj == nil {
 			continue // in the share of the hosts before it
 		}
-		o, ok := parseObject(shares[i])
-		if !ok {
-			return fleetFacts{}, false
+		from := ""
+		if sh.name != "" {
+			from = passName
 		}
-		delete(o.vals, "hosts")
-		o.keys = slices.DeleteFunc(o.keys, func(k string) bool { return k == "hosts" })
-		for _, k := range o.keys {
-			if _, ok := o.vals[k].(*jsonObject); !ok {
-				return fleetFacts{}, false // not a struct: not a union of shares
-			}
-		}
-		if !root.merge(o) {
+		if !root.merge(sh.obj, from, sh.name) {
 			return fleetFacts{}, false
 		}
 	}
@@ -202,11 +196,37 @@ func freeFacts(h *Host) ([]byte, bool) {
 	return renamed(h.Facts, h.Name, passName, false)
 }
 
+// A share is a share of #FleetFacts parsed, without hosts: name is the
+// host's name to put for passName in it, "" when it has its own names.
+type share struct {
+	obj  *jsonObject
+	name string
+}
+
+// parseShare parses the share b, and reports false when it is not an
+// object whose fields are objects (but hosts, which it leaves out): such
+// a field is not the union of the hosts' shares.
+func parseShare(b []byte) (*jsonObject, bool) {
+	o, ok := parseObject(b)
+	if !ok {
+		return nil, false
+	}
+	delete(o.vals, "hosts")
+	o.keys = slices.DeleteFunc(o.keys, func(k string) bool { return k == "hosts" })
+	for _, k := range o.keys {
+		if _, ok := o.vals[k].(*jsonObject); !ok {
+			return nil, false
+		}
+	}
+	return o, true
+}
+
 // evalShares evaluates the shares of #FleetFacts of the hosts of u in w
 // into shares, and reports false when one fails. A shared unit is
 // evaluated with passName and with passName2; when the results differ by
 // more than the placeholder, each host is evaluated with its own name.
-func evalShares(w *worker, hosts []*Host, u factsUnit, shares [][]byte) bool {
+func evalShares(w *worker, hosts []*Host, u factsUnit, shares []share) bool {
+	ok := true
 	if u.free == nil {
 		in := make(map[string]json.RawMessage, len(u.hosts))
 		for _, i := range u.hosts {
@@ -216,15 +236,16 @@ func evalShares(w *worker, hosts []*Host, u factsUnit, shares [][]byte) bool {
 		if err != nil {
 			return false
 		}
-		shares[u.hosts[0]] = b
-		return true
+		shares[u.hosts[0]].obj, ok = parseShare(b)
+		return ok
 	}
 	if len(u.hosts) > 1 {
 		one, err := evalShare(w, map[string]json.RawMessage{passName: u.free})
 		if err != nil {
 			return false
 		}
-		free2, ok := renamed(u.free, passName, passName2, false)
+		var free2 []byte
+		free2, ok = renamed(u.free, passName, passName2, false)
 		if ok {
 			var two []byte
 			if two, err = evalShare(w, map[string]json.RawMessage{passName2: free2}); err != nil {
@@ -234,9 +255,12 @@ func evalShares(w *worker, hosts []*Host, u factsUnit, shares [][]byte) bool {
 			ok = ok2 && bytes.Equal(want, two)
 		}
 		if ok {
-			at, _ := nameSites(one, passName, true)
+			obj, ok := parseShare(one)
+			if !ok {
+				return false
+			}
 			for _, i := range u.hosts {
-				shares[i] = replaceAt(one, at, len(passName), hosts[i].Name)
+				shares[i] = share{obj, hosts[i].Name}
 			}
 			factsShared.Add(int64(len(u.hosts)))
 			return true
@@ -247,7 +271,9 @@ func evalShares(w *worker, hosts []*Host, u factsUnit, shares [][]byte) bool {
 		if err != nil {
 			return false
 		}
-		shares[i] = b
+		if shares[i].obj, ok = parseShare(b); !ok {
+			return false
+		}
 	}
 	return true
 }
@@ -311,14 +337,39 @@ func parseObject(b []byte) (*jsonObject, bool) {
 }
 
 // merge unifies the object src into o, keeping the order in which keys
-// first appear, and reports false when they conflict (two values of a
-// key that are not both objects differ).
-func (o *jsonObject) merge(src *jsonObject) bool {
+// first appear, with every key and whole string from in src replaced by
+// to when from is set, and reports false when they conflict (two values
+// of a key that are not both objects differ). o takes src's objects
+// when from is not set: src must not be used again then.
+func (o *jsonObject) merge(src *jsonObject, from, to string) bool {
 	if o.vals == nil {
 		o.vals = map[string]any{}
 	}
 	for _, k := range src.keys {
 		v := src.vals[k]
+		if from != "" {
+			if k == from {
+				k = to
+			}
+			switch x := v.(type) {
+			case []byte:
+				if bytes.Contains(x, []byte(from)) {
+					b, ok := renamed(x, from, to, true)
+					if !ok {
+						return false
+					}
+					v = b
+				}
+			case *jsonObject:
+				if _, ok := o.vals[k]; !ok {
+					c := &jsonObject{}
+					if !c.merge(x, from, to) {
+						return false
+					}
+					v = c
+				}
+			}
+		}
 		old, ok := o.vals[k]
 		if !ok {
 			o.keys = append(o.keys, k)
@@ -328,7 +379,7 @@ func (o *jsonObject) merge(src *jsonObject) bool {
 		switch old := old.(type) {
 		case *jsonObject:
 			sub, ok := v.(*jsonObject)
-			if !ok || !old.merge(sub) {
+			if !ok || !old.merge(sub, from, to) {
 				return false
 			}
 		case []byte:

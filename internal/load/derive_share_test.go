@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io/fs"
+	"os"
+	"runtime"
 	"regexp"
 	"strings"
 	"testing"
@@ -23,7 +25,7 @@ import (
 
 // referenceFacts loads the reference fleet and returns the schema's
 // configuration and its hosts, which have facts.
-func referenceFacts(t *testing.T) (*cueload.Config, []*Host) {
+func referenceFacts(t testing.TB) (*cueload.Config, []*Host) {
 	t.Helper()
 	f, d := Load(context.Background(), &Config{Dir: "../..", Schema: schema.FS})
 	if f == nil {
@@ -33,7 +35,7 @@ func referenceFacts(t *testing.T) (*cueload.Config, []*Host) {
 }
 
 // factsOf returns h's facts decoded, for editing.
-func factsOf(t *testing.T, h *Host) map[string]any {
+func factsOf(t testing.TB, h *Host) map[string]any {
 	t.Helper()
 	var m map[string]any
 	if err := json.Unmarshal(h.Facts, &m); err != nil {
@@ -43,7 +45,7 @@ func factsOf(t *testing.T, h *Host) map[string]any {
 }
 
 // factsHost returns a host called name with the facts m.
-func factsHost(t *testing.T, name string, m map[string]any) *Host {
+func factsHost(t testing.TB, name string, m map[string]any) *Host {
 	t.Helper()
 	m["name"] = name
 	b, err := json.Marshal(m)
@@ -57,7 +59,7 @@ func factsHost(t *testing.T, name string, m map[string]any) *Host {
 // (fleet/bench_test.go, writeFleet): the reference hosts, then n-5
 // clones of them round-robin, called name-%04d, without the binary cache
 // and reporting to dex5550 (their template's monitoring client).
-func benchFacts(t *testing.T, ref []*Host, n int) []*Host {
+func benchFacts(t testing.TB, ref []*Host, n int) []*Host {
 	t.Helper()
 	var out []*Host
 	for i := 0; i < n; i++ {
@@ -534,4 +536,39 @@ func fromInput(e ast.Expr, d string, stack []ast.Node) bool {
 		}
 	}
 	return false
+}
+
+// BenchmarkFleetPass measures the fleet pass over a fleet shaped like the
+// benchmarks' (FLEET_BENCH_HOSTS hosts, 1000 by default), whole (no
+// sharing) and shared, with no cache: #FleetFacts alone, and the pass.
+// One op is one pass over the fleet.
+func BenchmarkFleetPass(b *testing.B) {
+	n := 1000
+	if s := os.Getenv("FLEET_BENCH_HOSTS"); s != "" {
+		fmt.Sscan(s, &n)
+	}
+	cfg, ref := referenceFacts(b)
+	hosts := benchFacts(b, ref, n)
+	all, _ := json.Marshal(map[string]any{"hosts": factsMap(hosts)})
+	for _, shared := range []bool{false, true} {
+		b.Run(fmt.Sprintf("facts/shared=%v", shared), func(b *testing.B) {
+			defer func(f bool) { shareFacts = f }(shareFacts)
+			shareFacts = shared
+			for i := 0; i < b.N; i++ {
+				ws := newWorkers(min(runtime.NumCPU(), 8), cfg)
+				if _, d := fleetFactsOf(context.Background(), ws, hosts, all); d != nil {
+					b.Fatal(d)
+				}
+			}
+		})
+		b.Run(fmt.Sprintf("pass/shared=%v", shared), func(b *testing.B) {
+			defer func(f, d bool) { shareFacts, shareDerive = f, d }(shareFacts, shareDerive)
+			shareFacts, shareDerive = shared, shared
+			for i := 0; i < b.N; i++ {
+				if d := derive(context.Background(), cfg, nil, hosts); d != nil {
+					b.Fatal(d)
+				}
+			}
+		})
+	}
 }
