@@ -18,6 +18,7 @@ import (
 	"cuelang.org/go/cue/cuecontext"
 	cueload "cuelang.org/go/cue/load"
 	"cuelang.org/go/cue/parser"
+	"cuelang.org/go/cue/token"
 	"github.com/google/go-cmp/cmp"
 
 	"fleetnix.dev/fleet/schema"
@@ -570,5 +571,73 @@ func BenchmarkFleetPass(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestFleetPassNoNameTests holds #FleetFacts and #Derive to what the
+// placeholders assume of the strings of a host's input: a string of the
+// facts may be the host's name, replaced by a placeholder, so neither
+// definition may compare a string with a constant, match it with a
+// pattern or take it apart (strings, regexp): that could be true of the
+// name and false of both placeholders.
+func TestFleetPassNoNameTests(t *testing.T) {
+	names, err := fs.Glob(schema.FS, "*.cue")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]bool{string(FleetFactsDef): true, string(DeriveDef): true}
+	isConst := func(e ast.Expr) bool {
+		switch x := e.(type) {
+		case *ast.BasicLit:
+			return x.Kind == token.STRING
+		case *ast.Interpolation:
+			return true
+		}
+		return false
+	}
+	for _, name := range names {
+		src, err := fs.ReadFile(schema.FS, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, err := parser.ParseFile(name, src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range f.Decls {
+			field, ok := d.(*ast.Field)
+			if !ok {
+				continue
+			}
+			l, _, _ := ast.LabelName(field.Label)
+			if !want[l] {
+				continue
+			}
+			delete(want, l)
+			ast.Walk(field.Value, func(n ast.Node) bool {
+				switch x := n.(type) {
+				case *ast.BinaryExpr:
+					switch x.Op.String() {
+					case "==", "!=", "<", "<=", ">", ">=", "=~", "!~":
+						if isConst(x.X) || isConst(x.Y) {
+							t.Errorf("%s: %s compares a string with a constant", x.Pos(), l)
+						}
+					}
+				case *ast.UnaryExpr:
+					switch x.Op.String() {
+					case "==", "!=", "<", "<=", ">", ">=", "=~", "!~":
+						t.Errorf("%s: %s constrains a string by a pattern or a bound", x.Pos(), l)
+					}
+				case *ast.SelectorExpr:
+					if id, ok := x.X.(*ast.Ident); ok && (id.Name == "strings" || id.Name == "regexp") {
+						t.Errorf("%s: %s takes a string apart (%s)", x.Pos(), l, id.Name)
+					}
+				}
+				return true
+			}, nil)
+		}
+	}
+	for l := range want {
+		t.Errorf("no %s in the schema", l)
 	}
 }
