@@ -41,13 +41,14 @@ func derive(ctx context.Context, schemaCfg *load.Config, c *cache, hosts []*Host
 		return diag.List{{Severity: diag.Error, Summary: err.Error()}}
 	}
 	workers := newWorkers(min(runtime.NumCPU(), 8, len(hosts)), schemaCfg)
-	// The fleet's facts are evaluated once, in the first worker's
-	// context, and handed to every derivation as data.
+	// The fleet's facts are evaluated once (from the hosts' shares, on
+	// the workers, when the schema allows: see derive_facts.go) and
+	// handed to every derivation as data.
 	var ff fleetFacts
 	key := c.key("fleet", all)
 	if !c.get(key, &ff) {
 		var d diag.List
-		if ff, d = evalFleetFacts(&workers[0], all); d != nil {
+		if ff, d = fleetFactsOf(ctx, workers, hosts, all); d != nil {
 			return d
 		}
 		c.put(key, &ff)
@@ -55,29 +56,7 @@ func derive(ctx context.Context, schemaCfg *load.Config, c *cache, hosts []*Host
 	if !ff.Derive {
 		return nil
 	}
-	errs := make([]error, len(hosts))
-	err = parallel(ctx, len(workers), len(hosts), func(wi, i int) {
-		h := hosts[i]
-		own := ff.PerHost[h.Name]
-		if own == nil {
-			own = json.RawMessage("{}")
-		}
-		key := c.key("derive", []byte(h.Name), h.Facts, ff.Shared, own)
-		var r derived
-		if c.get(key, &r) {
-			h.Derived = r.NixOS
-			return
-		}
-		w := &workers[wi]
-		if errs[i] = w.init(); errs[i] != nil {
-			return
-		}
-		errs[i] = h.derive(w, ff.Shared, own)
-		w.evaluated()
-		if errs[i] == nil {
-			c.put(key, &derived{h.Derived})
-		}
-	})
+	errs, err := deriveAll(ctx, c, workers, hosts, &ff)
 	if err == nil {
 		err = initErr(workers)
 	}
@@ -161,71 +140,60 @@ func evalFleetFacts(w *worker, all []byte) (fleetFacts, diag.List) {
 	if err := fleet.Validate(cue.Concrete(true)); err != nil {
 		return ff, cueDiags(err, nil)
 	}
-	shared, perHost, err := splitFleetFacts(fleet)
+	b, err := fleet.MarshalJSON()
+	if err != nil {
+		return ff, diag.List{{Severity: diag.Error, Summary: err.Error()}}
+	}
+	shared, perHost, err := splitFleetJSON(b)
 	if err != nil {
 		return ff, diag.List{{Severity: diag.Error, Summary: err.Error()}}
 	}
 	return fleetFacts{Derive: true, Shared: shared, PerHost: perHost}, nil
 }
 
-// splitFleetFacts returns, as JSON, the fields of the evaluated
-// #FleetFacts every host gets (all but hosts and perHost) and each host's
-// own entry of perHost.
-func splitFleetFacts(fleet cue.Value) ([]byte, map[string]json.RawMessage, error) {
-	b, err := fleet.MarshalJSON()
-	if err != nil {
-		return nil, nil, err
-	}
-	var fields map[string]json.RawMessage
-	if err := json.Unmarshal(b, &fields); err != nil {
-		return nil, nil, err
-	}
-	var perHost map[string]json.RawMessage
-	if p, ok := fields[perHostField]; ok {
-		if err := json.Unmarshal(p, &perHost); err != nil {
-			return nil, nil, err
-		}
-	}
-	delete(fields, perHostField)
-	delete(fields, "hosts")
-	shared, err := json.Marshal(fields)
-	return shared, perHost, err
-}
-
 // derive evaluates #Derive for h in w with the fleet's shared facts and
 // its own, and records the NixOS configuration it gives h.
 func (h *Host) derive(w *worker, shared, own json.RawMessage) error {
-	in, err := json.Marshal(map[string]any{"name": h.Name, "host": json.RawMessage(h.Facts), ownField: own, fleetField: shared})
+	b, err := evalDerive(w, h.Name, h.Facts, shared, own)
 	if err != nil {
 		return err
+	}
+	h.Derived = b
+	return nil
+}
+
+// evalDerive evaluates #Derive in w for the host name with its facts,
+// the fleet's shared facts and its own entry of perHost, and returns the
+// NixOS configuration it gives the host as JSON, nil when that is empty.
+func evalDerive(w *worker, name string, facts, shared, own json.RawMessage) ([]byte, error) {
+	in, err := json.Marshal(map[string]any{"name": name, "host": facts, ownField: own, fleetField: shared})
+	if err != nil {
+		return nil, err
 	}
 	v := w.def(DeriveDef).Unify(w.ctx.CompileBytes(in))
 	// Validate what this host's derivation computed, not the fleet's
 	// facts it was given: those were validated once.
 	it, err := v.Fields()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	for it.Next() {
 		if it.Selector().Unquoted() == fleetField {
 			continue
 		}
 		if err := it.Value().Validate(cue.Concrete(true)); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	out := v.LookupPath(cue.MakePath(cue.Def(nixosDef)))
 	if err := out.Validate(cue.Concrete(true)); err != nil {
-		return err
+		return nil, err
 	}
 	b, err := out.MarshalJSON()
-	if err != nil {
-		return err
+	if err != nil || bytes.Equal(b, []byte("{}")) {
+		return nil, err
 	}
-	if !bytes.Equal(b, []byte("{}")) {
-		h.Derived = b
-	}
-	return nil
+	return b, nil
 }
 
 // Where #Derive receives the fleet's shared facts and the host's own,

@@ -3,6 +3,7 @@ package load
 import (
 	"context"
 	"encoding/json"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -84,13 +85,25 @@ const deriveSchema = `package schema
 }
 `
 
+// deriveSchemaFS holds deriveSchema; a pointer to it is the schema of
+// the tests' fleets (the schema's field reference is kept by fs.FS, which
+// must then be comparable).
+var deriveSchemaFS = fstest.MapFS{"schema.cue": {Data: []byte(deriveSchema)}}
+
 func deriveFleet(t *testing.T, hosts string) (*Fleet, []string) {
+	t.Helper()
+	return deriveFleetWith(t, &deriveSchemaFS, hosts)
+}
+
+// deriveFleetWith loads a fleet of the hosts given in CUE with the schema
+// schemaFS.
+func deriveFleetWith(t *testing.T, schemaFS fs.FS, hosts string) (*Fleet, []string) {
 	t.Helper()
 	dir := t.TempDir()
 	os.MkdirAll(filepath.Join(dir, "cue.mod"), 0o755)
 	os.WriteFile(filepath.Join(dir, "cue.mod", "module.cue"), []byte("module: \"example.test/f@v0\"\nlanguage: version: \"v0.17.0\"\n"), 0o644)
 	os.WriteFile(filepath.Join(dir, "fleet.cue"), []byte("package fleet\n\nimport \"fleetnix.dev/fleet/schema\"\n\nschema.#Fleet\n\n"+hosts), 0o644)
-	f, d := Load(context.Background(), &Config{Dir: dir, Schema: fstest.MapFS{"schema.cue": {Data: []byte(deriveSchema)}}})
+	f, d := Load(context.Background(), &Config{Dir: dir, Schema: schemaFS})
 	var msgs []string
 	for _, e := range d {
 		msgs = append(msgs, e.Error())
