@@ -396,15 +396,15 @@ type hostFiles struct {
 // generateHost generates the files of host h into out: from the files
 // of its group in cs when it has one and they can be shared (see
 // cloneGroup), else its own.
-func (f *Fleet) generateHost(ef *emit.Fleet, cs *clones, h *Host, modules []string, locate func(*emit.Value) emit.Origin, out *hostFiles) error {
-	if g := cs.group(h); g != nil && f.generateClone(cs, g, ef, h, modules, locate, out) {
+func (f *Fleet) generateHost(ef *emit.Fleet, cs *clones, h *Host, modules []string, l *locator, out *hostFiles) error {
+	if g := cs.group(h); g != nil && f.generateClone(cs, g, ef, h, modules, l, out) {
 		return nil
 	}
 	eh, err := f.emitHost(h, modules, out)
 	if err != nil {
 		return err
 	}
-	files, err := ef.Host(eh, locate)
+	files, err := ef.Host(eh, l.locate)
 	if err != nil {
 		return f.emitError(err)
 	}

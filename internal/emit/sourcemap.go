@@ -460,11 +460,13 @@ func (m *MapPart) originIndex(o Origin) int {
 // by locate as Host would have located it: the value it asks about is
 // the one m kept, with from replaced by to in its file, host and data
 // (but for a syntax tree the emitter built itself, such as the import
-// of a home module, which is passed as made for from). The host's name must occur in its files only where from does in m's,
-// and from only there. Relocate may be called on several goroutines at
-// once.
-func (m *MapPart) Relocate(from, to string, locate func(*Value) Origin) *MapPart {
-	out := newMapPart(locate)
+// of a home module, which is passed as made for from), and the file's
+// and the entry's indices in m (the same value of every host m is
+// relocated for). The host's name must occur in its files only where
+// from does in m's, and from only there. Relocate may be called on
+// several goroutines at once.
+func (m *MapPart) Relocate(from, to string, locate func(file, entry int, v *Value) Origin) *MapPart {
+	out := newMapPart(nil)
 	out.Files = make([]MapFile, len(m.Files))
 	for i, f := range m.Files {
 		entries := slices.Clone(f.Entries)
@@ -473,7 +475,7 @@ func (m *MapPart) Relocate(from, to string, locate func(*Value) Origin) *MapPart
 			v.File = strings.ReplaceAll(v.File, from, to)
 			v.Host = strings.ReplaceAll(v.Host, from, to)
 			v.Data = Rename(v.Data, from, to)
-			entries[j].From = out.originIndex(locate(&v))
+			entries[j].From = out.originIndex(locate(i, j, &v))
 		}
 		out.Files[i] = MapFile{Path: strings.ReplaceAll(f.Path, from, to), Entries: entries}
 	}
