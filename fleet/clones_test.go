@@ -262,17 +262,8 @@ func TestClonesCached(t *testing.T) {
 func TestClonesOrigins(t *testing.T) {
 	dir := t.TempDir()
 	files := vetFleetFiles(`
-templates: lab: {
-	stateVersion: "25.05"
-	users: alice: {}
-	hardware: {
-		fileSystems: "/": {device: "/dev/sda1", fsType: "ext4"}
-		fileSystems: "/boot": {device: "/dev/sda2", fsType: "vfat"}
-		boot: loader: "systemd-boot"
-	}
-	deploy: {targetHost: "192.0.2.1", targetUser: "alice"}
-	nixos: environment: etc: motd: text: "hi"
-}
+templates: lab: nixos: environment: etc: motd: text: "hi"
+` + labTemplate + `
 
 hardware: vm: {cpu: vendor: "intel"}
 
@@ -353,3 +344,16 @@ hardware: vm2: {
 	}
 	t.Logf("%d hosts located in their lead's tree, %d origins from a ref", classMembers.Load()-members, refHits.Load()-refs)
 }
+
+// labTemplate is a template "lab" of hosts that check: a user, hardware
+// and a deploy target.
+const labTemplate = `templates: lab: {
+	stateVersion: "25.05"
+	users: alice: {}
+	hardware: {
+		fileSystems: "/": {device: "/dev/sda1", fsType: "ext4"}
+		fileSystems: "/boot": {device: "/dev/sda2", fsType: "vfat"}
+		boot: loader: "systemd-boot"
+	}
+	deploy: {targetHost: "192.0.2.1", targetUser: "alice"}
+}`

@@ -18,7 +18,16 @@ func secretsRun(t *testing.T, cacheDir string, overlay map[string][]byte) (statu
 	if err != nil {
 		t.Fatal(err)
 	}
-	if status, err = f.SecretsStatus(); err != nil {
+	status, warnings, keys = secretsStatusOf(t, f)
+	return status, warnings, keys, f.secretFactsRead.Load()
+}
+
+// secretsStatusOf returns the secrets' status of f, its warnings and the host
+// keys.
+func secretsStatusOf(t *testing.T, f *Fleet) (status []SecretStatus, warnings string, keys map[string]string) {
+	t.Helper()
+	status, err := f.SecretsStatus()
+	if err != nil {
 		t.Fatal(err)
 	}
 	w, err := f.SecretWarnings()
@@ -30,7 +39,7 @@ func secretsRun(t *testing.T, cacheDir string, overlay map[string][]byte) (statu
 	if keys, err = f.hostKeys(); err != nil {
 		t.Fatal(err)
 	}
-	return status, b.String(), keys, f.secretFactsRead.Load()
+	return status, b.String(), keys
 }
 
 // TestSecretFactsCache holds the cache of what the secrets' status reads
@@ -120,17 +129,8 @@ func TestSecretFactsAlike(t *testing.T) {
 secrets: token: {description: "a token", recipients: users: alice: true}
 secrets: other: {description: "another", recipients: users: alice: true}
 
-templates: lab: {
-	stateVersion: "25.05"
-	users: alice: {}
-	hardware: {
-		fileSystems: "/": {device: "/dev/sda1", fsType: "ext4"}
-		fileSystems: "/boot": {device: "/dev/sda2", fsType: "vfat"}
-		boot: loader: "systemd-boot"
-	}
-	deploy: {targetHost: "192.0.2.1", targetUser: "alice"}
-	nixos: services: "edit-test": tokenFile: $secret: "token"
-}
+templates: lab: nixos: services: "edit-test": tokenFile: $secret: "token"
+`+labTemplate+`
 hosts: "tgt-1": {template: "lab", deploy: targetHost: "tgt-1"}
 hosts: "tgt-2": {template: "lab", deploy: targetHost: "tgt-2"}
 hosts: "tgt-3": {template: "lab", deploy: targetHost: "tgt-3"}
@@ -152,18 +152,7 @@ hosts: "d-2": {template: "lab", deploy: hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NT
 		if err != nil {
 			t.Fatal(err)
 		}
-		if status, err = f.SecretsStatus(); err != nil {
-			t.Fatal(err)
-		}
-		w, err := f.SecretWarnings()
-		if err != nil {
-			t.Fatal(err)
-		}
-		var b strings.Builder
-		PrintErrors(&b, "", w)
-		if keys, err = f.hostKeys(); err != nil {
-			t.Fatal(err)
-		}
+		status, warnings, keys = secretsStatusOf(t, f)
 		facts, err := f.hostSecretFacts()
 		if err != nil {
 			t.Fatal(err)
@@ -172,7 +161,7 @@ hosts: "d-2": {template: "lab", deploy: hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NT
 		for i, h := range f.hosts {
 			hs[h.Name] = facts[i]
 		}
-		return status, b.String(), keys, hs
+		return status, warnings, keys, hs
 	}
 	wantStatus, wantWarnings, wantKeys, want := run(false)
 	shared := secretFactsShared.Load()
