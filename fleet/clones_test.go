@@ -258,7 +258,8 @@ func TestClonesCached(t *testing.T) {
 // that it shares its group's files, and its origin is its own line); a
 // member whose own hardware is written on one line or on several;
 // members of two hardware profiles alike, in two files; two groups of one
-// template; and a member whose entry holds its name as a value.
+// template; and members whose entries hold their names as a value, and
+// others whose entries are alike but for that value.
 func TestClonesOrigins(t *testing.T) {
 	dir := t.TempDir()
 	files := vetFleetFiles(`
@@ -306,6 +307,11 @@ hosts: "w-1": {template: "lab", hardwareProfile: "vm2"}
 hosts: "w-2": {template: "lab", hardwareProfile: "vm2"}
 hosts: "w-3": {template: "lab", hardwareProfile: "vm2"}
 
+hosts: "m-1": {template: "lab", nixos: environment: etc: name: text: "fixed"}
+hosts: "m-2": {template: "lab", nixos: environment: etc: name: text: "fixed"}
+hosts: "m-3": {template: "lab", nixos: environment: etc: name: text: "fixed"}
+hosts: "m-4": {template: "lab", nixos: environment: etc: name: text: "fixed"}
+
 hosts: "n-1": {template: "lab", nixos: environment: etc: name: text: "n-1"}
 hosts: "n-2": {template: "lab", nixos: environment: etc: name: text: "n-2"}
 hosts: "n-3": {template: "lab", nixos: environment: etc: name: text: "n-3"}
@@ -335,8 +341,8 @@ hardware: vm2: {
 	members, refs := classMembers.Load(), refHits.Load()
 	// Made alone: the first host of each group (a and h are one, the
 	// template sets the hardware they set).
-	if n := CompareShared(t, dir); n != 25 {
-		t.Errorf("%d hosts shared, want 25", n)
+	if n := CompareShared(t, dir); n != 28 {
+		t.Errorf("%d hosts shared, want 28", n)
 	}
 	if classMembers.Load() == members || refHits.Load() == refs {
 		t.Errorf("%d hosts located in their lead's tree, %d origins from a ref: the test proves nothing",
