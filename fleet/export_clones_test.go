@@ -30,3 +30,7 @@ func ClassMembers() int64 { return classMembers.Load() }
 // RefHits returns how many origins of hosts alike were made from a ref
 // another host of their class found (see relocated).
 func RefHits() int64 { return refHits.Load() }
+
+// FactRefHits returns how many origins of facts of hosts alike were made
+// from a ref another host of their class found (see explainOwnFact).
+func FactRefHits() int64 { return factRefHits.Load() }

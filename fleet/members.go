@@ -341,8 +341,9 @@ func (l *locator) relocated(part *emit.MapPart, file, entry int, v *emit.Value) 
 	return o
 }
 
-// refHits counts the origins relocated made from a ref (tests).
-var refHits atomic.Int64
+// refHits and factRefHits count the origins relocated and
+// explainOwnFact made from a ref (tests).
+var refHits, factRefHits atomic.Int64
 
 // fromRef returns the origin ref says host h, located with sources s, has.
 func (l *locator) fromRef(h *Host, s *hostSources, ref originRef) emit.Origin {
@@ -354,4 +355,34 @@ func (l *locator) fromRef(h *Host, s *hostSources, ref originRef) emit.Origin {
 		r, src = entryPos(s.entry, h.h.Decl, ref.at, ref.isDecl), merge.Source{Layer: merge.Host, Name: h.Name}
 	}
 	return l.finish(h, r, src, ref.path)
+}
+
+// explainOwnFact is explainFact for host h's own fact fl, of key k, while
+// h's sources are built: the origin of a fact of a member of a class
+// whose value holds neither its name nor its lead's is found as that of
+// any other member's fact of the same path and value (see relocated).
+func (l *locator) explainOwnFact(h *Host, k string, fl factLeaf) emit.Origin {
+	s := l.sources(h)
+	lead := s.lead
+	if lead == nil && s.entry != nil {
+		lead = s
+	}
+	if lead == nil || strings.Contains(fl.value, h.Name) || strings.Contains(fl.value, lead.h.Name) {
+		return l.explainFact(h, k)
+	}
+	fk := joinKey(fl.path) + "\x01" + fl.value
+	if ref, ok := lead.factRefs[fk]; ok && ref.fi == s.fragIndex {
+		factRefHits.Add(1)
+		return l.fromRef(h, s, ref)
+	}
+	l.ref = originRef{}
+	o := l.explainFact(h, k)
+	if ref := l.ref; ref.ok && ref.host == h.Name {
+		if lead.factRefs == nil || len(lead.factRefs) >= maxRefs {
+			lead.factRefs = map[string]originRef{}
+		}
+		ref.at, ref.path, ref.fi = slices.Clone(ref.at), slices.Clone(ref.path), s.fragIndex
+		lead.factRefs[fk] = ref
+	}
+	return o
 }

@@ -128,8 +128,10 @@ type hostSources struct {
 	lead  *hostSources
 	entry *merge.Node
 	// refs are, for a lead, how the origins of the values of its class's
-	// groups' files were found (see relocated).
-	refs map[refKey]originRef
+	// groups' files were found (see relocated), factRefs those of its
+	// class's facts, by path and value (see explainOwnFact).
+	refs     map[refKey]originRef
+	factRefs map[string]originRef
 	*fragIndex
 	// leaves are the user's leaves of the host, read once for all its
 	// values.
@@ -1391,7 +1393,7 @@ func (l *locator) explainFacts(h *Host) {
 		k := factKey(h.Name, fl)
 		o, ok := l.ls.known(k)
 		if !ok {
-			o = l.explainFact(h, k)
+			o = l.explainOwnFact(h, k, fl)
 			l.ls.remember(k, o)
 		}
 		parts = append(parts, []byte(k), []byte(o.File), []byte(strconv.Itoa(o.Line)), []byte(strconv.Itoa(o.Col)),
