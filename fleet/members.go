@@ -317,10 +317,7 @@ func (l *locator) relocated(part *emit.MapPart, file, entry int, v *emit.Value) 
 	}
 	l.current = h.Name
 	s := l.sources(h)
-	lead := s.lead
-	if lead == nil && s.entry != nil && l.leads != nil {
-		lead = s // a lead: its entry is kept
-	}
+	lead := s.classLead()
 	value := scalarString(v.Data)
 	if lead == nil || strings.Contains(value, h.Name) || strings.Contains(value, lead.h.Name) {
 		return l.locate(v)
@@ -331,14 +328,33 @@ func (l *locator) relocated(part *emit.MapPart, file, entry int, v *emit.Value) 
 		return l.fromRef(h, s, ref)
 	}
 	o := l.locate(v)
-	if ref := l.ref; ref.ok && ref.host == h.Name {
+	if ref, ok := l.lastRef(h, s); ok {
 		if lead.refs == nil || len(lead.refs) >= maxRefs {
 			lead.refs = map[refKey]originRef{}
 		}
-		ref.at, ref.path, ref.fi = slices.Clone(ref.at), slices.Clone(ref.path), s.fragIndex
 		lead.refs[k] = ref
 	}
 	return o
+}
+
+// classLead returns the lead of the class of s: its lead, s itself when
+// it leads one, nil when it is in none.
+func (s *hostSources) classLead() *hostSources {
+	if s.lead == nil && s.entry != nil {
+		return s // a lead: its entry is kept
+	}
+	return s.lead
+}
+
+// lastRef returns the ref of the last origin found, when it was found for
+// host h, of sources s, by origin alone, ready to keep.
+func (l *locator) lastRef(h *Host, s *hostSources) (originRef, bool) {
+	ref := l.ref
+	if !ref.ok || ref.host != h.Name {
+		return originRef{}, false
+	}
+	ref.at, ref.path, ref.fi = slices.Clone(ref.at), slices.Clone(ref.path), s.fragIndex
+	return ref, true
 }
 
 // refHits and factRefHits count the origins relocated and
@@ -363,10 +379,7 @@ func (l *locator) fromRef(h *Host, s *hostSources, ref originRef) emit.Origin {
 // any other member's fact of the same path and value (see relocated).
 func (l *locator) explainOwnFact(h *Host, k string, fl factLeaf) emit.Origin {
 	s := l.sources(h)
-	lead := s.lead
-	if lead == nil && s.entry != nil {
-		lead = s
-	}
+	lead := s.classLead()
 	if lead == nil || strings.Contains(fl.value, h.Name) || strings.Contains(fl.value, lead.h.Name) {
 		return l.explainFact(h, k)
 	}
@@ -377,11 +390,10 @@ func (l *locator) explainOwnFact(h *Host, k string, fl factLeaf) emit.Origin {
 	}
 	l.ref = originRef{}
 	o := l.explainFact(h, k)
-	if ref := l.ref; ref.ok && ref.host == h.Name {
+	if ref, ok := l.lastRef(h, s); ok {
 		if lead.factRefs == nil || len(lead.factRefs) >= maxRefs {
 			lead.factRefs = map[string]originRef{}
 		}
-		ref.at, ref.path, ref.fi = slices.Clone(ref.at), slices.Clone(ref.path), s.fragIndex
 		lead.factRefs[fk] = ref
 	}
 	return o
