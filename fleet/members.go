@@ -282,8 +282,10 @@ type originRef struct {
 	ok, hostDecl, isDecl bool
 	host                 string
 	at, path             []string
-	r                    diag.Range
-	src                  merge.Source
+	// formatted is path formatted (formatPath), once kept.
+	formatted string
+	r         diag.Range
+	src       merge.Source
 	// fi is the index of the fragments of the host located (see
 	// relocated).
 	fi *fragIndex
@@ -354,6 +356,7 @@ func (l *locator) lastRef(h *Host, s *hostSources) (originRef, bool) {
 		return originRef{}, false
 	}
 	ref.at, ref.path, ref.fi = slices.Clone(ref.at), slices.Clone(ref.path), s.fragIndex
+	ref.formatted = formatPath(ref.path)
 	return ref, true
 }
 
@@ -370,7 +373,7 @@ func (l *locator) fromRef(h *Host, s *hostSources, ref originRef) emit.Origin {
 	case src == (merge.Source{Layer: merge.Host, Name: ref.host}):
 		r, src = entryPos(s.entry, h.h.Decl, ref.at, ref.isDecl), merge.Source{Layer: merge.Host, Name: h.Name}
 	}
-	return l.finish(h, r, src, ref.path)
+	return l.finish(h, r, src, ref.path, ref.formatted)
 }
 
 // explainOwnFact is explainFact for host h's own fact fl, of key k, while

@@ -136,9 +136,11 @@ type hostSources struct {
 	// leaves are the user's leaves of the host, read once for all its
 	// values.
 	leaves *leafSet
-	// derived is what the fleet pass gives the host, decoded once.
+	// derived is what the fleet pass gives the host, decoded once;
+	// unique memoizes uniqueAt.
 	derived    any
 	hasDerived bool
+	unique     map[string]uniqueFact
 	words      *wordIndex
 }
 
@@ -1068,12 +1070,13 @@ func (l *locator) origin(h *Host, n *merge.Node, path []string) emit.Origin {
 		hostDecl = true
 	}
 	l.ref = originRef{ok: true, host: h.Name, hostDecl: hostDecl, at: at, isDecl: isDecl, r: r, src: src, path: path[:depth]}
-	return l.finish(h, r, src, path[:depth])
+	return l.finish(h, r, src, path[:depth], "")
 }
 
 // finish returns the origin of a value of host h at r, set by src, at
-// path of the host's value.
-func (l *locator) finish(h *Host, r diag.Range, src merge.Source, path []string) emit.Origin {
+// path of the host's value, which formatPath formats as formatted when
+// that is not empty.
+func (l *locator) finish(h *Host, r diag.Range, src merge.Source, path []string, formatted string) emit.Origin {
 	if !r.Start.IsValid() || r.File == "" {
 		return emit.Origin{}
 	}
@@ -1082,7 +1085,16 @@ func (l *locator) finish(h *Host, r diag.Range, src merge.Source, path []string)
 		by = src.String()
 		l.by[src] = by
 	}
-	return l.at(emit.Origin{Path: formatPath(append([]string{"hosts", h.Name}, path...))}, r, by)
+	// formatPath formats each label alone: the path is the host's, then
+	// the path in its value.
+	p := formatPath([]string{"hosts", h.Name})
+	if len(path) > 0 {
+		if formatted == "" {
+			formatted = formatPath(path)
+		}
+		p += "." + formatted
+	}
+	return l.at(emit.Origin{Path: p}, r, by)
 }
 
 // at completes o with the position r, relative to the fleet's root.
@@ -1283,17 +1295,8 @@ func (l *locator) fleetPass(h *Host, v *emit.Value) emit.Origin {
 		if !s.hasDerived {
 			s.derived, s.hasDerived = decode(h.h.Derived), true
 		}
-		derived := s.derived
 		for depth := len(v.Path) - 1; depth >= 0 && !ok; depth-- {
-			at, found := emit.DataAt(derived, v.Path[:depth])
-			if !found {
-				continue
-			}
-			walkScalars(at, nil, func(_ []string, s string) {
-				if !ok {
-					ref, ok = fi.unique[s]
-				}
-			})
+			ref, ok = s.uniqueAt(fi, v.Path[:depth])
 		}
 	}
 	if !ok {
@@ -1313,6 +1316,36 @@ func (l *locator) fleetPass(h *Host, v *emit.Value) emit.Origin {
 	}
 	o, _ := l.provision(factKey(ref.host, fact))
 	return o
+}
+
+// A uniqueFact is what uniqueAt found.
+type uniqueFact struct {
+	ref factLeaf
+	ok  bool
+}
+
+// uniqueAt returns the first fact of fi.unique among the scalars of what
+// the fleet pass gives s's host at path, in sorted order; false when
+// there is none, or nothing at path. It is memoized: the values the fleet
+// pass gives a host (scrape targets, substituters) share their paths.
+func (s *hostSources) uniqueAt(fi *factIndex, path []string) (factLeaf, bool) {
+	key := joinKey(path)
+	if u, ok := s.unique[key]; ok {
+		return u.ref, u.ok
+	}
+	var u uniqueFact
+	if at, found := emit.DataAt(s.derived, path); found {
+		walkScalars(at, nil, func(_ []string, v string) {
+			if !u.ok {
+				u.ref, u.ok = fi.unique[v]
+			}
+		})
+	}
+	if s.unique == nil {
+		s.unique = map[string]uniqueFact{}
+	}
+	s.unique[key] = u
+	return u.ref, u.ok
 }
 
 // provision returns the origin of a fact of another host, by its key in
