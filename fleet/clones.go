@@ -347,7 +347,9 @@ func (f *Fleet) generateClone(cs *clones, g *cloneGroup, ef *emit.Fleet, h *Host
 		// (see classSources).
 		l.member = h.Name
 		part := r.files.Map
-		m := part.Relocate(from, to, func(file, entry int, v *emit.Value) emit.Origin { return l.relocated(part, file, entry, v) })
+		m := part.Relocate(from, to, func(file, entry int, v *emit.Value) emit.Origin {
+			return l.relocated(h, part, file, entry, v, from)
+		})
 		l.member = ""
 		out.files = append(out.files, emit.HostSourceMap(to, m))
 		for _, mf := range m.Files {

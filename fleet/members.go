@@ -301,7 +301,8 @@ type refKey struct {
 // maxRefs bounds the refs a lead keeps.
 const maxRefs = 1 << 14
 
-// relocated returns the origin of the value v of host h, a member of a
+// relocated returns the origin of the value v (as made for the
+// placeholder from, see emit.MapPart.Relocate) of host h, a member of a
 // group of hosts alike, at entry of file in part, the group's source map.
 // A value locate finds by origin alone, in the tree of h's class's lead,
 // is found the same way for each host of the class whose value is the
@@ -312,24 +313,30 @@ const maxRefs = 1 << 14
 // (fromRef), when they have the same index of fragments (see fragsOf),
 // which says what part of the host computes a value. The fleet pass's
 // values depend on other hosts' facts and are located each time.
-func (l *locator) relocated(part *emit.MapPart, file, entry int, v *emit.Value) emit.Origin {
-	h := l.f.byName[v.Host]
-	if h == nil || v.Part == emit.PartFleet {
-		return l.locate(v)
+func (l *locator) relocated(h *Host, part *emit.MapPart, file, entry int, v *emit.Value, from string) emit.Origin {
+	locate := func() emit.Origin {
+		w := v.Renamed(from, h.Name)
+		return l.locate(&w)
+	}
+	if v.Part == emit.PartFleet {
+		return locate()
 	}
 	l.current = h.Name
 	s := l.sources(h)
 	lead := s.classLead()
+	// The value's scalar for h is this one with from replaced by h's
+	// name (emit.Rename): it holds neither name when this one holds
+	// neither them nor from, and is then this one.
 	value := scalarString(v.Data)
-	if lead == nil || strings.Contains(value, h.Name) || strings.Contains(value, lead.h.Name) {
-		return l.locate(v)
+	if lead == nil || strings.Contains(value, from) || strings.Contains(value, h.Name) || strings.Contains(value, lead.h.Name) {
+		return locate()
 	}
 	k := refKey{part, file, entry}
 	if ref, ok := lead.refs[k]; ok && ref.fi == s.fragIndex {
 		refHits.Add(1)
 		return l.fromRef(h, s, ref)
 	}
-	o := l.locate(v)
+	o := locate()
 	if ref, ok := l.lastRef(h, s); ok {
 		if lead.refs == nil || len(lead.refs) >= maxRefs {
 			lead.refs = map[refKey]originRef{}

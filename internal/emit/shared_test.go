@@ -66,7 +66,10 @@ func TestRelocate(t *testing.T) {
 			t.Fatal(err)
 		}
 		rec := record(&relocated)
-		m := shared.Map.Relocate(c.placeholder, c.name, func(_, _ int, v *Value) Origin { return rec(v) })
+		m := shared.Map.Relocate(c.placeholder, c.name, func(_, _ int, v *Value) Origin {
+			w := v.Renamed(c.placeholder, c.name)
+			return rec(&w)
+		})
 		if len(shared.Files) != len(want.Files) {
 			t.Fatalf("%d files shared, %d made", len(shared.Files), len(want.Files))
 		}
