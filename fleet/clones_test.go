@@ -349,6 +349,13 @@ hardware: vm2: {
 			classMembers.Load()-members, refHits.Load()-refs)
 	}
 	t.Logf("%d hosts located in their lead's tree, %d origins from a ref", classMembers.Load()-members, refHits.Load()-refs)
+
+	// With one goroutine, one locator meets every host of a class, in
+	// order: the adversarial fleet's sub-3 leads the class of xyz-2 and
+	// xyz-4, whose hostName its leaves place otherwise.
+	defer func(n int) { maxHostWorkers = n }(maxHostWorkers)
+	maxHostWorkers = 1
+	CompareShared(t, clonesFleet(t, ""))
 }
 
 // labTemplate is a template "lab" of hosts that check: a user, hardware

@@ -512,11 +512,15 @@ func eachHost(n int, ls *locators, work func(i int, l *locator) error) error {
 	return eachHostIn(order, ls, work)
 }
 
+// maxHostWorkers bounds eachHostIn's goroutines (tests make it one, so
+// that one locator meets the hosts in order).
+var maxHostWorkers = 8
+
 // eachHostIn is eachHost, for the indices of order, started in that
 // order.
 func eachHostIn(order []int, ls *locators, work func(i int, l *locator) error) error {
 	n := len(order)
-	workers := min(runtime.NumCPU(), 8, max(n, 1))
+	workers := min(runtime.NumCPU(), maxHostWorkers, max(n, 1))
 	free := make(chan *locator, workers)
 	for range workers {
 		free <- ls.new()
