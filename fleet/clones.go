@@ -329,7 +329,7 @@ func (g *cloneGroup) files(f *Fleet, ef *emit.Fleet, h *Host, modules []string) 
 
 // generateClone generates the files of host h, a member of group g of
 // cs, into out from the group's files; false when they cannot be shared.
-func (f *Fleet) generateClone(cs *clones, g *cloneGroup, ef *emit.Fleet, h *Host, modules []string, locate func(*emit.Value) emit.Origin, out *hostFiles) bool {
+func (f *Fleet) generateClone(cs *clones, g *cloneGroup, ef *emit.Fleet, h *Host, modules []string, l *locator, out *hostFiles) bool {
 	r := g.files(f, ef, h, modules)
 	if r == nil {
 		return false
@@ -342,8 +342,15 @@ func (f *Fleet) generateClone(cs *clones, g *cloneGroup, ef *emit.Fleet, h *Host
 		out.files = append(out.files, emit.File{Path: strings.ReplaceAll(file.Path, from, to),
 			Data: bytes.ReplaceAll(file.Data, []byte(from), []byte(to))})
 	}
-	if locate != nil {
-		m := r.files.Map.Relocate(from, to, locate)
+	if r.files.Map != nil {
+		// h is located in the tree of its class's lead when it has one
+		// (see classSources).
+		l.member = h.Name
+		part := r.files.Map
+		m := part.Relocate(from, to, func(file, entry int, v *emit.Value) emit.Origin {
+			return l.relocated(h, part, file, entry, v, from)
+		})
+		l.member = ""
 		out.files = append(out.files, emit.HostSourceMap(to, m))
 		for _, mf := range m.Files {
 			out.mapped = append(out.mapped, mf.Path)

@@ -19,9 +19,13 @@ func TestClonesBenchFleet(t *testing.T) {
 	writeFleet(t, dir, 320, false)
 	// The five reference hosts are made alone, and so is the first clone
 	// of each.
-	hits := fleet.BestMemoHits()
+	hits, members, refs, facts := fleet.BestMemoHits(), fleet.ClassMembers(), fleet.RefHits(), fleet.FactRefHits()
 	if n := fleet.CompareShared(t, dir); n != 320-10 {
 		t.Errorf("%d hosts shared, want %d", n, 320-10)
+	}
+	t.Logf("%d hosts located in their class's lead's tree, %d origins and %d facts' from a ref", fleet.ClassMembers()-members, fleet.RefHits()-refs, fleet.FactRefHits()-facts)
+	if fleet.RefHits() == refs || fleet.FactRefHits() == facts {
+		t.Error("no origin of a value or of a fact of hosts alike made from another's: the test proves nothing")
 	}
 	if fleet.BestMemoHits() == hits {
 		t.Error("no host's source map took a best leaf from the memo of hosts alike")

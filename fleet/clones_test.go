@@ -248,3 +248,125 @@ func TestClonesCached(t *testing.T) {
 		}
 	}
 }
+
+// TestClonesOrigins: the origins of hosts alike located in the tree of
+// their class's lead (classSources), or made from another member's
+// (relocated), are those each host's own tree gives, in a fleet whose
+// hosts alike differ in where they are declared: members at other lines
+// and columns, in another file, split over two files; a member that
+// sets in its own entry a value its template sets (the same value, so
+// that it shares its group's files, and its origin is its own line); a
+// member whose own hardware is written on one line or on several;
+// members of two hardware profiles alike, in two files; two groups of one
+// template; and members whose entries hold their names as a value, and
+// others whose entries are alike but for that value.
+func TestClonesOrigins(t *testing.T) {
+	dir := t.TempDir()
+	files := vetFleetFiles(`
+templates: lab: nixos: environment: etc: motd: text: "hi"
+` + labTemplate + `
+
+hardware: vm: {cpu: vendor: "intel"}
+
+hosts: "a-1": template: "lab"
+hosts: "a-2": template: "lab"
+
+// A comment that moves the next ones down.
+
+hosts: "a-3": {
+	template: "lab"
+}
+hosts:   "a-4":   {template: "lab"}
+hosts: "a-5": {template: "lab", nixos: environment: etc: motd: text: "hi"}
+hosts: "a-6": {
+	template: "lab"
+	nixos: environment: etc: motd: text: "hi"
+}
+hosts: "a-7": {template: "lab", nixos: environment: etc: motd: text: "hi"}
+
+hosts: "b-1": {template: "lab", nixos: environment: etc: issue: text: "b"}
+hosts: "b-2": {template: "lab", nixos: environment: etc: issue: text: "b"}
+hosts: "b-3": {template: "lab", nixos: environment: etc: issue: text: "b"}
+hosts: "b-4": {template: "lab", nixos: environment: etc: issue: text: "b"}
+
+hosts: "h-1": {template: "lab", hardware: fileSystems: "/": {device: "/dev/sda1", fsType: "ext4"}}
+hosts: "h-2": {template: "lab", hardware: fileSystems: "/": {device: "/dev/sda1", fsType: "ext4"}}
+hosts: "h-3": {
+	template: "lab"
+	hardware: fileSystems: "/": {
+		device: "/dev/sda1"
+		fsType: "ext4"
+	}
+}
+hosts: "h-4": {template: "lab", hardware: fileSystems: "/": {device: "/dev/sda1", fsType: "ext4"}}
+
+hosts: "v-1": {template: "lab", hardwareProfile: "vm"}
+hosts: "v-2": {template: "lab", hardwareProfile: "vm"}
+hosts: "v-3": {template: "lab", hardwareProfile: "vm"}
+hosts: "w-1": {template: "lab", hardwareProfile: "vm2"}
+hosts: "w-2": {template: "lab", hardwareProfile: "vm2"}
+hosts: "w-3": {template: "lab", hardwareProfile: "vm2"}
+
+hosts: "m-1": {template: "lab", nixos: environment: etc: name: text: "fixed"}
+hosts: "m-2": {template: "lab", nixos: environment: etc: name: text: "fixed"}
+hosts: "m-3": {template: "lab", nixos: environment: etc: name: text: "fixed"}
+hosts: "m-4": {template: "lab", nixos: environment: etc: name: text: "fixed"}
+
+hosts: "n-1": {template: "lab", nixos: environment: etc: name: text: "n-1"}
+hosts: "n-2": {template: "lab", nixos: environment: etc: name: text: "n-2"}
+hosts: "n-3": {template: "lab", nixos: environment: etc: name: text: "n-3"}
+hosts: "n-4": {template: "lab", nixos: environment: etc: name: text: "n-4"}
+
+hosts: "s-1": template: "lab"
+hosts: "s-2": template: "lab"
+hosts: "s-3": template: "lab"
+hosts: "s-1": nixos: environment: etc: split: text: "s"
+hosts: "s-2": nixos: environment: etc: split: text: "s"
+`)
+	files["more.cue"] = `package fleet
+
+// Hosts of the same groups declared in another file.
+hosts: "a-8": template: "lab"
+hosts: "a-9": {template: "lab", nixos: environment: etc: motd: text: "hi"}
+hosts: "b-5": {template: "lab", nixos: environment: etc: issue: text: "b"}
+
+hosts: "s-3": nixos: environment: etc: split: text: "s"
+
+// A hardware profile alike to vm.
+hardware: vm2: {
+	cpu: vendor: "intel"
+}
+`
+	writeTree(t, dir, files)
+	members, refs := classMembers.Load(), refHits.Load()
+	// Made alone: the first host of each group (a and h are one, the
+	// template sets the hardware they set).
+	if n := CompareShared(t, dir); n != 28 {
+		t.Errorf("%d hosts shared, want 28", n)
+	}
+	if classMembers.Load() == members || refHits.Load() == refs {
+		t.Errorf("%d hosts located in their lead's tree, %d origins from a ref: the test proves nothing",
+			classMembers.Load()-members, refHits.Load()-refs)
+	}
+	t.Logf("%d hosts located in their lead's tree, %d origins from a ref", classMembers.Load()-members, refHits.Load()-refs)
+
+	// With one goroutine, one locator meets every host of a class, in
+	// order: the adversarial fleet's sub-3 leads the class of xyz-2 and
+	// xyz-4, whose hostName its leaves place otherwise.
+	defer func(n int) { maxHostWorkers = n }(maxHostWorkers)
+	maxHostWorkers = 1
+	CompareShared(t, clonesFleet(t, ""))
+}
+
+// labTemplate is a template "lab" of hosts that check: a user, hardware
+// and a deploy target.
+const labTemplate = `templates: lab: {
+	stateVersion: "25.05"
+	users: alice: {}
+	hardware: {
+		fileSystems: "/": {device: "/dev/sda1", fsType: "ext4"}
+		fileSystems: "/boot": {device: "/dev/sda2", fsType: "vfat"}
+		boot: loader: "systemd-boot"
+	}
+	deploy: {targetHost: "192.0.2.1", targetUser: "alice"}
+}`

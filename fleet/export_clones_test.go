@@ -22,3 +22,15 @@ func (f *Fleet) GeneratedFiles() ([]emit.File, error) {
 // BestMemoHits returns how many of the source map's best leaves were
 // taken from the memo of hosts alike.
 func BestMemoHits() int64 { return bestMemoHits.Load() }
+
+// ClassMembers returns how many hosts' origins were located in the tree
+// of their class's lead (see classSources).
+func ClassMembers() int64 { return classMembers.Load() }
+
+// RefHits returns how many origins of hosts alike were made from a ref
+// another host of their class found (see relocated).
+func RefHits() int64 { return refHits.Load() }
+
+// FactRefHits returns how many origins of facts of hosts alike were made
+// from a ref another host of their class found (see explainOwnFact).
+func FactRefHits() int64 { return factRefHits.Load() }

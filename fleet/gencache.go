@@ -198,7 +198,7 @@ func (g *genCache) hostFiles(h *Host, l *locator, out *hostFiles, sink fileSink)
 	}
 	*out = hostFiles{} // decode's users are shared
 	clear(l.provisions)
-	if err := g.f.generateHost(g.ef, g.clones, h, g.modules, l.locate, out); err != nil {
+	if err := g.f.generateHost(g.ef, g.clones, h, g.modules, l, out); err != nil {
 		return err
 	}
 	if key != "" {

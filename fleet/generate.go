@@ -396,15 +396,15 @@ type hostFiles struct {
 // generateHost generates the files of host h into out: from the files
 // of its group in cs when it has one and they can be shared (see
 // cloneGroup), else its own.
-func (f *Fleet) generateHost(ef *emit.Fleet, cs *clones, h *Host, modules []string, locate func(*emit.Value) emit.Origin, out *hostFiles) error {
-	if g := cs.group(h); g != nil && f.generateClone(cs, g, ef, h, modules, locate, out) {
+func (f *Fleet) generateHost(ef *emit.Fleet, cs *clones, h *Host, modules []string, l *locator, out *hostFiles) error {
+	if g := cs.group(h); g != nil && f.generateClone(cs, g, ef, h, modules, l, out) {
 		return nil
 	}
 	eh, err := f.emitHost(h, modules, out)
 	if err != nil {
 		return err
 	}
-	files, err := ef.Host(eh, locate)
+	files, err := ef.Host(eh, l.locate)
 	if err != nil {
 		return f.emitError(err)
 	}
@@ -512,11 +512,15 @@ func eachHost(n int, ls *locators, work func(i int, l *locator) error) error {
 	return eachHostIn(order, ls, work)
 }
 
+// maxHostWorkers bounds eachHostIn's goroutines (tests make it one, so
+// that one locator meets the hosts in order).
+var maxHostWorkers = 8
+
 // eachHostIn is eachHost, for the indices of order, started in that
 // order.
 func eachHostIn(order []int, ls *locators, work func(i int, l *locator) error) error {
 	n := len(order)
-	workers := min(runtime.NumCPU(), 8, max(n, 1))
+	workers := min(runtime.NumCPU(), maxHostWorkers, max(n, 1))
 	free := make(chan *locator, workers)
 	for range workers {
 		free <- ls.new()

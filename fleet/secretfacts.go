@@ -3,6 +3,8 @@ package fleet
 import (
 	"encoding/json"
 	"sort"
+	"sync"
+	"sync/atomic"
 
 	"fleetnix.dev/fleet/internal/emit"
 )
@@ -35,6 +37,7 @@ func (f *Fleet) hostSecretFacts() ([]hostSecrets, error) {
 		errs := make([]error, len(f.hosts))
 		c := f.l.Cache()
 		defer c.Batch()()
+		var alike secretsAlike
 		forEach(len(f.hosts), func(j int) {
 			h := f.hosts[j]
 			var key string
@@ -46,9 +49,14 @@ func (f *Fleet) hostSecretFacts() ([]hostSecrets, error) {
 			}
 			// A damaged entry may have filled part of it.
 			out[j] = hostSecrets{}
-			f.secretFactsRead.Add(1)
-			if errs[j] = h.secretFacts(&out[j]); errs[j] != nil {
-				return
+			if !alike.of(h, &out[j], func(out *hostSecrets) error {
+				f.secretFactsRead.Add(1)
+				return h.secretFacts(out)
+			}) {
+				f.secretFactsRead.Add(1)
+				if errs[j] = h.secretFacts(&out[j]); errs[j] != nil {
+					return
+				}
 			}
 			if b, err := json.Marshal(&out[j]); err == nil {
 				c.Put(key, [][]byte{b})
@@ -155,4 +163,124 @@ func (h *Host) secretFacts(out *hostSecrets) error {
 		}
 	}
 	return nil
+}
+
+// Hosts alike but for their names have the same hostSecrets but for
+// their names.
+//
+// secretFacts reads fixed keys of a host's values and copies what it
+// finds (strings, a user's value as JSON); it compares no value with
+// anything. So when each value of host b is host a's with every whole
+// JSON string value that is a's name replaced by b's name, and a's name
+// occurs in them nowhere else (not in a key, a longer string or a
+// marker: hashRenamed), b's hostSecrets are a's with the same
+// replacement (renameSecrets). secretsAlike finds such hosts by the hash
+// of their values with the name left out, and reads the values of the
+// first of each only.
+
+// secretsAlike are the hostSecrets of one run's hosts, by the key of
+// their values with the name left out. It is safe for concurrent use.
+type secretsAlike struct {
+	mu sync.Mutex
+	m  map[string]*secretsOf
+}
+
+// secretsOf are the hostSecrets of the first host of a key, read once.
+type secretsOf struct {
+	done chan struct{}
+	name string
+	res  hostSecrets
+	ok   bool
+}
+
+// secretFactsShared counts the hosts whose hostSecrets were made from
+// another's (tests).
+var secretFactsShared atomic.Int64
+
+// of fills out with the hostSecrets of host h, read with read when no
+// host alike was read before, else made from that host's; false when h
+// is read alone (shareClones is off, its name is not one sharing is
+// tried for, or its values hold its name other than as a whole value),
+// or the first host alike failed.
+func (a *secretsAlike) of(h *Host, out *hostSecrets, read func(*hostSecrets) error) bool {
+	if !shareClones || !cloneNameRx.MatchString(h.Name) {
+		return false
+	}
+	ins := [][]byte{h.h.JSON(), h.h.NixOS(), h.h.Derived}
+	for _, u := range h.Users {
+		ins = append(ins, h.h.Home[u.Name])
+	}
+	s, w := newHash()
+	hashStrings(w, "secrets-alike-1")
+	hashUint(w, uint64(len(h.Users)))
+	for _, u := range h.Users {
+		hashStrings(w, u.Name)
+	}
+	for _, in := range ins {
+		if !hashRenamed(w, in, h.Name, nil) {
+			sum(s, w)
+			return false
+		}
+	}
+	key := string(sum(s, w))
+	a.mu.Lock()
+	if a.m == nil {
+		a.m = map[string]*secretsOf{}
+	}
+	e, found := a.m[key]
+	if !found {
+		e = &secretsOf{done: make(chan struct{}), name: h.Name}
+		a.m[key] = e
+	}
+	a.mu.Unlock()
+	if !found {
+		defer close(e.done)
+		if read(&e.res) != nil {
+			return false
+		}
+		e.ok = true
+		*out = renameSecrets(e.res, h.Name, h.Name)
+		return true
+	}
+	<-e.done
+	if !e.ok {
+		return false
+	}
+	secretFactsShared.Add(1)
+	*out = renameSecrets(e.res, e.name, h.Name)
+	return true
+}
+
+// renameSecrets returns a copy of hs, the hostSecrets of a host named
+// from, for a host alike named to: each string that is from, and each
+// whole JSON string value of a user's value, is to.
+func renameSecrets(hs hostSecrets, from, to string) hostSecrets {
+	name := func(s string) string {
+		if s == from {
+			return to
+		}
+		return s
+	}
+	out := hostSecrets{Target: name(hs.Target)}
+	for _, s := range hs.Used {
+		out.Used = append(out.Used, name(s))
+	}
+	sort.Strings(out.Used)
+	if hs.HostKey != nil {
+		k := name(*hs.HostKey)
+		out.HostKey = &k
+	}
+	if hs.Users != nil {
+		out.Users = make(map[string]json.RawMessage, len(hs.Users))
+		for u, b := range hs.Users {
+			out.Users[name(u)] = renamed(b, from, to)
+		}
+	}
+	if hs.Modes != nil {
+		out.Modes = make(map[string]string, len(hs.Modes))
+		for s, m := range hs.Modes {
+			out.Modes[name(s)] = name(m)
+		}
+	}
+	return out
 }

@@ -62,6 +62,13 @@ type locator struct {
 	// values at since it was last cleared, by provided's key: what a
 	// host's source map depends on besides the host.
 	provisions map[string]emit.Origin
+	// member is the host being located as a member of a group of hosts
+	// alike (see classSources), leads the sources of the classes' leads
+	// by their keys.
+	member string
+	leads  map[string]*hostSources
+	// ref is what the last origin read to find its answer.
+	ref originRef
 }
 
 // locators make the locators of one Generate: one per goroutine, sharing
@@ -92,7 +99,8 @@ func (f *Fleet) newLocators() *locators {
 func (ls *locators) new() *locator {
 	return &locator{f: ls.f, facts: ls.facts, ls: ls, hosts: map[string]*hostSources{},
 		rel: map[string]string{}, user: map[string]bool{}, by: map[merge.Source]string{},
-		words: newWordIndex(), frags: map[string]*fragIndex{}, provisions: map[string]emit.Origin{}}
+		words: newWordIndex(), frags: map[string]*fragIndex{}, provisions: map[string]emit.Origin{},
+		leads: map[string]*hostSources{}}
 }
 
 // known returns the origin of a provider's fact by its key, if known.
@@ -114,13 +122,25 @@ func (ls *locators) remember(key string, o emit.Origin) {
 type hostSources struct {
 	h    *Host
 	tree *merge.Node
+	// lead is, for a member located in the tree of its class's lead (see
+	// classSources), the lead's sources, whose tree tree is; entry is
+	// the member's own entry (of a lead, its own).
+	lead  *hostSources
+	entry *merge.Node
+	// refs are, for a lead, how the origins of the values of its class's
+	// groups' files were found (see relocated), factRefs those of its
+	// class's facts, by path and value (see explainOwnFact).
+	refs     map[refKey]originRef
+	factRefs map[string]originRef
 	*fragIndex
 	// leaves are the user's leaves of the host, read once for all its
 	// values.
 	leaves *leafSet
-	// derived is what the fleet pass gives the host, decoded once.
+	// derived is what the fleet pass gives the host, decoded once;
+	// unique memoizes uniqueAt.
 	derived    any
 	hasDerived bool
+	unique     map[string]uniqueFact
 	words      *wordIndex
 }
 
@@ -236,10 +256,16 @@ type leafInfo struct {
 	ids    []int32  // the labels' ids in a leafSet
 	value  string
 	isBool bool
+	// own says the value is the host's name, given by the host layer
+	// (see memberLeaves).
+	own bool
 }
 
 // allLeaves returns the host's leaves.
 func (s *hostSources) allLeaves() *leafSet {
+	if s.lead != nil {
+		return s.memberLeaves()
+	}
 	if s.leaves != nil {
 		return s.leaves
 	}
@@ -295,6 +321,9 @@ func (s *hostSources) allLeaves() *leafSet {
 		}
 		li.labels, li.ids = labels[start:len(labels):len(labels)], ids[start:len(ids):len(ids)]
 		_, li.isBool = leaf.Leaf().Value.(bool)
+		if v, ok := leaf.Leaf().Value.(string); ok && v == s.h.Name && leaf.Leaf().Source == (merge.Source{Layer: merge.Host, Name: s.h.Name}) {
+			li.own = true
+		}
 		if li.value != "" {
 			ls.byValue[li.value] = append(ls.byValue[li.value], i)
 		}
@@ -346,19 +375,7 @@ func (l *locator) sources(h *Host) *hostSources {
 	if s := l.hosts[h.Name]; s != nil {
 		return s
 	}
-	key := string(h.h.Fragments())
-	for _, u := range h.Users {
-		key += "\x00" + u.Name
-	}
-	fi := l.frags[key]
-	if fi == nil {
-		if len(l.frags) >= maxSources {
-			// Bounded as the hosts' sources are.
-			clear(l.frags)
-		}
-		fi = newFragIndex(h)
-		l.frags[key] = fi
-	}
+	fi := l.fragsOf(h)
 	if len(l.hosts) >= maxSources {
 		// Keep what a locator holds bounded: the hosts of one generation
 		// are located one after the other. The host being located stays.
@@ -368,12 +385,78 @@ func (l *locator) sources(h *Host) *hostSources {
 			}
 		}
 	}
-	s := &hostSources{h: h, tree: h.lf.Tree(h.h), fragIndex: fi, words: l.words}
+	var s *hostSources
+	if h.Name == l.member {
+		s = l.classSources(h, fi)
+	}
+	if s == nil {
+		s = &hostSources{h: h, tree: h.lf.Tree(h.h), fragIndex: fi, words: l.words}
+	}
 	l.hosts[h.Name] = s
 	if h.Name == l.current && l.ls != nil {
 		l.explainFacts(h)
 	}
 	return s
+}
+
+// fragsOf returns the index of h's fragments, by their JSON and the
+// host's users: hosts of one template mostly have the same. Hosts alike
+// share one by their fragments with the name left out (see hashRenamed),
+// unless the index holds the name: newFragIndex reads only the
+// fragments' keys but for the pools of ports, keyed by their values.
+func (l *locator) fragsOf(h *Host) *fragIndex {
+	b := h.h.Fragments()
+	var users strings.Builder
+	for _, u := range h.Users {
+		users.WriteString("\x00" + u.Name)
+	}
+	named := "n" + string(b) + users.String()
+	key := named
+	if shareClones && cloneNameRx.MatchString(h.Name) && hashRenamed(nil, b, h.Name, nil) {
+		key = "f" + string(renamed(b, h.Name, "\x01")) + users.String()
+	}
+	if fi := l.frags[key]; fi != nil {
+		return fi
+	}
+	if len(l.frags) >= maxSources {
+		// Bounded as the hosts' sources are.
+		clear(l.frags)
+	}
+	fi := newFragIndex(h)
+	if key != named && fi.holds(h.Name) {
+		key = named
+	}
+	l.frags[key] = fi
+	return fi
+}
+
+// holds reports whether name occurs in the index's keys.
+func (fi *fragIndex) holds(name string) bool {
+	for _, m := range fi.pools {
+		for k, es := range m {
+			if strings.Contains(k, name) {
+				return true
+			}
+			for _, e := range es {
+				if strings.Contains(e.name, name) || slices.Contains(e.part, name) {
+					return true
+				}
+			}
+		}
+	}
+	for k, p := range fi.nixos {
+		if strings.Contains(k, name) || slices.Contains(p, name) {
+			return true
+		}
+	}
+	for _, m := range fi.home {
+		for k, p := range m {
+			if strings.Contains(k, name) || slices.Contains(p, name) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // maxSources is how many hosts' sources a locator keeps.
@@ -502,6 +585,9 @@ func (l *locator) locate(v *emit.Value) emit.Origin {
 	}
 	l.current = h.Name
 	tree := l.tree(h)
+	// What origin says of how it found the value's origin, from here on
+	// (see relocated).
+	l.ref = originRef{}
 	switch v.Part {
 	case emit.PartNixOS:
 		p := append([]string{"nixos"}, v.Path...)
@@ -606,7 +692,7 @@ func (l *locator) explainWith(h *Host, part, opt []string, data any, hint string
 		s := l.sources(h)
 		var p []string
 		var ok bool
-		if once && s.leaves == nil {
+		if once && s.leaves == nil && s.lead == nil {
 			p, ok = scanBestLeaf(n, part, s.words.norm, opt, data, hint)
 		} else {
 			p, ok = l.bestLeafOf(s, part, opt, data, hint)
@@ -694,8 +780,17 @@ var sigSeeds = [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}
 // whose value and hint hold neither the asking host's name nor that of
 // the host that computed the answer.
 func (l *locator) bestLeafOf(s *hostSources, part, opt []string, data any, hint string) ([]string, bool) {
-	set := s.allLeaves()
 	value := scalarString(data)
+	if s.lead != nil {
+		// A member's leaves are its lead's but for the values that are
+		// each one's name (memberLeaves): an option whose value holds
+		// neither finds the same leaf in both.
+		if !strings.Contains(value, s.h.Name) && !strings.Contains(value, s.lead.h.Name) {
+			return l.bestLeafOf(s.lead, part, opt, data, hint)
+		}
+		return bestLeaf(s.memberLeaves(), part, s.words.norm, opt, data, hint)
+	}
+	set := s.allLeaves()
 	name := s.h.Name
 	if l.ls == nil || !shareClones || strings.Contains(value, name) || strings.Contains(hint, name) {
 		return bestLeaf(set, part, s.words.norm, opt, data, hint)
@@ -931,16 +1026,28 @@ func similar(a, b string) bool {
 func (l *locator) origin(h *Host, n *merge.Node, path []string) emit.Origin {
 	var src merge.Source
 	var r diag.Range
+	// The positions are those of s's tree, of the host's own entry for a
+	// member located in its lead's (see hostSources.pos); at is the path
+	// of the node whose leaf or (isDecl) declaration r is.
+	var s *hostSources
+	var at []string
+	var isDecl bool
+	if len(path) > 0 {
+		s = l.sources(h)
+	}
 	if n != nil && len(path) > 0 {
 		switch {
 		case n.Leaf() != nil:
-			r, src = n.Leaf().Range, n.Leaf().Source
+			r, src = s.pos(n.Leaf(), path, false)
+			at = path
 		case n.Decl() != nil && n.Decl().Range.Start.IsValid():
-			r, src = n.Decl().Range, n.Decl().Source
+			r, src = s.pos(n.Decl(), path, true)
+			at, isDecl = path, true
 		default:
-			n.Leaves(nil, func(_ []string, leaf *merge.Node) {
+			n.Leaves(path, func(p []string, leaf *merge.Node) {
 				if !r.Start.IsValid() {
-					r, src = leaf.Leaf().Range, leaf.Leaf().Source
+					r, src = s.pos(leaf.Leaf(), p, false)
+					at = p
 				}
 			})
 		}
@@ -950,13 +1057,26 @@ func (l *locator) origin(h *Host, n *merge.Node, path []string) emit.Origin {
 	// declared, else the host.
 	depth := len(path)
 	for i := len(path) - 1; !l.userFile(r) && i > 0; i-- {
-		if d := l.tree(h).Lookup(path[:i]...).Decl(); d != nil && l.userFile(d.Range) {
-			r, src, depth = d.Range, d.Source, i
+		if d := l.tree(h).Lookup(path[:i]...).Decl(); d != nil {
+			if dr, dsrc := s.pos(d, path[:i], true); l.userFile(dr) {
+				r, src, depth = dr, dsrc, i
+				at, isDecl = path[:i], true
+			}
 		}
 	}
+	hostDecl := false
 	if !l.userFile(r) {
 		r, src, depth = h.h.Decl, merge.Source{Layer: merge.Host, Name: h.Name}, 0
+		hostDecl = true
 	}
+	l.ref = originRef{ok: true, host: h.Name, hostDecl: hostDecl, at: at, isDecl: isDecl, r: r, src: src, path: path[:depth]}
+	return l.finish(h, r, src, path[:depth], "")
+}
+
+// finish returns the origin of a value of host h at r, set by src, at
+// path of the host's value, which formatPath formats as formatted when
+// that is not empty.
+func (l *locator) finish(h *Host, r diag.Range, src merge.Source, path []string, formatted string) emit.Origin {
 	if !r.Start.IsValid() || r.File == "" {
 		return emit.Origin{}
 	}
@@ -965,7 +1085,16 @@ func (l *locator) origin(h *Host, n *merge.Node, path []string) emit.Origin {
 		by = src.String()
 		l.by[src] = by
 	}
-	return l.at(emit.Origin{Path: formatPath(append([]string{"hosts", h.Name}, path[:depth]...))}, r, by)
+	// formatPath formats each label alone: the path is the host's, then
+	// the path in its value.
+	p := formatPath([]string{"hosts", h.Name})
+	if len(path) > 0 {
+		if formatted == "" {
+			formatted = formatPath(path)
+		}
+		p += "." + formatted
+	}
+	return l.at(emit.Origin{Path: p}, r, by)
 }
 
 // at completes o with the position r, relative to the fleet's root.
@@ -1166,17 +1295,8 @@ func (l *locator) fleetPass(h *Host, v *emit.Value) emit.Origin {
 		if !s.hasDerived {
 			s.derived, s.hasDerived = decode(h.h.Derived), true
 		}
-		derived := s.derived
 		for depth := len(v.Path) - 1; depth >= 0 && !ok; depth-- {
-			at, found := emit.DataAt(derived, v.Path[:depth])
-			if !found {
-				continue
-			}
-			walkScalars(at, nil, func(_ []string, s string) {
-				if !ok {
-					ref, ok = fi.unique[s]
-				}
-			})
+			ref, ok = s.uniqueAt(fi, v.Path[:depth])
 		}
 	}
 	if !ok {
@@ -1196,6 +1316,36 @@ func (l *locator) fleetPass(h *Host, v *emit.Value) emit.Origin {
 	}
 	o, _ := l.provision(factKey(ref.host, fact))
 	return o
+}
+
+// A uniqueFact is what uniqueAt found.
+type uniqueFact struct {
+	ref factLeaf
+	ok  bool
+}
+
+// uniqueAt returns the first fact of fi.unique among the scalars of what
+// the fleet pass gives s's host at path, in sorted order; false when
+// there is none, or nothing at path. It is memoized: the values the fleet
+// pass gives a host (scrape targets, substituters) share their paths.
+func (s *hostSources) uniqueAt(fi *factIndex, path []string) (factLeaf, bool) {
+	key := joinKey(path)
+	if u, ok := s.unique[key]; ok {
+		return u.ref, u.ok
+	}
+	var u uniqueFact
+	if at, found := emit.DataAt(s.derived, path); found {
+		walkScalars(at, nil, func(_ []string, v string) {
+			if !u.ok {
+				u.ref, u.ok = fi.unique[v]
+			}
+		})
+	}
+	if s.unique == nil {
+		s.unique = map[string]uniqueFact{}
+	}
+	s.unique[key] = u
+	return u.ref, u.ok
 }
 
 // provision returns the origin of a fact of another host, by its key in
@@ -1269,12 +1419,14 @@ func (l *locator) explainFacts(h *Host) {
 	}
 	parts := make([][]byte, 0, 1+6*len(facts))
 	parts = append(parts, []byte(factsEntryVersion))
-	l.sources(h).allLeaves()
+	if s := l.sources(h); s.lead == nil {
+		s.allLeaves()
+	}
 	for _, fl := range facts {
 		k := factKey(h.Name, fl)
 		o, ok := l.ls.known(k)
 		if !ok {
-			o = l.explainFact(h, k)
+			o = l.explainOwnFact(h, k, fl)
 			l.ls.remember(k, o)
 		}
 		parts = append(parts, []byte(k), []byte(o.File), []byte(strconv.Itoa(o.Line)), []byte(strconv.Itoa(o.Col)),

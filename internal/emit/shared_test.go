@@ -65,7 +65,11 @@ func TestRelocate(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		m := shared.Map.Relocate(c.placeholder, c.name, record(&relocated))
+		rec := record(&relocated)
+		m := shared.Map.Relocate(c.placeholder, c.name, func(_, _ int, v *Value) Origin {
+			w := v.Renamed(c.placeholder, c.name)
+			return rec(&w)
+		})
 		if len(shared.Files) != len(want.Files) {
 			t.Fatalf("%d files shared, %d made", len(shared.Files), len(want.Files))
 		}

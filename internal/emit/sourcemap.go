@@ -457,27 +457,36 @@ func (m *MapPart) originIndex(o Origin) int {
 // Relocate returns the source map part of the files of a host named to
 // that are the files m maps (a part of Fleet.HostShared, made for a host
 // named from) with from replaced by to, with each entry's origin located
-// by locate as Host would have located it: the value it asks about is
-// the one m kept, with from replaced by to in its file, host and data
-// (but for a syntax tree the emitter built itself, such as the import
-// of a home module, which is passed as made for from). The host's name must occur in its files only where from does in m's,
-// and from only there. Relocate may be called on several goroutines at
-// once.
-func (m *MapPart) Relocate(from, to string, locate func(*Value) Origin) *MapPart {
-	out := newMapPart(locate)
+// by locate as Host would have located it. locate is given the value m
+// kept, as made for from (the same value of every host m is relocated
+// for), with the file's and the entry's indices in m; the value Host asks
+// about is its Renamed(from, to). The host's name must occur in its
+// files only where from does in m's, and from only there. Relocate may
+// be called on several goroutines at once; locate must not modify v.
+func (m *MapPart) Relocate(from, to string, locate func(file, entry int, v *Value) Origin) *MapPart {
+	out := newMapPart(nil)
 	out.Files = make([]MapFile, len(m.Files))
 	for i, f := range m.Files {
 		entries := slices.Clone(f.Entries)
 		for j := range entries {
 			v := m.values[i][j]
-			v.File = strings.ReplaceAll(v.File, from, to)
-			v.Host = strings.ReplaceAll(v.Host, from, to)
-			v.Data = Rename(v.Data, from, to)
-			entries[j].From = out.originIndex(locate(&v))
+			entries[j].From = out.originIndex(locate(i, j, &v))
 		}
 		out.Files[i] = MapFile{Path: strings.ReplaceAll(f.Path, from, to), Entries: entries}
 	}
 	return out
+}
+
+// Renamed returns v, a value a MapPart made for a host named from keeps,
+// as Host asks about it for a host named to (see Relocate): with from
+// replaced by to in its file, host and data (but for a syntax tree the
+// emitter built itself, such as the import of a home module, which is
+// given as made for from).
+func (v Value) Renamed(from, to string) Value {
+	v.File = strings.ReplaceAll(v.File, from, to)
+	v.Host = strings.ReplaceAll(v.Host, from, to)
+	v.Data = Rename(v.Data, from, to)
+	return v
 }
 
 // Rename returns the data v (as Value.Data holds it) with from replaced

@@ -1150,6 +1150,24 @@ func (f *Fleet) Tree(h *Host) *merge.Node {
 	return again.Tree
 }
 
+// Entry returns the decoded tree of h's own entry (hosts.<name>), the
+// layer Tree merges last onto its template, hardware profile, users and
+// their profiles (Host's Template, HardwareProfile and Users name them):
+// two hosts of one fleet with the same of those and entries alike but
+// for positions have trees alike but for those positions. The tree is
+// not kept, and must not be modified; nil when the fleet keeps no
+// layers. It is safe for concurrent use.
+func (f *Fleet) Entry(h *Host) *merge.Tree {
+	if f.layers == nil {
+		return nil
+	}
+	he := f.layers.hosts[h.Name]
+	if he == nil {
+		return nil
+	}
+	return f.layers.use(he)
+}
+
 // Value returns the unified value of h in the fleet's CUE context, for
 // looking up where schema defaults came from. It is not safe for
 // concurrent use.
