@@ -11,6 +11,8 @@ import (
 	"testing/fstest"
 
 	"github.com/google/go-cmp/cmp"
+
+	"fleetnix.dev/fleet/schema"
 )
 
 // A tiny schema with a fleet pass: each host offers exporters; a host
@@ -151,5 +153,29 @@ hosts: web: {serverHost: "mon", exporters: node: 9100}
 	}
 	if len(msgs) != 1 || !strings.Contains(msgs[0], "fleet.cue:9:") || !strings.Contains(msgs[0], "hosts.web: fleet pass:") {
 		t.Errorf("errors = %q, want one at web's declaration (fleet.cue:9)", msgs)
+	}
+}
+
+// TestBuildReferenceMapFS builds the reference of a schema held in an
+// fstest.MapFS twice: a map cannot be the key of the reference's cache,
+// and used as one it panicked the second time.
+func TestBuildReferenceMapFS(t *testing.T) {
+	m := fstest.MapFS{}
+	err := fs.WalkDir(schema.FS, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := fs.ReadFile(schema.FS, p)
+		m[p] = &fstest.MapFile{Data: b}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		r, err := BuildReference(m)
+		if err != nil || r == nil {
+			t.Fatalf("BuildReference: %v", err)
+		}
 	}
 }

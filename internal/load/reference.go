@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"slices"
 	"sort"
@@ -204,8 +205,12 @@ type referenceOnce struct {
 }
 
 // BuildReference returns the field reference of the schema in schemaFS,
-// built once per schema.
+// built once per schema; a schema in a file system that cannot be a map
+// key (an fstest.MapFS) is built on every call.
 func BuildReference(schemaFS fs.FS) (*Reference, error) {
+	if t := reflect.TypeOf(schemaFS); t == nil || !t.Comparable() {
+		return buildReference(schemaFS)
+	}
 	referenceCache.Lock()
 	if referenceCache.m == nil {
 		referenceCache.m = map[fs.FS]*referenceOnce{}
