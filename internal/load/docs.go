@@ -41,6 +41,9 @@ type docNode struct {
 	// the first one's label is.
 	decls int
 	label token.Pos
+	// literal says the first declaration's value is a literal (a string,
+	// number, list or struct).
+	literal bool
 	// names are the node's regular fields, in the order first declared;
 	// irregular says some field is not regular (a definition, a hidden
 	// field, an optional or required field), and names then do not say
@@ -135,6 +138,10 @@ func (x *docIndex) field(n *docNode, f *ast.Field, inherited []*ast.CommentGroup
 	c.open = c.open || cond
 	if c.decls == 0 {
 		c.label = f.Label.Pos()
+		switch f.Value.(type) {
+		case *ast.BasicLit, *ast.ListLit, *ast.StructLit:
+			c.literal = true
+		}
 	}
 	c.decls++
 	docs := append([]*ast.CommentGroup(nil), inherited...)
@@ -270,6 +277,27 @@ func (n *docNode) Decl() (token.Pos, bool) {
 	}
 	return n.label, true
 }
+
+// Pos returns where the leaf v of n is written, as userPos finds it,
+// when n has one declaration and its value is a literal. userPos asks
+// CUE for v's conjuncts, under a global lock (exprMu), when v's own
+// position is the schema's (a list or a marker the schema constrains, a
+// field it gives a default); that conjunct is then n's one declaration,
+// and CUE places it at the field's label.
+func (n *docNode) Pos(v cue.Value) (token.Pos, bool) {
+	if conjunctPositions || n.open || n.decls != 1 || !n.literal {
+		return token.NoPos, false
+	}
+	if p, ok := ownPos(v); ok {
+		return p, true
+	}
+	return n.label, true
+}
+
+// conjunctPositions makes the entries' positions come from CUE's
+// conjuncts (userPos) wherever the syntax would answer them: the
+// reference the tests compare the syntax's answers with.
+var conjunctPositions = false
 
 // declPos returns where the field v is declared in the user's files, as
 // userPos does, from the syntax when the field has one declaration.

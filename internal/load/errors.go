@@ -191,11 +191,17 @@ func cuePath(p []string) cue.Path {
 // race (found by the race detector while hosts are merged in parallel).
 var exprMu sync.Mutex
 
+// ownPos returns v's own position when it is in the user's files.
+func ownPos(v cue.Value) (token.Pos, bool) {
+	p := v.Pos()
+	return p, p.IsValid() && label(p.Filename()) != "schema"
+}
+
 // userPos returns where v is written in the user's files. For a struct,
 // CUE's own Pos is often the schema's pattern constraint; the conjuncts
 // then tell where the user wrote it.
 func userPos(v cue.Value) token.Pos {
-	if p := v.Pos(); p.IsValid() && label(p.Filename()) != "schema" {
+	if p, ok := ownPos(v); ok {
 		return p
 	}
 	for _, p := range contributors(v) {

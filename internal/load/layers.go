@@ -249,7 +249,14 @@ func (l *layers) declare() {
 // readEntry decodes the entry kind.name, whose value is v; docs index the
 // syntax of the files v comes from.
 func readEntry(docs *docIndex, kind Path, name string, v cue.Value) *entry {
-	e := &entry{decl: merge.Range(userPos(v))}
+	// Where the entry is declared, from the syntax when it is declared
+	// once: userPos would ask CUE for the conjuncts of the whole entry,
+	// whose own position is the schema's pattern constraint, under
+	// exprMu (most of the cost of the positions of a large fleet).
+	e := &entry{decl: merge.Range(docs.declPos(v))}
+	if conjunctPositions {
+		e.decl = merge.Range(userPos(v))
+	}
 	e.start = e.decl
 	hooks := merge.Hooks{
 		Pos:        userPos,
@@ -262,7 +269,6 @@ func readEntry(docs *docIndex, kind Path, name string, v cue.Value) *entry {
 	}
 	switch kind {
 	case HostsPath:
-		e.decl = merge.Range(docs.declPos(v))
 		e.doc = docs.lines(v)
 		e.refs = readRefs(docs, v)
 		decode(merge.Source{Layer: merge.Host, Name: name}, v)

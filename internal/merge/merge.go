@@ -225,6 +225,9 @@ type Syntax interface {
 	Names() ([]string, bool)
 	// Decl returns where the value is declared.
 	Decl() (token.Pos, bool)
+	// Pos returns where v, the leaf's value, is written, as Hooks.Pos
+	// finds it.
+	Pos(v cue.Value) (token.Pos, bool)
 }
 
 // Decode reads the CUE struct v, as given by src, into a Tree. Values
@@ -257,6 +260,16 @@ func (d *decoder) declare(n *Node, f *field) {
 		return
 	}
 	n.decl = &Origin{Source: d.src, Range: Range(r)}
+}
+
+// leafPos returns where the leaf f is written: from the syntax when it
+// tells, else from the Pos hook, whose answer for a value whose own
+// position is the schema's asks CUE for its conjuncts.
+func (d *decoder) leafPos(f *field) diag.Range {
+	if p, ok := f.syntax().Pos(f.v); ok {
+		return Range(p)
+	}
+	return d.pos(f.v)
 }
 
 func (d *decoder) pos(v cue.Value) diag.Range {
@@ -292,10 +305,11 @@ func (f *field) syntax() Syntax {
 // noSyntax answers nothing.
 type noSyntax struct{}
 
-func (noSyntax) Field(string) Syntax      { return nil }
-func (noSyntax) Documented() (bool, bool) { return false, false }
-func (noSyntax) Names() ([]string, bool)  { return nil, false }
-func (noSyntax) Decl() (token.Pos, bool)  { return token.NoPos, false }
+func (noSyntax) Field(string) Syntax             { return nil }
+func (noSyntax) Documented() (bool, bool)        { return false, false }
+func (noSyntax) Names() ([]string, bool)         { return nil, false }
+func (noSyntax) Decl() (token.Pos, bool)         { return token.NoPos, false }
+func (noSyntax) Pos(cue.Value) (token.Pos, bool) { return token.NoPos, false }
 
 // child returns f's field name with value v.
 func (d *decoder) child(f *field, name string, v cue.Value) *field {
@@ -381,7 +395,7 @@ func (d *decoder) structure(n *Node, f *field, doc, top bool) {
 		if val, ok := d.value(f.v); ok {
 			// d.pos, not f.v.Pos(): the Pos of a value right under a
 			// pattern constraint (nixos: [string]: _) is the schema's.
-			c.leaf = &Origin{Source: d.src, Range: d.pos(f.v), Value: val, Doc: doc || f.doc}
+			c.leaf = &Origin{Source: d.src, Range: d.leafPos(f), Value: val, Doc: doc || f.doc}
 		}
 	}
 }
