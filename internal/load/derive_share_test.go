@@ -17,7 +17,6 @@ import (
 	"cuelang.org/go/cue/ast"
 	"cuelang.org/go/cue/cuecontext"
 	cueload "cuelang.org/go/cue/load"
-	"cuelang.org/go/cue/parser"
 	"cuelang.org/go/cue/token"
 	"github.com/google/go-cmp/cmp"
 
@@ -369,40 +368,16 @@ func TestPerHostAggregate(t *testing.T) {
 // reads the host's name only as a field's whole value or to compare it
 // for equality.
 func TestDeriveNameOnlyAsValue(t *testing.T) {
-	names, err := fs.Glob(schema.FS, "*.cue")
-	if err != nil {
-		t.Fatal(err)
-	}
-	found := false
-	for _, name := range names {
-		src, err := fs.ReadFile(schema.FS, name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		f, err := parser.ParseFile(name, src)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, d := range f.Decls {
-			field, ok := d.(*ast.Field)
-			if !ok {
-				continue
-			}
-			if l, _, _ := ast.LabelName(field.Label); l != string(DeriveDef) {
-				continue
-			}
-			found = true
-			alias, ok := field.Value.(*ast.Alias)
-			if !ok {
-				t.Fatalf("%s: #Derive is not written D={...}", name)
-			}
-			for _, use := range derivedNameUses(alias.Ident.Name, alias.Expr) {
-				t.Errorf("%s reads the host's name other than as a field's value or in == or !=: sharing derivations between hosts would give wrong values", use)
-			}
-		}
-	}
-	if !found {
+	field := schemaDefs(t)[string(DeriveDef)]
+	if field == nil {
 		t.Fatal("no #Derive in the schema")
+	}
+	alias, ok := field.Value.(*ast.Alias)
+	if !ok {
+		t.Fatalf("%s: #Derive is not written D={...}", field.Pos())
+	}
+	for _, use := range derivedNameUses(alias.Ident.Name, alias.Expr) {
+		t.Errorf("%s reads the host's name other than as a field's value or in == or !=: sharing derivations between hosts would give wrong values", use)
 	}
 }
 
@@ -581,11 +556,6 @@ func BenchmarkFleetPass(b *testing.B) {
 // pattern or take it apart (strings, regexp): that could be true of the
 // name and false of both placeholders.
 func TestFleetPassNoNameTests(t *testing.T) {
-	names, err := fs.Glob(schema.FS, "*.cue")
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := map[string]bool{string(FleetFactsDef): true, string(DeriveDef): true}
 	isConst := func(e ast.Expr) bool {
 		switch x := e.(type) {
 		case *ast.BasicLit:
@@ -595,49 +565,33 @@ func TestFleetPassNoNameTests(t *testing.T) {
 		}
 		return false
 	}
-	for _, name := range names {
-		src, err := fs.ReadFile(schema.FS, name)
-		if err != nil {
-			t.Fatal(err)
+	defs := schemaDefs(t)
+	for _, l := range []string{string(FleetFactsDef), string(DeriveDef)} {
+		field := defs[l]
+		if field == nil {
+			t.Errorf("no %s in the schema", l)
+			continue
 		}
-		f, err := parser.ParseFile(name, src)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, d := range f.Decls {
-			field, ok := d.(*ast.Field)
-			if !ok {
-				continue
-			}
-			l, _, _ := ast.LabelName(field.Label)
-			if !want[l] {
-				continue
-			}
-			delete(want, l)
-			ast.Walk(field.Value, func(n ast.Node) bool {
-				switch x := n.(type) {
-				case *ast.BinaryExpr:
-					switch x.Op.String() {
-					case "==", "!=", "<", "<=", ">", ">=", "=~", "!~":
-						if isConst(x.X) || isConst(x.Y) {
-							t.Errorf("%s: %s compares a string with a constant", x.Pos(), l)
-						}
-					}
-				case *ast.UnaryExpr:
-					switch x.Op.String() {
-					case "==", "!=", "<", "<=", ">", ">=", "=~", "!~":
-						t.Errorf("%s: %s constrains a string by a pattern or a bound", x.Pos(), l)
-					}
-				case *ast.SelectorExpr:
-					if id, ok := x.X.(*ast.Ident); ok && (id.Name == "strings" || id.Name == "regexp") {
-						t.Errorf("%s: %s takes a string apart (%s)", x.Pos(), l, id.Name)
+		ast.Walk(field.Value, func(n ast.Node) bool {
+			switch x := n.(type) {
+			case *ast.BinaryExpr:
+				switch x.Op.String() {
+				case "==", "!=", "<", "<=", ">", ">=", "=~", "!~":
+					if isConst(x.X) || isConst(x.Y) {
+						t.Errorf("%s: %s compares a string with a constant", x.Pos(), l)
 					}
 				}
-				return true
-			}, nil)
-		}
-	}
-	for l := range want {
-		t.Errorf("no %s in the schema", l)
+			case *ast.UnaryExpr:
+				switch x.Op.String() {
+				case "==", "!=", "<", "<=", ">", ">=", "=~", "!~":
+					t.Errorf("%s: %s constrains a string by a pattern or a bound", x.Pos(), l)
+				}
+			case *ast.SelectorExpr:
+				if id, ok := x.X.(*ast.Ident); ok && (id.Name == "strings" || id.Name == "regexp") {
+					t.Errorf("%s: %s takes a string apart (%s)", x.Pos(), l, id.Name)
+				}
+			}
+			return true
+		}, nil)
 	}
 }

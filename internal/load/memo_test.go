@@ -25,11 +25,34 @@ import (
 // (networking.hostName, the facts' name and scrapedBy) or to ask whether
 // it is set, never to compute or decide anything else.
 func TestHostNameOnlyAsValue(t *testing.T) {
+	allowed := map[string]bool{"hostName": true, "name": true, "scrapedBy": true}
+	field := schemaDefs(t)[string(HostDef)]
+	if field == nil {
+		t.Fatal("no #Host in the schema")
+	}
+	alias, ok := field.Value.(*ast.Alias)
+	if !ok {
+		t.Fatalf("%s: #Host is not written H={...}: the test cannot follow its references", field.Pos())
+	}
+	for _, use := range nameUses(alias.Ident.Name, alias.Expr) {
+		switch {
+		case use.guard:
+		case use.field != "" && allowed[use.field]:
+		default:
+			t.Errorf("%s reads the host's name other than as a field's whole value: sharing results between hosts (memoName) would give wrong values", use.pos)
+		}
+	}
+}
+
+// schemaDefs returns the top-level fields of the embedded schema's files,
+// parsed, by label.
+func schemaDefs(t *testing.T) map[string]*ast.Field {
+	t.Helper()
 	names, err := fs.Glob(schema.FS, "*.cue")
 	if err != nil {
 		t.Fatal(err)
 	}
-	allowed := map[string]bool{"hostName": true, "name": true, "scrapedBy": true}
+	defs := map[string]*ast.Field{}
 	for _, name := range names {
 		src, err := fs.ReadFile(schema.FS, name)
 		if err != nil {
@@ -40,28 +63,13 @@ func TestHostNameOnlyAsValue(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, d := range f.Decls {
-			field, ok := d.(*ast.Field)
-			if !ok {
-				continue
-			}
-			if l, _, _ := ast.LabelName(field.Label); l != string(HostDef) {
-				continue
-			}
-			alias, ok := field.Value.(*ast.Alias)
-			if !ok {
-				t.Errorf("%s: #Host is not written H={...}: the test cannot follow its references", name)
-				continue
-			}
-			for _, use := range nameUses(alias.Ident.Name, alias.Expr) {
-				switch {
-				case use.guard:
-				case use.field != "" && allowed[use.field]:
-				default:
-					t.Errorf("%s reads the host's name other than as a field's whole value: sharing results between hosts (memoName) would give wrong values", use.pos)
-				}
+			if field, ok := d.(*ast.Field); ok {
+				l, _, _ := ast.LabelName(field.Label)
+				defs[l] = field
 			}
 		}
 	}
+	return defs
 }
 
 // A nameUse is a place #Host reads its name: as the whole value of the
