@@ -20,6 +20,7 @@ const memoryLimit = 900 << 20
 
 func main() {
 	defaultMemoryLimit()
+	defaultGCFloor(os.Args[1:])
 	os.Exit(cli.Main(os.Args[1:], os.Stdout, os.Stderr))
 }
 

@@ -29,7 +29,8 @@ var update = flag.Bool("update", os.Getenv("FLEET_UPDATE") != "", "update testsc
 
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
-		"fleetgen": func() { os.Exit(cli.Main(os.Args[1:], os.Stdout, os.Stderr)) },
+		"fleetgen":      func() { os.Exit(cli.Main(os.Args[1:], os.Stdout, os.Stderr)) },
+		"gcfloor-check": func() { os.Exit(gcFloorCheck()) },
 	})
 }
 
