@@ -5,20 +5,23 @@ import (
 	"math"
 	"math/big"
 	"sort"
+	"sync"
 
 	"fleetnix.dev/fleet/internal/diag"
 	"fleetnix.dev/fleet/internal/wire"
 )
 
 // MarshalBinary encodes the tree, provenance included, for a cache;
-// UnmarshalTree reads it back.
+// UnmarshalTree reads it back. The result is exactly as long as the
+// encoding: a large fleet's hosts are kept encoded until merged.
 func (l *Tree) MarshalBinary() ([]byte, error) {
-	e := &treeWriter{files: map[string]uint64{}}
+	e := newTreeWriter()
+	defer e.free()
 	e.source(l.src)
 	if err := e.node(&l.root); err != nil {
 		return nil, err
 	}
-	return e.b, nil
+	return e.bytes(), nil
 }
 
 // UnmarshalTree decodes a tree MarshalBinary encoded.
@@ -58,19 +61,53 @@ func (n *Node) rebase(f func(diag.Range) diag.Range) {
 }
 
 // A treeWriter writes trees: varints, length-prefixed strings, file names
-// by index once written.
+// and sources by index once written, a range's end from its start.
 type treeWriter struct {
-	b     []byte
-	files map[string]uint64
+	b       []byte
+	files   map[string]uint64
+	sources map[Source]uint64
+}
+
+// treeWriters keeps writers and their buffers between encodings.
+var treeWriters = sync.Pool{New: func() any {
+	return &treeWriter{files: map[string]uint64{}, sources: map[Source]uint64{}}
+}}
+
+func newTreeWriter() *treeWriter { return treeWriters.Get().(*treeWriter) }
+
+// free returns e to the pool; its bytes must no longer be used.
+func (e *treeWriter) free() {
+	if cap(e.b) > 1<<20 {
+		e.b = nil // a rare large tree's buffer is not kept
+	}
+	e.b = e.b[:0]
+	clear(e.files)
+	clear(e.sources)
+	treeWriters.Put(e)
+}
+
+// bytes returns a copy of what e wrote, of its exact size.
+func (e *treeWriter) bytes() []byte {
+	out := make([]byte, len(e.b))
+	copy(out, e.b)
+	return out
 }
 
 func (e *treeWriter) uint(x uint64) { e.b = wire.AppendUint(e.b, x) }
 
+func (e *treeWriter) int(x int) { e.b = wire.AppendInt(e.b, int64(x)) }
+
 func (e *treeWriter) str(s string) { e.b = wire.AppendString(e.b, s) }
 
 func (e *treeWriter) source(s Source) {
+	if i, ok := e.sources[s]; ok {
+		e.uint(i + 1)
+		return
+	}
+	e.uint(0)
 	e.uint(uint64(s.Layer))
 	e.str(s.Name)
+	e.sources[s] = uint64(len(e.sources))
 }
 
 func (e *treeWriter) rng(r diag.Range) {
@@ -81,9 +118,13 @@ func (e *treeWriter) rng(r diag.Range) {
 		e.str(r.File)
 		e.files[r.File] = uint64(len(e.files))
 	}
-	for _, x := range []int{r.Start.Line, r.Start.Col, r.Start.Offset, r.End.Line, r.End.Col, r.End.Offset} {
-		e.uint(uint64(x))
-	}
+	e.uint(uint64(r.Start.Line))
+	e.uint(uint64(r.Start.Col))
+	e.uint(uint64(r.Start.Offset))
+	// Most ranges are a point: the end costs a byte a number.
+	e.int(r.End.Line - r.Start.Line)
+	e.int(r.End.Col - r.Start.Col)
+	e.int(r.End.Offset - r.Start.Offset)
 }
 
 func (e *treeWriter) origin(o *Origin) error {
@@ -187,14 +228,24 @@ func (e *treeWriter) node(n *Node) error {
 }
 
 // A treeReader reads what a treeWriter wrote (see wire.Reader for
-// damaged input), with the file names read so far.
+// damaged input), with the file names and sources read so far.
 type treeReader struct {
 	wire.Reader
-	files []string
+	files   []string
+	sources []Source
 }
 
 func (d *treeReader) source() Source {
-	return Source{Layer: Layer(d.Uint()), Name: d.String()}
+	if i := d.Uint(); i > 0 {
+		if int(i) > len(d.sources) {
+			d.Fail()
+			return Source{}
+		}
+		return d.sources[i-1]
+	}
+	s := Source{Layer: Layer(d.Uint()), Name: d.String()}
+	d.sources = append(d.sources, s)
+	return s
 }
 
 func (d *treeReader) rng() diag.Range {
@@ -207,9 +258,12 @@ func (d *treeReader) rng() diag.Range {
 	} else {
 		d.Fail()
 	}
-	for _, x := range []*int{&r.Start.Line, &r.Start.Col, &r.Start.Offset, &r.End.Line, &r.End.Col, &r.End.Offset} {
-		*x = int(d.Uint())
-	}
+	r.Start.Line = int(d.Uint())
+	r.Start.Col = int(d.Uint())
+	r.Start.Offset = int(d.Uint())
+	r.End.Line = r.Start.Line + int(d.Int())
+	r.End.Col = r.Start.Col + int(d.Int())
+	r.End.Offset = r.Start.Offset + int(d.Int())
 	return r
 }
 
@@ -291,11 +345,12 @@ func (d *treeReader) node(n *Node) {
 // EncodeValue encodes a leaf value (see Origin.Value) as MarshalBinary
 // encodes values, for a cache.
 func EncodeValue(v any) ([]byte, error) {
-	e := &treeWriter{files: map[string]uint64{}}
+	e := newTreeWriter()
+	defer e.free()
 	if err := e.value(v); err != nil {
 		return nil, err
 	}
-	return e.b, nil
+	return e.bytes(), nil
 }
 
 // DecodeValue decodes a value EncodeValue encoded.
