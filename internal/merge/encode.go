@@ -327,11 +327,12 @@ func (d *treeReader) node(n *Node) {
 		}
 	}
 	if k := d.Count(); k > 0 {
+		kids := make([]Node, k)
 		n.fields = make(map[string]*Node, k)
 		n.order = make([]string, 0, k)
-		for range k {
+		for i := range kids {
 			name := d.String()
-			c := &Node{}
+			c := &kids[i]
 			d.node(c)
 			if d.Bad() {
 				return

@@ -159,6 +159,25 @@ func (n *Node) child(name string) *Node {
 	return c
 }
 
+// reserve gives n, a struct with no fields yet, the k fields name(0) to
+// name(k-1) (a name given twice once), in that order, allocated together:
+// a decoded or merged struct's fields are known before they are filled.
+func (n *Node) reserve(k int, name func(int) string) {
+	if n.fields != nil || k == 0 {
+		return
+	}
+	kids := make([]Node, k)
+	n.fields = make(map[string]*Node, k)
+	n.order = make([]string, 0, k)
+	for i := range k {
+		s := name(i)
+		if _, ok := n.fields[s]; !ok {
+			n.fields[s] = &kids[i]
+			n.order = append(n.order, s)
+		}
+	}
+}
+
 // Set sets a single leaf at path as source src would, as if written at r.
 // The loader uses it for values it derives, such as a host's name.
 func (n *Node) Set(src Source, r diag.Range, value any, path ...string) {
@@ -312,8 +331,8 @@ func (noSyntax) Decl() (token.Pos, bool)         { return token.NoPos, false }
 func (noSyntax) Pos(cue.Value) (token.Pos, bool) { return token.NoPos, false }
 
 // child returns f's field name with value v.
-func (d *decoder) child(f *field, name string, v cue.Value) *field {
-	c := &field{name: name, v: v, syn: f.syntax().Field(name)}
+func (d *decoder) child(f *field, name string, v cue.Value) field {
+	c := field{name: name, v: v, syn: f.syntax().Field(name)}
 	if doc, ok := c.syntax().Documented(); ok {
 		c.doc = doc
 	} else {
@@ -340,7 +359,8 @@ func (d *decoder) fieldsOf(f *field) ([]*field, error) {
 		return nil, err
 	}
 	for it.Next() {
-		f.fields = append(f.fields, d.child(f, it.Selector().Unquoted(), it.Value()))
+		c := d.child(f, it.Selector().Unquoted(), it.Value())
+		f.fields = append(f.fields, &c)
 	}
 	return f.fields, nil
 }
@@ -348,13 +368,15 @@ func (d *decoder) fieldsOf(f *field) ([]*field, error) {
 // lookupFields returns the fields names of f, and false when one does
 // not exist as a regular field.
 func (d *decoder) lookupFields(f *field, names []string) ([]*field, bool) {
-	fs := make([]*field, 0, len(names))
-	for _, name := range names {
+	fs := make([]*field, len(names))
+	slab := make([]field, len(names))
+	for i, name := range names {
 		c := f.v.LookupPath(cue.MakePath(cue.Str(name)))
 		if !c.Exists() {
 			return nil, false
 		}
-		fs = append(fs, d.child(f, name, c))
+		slab[i] = d.child(f, name, c)
+		fs[i] = &slab[i]
 	}
 	return fs, true
 }
@@ -385,6 +407,7 @@ func (d *decoder) structure(n *Node, f *field, doc, top bool) {
 		block = block || c.doc || d.chainDoc(c)
 	}
 	doc = doc || (block && !top)
+	n.reserve(len(fields), func(i int) string { return fields[i].name })
 	for _, f := range fields {
 		c := n.child(f.name)
 		if d.isStruct(f) {
@@ -483,6 +506,7 @@ func merge(n, from *Node, src Source) {
 	if n.decl == nil {
 		n.decl = from.decl
 	}
+	n.reserve(len(from.order), func(i int) string { return from.order[i] })
 	for _, name := range from.order {
 		f := from.fields[name]
 		c := n.child(name)
@@ -623,7 +647,7 @@ func (m *Merger) Finish() diag.List {
 			walk(n.fields[name], append(path, name))
 		}
 	}
-	walk(&m.Root, nil)
+	walk(&m.Root, make([]string, 0, 16))
 	m.diags.Sort()
 	return m.diags
 }
