@@ -61,11 +61,16 @@ func (n *Node) rebase(f func(diag.Range) diag.Range) {
 }
 
 // A treeWriter writes trees: varints, length-prefixed strings, file names
-// and sources by index once written, a range's end from its start.
+// and sources by index once written, a range's start from the last in its
+// file and its end from its start.
 type treeWriter struct {
 	b       []byte
 	files   map[string]uint64
 	sources map[Source]uint64
+	// last is, by file index, the start of the last range written in the
+	// file: a range's start is written from it (a host's leaves are
+	// written in the order of its text, a few lines apart).
+	last []diag.Pos
 }
 
 // treeWriters keeps writers and their buffers between encodings.
@@ -83,6 +88,7 @@ func (e *treeWriter) free() {
 	e.b = e.b[:0]
 	clear(e.files)
 	clear(e.sources)
+	e.last = e.last[:0]
 	treeWriters.Put(e)
 }
 
@@ -111,16 +117,21 @@ func (e *treeWriter) source(s Source) {
 }
 
 func (e *treeWriter) rng(r diag.Range) {
-	if i, ok := e.files[r.File]; ok {
+	i, ok := e.files[r.File]
+	if ok {
 		e.uint(i + 1)
 	} else {
 		e.uint(0)
 		e.str(r.File)
-		e.files[r.File] = uint64(len(e.files))
+		i = uint64(len(e.files))
+		e.files[r.File] = i
+		e.last = append(e.last, diag.Pos{})
 	}
-	e.uint(uint64(r.Start.Line))
+	last := &e.last[i]
+	e.int(r.Start.Line - last.Line)
 	e.uint(uint64(r.Start.Col))
-	e.uint(uint64(r.Start.Offset))
+	e.int(r.Start.Offset - last.Offset)
+	*last = r.Start
 	// Most ranges are a point: the end costs a byte a number.
 	e.int(r.End.Line - r.Start.Line)
 	e.int(r.End.Col - r.Start.Col)
@@ -233,6 +244,7 @@ type treeReader struct {
 	wire.Reader
 	files   []string
 	sources []Source
+	last    []diag.Pos // see treeWriter
 }
 
 func (d *treeReader) source() Source {
@@ -250,17 +262,23 @@ func (d *treeReader) source() Source {
 
 func (d *treeReader) rng() diag.Range {
 	var r diag.Range
-	if i := d.Uint(); i == 0 {
+	i := int(d.Uint())
+	if i == 0 {
 		r.File = d.String()
 		d.files = append(d.files, r.File)
-	} else if int(i) <= len(d.files) {
+		d.last = append(d.last, diag.Pos{})
+		i = len(d.files)
+	} else if i <= len(d.files) {
 		r.File = d.files[i-1]
 	} else {
 		d.Fail()
+		return r
 	}
-	r.Start.Line = int(d.Uint())
+	last := &d.last[i-1]
+	r.Start.Line = last.Line + int(d.Int())
 	r.Start.Col = int(d.Uint())
-	r.Start.Offset = int(d.Uint())
+	r.Start.Offset = last.Offset + int(d.Int())
+	*last = r.Start
 	r.End.Line = r.Start.Line + int(d.Int())
 	r.End.Col = r.Start.Col + int(d.Int())
 	r.End.Offset = r.Start.Offset + int(d.Int())
