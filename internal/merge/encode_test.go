@@ -3,6 +3,9 @@ package merge
 import (
 	"math"
 	"math/big"
+	"slices"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -100,4 +103,94 @@ func BenchmarkTreeEncoding(b *testing.B) {
 	}
 	enc, _ := t.MarshalBinary()
 	b.ReportMetric(float64(len(enc)), "bytes/tree")
+}
+
+// TestNodeFields checks that a struct finds its fields by name, in the
+// order they were set, small (looked through) or large (a map), after
+// fields are dropped and once read back.
+func TestNodeFields(t *testing.T) {
+	for _, k := range []int{3, 8, 9, 40} {
+		tr := &Tree{src: Source{Layer: Host, Name: "h"}}
+		var names []string
+		for i := range k {
+			name := string(rune('z'-i%26)) + strconv.Itoa(i)
+			names = append(names, name)
+			tr.root.Set(tr.src, diag.Range{}, int64(i), name)
+		}
+		tr.root.Set(tr.src, diag.Range{}, int64(-1), names[0]) // set again: no new field
+		check := func(what string, tr *Tree, names []string) {
+			t.Helper()
+			if !slices.Equal(tr.root.Fields(), names) {
+				t.Errorf("%d fields, %s: Fields() = %v, want %v", k, what, tr.root.Fields(), names)
+			}
+			for _, name := range names {
+				want, _ := strconv.Atoi(strings.TrimLeft(name, "abcdefghijklmnopqrstuvwxyz"))
+				if c := tr.root.Field(name); c == nil || c.Leaf().Value != int64(want) {
+					t.Errorf("%d fields, %s: Field(%s) = %v", k, what, name, c)
+				}
+			}
+			if tr.root.Field("none") != nil || tr.root.Lookup("none") != nil {
+				t.Errorf("%d fields, %s: a field that does not exist is found", k, what)
+			}
+		}
+		check("set", tr, names)
+		tr.Drop(names[0], names[k/2], "none")
+		names = slices.Delete(slices.Delete(names, k/2, k/2+1), 0, 1)
+		check("dropped", tr, names)
+		if tr.root.Field(string(rune('z'))+"0") != nil {
+			t.Errorf("%d fields: a dropped field is found", k)
+		}
+		b, _ := tr.MarshalBinary()
+		back, err := UnmarshalTree(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		check("read back", back, names)
+		// A field set after the drop goes last.
+		tr.root.Set(tr.src, diag.Range{}, int64(99), "new99")
+		check("added", tr, append(names, "new99"))
+	}
+}
+
+// layerTree returns a tree of src with 250 leaves in structs of 5
+// fields, three deep below a chain of two single fields, as a host's
+// layers have them.
+func layerTree(src Source) *Tree {
+	t := &Tree{src: src}
+	at := diag.Pos{Line: 10, Col: 3, Offset: 200}
+	for i := range 250 {
+		at.Line, at.Offset = at.Line+1, at.Offset+30
+		t.root.Set(src, diag.Range{File: "f.cue", Start: at, End: at}, int64(i), "nixos", "services",
+			"s"+strconv.Itoa(i/25), "o"+strconv.Itoa(i/5%5), "k"+strconv.Itoa(i%5))
+	}
+	return t
+}
+
+// BenchmarkMerge merges a template's, a profile's and a host's trees
+// and converts the result to data, as each host's merge does.
+func BenchmarkMerge(b *testing.B) {
+	layers := []*Tree{layerTree(Source{Layer: Template, Name: "t"}), layerTree(Source{Layer: Profile, Name: "p"}), layerTree(Source{Layer: Host, Name: "h"})}
+	b.ReportAllocs()
+	for b.Loop() {
+		var m Merger
+		for _, l := range layers {
+			m.AddTree(l)
+		}
+		m.Finish()
+		m.Root.Data()
+	}
+}
+
+// TestEqual checks that two sources' values are told alike exactly when
+// they show alike, whether or not they are formatted to be compared.
+func TestEqual(t *testing.T) {
+	vals := []any{"a", "b", `"a"`, "", true, false, "true", int64(1), int64(2), 1.0, 1.5, "1", nil, "null",
+		new(big.Int).SetInt64(1), []any{"a"}, []any{}, map[string]any{"a": "b"}, map[string]any{}}
+	for _, a := range vals {
+		for _, b := range vals {
+			if got, want := equal(a, b), Show(a) == Show(b); got != want {
+				t.Errorf("equal(%#v, %#v) = %v, want %v", a, b, got, want)
+			}
+		}
+	}
 }

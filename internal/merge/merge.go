@@ -184,7 +184,7 @@ func (n *Node) Set(src Source, r diag.Range, value any, path ...string) {
 	for _, p := range path {
 		n = n.child(p)
 	}
-	n.put(Origin{Source: src, Range: r, Value: value})
+	n.put(&Origin{Source: src, Range: r, Value: value})
 }
 
 // A Tree is the value of one source, decoded once into Go data with the
@@ -507,6 +507,9 @@ func merge(n, from *Node, src Source) {
 		n.decl = from.decl
 	}
 	n.reserve(len(from.order), func(i int) string { return from.order[i] })
+	// The leaves' origins are copied into one slab: n's own, which a
+	// later layer may override.
+	var slab []Origin
 	for _, name := range from.order {
 		f := from.fields[name]
 		c := n.child(name)
@@ -533,30 +536,35 @@ func merge(n, from *Node, src Source) {
 			// A leaf replacing a struct of lower layers.
 			c.fields, c.order = nil, nil
 		}
-		c.put(*f.leaf)
+		if slab == nil {
+			slab = make([]Origin, 0, len(from.order))
+		}
+		slab = append(slab, *f.leaf)
+		c.put(&slab[len(slab)-1])
 	}
 }
 
-// put records o as the value of leaf n, applying the layer order.
-func (n *Node) put(o Origin) {
+// put records o, which n may keep, as the value of leaf n, applying the
+// layer order.
+func (n *Node) put(o *Origin) {
 	switch {
 	case n.leaf == nil:
-		n.leaf = &o
+		n.leaf = o
 	case o.Source.Layer > n.leaf.Source.Layer:
 		n.Overridden = append(n.Overridden, *n.leaf)
 		if n.conflict != nil {
 			n.Overridden = append(n.Overridden, *n.conflict)
 			n.conflict = nil
 		}
-		n.leaf = &o
+		n.leaf = o
 	case o.Source.Layer == n.leaf.Source.Layer:
 		if o.Source != n.leaf.Source && !equal(o.Value, n.leaf.Value) && n.conflict == nil {
-			n.conflict = &o
+			n.conflict = o
 		}
 	default:
 		// A lower layer arriving later than a higher one: the higher
 		// value stays, and the lower one is recorded as overridden.
-		n.Overridden = append(n.Overridden, o)
+		n.Overridden = append(n.Overridden, *o)
 	}
 }
 
@@ -734,4 +742,23 @@ func Show(v any) string {
 	return fmt.Sprint(v)
 }
 
-func equal(a, b any) bool { return Show(a) == Show(b) }
+// equal reports whether a and b show alike: without formatting them when
+// both are strings, booleans or integers, which show alike exactly when
+// they are equal.
+func equal(a, b any) bool {
+	switch x := a.(type) {
+	case string:
+		if y, ok := b.(string); ok {
+			return x == y
+		}
+	case bool:
+		if y, ok := b.(bool); ok {
+			return x == y
+		}
+	case int64:
+		if y, ok := b.(int64); ok {
+			return x == y
+		}
+	}
+	return Show(a) == Show(b)
+}
