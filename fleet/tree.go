@@ -308,7 +308,7 @@ func (s *treeSink) put(rel string, data []byte) error {
 			g.keep, g.st = m.hash == g.hash, e.st
 		} else {
 			s.unknown.Store(true)
-			old, ours, st, err := readGenerated(s.abs(rel), true)
+			same, ours, st, err := compareGenerated(s.abs(rel), data)
 			if err != nil {
 				return err
 			}
@@ -317,7 +317,7 @@ func (s *treeSink) put(rel string, data []byte) error {
 				s.done(rel, g)
 				return nil
 			}
-			g.keep, g.st = bytes.Equal(old, data), st
+			g.keep, g.st = same, st
 		}
 		if g.keep {
 			s.done(rel, g)
@@ -575,7 +575,7 @@ func (s *treeSink) finish() (res *GenerateResult, err error) {
 			keep = append(keep, e.rel) // never opened
 			continue
 		}
-		_, ours, _, err := readGenerated(s.abs(e.rel), false)
+		ours, err := readGenerated(s.abs(e.rel))
 		if err != nil {
 			return nil, err
 		}
@@ -625,35 +625,69 @@ func (s *treeSink) finish() (res *GenerateResult, err error) {
 }
 
 // readGenerated reports whether the regular file path starts with the
-// generated header, and returns its whole contents when all is set, and
-// its identity when they were read. It never follows a link nor waits on
-// a FIFO.
-func readGenerated(path string, all bool) ([]byte, bool, fileStat, error) {
+// generated header. It never follows a link nor waits on a FIFO.
+func readGenerated(path string) (bool, error) {
 	f, err := openRegular(path)
 	if err != nil {
-		return nil, false, fileStat{}, err
+		return false, err
 	}
 	defer f.Close()
-	if all {
-		treeReads.Add(1)
-		fi, err := f.Stat()
-		if err != nil {
-			return nil, false, fileStat{}, err
-		}
-		b, err := io.ReadAll(f)
-		if err != nil {
-			return nil, false, fileStat{}, err
-		}
-		line, _, _ := bytes.Cut(b, []byte("\n"))
-		return b, emit.IsGenerated(string(bytes.TrimRight(line, "\r"))), statOf(fi), nil
-	}
 	// A header is a short first line; more is not read.
 	line, err := bufio.NewReader(io.LimitReader(f, 256)).ReadString('\n')
 	if err != nil && line == "" {
-		return nil, false, fileStat{}, nil
+		return false, nil
 	}
-	return nil, emit.IsGenerated(strings.TrimRight(line, "\r\n")), fileStat{}, nil
+	return emit.IsGenerated(strings.TrimRight(line, "\r\n")), nil
 }
+
+// compareGenerated reports whether the regular file path holds data, and
+// whether it starts with the generated header, and the file's identity,
+// reading it through a buffer of a pool rather than whole: a run without
+// a manifest compares every file of the old tree. A file is read no
+// further than where it differs (its header, when its size is not
+// data's).
+func compareGenerated(path string, data []byte) (same, ours bool, st fileStat, err error) {
+	f, err := openRegular(path)
+	if err != nil {
+		return false, false, fileStat{}, err
+	}
+	defer f.Close()
+	treeReads.Add(1)
+	fi, err := f.Stat()
+	if err != nil {
+		return false, false, fileStat{}, err
+	}
+	bp := compareBufs.Get().(*[]byte)
+	defer compareBufs.Put(bp)
+	buf := *bp
+	n, err := io.ReadFull(f, buf)
+	eof := err == io.EOF || err == io.ErrUnexpectedEOF
+	if err != nil && !eof {
+		return false, false, fileStat{}, err
+	}
+	line, _, found := bytes.Cut(buf[:n], []byte("\n"))
+	// A first line longer than the buffer is no header.
+	ours = (found || eof) && emit.IsGenerated(string(bytes.TrimRight(line, "\r")))
+	same = ours && fi.Size() == int64(len(data))
+	for off := 0; same; {
+		if off+n > len(data) || !bytes.Equal(buf[:n], data[off:off+n]) {
+			same = false
+			break
+		}
+		if off += n; eof {
+			same = off == len(data)
+			break
+		}
+		n, err = io.ReadFull(f, buf)
+		eof = err == io.EOF || err == io.ErrUnexpectedEOF
+		if err != nil && !eof {
+			return false, false, fileStat{}, err
+		}
+	}
+	return same, ours, statOf(fi), nil
+}
+
+var compareBufs = sync.Pool{New: func() any { b := make([]byte, 64<<10); return &b }}
 
 // stagingRx matches the directories Generate stages a tree in beside the
 // output directory (.nix.new123456789, and .nix.new123456789.old where

@@ -19,6 +19,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"fleetnix.dev/fleet/internal/emit"
 )
 
 // twoFleets writes a small fleet into a new module directory and loads
@@ -568,5 +570,49 @@ func TestGenerateNoOpTouchesNothing(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestCompareGenerated checks the comparison of a generated file with
+// the old tree's file, which reads the old one through a fixed buffer:
+// equal files, files that differ at their end, beyond the buffer, in
+// size only, and files without the generated header.
+func TestCompareGenerated(t *testing.T) {
+	dir := t.TempDir()
+	big := []byte(emit.Header + "\n" + strings.Repeat("{ x = 1; }\n", 20000)) // over 3 buffers
+	changed := func(b []byte, i int) []byte {
+		c := slices.Clone(b)
+		c[i] ^= 1
+		return c
+	}
+	crlf := []byte(emit.Header + "\r\n{ }\n")
+	for i, c := range []struct {
+		old, data  []byte
+		same, ours bool
+	}{
+		{big, big, true, true},
+		{big, changed(big, len(big)-1), false, true},
+		{big, changed(big, 70000), false, true},
+		{big, changed(big, 65536), false, true},
+		{big, big[:len(big)-1], false, true},
+		{big[:len(big)-1], big, false, true},
+		{big[:65536], big[:65536], true, true},
+		{crlf, crlf, true, true},
+		{[]byte(emit.Header), []byte(emit.Header), true, true},
+		{[]byte("# mine\n{ }\n"), []byte("# mine\n{ }\n"), false, false},
+		{[]byte(strings.Repeat("#", 70000) + "\n"), big, false, false},
+		{[]byte{}, []byte{}, false, false},
+	} {
+		p := filepath.Join(dir, strconv.Itoa(i))
+		if err := os.WriteFile(p, c.old, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		same, ours, st, err := compareGenerated(p, c.data)
+		if err != nil || same != c.same || ours != c.ours || ours && st.size != int64(len(c.old)) {
+			t.Errorf("case %d: same %v, ours %v, %+v, %v; want %v, %v", i, same, ours, st, err, c.same, c.ours)
+		}
+	}
+	if _, _, _, err := compareGenerated(filepath.Join(dir, "none"), nil); err == nil {
+		t.Error("no error for a missing file")
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -178,10 +179,37 @@ func TestForOption(t *testing.T) {
 }
 
 func TestAppendJSONString(t *testing.T) {
-	for _, s := range []string{"", "plain", `q"b\s`, "tab\tnl\ncr\r", "\x01\x1f", "<a & b>", "\u2028\u2029", "héllo ✓", "bad\xffutf8"} {
+	var all []byte
+	for c := range 0x80 {
+		all = append(all, byte(c))
+	}
+	for _, s := range []string{"", "plain", `q"b\s`, "tab\tnl\ncr\r", "\x01\x1f", "<a & b>", "\u2028\u2029", "héllo ✓", "bad\xffutf8",
+		string(all), "a\u2028b\u2029c", "é\"ü\x7f\u2027\u202a", "end\\", "\"start", strings.Repeat("x<é>\u2029", 100)} {
 		want, _ := json.Marshal(s)
+		if utf8.ValidString(s) {
+			// As source maps always had them (none of these strings
+			// has a backslash before a b or f).
+			want = []byte(strings.NewReplacer(`\b`, `\u0008`, `\f`, `\u000c`).Replace(string(want)))
+		}
 		if got := appendJSONString(nil, s); string(got) != string(want) {
 			t.Errorf("appendJSONString(%q) = %s, want %s", s, got, want)
+		}
+		if got := appendJSONString([]byte("[1,"), s); string(got) != "[1,"+string(want) {
+			t.Errorf("appendJSONString after [1, of %q = %s", s, got)
+		}
+	}
+}
+
+// BenchmarkAppendJSONString appends a source map's typical strings: paths
+// and file names, plain ASCII.
+func BenchmarkAppendJSONString(b *testing.B) {
+	ss := []string{"services.prometheus.scrapeConfigs", "hosts.cue", "p620-0005", "nixos.environment.etc.\"bench-edit\".text", "héllo <x>"}
+	var buf []byte
+	b.ReportAllocs()
+	for b.Loop() {
+		buf = buf[:0]
+		for _, s := range ss {
+			buf = appendJSONString(buf, s)
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package load
 
 import (
+	"bufio"
 	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
@@ -14,6 +15,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -194,7 +196,19 @@ func (c *cache) put(key string, e cacheable) {
 	if c == nil {
 		return
 	}
-	b := encodeParts(e.parts())
+	parts := e.parts()
+	if n := partsSize(parts); n > indexMax {
+		// Too large for the index: streamed into its file, never held
+		// whole (a generation's files are most of what a run puts).
+		p := c.path(key)
+		if os.MkdirAll(filepath.Dir(p), 0o755) != nil {
+			return
+		}
+		writeAtomic(p, func(w io.Writer) error { return writeParts(w, parts) })
+		c.index.use(key, nil, true, false)
+		return
+	}
+	b := encodeParts(parts)
 	if c.batches.Load() > 0 && c.index.holds(key, b) {
 		c.index.use(key, b, true, false)
 		return
@@ -251,21 +265,60 @@ func (f *Fleet) Remember(kind string, parts ...[]byte) {
 const entryMagic = "fleet-cache-1\n"
 
 // encodeParts writes parts as a count and, for each, a presence byte and
-// a length-prefixed string.
+// a length-prefixed string, into one allocation of the entry's size.
 func encodeParts(parts [][]byte) []byte {
-	var b bytes.Buffer
-	b.WriteString(entryMagic)
-	writeUint64(&b, uint64(len(parts)))
+	b := make([]byte, 0, partsSize(parts))
+	b = append(b, entryMagic...)
+	b = binary.LittleEndian.AppendUint64(b, uint64(len(parts)))
 	for _, p := range parts {
-		if p == nil {
-			b.WriteByte(0)
-			continue
-		}
-		b.WriteByte(1)
-		writeBytes(&b, p)
+		b = appendPartHead(b, p)
+		b = append(b, p...)
 	}
-	return b.Bytes()
+	return b
 }
+
+// partsSize returns the size of what encodeParts writes for parts.
+func partsSize(parts [][]byte) int {
+	n := len(entryMagic) + 8
+	for _, p := range parts {
+		n++
+		if p != nil {
+			n += 8 + len(p)
+		}
+	}
+	return n
+}
+
+// appendPartHead appends what comes before the part p: its presence
+// byte, and its length when present.
+func appendPartHead(b, p []byte) []byte {
+	if p == nil {
+		return append(b, 0)
+	}
+	return binary.LittleEndian.AppendUint64(append(b, 1), uint64(len(p)))
+}
+
+// writeParts writes what encodeParts returns to w, without copying the
+// parts: small heads are buffered, and a part larger than the buffer
+// goes to w as it is.
+func writeParts(w io.Writer, parts [][]byte) error {
+	bw := partWriters.Get().(*bufio.Writer)
+	defer partWriters.Put(bw)
+	bw.Reset(w)
+	defer bw.Reset(nil)
+	var head [9]byte
+	bw.WriteString(entryMagic)
+	bw.Write(binary.LittleEndian.AppendUint64(head[:0], uint64(len(parts))))
+	for _, p := range parts {
+		bw.Write(appendPartHead(head[:0], p))
+		if _, err := bw.Write(p); err != nil {
+			return err
+		}
+	}
+	return bw.Flush()
+}
+
+var partWriters = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 32<<10) }}
 
 // decodeParts reads what encodeParts wrote; false for anything else.
 func decodeParts(b []byte) ([][]byte, bool) {

@@ -338,3 +338,68 @@ func TestIndexDamaged(t *testing.T) {
 		}
 	}
 }
+
+// TestCacheLargeEntry checks that an entry too large for the index,
+// streamed into its own file, is written as encodeParts lays it out
+// (parts larger than the write buffer, nil and empty ones), reads back as
+// written, with or without a batch open, and leaves an older index entry
+// under its key unused.
+func TestCacheLargeEntry(t *testing.T) {
+	dir := t.TempDir()
+	c, done := spillCache(t, dir)
+	small := c.key("gen", []byte("small"))
+	large := c.key("gen", []byte("large"))
+	c.put(large, &rawEntry{[]byte("old, small")})
+	parts := [][]byte{[]byte("head"), nil, {}, bytes.Repeat([]byte("0123456789abcdef"), 5000), []byte("tail")}
+	c.put(large, (*rawEntry)(&parts))
+	c.put(small, &rawEntry{[]byte("small")})
+	if _, ok := c.index.used[large]; ok {
+		t.Error("a large entry is in the index")
+	}
+	check := func(c *cache) {
+		t.Helper()
+		b, err := os.ReadFile(c.path(large))
+		if err != nil || !bytes.Equal(b, encodeParts(parts)) {
+			t.Fatalf("the large entry's file: %v, %d bytes, want %d", err, len(b), len(encodeParts(parts)))
+		}
+		var r rawEntry
+		if !c.get(large, &r) || len(r) != len(parts) {
+			t.Fatalf("the large entry reads back as %d parts", len(r))
+		}
+		for i := range parts {
+			if !bytes.Equal(r[i], parts[i]) || (r[i] == nil) != (parts[i] == nil) {
+				t.Errorf("part %d reads back as %.20q, want %.20q", i, r[i], parts[i])
+			}
+		}
+	}
+	check(c)
+	done()
+	c2, done2 := spillCache(t, dir)
+	defer done2()
+	check(c2)
+	var r rawEntry
+	if !c2.get(small, &r) || string(r[0]) != "small" {
+		t.Error("the small entry was not kept")
+	}
+	// Out of a batch, as when the index is not in use.
+	c3 := openCache(t.TempDir(), fstest.MapFS{"a.cue": {Data: []byte("package schema\n")}})
+	c3.put(large, (*rawEntry)(&parts))
+	check(c3)
+	if got := leftovers(t, dir); len(got) > 0 {
+		t.Errorf("left behind: %v", got)
+	}
+}
+
+// BenchmarkCachePut puts a host's generation entry: 12 files of 20 KB.
+func BenchmarkCachePut(b *testing.B) {
+	c := openCache(b.TempDir(), fstest.MapFS{"a.cue": {Data: []byte("package schema\n")}})
+	parts := make([][]byte, 12)
+	for i := range parts {
+		parts[i] = bytes.Repeat([]byte{byte('a' + i)}, 20<<10)
+	}
+	key := c.key("gen", []byte("host"))
+	b.ReportAllocs()
+	for b.Loop() {
+		c.put(key, (*rawEntry)(&parts))
+	}
+}

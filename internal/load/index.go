@@ -145,6 +145,11 @@ func (ix *index) holds(key string, b []byte) bool {
 	if ix == nil || len(b) > indexMax {
 		return false
 	}
+	return indexed(key)
+}
+
+// indexed reports whether entries under key may be indexed (noIndex).
+func indexed(key string) bool {
 	for _, k := range noIndex {
 		if strings.HasPrefix(key, k) {
 			return false
@@ -154,15 +159,14 @@ func (ix *index) holds(key string, b []byte) bool {
 }
 
 // use records that this run read (written false) or wrote the entry key,
-// encoded as b; fromIndex when it was read from the index.
+// encoded as b (nil: written, too large for the index, to its own file
+// alone); fromIndex when it was read from the index.
 func (ix *index) use(key string, b []byte, written, fromIndex bool) {
 	if ix == nil {
 		return
 	}
-	for _, k := range noIndex {
-		if strings.HasPrefix(key, k) {
-			return
-		}
+	if !indexed(key) {
+		return
 	}
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
@@ -170,7 +174,7 @@ func (ix *index) use(key string, b []byte, written, fromIndex bool) {
 		// A written entry is indexed anew, or, too large, no longer.
 		ix.dirty = true
 	}
-	if len(b) > indexMax {
+	if b == nil || len(b) > indexMax {
 		delete(ix.used, key)
 		return
 	}

@@ -5,20 +5,23 @@ import (
 	"math"
 	"math/big"
 	"sort"
+	"sync"
 
 	"fleetnix.dev/fleet/internal/diag"
 	"fleetnix.dev/fleet/internal/wire"
 )
 
 // MarshalBinary encodes the tree, provenance included, for a cache;
-// UnmarshalTree reads it back.
+// UnmarshalTree reads it back. The result is exactly as long as the
+// encoding: a large fleet's hosts are kept encoded until merged.
 func (l *Tree) MarshalBinary() ([]byte, error) {
-	e := &treeWriter{files: map[string]uint64{}}
+	e := newTreeWriter()
+	defer e.free()
 	e.source(l.src)
 	if err := e.node(&l.root); err != nil {
 		return nil, err
 	}
-	return e.b, nil
+	return e.bytes(), nil
 }
 
 // UnmarshalTree decodes a tree MarshalBinary encoded.
@@ -58,32 +61,81 @@ func (n *Node) rebase(f func(diag.Range) diag.Range) {
 }
 
 // A treeWriter writes trees: varints, length-prefixed strings, file names
-// by index once written.
+// and sources by index once written, a range's start from the last in its
+// file and its end from its start.
 type treeWriter struct {
-	b     []byte
-	files map[string]uint64
+	b       []byte
+	files   map[string]uint64
+	sources map[Source]uint64
+	// last is, by file index, the start of the last range written in the
+	// file: a range's start is written from it (a host's leaves are
+	// written in the order of its text, a few lines apart).
+	last []diag.Pos
+}
+
+// treeWriters keeps writers and their buffers between encodings.
+var treeWriters = sync.Pool{New: func() any {
+	return &treeWriter{files: map[string]uint64{}, sources: map[Source]uint64{}}
+}}
+
+func newTreeWriter() *treeWriter { return treeWriters.Get().(*treeWriter) }
+
+// free returns e to the pool; its bytes must no longer be used.
+func (e *treeWriter) free() {
+	if cap(e.b) > 1<<20 {
+		e.b = nil // a rare large tree's buffer is not kept
+	}
+	e.b = e.b[:0]
+	clear(e.files)
+	clear(e.sources)
+	e.last = e.last[:0]
+	treeWriters.Put(e)
+}
+
+// bytes returns a copy of what e wrote, of its exact size.
+func (e *treeWriter) bytes() []byte {
+	out := make([]byte, len(e.b))
+	copy(out, e.b)
+	return out
 }
 
 func (e *treeWriter) uint(x uint64) { e.b = wire.AppendUint(e.b, x) }
 
+func (e *treeWriter) int(x int) { e.b = wire.AppendInt(e.b, int64(x)) }
+
 func (e *treeWriter) str(s string) { e.b = wire.AppendString(e.b, s) }
 
 func (e *treeWriter) source(s Source) {
+	if i, ok := e.sources[s]; ok {
+		e.uint(i + 1)
+		return
+	}
+	e.uint(0)
 	e.uint(uint64(s.Layer))
 	e.str(s.Name)
+	e.sources[s] = uint64(len(e.sources))
 }
 
 func (e *treeWriter) rng(r diag.Range) {
-	if i, ok := e.files[r.File]; ok {
+	i, ok := e.files[r.File]
+	if ok {
 		e.uint(i + 1)
 	} else {
 		e.uint(0)
 		e.str(r.File)
-		e.files[r.File] = uint64(len(e.files))
+		i = uint64(len(e.files))
+		e.files[r.File] = i
+		e.last = append(e.last, diag.Pos{})
 	}
-	for _, x := range []int{r.Start.Line, r.Start.Col, r.Start.Offset, r.End.Line, r.End.Col, r.End.Offset} {
-		e.uint(uint64(x))
-	}
+	last := &e.last[i]
+	e.int(r.Start.Line - last.Line)
+	e.uint(uint64(r.Start.Col))
+	e.int(r.Start.Offset - last.Offset)
+	*last = r.Start
+	// Most ranges are a point: the end costs a byte a number.
+	e.int(r.End.Line - r.Start.Line)
+	e.int(r.End.Col - r.Start.Col)
+	e.int(r.End.Offset - r.Start.Offset)
 }
 
 func (e *treeWriter) origin(o *Origin) error {
@@ -187,29 +239,49 @@ func (e *treeWriter) node(n *Node) error {
 }
 
 // A treeReader reads what a treeWriter wrote (see wire.Reader for
-// damaged input), with the file names read so far.
+// damaged input), with the file names and sources read so far.
 type treeReader struct {
 	wire.Reader
-	files []string
+	files   []string
+	sources []Source
+	last    []diag.Pos // see treeWriter
 }
 
 func (d *treeReader) source() Source {
-	return Source{Layer: Layer(d.Uint()), Name: d.String()}
+	if i := d.Uint(); i > 0 {
+		if int(i) > len(d.sources) {
+			d.Fail()
+			return Source{}
+		}
+		return d.sources[i-1]
+	}
+	s := Source{Layer: Layer(d.Uint()), Name: d.String()}
+	d.sources = append(d.sources, s)
+	return s
 }
 
 func (d *treeReader) rng() diag.Range {
 	var r diag.Range
-	if i := d.Uint(); i == 0 {
+	i := int(d.Uint())
+	if i == 0 {
 		r.File = d.String()
 		d.files = append(d.files, r.File)
-	} else if int(i) <= len(d.files) {
+		d.last = append(d.last, diag.Pos{})
+		i = len(d.files)
+	} else if i <= len(d.files) {
 		r.File = d.files[i-1]
 	} else {
 		d.Fail()
+		return r
 	}
-	for _, x := range []*int{&r.Start.Line, &r.Start.Col, &r.Start.Offset, &r.End.Line, &r.End.Col, &r.End.Offset} {
-		*x = int(d.Uint())
-	}
+	last := &d.last[i-1]
+	r.Start.Line = last.Line + int(d.Int())
+	r.Start.Col = int(d.Uint())
+	r.Start.Offset = last.Offset + int(d.Int())
+	*last = r.Start
+	r.End.Line = r.Start.Line + int(d.Int())
+	r.End.Col = r.Start.Col + int(d.Int())
+	r.End.Offset = r.Start.Offset + int(d.Int())
 	return r
 }
 
@@ -273,11 +345,12 @@ func (d *treeReader) node(n *Node) {
 		}
 	}
 	if k := d.Count(); k > 0 {
+		kids := make([]Node, k)
 		n.fields = make(map[string]*Node, k)
 		n.order = make([]string, 0, k)
-		for range k {
+		for i := range kids {
 			name := d.String()
-			c := &Node{}
+			c := &kids[i]
 			d.node(c)
 			if d.Bad() {
 				return
@@ -291,11 +364,12 @@ func (d *treeReader) node(n *Node) {
 // EncodeValue encodes a leaf value (see Origin.Value) as MarshalBinary
 // encodes values, for a cache.
 func EncodeValue(v any) ([]byte, error) {
-	e := &treeWriter{files: map[string]uint64{}}
+	e := newTreeWriter()
+	defer e.free()
 	if err := e.value(v); err != nil {
 		return nil, err
 	}
-	return e.b, nil
+	return e.bytes(), nil
 }
 
 // DecodeValue decodes a value EncodeValue encoded.

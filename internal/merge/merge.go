@@ -159,13 +159,32 @@ func (n *Node) child(name string) *Node {
 	return c
 }
 
+// reserve gives n, a struct with no fields yet, the k fields name(0) to
+// name(k-1) (a name given twice once), in that order, allocated together:
+// a decoded or merged struct's fields are known before they are filled.
+func (n *Node) reserve(k int, name func(int) string) {
+	if n.fields != nil || k == 0 {
+		return
+	}
+	kids := make([]Node, k)
+	n.fields = make(map[string]*Node, k)
+	n.order = make([]string, 0, k)
+	for i := range k {
+		s := name(i)
+		if _, ok := n.fields[s]; !ok {
+			n.fields[s] = &kids[i]
+			n.order = append(n.order, s)
+		}
+	}
+}
+
 // Set sets a single leaf at path as source src would, as if written at r.
 // The loader uses it for values it derives, such as a host's name.
 func (n *Node) Set(src Source, r diag.Range, value any, path ...string) {
 	for _, p := range path {
 		n = n.child(p)
 	}
-	n.put(Origin{Source: src, Range: r, Value: value})
+	n.put(&Origin{Source: src, Range: r, Value: value})
 }
 
 // A Tree is the value of one source, decoded once into Go data with the
@@ -312,8 +331,8 @@ func (noSyntax) Decl() (token.Pos, bool)         { return token.NoPos, false }
 func (noSyntax) Pos(cue.Value) (token.Pos, bool) { return token.NoPos, false }
 
 // child returns f's field name with value v.
-func (d *decoder) child(f *field, name string, v cue.Value) *field {
-	c := &field{name: name, v: v, syn: f.syntax().Field(name)}
+func (d *decoder) child(f *field, name string, v cue.Value) field {
+	c := field{name: name, v: v, syn: f.syntax().Field(name)}
 	if doc, ok := c.syntax().Documented(); ok {
 		c.doc = doc
 	} else {
@@ -340,7 +359,8 @@ func (d *decoder) fieldsOf(f *field) ([]*field, error) {
 		return nil, err
 	}
 	for it.Next() {
-		f.fields = append(f.fields, d.child(f, it.Selector().Unquoted(), it.Value()))
+		c := d.child(f, it.Selector().Unquoted(), it.Value())
+		f.fields = append(f.fields, &c)
 	}
 	return f.fields, nil
 }
@@ -348,13 +368,15 @@ func (d *decoder) fieldsOf(f *field) ([]*field, error) {
 // lookupFields returns the fields names of f, and false when one does
 // not exist as a regular field.
 func (d *decoder) lookupFields(f *field, names []string) ([]*field, bool) {
-	fs := make([]*field, 0, len(names))
-	for _, name := range names {
+	fs := make([]*field, len(names))
+	slab := make([]field, len(names))
+	for i, name := range names {
 		c := f.v.LookupPath(cue.MakePath(cue.Str(name)))
 		if !c.Exists() {
 			return nil, false
 		}
-		fs = append(fs, d.child(f, name, c))
+		slab[i] = d.child(f, name, c)
+		fs[i] = &slab[i]
 	}
 	return fs, true
 }
@@ -385,6 +407,7 @@ func (d *decoder) structure(n *Node, f *field, doc, top bool) {
 		block = block || c.doc || d.chainDoc(c)
 	}
 	doc = doc || (block && !top)
+	n.reserve(len(fields), func(i int) string { return fields[i].name })
 	for _, f := range fields {
 		c := n.child(f.name)
 		if d.isStruct(f) {
@@ -483,6 +506,10 @@ func merge(n, from *Node, src Source) {
 	if n.decl == nil {
 		n.decl = from.decl
 	}
+	n.reserve(len(from.order), func(i int) string { return from.order[i] })
+	// The leaves' origins are copied into one slab: n's own, which a
+	// later layer may override.
+	var slab []Origin
 	for _, name := range from.order {
 		f := from.fields[name]
 		c := n.child(name)
@@ -509,30 +536,35 @@ func merge(n, from *Node, src Source) {
 			// A leaf replacing a struct of lower layers.
 			c.fields, c.order = nil, nil
 		}
-		c.put(*f.leaf)
+		if slab == nil {
+			slab = make([]Origin, 0, len(from.order))
+		}
+		slab = append(slab, *f.leaf)
+		c.put(&slab[len(slab)-1])
 	}
 }
 
-// put records o as the value of leaf n, applying the layer order.
-func (n *Node) put(o Origin) {
+// put records o, which n may keep, as the value of leaf n, applying the
+// layer order.
+func (n *Node) put(o *Origin) {
 	switch {
 	case n.leaf == nil:
-		n.leaf = &o
+		n.leaf = o
 	case o.Source.Layer > n.leaf.Source.Layer:
 		n.Overridden = append(n.Overridden, *n.leaf)
 		if n.conflict != nil {
 			n.Overridden = append(n.Overridden, *n.conflict)
 			n.conflict = nil
 		}
-		n.leaf = &o
+		n.leaf = o
 	case o.Source.Layer == n.leaf.Source.Layer:
 		if o.Source != n.leaf.Source && !equal(o.Value, n.leaf.Value) && n.conflict == nil {
-			n.conflict = &o
+			n.conflict = o
 		}
 	default:
 		// A lower layer arriving later than a higher one: the higher
 		// value stays, and the lower one is recorded as overridden.
-		n.Overridden = append(n.Overridden, o)
+		n.Overridden = append(n.Overridden, *o)
 	}
 }
 
@@ -623,7 +655,7 @@ func (m *Merger) Finish() diag.List {
 			walk(n.fields[name], append(path, name))
 		}
 	}
-	walk(&m.Root, nil)
+	walk(&m.Root, make([]string, 0, 16))
 	m.diags.Sort()
 	return m.diags
 }
@@ -710,4 +742,23 @@ func Show(v any) string {
 	return fmt.Sprint(v)
 }
 
-func equal(a, b any) bool { return Show(a) == Show(b) }
+// equal reports whether a and b show alike: without formatting them when
+// both are strings, booleans or integers, which show alike exactly when
+// they are equal.
+func equal(a, b any) bool {
+	switch x := a.(type) {
+	case string:
+		if y, ok := b.(string); ok {
+			return x == y
+		}
+	case bool:
+		if y, ok := b.(bool); ok {
+			return x == y
+		}
+	case int64:
+		if y, ok := b.(int64); ok {
+			return x == y
+		}
+	}
+	return Show(a) == Show(b)
+}
