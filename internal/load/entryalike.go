@@ -272,7 +272,7 @@ func fleetNeutral(fd *ast.Field) bool {
 		case *ast.CommentGroup:
 		case *ast.Field:
 			n, ident, err := ast.LabelName(d.Label)
-			if err != nil || !ident || d.Alias != nil {
+			if _, alias := d.Label.(*ast.Alias); alias || err != nil || !ident || d.Alias != nil {
 				return false
 			}
 			if n == string(SettingsPath) {

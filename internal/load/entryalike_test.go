@@ -1,7 +1,9 @@
 package load
 
 import (
+	"bytes"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -9,6 +11,9 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"cuelang.org/go/cue/ast"
+	"cuelang.org/go/cue/parser"
 
 	"fleetnix.dev/fleet/schema"
 )
@@ -294,6 +299,53 @@ func TestEntriesAlikeEdit(t *testing.T) {
 		}
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("%s: differs from the package whole (-whole +entries):\n%s", step.what, diff)
+		}
+	}
+}
+
+// TestFleetNeutral checks what sharing assumes of the schema's #Fleet
+// (see schemaNeutral): the embedded schema's gives each kind one pattern
+// binding no label; one binding a host's name, testing it, or adding a
+// field by name does not pass.
+func TestFleetNeutral(t *testing.T) {
+	src, err := fs.ReadFile(schema.FS, "fleet.cue")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const hosts = "hosts?: [#HostName]: #HostSpec"
+	if !bytes.Contains(src, []byte(hosts)) {
+		t.Fatalf("fleet.cue has no %q", hosts)
+	}
+	for _, tc := range []struct {
+		hosts   string
+		neutral bool
+	}{
+		{hosts, true},
+		{"hosts?: [N=#HostName]: #HostSpec & {description: N}", false},
+		{"hosts?: [=~\"^web\"]: #HostSpec", false},
+		{"hosts?: {[#HostName]: #HostSpec}", true},
+		{"hosts?: [#HostName]: #HostSpec\n\thosts?: web: {}", false},
+		{"hosts?: [#HostName]: #HostSpec\n\thosts?: web: description: \"web\"", false},
+		{"hosts?: [#HostName]: #HostSpec\n\tfor n, _ in hosts {hosts: (n): description: n}", false},
+		{"N=hosts?: [#HostName]: #HostSpec", false},
+	} {
+		f, err := parser.ParseFile("fleet.cue", bytes.Replace(src, []byte(hosts), []byte(tc.hosts), 1), parser.ParseComments)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.hosts, err)
+		}
+		found := false
+		for _, d := range f.Decls {
+			if fd, ok := d.(*ast.Field); ok {
+				if n, _, _ := ast.LabelName(fd.Label); n == "#Fleet" {
+					found = true
+					if got := fleetNeutral(fd); got != tc.neutral {
+						t.Errorf("%s: neutral %v, want %v", tc.hosts, got, tc.neutral)
+					}
+				}
+			}
+		}
+		if !found {
+			t.Fatal("no #Fleet")
 		}
 	}
 }
