@@ -372,7 +372,15 @@ var batchSize = 128
 func (p *packageEntries) evaluate(goctx context.Context, inst *build.Instance, want []entryID) (map[entryID]*entry, bool) {
 	m := map[entryID]*entry{}
 	if len(want) <= batchSize {
-		return m, p.evaluateBatch(goctx, cuecontext.New(), inst, want, p.blanked, m)
+		// Few entries (those alike evaluated once, see entryalike.go):
+		// copies made of the files' nodes when the load parsed them, else
+		// of their text blanked (28 MB cloned and parsed again for the
+		// hosts of 10,000).
+		copies := p.blanked
+		if p.parsed() {
+			copies = p.filtered
+		}
+		return m, p.evaluateBatch(goctx, cuecontext.New(), inst, want, copies, m)
 	}
 	// Many entries: their files' syntax is needed whole anyway, and each
 	// batch's copy is made of its nodes rather than parsed again.
@@ -405,6 +413,16 @@ func (p *packageEntries) evaluate(goctx context.Context, inst *build.Instance, w
 		maps.Copy(m, ms[i])
 	}
 	return m, true
+}
+
+// parsed reports whether every file of p was parsed whole.
+func (p *packageEntries) parsed() bool {
+	for _, sf := range p.files {
+		if sf.full == nil {
+			return false
+		}
+	}
+	return true
 }
 
 // parserConfig is how CUE's loader parses the files of inst.
