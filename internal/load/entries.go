@@ -37,6 +37,10 @@ type fileIndex struct {
 	// embeddings (schema.#Fleet), kept in every copy.
 	contexts []region
 	entries  []fileEntry
+	// neutral says that no context of the file can tell entries of a
+	// kind apart by their names: its only embedding, if any, is the
+	// schema's #Fleet (see entryalike.go).
+	neutral bool
 }
 
 // An importSpan is one import of a file: the bytes to keep for it, and
@@ -63,6 +67,8 @@ type fileEntry struct {
 	region
 	wrap []span
 	line int
+	// label is the entry's label token (`web`, `"p620-0005"`).
+	label span
 }
 
 // kindNames are the collections of a fleet package.
@@ -83,7 +89,7 @@ var predeclared = map[string]bool{
 
 // indexFile divides the file f, whose source is src, into entries.
 func indexFile(f *ast.File, src []byte) *fileIndex {
-	x := &fileIndex{ok: true}
+	x := &fileIndex{ok: true, neutral: true}
 	off := func(p token.Pos) int { return p.Position().Offset }
 	fail := func() *fileIndex { return &fileIndex{} }
 	lc := lineCounter{src: src, line: 1}
@@ -123,7 +129,12 @@ func indexFile(f *ast.File, src []byte) *fileIndex {
 				}
 				x.imports = append(x.imports, importSpan{lines(src, d, off), importName(d.Specs[0])})
 			}
-		case *ast.EmbedDecl, *ast.LetClause:
+		case *ast.EmbedDecl:
+			if !embedsFleet(d) {
+				x.neutral = false
+			}
+			addContext(d, lines(src, d, off))
+		case *ast.LetClause:
 			addContext(d, lines(src, d, off))
 		case *ast.Field:
 			name, ident, err := ast.LabelName(d.Label)
@@ -156,7 +167,8 @@ func indexFile(f *ast.File, src []byte) *fileIndex {
 				if err != nil || inner.Constraint != token.ILLEGAL {
 					return fail()
 				}
-				addEntry(inner, fileEntry{kind: kind, name: en, region: region{span: lines(src, d, off)}, line: lineOf(d)})
+				addEntry(inner, fileEntry{kind: kind, name: en, region: region{span: lines(src, d, off)}, line: lineOf(d),
+					label: span{off(inner.Label.Pos()), off(inner.Label.End())}})
 				continue
 			}
 			wrap := []span{{lineStart(src, off(d.Pos())), off(s.Lbrace) + 1}, {off(s.Rbrace), off(s.Rbrace) + 1}}
@@ -175,7 +187,8 @@ func indexFile(f *ast.File, src []byte) *fileIndex {
 					if r.start <= wrap[0].end || r.end > wrap[1].start {
 						return fail() // on a line with the struct's braces
 					}
-					addEntry(e, fileEntry{kind: kind, name: en, region: region{span: r}, wrap: wrap, line: lineOf(e)})
+					addEntry(e, fileEntry{kind: kind, name: en, region: region{span: r}, wrap: wrap, line: lineOf(e),
+						label: span{off(e.Label.Pos()), off(e.Label.End())}})
 				default:
 					return fail()
 				}

@@ -100,8 +100,15 @@ func encodeEntry(e *entry, at []declAt) ([][]byte, bool) {
 
 // decodeEntry reads an entry the cache kept, with its declarations now
 // at at (in the same order), moving its positions with them. A host's
-// tree (host) that need not move is kept encoded.
+// tree (host) is kept encoded.
 func decodeEntry(parts [][]byte, at []declAt, host bool) (*entry, bool) {
+	return decodeEntryAs(parts, at, host, nil)
+}
+
+// decodeEntryAs is decodeEntry, with every source of the entry replaced
+// by what rename returns for it (when not nil): an entry made from
+// another written alike (see entryalike.go).
+func decodeEntryAs(parts [][]byte, at []declAt, host bool, rename func(merge.Source) merge.Source) (*entry, bool) {
 	if len(parts) != 4 || string(parts[0]) != entryVersion {
 		return nil, false
 	}
@@ -113,6 +120,9 @@ func decodeEntry(parts [][]byte, at []declAt, host bool) (*entry, bool) {
 	e := &entry{decl: move(rec.Decl), doc: rec.Doc, inputs: rec.Inputs}
 	for _, fp := range rec.Fixed {
 		fp.Range = move(fp.Range)
+		if rename != nil {
+			fp.Source = rename(fp.Source)
+		}
 		e.fixed = append(e.fixed, fp)
 	}
 	for k, r := range e.inputs {
@@ -132,12 +142,31 @@ func decodeEntry(parts [][]byte, at []declAt, host bool) (*entry, bool) {
 		}
 	}
 	if rec.Tree {
-		if host && slices.Equal(rec.At, at) {
+		same := slices.Equal(rec.At, at) && rename == nil
+		switch {
+		case host && same:
 			// A host's tree is read when the host is merged: most hosts
 			// of an edited fleet are not (see hostRecord).
 			e.enc = parts[2]
-		} else {
-			t, err := merge.UnmarshalTree(parts[2])
+		case host:
+			// Moved as it is encoded, and kept so.
+			if rename == nil {
+				rename = func(s merge.Source) merge.Source { return s }
+			}
+			b, err := merge.Moved(parts[2], move, rename)
+			if err != nil {
+				return nil, false
+			}
+			e.enc = b
+		default:
+			b := parts[2]
+			if rename != nil {
+				var err error
+				if b, err = merge.Moved(b, func(r diag.Range) diag.Range { return r }, rename); err != nil {
+					return nil, false
+				}
+			}
+			t, err := merge.UnmarshalTree(b)
 			if err != nil {
 				return nil, false
 			}

@@ -127,6 +127,7 @@ func (e *indexEntry) setParts(p [][]byte) bool {
 // An indexRecord is a fileIndex as JSON keeps it.
 type indexRecord struct {
 	OK       bool
+	Neutral  bool `json:",omitempty"`
 	Header   [][2]int
 	Imports  []importRecord
 	Contexts []regionRecord
@@ -149,10 +150,11 @@ type entryIndexRecord struct {
 	Region regionRecord
 	Wrap   [][2]int `json:",omitempty"`
 	Line   int
+	Label  [2]int
 }
 
 func (x *fileIndex) record() indexRecord {
-	r := indexRecord{OK: x.ok}
+	r := indexRecord{OK: x.ok, Neutral: x.neutral}
 	sp := func(s span) [2]int { return [2]int{s.start, s.end} }
 	for _, h := range x.header {
 		r.Header = append(r.Header, sp(h))
@@ -164,7 +166,7 @@ func (x *fileIndex) record() indexRecord {
 		r.Contexts = append(r.Contexts, regionRecord{sp(c.span), c.uses})
 	}
 	for _, e := range x.entries {
-		er := entryIndexRecord{Kind: e.kind, Name: e.name, Region: regionRecord{sp(e.span), e.uses}, Line: e.line}
+		er := entryIndexRecord{Kind: e.kind, Name: e.name, Region: regionRecord{sp(e.span), e.uses}, Line: e.line, Label: sp(e.label)}
 		for _, w := range e.wrap {
 			er.Wrap = append(er.Wrap, sp(w))
 		}
@@ -174,7 +176,7 @@ func (x *fileIndex) record() indexRecord {
 }
 
 func (r indexRecord) index() *fileIndex {
-	x := &fileIndex{ok: r.OK}
+	x := &fileIndex{ok: r.OK, neutral: r.Neutral}
 	sp := func(s [2]int) span { return span{s[0], s[1]} }
 	for _, h := range r.Header {
 		x.header = append(x.header, sp(h))
@@ -186,7 +188,7 @@ func (r indexRecord) index() *fileIndex {
 		x.contexts = append(x.contexts, region{sp(c.Span), c.Uses})
 	}
 	for _, e := range r.Entries {
-		fe := fileEntry{kind: e.Kind, name: e.Name, region: region{sp(e.Region.Span), e.Region.Uses}, line: e.Line}
+		fe := fileEntry{kind: e.Kind, name: e.Name, region: region{sp(e.Region.Span), e.Region.Uses}, line: e.Line, label: sp(e.Label)}
 		for _, w := range e.Wrap {
 			fe.wrap = append(fe.wrap, sp(w))
 		}
@@ -216,12 +218,15 @@ type packageEntries struct {
 	// package's name, the tags, the module's file, and the contexts of
 	// its files (where they are) with those files' imports.
 	context []byte
+	// neutral says that no context of the package nor the schema can
+	// tell entries of a kind apart by their names (see entryalike.go).
+	neutral bool
 }
 
 // divide divides the single fleet instance inst into entries; false when
 // some file cannot be.
 func (s *sources) divide(inst *build.Instance, tags []string) (*packageEntries, bool) {
-	p := &packageEntries{entries: map[entryID][]contribution{}}
+	p := &packageEntries{entries: map[entryID][]contribution{}, neutral: schemaNeutral(inst)}
 	h := sha256.New()
 	writeString(h, inst.PkgName)
 	for _, t := range tags {
@@ -241,6 +246,7 @@ func (s *sources) divide(inst *build.Instance, tags []string) (*packageEntries, 
 		}
 		p.files = append(p.files, sf)
 		x := sf.idx
+		p.neutral = p.neutral && x.neutral
 		if len(x.contexts) > 0 {
 			// A file's contexts are the package's: every entry is
 			// evaluated with them, and their imports.
@@ -366,7 +372,15 @@ var batchSize = 128
 func (p *packageEntries) evaluate(goctx context.Context, inst *build.Instance, want []entryID) (map[entryID]*entry, bool) {
 	m := map[entryID]*entry{}
 	if len(want) <= batchSize {
-		return m, p.evaluateBatch(goctx, cuecontext.New(), inst, want, p.blanked, m)
+		// Few entries (those alike evaluated once, see entryalike.go):
+		// copies made of the files' nodes when the load parsed them, else
+		// of their text blanked (28 MB cloned and parsed again for the
+		// hosts of 10,000).
+		copies := p.blanked
+		if p.parsed() {
+			copies = p.filtered
+		}
+		return m, p.evaluateBatch(goctx, cuecontext.New(), inst, want, copies, m)
 	}
 	// Many entries: their files' syntax is needed whole anyway, and each
 	// batch's copy is made of its nodes rather than parsed again.
@@ -401,6 +415,16 @@ func (p *packageEntries) evaluate(goctx context.Context, inst *build.Instance, w
 	return m, true
 }
 
+// parsed reports whether every file of p was parsed whole.
+func (p *packageEntries) parsed() bool {
+	for _, sf := range p.files {
+		if sf.full == nil {
+			return false
+		}
+	}
+	return true
+}
+
 // parserConfig is how CUE's loader parses the files of inst.
 func parserConfig(inst *build.Instance) parser.Config {
 	cfg := parser.NewConfig(parser.ParseComments)
@@ -414,6 +438,7 @@ func parserConfig(inst *build.Instance) parser.Config {
 // package that copies makes of each file, and adds them to m.
 func (p *packageEntries) evaluateBatch(goctx context.Context, ctx *cue.Context, inst *build.Instance, want []entryID,
 	copies func(sf *srcFile, wanted map[entryID]bool, cfg parser.Config) (*ast.File, bool), m map[entryID]*entry) bool {
+	evaluatedCount.Add(int64(len(want)))
 	wanted := map[entryID]bool{}
 	for _, id := range want {
 		wanted[id] = true
@@ -580,7 +605,7 @@ func entryLayers(goctx context.Context, c *cache, inst *build.Instance, srcs *so
 	}
 	found, missing := p.cachedEntries(c)
 	if len(missing) > 0 {
-		got, ok := p.evaluate(goctx, inst, missing)
+		got, ok := p.evaluateAlike(goctx, inst, missing)
 		if !ok {
 			return nil, p
 		}

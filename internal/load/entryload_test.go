@@ -37,28 +37,13 @@ func dump(f *Fleet) string {
 		for _, fp := range h.Fixed {
 			fmt.Fprintf(&b, "  fixed %v %v %v\n", fp.Path, fp.Source, fp.Range)
 		}
-		var walk func(n *merge.Node, path []string)
-		walk = func(n *merge.Node, path []string) {
-			if d := n.Decl(); d != nil {
-				fmt.Fprintf(&b, "  %s decl %v %v\n", FormatPath(path), d.Source, d.Range)
-			}
-			if o := n.Leaf(); o != nil {
-				fmt.Fprintf(&b, "  %s = %s %v %v doc=%v\n", FormatPath(path), merge.Show(o.Value), o.Source, o.Range, o.Doc)
-			}
-			for _, o := range n.Overridden {
-				fmt.Fprintf(&b, "  %s overrides %s %v %v\n", FormatPath(path), merge.Show(o.Value), o.Source, o.Range)
-			}
-			for _, name := range n.Fields() {
-				walk(n.Field(name), append(path[:len(path):len(path)], name))
-			}
-		}
 		start := b.Len()
 		tree := h.Tree
 		if tree == nil {
 			// Taken from the cache: merged when asked for.
 			tree = f.Tree(h)
 		}
-		walk(tree, nil)
+		dumpTree(&b, tree, nil)
 		dumped := b.String()[start:]
 		if h.Provenance != nil {
 			if old, ok := provenances[string(h.Provenance)]; ok && old != dumped {
@@ -71,6 +56,22 @@ func dump(f *Fleet) string {
 		}
 	}
 	return b.String()
+}
+
+// dumpTree writes the tree n, at path, with its provenance.
+func dumpTree(b *strings.Builder, n *merge.Node, path []string) {
+	if d := n.Decl(); d != nil {
+		fmt.Fprintf(b, "  %s decl %v %v\n", FormatPath(path), d.Source, d.Range)
+	}
+	if o := n.Leaf(); o != nil {
+		fmt.Fprintf(b, "  %s = %s %v %v doc=%v\n", FormatPath(path), merge.Show(o.Value), o.Source, o.Range, o.Doc)
+	}
+	for _, o := range n.Overridden {
+		fmt.Fprintf(b, "  %s overrides %s %v %v\n", FormatPath(path), merge.Show(o.Value), o.Source, o.Range)
+	}
+	for _, name := range n.Fields() {
+		dumpTree(b, n.Field(name), append(path[:len(path):len(path)], name))
+	}
 }
 
 // loadDump loads the fleet in dir with the overlay (relative names) and

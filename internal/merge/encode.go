@@ -381,3 +381,86 @@ func DecodeValue(b []byte) (any, error) {
 	}
 	return v, nil
 }
+
+// Moved returns the tree b encodes (see MarshalBinary) with every range
+// replaced by what f returns for it and every source by what s returns
+// for it, encoded, without building the tree: a kept tree whose
+// declarations moved, or made for an entry written as another is.
+func Moved(b []byte, f func(diag.Range) diag.Range, s func(Source) Source) ([]byte, error) {
+	e := newTreeWriter()
+	defer e.free()
+	m := &mover{d: treeReader{Reader: *wire.NewReader(b)}, e: e, f: f, s: s}
+	m.e.source(s(m.d.source()))
+	m.node()
+	if !m.d.Done() {
+		return nil, errors.New("damaged tree")
+	}
+	return m.e.bytes(), nil
+}
+
+// A mover copies an encoded tree, moving its ranges and sources.
+type mover struct {
+	d treeReader
+	e *treeWriter
+	f func(diag.Range) diag.Range
+	s func(Source) Source
+}
+
+func (m *mover) node() {
+	for range 3 {
+		m.origin()
+	}
+	k := m.d.Count()
+	m.e.uint(uint64(k))
+	for range k {
+		m.origin()
+	}
+	k = m.d.Count()
+	m.e.uint(uint64(k))
+	for range k {
+		if m.d.Bad() {
+			return
+		}
+		m.e.b = wire.AppendBytes(m.e.b, m.d.Bytes())
+		m.node()
+	}
+}
+
+func (m *mover) origin() {
+	flags := m.d.Uint()
+	m.e.uint(flags)
+	if flags == 0 {
+		return
+	}
+	m.e.source(m.s(m.d.source()))
+	m.e.rng(m.f(m.d.rng()))
+	// The value is copied as it is written.
+	rest := m.d.Reader
+	before := rest.Len()
+	m.d.skipValue()
+	m.e.b = append(m.e.b, rest.Fixed(before-m.d.Len())...)
+}
+
+// skipValue reads past a value.
+func (d *treeReader) skipValue() {
+	switch d.Uint() {
+	case tagNull, tagFalse, tagTrue:
+	case tagString, tagBig:
+		d.Bytes()
+	case tagInt:
+		d.Int()
+	case tagFloat:
+		d.Uint()
+	case tagList:
+		for range d.Count() {
+			d.skipValue()
+		}
+	case tagStruct:
+		for range d.Count() {
+			d.Bytes()
+			d.skipValue()
+		}
+	default:
+		d.Fail()
+	}
+}
