@@ -130,7 +130,7 @@ type hostSources struct {
 	// refs are, for a lead, how the origins of the values of its class's
 	// groups' files were found (see relocated), factRefs those of its
 	// class's facts, by path and value (see explainOwnFact).
-	refs     map[refKey]originRef
+	refs     map[*emit.MapPart]*partRefs
 	factRefs map[string]originRef
 	*fragIndex
 	// leaves are the user's leaves of the host, read once for all its
