@@ -69,6 +69,10 @@ type locator struct {
 	leads  map[string]*hostSources
 	// ref is what the last origin read to find its answer.
 	ref originRef
+	// byValue memoizes fleetPass: the key (in provided) of the fact a
+	// value of the fleet pass carries, when the fleet's index of facts
+	// found it by the value alone.
+	byValue map[string]string
 }
 
 // locators make the locators of one Generate: one per goroutine, sharing
@@ -1283,13 +1287,21 @@ func walkScalars(data any, prefix []string, f func([]string, string)) {
 func (l *locator) fleetPass(h *Host, v *emit.Value) emit.Origin {
 	fi := l.factIndex()
 	value := scalarString(v.Data)
-	ref, ok := fi.unique[value]
-	for _, t := range tokens(value) {
-		if ok {
-			break
-		}
-		ref, ok = fi.unique[t]
+	if key, ok := l.byValue[value]; ok {
+		o, _ := l.provision(key)
+		return o
 	}
+	ref, ok := fi.unique[value]
+	if !ok {
+		for _, t := range tokens(value) {
+			if ref, ok = fi.unique[t]; ok {
+				break
+			}
+		}
+	}
+	// Found by the value alone, the fact is the same for every host
+	// given the value (see byValue).
+	byValue := ok
 	if !ok {
 		s := l.sources(h)
 		if !s.hasDerived {
@@ -1314,9 +1326,19 @@ func (l *locator) fleetPass(h *Host, v *emit.Value) emit.Origin {
 			fact, best = fl, len(fl.path)*1000+len(fl.value)
 		}
 	}
-	o, _ := l.provision(factKey(ref.host, fact))
+	key := factKey(ref.host, fact)
+	if byValue {
+		if l.byValue == nil || len(l.byValue) >= maxByValue {
+			l.byValue = map[string]string{}
+		}
+		l.byValue[value] = key
+	}
+	o, _ := l.provision(key)
 	return o
 }
+
+// maxByValue bounds the values a locator's byValue keeps.
+const maxByValue = 1 << 14
 
 // A uniqueFact is what uniqueAt found.
 type uniqueFact struct {
