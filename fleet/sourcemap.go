@@ -71,8 +71,10 @@ type locator struct {
 	ref originRef
 	// byValue memoizes fleetPass: the key (in provided) of the fact a
 	// value of the fleet pass carries, when the fleet's index of facts
-	// found it by the value alone.
+	// finds it by the value alone, "" when it finds none so.
 	byValue map[string]string
+	// hostPath is the path of the last host finish placed a value of.
+	hostPath struct{ name, path string }
 }
 
 // locators make the locators of one Generate: one per goroutine, sharing
@@ -414,10 +416,14 @@ func (l *locator) fragsOf(h *Host) *fragIndex {
 	for _, u := range h.Users {
 		users.WriteString("\x00" + u.Name)
 	}
-	named := "n" + string(b) + users.String()
-	key := named
-	if shareClones && cloneNameRx.MatchString(h.Name) && hashRenamed(nil, b, h.Name, nil) {
+	// The key with the name is made only when it is used.
+	named := func() string { return "n" + string(b) + users.String() }
+	alike := shareClones && cloneNameRx.MatchString(h.Name) && hashRenamed(nil, b, h.Name, nil)
+	var key string
+	if alike {
 		key = "f" + string(renamed(b, h.Name, "\x01")) + users.String()
+	} else {
+		key = named()
 	}
 	if fi := l.frags[key]; fi != nil {
 		return fi
@@ -427,8 +433,8 @@ func (l *locator) fragsOf(h *Host) *fragIndex {
 		clear(l.frags)
 	}
 	fi := newFragIndex(h)
-	if key != named && fi.holds(h.Name) {
-		key = named
+	if alike && fi.holds(h.Name) {
+		key = named()
 	}
 	l.frags[key] = fi
 	return fi
@@ -1091,7 +1097,10 @@ func (l *locator) finish(h *Host, r diag.Range, src merge.Source, path []string,
 	}
 	// formatPath formats each label alone: the path is the host's, then
 	// the path in its value.
-	p := formatPath([]string{"hosts", h.Name})
+	if l.hostPath.name != h.Name || l.hostPath.path == "" {
+		l.hostPath.name, l.hostPath.path = h.Name, formatPath([]string{"hosts", h.Name})
+	}
+	p := l.hostPath.path
 	if len(path) > 0 {
 		if formatted == "" {
 			formatted = formatPath(path)
@@ -1287,16 +1296,23 @@ func walkScalars(data any, prefix []string, f func([]string, string)) {
 func (l *locator) fleetPass(h *Host, v *emit.Value) emit.Origin {
 	fi := l.factIndex()
 	value := scalarString(v.Data)
-	if key, ok := l.byValue[value]; ok {
+	key, known := l.byValue[value]
+	if key != "" {
 		o, _ := l.provision(key)
 		return o
 	}
-	ref, ok := fi.unique[value]
-	if !ok {
-		for _, t := range tokens(value) {
-			if ref, ok = fi.unique[t]; ok {
-				break
+	var ref factLeaf
+	ok := false
+	if !known {
+		if ref, ok = fi.unique[value]; !ok {
+			for _, t := range tokens(value) {
+				if ref, ok = fi.unique[t]; ok {
+					break
+				}
 			}
+		}
+		if !ok {
+			l.rememberValue(value, "")
 		}
 	}
 	// Found by the value alone, the fact is the same for every host
@@ -1326,15 +1342,21 @@ func (l *locator) fleetPass(h *Host, v *emit.Value) emit.Origin {
 			fact, best = fl, len(fl.path)*1000+len(fl.value)
 		}
 	}
-	key := factKey(ref.host, fact)
+	key = factKey(ref.host, fact)
 	if byValue {
-		if l.byValue == nil || len(l.byValue) >= maxByValue {
-			l.byValue = map[string]string{}
-		}
-		l.byValue[value] = key
+		l.rememberValue(value, key)
 	}
 	o, _ := l.provision(key)
 	return o
+}
+
+// rememberValue records in byValue the key of the fact value carries by
+// itself, "" for none.
+func (l *locator) rememberValue(value, key string) {
+	if l.byValue == nil || len(l.byValue) >= maxByValue {
+		l.byValue = map[string]string{}
+	}
+	l.byValue[value] = key
 }
 
 // maxByValue bounds the values a locator's byValue keeps.
