@@ -948,6 +948,17 @@ func appendOrigin(b []byte, o Origin) []byte {
 // appendJSONString appends s as a JSON string, escaped as encoding/json
 // escapes it.
 func appendJSONString(b []byte, s string) []byte {
+	plain := true
+	for i := 0; i < len(s) && plain; i++ {
+		c := s[i]
+		plain = c >= 0x20 && c < utf8.RuneSelf && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
+	}
+	if plain {
+		// Most strings need no escaping: copied as they are.
+		b = append(b, '"')
+		b = append(b, s...)
+		return append(b, '"')
+	}
 	if !utf8.ValidString(s) {
 		q, _ := json.Marshal(s)
 		return append(b, q...)
