@@ -500,7 +500,13 @@ func (m *leafMemo) add(path []byte, k leafKey) {
 			m.own[string(path)] = vs
 		}
 		if !vs[k.v] {
-			vs[k.v] = true
+			v := k.v
+			if s, ok := v.(string); ok {
+				// Kept alone: a host's value may share its memory
+				// with more of the host's.
+				v = strings.Clone(s)
+			}
+			vs[v] = true
 			m.owns++
 		}
 		return
