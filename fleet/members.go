@@ -237,6 +237,14 @@ func (s *hostSources) pos(o *merge.Origin, path []string, isDecl bool) (diag.Ran
 	return entryPos(s.entry, s.h.h.Decl, path, isDecl), merge.Source{Layer: merge.Host, Name: s.h.Name}
 }
 
+// byValueOf returns the leaves of the set with value, sorted.
+func (ls *leafSet) byValueOf(value string) []int {
+	if is, ok := ls.movedValues[value]; ok {
+		return is
+	}
+	return ls.byValue[value]
+}
+
 // memberLeaves returns the leaves of a member located in its lead's
 // tree: the lead's, with the values of the host layer that are the
 // lead's name the member's.
@@ -248,10 +256,6 @@ func (s *hostSources) memberLeaves() *leafSet {
 	from, to := s.lead.h.Name, s.h.Name
 	set := *lead
 	set.leaves = slices.Clone(lead.leaves)
-	set.byValue = make(map[string][]int, len(lead.byValue))
-	for v, is := range lead.byValue {
-		set.byValue[v] = is
-	}
 	var moved []int
 	for i := range set.leaves {
 		if set.leaves[i].own {
@@ -260,12 +264,12 @@ func (s *hostSources) memberLeaves() *leafSet {
 		}
 	}
 	if len(moved) > 0 {
-		set.byValue[from] = slices.DeleteFunc(slices.Clone(set.byValue[from]), func(i int) bool { return set.leaves[i].own })
-		if len(set.byValue[from]) == 0 {
-			delete(set.byValue, from)
+		// The lead's lists of leaves by value, but for the two names'
+		// (byValueOf): not copied.
+		set.movedValues = map[string][]int{
+			from: slices.DeleteFunc(slices.Clone(lead.byValue[from]), func(i int) bool { return set.leaves[i].own }),
+			to:   slices.Sorted(slices.Values(slices.Concat(lead.byValue[to], moved))),
 		}
-		set.byValue[to] = slices.Concat(set.byValue[to], moved)
-		slices.Sort(set.byValue[to])
 	}
 	// Scratch space of its own: bestLeaf stamps marks.
 	set.mark, set.stamp, set.words, set.cands = make([]uint32, len(lead.labels)), 0, nil, nil

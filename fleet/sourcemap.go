@@ -224,7 +224,10 @@ type leafSet struct {
 	ids     map[string]int32
 	byLabel map[string][]int
 	// byValue lists the leaves with each value. Both lists are sorted.
-	byValue map[string][]int
+	// movedValues, when set, has the lists of the values it holds
+	// instead (see memberLeaves and byValueOf).
+	byValue     map[string][]int
+	movedValues map[string][]int
 	// parts memoizes below, by the part's key; similar memoizes
 	// similarLabels.
 	parts   map[string][2]int
@@ -754,7 +757,7 @@ func bestLeaf(set *leafSet, part []string, norm func(string) string, opt []strin
 	}
 	if value != "" {
 		n := len(cands)
-		if cands = appendBetween(cands, set.byValue[value], lo, hi); len(cands) > n {
+		if cands = appendBetween(cands, set.byValueOf(value), lo, hi); len(cands) > n {
 			lists++
 		}
 	}
