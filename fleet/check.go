@@ -283,12 +283,17 @@ func checkHost(host string, tree *merge.Node, secrets []string, memo *leafMemo) 
 			}
 			add(bidiDiag(r, full, name, path[i]), "")
 		}
-		base := formatPath(append([]string{"hosts", host}, path...))
+		// Names and paths are made only for a report: made for every
+		// value, they would cost the square of the depth.
+		base := ""
 		walkData(path, o.Value, func(p []string, v any) {
-			// Names and paths are made only for a report: made for
-			// every value, they would cost the square of the depth.
 			r := o.Range
-			name := func() string { return dataName(base, o.Value, p[len(path):]) }
+			name := func() string {
+				if base == "" {
+					base = formatPath(append([]string{"hosts", host}, path...))
+				}
+				return dataName(base, o.Value, p[len(path):])
+			}
 			full := func() []string { return append([]string{"hosts", host}, p...) }
 			if len(p) > maxValueDepth {
 				// Reported once for each value at the bound, at the
@@ -402,31 +407,55 @@ func checkHost(host string, tree *merge.Node, secrets []string, memo *leafMemo) 
 // clean depends only on its path, its place and its value (the host's
 // name and tree serve only to word and place a problem), except for a
 // marker beside other fields, which depends on the tree: such leaves are
-// not remembered, nor are those of a host's own layer (as many as the
-// hosts). A nil leafMemo remembers nothing. It is safe for concurrent
+// not remembered. The place only says where a problem is reported: the
+// scalar leaves of a host's own layer (as many as the hosts, but alike in
+// hosts alike) are remembered by path and value alone, a bounded number
+// of them. A nil leafMemo remembers nothing. It is safe for concurrent
 // use.
 type leafMemo struct {
 	mu sync.Mutex
 	// ok holds the clean leaves by path (joined with NUL), each path's
 	// by place and value.
 	ok map[string][]leafKey
+	// own holds the clean scalar leaves of hosts' own layers by path and
+	// value, whatever their place: hosts alike (clones of one entry)
+	// have the same; owns counts them.
+	own  map[string]map[any]bool
+	owns int
 }
+
+// maxOwnLeaves bounds the own leaves a leafMemo keeps: past it, they are
+// forgotten, so that a fleet of distinct hosts does not keep them all.
+const maxOwnLeaves = 1 << 16
 
 // A leafKey names a leaf at a path: its place, and its value (a map or
 // a list by identity: the shared layers' trees live for the whole load).
 type leafKey struct {
-	r diag.Range
-	v any
-	n int
+	r   diag.Range
+	v   any
+	n   int
+	own bool
 }
 
 // key returns the key of the leaf o at path, its path joined into buf,
 // and whether it may be remembered.
+//
+// A leaf of a host's own layer is known by its path and value alone, when
+// the value is a scalar but a big integer (whether such a leaf is clean
+// does not depend on its place): its key has no place and own set.
 func (m *leafMemo) key(buf []byte, path []string, o *merge.Origin) (leafKey, []byte, bool) {
-	if m == nil || o.Source.Layer == merge.Host || len(path) > 0 && markers[path[len(path)-1]] {
+	if m == nil || len(path) > 0 && markers[path[len(path)-1]] {
 		return leafKey{}, buf, false
 	}
 	k := leafKey{r: o.Range}
+	if o.Source.Layer == merge.Host {
+		switch o.Value.(type) {
+		case nil, string, bool, int64, float64:
+			k = leafKey{v: o.Value, own: true}
+		default:
+			return leafKey{}, buf, false
+		}
+	}
 	switch v := o.Value.(type) {
 	case map[string]any:
 		k.v, k.n = reflect.ValueOf(v).UnsafePointer(), len(v)
@@ -451,6 +480,9 @@ func (m *leafMemo) key(buf []byte, path []string, o *merge.Origin) (leafKey, []b
 func (m *leafMemo) clean(path []byte, k leafKey) bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if k.own {
+		return m.own[string(path)][k.v]
+	}
 	return slices.Contains(m.ok[string(path)], k)
 }
 
@@ -458,6 +490,27 @@ func (m *leafMemo) clean(path []byte, k leafKey) bool {
 func (m *leafMemo) add(path []byte, k leafKey) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if k.own {
+		if m.own == nil || m.owns >= maxOwnLeaves {
+			m.own, m.owns = map[string]map[any]bool{}, 0
+		}
+		vs := m.own[string(path)]
+		if vs == nil {
+			vs = map[any]bool{}
+			m.own[string(path)] = vs
+		}
+		if !vs[k.v] {
+			v := k.v
+			if s, ok := v.(string); ok {
+				// Kept alone: a host's value may share its memory
+				// with more of the host's.
+				v = strings.Clone(s)
+			}
+			vs[v] = true
+			m.owns++
+		}
+		return
+	}
 	if m.ok == nil {
 		m.ok = map[string][]leafKey{}
 	}

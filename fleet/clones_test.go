@@ -284,6 +284,13 @@ hosts: "a-6": {
 }
 hosts: "a-7": {template: "lab", nixos: environment: etc: motd: text: "hi"}
 
+// Labels of another length: another group, the same class as a-5's.
+
+hosts: "a-10": {template: "lab", nixos: environment: etc: motd: text: "hi"}
+hosts:  "a-11": {template: "lab", nixos: environment: etc: motd: text: "hi"}
+hosts: "a-12": {
+	template: "lab", nixos: environment: etc: motd: text: "hi"}
+
 hosts: "b-1": {template: "lab", nixos: environment: etc: issue: text: "b"}
 hosts: "b-2": {template: "lab", nixos: environment: etc: issue: text: "b"}
 hosts: "b-3": {template: "lab", nixos: environment: etc: issue: text: "b"}
@@ -341,8 +348,8 @@ hardware: vm2: {
 	members, refs := classMembers.Load(), refHits.Load()
 	// Made alone: the first host of each group (a and h are one, the
 	// template sets the hardware they set).
-	if n := CompareShared(t, dir); n != 28 {
-		t.Errorf("%d hosts shared, want 28", n)
+	if n := CompareShared(t, dir); n != 30 {
+		t.Errorf("%d hosts shared, want 30", n)
 	}
 	if classMembers.Load() == members || refHits.Load() == refs {
 		t.Errorf("%d hosts located in their lead's tree, %d origins from a ref: the test proves nothing",

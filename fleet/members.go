@@ -237,6 +237,14 @@ func (s *hostSources) pos(o *merge.Origin, path []string, isDecl bool) (diag.Ran
 	return entryPos(s.entry, s.h.h.Decl, path, isDecl), merge.Source{Layer: merge.Host, Name: s.h.Name}
 }
 
+// byValueOf returns the leaves of the set with value, sorted.
+func (ls *leafSet) byValueOf(value string) []int {
+	if is, ok := ls.movedValues[value]; ok {
+		return is
+	}
+	return ls.byValue[value]
+}
+
 // memberLeaves returns the leaves of a member located in its lead's
 // tree: the lead's, with the values of the host layer that are the
 // lead's name the member's.
@@ -248,10 +256,6 @@ func (s *hostSources) memberLeaves() *leafSet {
 	from, to := s.lead.h.Name, s.h.Name
 	set := *lead
 	set.leaves = slices.Clone(lead.leaves)
-	set.byValue = make(map[string][]int, len(lead.byValue))
-	for v, is := range lead.byValue {
-		set.byValue[v] = is
-	}
 	var moved []int
 	for i := range set.leaves {
 		if set.leaves[i].own {
@@ -260,12 +264,12 @@ func (s *hostSources) memberLeaves() *leafSet {
 		}
 	}
 	if len(moved) > 0 {
-		set.byValue[from] = slices.DeleteFunc(slices.Clone(set.byValue[from]), func(i int) bool { return set.leaves[i].own })
-		if len(set.byValue[from]) == 0 {
-			delete(set.byValue, from)
+		// The lead's lists of leaves by value, but for the two names'
+		// (byValueOf): not copied.
+		set.movedValues = map[string][]int{
+			from: slices.DeleteFunc(slices.Clone(lead.byValue[from]), func(i int) bool { return set.leaves[i].own }),
+			to:   slices.Sorted(slices.Values(slices.Concat(lead.byValue[to], moved))),
 		}
-		set.byValue[to] = slices.Concat(set.byValue[to], moved)
-		slices.Sort(set.byValue[to])
 	}
 	// Scratch space of its own: bestLeaf stamps marks.
 	set.mark, set.stamp, set.words, set.cands = make([]uint32, len(lead.labels)), 0, nil, nil
@@ -291,32 +295,103 @@ type originRef struct {
 	fi *fragIndex
 }
 
-// A refKey names a value of a group's files: their source map (made once
-// for the group), and the file's and the entry's indices in it.
-type refKey struct {
-	part        *emit.MapPart
-	file, entry int
-}
-
-// maxRefs bounds the refs a lead keeps.
+// maxRefs bounds the facts' refs a lead keeps.
 const maxRefs = 1 << 14
 
-// relocated returns the origin of the value v (as made for the
-// placeholder from, see emit.MapPart.Relocate) of host h, a member of a
-// group of hosts alike, at entry of file in part, the group's source map.
-// A value locate finds by origin alone, in the tree of h's class's lead,
-// is found the same way for each host of the class whose value is the
-// same and holds neither that host's name nor the lead's: the same nodes
-// are read, and the same decisions made, with positions and names of the
-// host layer that are each host's own. So the first such host's origin
-// is kept as a ref by the lead, and the others' are made from it
-// (fromRef), when they have the same index of fragments (see fragsOf),
-// which says what part of the host computes a value. The fleet pass's
-// values depend on other hosts' facts and are located each time.
-func (l *locator) relocated(h *Host, part *emit.MapPart, file, entry int, v *emit.Value, from string) emit.Origin {
-	locate := func() emit.Origin {
+// A refContent is what an originRef gives each member of a class, as a
+// map's key: refs alike are kept once (see partRefs), so that a member's
+// origin of each is found once. Of a ref at the host's declaration only
+// that is kept, of one at the host layer the node it read (at, isDecl),
+// of any other its position and source (see fromRef).
+type refContent struct {
+	fi               *fragIndex
+	hostDecl, isDecl bool
+	own              bool
+	at, formatted    string
+	hasPath          bool
+	r                diag.Range
+	src              merge.Source
+}
+
+// partRefs are what a lead keeps of the values of one group's files (a
+// source map part made once for the group), by file and entry index: the
+// refs (nil where none is kept) and the values' scalars; pool holds each
+// ref once.
+type partRefs struct {
+	entries [][]entryRef
+	pool    map[refContent]*originRef
+}
+
+// An entryRef is what partRefs keeps of one value.
+type entryRef struct {
+	ref *originRef
+	// value is the value's scalar (see scalarString), known once read.
+	value string
+	known bool
+}
+
+// maxRefParts bounds the parts a lead keeps refs for.
+const maxRefParts = 16
+
+// refsOf returns the refs lead keeps for the values of part, made empty
+// when it keeps none.
+func (lead *hostSources) refsOf(part *emit.MapPart) *partRefs {
+	if pr := lead.refs[part]; pr != nil {
+		return pr
+	}
+	if lead.refs == nil || len(lead.refs) >= maxRefParts {
+		lead.refs = map[*emit.MapPart]*partRefs{}
+	}
+	pr := &partRefs{entries: make([][]entryRef, len(part.Files)), pool: map[refContent]*originRef{}}
+	for i, f := range part.Files {
+		pr.entries[i] = make([]entryRef, len(f.Entries))
+	}
+	lead.refs[part] = pr
+	return pr
+}
+
+// keep keeps ref as that of the value at file and entry.
+func (pr *partRefs) keep(file, entry int, ref originRef) {
+	c := refContent{fi: ref.fi, hostDecl: ref.hostDecl, formatted: ref.formatted, hasPath: len(ref.path) > 0}
+	switch {
+	case ref.hostDecl:
+	case ref.src == merge.Source{Layer: merge.Host, Name: ref.host}:
+		c.own, c.at, c.isDecl = true, joinKey(ref.at), ref.isDecl
+	default:
+		c.r, c.src = ref.r, ref.src
+	}
+	kept := pr.pool[c]
+	if kept == nil {
+		kept = &ref
+		pr.pool[c] = kept
+	}
+	pr.entries[file][entry].ref = kept
+}
+
+// A relocation is what locating one member's values in its group's
+// source map part keeps: the index in the member's part of the origin
+// each ref gave (see relocated).
+type relocation struct {
+	memo map[*originRef]int
+}
+
+// relocated returns the index in out, the source map part being made for
+// host h, of the origin of the value v (as made for the placeholder from,
+// see emit.MapPart.RelocateIndex) of h, a member of a group of hosts
+// alike, at entry of file in part, the group's source map. A value locate
+// finds by origin alone, in the tree of h's class's lead, is found the
+// same way for each host of the class whose value is the same and holds
+// neither that host's name nor the lead's: the same nodes are read, and
+// the same decisions made, with positions and names of the host layer
+// that are each host's own. So the first such host's origin is kept as a
+// ref by the lead, and the others' are made from it (fromRef), when they
+// have the same index of fragments (see fragsOf), which says what part of
+// the host computes a value; once for each ref and member (rel). The fleet
+// pass's values depend on other hosts' facts and are located each time.
+func (l *locator) relocated(h *Host, part, out *emit.MapPart, rel *relocation, file, entry int, v *emit.Value, from string) int {
+	locate := func() int {
 		w := v.Renamed(from, h.Name)
-		return l.locate(&w)
+		return out.Index(l.locate(&w))
 	}
 	if v.Part == emit.PartFleet {
 		return locate()
@@ -327,23 +402,31 @@ func (l *locator) relocated(h *Host, part *emit.MapPart, file, entry int, v *emi
 	// The value's scalar for h is this one with from replaced by h's
 	// name (emit.Rename): it holds neither name when this one holds
 	// neither them nor from, and is then this one.
-	value := scalarString(v.Data)
-	if lead == nil || strings.Contains(value, from) || strings.Contains(value, h.Name) || strings.Contains(value, lead.h.Name) {
+	if lead == nil {
 		return locate()
 	}
-	k := refKey{part, file, entry}
-	if ref, ok := lead.refs[k]; ok && ref.fi == s.fragIndex {
+	pr := lead.refsOf(part)
+	e := &pr.entries[file][entry]
+	if !e.known {
+		e.value, e.known = scalarString(v.Data), true
+	}
+	if value := e.value; strings.Contains(value, from) || strings.Contains(value, h.Name) || strings.Contains(value, lead.h.Name) {
+		return locate()
+	}
+	if ref := e.ref; ref != nil && ref.fi == s.fragIndex {
 		refHits.Add(1)
-		return l.fromRef(h, s, ref)
-	}
-	o := locate()
-	if ref, ok := l.lastRef(h, s); ok {
-		if lead.refs == nil || len(lead.refs) >= maxRefs {
-			lead.refs = map[refKey]originRef{}
+		if i, ok := rel.memo[ref]; ok {
+			return i
 		}
-		lead.refs[k] = ref
+		i := out.Index(l.fromRef(h, s, *ref))
+		rel.memo[ref] = i
+		return i
 	}
-	return o
+	i := locate()
+	if ref, ok := l.lastRef(h, s); ok {
+		pr.keep(file, entry, ref)
+	}
+	return i
 }
 
 // classLead returns the lead of the class of s: its lead, s itself when

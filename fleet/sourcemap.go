@@ -69,6 +69,12 @@ type locator struct {
 	leads  map[string]*hostSources
 	// ref is what the last origin read to find its answer.
 	ref originRef
+	// byValue memoizes fleetPass: the key (in provided) of the fact a
+	// value of the fleet pass carries, when the fleet's index of facts
+	// finds it by the value alone, "" when it finds none so.
+	byValue map[string]string
+	// hostPath is the path of the last host finish placed a value of.
+	hostPath struct{ name, path string }
 }
 
 // locators make the locators of one Generate: one per goroutine, sharing
@@ -130,7 +136,7 @@ type hostSources struct {
 	// refs are, for a lead, how the origins of the values of its class's
 	// groups' files were found (see relocated), factRefs those of its
 	// class's facts, by path and value (see explainOwnFact).
-	refs     map[refKey]originRef
+	refs     map[*emit.MapPart]*partRefs
 	factRefs map[string]originRef
 	*fragIndex
 	// leaves are the user's leaves of the host, read once for all its
@@ -218,7 +224,10 @@ type leafSet struct {
 	ids     map[string]int32
 	byLabel map[string][]int
 	// byValue lists the leaves with each value. Both lists are sorted.
-	byValue map[string][]int
+	// movedValues, when set, has the lists of the values it holds
+	// instead (see memberLeaves and byValueOf).
+	byValue     map[string][]int
+	movedValues map[string][]int
 	// parts memoizes below, by the part's key; similar memoizes
 	// similarLabels.
 	parts   map[string][2]int
@@ -410,10 +419,14 @@ func (l *locator) fragsOf(h *Host) *fragIndex {
 	for _, u := range h.Users {
 		users.WriteString("\x00" + u.Name)
 	}
-	named := "n" + string(b) + users.String()
-	key := named
-	if shareClones && cloneNameRx.MatchString(h.Name) && hashRenamed(nil, b, h.Name, nil) {
+	// The key with the name is made only when it is used.
+	named := func() string { return "n" + string(b) + users.String() }
+	alike := shareClones && cloneNameRx.MatchString(h.Name) && hashRenamed(nil, b, h.Name, nil)
+	var key string
+	if alike {
 		key = "f" + string(renamed(b, h.Name, "\x01")) + users.String()
+	} else {
+		key = named()
 	}
 	if fi := l.frags[key]; fi != nil {
 		return fi
@@ -423,8 +436,8 @@ func (l *locator) fragsOf(h *Host) *fragIndex {
 		clear(l.frags)
 	}
 	fi := newFragIndex(h)
-	if key != named && fi.holds(h.Name) {
-		key = named
+	if alike && fi.holds(h.Name) {
+		key = named()
 	}
 	l.frags[key] = fi
 	return fi
@@ -744,7 +757,7 @@ func bestLeaf(set *leafSet, part []string, norm func(string) string, opt []strin
 	}
 	if value != "" {
 		n := len(cands)
-		if cands = appendBetween(cands, set.byValue[value], lo, hi); len(cands) > n {
+		if cands = appendBetween(cands, set.byValueOf(value), lo, hi); len(cands) > n {
 			lists++
 		}
 	}
@@ -1087,7 +1100,10 @@ func (l *locator) finish(h *Host, r diag.Range, src merge.Source, path []string,
 	}
 	// formatPath formats each label alone: the path is the host's, then
 	// the path in its value.
-	p := formatPath([]string{"hosts", h.Name})
+	if l.hostPath.name != h.Name || l.hostPath.path == "" {
+		l.hostPath.name, l.hostPath.path = h.Name, formatPath([]string{"hosts", h.Name})
+	}
+	p := l.hostPath.path
 	if len(path) > 0 {
 		if formatted == "" {
 			formatted = formatPath(path)
@@ -1283,13 +1299,28 @@ func walkScalars(data any, prefix []string, f func([]string, string)) {
 func (l *locator) fleetPass(h *Host, v *emit.Value) emit.Origin {
 	fi := l.factIndex()
 	value := scalarString(v.Data)
-	ref, ok := fi.unique[value]
-	for _, t := range tokens(value) {
-		if ok {
-			break
-		}
-		ref, ok = fi.unique[t]
+	key, known := l.byValue[value]
+	if key != "" {
+		o, _ := l.provision(key)
+		return o
 	}
+	var ref factLeaf
+	ok := false
+	if !known {
+		if ref, ok = fi.unique[value]; !ok {
+			for _, t := range tokens(value) {
+				if ref, ok = fi.unique[t]; ok {
+					break
+				}
+			}
+		}
+		if !ok {
+			l.rememberValue(value, "")
+		}
+	}
+	// Found by the value alone, the fact is the same for every host
+	// given the value (see byValue).
+	byValue := ok
 	if !ok {
 		s := l.sources(h)
 		if !s.hasDerived {
@@ -1314,9 +1345,25 @@ func (l *locator) fleetPass(h *Host, v *emit.Value) emit.Origin {
 			fact, best = fl, len(fl.path)*1000+len(fl.value)
 		}
 	}
-	o, _ := l.provision(factKey(ref.host, fact))
+	key = factKey(ref.host, fact)
+	if byValue {
+		l.rememberValue(value, key)
+	}
+	o, _ := l.provision(key)
 	return o
 }
+
+// rememberValue records in byValue the key of the fact value carries by
+// itself, "" for none.
+func (l *locator) rememberValue(value, key string) {
+	if l.byValue == nil || len(l.byValue) >= maxByValue {
+		l.byValue = map[string]string{}
+	}
+	l.byValue[value] = key
+}
+
+// maxByValue bounds the values a locator's byValue keeps.
+const maxByValue = 1 << 14
 
 // A uniqueFact is what uniqueAt found.
 type uniqueFact struct {

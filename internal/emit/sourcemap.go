@@ -382,6 +382,19 @@ type MapPart struct {
 	// is located from: values, by file and entry (see Fleet.HostShared).
 	record bool
 	values [][]Value
+	// shared is the part this one was relocated from (see Relocate),
+	// whose entries it has but for their origins: their records are
+	// written once, in shared's recs.
+	shared   *MapPart
+	recsOnce sync.Once
+	recs     []fileRecords
+}
+
+// fileRecords are the records of one file's entries up to their origins'
+// indices (see MarshalBinary), one after the other, and where each ends.
+type fileRecords struct {
+	text []byte
+	ends []int
 }
 
 // A MapFile is the entries of one generated file, in file order.
@@ -464,18 +477,32 @@ func (m *MapPart) originIndex(o Origin) int {
 // files only where from does in m's, and from only there. Relocate may
 // be called on several goroutines at once; locate must not modify v.
 func (m *MapPart) Relocate(from, to string, locate func(file, entry int, v *Value) Origin) *MapPart {
+	return m.RelocateIndex(from, to, func(out *MapPart, file, entry int, v *Value) int {
+		return out.Index(locate(file, entry, v))
+	})
+}
+
+// RelocateIndex is Relocate, with locate giving each entry's origin as its
+// index in out, the part being made: what out.Index returns for it, or
+// returned for it before.
+func (m *MapPart) RelocateIndex(from, to string, locate func(out *MapPart, file, entry int, v *Value) int) *MapPart {
 	out := newMapPart(nil)
+	out.shared = m
 	out.Files = make([]MapFile, len(m.Files))
 	for i, f := range m.Files {
 		entries := slices.Clone(f.Entries)
 		for j := range entries {
 			v := m.values[i][j]
-			entries[j].From = out.originIndex(locate(i, j, &v))
+			entries[j].From = locate(out, i, j, &v)
 		}
 		out.Files[i] = MapFile{Path: strings.ReplaceAll(f.Path, from, to), Entries: entries}
 	}
 	return out
 }
+
+// Index returns the index of o among the part's origins, adding it when
+// it is new; -1 for an unknown origin.
+func (m *MapPart) Index(o Origin) int { return m.originIndex(o) }
 
 // Renamed returns v, a value a MapPart made for a host named from keeps,
 // as Host asks about it for a host named to (see Relocate): with from
@@ -606,7 +633,107 @@ func JoinSourceMap(parts []*MapPart, maps map[string]string) []byte {
 // source map part m is: HostSourceMapFile, written as JoinSourceMap
 // writes one part.
 func HostSourceMap(host string, m *MapPart) File {
-	return File{Path: HostSourceMapFile(host), Data: JoinSourceMap([]*MapPart{m}, nil)}
+	return File{Path: HostSourceMapFile(host), Data: m.appendMap(nil)}
+}
+
+// appendMap appends the source map file of the part alone, as
+// JoinSourceMap writes it (one part's origins are distinct and keep
+// their indices), from the part's records: for a part relocated from
+// another, the other's, written once.
+func (m *MapPart) appendMap(b []byte) []byte {
+	recs := m.records()
+	n := 1024
+	for _, r := range recs {
+		n += len(r.text) + 8*len(r.ends)
+	}
+	b = slices.Grow(b, n+128*len(m.Origins))
+	b = appendMapHead(b)
+	for j, o := range m.Origins {
+		if j > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '\n')
+		b = appendOrigin(b, o)
+	}
+	b = append(b, "],\n\"files\": {"...)
+	order := make([]int, len(m.Files))
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(i, j int) bool { return m.Files[order[i]].Path < m.Files[order[j]].Path })
+	for k, i := range order {
+		f := m.Files[i]
+		if k > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '\n')
+		b = appendJSONString(b, f.Path)
+		b = append(b, ": ["...)
+		r, start := recs[i], 0
+		for j, e := range f.Entries {
+			if j > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, '\n')
+			b = append(b, r.text[start:r.ends[j]]...)
+			start = r.ends[j]
+			from := e.From
+			if from < 0 || from >= len(m.Origins) {
+				from = -1
+			}
+			b = strconv.AppendInt(b, int64(from), 10)
+			b = append(b, ']')
+		}
+		b = append(b, ']')
+	}
+	return append(b, "}}\n"...)
+}
+
+// records returns the records of each file's entries up to their
+// origins' indices: those of the part m was relocated from, made once,
+// else made now.
+func (m *MapPart) records() []fileRecords {
+	if s := m.shared; s != nil && len(s.Files) == len(m.Files) {
+		s.recsOnce.Do(func() { s.recs = makeRecords(s.Files) })
+		same := true
+		for i, f := range m.Files {
+			same = same && len(s.recs[i].ends) == len(f.Entries)
+		}
+		if same {
+			return s.recs
+		}
+	}
+	return makeRecords(m.Files)
+}
+
+// makeRecords makes the records of files' entries (see records).
+func makeRecords(files []MapFile) []fileRecords {
+	out := make([]fileRecords, len(files))
+	for i, f := range files {
+		var text []byte
+		ends := make([]int, len(f.Entries))
+		for j, e := range f.Entries {
+			text = appendEntryRecord(text, e)
+			ends[j] = len(text)
+		}
+		out[i] = fileRecords{text, ends}
+	}
+	return out
+}
+
+// appendEntryRecord appends an entry's record up to its origin's index.
+func appendEntryRecord(rec []byte, e MapEntry) []byte {
+	rec = append(rec, '[')
+	rec = strconv.AppendInt(rec, int64(e.Line), 10)
+	rec = append(rec, ',')
+	rec = strconv.AppendInt(rec, int64(e.Col), 10)
+	rec = append(rec, ',')
+	rec = strconv.AppendInt(rec, int64(e.End), 10)
+	rec = append(rec, ',')
+	rec = appendJSONString(rec, e.At)
+	rec = append(rec, ',')
+	rec = appendJSONString(rec, string(e.Kind))
+	return append(rec, ',')
 }
 
 // MapsOf returns what SourceMapFile's "maps" says of the files of host's
@@ -642,12 +769,7 @@ func WriteSourceMap(w io.Writer, n int, part func(i int) ([]byte, error), maps m
 		buf := bufio.NewWriterSize(w, 256<<10)
 		bw, flush = buf, buf.Flush
 	}
-	b := make([]byte, 0, 1024)
-	b = append(b, `{"//": `...)
-	b = appendJSONString(b, strings.TrimPrefix(Header, "# "))
-	b = append(b, ",\n\"version\": "...)
-	b = strconv.AppendInt(b, SourceMapVersion, 10)
-	b = append(b, ",\n"+smFields+",\n\"origins\": ["...)
+	b := appendMapHead(make([]byte, 0, 1024))
 	bw.Write(b)
 	// The origins, numbered as first used: an origin is known by its
 	// hash, so that what is kept for a fleet of thousands of hosts is
@@ -792,6 +914,16 @@ func WriteSourceMap(w io.Writer, n int, part func(i int) ([]byte, error), maps m
 	return flush()
 }
 
+// appendMapHead appends the start of a source map file, up to its
+// origins.
+func appendMapHead(b []byte) []byte {
+	b = append(b, `{"//": `...)
+	b = appendJSONString(b, strings.TrimPrefix(Header, "# "))
+	b = append(b, ",\n\"version\": "...)
+	b = strconv.AppendInt(b, SourceMapVersion, 10)
+	return append(b, ",\n"+smFields+",\n\"origins\": ["...)
+}
+
 // errDamagedPart is the error of a part MarshalBinary did not encode.
 var errDamagedPart = errors.New("damaged source map part")
 
@@ -816,6 +948,17 @@ func appendOrigin(b []byte, o Origin) []byte {
 // appendJSONString appends s as a JSON string, escaped as encoding/json
 // escapes it.
 func appendJSONString(b []byte, s string) []byte {
+	plain := true
+	for i := 0; i < len(s) && plain; i++ {
+		c := s[i]
+		plain = c >= 0x20 && c < utf8.RuneSelf && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
+	}
+	if plain {
+		// Most strings need no escaping: copied as they are.
+		b = append(b, '"')
+		b = append(b, s...)
+		return append(b, '"')
+	}
 	if !utf8.ValidString(s) {
 		q, _ := json.Marshal(s)
 		return append(b, q...)
@@ -1099,17 +1242,7 @@ func (m *MapPart) MarshalBinary() ([]byte, error) {
 		rec, ends = rec[:0], ends[:0]
 		for _, e := range f.Entries {
 			n := len(rec)
-			rec = append(rec, '[')
-			rec = strconv.AppendInt(rec, int64(e.Line), 10)
-			rec = append(rec, ',')
-			rec = strconv.AppendInt(rec, int64(e.Col), 10)
-			rec = append(rec, ',')
-			rec = strconv.AppendInt(rec, int64(e.End), 10)
-			rec = append(rec, ',')
-			rec = appendJSONString(rec, e.At)
-			rec = append(rec, ',')
-			rec = appendJSONString(rec, string(e.Kind))
-			rec = append(rec, ',')
+			rec = appendEntryRecord(rec, e)
 			ends = wire.AppendUint(ends, uint64(len(rec)-n))
 			ends = wire.AppendInt(ends, int64(e.From))
 		}

@@ -267,6 +267,42 @@ func TestWriteSourceMap(t *testing.T) {
 	}
 }
 
+// TestHostSourceMapAlone: a host's map file, written from its part
+// alone (and from the records of the part it was relocated from), is the
+// file JoinSourceMap writes of that one part: origins, files sorted by
+// path, entries with their origins (-1 and out of range as -1), escaped
+// alike.
+func TestHostSourceMapAlone(t *testing.T) {
+	odd := Origin{File: "a<b>&.cue", Line: 1, Col: 2, Path: "hosts.\"x\\y\"\u2028", Source: "bad\xffutf8"}
+	parts := []*MapPart{
+		{},
+		{Origins: []Origin{odd, {File: "h.cue", Line: 3, Col: 4, Path: "hosts.web", Source: `host "web"`}}, Files: []MapFile{
+			{Path: "users/u/web.nix", Entries: []MapEntry{{1, 1, 1, "home", PartHome, 1}}},
+			{Path: "hosts/web.nix", Entries: []MapEntry{{4, 3, 4, "a.b", PartComputed, 1}, {5, 3, 7, `x."y z"[0]`, PartNixOS, -1}, {8, 1, 8, "c<", PartFleet, 0}, {9, 1, 9, "d", PartFleet, 7}}},
+			{Path: "hosts/empty.nix"},
+		}},
+	}
+	// A part relocated from a shared one, twice: the second reuses the
+	// records the first made.
+	shared := &MapPart{record: true, index: map[Origin]int{}, Files: parts[1].Files, values: [][]Value{{{}}, {{}, {}, {}, {}}, {}}}
+	for _, to := range []string{"db", "web-2"} {
+		parts = append(parts, shared.RelocateIndex("web", to, func(out *MapPart, file, entry int, _ *Value) int {
+			if entry == 1 {
+				return -1
+			}
+			return out.Index(Origin{File: "hosts.cue", Line: 10 * file, Col: entry + 1, Path: "hosts." + to, Source: "host"})
+		}))
+	}
+	for i, p := range parts {
+		if got, want := string(HostSourceMap("h", p).Data), string(JoinSourceMap([]*MapPart{p}, nil)); got != want {
+			t.Errorf("part %d alone:\n%s\njoined:\n%s", i, got, want)
+		}
+	}
+	if !strings.Contains(string(HostSourceMap("h", parts[3]).Data), `"hosts/web-2.nix"`) {
+		t.Errorf("the relocated part's files are not renamed:\n%s", HostSourceMap("h", parts[3]).Data)
+	}
+}
+
 // TestOpenSourceMap checks that the source map of a tree reads a host's
 // map only when one of its files is looked at, places its entries at the
 // host map's own origins, and says when a host's map cannot be read.
