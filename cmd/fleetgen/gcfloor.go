@@ -12,11 +12,11 @@ import (
 // collects, unless GOGC is set. With the runtime's default (GOGC=100) a
 // run collects each time its heap doubles from a few megabytes: a fleet
 // of 1000 hosts, whose live heap stays under 200 MB, spent a fifth of its
-// CPU time in the collector. Above the floor (3000 hosts and more) the
-// collector runs as the default makes it, and the soft memory limit
-// (memoryLimit) still applies. Plain `cue export` of the same
-// 1000 hosts peaks at about 500 MiB. See docs/performance.md, "A floor
-// for the collector (session 8)".
+// CPU time in the collector, and now peaks at about 470 MiB, as plain
+// `cue export` of the same files does. Once the live heap is half the
+// floor or more (3000 hosts and up) the collector runs as the default
+// makes it, and the soft memory limit (memoryLimit) still applies. See
+// docs/performance.md, "After session 8".
 const gcFloor = 384 << 20
 
 // streaming are the commands that stream files through a fixed amount of
