@@ -347,8 +347,8 @@ func (f *Fleet) generateClone(cs *clones, g *cloneGroup, ef *emit.Fleet, h *Host
 		// (see classSources).
 		l.member = h.Name
 		part := r.files.Map
-		rel := &relocation{memo: map[*originRef]int{}}
-		m := part.RelocateIndex(from, to, func(out *emit.MapPart, file, entry int, v *emit.Value) int {
+		rel := relocation{}
+		m := part.Relocate(from, to, func(out *emit.MapPart, file, entry int, v *emit.Value) int {
 			return l.relocated(h, part, out, rel, file, entry, v, from)
 		})
 		l.member = ""

@@ -365,9 +365,12 @@ hardware: vm2: {
 	CompareShared(t, clonesFleet(t, ""))
 }
 
-// labTemplate is a template "lab" of hosts that check: a user, hardware
-// and a deploy target.
-const labTemplate = `templates: lab: {
+// labTemplate is a template "lab" of hosts that check: labSpec.
+const labTemplate = `templates: lab: ` + labSpec
+
+// labSpec is a template of hosts that check: a user, hardware and a
+// deploy target.
+const labSpec = `{
 	stateVersion: "25.05"
 	users: alice: {}
 	hardware: {

@@ -371,13 +371,11 @@ func (pr *partRefs) keep(file, entry int, ref originRef) {
 // A relocation is what locating one member's values in its group's
 // source map part keeps: the index in the member's part of the origin
 // each ref gave (see relocated).
-type relocation struct {
-	memo map[*originRef]int
-}
+type relocation map[*originRef]int
 
 // relocated returns the index in out, the source map part being made for
 // host h, of the origin of the value v (as made for the placeholder from,
-// see emit.MapPart.RelocateIndex) of h, a member of a group of hosts
+// see emit.MapPart.Relocate) of h, a member of a group of hosts
 // alike, at entry of file in part, the group's source map. A value locate
 // finds by origin alone, in the tree of h's class's lead, is found the
 // same way for each host of the class whose value is the same and holds
@@ -388,7 +386,7 @@ type relocation struct {
 // have the same index of fragments (see fragsOf), which says what part of
 // the host computes a value; once for each ref and member (rel). The fleet
 // pass's values depend on other hosts' facts and are located each time.
-func (l *locator) relocated(h *Host, part, out *emit.MapPart, rel *relocation, file, entry int, v *emit.Value, from string) int {
+func (l *locator) relocated(h *Host, part, out *emit.MapPart, rel relocation, file, entry int, v *emit.Value, from string) int {
 	locate := func() int {
 		w := v.Renamed(from, h.Name)
 		return out.Index(l.locate(&w))
@@ -415,11 +413,11 @@ func (l *locator) relocated(h *Host, part, out *emit.MapPart, rel *relocation, f
 	}
 	if ref := e.ref; ref != nil && ref.fi == s.fragIndex {
 		refHits.Add(1)
-		if i, ok := rel.memo[ref]; ok {
+		if i, ok := rel[ref]; ok {
 			return i
 		}
 		i := out.Index(l.fromRef(h, s, *ref))
-		rel.memo[ref] = i
+		rel[ref] = i
 		return i
 	}
 	i := locate()

@@ -21,17 +21,8 @@ func TestCheckOwnLeavesAlike(t *testing.T) {
 	files := vetFleetFiles(`
 templates: lab: nixos: environment: etc: motd: text: "hi"
 ` + labTemplate + `
-templates: leaky: {
-	stateVersion: "25.05"
-	users: alice: {}
-	hardware: {
-		fileSystems: "/": {device: "/dev/sda1", fsType: "ext4"}
-		fileSystems: "/boot": {device: "/dev/sda2", fsType: "vfat"}
-		boot: loader: "systemd-boot"
-	}
-	deploy: {targetHost: "192.0.2.1", targetUser: "alice"}
-	nixos: services: t: password: "template-literal"
-}
+templates: leaky: ` + labSpec + `
+templates: leaky: nixos: services: t: password: "template-literal"
 
 hosts: "a-1": {template: "lab", nixos: environment: etc: x: text: "hunter22"}
 hosts: "a-2": {template: "lab", nixos: services: s: password: "/run/secrets/pw"}

@@ -5,7 +5,6 @@ import (
 	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
-	"sync"
 )
 
 // gcFloor is the heap the collector lets fleetgen reach before it
@@ -37,18 +36,17 @@ func defaultGCFloor(args []string) {
 // A floorTuner keeps the collector's goal at floor bytes while the live
 // heap is small: after each collection it sets the GC percentage that
 // puts the next goal there, never below the runtime's default of 100.
+// Only its finalizers use it, one after the other.
 type floorTuner struct {
 	floor  uint64
-	mu     sync.Mutex
 	sample []metrics.Sample
 }
 
 // setGCFloor makes the collector's goal at least floor bytes, from now on.
-func setGCFloor(floor uint64) *floorTuner {
+func setGCFloor(floor uint64) {
 	t := &floorTuner{floor: floor, sample: []metrics.Sample{{Name: "/gc/heap/live:bytes"}}}
 	debug.SetGCPercent(t.percent(0))
 	t.arm()
-	return t
 }
 
 // gcSentinel is an object no one holds: its finalizer runs after the
@@ -65,8 +63,6 @@ func (t *floorTuner) arm() {
 
 // adjust sets the percentage for the live heap the last collection left.
 func (t *floorTuner) adjust() {
-	t.mu.Lock()
-	defer t.mu.Unlock()
 	metrics.Read(t.sample)
 	live := uint64(0)
 	if t.sample[0].Value.Kind() == metrics.KindUint64 {

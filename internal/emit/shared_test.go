@@ -66,9 +66,9 @@ func TestRelocate(t *testing.T) {
 			t.Fatal(err)
 		}
 		rec := record(&relocated)
-		m := shared.Map.Relocate(c.placeholder, c.name, func(_, _ int, v *Value) Origin {
+		m := shared.Map.Relocate(c.placeholder, c.name, func(out *MapPart, _, _ int, v *Value) int {
 			w := v.Renamed(c.placeholder, c.name)
-			return rec(&w)
+			return out.Index(rec(&w))
 		})
 		if len(shared.Files) != len(want.Files) {
 			t.Fatalf("%d files shared, %d made", len(shared.Files), len(want.Files))

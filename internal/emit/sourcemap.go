@@ -442,7 +442,7 @@ func (m *MapPart) add(file string, f *syntax.File, describe func(path []string) 
 		if m.record {
 			values = append(values, v)
 		} else {
-			e.From = m.originIndex(m.locate(&v))
+			e.From = m.Index(m.locate(&v))
 		}
 		entries = append(entries, e)
 	}
@@ -452,9 +452,9 @@ func (m *MapPart) add(file string, f *syntax.File, describe func(path []string) 
 	}
 }
 
-// originIndex returns the index of o among the part's origins, adding it
-// when it is new; -1 for an unknown origin.
-func (m *MapPart) originIndex(o Origin) int {
+// Index returns the index of o among the part's origins, adding it when
+// it is new; -1 for an unknown origin.
+func (m *MapPart) Index(o Origin) int {
 	if o.File == "" {
 		return -1
 	}
@@ -470,22 +470,15 @@ func (m *MapPart) originIndex(o Origin) int {
 // Relocate returns the source map part of the files of a host named to
 // that are the files m maps (a part of Fleet.HostShared, made for a host
 // named from) with from replaced by to, with each entry's origin located
-// by locate as Host would have located it. locate is given the value m
-// kept, as made for from (the same value of every host m is relocated
-// for), with the file's and the entry's indices in m; the value Host asks
-// about is its Renamed(from, to). The host's name must occur in its
-// files only where from does in m's, and from only there. Relocate may
-// be called on several goroutines at once; locate must not modify v.
-func (m *MapPart) Relocate(from, to string, locate func(file, entry int, v *Value) Origin) *MapPart {
-	return m.RelocateIndex(from, to, func(out *MapPart, file, entry int, v *Value) int {
-		return out.Index(locate(file, entry, v))
-	})
-}
-
-// RelocateIndex is Relocate, with locate giving each entry's origin as its
-// index in out, the part being made: what out.Index returns for it, or
-// returned for it before.
-func (m *MapPart) RelocateIndex(from, to string, locate func(out *MapPart, file, entry int, v *Value) int) *MapPart {
+// by locate as Host would have located it, given as its index in out, the
+// part being made (what out.Index returns for it, or returned for it
+// before). locate is given the value m kept, as made for from (the same
+// value of every host m is relocated for), with the file's and the
+// entry's indices in m; the value Host asks about is its Renamed(from,
+// to). The host's name must occur in its files only where from does in
+// m's, and from only there. Relocate may be called on several goroutines
+// at once; locate must not modify v.
+func (m *MapPart) Relocate(from, to string, locate func(out *MapPart, file, entry int, v *Value) int) *MapPart {
 	out := newMapPart(nil)
 	out.shared = m
 	out.Files = make([]MapFile, len(m.Files))
@@ -499,10 +492,6 @@ func (m *MapPart) RelocateIndex(from, to string, locate func(out *MapPart, file,
 	}
 	return out
 }
-
-// Index returns the index of o among the part's origins, adding it when
-// it is new; -1 for an unknown origin.
-func (m *MapPart) Index(o Origin) int { return m.originIndex(o) }
 
 // Renamed returns v, a value a MapPart made for a host named from keeps,
 // as Host asks about it for a host named to (see Relocate): with from
@@ -948,17 +937,6 @@ func appendOrigin(b []byte, o Origin) []byte {
 // appendJSONString appends s as a JSON string, escaped as encoding/json
 // escapes it.
 func appendJSONString(b []byte, s string) []byte {
-	plain := true
-	for i := 0; i < len(s) && plain; i++ {
-		c := s[i]
-		plain = c >= 0x20 && c < utf8.RuneSelf && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
-	}
-	if plain {
-		// Most strings need no escaping: copied as they are.
-		b = append(b, '"')
-		b = append(b, s...)
-		return append(b, '"')
-	}
 	if !utf8.ValidString(s) {
 		q, _ := json.Marshal(s)
 		return append(b, q...)

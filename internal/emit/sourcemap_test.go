@@ -286,7 +286,7 @@ func TestHostSourceMapAlone(t *testing.T) {
 	// records the first made.
 	shared := &MapPart{record: true, index: map[Origin]int{}, Files: parts[1].Files, values: [][]Value{{{}}, {{}, {}, {}, {}}, {}}}
 	for _, to := range []string{"db", "web-2"} {
-		parts = append(parts, shared.RelocateIndex("web", to, func(out *MapPart, file, entry int, _ *Value) int {
+		parts = append(parts, shared.Relocate("web", to, func(out *MapPart, file, entry int, _ *Value) int {
 			if entry == 1 {
 				return -1
 			}

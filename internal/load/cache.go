@@ -197,27 +197,26 @@ func (c *cache) put(key string, e cacheable) {
 		return
 	}
 	parts := e.parts()
-	if n := partsSize(parts); n > indexMax {
-		// Too large for the index: streamed into its file, never held
-		// whole (a generation's files are most of what a run puts).
-		p := c.path(key)
-		if os.MkdirAll(filepath.Dir(p), 0o755) != nil {
+	// An entry too large for the index (b nil) is streamed into its
+	// file, never held whole: a generation's files are most of what a
+	// run puts.
+	var b []byte
+	if partsSize(parts) <= indexMax {
+		b = encodeParts(parts)
+		if c.batches.Load() > 0 && c.index.holds(key, b) {
+			c.index.use(key, b, true, false)
 			return
 		}
-		writeAtomic(p, func(w io.Writer) error { return writeParts(w, parts) })
-		c.index.use(key, nil, true, false)
-		return
-	}
-	b := encodeParts(parts)
-	if c.batches.Load() > 0 && c.index.holds(key, b) {
-		c.index.use(key, b, true, false)
-		return
 	}
 	p := c.path(key)
 	if os.MkdirAll(filepath.Dir(p), 0o755) != nil {
 		return
 	}
-	writeFileAtomic(p, b)
+	if b == nil {
+		writeAtomic(p, func(w io.Writer) error { return writeParts(w, parts) })
+	} else {
+		writeFileAtomic(p, b)
+	}
 	c.index.use(key, b, true, false)
 }
 

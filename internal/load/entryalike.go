@@ -4,9 +4,8 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"sort"
+	"runtime"
 	"strconv"
-	"sync"
 	"sync/atomic"
 
 	"cuelang.org/go/cue/ast"
@@ -155,14 +154,11 @@ func (p *packageEntries) evaluateAlike(goctx context.Context, inst *build.Instan
 			continue
 		}
 		made := make([]*entry, len(ms))
-		var wg sync.WaitGroup
-		for i, m := range ms {
-			wg.Go(func() { made[i] = p.madeAlike(parts, r, m) })
-			if (i+1)%64 == 0 {
-				wg.Wait()
-			}
+		if parallel(goctx, min(runtime.NumCPU(), 8, len(ms)), len(ms), func(_, i int) {
+			made[i] = p.madeAlike(parts, r, ms[i])
+		}) != nil {
+			return nil, false
 		}
-		wg.Wait()
 		for i, m := range ms {
 			if made[i] == nil {
 				again = append(again, m)
@@ -173,12 +169,7 @@ func (p *packageEntries) evaluateAlike(goctx context.Context, inst *build.Instan
 		}
 	}
 	if len(again) > 0 {
-		sort.Slice(again, func(i, j int) bool {
-			if again[i].kind != again[j].kind {
-				return again[i].kind < again[j].kind
-			}
-			return again[i].name < again[j].name
-		})
+		sortIDs(again)
 		more, ok := p.evaluate(goctx, inst, again)
 		if !ok {
 			return nil, false

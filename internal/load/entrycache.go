@@ -142,35 +142,26 @@ func decodeEntryAs(parts [][]byte, at []declAt, host bool, rename func(merge.Sou
 		}
 	}
 	if rec.Tree {
-		same := slices.Equal(rec.At, at) && rename == nil
-		switch {
-		case host && same:
-			// A host's tree is read when the host is merged: most hosts
-			// of an edited fleet are not (see hostRecord).
-			e.enc = parts[2]
-		case host:
-			// Moved as it is encoded, and kept so.
+		b := parts[2]
+		if rename != nil || !slices.Equal(rec.At, at) {
+			// Moved, and renamed, as it is encoded.
 			if rename == nil {
 				rename = func(s merge.Source) merge.Source { return s }
 			}
-			b, err := merge.Moved(parts[2], move, rename)
-			if err != nil {
+			var err error
+			if b, err = merge.Moved(b, move, rename); err != nil {
 				return nil, false
 			}
+		}
+		if host {
+			// A host's tree is read when the host is merged: most hosts
+			// of an edited fleet are not (see hostRecord).
 			e.enc = b
-		default:
-			b := parts[2]
-			if rename != nil {
-				var err error
-				if b, err = merge.Moved(b, func(r diag.Range) diag.Range { return r }, rename); err != nil {
-					return nil, false
-				}
-			}
+		} else {
 			t, err := merge.UnmarshalTree(b)
 			if err != nil {
 				return nil, false
 			}
-			t.Rebase(move)
 			e.tree = t
 		}
 	}

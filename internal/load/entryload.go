@@ -310,18 +310,23 @@ func (p *packageEntries) at(id entryID) []declAt {
 	return out
 }
 
+// sortIDs sorts ids by kind, then name.
+func sortIDs(ids []entryID) {
+	sort.Slice(ids, func(i, j int) bool {
+		if ids[i].kind != ids[j].kind {
+			return ids[i].kind < ids[j].kind
+		}
+		return ids[i].name < ids[j].name
+	})
+}
+
 // ids returns the package's entries, sorted.
 func (p *packageEntries) ids() []entryID {
 	out := make([]entryID, 0, len(p.entries))
 	for id := range p.entries {
 		out = append(out, id)
 	}
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].kind != out[j].kind {
-			return out[i].kind < out[j].kind
-		}
-		return out[i].name < out[j].name
-	})
+	sortIDs(out)
 	return out
 }
 

@@ -41,25 +41,6 @@ func (l *Tree) Source() Source { return l.src }
 // Root returns the tree's root, which the caller must not modify.
 func (l *Tree) Root() *Node { return &l.root }
 
-// Rebase replaces the range of every value and declaration of the tree
-// by what f returns for it: positions of a cached tree whose lines moved.
-// Call it before the tree is shared.
-func (l *Tree) Rebase(f func(diag.Range) diag.Range) { l.root.rebase(f) }
-
-func (n *Node) rebase(f func(diag.Range) diag.Range) {
-	for _, o := range []*Origin{n.leaf, n.conflict, n.decl} {
-		if o != nil {
-			o.Range = f(o.Range)
-		}
-	}
-	for i := range n.Overridden {
-		n.Overridden[i].Range = f(n.Overridden[i].Range)
-	}
-	for _, c := range n.fields {
-		c.rebase(f)
-	}
-}
-
 // A treeWriter writes trees: varints, length-prefixed strings, file names
 // and sources by index once written, a range's start from the last in its
 // file and its end from its start.
