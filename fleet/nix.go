@@ -56,6 +56,9 @@ func FormatNix(filename string, src []byte) ([]byte, error) {
 	if err := format.Node(&b, f); err != nil {
 		return nil, err
 	}
+	if err := format.Verify(f, b.Bytes()); err != nil {
+		return nil, err
+	}
 	return b.Bytes(), nil
 }
 

@@ -17,6 +17,7 @@ package format
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 
@@ -39,7 +40,42 @@ func Source(src []byte) ([]byte, error) {
 	if err := Node(&b, f); err != nil {
 		return nil, err
 	}
+	if err := Verify(f, b.Bytes()); err != nil {
+		return nil, err
+	}
 	return b.Bytes(), nil
+}
+
+// ErrChanged is the error of a layout that would change what a file
+// says: a fault of the formatter's, never of the input.
+var ErrChanged = errors.New("internal error: the formatted text would not mean what the input meant")
+
+// Verify checks the promise formatting makes: out, the layout of f,
+// parses to the same tokens in the same order (comments aside), so it
+// means what f meant. Printed side by side, two tokens can lex as one
+// (- and ./a are the path -./a); the layout keeps such tokens apart, and
+// Verify is the guard that it did. The error wraps ErrChanged and names
+// the first token that differs.
+func Verify(f *syntax.File, out []byte) error {
+	again, errs := syntax.Parse("", out)
+	for _, e := range errs {
+		if e.Code != syntax.UndefinedVariable {
+			return fmt.Errorf("%w: it does not parse: %s", ErrChanged, e.Summary)
+		}
+	}
+	// Both token lists end in the file's one end-of-file token, so lists
+	// of different lengths differ at some index too.
+	var want []*syntax.Token
+	syntax.Tokens(f, func(t *syntax.Token) { want = append(want, t) })
+	i := 0
+	var bad error
+	syntax.Tokens(again, func(t *syntax.Token) {
+		if bad == nil && (t.Kind != want[i].Kind || t.Text != want[i].Text) {
+			bad = fmt.Errorf("%w: %s became %s", ErrChanged, describe(want[i]), describe(t))
+		}
+		i++
+	})
+	return bad
 }
 
 // Node writes n in canonical layout: a *syntax.File ends with a newline,
@@ -269,6 +305,9 @@ func (f *formatter) expr(e syntax.Expr) doc {
 		return cat(letDoc, nest(append(items, inner)...), hardline, inTok, hardline, f.body(e.Body))
 	case *syntax.Select:
 		ds := []doc{f.expr(e.X), f.tok(e.Dot, false), f.attrPath(e.Path)}
+		if gluesToDot(e.X) {
+			ds = []doc{ds[0], text(" "), ds[1], ds[2]}
+		}
 		if e.Or != nil {
 			ds = append(ds, text(" "), f.tok(e.Or, false), text(" "), f.expr(e.Default))
 		}
@@ -278,6 +317,10 @@ func (f *formatter) expr(e syntax.Expr) doc {
 	case *syntax.Apply:
 		return f.apply(e)
 	case *syntax.Unary:
+		if e.Op.Kind == syntax.MINUS && syntax.FirstToken(e.X).Kind == syntax.PATH {
+			// -./a would be the path "-./a".
+			return cat(f.tok(e.Op, false), text(" "), f.expr(e.X))
+		}
 		return cat(f.tok(e.Op, false), f.expr(e.X))
 	case *syntax.Binary:
 		return f.binary(e)
@@ -575,4 +618,32 @@ func (f *formatter) formals(fs *syntax.Formals) doc {
 	}
 	inner, closeTok := f.closing(fs.Close)
 	return group(f.expand(fs, len(fs.Items)), openDoc, nest(append(items, inner)...), line, closeTok)
+}
+
+// gluesToDot reports whether a dot and name right after x would extend
+// x's last token: a path (./a.b and ./a/${b}.c are one path each), a URI
+// or a number (1.b is the float 1. and b). Such a selection is printed
+// with a space before its dot.
+func gluesToDot(x syntax.Expr) bool {
+	if _, ok := x.(*syntax.PathExpr); ok {
+		return true
+	}
+	switch syntax.LastToken(x).Kind {
+	case syntax.URILIT, syntax.INT, syntax.FLOAT:
+		return true
+	}
+	return false
+}
+
+// describe names a token in Verify's error: its kind and text, or only
+// its text when that is all its kind says ("(").
+func describe(t *syntax.Token) string {
+	switch k := t.Kind.String(); {
+	case t.Kind == syntax.EOF:
+		return k
+	case k == t.Text:
+		return fmt.Sprintf("%q", t.Text)
+	default:
+		return fmt.Sprintf("%s %q", k, t.Text)
+	}
 }

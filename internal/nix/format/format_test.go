@@ -2,6 +2,7 @@ package format
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -257,5 +258,30 @@ func TestRegions(t *testing.T) {
 	want := "{\n  keep   =   [ 1   2 ];\n  # about x\n  x   =   {  a = 1;   b = [ 3 4 ]; };\n  args = { a, b }: a;\n}\n"
 	if string(out) != want {
 		t.Errorf("got\n%s\nwant\n%s", out, want)
+	}
+}
+
+// TestVerify checks the guard Source and fleetgen fmt run on every
+// layout: text whose tokens lex differently from the tree's is refused.
+func TestVerify(t *testing.T) {
+	f, errs := syntax.Parse("v.nix", []byte("[ (- ./d) (./d .b) ]\n"))
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	for _, c := range []struct{ out, err string }{
+		{"[ (- ./d) (./d .b) ]\n", ""},
+		{"[ (-./d) (./d .b) ]\n", `"-" became path "-./d"`},
+		{"[ (- ./d) (./d.b) ]\n", `path "./d" became path "./d.b"`},
+		{"[ (- ./d) (./d .b) ] x\n", `end of file became identifier "x"`},
+		{"[ (- ./d) ]\n", `"(" became "]"`},
+		{"[ (- ./d) (./d .b)\n", "does not parse"},
+	} {
+		err := Verify(f, []byte(c.out))
+		switch {
+		case c.err == "" && err != nil:
+			t.Errorf("Verify(%q): %v", c.out, err)
+		case c.err != "" && (err == nil || !errors.Is(err, ErrChanged) || !strings.Contains(err.Error(), c.err)):
+			t.Errorf("Verify(%q) = %v, want an error with %q", c.out, err, c.err)
+		}
 	}
 }
