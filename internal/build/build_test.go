@@ -438,6 +438,9 @@ func TestBuildPlacements(t *testing.T) {
 	}
 	a := result(t, rs, "alpha").StorePath
 	onGeneration(t, "alpha", alpha.Target.Root, a)
+	if pv := result(t, rs, "alpha").Preview; pv == nil || pv.Closure == nil || pv.Closure.SizeAfter == 0 {
+		t.Errorf("alpha, built on its target, has no closure diff: %+v", pv)
+	}
 
 	b := result(t, rs, "beta").StorePath
 	st := fleettest.ReadState(beta.Target.Root)
@@ -540,9 +543,11 @@ func TestBuild(t *testing.T) {
 }
 
 // TestDryRunDiff plans v2 with closure diffs: nothing changes on the
-// hosts, and applying the plan afterwards does not build again.
+// hosts, and applying the plan afterwards does not build again. beta is
+// built on its target, whose diff runs there too.
 func TestDryRunDiff(t *testing.T) {
 	f := newFixture(t, "alpha", "beta")
+	f.host("beta").Build = model.BuildPlacement{Where: model.BuildOnTarget}
 	f.settings(t, fleettest.FlakeSettings{Generation: "v1",
 		Packages: map[string]string{"hello": "2.12:4", "old-tool": "1.0"},
 		Units: map[string]string{"web.service": "ExecStart=/bin/web v1", "proxy.service": "ExecStart=/bin/proxy v1\nX-ReloadIfChanged=true",

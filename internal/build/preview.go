@@ -88,8 +88,8 @@ func (u UnitChanges) IsZero() bool {
 // switch-to-configuration dry-activate which units activation would
 // stop, start, restart or reload, and
 // whether the kernel or initrd change. Hosts built on their target are
-// built there, and get no closure diff. Failures are recorded in
-// HostPlan.Err without changing the action.
+// built there and need no copy; their diff runs there all the same.
+// Failures are recorded in HostPlan.Err without changing the action.
 func (p *Plan) Preview(ctx context.Context, opts *Options) {
 	d := newDriver(opts)
 	d.each(len(p.Hosts), func(i int) {
@@ -116,11 +116,11 @@ func (d *driver) preview(ctx context.Context, hp *HostPlan) error {
 		if err := d.copyTo(ctx, h, hp.Built); err != nil {
 			return err
 		}
-		if hp.Current == "" {
-			hp.Diff = "(the target runs no system yet)\n"
-		} else if err := d.diffClosures(ctx, hp); err != nil {
-			return err
-		}
+	}
+	if hp.Current == "" {
+		hp.Diff = "(the target runs no system yet)\n"
+	} else if err := d.diffClosures(ctx, hp); err != nil {
+		return err
 	}
 	return d.dryActivate(ctx, hp)
 }
@@ -157,10 +157,10 @@ func (d *driver) prepare(ctx context.Context, hp *HostPlan, r *Result) error {
 			return err
 		}
 		d.emit(h.Name, OpCopy, EventDone, "", nil)
-		if hp.Current != "" {
-			hp.Preview = pv
-			unknown = d.diffClosures(ctx, hp)
-		}
+	}
+	if hp.Current != "" {
+		hp.Preview = pv
+		unknown = d.diffClosures(ctx, hp)
 	}
 	if unknown == nil {
 		d.emit(h.Name, OpPreview, EventStart, "asking switch-to-configuration dry-activate", nil)
