@@ -27,6 +27,8 @@ type (
 		hasText  [2]bool
 	}
 	trailDoc string // a comment that stays at the end of the current line
+	// spaceDoc is a space written only when text follows it on its line.
+	spaceDoc struct{}
 	// leadDoc holds the comments before a token. At the start of a group
 	// they do not decide its layout: they are printed before it begins.
 	leadDoc []doc
@@ -72,6 +74,8 @@ func measure(d doc, seen bool) (w int, hasText bool) {
 		if d.soft {
 			return 0, false
 		}
+		return 1, false
+	case spaceDoc:
 		return 1, false
 	case hardDoc, trailDoc:
 		return -1, false
@@ -168,6 +172,10 @@ func (p *printer) print(d doc, indent int, flat bool) {
 			return
 		}
 		p.newline(1, indent)
+	case spaceDoc:
+		if p.pendingNL == 0 {
+			p.pendingSp = true
+		}
 	case hardDoc:
 		n := 1
 		if d.blank {

@@ -179,7 +179,7 @@ func (f *formatter) split(t *syntax.Token, blank bool) (leadDoc, doc) {
 				if tr.Kind == syntax.LINECOMMENT || i+1 < len(leading) && strings.Contains(leading[i+1].Text, "\n") {
 					ds = append(ds, hardline)
 				} else {
-					ds = append(ds, text(" "))
+					ds = append(ds, spaceDoc{})
 				}
 			} else {
 				ds = append(ds, trailDoc(c))
