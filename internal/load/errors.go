@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"cuelang.org/go/cue"
+	"cuelang.org/go/cue/ast"
 	cueerrors "cuelang.org/go/cue/errors"
 	"cuelang.org/go/cue/token"
 
@@ -172,11 +173,12 @@ func suggestField(root cue.Value, path []string) string {
 }
 
 // cuePath turns a path of labels into a CUE path: "#x" as a definition,
-// anything else as a string label (so "eu-1" needs no quoting).
+// anything else as a string label (so "eu-1" and a user's key "#0" need
+// no quoting; cue.Def panics on a name that is no identifier).
 func cuePath(p []string) cue.Path {
 	sels := make([]cue.Selector, len(p))
 	for i, s := range p {
-		if strings.HasPrefix(s, "#") {
+		if strings.HasPrefix(s, "#") && ast.IsValidIdent(s) {
 			sels[i] = cue.Def(s)
 		} else {
 			sels[i] = cue.Str(s)
