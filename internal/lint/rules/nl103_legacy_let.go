@@ -92,18 +92,26 @@ func legacyLetFix(p *lint.Pass, r *Resolution, l *syntax.LegacyLet) *lint.Fix {
 	// let{ and ;} need a space where the braces stood, or the words run
 	// into their neighbours (letin).
 	src := p.File.Src
-	if off := l.Open.End().Offset(); off < len(src) && !isSpace(src[off]) {
+	// What follows let is what follows {, or what follows the body
+	// binding when its removal starts right after { (taking the space
+	// before it).
+	rm := removal(p, body)
+	next := l.Open.End().Offset()
+	if rm.Pos == l.Open.End() {
+		next = rm.End.Offset()
+	}
+	if next < len(src) && !isSpace(src[next]) {
 		open += " "
 	}
 	if off := l.Close.Pos().Offset(); off > 0 && !isSpace(src[off-1]) {
 		closing = " " + closing
 	}
 	if !letPosition(p, l) {
-		open, closing = "(let", closing+")"
+		open, closing = "("+open, closing+")"
 	}
 	return &lint.Fix{Message: "rewrite as let … in", Kind: lint.Guarded, Edits: []lint.TextEdit{
 		{Pos: l.Pos(), End: l.Open.End(), NewText: open},
-		removal(p, body),
+		rm,
 		{Pos: l.Close.Pos(), End: l.Close.End(), NewText: closing},
 	}}
 }

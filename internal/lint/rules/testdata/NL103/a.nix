@@ -11,4 +11,8 @@
   # parenthesised.
   first = [ let { body = x; x = 3; } ]; # want "legacy .let"
   sel = let { body = { y = 4; }; }.y; # want "legacy .let"
+  # No spaces at the braces, body first or last, in let position or not.
+  tight = [let{ body=x;x=3;}]; # want "legacy .let"
+  tight2 = let{x=3;body=x;}; # want "legacy .let"
+  tight3 = let{ body=x;x=3;}; # want "legacy .let"
 }
