@@ -30,6 +30,14 @@ func runUselessParens(p *lint.Pass) error {
 			continue
 		}
 		inner := par.X
+		// core is what is left once nested parentheses go too: each
+		// pair inside this one is reported on its own (it fills a
+		// Paren), and both fixes apply together, so this pair is useless
+		// only if core may stand here without it.
+		core := inner
+		for q, ok := core.(*syntax.Paren); ok && q.X != nil; q, ok = core.(*syntax.Paren) {
+			core = q.X
+		}
 		whole := false
 		switch parent := p.Parent(par).(type) {
 		case *syntax.Inherit:
@@ -51,18 +59,18 @@ func runUselessParens(p *lint.Pass) error {
 		case *syntax.Select:
 			// (a).b: only an operand that is not itself a select with
 			// a default and not a number (1.b lexes as a float).
-			switch inner.(type) {
+			switch core.(type) {
 			case *syntax.Int, *syntax.Float:
 				continue
 			}
-			if s, ok := inner.(*syntax.Select); ok && s.Or != nil {
+			if s, ok := core.(*syntax.Select); ok && s.Or != nil {
 				continue
 			}
 		}
-		if !whole && !atomic(inner) {
+		if !whole && !atomic(core) {
 			continue
 		}
-		if id, ok := inner.(*syntax.Ident); ok && id.Tok.Kind == syntax.OR {
+		if id, ok := core.(*syntax.Ident); ok && id.Tok.Kind == syntax.OR {
 			continue
 		}
 		d := lint.Diagnostic{Pos: par.Pos(), End: par.End(), Message: "useless parentheses around `" + clipSource(p, inner) + "`"}
@@ -73,7 +81,7 @@ func runUselessParens(p *lint.Pass) error {
 		if off := par.End().Offset(); off < len(src) {
 			after = src[off]
 		}
-		first, last := src[inner.Pos().Offset()], src[inner.End().Offset()-1]
+		first, last := src[core.Pos().Offset()], src[core.End().Offset()-1]
 		if !p.HasComments(par) && !joins(before, first) && !joins(last, after) {
 			d.Fixes = []lint.Fix{{Message: "remove the parentheses", Kind: lint.Safe, Edits: []lint.TextEdit{
 				{Pos: par.Open.Pos(), End: inner.Pos()},

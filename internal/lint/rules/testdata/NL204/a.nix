@@ -7,4 +7,9 @@
   f = ({ a = 1; }).a; # want "useless parentheses"
   g = ({ a.b = 1; }.a or { }).b;
   h = let inherit (builtins) map; in map;
+  # Nested pairs: each inner pair fills a Paren and goes; an outer pair
+  # goes too only where what is left inside may stand without it.
+  i = [ ((0 != 0)) ]; # want "useless parentheses around `0 != 0`"
+  j = (((x))); # want "useless parentheses" "useless parentheses" "useless parentheses"
+  k = [ a((b)) ]; # want "useless parentheses around `b`" "useless parentheses around `\\(b\\)`"
 }
