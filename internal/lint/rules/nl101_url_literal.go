@@ -27,7 +27,7 @@ URIs shaped like x:x are reported by NL102 instead.`,
 			p.Report(lint.Diagnostic{Pos: u.Pos(), End: u.End(),
 				Message: "unquoted URL " + u.Tok.Text + " is deprecated",
 				Fixes: []lint.Fix{{Message: "quote the URL", Kind: lint.Safe,
-					Edits: []lint.TextEdit{replace(u, syntax.Quote(u.Tok.Text))}}}})
+					Edits: []lint.TextEdit{replace(p, u, syntax.Quote(u.Tok.Text))}}}})
 		}
 		return nil
 	},

@@ -29,7 +29,7 @@ the point, so it is never applied automatically.`,
 			p.Report(lint.Diagnostic{Pos: u.Pos(), End: u.End(),
 				Message: "`" + u.Tok.Text + "` is the string \"" + u.Tok.Text + "\", not a function",
 				Fixes: []lint.Fix{{Message: "write a function with a space after the colon", Kind: lint.Suggested,
-					Edits: []lint.TextEdit{replace(u, param+": "+body)}}}})
+					Edits: []lint.TextEdit{replace(p, u, param+": "+body)}}}})
 		}
 		return nil
 	},

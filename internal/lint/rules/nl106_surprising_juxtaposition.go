@@ -37,7 +37,7 @@ func runJuxtaposition(p *lint.Pass) error {
 					p.Report(lint.Diagnostic{Pos: n.Pos(), End: n.End(),
 						Message: "`" + p.Source(n) + "` applies " + p.Source(n.Fn) + " to the path " + s + ", it does not divide",
 						Fixes: []lint.Fix{{Message: "divide, with spaces around /", Kind: lint.Suggested,
-							Edits: []lint.TextEdit{replace(arg, "/ "+s[1:])}}}})
+							Edits: []lint.TextEdit{replace(p, arg, "/ "+s[1:])}}}})
 				}
 			case *syntax.Float:
 				if n.Fn.End() == arg.Pos() && strings.HasPrefix(arg.Tok.Text, ".") {
@@ -47,7 +47,7 @@ func runJuxtaposition(p *lint.Pass) error {
 					p.Report(lint.Diagnostic{Pos: n.Pos(), End: n.End(),
 						Message: "`" + p.Source(n) + "` applies " + p.Source(n.Fn) + " to the number " + arg.Tok.Text + ", it does not select an attribute",
 						Fixes: []lint.Fix{{Message: "select the attribute with a quoted name", Kind: lint.Suggested,
-							Edits: []lint.TextEdit{replace(arg, `."`+arg.Tok.Text[1:]+`"`)}}}})
+							Edits: []lint.TextEdit{replace(p, arg, `."`+arg.Tok.Text[1:]+`"`)}}}})
 				}
 			case *syntax.SearchPath:
 				if n.Fn.End() == arg.Pos() {
@@ -55,7 +55,7 @@ func runJuxtaposition(p *lint.Pass) error {
 					p.Report(lint.Diagnostic{Pos: n.Pos(), End: n.End(),
 						Message: "`" + p.Source(n) + "` applies " + p.Source(n.Fn) + " to the search path " + arg.Tok.Text + ", it does not compare",
 						Fixes: []lint.Fix{{Message: "compare, with spaces around < and >", Kind: lint.Suggested,
-							Edits: []lint.TextEdit{replace(arg, " < "+inner+" > ")}}}})
+							Edits: []lint.TextEdit{replace(p, arg, " < "+inner+" > ")}}}})
 				}
 			}
 		case *syntax.Binary:

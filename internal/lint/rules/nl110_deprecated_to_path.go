@@ -25,7 +25,7 @@ is never applied automatically.`,
 			if ok && builtinRef(r, a.Fn, "toPath") {
 				p.Report(lint.Diagnostic{Pos: a.Pos(), End: a.End(), Message: "builtins.toPath is deprecated",
 					Fixes: []lint.Fix{{Message: "write /. + the string", Kind: lint.Suggested,
-						Edits: []lint.TextEdit{replace(a, "(/. + "+p.Source(a.Arg)+")")}}}})
+						Edits: []lint.TextEdit{replace(p, a, "(/. + "+p.Source(a.Arg)+")")}}}})
 			}
 		}
 		return nil

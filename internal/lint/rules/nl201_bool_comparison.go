@@ -84,7 +84,7 @@ func runBoolComparison(p *lint.Pass) error {
 		}
 		p.Report(lint.Diagnostic{Pos: b.Pos(), End: b.End(),
 			Message: "comparison with " + p.Source(lit) + " can be written `" + text + "`",
-			Fixes:   []lint.Fix{{Message: "simplify the comparison", Kind: kind, Edits: []lint.TextEdit{replace(b, text)}}}})
+			Fixes:   []lint.Fix{{Message: "simplify the comparison", Kind: kind, Edits: []lint.TextEdit{replace(p, b, text)}}}})
 	}
 	return nil
 }

@@ -30,7 +30,7 @@ withheld for !true and !false when true or false is rebound.`,
 					text = "false"
 				}
 				p.Report(lint.Diagnostic{Pos: u.Pos(), End: u.End(), Message: "`" + p.Source(u) + "` is " + text,
-					Fixes: []lint.Fix{{Message: "write the constant", Kind: lint.Safe, Edits: []lint.TextEdit{replace(u, text)}}}})
+					Fixes: []lint.Fix{{Message: "write the constant", Kind: lint.Safe, Edits: []lint.TextEdit{replace(p, u, text)}}}})
 				continue
 			}
 			par, ok := u.X.(*syntax.Paren)
@@ -52,7 +52,7 @@ withheld for !true and !false when true or false is rebound.`,
 				text = "(" + text + ")"
 			}
 			p.Report(lint.Diagnostic{Pos: u.Pos(), End: u.End(), Message: "`" + p.Source(u) + "` can be written `" + text + "`",
-				Fixes: []lint.Fix{{Message: "use the opposite comparison", Kind: lint.Safe, Edits: []lint.TextEdit{replace(u, text)}}}})
+				Fixes: []lint.Fix{{Message: "use the opposite comparison", Kind: lint.Safe, Edits: []lint.TextEdit{replace(p, u, text)}}}})
 		}
 		return nil
 	},

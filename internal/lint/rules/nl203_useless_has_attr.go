@@ -39,7 +39,7 @@ d unless d is a single operand, since a default after "or" binds tightly.`,
 			}
 			d := lint.Diagnostic{Pos: e.Pos(), End: e.End(), Message: "`if … ? … then … else` can be written `" + text + "`"}
 			if !p.HasComments(e) {
-				d.Fixes = []lint.Fix{{Message: "use or", Kind: lint.Safe, Edits: []lint.TextEdit{replace(e, text)}}}
+				d.Fixes = []lint.Fix{{Message: "use or", Kind: lint.Safe, Edits: []lint.TextEdit{replace(p, e, text)}}}
 			}
 			p.Report(d)
 		}

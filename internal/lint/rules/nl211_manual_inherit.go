@@ -49,7 +49,7 @@ func runManualInherit(p *lint.Pass) error {
 			}
 			d := lint.Diagnostic{Pos: a.Pos(), End: a.End(), Message: "`" + name + " = " + name + ";` can be written `inherit " + name + ";`"}
 			if !p.HasComments(a) {
-				d.Fixes = []lint.Fix{{Message: "use inherit", Kind: lint.Guarded, Edits: []lint.TextEdit{replace(a, "inherit "+name+";")}}}
+				d.Fixes = []lint.Fix{{Message: "use inherit", Kind: lint.Guarded, Edits: []lint.TextEdit{replace(p, a, "inherit "+name+";")}}}
 			}
 			p.Report(d)
 		}

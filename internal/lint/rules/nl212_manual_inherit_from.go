@@ -33,7 +33,7 @@ default (a = x.a or d is different).`,
 			text := "inherit (" + p.Source(syntax.Unparen(s.X)) + ") " + name + ";"
 			d := lint.Diagnostic{Pos: a.Pos(), End: a.End(), Message: "`" + p.Source(a) + "` can be written `" + text + "`"}
 			if !p.HasComments(a) {
-				d.Fixes = []lint.Fix{{Message: "use inherit", Kind: lint.Safe, Edits: []lint.TextEdit{replace(a, text)}}}
+				d.Fixes = []lint.Fix{{Message: "use inherit", Kind: lint.Safe, Edits: []lint.TextEdit{replace(p, a, text)}}}
 			}
 			p.Report(d)
 		}

@@ -134,7 +134,7 @@ func gatherEdits(p *lint.Pass, as []*syntax.Attr) []lint.TextEdit {
 	} else {
 		b.WriteString(" };")
 	}
-	edits := []lint.TextEdit{replace(as[0], b.String())}
+	edits := []lint.TextEdit{replace(p, as[0], b.String())}
 	for _, a := range as[1:] {
 		edits = append(edits, removal(p, a))
 	}

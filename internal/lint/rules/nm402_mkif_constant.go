@@ -42,7 +42,7 @@ depends on the surrounding code.`,
 			}
 			d := lint.Diagnostic{Pos: a.Pos(), End: a.End(), Message: "`mkIf true e` is e"}
 			if !p.HasComments(a) {
-				d.Fixes = []lint.Fix{{Message: "drop mkIf true", Kind: lint.Safe, Edits: []lint.TextEdit{replace(a, p.Source(args[1]))}}}
+				d.Fixes = []lint.Fix{{Message: "drop mkIf true", Kind: lint.Safe, Edits: []lint.TextEdit{replace(p, a, p.Source(args[1]))}}}
 			}
 			p.Report(d)
 		}

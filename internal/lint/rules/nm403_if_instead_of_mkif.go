@@ -47,7 +47,7 @@ func runIfInsteadOfMkIf(p *lint.Pass) error {
 			libOK := lam != nil && formalNamed(lam, "lib") && libBound(r, v, lam)
 			if ok && len(es.Bindings) == 0 && libOK && !p.HasComments(v.Cond) {
 				text := "lib.mkIf " + paren(p, syntax.Unparen(v.Cond)) + " " + paren(p, syntax.Unparen(v.Then))
-				d.Fixes = []lint.Fix{{Message: "use lib.mkIf", Kind: lint.Guarded, Edits: []lint.TextEdit{replace(v, text)}}}
+				d.Fixes = []lint.Fix{{Message: "use lib.mkIf", Kind: lint.Guarded, Edits: []lint.TextEdit{replace(p, v, text)}}}
 			}
 			p.Report(d)
 		case *syntax.Apply:

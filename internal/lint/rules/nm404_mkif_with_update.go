@@ -81,13 +81,13 @@ func runMkIfWithUpdate(p *lint.Pass) error {
 		case b.Op.Kind == syntax.UPDATE:
 			if sameBinding(r, root, rootName(prefix, "mkMerge")) {
 				text := prefix + "mkMerge [ " + paren(p, syntax.Unparen(b.X)) + " " + paren(p, syntax.Unparen(b.Y)) + " ]"
-				d.Fixes = []lint.Fix{{Message: "merge with mkMerge", Kind: lint.Safe, Edits: []lint.TextEdit{replace(b, text)}}}
+				d.Fixes = []lint.Fix{{Message: "merge with mkMerge", Kind: lint.Safe, Edits: []lint.TextEdit{replace(p, b, text)}}}
 			}
 		case m == "mkIf" && side == b.Y && sameBinding(r, root, rootName(prefix, "optionals")):
 			_, args := call(syntax.Unparen(side))
 			if len(args) == 2 {
 				text := prefix + "optionals " + paren(p, syntax.Unparen(args[0])) + " " + paren(p, syntax.Unparen(args[1]))
-				d.Fixes = []lint.Fix{{Message: "use optionals", Kind: lint.Safe, Edits: []lint.TextEdit{replace(side, text)}}}
+				d.Fixes = []lint.Fix{{Message: "use optionals", Kind: lint.Safe, Edits: []lint.TextEdit{replace(p, side, text)}}}
 			}
 		}
 		p.Report(d)

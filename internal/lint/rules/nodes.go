@@ -230,8 +230,19 @@ func removal(p *lint.Pass, n syntax.Node) lint.TextEdit {
 	return edit
 }
 
-// replace returns the edit replacing n by text.
-func replace(n syntax.Node, text string) lint.TextEdit {
+// replace returns the edit replacing n by text, with a space on a side
+// where text would otherwise run into its neighbour (let in!true must
+// become let in false, not let infalse).
+func replace(p *lint.Pass, n syntax.Node, text string) lint.TextEdit {
+	src := p.File.Src
+	if s, e := n.Pos().Offset(), n.End().Offset(); text != "" {
+		if s > 0 && joins(src[s-1], text[0]) {
+			text = " " + text
+		}
+		if e < len(src) && joins(text[len(text)-1], src[e]) {
+			text += " "
+		}
+	}
 	return lint.TextEdit{Pos: n.Pos(), End: n.End(), NewText: text}
 }
 

@@ -39,7 +39,7 @@ reported: their shape is fixed by the caller.`,
 			d := lint.Diagnostic{Pos: b.Ident.Pos(), End: b.Ident.End(), Message: "unused function argument `" + b.Name + "`"}
 			if !p.Mentions(l.Body, "_"+b.Name) {
 				d.Fixes = []lint.Fix{{Message: "rename it to _" + b.Name, Kind: lint.Safe,
-					Edits: []lint.TextEdit{replace(b.Ident, "_"+b.Name)}}}
+					Edits: []lint.TextEdit{replace(p, b.Ident, "_"+b.Name)}}}
 			}
 			p.Report(d)
 		}

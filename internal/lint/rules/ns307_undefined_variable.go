@@ -26,11 +26,11 @@ is a builtin that needs the prefix.`,
 			d := lint.Diagnostic{Pos: id.Pos(), End: id.End(), Message: "undefined variable `" + name + "`"}
 			switch {
 			case primops[name]:
-				d.Fixes = []lint.Fix{{Message: "use builtins." + name, Kind: lint.Suggested, Edits: []lint.TextEdit{replace(id, "builtins."+name)}}}
+				d.Fixes = []lint.Fix{{Message: "use builtins." + name, Kind: lint.Suggested, Edits: []lint.TextEdit{replace(p, id, "builtins."+name)}}}
 			case i < maxSuggestions:
 				if s := closest(name, r.visible(id)); s != "" {
 					d.Message += "; did you mean `" + s + "`?"
-					d.Fixes = []lint.Fix{{Message: "use " + s, Kind: lint.Suggested, Edits: []lint.TextEdit{replace(id, s)}}}
+					d.Fixes = []lint.Fix{{Message: "use " + s, Kind: lint.Suggested, Edits: []lint.TextEdit{replace(p, id, s)}}}
 				}
 			}
 			p.Report(d)

@@ -36,7 +36,7 @@ writes inherit a;, which reads the outer one.`,
 				d := lint.Diagnostic{Pos: a.Pos(), End: a.End(), Message: "`" + b.Name + "` is defined as itself: infinite recursion"}
 				if syntax.Unparen(a.Value) == syntax.Expr(root) && r.outer(b) {
 					d.Fixes = []lint.Fix{{Message: "inherit the outer " + b.Name, Kind: lint.Suggested,
-						Edits: []lint.TextEdit{replace(a, "inherit "+b.Name+";")}}}
+						Edits: []lint.TextEdit{replace(p, a, "inherit "+b.Name+";")}}}
 				}
 				p.Report(d)
 			}

@@ -4,4 +4,6 @@ a: b: {
   z = !true; # want "`!true` is false"
   w = [ (!(a == b)) ]; # want "can be written"
   v = !a;
+  # The constant keeps apart from a word before it.
+  u = let in!true; # want "`!true` is false"
 }
