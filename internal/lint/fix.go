@@ -3,6 +3,7 @@ package lint
 import (
 	"bytes"
 	"fmt"
+	"slices"
 	"sort"
 
 	"fleetnix.dev/fleet/internal/nix/syntax"
@@ -29,11 +30,8 @@ func chooseFixes(diags []Diagnostic, apply func(Diagnostic) bool) ([]TextEdit, [
 		if apply != nil && !apply(d) {
 			continue
 		}
-		for _, f := range d.Fixes {
-			if f.Applicable() && len(f.Edits) > 0 {
-				cands = append(cands, chosen{d, f})
-				break
-			}
+		if f, ok := firstFix(d); ok {
+			cands = append(cands, chosen{d, f})
 		}
 	}
 	sort.SliceStable(cands, func(i, j int) bool { return minPos(cands[i].fix) < minPos(cands[j].fix) })
@@ -142,6 +140,39 @@ func Edit(src []byte, edits []TextEdit) []byte {
 	return b.Bytes()
 }
 
+// firstFix returns the fix of d that --fix applies: its first applicable
+// fix with edits.
+func firstFix(d Diagnostic) (Fix, bool) {
+	for _, f := range d.Fixes {
+		if f.Applicable() && len(f.Edits) > 0 {
+			return f, true
+		}
+	}
+	return Fix{}, false
+}
+
+// onlyDeletes reports whether d's fix removes text and writes none.
+func onlyDeletes(d Diagnostic) bool {
+	fx, _ := firstFix(d)
+	for _, e := range fx.Edits {
+		if e.NewText != "" {
+			return false
+		}
+	}
+	return true
+}
+
+// cmpBool orders false before true.
+func cmpBool(a, b bool) int {
+	switch {
+	case a == b:
+		return 0
+	case a:
+		return 1
+	}
+	return -1
+}
+
 // MaxFixPasses bounds the passes of FixSource.
 const MaxFixPasses = 16
 
@@ -194,7 +225,30 @@ func FixFile(rules []*Rule, name string, src []byte, opts FixOptions) (*FixResul
 		out := Edit(res.Src, edits)
 		nf := Parse(name, out)
 		if len(nf.Errors) > len(f.Errors) {
-			return res, fmt.Errorf("%s: fixes by %s would break the file: %s", name, ruleIDs(did), nf.Errors[0].Summary)
+			// Fixes sound alone can clash: NS303 drops the formal lib
+			// that NM403's lib.mkIf is about to use. Keep each fix that
+			// breaks nothing with those kept before it, fixes that only
+			// delete last (what they delete may be what another starts
+			// to use); the next pass lints what they leave.
+			order := slices.Clone(did)
+			slices.SortStableFunc(order, func(a, b Diagnostic) int {
+				return cmpBool(onlyDeletes(a), onlyDeletes(b))
+			})
+			var keep []TextEdit
+			var kept []Diagnostic
+			for _, d := range order {
+				fx, _ := firstFix(d)
+				try := append(slices.Clone(keep), fx.Edits...)
+				if tf := Parse(name, Edit(res.Src, try)); len(tf.Errors) <= len(f.Errors) {
+					keep, kept = try, append(kept, d)
+				}
+			}
+			if len(kept) == 0 {
+				return res, fmt.Errorf("%s: fixes by %s would break the file: %s", name, ruleIDs(did), nf.Errors[0].Summary)
+			}
+			edits, did = keep, kept
+			out = Edit(res.Src, edits)
+			nf = Parse(name, out)
 		}
 		if seen[string(out)] {
 			return res, fmt.Errorf("%s: fixes by %s do not converge", name, ruleIDs(did))

@@ -65,3 +65,17 @@ func TestBoundNames(t *testing.T) {
 		t.Errorf("without bound names: %d undefined variables, want 4:\n%s", n, strings.Join(got, "\n"))
 	}
 }
+
+// TestFixClash fixes a file whose fixes are sound alone but not together:
+// NS303 would drop the formal lib that NM403's fix starts to use. --fix
+// keeps the use and the formal, where it used to refuse the file.
+func TestFixClash(t *testing.T) {
+	src := "{lib,...}:{config=if A then{}else{};}\n"
+	res, err := lint.FixFile(rules.All, "clash.nix", []byte(src), lint.FixOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := string(res.Src), "{lib,...}:{config=lib.mkIf A {};}\n"; got != want {
+		t.Errorf("fixed:\n%s\nwant:\n%s", got, want)
+	}
+}
