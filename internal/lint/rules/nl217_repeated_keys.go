@@ -136,7 +136,14 @@ func gatherEdits(p *lint.Pass, as []*syntax.Attr) []lint.TextEdit {
 	}
 	edits := []lint.TextEdit{replace(p, as[0], b.String())}
 	for _, a := range as[1:] {
-		edits = append(edits, removal(p, a))
+		// A removal may start in the one before it (that one took a
+		// whole line and its newline, this one the space before it,
+		// the same newline): the two are one deletion.
+		e := removal(p, a)
+		if last := edits[len(edits)-1]; e.Pos < last.End {
+			e.Pos = last.End
+		}
+		edits = append(edits, e)
 	}
 	return edits
 }
