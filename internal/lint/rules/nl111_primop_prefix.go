@@ -51,7 +51,7 @@ func runPrimopPrefix(p *lint.Pass) error {
 					Message: "`builtins." + name + "` can be written `" + name + "`"}
 				if !r.Shadowed(id, name) && len(n.Path.Names) == 1 && n.Or == nil && !p.HasComments(n) {
 					d.Fixes = []lint.Fix{{Message: "drop the builtins. prefix", Kind: lint.Guarded,
-						Edits: []lint.TextEdit{{Pos: n.Pos(), End: n.End(), NewText: name}}}}
+						Edits: []lint.TextEdit{replace(p, n, name)}}}
 				}
 				p.Report(d)
 			}

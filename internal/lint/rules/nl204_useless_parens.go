@@ -100,5 +100,6 @@ func joins(a, b byte) bool {
 		return c == '_' || c == '\'' || c == '-' || c == '.' || c == '/' || c == '"' || c == '$' ||
 			c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
 	}
-	return word(a) && word(b)
+	// x: then y is the URI x:y.
+	return word(a) && word(b) || a == ':' && uriChar(b)
 }

@@ -36,7 +36,7 @@ The fix removes let and in and keeps any comment written between them.`,
 			}
 			p.Report(lint.Diagnostic{Pos: l.Pos(), End: l.In.End(), Message: "`let` without bindings",
 				Fixes: []lint.Fix{{Message: "remove the empty let", Kind: lint.Safe,
-					Edits: []lint.TextEdit{{Pos: l.Pos(), End: l.Body.Pos(), NewText: strings.Join(comments, "")}}}}})
+					Edits: []lint.TextEdit{replaceRange(p, l.Pos(), l.Body.Pos(), strings.Join(comments, ""))}}}})
 		}
 		return nil
 	},

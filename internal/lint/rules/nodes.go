@@ -234,8 +234,18 @@ func removal(p *lint.Pass, n syntax.Node) lint.TextEdit {
 // where text would otherwise run into its neighbour (let in!true must
 // become let in false, not let infalse).
 func replace(p *lint.Pass, n syntax.Node, text string) lint.TextEdit {
+	return replaceRange(p, n.Pos(), n.End(), text)
+}
+
+// replaceRange is replace for the source from pos to end.
+func replaceRange(p *lint.Pass, pos, end syntax.Pos, text string) lint.TextEdit {
 	src := p.File.Src
-	if s, e := n.Pos().Offset(), n.End().Offset(); text != "" {
+	s, e := pos.Offset(), end.Offset()
+	if text == "" {
+		if s > 0 && e < len(src) && joins(src[s-1], src[e]) {
+			text = " "
+		}
+	} else {
 		if s > 0 && joins(src[s-1], text[0]) {
 			text = " " + text
 		}
@@ -243,7 +253,7 @@ func replace(p *lint.Pass, n syntax.Node, text string) lint.TextEdit {
 			text += " "
 		}
 	}
-	return lint.TextEdit{Pos: n.Pos(), End: n.End(), NewText: text}
+	return lint.TextEdit{Pos: pos, End: end, NewText: text}
 }
 
 // atomic reports whether x can stand anywhere an operand can without

@@ -70,7 +70,7 @@ func runUnusedLet(p *lint.Pass) error {
 			d := lint.Diagnostic{Pos: at.Pos(), End: at.End(), Message: "unused let binding `" + b.Name + "`"}
 			var edits []lint.TextEdit
 			if dead == len(bs) && onlyBindings(l, bs) {
-				edits = []lint.TextEdit{{Pos: l.Pos(), End: l.Body.Pos(), NewText: keptComments(l)}}
+				edits = []lint.TextEdit{replaceRange(p, l.Pos(), l.Body.Pos(), keptComments(l))}
 			} else {
 				edits = removeBinding(p, b, live, inherited)
 			}

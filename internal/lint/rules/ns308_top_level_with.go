@@ -110,6 +110,6 @@ func withToLet(p *lint.Pass, r *Resolution, w *syntax.With) *lint.Fix {
 	sort.Strings(list)
 	text := "let\n  inherit (" + p.Source(w.X) + ")\n    " + strings.Join(list, "\n    ") + "\n    ;\nin"
 	return &lint.Fix{Message: "replace the with by a let that inherits the names used", Kind: lint.Guarded,
-		Edits: []lint.TextEdit{{Pos: w.Pos(), End: w.Semi.End(), NewText: text}},
+		Edits: []lint.TextEdit{replaceRange(p, w.Pos(), w.Semi.End(), text)},
 		Pos:   w.Pos(), End: w.End()}
 }

@@ -11,5 +11,6 @@
   # goes too only where what is left inside may stand without it.
   i = [ ((0 != 0)) ]; # want "useless parentheses around `0 != 0`"
   j = (((x))); # want "useless parentheses" "useless parentheses" "useless parentheses"
+  l = x:(x); # want "useless parentheses around `x`"
   k = [ a((b)) ]; # want "useless parentheses around `b`" "useless parentheses around `\\(b\\)`"
 }
