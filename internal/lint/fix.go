@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sort"
 
+	"fleetnix.dev/fleet/internal/diag"
 	"fleetnix.dev/fleet/internal/nix/syntax"
 )
 
@@ -140,6 +141,26 @@ func Edit(src []byte, edits []TextEdit) []byte {
 	return b.Bytes()
 }
 
+// worse reports whether the errors after fixing are worse than those
+// before: more syntax errors, or more undefined variables. Counted
+// together, one syntax error that hides the rest of a file would pass
+// for an improvement on a file with several undefined variables.
+func worse(after, before diag.List) bool {
+	count := func(l diag.List) (grammar, undefined int) {
+		for _, d := range l {
+			if d.Code == syntax.UndefinedVariable {
+				undefined++
+			} else {
+				grammar++
+			}
+		}
+		return grammar, undefined
+	}
+	ga, ua := count(after)
+	gb, ub := count(before)
+	return ga > gb || ua > ub
+}
+
 // firstFix returns the fix of d that --fix applies: its first applicable
 // fix with edits.
 func firstFix(d Diagnostic) (Fix, bool) {
@@ -224,7 +245,7 @@ func FixFile(rules []*Rule, name string, src []byte, opts FixOptions) (*FixResul
 		}
 		out := Edit(res.Src, edits)
 		nf := Parse(name, out)
-		if len(nf.Errors) > len(f.Errors) {
+		if worse(nf.Errors, f.Errors) {
 			// Fixes sound alone can clash: NS303 drops the formal lib
 			// that NM403's lib.mkIf is about to use. Keep each fix that
 			// breaks nothing with those kept before it, fixes that only
@@ -239,7 +260,7 @@ func FixFile(rules []*Rule, name string, src []byte, opts FixOptions) (*FixResul
 			for _, d := range order {
 				fx, _ := firstFix(d)
 				try := append(slices.Clone(keep), fx.Edits...)
-				if tf := Parse(name, Edit(res.Src, try)); len(tf.Errors) <= len(f.Errors) {
+				if tf := Parse(name, Edit(res.Src, try)); !worse(tf.Errors, f.Errors) {
 					keep, kept = try, append(kept, d)
 				}
 			}
