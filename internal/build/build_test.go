@@ -201,9 +201,11 @@ func TestDeployFailures(t *testing.T) {
 		t.Errorf("redeploying v1 ran nix build: %v", n)
 	}
 
-	// alpha: healthy, with magic rollback: deployed and confirmed.
+	// alpha: healthy, with magic rollback: deployed and confirmed. Its
+	// health checks must pass within the confirm timeout: 6s, since under
+	// the race detector on a loaded machine they took over 2s.
 	alpha := f.host("alpha")
-	alpha.Rollback = model.Rollback{Magic: true, ConfirmTimeout: 2 * time.Second}
+	alpha.Rollback = model.Rollback{Magic: true, ConfirmTimeout: 6 * time.Second}
 	alpha.Health = model.HealthChecks{
 		TCP:      []model.TCPCheck{{Port: alpha.Target.Port}},
 		Commands: []model.CommandCheck{{Name: "fixture root", Command: "test -d \"$FLEET_TEST_ROOT\""}},
@@ -283,7 +285,7 @@ func TestDeployFailures(t *testing.T) {
 
 	// The confirmation holds: once the confirm timeout has passed, the
 	// watchdog has not reverted alpha.
-	time.Sleep(3 * time.Second)
+	time.Sleep(7 * time.Second)
 	onGeneration(t, "alpha", alpha.Target.Root, v2alpha)
 }
 
