@@ -60,15 +60,25 @@ CUE, see FV06).`,
 		for i := off - 1; i >= 0 && (src[i] == ' ' || src[i] == '\t'); i-- {
 			indent = string(src[i]) + indent
 		}
+		// On a line of its own after the binding's line when nothing
+		// but a comment follows the binding there; else right after it
+		// ({ system.stateVersion = "25.05"; }).
+		edit := lint.TextEdit{Pos: state.attr.End(), End: state.attr.End(), NewText: " " + text}
 		eol := state.attr.End().Offset()
-		for eol < len(src) && src[eol] != '\n' {
+		for eol < len(src) && (src[eol] == ' ' || src[eol] == '\t') {
 			eol++
 		}
-		at := syntax.Pos(eol + 1)
+		if eol == len(src) || src[eol] == '\n' || src[eol] == '#' {
+			for eol < len(src) && src[eol] != '\n' {
+				eol++
+			}
+			at := syntax.Pos(eol + 1)
+			edit = lint.TextEdit{Pos: at, End: at, NewText: "\n" + indent + text}
+		}
 		p.Report(lint.Diagnostic{Pos: state.attr.Pos(), End: state.attr.End(),
 			Message: "host configuration without automatic garbage collection (nix.gc.automatic)",
 			Fixes: []lint.Fix{{Message: "add weekly garbage collection", Kind: lint.Safe,
-				Edits: []lint.TextEdit{{Pos: at, End: at, NewText: "\n" + indent + text}}}}})
+				Edits: []lint.TextEdit{edit}}}})
 		return nil
 	},
 }

@@ -1,0 +1,1 @@
+{ ... }: { system.stateVersion = "25.05"; } # want "without automatic garbage collection"
