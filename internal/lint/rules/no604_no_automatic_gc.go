@@ -69,7 +69,7 @@ CUE, see FV06).`,
 			eol++
 		}
 		if eol == len(src) || src[eol] == '\n' || src[eol] == '#' {
-			for eol < len(src) && src[eol] != '\n' {
+			for eol < len(src) && src[eol] != '\n' && src[eol] != '\r' {
 				eol++
 			}
 			at := syntax.Pos(eol + 1)

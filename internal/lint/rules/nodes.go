@@ -201,7 +201,8 @@ func removal(p *lint.Pass, n syntax.Node) lint.TextEdit {
 			le++
 		}
 		if le < len(src) && src[le] == '#' {
-			for le < len(src) && src[le] != '\n' {
+			// Nix ends a line comment at \r as well as \n.
+			for le < len(src) && src[le] != '\n' && src[le] != '\r' {
 				le++
 			}
 		}
