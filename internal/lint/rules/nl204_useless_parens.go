@@ -82,7 +82,12 @@ func runUselessParens(p *lint.Pass) error {
 			after = src[off]
 		}
 		first, last := src[core.Pos().Offset()], src[core.End().Offset()-1]
-		if !p.HasComments(par) && !joins(before, first) && !joins(last, after) {
+		// A URI also takes in scheme characters before it (x+(a:b) is
+		// the URI x+a:b without the parentheses) and URI characters
+		// after it ((a:b)?c is a:b?c).
+		uriGlues := syntax.FirstToken(core).Kind == syntax.URILIT && schemeChar(before) ||
+			syntax.LastToken(core).Kind == syntax.URILIT && uriChar(after)
+		if !p.HasComments(par) && !joins(before, first) && !joins(last, after) && !uriGlues {
 			d.Fixes = []lint.Fix{{Message: "remove the parentheses", Kind: lint.Safe, Edits: []lint.TextEdit{
 				{Pos: par.Open.Pos(), End: inner.Pos()},
 				{Pos: inner.End(), End: par.Close.End()},
@@ -102,4 +107,10 @@ func joins(a, b byte) bool {
 	}
 	// x: then y is the URI x:y.
 	return word(a) && word(b) || a == ':' && uriChar(b)
+}
+
+// schemeChar reports whether c may be part of a URI's scheme, as in
+// Nix's lexer: [a-zA-Z0-9+.-].
+func schemeChar(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '+' || c == '-' || c == '.'
 }

@@ -12,5 +12,6 @@
   i = [ ((0 != 0)) ]; # want "useless parentheses around `0 != 0`"
   j = (((x))); # want "useless parentheses" "useless parentheses" "useless parentheses"
   l = x:(x); # want "useless parentheses around `x`"
+  m = [ (y+(a:b)) ((a:b)?c) ]; # want "useless parentheses around `a:b`" "useless parentheses around `a:b`"
   k = [ a((b)) ]; # want "useless parentheses around `b`" "useless parentheses around `\\(b\\)`"
 }
