@@ -729,6 +729,34 @@ func TestActivationHung(t *testing.T) {
 	if !strings.Contains(string(log), "still running after 3s and was killed; rolling back") {
 		t.Errorf("the watchdog's log does not say it killed the activation:\n%s", log)
 	}
+	waitSessionsEnded(t, root)
+}
+
+// waitSessionsEnded waits until every activation session under root has
+// its status written, the watchdog's last write after a rollback: until
+// then it may still write into the directory the test is about to
+// remove (CI once saw "directory not empty" there).
+func waitSessionsEnded(t *testing.T, root string) {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		news, _ := filepath.Glob(filepath.Join(root, "run", "fleet", "*.new"))
+		ended := true
+		for _, n := range news {
+			if _, err := os.Stat(strings.TrimSuffix(n, ".new") + ".status"); err != nil {
+				ended = false
+			}
+		}
+		if ended {
+			// The watchdog reads the status and exits; give it the
+			// moment that takes.
+			time.Sleep(200 * time.Millisecond)
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("activation sessions under %s did not end: %v", root, news)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // activations returns, per host, when its activation started and ended,
