@@ -85,8 +85,8 @@ func runUselessParens(p *lint.Pass) error {
 		// A URI also takes in scheme characters before it (x+(a:b) is
 		// the URI x+a:b without the parentheses) and URI characters
 		// after it ((a:b)?c is a:b?c).
-		uriGlues := syntax.FirstToken(core).Kind == syntax.URILIT && schemeChar(before) ||
-			syntax.LastToken(core).Kind == syntax.URILIT && uriChar(after)
+		uriGlues := syntax.FirstToken(core).Kind == syntax.URILIT && syntax.IsSchemeChar(before) ||
+			syntax.LastToken(core).Kind == syntax.URILIT && syntax.IsURIChar(after)
 		if !p.HasComments(par) && !joins(before, first) && !joins(last, after) && !uriGlues {
 			d.Fixes = []lint.Fix{{Message: "remove the parentheses", Kind: lint.Safe, Edits: []lint.TextEdit{
 				{Pos: par.Open.Pos(), End: inner.Pos()},
@@ -96,21 +96,4 @@ func runUselessParens(p *lint.Pass) error {
 		p.Report(d)
 	}
 	return nil
-}
-
-// joins reports whether bytes a and b, put next to each other, could lex
-// as one token.
-func joins(a, b byte) bool {
-	word := func(c byte) bool {
-		return c == '_' || c == '\'' || c == '-' || c == '.' || c == '/' || c == '"' || c == '$' ||
-			c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
-	}
-	// x: then y is the URI x:y.
-	return word(a) && word(b) || a == ':' && uriChar(b)
-}
-
-// schemeChar reports whether c may be part of a URI's scheme, as in
-// Nix's lexer: [a-zA-Z0-9+.-].
-func schemeChar(c byte) bool {
-	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '+' || c == '-' || c == '.'
 }

@@ -1,8 +1,6 @@
 package rules
 
 import (
-	"strings"
-
 	"fleetnix.dev/fleet/internal/diag"
 	"fleetnix.dev/fleet/internal/lint"
 	"fleetnix.dev/fleet/internal/nix/syntax"
@@ -53,7 +51,7 @@ func runRedundantPatternBind(p *lint.Pass) error {
 			edit := lint.TextEdit{Pos: l.Pos(), End: l.Colon.Pos(), NewText: name}
 			// args:with … would be the URI args:with: the colon then
 			// needs a space after it.
-			if off := l.Colon.End().Offset(); off < len(p.File.Src) && uriChar(p.File.Src[off]) {
+			if off := l.Colon.End().Offset(); off < len(p.File.Src) && syntax.IsURIChar(p.File.Src[off]) {
 				edit.End, edit.NewText = l.Colon.End(), name+": "
 			}
 			d.Fixes = []lint.Fix{{Message: "drop the empty pattern", Kind: kind, Edits: []lint.TextEdit{edit}}}
@@ -112,11 +110,4 @@ func strictInSet(r *Resolution, b *Binding, x syntax.Expr) bool {
 		}
 		return false
 	}
-}
-
-// uriChar reports whether c may follow the colon of a URI, as in
-// Nix's lexer: after name: it makes name:… one URI token.
-func uriChar(c byte) bool {
-	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
-		strings.IndexByte("%/?:@&=+$,-_.!~*'", c) >= 0
 }

@@ -257,6 +257,17 @@ func replaceRange(p *lint.Pass, pos, end syntax.Pos, text string) lint.TextEdit 
 	return lint.TextEdit{Pos: pos, End: end, NewText: text}
 }
 
+// joins reports whether bytes a and b, put next to each other, could lex
+// as one token.
+func joins(a, b byte) bool {
+	word := func(c byte) bool {
+		return c == '_' || c == '\'' || c == '-' || c == '.' || c == '/' || c == '"' || c == '$' ||
+			c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+	}
+	// x: then y is the URI x:y.
+	return word(a) && word(b) || a == ':' && syntax.IsURIChar(b)
+}
+
 // atomic reports whether x can stand anywhere an operand can without
 // parentheses: a variable, literal, string, path, list, set, parenthesised
 // expression or select without a default.

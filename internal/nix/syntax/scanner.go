@@ -103,7 +103,9 @@ func isIDChar(c byte) bool { return isIDStart(c) || '0' <= c && c <= '9' || c ==
 
 func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 
-func isURIChar(c byte) bool {
+// IsURIChar reports whether c may follow the colon of a URI literal
+// (a:b), as Nix's lexer has it.
+func IsURIChar(c byte) bool {
 	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
 		strings.IndexByte("%/?:@&=+$,-_.!~*'", c) >= 0
 }
@@ -194,7 +196,9 @@ func (r *run) length(s string, i int, in func(byte) bool) int {
 
 func (r *runs) pathChars(s string, i int) int { return r.path.length(s, i, isPathChar) }
 
-func isSchemeChar(c byte) bool {
+// IsSchemeChar reports whether c may be part of a URI literal's scheme,
+// the part before its colon.
+func IsSchemeChar(c byte) bool {
 	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || isDigit(c) || c == '+' || c == '-' || c == '.'
 }
 
@@ -274,13 +278,13 @@ func (r *runs) matchURI(s string, i int) int {
 	if i >= len(s) || !('a' <= s[i] && s[i] <= 'z' || 'A' <= s[i] && s[i] <= 'Z') {
 		return 0
 	}
-	j := i + r.scheme.length(s, i, isSchemeChar)
+	j := i + r.scheme.length(s, i, IsSchemeChar)
 	if j >= len(s) || s[j] != ':' {
 		return 0
 	}
 	j++
 	k := j
-	for k < len(s) && isURIChar(s[k]) {
+	for k < len(s) && IsURIChar(s[k]) {
 		k++
 	}
 	if k == j {
